@@ -1,0 +1,173 @@
+"""Command line: ``python -m ecgbench run | list | compare``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from ecgbench.errors import EcgbenchError
+
+log = logging.getLogger("ecgbench")
+
+EPILOG = """examples:
+  python -m ecgbench run --all                      every model on every dataset found locally
+  python -m ecgbench run --all --quick              the same, smoke-sized (a minute or two)
+  python -m ecgbench run --model cnn --dataset mitbih --seeds 0 1 2
+  python -m ecgbench run --suite benchmarks/default.toml
+  python -m ecgbench list
+  python -m ecgbench compare RUN_A RUN_B --markdown diff.md
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ecgbench", description="Benchmark suite for ECG heartbeat classification.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="more progress detail")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="train and evaluate models, write a report into results/<run-id>/",
+                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = run.add_argument_group("what to run (one of --all, --suite, or --model/--dataset)")
+    what.add_argument("--all", action="store_true", help="every registered model on every dataset found locally")
+    what.add_argument("--suite", type=Path, help="a TOML suite file (see benchmarks/)")
+    what.add_argument("--model", action="append", metavar="NAME", help="a model to run (repeatable)")
+    what.add_argument("--dataset", action="append", metavar="NAME", help="a dataset to run on (repeatable)")
+    run.add_argument("--seeds", type=int, nargs="+", metavar="SEED", help="model seeds (default: 0)")
+    run.add_argument("--protocol", choices=("auto", "predefined", "holdout", "kfold"),
+                     help="split protocol (default: auto = the dataset's own train/test files, else holdout)")
+    run.add_argument("--quick", action="store_true", help="smoke-sized data and models: checks the harness")
+    run.add_argument("--run-id", help="name of the run folder; an existing run of the same suite is resumed "
+                                      "(default: a new time-stamped name)")
+    run.add_argument("--results-dir", type=Path, default=Path("results"), help="where run folders go (results/)")
+    run.add_argument("--data-dir", type=Path, help="folder with the real data files "
+                                                   "(default: $ECGBENCH_DATA, else ~/.cache/ecgbench)")
+    run.add_argument("--threads", type=int, help="threads per cell for BLAS, numba, XGBoost and TensorFlow "
+                                                 "(default: all CPUs)")
+
+    listing = commands.add_parser("list", help="models, datasets, and which datasets are present locally")
+    listing.add_argument("--data-dir", type=Path, help="folder with the real data files")
+
+    compare = commands.add_parser("compare", help="compare two run reports metric by metric")
+    compare.add_argument("run_a", metavar="RUN_A", help="run folder or run id under --results-dir")
+    compare.add_argument("run_b", metavar="RUN_B", help="run folder or run id under --results-dir")
+    compare.add_argument("--results-dir", type=Path, default=Path("results"))
+    compare.add_argument("--markdown", type=Path, metavar="FILE", help="also write the comparison as Markdown")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ecgbench.progress import setup_logging
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv  # recorded in the manifest
+    setup_logging(args.verbose)
+    try:
+        return {"run": cmd_run, "list": cmd_list, "compare": cmd_compare}[args.command](args)
+    except EcgbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished cells are kept; rerun the same command with --run-id to resume",
+              file=sys.stderr)
+        return 130
+
+
+def suite_from_args(args, available_datasets):
+    from ecgbench.models import model_names
+    from ecgbench.suite import Suite, load_suite
+
+    chosen = sum(bool(x) for x in (args.all, args.suite, args.model or args.dataset))
+    if chosen != 1:
+        raise EcgbenchError("say what to run: --all, --suite FILE, or --model NAME and --dataset NAME")
+    if args.suite:
+        suite = load_suite(args.suite)
+    elif args.all:
+        suite = Suite(datasets=available_datasets, models=model_names())
+    else:
+        if not args.model or not args.dataset:
+            raise EcgbenchError("--model and --dataset go together (each may be repeated)")
+        suite = Suite(datasets=args.dataset, models=args.model)
+    if args.seeds:
+        suite.seeds = args.seeds
+    if args.protocol:
+        suite.split["protocol"] = args.protocol
+    if args.quick:
+        suite.make_quick()
+    return suite
+
+
+def cmd_run(args) -> int:
+    from ecgbench.data import dataset_names, dataset_spec, resolve_data_dir
+    from ecgbench.runner import run_suite
+    from ecgbench.suite import validate
+    from ecgbench.threads import set_threads
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise EcgbenchError(f"--threads must be at least 1 (got {args.threads})")
+        set_threads(args.threads)
+    data_dir = resolve_data_dir(args.data_dir)
+    available = [n for n in dataset_names() if dataset_spec(n).is_available(data_dir)]
+    suite = suite_from_args(args, available)
+    validate(suite)
+    if args.all:
+        for name in sorted(set(dataset_names()) - set(available)):
+            log.info("dataset %s not found in %s, skipped. %s", name, data_dir, dataset_spec(name).how_to_get)
+    run_id = args.run_id or time.strftime("%Y%m%d-%H%M%S") + ("-quick" if suite.quick else "")
+    if not run_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise EcgbenchError(f"--run-id {run_id!r}: use letters, digits, '-', '_' and '.' only")
+    run_dir = args.results_dir / run_id
+    command = "python -m ecgbench " + shlex.join(args.argv)
+    log.info("run %s: %d dataset(s) x %d model(s) x %d seed(s) -> %s", run_id, len(suite.datasets),
+             len(suite.models), len(suite.seeds), run_dir)
+    failures = run_suite(suite, run_dir, data_dir, command)
+    print(f"report: {run_dir / 'summary.md'}")
+    if failures:
+        print(f"{len(failures)} cell(s) failed (details in their error.txt):", file=sys.stderr)
+        for failure in failures:
+            print(f"  {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_list(args) -> int:
+    from ecgbench.data import dataset_names, dataset_spec, resolve_data_dir
+    from ecgbench.models import model_class, model_names, model_origin
+
+    data_dir = resolve_data_dir(args.data_dir)
+    print("models:")
+    for name in model_names():
+        print(f"  {name:<18} {model_class(name).description}  [{model_origin(name)}]")
+    print(f"\ndatasets (data directory: {data_dir}):")
+    for name in dataset_names():
+        spec = dataset_spec(name)
+        state = "present" if spec.is_available(data_dir) else "not found"
+        print(f"  {name:<18} {state:<10} {spec.description}")
+        if state == "not found" and spec.how_to_get:
+            print(f"  {'':<18} {'':<10} {spec.how_to_get}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from ecgbench.io import write_text
+    from ecgbench.reports import compare_runs, comparison_markdown, resolve_run
+
+    run_a, run_b = resolve_run(args.run_a, args.results_dir), resolve_run(args.run_b, args.results_dir)
+    diff = compare_runs(run_a, run_b)
+    print(f"A = {run_a}\nB = {run_b}\n(means over seeds and folds; difference = B - A)\n")
+    for dataset, rows in diff.groupby("dataset", sort=False):
+        print(f"{dataset}")
+        print(rows.drop(columns="dataset").rename(columns={"a": "A", "b": "B", "difference": "B - A"})
+              .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        print()
+    if args.markdown:
+        write_text(args.markdown, comparison_markdown(diff, run_a.name, run_b.name))
+        print(f"written: {args.markdown}")
+    return 0

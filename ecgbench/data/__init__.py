@@ -1,0 +1,125 @@
+"""Datasets: beats ``X`` (float32, n x 187 at 125 Hz), integer labels ``y``, class names, groups, provenance.
+
+Datasets are found by name through a registry, so that the runner never needs to know where one comes from::
+
+    @register_dataset("mitbih", description="...", is_available=lambda data_dir: ...)
+    def load_mitbih(data_dir, **params) -> Dataset: ...
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ecgbench.errors import EcgbenchError
+
+BEAT_LENGTH = 187
+SAMPLING_RATE_HZ = 125
+AAMI_CLASSES = ("N", "S", "V", "F", "Q")
+
+
+@dataclass
+class Dataset:
+    """A set of beats ready for the models.
+
+    ``groups`` holds a record or patient id per beat where known (None otherwise). ``predefined_split`` holds
+    ``(train_indices, test_indices)`` for datasets that ship their own train/test files. ``provenance`` says
+    where the beats came from (``source``, per-file ``checksums``, ``synthetic``) and goes into the manifest.
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    classes: tuple[str, ...]
+    groups: np.ndarray | None = None
+    predefined_split: tuple[np.ndarray, np.ndarray] | None = None
+    provenance: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.X = np.ascontiguousarray(self.X, dtype=np.float32)
+        self.y = np.asarray(self.y, dtype=np.int64)
+        if self.X.ndim != 2 or len(self.X) != len(self.y):
+            raise ValueError(f"{self.name}: X must be (n, length) with one label per row")
+        if self.groups is not None and len(self.groups) != len(self.y):
+            raise ValueError(f"{self.name}: one group per beat expected")
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.provenance.get("synthetic", False))
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def class_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.y, minlength=self.n_classes)
+        return dict(zip(self.classes, counts.tolist(), strict=True))
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    load: Callable[..., Dataset]
+    description: str
+    is_available: Callable[[Path], bool]
+    how_to_get: str = ""
+
+
+_DATASETS: dict[str, DatasetSpec] = {}
+
+
+def register_dataset(name: str, *, description: str, is_available=lambda data_dir: True, how_to_get: str = ""):
+    """Decorator that adds a loader ``load(data_dir: Path, **params) -> Dataset`` to the registry."""
+
+    def decorate(load):
+        _DATASETS[name] = DatasetSpec(name, load, description, is_available, how_to_get)
+        return load
+
+    return decorate
+
+
+def _ensure_builtin_datasets_loaded():
+    # Importing the modules runs their @register_dataset decorators.
+    from ecgbench.data import kaggle, synthetic  # noqa: F401
+
+
+def dataset_names() -> list[str]:
+    _ensure_builtin_datasets_loaded()
+    return list(_DATASETS)
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    _ensure_builtin_datasets_loaded()
+    if name not in _DATASETS:
+        raise EcgbenchError(f"unknown dataset {name!r}; known datasets: {', '.join(_DATASETS)}")
+    return _DATASETS[name]
+
+
+def load_dataset(name: str, data_dir: Path | None = None, **params) -> Dataset:
+    spec = dataset_spec(name)
+    data_dir = resolve_data_dir(data_dir)
+    if not spec.is_available(data_dir):
+        raise EcgbenchError(f"dataset {name!r} is not in {data_dir}. {spec.how_to_get}".strip())
+    try:
+        inspect.signature(spec.load).bind(data_dir, **params)
+    except TypeError:
+        known = [p for p in inspect.signature(spec.load).parameters if p != "data_dir"]
+        raise EcgbenchError(
+            f"dataset {name!r}: unknown parameter(s) {', '.join(sorted(params))}; known: {', '.join(known) or 'none'}"
+        ) from None
+    return spec.load(data_dir, **params)
+
+
+def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
+    """``--data-dir``, else ``$ECGBENCH_DATA``, else a per-user cache folder."""
+    if data_dir:
+        return Path(data_dir).expanduser()
+    if os.environ.get("ECGBENCH_DATA"):
+        return Path(os.environ["ECGBENCH_DATA"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "ecgbench"

@@ -1,0 +1,70 @@
+"""The model contract. Every model, in-tree or plugin, is a subclass of :class:`Model`.
+
+A model is built with the number of classes, a seed and hyperparameters (defaults merged with overrides), is fitted
+on training beats with a validation part for early stopping or model selection, and predicts class probabilities.
+It never sees the test part before ``predict_proba``. ``ecgbench.models.check.check_model`` is the conformance check
+that every model must pass.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import ClassVar
+
+import numpy as np
+
+from ecgbench.errors import EcgbenchError
+
+log = logging.getLogger("ecgbench")
+
+
+class Model:
+    """Base class: subclasses set ``default_params`` and implement ``fit`` and ``predict_proba``.
+
+    ``quick_params`` are the overrides that ``--quick`` applies: a smoke-sized version of the model.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    default_params: ClassVar[dict] = {}
+    quick_params: ClassVar[dict] = {}
+
+    def __init__(self, n_classes: int, seed: int = 0, **params):
+        unknown = sorted(set(params) - set(self.default_params))
+        if unknown:
+            known = ", ".join(sorted(self.default_params)) or "none"
+            raise EcgbenchError(
+                f"model {self.name!r}: unknown parameter(s) {', '.join(unknown)}; known parameters: {known}"
+            )
+        self.n_classes = int(n_classes)
+        self.seed = int(seed)
+        self.params = {**self.default_params, **params}
+
+    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray) -> Model:
+        raise NotImplementedError
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # Helpers shared by the in-tree models.
+    def full_proba(self, proba: np.ndarray, seen_classes: np.ndarray) -> np.ndarray:
+        """Spread probabilities over the seen classes into ``n_classes`` columns (absent classes get 0)."""
+        out = np.zeros((len(proba), self.n_classes), dtype=np.float64)
+        out[:, seen_classes] = proba
+        return out / out.sum(axis=1, keepdims=True)
+
+
+def balanced_class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
+    """Inverse-frequency weights ``n / (k * count)``, as scikit-learn's ``class_weight='balanced'``.
+
+    Only classes present in ``y`` get a weight, so the dict is safe for Keras and sample weighting alike.
+    """
+    counts = np.bincount(y, minlength=n_classes)
+    present = np.flatnonzero(counts)
+    return {int(c): float(len(y) / (len(present) * counts[c])) for c in present}
+
+
+def sample_weights(y: np.ndarray, n_classes: int, power: float = 1.0) -> np.ndarray:
+    """Per-beat weights from :func:`balanced_class_weights`, tempered by ``power`` (0 = unweighted, 1 = balanced)."""
+    weights = balanced_class_weights(y, n_classes)
+    return np.array([weights[int(c)] ** power for c in y], dtype=np.float64)

@@ -1,0 +1,113 @@
+"""What a run does: datasets, models, seeds, split protocol and parameter overrides, from the command line or from
+a TOML suite file in ``benchmarks/``::
+
+    datasets = ["synthetic"]
+    models = ["cnn", "minirocket"]
+    seeds = [0, 1, 2]
+
+    [split]
+    protocol = "auto"   # auto | predefined | holdout | kfold
+    test_size = 0.2
+    val_size = 0.1
+    n_folds = 5
+    seed = 0
+
+    [dataset_params.synthetic]
+    n_beats = 8000
+
+    [model_params.cnn]
+    max_epochs = 30
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ecgbench.errors import EcgbenchError
+
+SPLIT_DEFAULTS = {"protocol": "auto", "test_size": 0.2, "val_size": 0.1, "n_folds": 5, "seed": 0}
+# --quick: a smoke-sized run, for trying the harness and for the tests. Numbers from it mean little.
+QUICK_DATASET_PARAMS = {"synthetic": {"n_beats": 1500}}
+QUICK_MAX_BEATS = 3000
+
+
+@dataclass
+class Suite:
+    datasets: list[str]
+    models: list[str]
+    seeds: list[int] = field(default_factory=lambda: [0])
+    split: dict = field(default_factory=lambda: dict(SPLIT_DEFAULTS))
+    dataset_params: dict[str, dict] = field(default_factory=dict)
+    model_params: dict[str, dict] = field(default_factory=dict)
+    quick: bool = False
+    max_beats: int | None = None  # stratified subsample of every dataset (quick runs)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def fingerprint(self) -> str:
+        """Identifies what the cells compute; a run directory only resumes a run with the same fingerprint."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def params_for_model(self, name: str) -> dict:
+        from ecgbench.models import model_class
+
+        quick = model_class(name).quick_params if self.quick else {}
+        return {**quick, **self.model_params.get(name, {})}
+
+    def params_for_dataset(self, name: str) -> dict:
+        quick = QUICK_DATASET_PARAMS.get(name, {}) if self.quick else {}
+        return {**quick, **self.dataset_params.get(name, {})}
+
+    def make_quick(self) -> None:
+        self.quick = True
+        self.max_beats = self.max_beats or QUICK_MAX_BEATS
+
+
+SUITE_KEYS = {"datasets", "models", "seeds", "split", "dataset_params", "model_params", "max_beats"}
+
+
+def load_suite(path: str | Path) -> Suite:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EcgbenchError(f"suite file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise EcgbenchError(f"suite file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(raw) - SUITE_KEYS)
+    if unknown:
+        raise EcgbenchError(f"suite file {path}: unknown key(s) {', '.join(unknown)}; "
+                            f"known keys: {', '.join(sorted(SUITE_KEYS))}")
+    for key in ("datasets", "models"):
+        if not isinstance(raw.get(key), list) or not raw[key]:
+            raise EcgbenchError(f"suite file {path}: '{key}' must be a non-empty list of names")
+    split = {**SPLIT_DEFAULTS, **raw.get("split", {})}
+    if set(split) - set(SPLIT_DEFAULTS):
+        bad = ", ".join(sorted(set(split) - set(SPLIT_DEFAULTS)))
+        raise EcgbenchError(f"suite file {path}: unknown [split] key(s) {bad}; known: {', '.join(SPLIT_DEFAULTS)}")
+    seeds = raw.get("seeds", [0])
+    if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):
+        raise EcgbenchError(f"suite file {path}: 'seeds' must be a list of integers")
+    return Suite(raw["datasets"], raw["models"], seeds, split, raw.get("dataset_params", {}),
+                 raw.get("model_params", {}), max_beats=raw.get("max_beats"))
+
+
+def validate(suite: Suite) -> None:
+    """Fail before any work starts: unknown names and parameters are reported at once."""
+    from ecgbench.data import dataset_spec
+    from ecgbench.models import build, model_class
+
+    for name in suite.datasets:
+        dataset_spec(name)
+    for name in suite.models:
+        model_class(name)
+        build(name, n_classes=2, **suite.params_for_model(name))
+    for section, names in (("model_params", suite.models), ("dataset_params", suite.datasets)):
+        extra = sorted(set(getattr(suite, section)) - set(names))
+        if extra:
+            raise EcgbenchError(f"[{section}] names {', '.join(extra)}, which the suite does not run")

@@ -1,0 +1,65 @@
+"""Thread pinning, so that a cell's results and timings do not depend on how cells were scheduled.
+
+The runner calls :func:`pinned` around every cell. BLAS/OpenMP pools are limited through threadpoolctl and numba
+through ``numba.set_num_threads``. TensorFlow's pools can only be sized once per process, before first use, so
+:func:`tensorflow` imports it lazily and sizes it from the same setting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+_threads = max(1, os.cpu_count() or 1)
+
+
+def set_threads(n: int) -> None:
+    global _threads
+    _threads = max(1, int(n))
+
+
+def current_threads() -> int:
+    return _threads
+
+
+@contextlib.contextmanager
+def pinned(n: int | None = None):
+    from threadpoolctl import threadpool_limits
+
+    n = n or _threads
+    previous_numba = None
+    try:
+        import numba
+
+        previous_numba = numba.get_num_threads()
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:
+        pass
+    try:
+        with threadpool_limits(limits=n):
+            yield n
+    finally:
+        if previous_numba is not None:
+            import numba
+
+            numba.set_num_threads(previous_numba)
+
+
+_tf = None
+
+
+def tensorflow():
+    """Import TensorFlow quietly, with its thread pools sized to :func:`current_threads` and deterministic ops."""
+    global _tf
+    if _tf is None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep C++ start-up noise out of the terminal
+        import absl.logging
+        import tensorflow as tf
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+        tf.get_logger().setLevel("ERROR")
+        tf.config.threading.set_intra_op_parallelism_threads(_threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, _threads))
+        tf.config.experimental.enable_op_determinism()
+        _tf = tf
+    return _tf
