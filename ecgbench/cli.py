@@ -116,7 +116,7 @@ def cmd_run(args) -> int:
     data_dir = resolve_data_dir(args.data_dir)
     available = [n for n in dataset_names() if dataset_spec(n).is_available(data_dir)]
     suite = suite_from_args(args, available)
-    validate(suite)
+    validate(suite, data_dir)
     if args.all:
         for name in sorted(set(dataset_names()) - set(available)):
             log.info("dataset %s not found in %s, skipped. %s", name, data_dir, dataset_spec(name).how_to_get)
@@ -128,7 +128,8 @@ def cmd_run(args) -> int:
     log.info("run %s: %d dataset(s) x %d model(s) x %d seed(s) -> %s", run_id, len(suite.datasets),
              len(suite.models), len(suite.seeds), run_dir)
     failures = run_suite(suite, run_dir, data_dir, command)
-    print(f"report: {run_dir / 'summary.md'}")
+    if (run_dir / "summary.md").exists():
+        print(f"report: {run_dir / 'summary.md'}")
     if failures:
         print(f"{len(failures)} cell(s) failed (details in their error.txt):", file=sys.stderr)
         for failure in failures:

@@ -97,13 +97,13 @@ def load_suite(path: str | Path) -> Suite:
                  raw.get("model_params", {}), max_beats=raw.get("max_beats"))
 
 
-def validate(suite: Suite) -> None:
-    """Fail before any work starts: unknown names and parameters are reported at once."""
-    from ecgbench.data import dataset_spec
+def validate(suite: Suite, data_dir: Path) -> None:
+    """Fail before any work starts: unknown names, missing data and unknown parameters are reported at once."""
+    from ecgbench.data import require_available
     from ecgbench.models import build, model_class
 
     for name in suite.datasets:
-        dataset_spec(name)
+        require_available(name, data_dir)
     for name in suite.models:
         model_class(name)
         build(name, n_classes=2, **suite.params_for_model(name))

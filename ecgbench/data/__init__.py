@@ -100,11 +100,16 @@ def dataset_spec(name: str) -> DatasetSpec:
     return _DATASETS[name]
 
 
-def load_dataset(name: str, data_dir: Path | None = None, **params) -> Dataset:
+def require_available(name: str, data_dir: Path) -> DatasetSpec:
     spec = dataset_spec(name)
-    data_dir = resolve_data_dir(data_dir)
     if not spec.is_available(data_dir):
         raise EcgbenchError(f"dataset {name!r} is not in {data_dir}. {spec.how_to_get}".strip())
+    return spec
+
+
+def load_dataset(name: str, data_dir: Path | None = None, **params) -> Dataset:
+    data_dir = resolve_data_dir(data_dir)
+    spec = require_available(name, data_dir)
     try:
         inspect.signature(spec.load).bind(data_dir, **params)
     except TypeError:

@@ -1,0 +1,321 @@
+"""The Kaggle "ECG Heartbeat Categorization" CSVs (Kachuee et al. 2018): datasets ``mitbih`` and ``ptbdb``.
+
+Each file holds one beat per row: 187 samples (125 Hz, scaled to [0, 1], zero padded) and the class label as a
+float in column 188. There is no header row, so the files are read with ``header=None``: reading them with a
+header silently turns the first beat into column names.
+
+Big valid files take the fast path (one pandas read plus vectorised checks). Only when that read fails or the
+table looks wrong is the file scanned line by line, to tell the user exactly which line and column to fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, Dataset, register_dataset
+from ecgbench.errors import EcgbenchError
+from ecgbench.io import sha256_file
+
+log = logging.getLogger("ecgbench")
+
+N_COLUMNS = BEAT_LENGTH + 1  # 187 samples, then the label
+LABEL_COLUMN = N_COLUMNS  # 1-based, as users count columns
+KAGGLE_PAGE = "https://www.kaggle.com/datasets/shayanfazeli/heartbeat"
+KAGGLE_SOURCE = "Kaggle ECG Heartbeat Categorization (Kachuee et al. 2018)"
+PTBDB_CLASSES = ("normal", "MI")  # MI: myocardial infarction
+HEADER_HINT = "the Kaggle files have no header row; remove it"
+
+# Spellings that pandas reads as a missing value; the scan names them as such rather than "not a number".
+_MISSING_WORDS = {"na", "n/a", "#n/a", "null", "none", "<na>", "-nan", "nan"}
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def read_beats_csv(path: str | Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read one Kaggle beat file: ``X`` float32 (n, 187) and ``y`` int64 with labels in ``0..n_classes-1``.
+
+    Raises :class:`EcgbenchError` naming the file, line (and column) of the first problem found.
+    """
+    path = Path(path)
+    _check_readable(path)
+    try:
+        table = _read_table_fast(path)
+    except ValueError as exc:  # pandas' ParserError, EmptyDataError and UnicodeDecodeError are ValueErrors
+        raise _first_problem_error(path, n_classes, detail=str(exc).strip()) from None
+    bad_row = _first_bad_row(table, n_classes)
+    if bad_row is not None:
+        raise _first_problem_error(path, n_classes, "missing, infinite or invalid values", from_row=bad_row)
+    return table[:, :BEAT_LENGTH].astype(np.float32), table[:, BEAT_LENGTH].astype(np.int64)
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise EcgbenchError(f"{path.name} not found (looked for {path})")
+    if not path.is_file():
+        raise EcgbenchError(f"{path.name} is not a file ({path})")
+    if path.stat().st_size == 0:
+        raise EcgbenchError(f"{path.name} is empty (0 bytes): expected one beat per line ({path})")
+
+
+def _read_table_fast(path: Path) -> np.ndarray:
+    try:
+        frame = pd.read_csv(path, header=None, dtype=np.float64, engine="c")
+    except OSError as exc:  # permissions, I/O errors: nothing a line scan could explain better
+        raise EcgbenchError(f"cannot read {path.name}: {exc.strerror or exc} ({path})") from None
+    return frame.to_numpy(dtype=np.float64)
+
+
+def _first_bad_row(table: np.ndarray, n_classes: int) -> int | None:
+    """Index of the first row the vectorised checks reject (0 for a table of the wrong width), else None."""
+    if table.ndim != 2 or table.shape[0] == 0 or table.shape[1] != N_COLUMNS:
+        return 0
+    # pandas pads short rows with NaN and reads empty cells, "NA" and "nan" as NaN, so one finiteness check
+    # covers short rows, empty cells, missing values and infinities.
+    labels = table[:, BEAT_LENGTH]
+    label_ok = (labels == np.rint(labels)) & (labels >= 0) & (labels <= n_classes - 1)
+    bad_rows = np.flatnonzero(~(np.isfinite(table).all(axis=1) & label_ok))
+    return int(bad_rows[0]) if bad_rows.size else None
+
+
+def _first_problem_error(path: Path, n_classes: int, detail: str, from_row: int = 0) -> EcgbenchError:
+    # Starting the detailed checks at the row the fast path flagged keeps errors in big files quick to report;
+    # the full rescan is a safety net should the two ever disagree.
+    problem = find_first_problem(path, n_classes, from_row) or find_first_problem(path, n_classes)
+    if problem is None:  # pandas objected to something the line scan accepts; still say what pandas said
+        problem = f"{path.name}: cannot be read as a table of beats ({detail})"
+    return EcgbenchError(problem)
+
+
+# ------------------------------------------------------------------------------------ line-by-line scan
+
+
+def find_first_problem(path: Path, n_classes: int, from_row: int = 0) -> str | None:
+    """The message for the first bad line of ``path``, or None when every line is a valid beat.
+
+    Beats before ``from_row`` (0-based, blank lines not counted) are only counted, not checked.
+    """
+    n_rows = 0
+    try:
+        for row_index, (line_number, cells) in enumerate(_data_rows(path)):
+            n_rows += 1
+            if row_index < from_row:
+                continue
+            problem = _row_problem(cells, n_classes, is_first_data_line=row_index == 0)
+            if problem:
+                return f"{path.name} line {line_number}: {problem}"
+    except csv.Error as exc:
+        return f"{path.name}: not a readable CSV file ({exc})"
+    if n_rows == 0:
+        return f"{path.name} is empty: it holds only blank lines, expected one beat per line"
+    return None
+
+
+def _data_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(1-based line number, cells) of every non-blank line; blank lines are skipped, as pandas does."""
+    # errors="replace": a stray non-UTF-8 byte then shows up as a bad cell on its line instead of aborting.
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh)
+        for cells in reader:
+            if len(cells) <= 1 and not "".join(cells).strip():
+                continue
+            yield reader.line_num, cells
+
+
+def _row_problem(cells: list[str], n_classes: int, is_first_data_line: bool) -> str | None:
+    if is_first_data_line:
+        # A header is the likeliest reason for text on line 1; say so before counting its columns.
+        for column, cell in enumerate(cells, start=1):
+            if cell.strip() and _parse_number(cell) is None:
+                return f"column {column} is {cell!r}, not a number ({HEADER_HINT})"
+    if len(cells) != N_COLUMNS:
+        return f"has {len(cells)} columns, expected {N_COLUMNS} ({BEAT_LENGTH} samples and the label)"
+    for column, cell in enumerate(cells, start=1):
+        problem = _cell_problem(cell)
+        if problem:
+            return f"column {column} {problem}"
+    return _label_problem(cells[-1], n_classes)
+
+
+def _cell_problem(cell: str) -> str | None:
+    text = cell.strip()
+    if not text:
+        return "is empty"
+    value = _parse_number(text)
+    if value is None:
+        if text.lower() in _MISSING_WORDS:
+            return f"is {text!r}, a missing value"
+        return f"is {text!r}, not a number"
+    if math.isnan(value):
+        return f"is {text!r}, a missing value (NaN)"
+    if math.isinf(value):
+        return f"is {text!r}, an infinite value"
+    return None
+
+
+def _parse_number(cell: str) -> float | None:
+    # Python's float() also takes "1_000"; pandas does not, and the scan must be no more lenient than pandas.
+    if "_" in cell:
+        return None
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _label_problem(cell: str, n_classes: int) -> str | None:
+    value = float(cell)
+    if value != round(value):
+        return f"the label (column {LABEL_COLUMN}) is {cell.strip()!r}, not a whole number"
+    if not 0 <= value <= n_classes - 1:
+        return (
+            f"the label (column {LABEL_COLUMN}) is {int(value)}, outside 0..{n_classes - 1} "
+            f"({n_classes} classes)"
+        )
+    return None
+
+
+def line_number_of_row(path: Path, row_index: int) -> int:
+    """The 1-based line of beat ``row_index`` (0-based) in ``path``, skipping blank lines as pandas does."""
+    for index, (line_number, _) in enumerate(_data_rows(path)):
+        if index == row_index:
+            return line_number
+    raise IndexError(f"{path.name} has fewer than {row_index + 1} beats")
+
+
+# ------------------------------------------------------------------------------------------- datasets
+
+
+@dataclass(frozen=True)
+class KaggleFile:
+    """One published CSV file and its published beats per class (used to warn about subsets or edits)."""
+
+    name: str
+    class_counts: tuple[int, ...]
+
+    @property
+    def n_beats(self) -> int:
+        return sum(self.class_counts)
+
+
+MITBIH_TRAIN = KaggleFile("mitbih_train.csv", (72_471, 2_223, 5_788, 641, 6_431))
+MITBIH_TEST = KaggleFile("mitbih_test.csv", (18_118, 556, 1_448, 162, 1_608))
+PTBDB_NORMAL = KaggleFile("ptbdb_normal.csv", (4_046, 0))
+PTBDB_ABNORMAL = KaggleFile("ptbdb_abnormal.csv", (0, 10_506))
+
+
+def _how_to_get(files: tuple[KaggleFile, ...]) -> str:
+    names = " and ".join(f.name for f in files)
+    return (
+        f'Download the Kaggle dataset "shayanfazeli/heartbeat" ({KAGGLE_PAGE}), unzip it and put {names} '
+        "into the data directory (--data-dir, $ECGBENCH_DATA or the cache folder ~/.cache/ecgbench)."
+    )
+
+
+def _all_present(files: tuple[KaggleFile, ...]):
+    return lambda data_dir: all((Path(data_dir) / f.name).is_file() for f in files)
+
+
+def _reject_params(dataset: str, params: dict) -> None:
+    if params:
+        raise EcgbenchError(f"dataset {dataset!r} takes no parameters; got {', '.join(sorted(params))}")
+
+
+def _read_kaggle_file(data_dir: Path, file: KaggleFile, classes: tuple[str, ...], only_label: int | None):
+    """``X``, ``y`` and the file's sha256; ``only_label``: the one label every beat of the file must carry."""
+    path = Path(data_dir) / file.name
+    X, y = read_beats_csv(path, len(classes))
+    if only_label is not None:
+        _check_single_label(path, y, only_label, classes)
+    _warn_if_counts_differ(file, y, classes)
+    return X, y, sha256_file(path)
+
+
+def _warn_if_counts_differ(file: KaggleFile, y: np.ndarray, classes: tuple[str, ...]) -> None:
+    found = tuple(np.bincount(y, minlength=len(classes)).tolist())
+    if found == file.class_counts:
+        return
+    log.warning(
+        "%s: expected %s beats (%s), found %s (%s); results are not comparable with published numbers "
+        "(fine for a deliberate subset, otherwise check the file)",
+        file.name,
+        f"{file.n_beats:,}",
+        _format_counts(classes, file.class_counts),
+        f"{len(y):,}",
+        _format_counts(classes, found),
+    )
+
+
+def _format_counts(classes: tuple[str, ...], counts: tuple[int, ...]) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in zip(classes, counts, strict=True))
+
+
+def _provenance(origin: str, checksums: dict[str, str]) -> dict:
+    source = f"{KAGGLE_SOURCE}, derived from PhysioNet {origin}"
+    return {"source": source, "files": checksums, "synthetic": False}
+
+
+@register_dataset(
+    "mitbih",
+    description="MIT-BIH Arrhythmia beats, 5 AAMI classes (Kaggle CSVs), with the published train/test split",
+    is_available=_all_present((MITBIH_TRAIN, MITBIH_TEST)),
+    how_to_get=_how_to_get((MITBIH_TRAIN, MITBIH_TEST)),
+)
+def load_mitbih(data_dir: Path, **params) -> Dataset:
+    _reject_params("mitbih", params)
+    X_train, y_train, train_sha = _read_kaggle_file(data_dir, MITBIH_TRAIN, AAMI_CLASSES, None)
+    X_test, y_test, test_sha = _read_kaggle_file(data_dir, MITBIH_TEST, AAMI_CLASSES, None)
+    n_train, n_test = len(y_train), len(y_test)
+    return Dataset(
+        name="mitbih",
+        X=np.concatenate([X_train, X_test]),
+        y=np.concatenate([y_train, y_test]),
+        classes=AAMI_CLASSES,
+        groups=None,  # the CSVs carry no record id
+        predefined_split=(np.arange(n_train), np.arange(n_train, n_train + n_test)),
+        provenance=_provenance("mitdb", {MITBIH_TRAIN.name: train_sha, MITBIH_TEST.name: test_sha}),
+    )
+
+
+@register_dataset(
+    "ptbdb",
+    description="PTB Diagnostic ECG beats, normal vs myocardial infarction (Kaggle CSVs)",
+    is_available=_all_present((PTBDB_NORMAL, PTBDB_ABNORMAL)),
+    how_to_get=_how_to_get((PTBDB_NORMAL, PTBDB_ABNORMAL)),
+)
+def load_ptbdb(data_dir: Path, **params) -> Dataset:
+    _reject_params("ptbdb", params)
+    # The class of a PTB beat is given by its file, so each file must hold one label only.
+    X_normal, y_normal, normal_sha = _read_kaggle_file(data_dir, PTBDB_NORMAL, PTBDB_CLASSES, 0)
+    X_abnormal, y_abnormal, abnormal_sha = _read_kaggle_file(data_dir, PTBDB_ABNORMAL, PTBDB_CLASSES, 1)
+    return Dataset(
+        name="ptbdb",
+        X=np.concatenate([X_normal, X_abnormal]),
+        y=np.concatenate([y_normal, y_abnormal]),
+        classes=PTBDB_CLASSES,
+        groups=None,
+        predefined_split=None,  # the runner makes a stratified hold-out
+        provenance=_provenance("ptbdb", {PTBDB_NORMAL.name: normal_sha, PTBDB_ABNORMAL.name: abnormal_sha}),
+    )
+
+
+def _check_single_label(path: Path, y: np.ndarray, expected: int, classes: tuple[str, ...]) -> None:
+    # A stray label means a mixed-up or edited file; name the first such line.
+    wrong = np.flatnonzero(y != expected)
+    if wrong.size == 0:
+        return
+    row = int(wrong[0])
+    line = line_number_of_row(path, row)
+    raise EcgbenchError(
+        f"{path.name} line {line}: the label (column {LABEL_COLUMN}) is {y[row]} ({classes[y[row]]}), "
+        f"but every beat in this file must be {expected} ({classes[expected]}); "
+        f"{wrong.size:,} beats have another label"
+    )

@@ -1,0 +1,193 @@
+"""End to end through the command line, on the embedded SYNTHETIC data, smoke-sized (--quick)."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgbench.cli import main
+
+FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick"]
+
+
+@pytest.fixture(scope="module")
+def full_quick_run(tmp_path_factory):
+    """``run --all --quick``: every model family on the embedded dataset (the real data folder is empty)."""
+    root = tmp_path_factory.mktemp("runs")
+    empty = tmp_path_factory.mktemp("no-data")
+    code = main(["run", "--all", "--quick", "--run-id", "all", "--results-dir", str(root), "--data-dir", str(empty)])
+    return code, root / "all"
+
+
+def test_run_all_quick_writes_every_report_file(full_quick_run):
+    code, run = full_quick_run
+    assert code == 0
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["command"].startswith("python -m ecgbench run --all --quick")
+    assert manifest["versions"]["tensorflow"] and manifest["versions"]["xgboost"]
+    assert manifest["datasets"]["synthetic"]["synthetic"] is True
+    assert len(manifest["datasets"]["synthetic"]["provenance"]["checksum"]) == 64
+    models = ["tsfresh-xgboost", "minirocket", "rocket", "cnn", "lstm", "cnn-bilstm"]
+
+    table = pd.read_csv(run / "results.csv")
+    assert sorted(table["model"]) == sorted(models)
+    assert (table["f1_macro"] > table["baseline_f1_macro"]).all(), table[["model", "f1_macro", "baseline_f1_macro"]]
+    assert len(json.loads((run / "metrics.json").read_text())) == len(models)
+
+    summary = (run / "summary.md").read_text()
+    assert "SYNTHETIC" in summary and "Quick run" in summary
+    for model in models:
+        assert f"| {model} |" in summary
+        assert (run / "confusion" / f"synthetic_holdout_{model}_seed0.png").read_bytes()[:4] == b"\x89PNG"
+        predictions = pd.read_csv(run / "cells" / "synthetic" / "holdout" / model / "seed0" / "predictions.csv")
+        probabilities = predictions.filter(like="p_").to_numpy()
+        assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-3)
+        assert (predictions["y_pred"] == probabilities.argmax(axis=1)).all()
+        row = table[table["model"] == model].iloc[0]
+        assert row["accuracy"] == pytest.approx((predictions["y_true"] == predictions["y_pred"]).mean(), abs=1e-5)
+
+    splits = np.load(run / "splits" / "synthetic.npz")
+    assert set(splits.files) == {"holdout_train", "holdout_val", "holdout_test"}
+    assert len(splits["holdout_test"]) == table["n_test"].iloc[0]
+
+
+def test_list_says_which_real_datasets_were_not_found_and_how_to_get_them(capsys, tmp_path):
+    main(["list", "--data-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "synthetic" in out and "present" in out
+    assert "mitbih" in out and "not found" in out and "kaggle.com/datasets/shayanfazeli/heartbeat" in out
+    for model in ["tsfresh-xgboost", "minirocket", "rocket", "cnn", "lstm", "cnn-bilstm"]:
+        assert model in out
+
+
+def test_an_interrupted_run_resumes_and_gives_the_same_report(tmp_path, capsys):
+    args = ["run", *FAST, "--run-id", "r", "--results-dir", str(tmp_path)]
+    assert main(args) == 0
+    run = tmp_path / "r"
+    before = pd.read_csv(run / "results.csv")
+    # Simulate an interruption during the rocket cell: its metrics.json (the finished mark) was never written.
+    (run / "cells" / "synthetic" / "holdout" / "rocket" / "seed0" / "metrics.json").unlink()
+    (run / "results.csv").unlink()
+    capsys.readouterr()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "minirocket on synthetic/holdout seed 0: finished earlier, kept" in err
+    assert "rocket on synthetic/holdout seed 0: training" in err
+    after = pd.read_csv(run / "results.csv")
+    scores = ["model", "accuracy", "f1_macro", "f1_S", "f1_V"]
+    pd.testing.assert_frame_equal(before[scores], after[scores])
+    assert len(json.loads((run / "manifest.json").read_text())["invocations"]) == 2
+
+
+def test_resuming_with_another_suite_is_refused(tmp_path, capsys):
+    assert main(["run", *FAST, "--run-id", "r", "--results-dir", str(tmp_path)]) == 0
+    code = main(["run", *FAST, "--seeds", "1", "--run-id", "r", "--results-dir", str(tmp_path)])
+    assert code == 2
+    assert "holds a run of another suite" in capsys.readouterr().err
+
+
+def test_compare_shows_the_differences_of_shared_pairs(tmp_path, capsys):
+    base = ["--dataset", "synthetic", "--quick", "--results-dir", str(tmp_path)]
+    assert main(["run", "--model", "minirocket", "--model", "rocket", *base, "--run-id", "a"]) == 0
+    assert main(["run", "--model", "rocket", *base, "--seeds", "1", "--run-id", "b"]) == 0
+    capsys.readouterr()
+    md = tmp_path / "diff.md"
+    assert main(["compare", "a", "b", "--results-dir", str(tmp_path), "--markdown", str(md)]) == 0
+    out = capsys.readouterr().out
+    a = pd.read_csv(tmp_path / "a" / "results.csv").set_index("model").loc["rocket"]
+    b = pd.read_csv(tmp_path / "b" / "results.csv").set_index("model").loc["rocket"]
+    assert "minirocket" not in out  # only in run a
+    text = md.read_text()
+    for metric in ("accuracy", "f1_macro", "f1_S"):
+        line = next(line for line in text.splitlines() if line.startswith(f"| rocket | {metric} |"))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert float(cells[2]) == pytest.approx(a[metric], abs=1e-4)
+        assert float(cells[3]) == pytest.approx(b[metric], abs=1e-4)
+        assert float(cells[4]) == pytest.approx(b[metric] - a[metric], abs=2e-4)
+        assert metric in out
+
+
+def test_compare_of_runs_without_shared_pairs_is_a_clear_error(tmp_path, capsys):
+    base = ["--dataset", "synthetic", "--quick", "--results-dir", str(tmp_path)]
+    assert main(["run", "--model", "minirocket", *base, "--run-id", "a"]) == 0
+    assert main(["run", "--model", "rocket", *base, "--run-id", "b"]) == 0
+    assert main(["compare", "a", "b", "--results-dir", str(tmp_path)]) == 2
+    assert "share no (dataset, model) pair" in capsys.readouterr().err
+    assert main(["compare", "a", "missing", "--results-dir", str(tmp_path)]) == 2
+    assert "no run report found at 'missing'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--model", "nope", "--dataset", "synthetic"], "unknown model 'nope'; known models: tsfresh-xgboost"),
+        (["run", "--model", "cnn", "--dataset", "nope"], "unknown dataset 'nope'; known datasets:"),
+        (["run", "--model", "cnn"], "--model and --dataset go together"),
+        (["run"], "say what to run"),
+        (["run", "--suite", "missing.toml"], "suite file missing.toml does not exist"),
+        (["run", "--all", "--threads", "0"], "--threads must be at least 1"),
+        (["run", "--all", "--run-id", "../x"], "--run-id '../x': use letters"),
+        (["run", "--model", "cnn", "--dataset", "mitbih", "--data-dir", "/nonexistent"],
+         "dataset 'mitbih' is not in /nonexistent. Download the Kaggle dataset"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_and_exit_code_2(args, message, capsys, tmp_path):
+    assert main([*args, "--results-dir", str(tmp_path)] if args[0] == "run" and len(args) > 1 else args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert not any(tmp_path.iterdir())  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("suite", "message"),
+    [
+        ("datasets = ['synthetic']\nmodels = ['rocket']\nepochs = 3\n", "unknown key(s) epochs"),
+        ("datasets = ['synthetic']\nmodels = []\n", "'models' must be a non-empty list"),
+        ("datasets = ['synthetic'\n", "is not valid TOML"),
+        ("datasets = ['synthetic']\nmodels = ['rocket']\n[model_params.rocket]\nkernels = 3\n",
+         "model 'rocket': unknown parameter(s) kernels"),
+        ("datasets = ['synthetic']\nmodels = ['rocket']\n[dataset_params.synthetic]\nbeats = 3\n",
+         "dataset 'synthetic': unknown parameter(s) beats"),
+        ("datasets = ['synthetic']\nmodels = ['rocket']\n[split]\nprotocol = 'random'\n",
+         "unknown split protocol 'random'"),
+    ],
+)
+def test_bad_suite_files_are_named(suite, message, tmp_path, capsys):
+    path = tmp_path / "suite.toml"
+    path.write_text(suite)
+    assert main(["run", "--suite", str(path), "--results-dir", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_suite_file_overrides_parameters(tmp_path):
+    path = tmp_path / "suite.toml"
+    path.write_text("datasets = ['synthetic']\nmodels = ['rocket']\nseeds = [3]\n"
+                    "[dataset_params.synthetic]\nn_beats = 1200\n[model_params.rocket]\nnum_kernels = 64\n")
+    assert main(["run", "--suite", str(path), "--run-id", "s", "--results-dir", str(tmp_path)]) == 0
+    cell = json.loads((tmp_path / "s" / "cells" / "synthetic" / "holdout" / "rocket" / "seed3" / "metrics.json")
+                      .read_text())
+    assert cell["params"]["num_kernels"] == 64
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["suite"]["seeds"] == [3]
+    assert manifest["datasets"]["synthetic"]["n_beats"] == pytest.approx(1200, abs=50)
+
+
+def test_a_failing_model_costs_only_its_own_cell(tmp_path, capsys, monkeypatch):
+    from ecgbench.models.rocket import RocketModel
+
+    def explode(self, *args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(RocketModel, "fit", explode)
+    assert main(["run", *FAST, "--run-id", "f", "--results-dir", str(tmp_path)]) == 1
+    assert "rocket on synthetic/holdout seed 0: RuntimeError: boom" in capsys.readouterr().err
+    run = tmp_path / "f"
+    assert "boom" in (run / "cells" / "synthetic" / "holdout" / "rocket" / "seed0" / "error.txt").read_text()
+    assert list(pd.read_csv(run / "results.csv")["model"]) == ["minirocket"]
+    assert json.loads((run / "manifest.json").read_text())["status"] == "failed cells"
+    shutil.rmtree(run)

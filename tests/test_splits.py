@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+
+from ecgbench.data import Dataset
+from ecgbench.errors import EcgbenchError
+from ecgbench.splits import make_splits, save_splits
+
+
+def dataset(n_per_class=(500, 40, 80, 9, 90), predefined=False):
+    y = np.concatenate([np.full(n, c) for c, n in enumerate(n_per_class)])
+    y = np.random.default_rng(1).permutation(y)
+    X = np.random.default_rng(2).random((len(y), 187)).astype(np.float32)
+    split = (np.arange(0, 600), np.arange(600, len(y))) if predefined else None
+    return Dataset("toy", X, y, tuple("NSVFQ"), predefined_split=split)
+
+
+def shares(y, idx):
+    return np.bincount(y[idx], minlength=5) / len(idx)
+
+
+def test_holdout_is_disjoint_complete_and_stratified():
+    d = dataset()
+    (s,) = make_splits(d, protocol="holdout", seed=0, test_size=0.2, val_size=0.1)
+    parts = [s.train, s.val, s.test]
+    assert sum(len(p) for p in parts) == len(d.y)
+    assert len(np.unique(np.concatenate(parts))) == len(d.y)
+    assert len(s.test) == pytest.approx(0.2 * len(d.y), abs=5)
+    assert np.allclose(shares(d.y, s.test), shares(d.y, np.arange(len(d.y))), atol=0.01)
+    assert np.allclose(shares(d.y, s.val), shares(d.y, s.train), atol=0.02)
+    assert set(d.y[s.val]) == set(range(5))  # even the 9-beat class reaches validation
+
+
+def test_splits_are_reproducible_for_a_seed_and_differ_between_seeds():
+    d = dataset()
+    a, b, c = (make_splits(d, protocol="holdout", seed=s)[0] for s in (0, 0, 1))
+    assert np.array_equal(a.test, b.test) and np.array_equal(a.val, b.val)
+    assert not np.array_equal(a.test, c.test)
+
+
+def test_predefined_split_keeps_the_datasets_own_test_part_and_validates_from_train_only():
+    d = dataset(predefined=True)
+    (s,) = make_splits(d)  # auto picks the dataset's own files
+    assert s.protocol == "predefined"
+    assert np.array_equal(np.sort(s.test), np.arange(600, len(d.y)))
+    assert np.all(s.val < 600) and np.all(s.train < 600)
+    assert len(np.intersect1d(s.train, s.val)) == 0
+
+
+def test_kfold_tests_every_beat_exactly_once():
+    d = dataset()
+    splits = make_splits(d, protocol="kfold", n_folds=4, seed=3)
+    assert [s.name for s in splits] == ["fold1", "fold2", "fold3", "fold4"]
+    tested = np.concatenate([s.test for s in splits])
+    assert np.array_equal(np.sort(tested), np.arange(len(d.y)))
+    for s in splits:
+        assert len(np.intersect1d(s.test, np.concatenate([s.train, s.val]))) == 0
+
+
+def test_a_single_beat_class_stays_in_training():
+    d = dataset(n_per_class=(50, 1, 20, 20, 20))
+    (s,) = make_splits(d, protocol="holdout")
+    lonely = np.flatnonzero(d.y == 1)
+    assert np.isin(lonely, s.train).all()
+
+
+def test_bad_options_are_named():
+    with pytest.raises(EcgbenchError, match="unknown split protocol 'random'"):
+        make_splits(dataset(), protocol="random")
+    with pytest.raises(EcgbenchError, match="no train/test files of its own"):
+        make_splits(dataset(), protocol="predefined")
+    with pytest.raises(EcgbenchError, match="between 0 and 1"):
+        make_splits(dataset(), test_size=1.5)
+
+
+def test_saved_indices_round_trip(tmp_path):
+    splits = make_splits(dataset(), protocol="kfold", n_folds=3)
+    save_splits(tmp_path / "toy.npz", splits)
+    saved = np.load(tmp_path / "toy.npz")
+    for s in splits:
+        for part in ("train", "val", "test"):
+            assert np.array_equal(saved[f"{s.name}_{part}"], getattr(s, part))
