@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 import ecgbench
+from ecgbench.data import AAMI_CLASSES
 from ecgbench.errors import EcgbenchError
 from ecgbench.io import atomic_write, write_json, write_text
 
@@ -161,8 +162,8 @@ def write_report(run_dir: Path) -> None:
     manifest = json.loads((run_dir / "manifest.json").read_text())
     write_text(run_dir / "summary.md", summary_markdown(manifest, table))
     for cell in cells:
-        write_heatmap(run_dir / "confusion" / f"{cell['dataset']}_{cell['split']}_{cell['model']}_seed{cell['seed']}.png",
-                      cell)
+        name = f"{cell['dataset']}_{cell['split']}_{cell['model']}_seed{cell['seed']}.png"
+        write_heatmap(run_dir / "confusion" / name, cell)
 
 
 def _mean_std(values: pd.Series, digits: int = 4) -> str:
@@ -182,6 +183,8 @@ def summary_markdown(manifest: dict, table: pd.DataFrame) -> str:
     if manifest["suite"].get("quick"):
         lines += ["> **Quick run** (`--quick`): smoke-sized data and models. These numbers only show that the "
                   "harness works.", ""]
+    order = {name: i for i, name in enumerate(manifest["suite"]["models"])}  # the suite's order, not the alphabet
+    table = table.sort_values("model", key=lambda models: models.map(order), kind="stable")
     for dataset, rows in table.groupby("dataset", sort=False):
         lines += _dataset_section(dataset, rows, manifest["datasets"].get(dataset, {}))
     return "\n".join(lines) + "\n"
@@ -209,7 +212,20 @@ def _dataset_section(dataset: str, rows: pd.DataFrame, info: dict) -> list[str]:
         lines.append("| " + " | ".join(cells) + " |")
     if rows["baseline_f1_macro"].notna().any():
         lines += ["", f"Majority-class baseline macro-F1: {rows['baseline_f1_macro'].iloc[0]:.4f}."]
+    if tuple(classes) == AAMI_CLASSES:
+        lines += ["", *_aami_table(rows, classes)]
     return lines + [""]
+
+
+def _aami_table(rows: pd.DataFrame, classes) -> list[str]:
+    """The AAMI EC57 view: sensitivity (Se, recall) and positive predictivity (+P, precision) per class."""
+    header = ["model"] + [f"{kind} {c}" for c in classes for kind in ("Se", "+P")]
+    lines = ["AAMI EC57 per-class sensitivity (Se) and positive predictivity (+P):", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for model, group in rows.groupby("model", sort=False):
+        cells = [model] + [_mean_std(group[f"{metric}_{c}"]) for c in classes for metric in ("recall", "precision")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def write_heatmap(path: Path, cell: dict) -> None:

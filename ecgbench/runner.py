@@ -8,6 +8,7 @@ report is written from the cell files alone.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -51,7 +52,8 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
         predefined = tuple(np.array([position[i] for i in part if i in position]) for part in dataset.predefined_split)
     groups = None if dataset.groups is None else dataset.groups[keep]
     provenance = {**dataset.provenance, "subsample": {"max_beats": max_beats, "seed": seed}}
-    return Dataset(dataset.name, dataset.X[keep], dataset.y[keep], dataset.classes, groups, predefined, provenance)
+    return dataclasses.replace(dataset, X=dataset.X[keep], y=dataset.y[keep], groups=groups,
+                               predefined_split=predefined, provenance=provenance)
 
 
 def seed_everything(seed: int) -> None:

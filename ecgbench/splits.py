@@ -8,6 +8,8 @@ Protocols:
 
 Every split also carves a stratified validation part of ``val_size`` from its training part only: models use it
 for early stopping and model selection. The test part is not shown to a model before its final prediction.
+Datasets with ``validation_by_group`` (inter-patient protocols) get a validation part of whole records, so that no
+patient crosses from validation into training.
 """
 
 from __future__ import annotations
@@ -49,6 +51,29 @@ def stratified_partition(y: np.ndarray, fraction: float, rng: np.random.Generato
     return np.sort(np.concatenate(kept)), np.sort(np.concatenate(held))
 
 
+def group_partition(y: np.ndarray, groups: np.ndarray, fraction: float, rng: np.random.Generator, tries: int = 200):
+    """Split indices into (kept, held) by whole groups, with about ``fraction`` of the beats held out.
+
+    Of ``tries`` random orders of the groups, the one whose held part best matches the class shares of ``y``
+    (every class present where possible) wins: with a few dozen records, a single random draw often misses the
+    rare classes entirely.
+    """
+    names = np.unique(groups)
+    target = np.bincount(y, minlength=y.max() + 1) / len(y)
+    best, best_score = None, np.inf
+    for _ in range(tries):
+        order = rng.permutation(names)
+        sizes = np.cumsum([np.sum(groups == g) for g in order])
+        count = max(1, min(int(np.searchsorted(sizes, fraction * len(y))) + 1, len(names) - 1))
+        held = np.isin(groups, order[:count])
+        shares = np.bincount(y[held], minlength=len(target)) / held.sum()
+        missing = np.sum((shares == 0) & (target > 0))
+        score = missing + np.abs(shares - target).sum() + abs(held.mean() - fraction)
+        if score < best_score:
+            best, best_score = held, score
+    return np.flatnonzero(~best), np.flatnonzero(best)
+
+
 def make_splits(
     dataset: Dataset,
     protocol: str = "auto",
@@ -76,7 +101,10 @@ def make_splits(
         outer = [(f"fold{k + 1}", tr, te) for k, (tr, te) in enumerate(folds.split(np.zeros(len(y)), y))]
     splits = []
     for name, train_val, test in outer:
-        train_pos, val_pos = stratified_partition(y[train_val], val_size, rng)
+        if dataset.validation_by_group:
+            train_pos, val_pos = group_partition(y[train_val], dataset.groups[train_val], val_size, rng)
+        else:
+            train_pos, val_pos = stratified_partition(y[train_val], val_size, rng)
         splits.append(Split(name, protocol, np.asarray(train_val)[train_pos], np.asarray(train_val)[val_pos],
                             np.asarray(test)))
     return splits

@@ -45,5 +45,6 @@ def test_unknown_model_names_the_known_ones():
 
 
 def test_unknown_parameter_names_the_model_and_the_known_parameters():
-    with pytest.raises(EcgbenchError, match="model 'rocket': unknown parameter\\(s\\) kernels; known parameters: .*num_kernels"):
+    message = "model 'rocket': unknown parameter\\(s\\) kernels; known parameters: .*num_kernels"
+    with pytest.raises(EcgbenchError, match=message):
         build("rocket", n_classes=5, kernels=5)

@@ -79,3 +79,19 @@ def test_saved_indices_round_trip(tmp_path):
     for s in splits:
         for part in ("train", "val", "test"):
             assert np.array_equal(saved[f"{s.name}_{part}"], getattr(s, part))
+
+
+def test_validation_by_group_keeps_every_record_on_one_side():
+    rng = np.random.default_rng(5)
+    groups = np.repeat(np.arange(30), 40)
+    y = np.where(rng.random(len(groups)) < 0.1, rng.integers(1, 5, len(groups)), 0)
+    train_part = np.arange(0, 800)  # records 0..19 train, 20..29 test
+    d = Dataset("toy", np.zeros((len(y), 187)), y, tuple("NSVFQ"), groups=groups,
+                predefined_split=(train_part, np.arange(800, len(y))), validation_by_group=True)
+    (s,) = make_splits(d, val_size=0.2)
+    assert set(groups[s.val]).isdisjoint(groups[s.train])
+    assert set(groups[s.val]) | set(groups[s.train]) == set(range(20))  # validation records come from training
+    assert len(s.val) / 800 == pytest.approx(0.2, abs=0.06)
+    assert set(y[s.val]) == set(range(5))
+    (again,) = make_splits(d, val_size=0.2)
+    assert np.array_equal(s.val, again.val)

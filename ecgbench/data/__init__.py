@@ -29,7 +29,9 @@ class Dataset:
 
     ``groups`` holds a record or patient id per beat where known (None otherwise). ``predefined_split`` holds
     ``(train_indices, test_indices)`` for datasets that ship their own train/test files. ``provenance`` says
-    where the beats came from (``source``, per-file ``checksums``, ``synthetic``) and goes into the manifest.
+    where the beats came from (``source``, per-file checksums under ``files``, ``synthetic``) and goes into the
+    manifest. ``validation_by_group`` asks the splits to carve the validation part by whole groups (records), so
+    that no patient crosses from validation into training.
     """
 
     name: str
@@ -39,6 +41,7 @@ class Dataset:
     groups: np.ndarray | None = None
     predefined_split: tuple[np.ndarray, np.ndarray] | None = None
     provenance: dict = field(default_factory=dict)
+    validation_by_group: bool = False  # carve the validation part by whole groups (inter-patient protocols)
 
     def __post_init__(self):
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)

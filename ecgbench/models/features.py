@@ -123,8 +123,8 @@ class TsfreshXGBoost(Model):
             train, np.vectorize(code.get)(y), sample_weight=sample_weights(y, self.n_classes, p["class_weight_power"]),
             eval_set=[(val[in_seen], np.vectorize(code.get)(y_val[in_seen]))], verbose=False,
         )
-        log.info("tsfresh-xgboost: %d trees (best iteration %d)", self.booster.n_estimators,
-                 self.booster.best_iteration)
+        log.info("tsfresh-xgboost: early stopping after %d boosting rounds, best round %d",
+                 self.booster.get_booster().num_boosted_rounds(), self.booster.best_iteration + 1)
         return self
 
     def predict_proba(self, X):
