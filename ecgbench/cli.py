@@ -20,6 +20,8 @@ EPILOG = """examples:
   python -m ecgbench run --suite benchmarks/default.toml
   python -m ecgbench list
   python -m ecgbench compare RUN_A RUN_B --markdown diff.md
+  python -m ecgbench data fetch mitdb               download a PhysioNet database, verified by SHA256
+  python -m ecgbench data export mitdb-inter --output DIR
 """
 
 
@@ -58,6 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("run_b", metavar="RUN_B", help="run folder or run id under --results-dir")
     compare.add_argument("--results-dir", type=Path, default=Path("results"))
     compare.add_argument("--markdown", type=Path, metavar="FILE", help="also write the comparison as Markdown")
+
+    data = commands.add_parser("data", help="fetch real data, export datasets as Kaggle-style CSV")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    fetch = data_commands.add_parser("fetch", help="download a PhysioNet database (or check the Kaggle files)")
+    fetch.add_argument("name", help="a PhysioNet database (mitdb, svdb, incartdb, ...) or kaggle-heartbeat")
+    fetch.add_argument("--version", help="the database version (default: the current one for known databases)")
+    fetch.add_argument("--records", nargs="+", metavar="RECORD", help="only these records")
+    fetch.add_argument("--data-dir", type=Path, help="where data goes (default: $ECGBENCH_DATA or ~/.cache/ecgbench)")
+    export = data_commands.add_parser("export", help="write a dataset in the Kaggle CSV layout")
+    export.add_argument("dataset", help="a dataset name (see list)")
+    export.add_argument("--output", type=Path, required=True, metavar="DIR", help="folder for the CSV files")
+    export.add_argument("--data-dir", type=Path, help="folder with the real data files")
     return parser
 
 
@@ -69,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv  # recorded in the manifest
     setup_logging(args.verbose)
     try:
-        return {"run": cmd_run, "list": cmd_list, "compare": cmd_compare}[args.command](args)
+        return {"run": cmd_run, "list": cmd_list, "compare": cmd_compare, "data": cmd_data}[args.command](args)
     except EcgbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -171,4 +185,24 @@ def cmd_compare(args) -> int:
     if args.markdown:
         write_text(args.markdown, comparison_markdown(diff, run_a.name, run_b.name))
         print(f"written: {args.markdown}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from ecgbench.data import load_dataset, resolve_data_dir
+
+    data_dir = resolve_data_dir(args.data_dir)
+    if args.data_command == "fetch":
+        from ecgbench.data.download import check_kaggle_heartbeat, fetch_physionet
+
+        if args.name == "kaggle-heartbeat":
+            print(check_kaggle_heartbeat(data_dir))
+        else:
+            folder = fetch_physionet(args.name, data_dir, version=args.version, files=args.records)
+            print(f"{args.name}: every file verified against SHA256SUMS.txt in {folder}")
+        return 0
+    from ecgbench.data.wfdb_beats import export_csv
+
+    for path in export_csv(load_dataset(args.dataset, data_dir), args.output):
+        print(f"written: {path}")
     return 0
