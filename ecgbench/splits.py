@@ -81,7 +81,10 @@ def make_splits(
     test_size: float = 0.2,
     val_size: float = 0.1,
     n_folds: int = 5,
+    max_train_beats: int | None = None,
 ) -> list[Split]:
+    """The splits of ``dataset``. ``max_train_beats`` caps every training part by a stratified subsample (for runs
+    that must be affordable on a small CPU); the validation and test parts stay whole."""
     if protocol not in PROTOCOLS:
         raise EcgbenchError(f"unknown split protocol {protocol!r}; known protocols: {', '.join(PROTOCOLS)}")
     if not 0 < test_size < 1 or not 0 < val_size < 1:
@@ -105,6 +108,9 @@ def make_splits(
             train_pos, val_pos = group_partition(y[train_val], dataset.groups[train_val], val_size, rng)
         else:
             train_pos, val_pos = stratified_partition(y[train_val], val_size, rng)
+        if max_train_beats and len(train_pos) > max_train_beats:
+            kept, _ = stratified_partition(y[train_val][train_pos], 1 - max_train_beats / len(train_pos), rng)
+            train_pos = train_pos[kept]
         splits.append(Split(name, protocol, np.asarray(train_val)[train_pos], np.asarray(train_val)[val_pos],
                             np.asarray(test)))
     return splits

@@ -11,6 +11,7 @@ a TOML suite file in ``benchmarks/``::
     val_size = 0.1
     n_folds = 5
     seed = 0
+    max_train_beats = 0 # > 0: a stratified subsample of each training part (validation and test stay whole)
 
     [dataset_params.synthetic]
     n_beats = 8000
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from ecgbench.errors import EcgbenchError
 
-SPLIT_DEFAULTS = {"protocol": "auto", "test_size": 0.2, "val_size": 0.1, "n_folds": 5, "seed": 0}
+SPLIT_DEFAULTS = {"protocol": "auto", "test_size": 0.2, "val_size": 0.1, "n_folds": 5, "seed": 0, "max_train_beats": 0}
 # --quick: a smoke-sized run, for trying the harness and for the tests. Numbers from it mean little.
 QUICK_DATASET_PARAMS = {"synthetic": {"n_beats": 1500}}
 QUICK_MAX_BEATS = 3000
@@ -103,7 +104,7 @@ def validate(suite: Suite, data_dir: Path) -> None:
     from ecgbench.models import build, model_class
 
     for name in suite.datasets:
-        require_available(name, data_dir)
+        require_available(name, data_dir, **suite.params_for_dataset(name))
     for name in suite.models:
         model_class(name)
         build(name, n_classes=2, **suite.params_for_model(name))

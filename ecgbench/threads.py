@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 
 _threads = max(1, os.cpu_count() or 1)
 
@@ -45,6 +46,29 @@ def pinned(n: int | None = None):
             numba.set_num_threads(previous_numba)
 
 
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for the duration (C++ code writes there, around Python's logging).
+
+    TensorFlow 2.21 logs "oneDNN custom operations are on", "Could not find cuda drivers" and the absl
+    "All log messages before absl::InitializeLog()" warning from C++ while it is imported, before absl logging
+    is initialised, so TF_CPP_MIN_LOG_LEVEL does not reach them. Python exceptions are unaffected.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (e.g. an embedded interpreter): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 _tf = None
 
 
@@ -53,8 +77,11 @@ def tensorflow():
     global _tf
     if _tf is None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep C++ start-up noise out of the terminal
-        import absl.logging
-        import tensorflow as tf
+        with native_stderr_silenced():
+            import absl.logging
+            import tensorflow as tf
+
+            tf.keras.layers  # noqa: B018 - tf.keras is imported lazily, on first use; do it while silenced
 
         absl.logging.set_verbosity(absl.logging.ERROR)
         tf.get_logger().setLevel("ERROR")

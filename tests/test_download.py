@@ -105,7 +105,8 @@ def served_root(tmp_path_factory, mitdb_dir) -> Path:
     version_dir.mkdir(parents=True)
     for name in SERVED_FILES:
         shutil.copyfile(mitdb_dir / name, version_dir / name)
-    lines = [line for line in (mitdb_dir / "SHA256SUMS.txt").read_text().splitlines() if line.split()[1] in SERVED_FILES]
+    checksums = (mitdb_dir / "SHA256SUMS.txt").read_text().splitlines()
+    lines = [line for line in checksums if line.split()[1] in SERVED_FILES]
     assert len(lines) == len(SERVED_FILES)
     (version_dir / "SHA256SUMS.txt").write_text("\n".join(lines) + "\n")
     return root

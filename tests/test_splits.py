@@ -95,3 +95,13 @@ def test_validation_by_group_keeps_every_record_on_one_side():
     assert set(y[s.val]) == set(range(5))
     (again,) = make_splits(d, val_size=0.2)
     assert np.array_equal(s.val, again.val)
+
+
+def test_max_train_beats_subsamples_training_only():
+    d = dataset()
+    (full,) = make_splits(d, protocol="holdout", seed=0)
+    (capped,) = make_splits(d, protocol="holdout", seed=0, max_train_beats=200)
+    assert len(capped.train) == pytest.approx(200, abs=3)
+    assert np.isin(capped.train, full.train).all()
+    assert np.array_equal(capped.test, full.test) and np.array_equal(capped.val, full.val)
+    assert set(d.y[capped.train]) == set(range(5))

@@ -2,7 +2,7 @@
 
 Datasets are found by name through a registry, so that the runner never needs to know where one comes from::
 
-    @register_dataset("mitbih", description="...", is_available=lambda data_dir: ...)
+    @register_dataset("mitbih", description="...", is_available=lambda data_dir, **params: ...)
     def load_mitbih(data_dir, **params) -> Dataset: ...
 """
 
@@ -69,14 +69,15 @@ class DatasetSpec:
     name: str
     load: Callable[..., Dataset]
     description: str
-    is_available: Callable[[Path], bool]
+    is_available: Callable[..., bool]  # (data_dir, **dataset params) -> whether the data is there
     how_to_get: str = ""
 
 
 _DATASETS: dict[str, DatasetSpec] = {}
 
 
-def register_dataset(name: str, *, description: str, is_available=lambda data_dir: True, how_to_get: str = ""):
+def register_dataset(name: str, *, description: str, is_available=lambda data_dir, **params: True,
+                     how_to_get: str = ""):
     """Decorator that adds a loader ``load(data_dir: Path, **params) -> Dataset`` to the registry."""
 
     def decorate(load):
@@ -88,7 +89,7 @@ def register_dataset(name: str, *, description: str, is_available=lambda data_di
 
 def _ensure_builtin_datasets_loaded():
     # Importing the modules runs their @register_dataset decorators.
-    from ecgbench.data import kaggle, synthetic  # noqa: F401
+    from ecgbench.data import kaggle, synthetic, wfdb_beats  # noqa: F401
 
 
 def dataset_names() -> list[str]:
@@ -103,16 +104,16 @@ def dataset_spec(name: str) -> DatasetSpec:
     return _DATASETS[name]
 
 
-def require_available(name: str, data_dir: Path) -> DatasetSpec:
+def require_available(name: str, data_dir: Path, **params) -> DatasetSpec:
     spec = dataset_spec(name)
-    if not spec.is_available(data_dir):
+    if not spec.is_available(data_dir, **params):
         raise EcgbenchError(f"dataset {name!r} is not in {data_dir}. {spec.how_to_get}".strip())
     return spec
 
 
 def load_dataset(name: str, data_dir: Path | None = None, **params) -> Dataset:
     data_dir = resolve_data_dir(data_dir)
-    spec = require_available(name, data_dir)
+    spec = require_available(name, data_dir, **params)
     try:
         inspect.signature(spec.load).bind(data_dir, **params)
     except TypeError:

@@ -221,7 +221,7 @@ def _how_to_get(files: tuple[KaggleFile, ...]) -> str:
 
 
 def _all_present(files: tuple[KaggleFile, ...]):
-    return lambda data_dir: all((Path(data_dir) / f.name).is_file() for f in files)
+    return lambda data_dir, **params: all((Path(data_dir) / f.name).is_file() for f in files)
 
 
 def _reject_params(dataset: str, params: dict) -> None:

@@ -64,8 +64,10 @@ def _load_all():
 
 
 def model_names() -> list[str]:
+    """Built-in models in the order of ``BUILTIN_MODULES``, then plugins; the same whatever was imported first."""
     _load_all()
-    return list(_MODELS)
+    rank = {module: i for i, module in enumerate(BUILTIN_MODULES)}
+    return sorted(_MODELS, key=lambda name: rank.get(_MODELS[name].__module__, len(rank)))
 
 
 def model_origin(name: str) -> str:
@@ -76,7 +78,7 @@ def model_origin(name: str) -> str:
 def model_class(name: str) -> type[Model]:
     _load_all()
     if name not in _MODELS:
-        raise EcgbenchError(f"unknown model {name!r}; known models: {', '.join(_MODELS)}")
+        raise EcgbenchError(f"unknown model {name!r}; known models: {', '.join(model_names())}")
     return _MODELS[name]
 
 
