@@ -191,3 +191,16 @@ def test_a_failing_model_costs_only_its_own_cell(tmp_path, capsys, monkeypatch):
     assert list(pd.read_csv(run / "results.csv")["model"]) == ["minirocket"]
     assert json.loads((run / "manifest.json").read_text())["status"] == "failed cells"
     shutil.rmtree(run)
+
+
+def test_data_export_writes_kaggle_csvs_that_the_loader_reads_back(tmp_path, capsys):
+    from ecgbench.data import load_dataset
+    from ecgbench.data.kaggle import read_beats_csv
+
+    assert main(["data", "export", "synthetic", "--output", str(tmp_path)]) == 0
+    assert "written:" in capsys.readouterr().out
+    X, y = read_beats_csv(tmp_path / "synthetic.csv", n_classes=5)
+    original = load_dataset("synthetic")
+    assert np.array_equal(X, original.X) and np.array_equal(y, original.y)
+    groups = np.loadtxt(tmp_path / "synthetic_groups.csv", dtype=int)
+    assert np.array_equal(groups, original.groups)
