@@ -17,7 +17,7 @@ EPILOG = """examples:
   python -m ecgbench run --all                      every model on every dataset found locally
   python -m ecgbench run --all --quick              the same, smoke-sized (a minute or two)
   python -m ecgbench run --model cnn --dataset mitbih --seeds 0 1 2
-  python -m ecgbench run --suite benchmarks/default.toml
+  python -m ecgbench run --suite benchmarks/synthetic.toml
   python -m ecgbench list
   python -m ecgbench compare RUN_A RUN_B --markdown diff.md
   python -m ecgbench data fetch mitdb               download a PhysioNet database, verified by SHA256

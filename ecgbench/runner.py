@@ -48,8 +48,8 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
     keep, _ = stratified_partition(dataset.y, 1 - max_beats / len(dataset.y), rng)
     predefined = None
     if dataset.predefined_split is not None:
-        position = {old: new for new, old in enumerate(keep)}
-        predefined = tuple(np.array([position[i] for i in part if i in position]) for part in dataset.predefined_split)
+        # keep is sorted, so a kept beat's new index is its position in keep
+        predefined = tuple(np.searchsorted(keep, part[np.isin(part, keep)]) for part in dataset.predefined_split)
     groups = None if dataset.groups is None else dataset.groups[keep]
     provenance = {**dataset.provenance, "subsample": {"max_beats": max_beats, "seed": seed}}
     return dataclasses.replace(dataset, X=dataset.X[keep], y=dataset.y[keep], groups=groups,

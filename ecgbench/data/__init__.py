@@ -118,9 +118,10 @@ def load_dataset(name: str, data_dir: Path | None = None, **params) -> Dataset:
         inspect.signature(spec.load).bind(data_dir, **params)
     except TypeError:
         known = [p for p in inspect.signature(spec.load).parameters if p != "data_dir"]
-        raise EcgbenchError(
-            f"dataset {name!r}: unknown parameter(s) {', '.join(sorted(params))}; known: {', '.join(known) or 'none'}"
-        ) from None
+        given = ", ".join(sorted(params))
+        if not known:
+            raise EcgbenchError(f"dataset {name!r} takes no parameters; got {given}") from None
+        raise EcgbenchError(f"dataset {name!r}: unknown parameter(s) {given}; known: {', '.join(known)}") from None
     return spec.load(data_dir, **params)
 
 

@@ -224,11 +224,6 @@ def _all_present(files: tuple[KaggleFile, ...]):
     return lambda data_dir, **params: all((Path(data_dir) / f.name).is_file() for f in files)
 
 
-def _reject_params(dataset: str, params: dict) -> None:
-    if params:
-        raise EcgbenchError(f"dataset {dataset!r} takes no parameters; got {', '.join(sorted(params))}")
-
-
 def _read_kaggle_file(data_dir: Path, file: KaggleFile, classes: tuple[str, ...], only_label: int | None):
     """``X``, ``y`` and the file's sha256; ``only_label``: the one label every beat of the file must carry."""
     path = Path(data_dir) / file.name
@@ -269,8 +264,7 @@ def _provenance(origin: str, checksums: dict[str, str]) -> dict:
     is_available=_all_present((MITBIH_TRAIN, MITBIH_TEST)),
     how_to_get=_how_to_get((MITBIH_TRAIN, MITBIH_TEST)),
 )
-def load_mitbih(data_dir: Path, **params) -> Dataset:
-    _reject_params("mitbih", params)
+def load_mitbih(data_dir: Path) -> Dataset:
     X_train, y_train, train_sha = _read_kaggle_file(data_dir, MITBIH_TRAIN, AAMI_CLASSES, None)
     X_test, y_test, test_sha = _read_kaggle_file(data_dir, MITBIH_TEST, AAMI_CLASSES, None)
     n_train, n_test = len(y_train), len(y_test)
@@ -291,8 +285,7 @@ def load_mitbih(data_dir: Path, **params) -> Dataset:
     is_available=_all_present((PTBDB_NORMAL, PTBDB_ABNORMAL)),
     how_to_get=_how_to_get((PTBDB_NORMAL, PTBDB_ABNORMAL)),
 )
-def load_ptbdb(data_dir: Path, **params) -> Dataset:
-    _reject_params("ptbdb", params)
+def load_ptbdb(data_dir: Path) -> Dataset:
     # The class of a PTB beat is given by its file, so each file must hold one label only.
     X_normal, y_normal, normal_sha = _read_kaggle_file(data_dir, PTBDB_NORMAL, PTBDB_CLASSES, 0)
     X_abnormal, y_abnormal, abnormal_sha = _read_kaggle_file(data_dir, PTBDB_ABNORMAL, PTBDB_CLASSES, 1)
