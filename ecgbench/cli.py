@@ -1,4 +1,4 @@
-"""Command line: ``python -m ecgbench run | list | compare``."""
+"""Command line: ``python -m ecgbench run | list | compare | leaderboard | data``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ EPILOG = """examples:
   python -m ecgbench run --suite benchmarks/synthetic.toml
   python -m ecgbench list
   python -m ecgbench compare RUN_A RUN_B --markdown diff.md
+  python -m ecgbench leaderboard mitdb-intra mitdb-inter --out results/README.md
   python -m ecgbench data fetch mitdb               download a PhysioNet database, verified by SHA256
   python -m ecgbench data export mitdb-inter --output DIR
 """
@@ -61,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--results-dir", type=Path, default=Path("results"))
     compare.add_argument("--markdown", type=Path, metavar="FILE", help="also write the comparison as Markdown")
 
+    board = commands.add_parser("leaderboard", help="write the leaderboard of run reports beside published numbers")
+    board.add_argument("runs", nargs="+", metavar="RUN", help="run folders or run ids under --results-dir")
+    board.add_argument("--results-dir", type=Path, default=Path("results"))
+    board.add_argument("--published", type=Path, default=Path("benchmarks/published.toml"),
+                       help="published anchors and targets (default: benchmarks/published.toml)")
+    board.add_argument("--out", type=Path, required=True, metavar="FILE", help="the Markdown file to write")
+
     data = commands.add_parser("data", help="fetch real data, export datasets as Kaggle-style CSV")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     fetch = data_commands.add_parser("fetch", help="download a PhysioNet database (or check the Kaggle files)")
@@ -83,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv  # recorded in the manifest
     setup_logging(args.verbose)
     try:
-        return {"run": cmd_run, "list": cmd_list, "compare": cmd_compare, "data": cmd_data}[args.command](args)
+        return {"run": cmd_run, "list": cmd_list, "compare": cmd_compare, "leaderboard": cmd_leaderboard,
+                "data": cmd_data}[args.command](args)
     except EcgbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -109,7 +118,7 @@ def suite_from_args(args, available_datasets):
             raise EcgbenchError("--model and --dataset go together (each may be repeated)")
         suite = Suite(datasets=args.dataset, models=args.model)
     if args.seeds:
-        suite.seeds = args.seeds
+        suite.seeds, suite.model_seeds = args.seeds, {}
     if args.protocol:
         suite.split["protocol"] = args.protocol
     if args.quick:
@@ -139,8 +148,9 @@ def cmd_run(args) -> int:
         raise EcgbenchError(f"--run-id {run_id!r}: use letters, digits, '-', '_' and '.' only")
     run_dir = args.results_dir / run_id
     command = "python -m ecgbench " + shlex.join(args.argv)
-    log.info("run %s: %d dataset(s) x %d model(s) x %d seed(s) -> %s", run_id, len(suite.datasets),
-             len(suite.models), len(suite.seeds), run_dir)
+    pairs = sum(len(suite.seeds_for(model)) for model in suite.models)
+    log.info("run %s: %d dataset(s) x %d model(s), %d (model, seed) pair(s) per split -> %s", run_id,
+             len(suite.datasets), len(suite.models), pairs, run_dir)
     failures = run_suite(suite, run_dir, data_dir, command)
     if (run_dir / "summary.md").exists():
         print(f"report: {run_dir / 'summary.md'}")
@@ -185,6 +195,18 @@ def cmd_compare(args) -> int:
     if args.markdown:
         write_text(args.markdown, comparison_markdown(diff, run_a.name, run_b.name))
         print(f"written: {args.markdown}")
+    return 0
+
+
+def cmd_leaderboard(args) -> int:
+    from ecgbench.io import write_text
+    from ecgbench.leaderboard import leaderboard_markdown, load_published
+    from ecgbench.reports import resolve_run
+
+    runs = [resolve_run(run, args.results_dir) for run in args.runs]
+    command = "python -m ecgbench " + shlex.join(args.argv)
+    write_text(args.out, leaderboard_markdown(runs, load_published(args.published), command))
+    print(f"written: {args.out}")
     return 0
 
 

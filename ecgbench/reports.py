@@ -34,7 +34,7 @@ from ecgbench.io import atomic_write, write_json, write_text
 LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "xgboost", "tsfresh", "sktime", "numba", "tensorflow",
              "keras", "seaborn", "matplotlib")
 SCORE_COLUMNS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted")
-COST_COLUMNS = ("fit_seconds", "predict_seconds", "beats_per_second")
+COST_COLUMNS = ("fit_seconds", "predict_seconds", "beats_per_second", "peak_memory_mb")
 
 
 # ---- manifest ---------------------------------------------------------------------------------------------------
@@ -65,7 +65,26 @@ def _machine() -> dict:
     from ecgbench.threads import current_threads
 
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "threads_per_cell": current_threads(), "accelerator": "none (CPU)"}
+            "cpu_count": os.cpu_count(), "threads_per_cell": current_threads(), "accelerator": _accelerator()}
+
+
+def _accelerator() -> str:
+    """The GPUs that ``nvidia-smi`` lists (what TensorFlow would use), else "none (CPU)"."""
+    import shutil
+
+    if not shutil.which("nvidia-smi"):
+        return "none (CPU)"
+    try:
+        listing = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=20, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "none (CPU)"
+    return "; ".join(listing.splitlines()) or "none (CPU)"
+
+
+def environment() -> dict:
+    """Commit, library versions and machine: what a benchmark records beside its numbers."""
+    return {**_git_commit(), "versions": _versions(), "machine": _machine()}
 
 
 def _now() -> str:
@@ -95,6 +114,7 @@ def record_dataset(manifest: dict, dataset, splits) -> None:
     manifest["datasets"][dataset.name] = {
         "n_beats": len(dataset.y), "classes": list(dataset.classes), "class_counts": dataset.class_counts(),
         "synthetic": dataset.synthetic, "provenance": dataset.provenance,
+        "context_features": list(dataset.context_names),
         "splits": {s.name: {"protocol": s.protocol, "train": len(s.train), "val": len(s.val), "test": len(s.test)}
                    for s in splits},
     }
@@ -138,7 +158,7 @@ def flat_row(cell: dict) -> dict:
     row.update({key: cell[key] for key in SCORE_COLUMNS})
     for name, scores in cell["per_class"].items():
         row.update({f"{metric}_{name}": scores[metric] for metric in ("precision", "recall", "f1", "support")})
-    row.update({key: cell[key] for key in COST_COLUMNS})
+    row.update({key: cell.get(key) for key in COST_COLUMNS})  # .get: cells from before peak memory was recorded
     row["baseline_f1_macro"] = cell.get("baseline_f1_macro")
     return row
 
@@ -200,21 +220,34 @@ def _dataset_section(dataset: str, rows: pd.DataFrame, info: dict) -> list[str]:
                            for name, s in splits.items())
     protocol = rows["protocol"].iloc[0]
     seeds = sorted(rows["seed"].unique())
-    lines = [title, "", f"Split protocol: **{protocol}** ({split_text}); seeds: {', '.join(map(str, seeds))}. "
-             "With several seeds or folds a cell shows mean ± standard deviation.", ""]
+    lines = [title, ""]
+    evaluation = info.get("provenance", {}).get("protocol")
+    if evaluation:
+        warning = " **Optimistic**: the same patients' beats train and test the models." if is_intra(info) else ""
+        lines += [f"Evaluation: {evaluation}.{warning}", ""]
+    if info.get("context_features"):
+        lines += [f"Per-beat context given to the models that take it: {', '.join(info['context_features'])}.", ""]
+    lines += [f"Split protocol: **{protocol}** ({split_text}); seeds: {', '.join(map(str, seeds))}. "
+              "With several seeds or folds a cell shows mean ± standard deviation.", ""]
     header = ["model", "accuracy", "balanced acc.", "macro-F1", "weighted-F1"] + [f"F1 {c}" for c in classes] + [
-        "fit (s)", "test beats/s"]
+        "fit (s)", "test beats/s", "peak MB"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for model, group in rows.groupby("model", sort=False):
         cells = [model] + [_mean_std(group[c]) for c in SCORE_COLUMNS]
         cells += [_mean_std(group[f"f1_{c}"]) for c in classes]
-        cells += [_mean_std(group["fit_seconds"], 1), f"{group['beats_per_second'].mean():,.0f}"]
+        cells += [_mean_std(group["fit_seconds"], 1), f"{group['beats_per_second'].mean():,.0f}",
+                  f"{group['peak_memory_mb'].max():,.0f}" if group["peak_memory_mb"].notna().any() else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     if rows["baseline_f1_macro"].notna().any():
         lines += ["", f"Majority-class baseline macro-F1: {rows['baseline_f1_macro'].iloc[0]:.4f}."]
     if tuple(classes) == AAMI_CLASSES:
         lines += ["", *_aami_table(rows, classes)]
     return lines + [""]
+
+
+def is_intra(info: dict) -> bool:
+    """Whether a dataset's evaluation puts one patient's beats on both sides (the manifest's protocol text)."""
+    return str(info.get("provenance", {}).get("protocol", "")).startswith("intra-patient")
 
 
 def _aami_table(rows: pd.DataFrame, classes) -> list[str]:

@@ -20,8 +20,9 @@ import numpy as np
 from ecgbench import reports
 from ecgbench.data import Dataset, load_dataset
 from ecgbench.errors import EcgbenchError
+from ecgbench.memory import PeakMemory
 from ecgbench.metrics import classification_metrics, majority_baseline
-from ecgbench.models import build
+from ecgbench.models import build, model_class
 from ecgbench.splits import Split, make_splits, save_splits, stratified_partition
 from ecgbench.suite import Suite
 from ecgbench.threads import pinned
@@ -51,8 +52,9 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
         # keep is sorted, so a kept beat's new index is its position in keep
         predefined = tuple(np.searchsorted(keep, part[np.isin(part, keep)]) for part in dataset.predefined_split)
     groups = None if dataset.groups is None else dataset.groups[keep]
+    context = None if dataset.context is None else dataset.context[keep]
     provenance = {**dataset.provenance, "subsample": {"max_beats": max_beats, "seed": seed}}
-    return dataclasses.replace(dataset, X=dataset.X[keep], y=dataset.y[keep], groups=groups,
+    return dataclasses.replace(dataset, X=dataset.X[keep], y=dataset.y[keep], groups=groups, context=context,
                                predefined_split=predefined, provenance=provenance)
 
 
@@ -61,12 +63,20 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
 
 
+def model_input(dataset: Dataset, model_name: str) -> tuple[np.ndarray, int]:
+    """The beats, followed by the dataset's context columns where it has them and the model takes them."""
+    if dataset.context is None or not model_class(model_name).uses_context:
+        return dataset.X, 0
+    return np.hstack([dataset.X, dataset.context]), dataset.context.shape[1]
+
+
 def run_cell(cell: Cell, dataset: Dataset, split: Split, params: dict, run_dir: Path) -> dict:
     folder = cell.folder(run_dir)
     seed_everything(cell.seed)
-    model = build(cell.model, n_classes=dataset.n_classes, seed=cell.seed, **params)
-    X, y = dataset.X, dataset.y
-    with pinned() as threads:
+    X, n_context = model_input(dataset, cell.model)
+    model = build(cell.model, n_classes=dataset.n_classes, seed=cell.seed, n_context=n_context, **params)
+    y = dataset.y
+    with pinned() as threads, PeakMemory() as peak:
         start = time.perf_counter()
         model.fit(X[split.train], y[split.train], X[split.val], y[split.val])
         fit_seconds = time.perf_counter() - start
@@ -79,7 +89,8 @@ def run_cell(cell: Cell, dataset: Dataset, split: Split, params: dict, run_dir: 
         dataset=cell.dataset, split=cell.split, protocol=split.protocol, model=cell.model, seed=cell.seed,
         synthetic=dataset.synthetic, classes=list(dataset.classes), params=model.params, threads=threads,
         n_train=len(split.train), n_val=len(split.val), n_test=len(split.test),
-        fit_seconds=fit_seconds, predict_seconds=predict_seconds,
+        fit_seconds=fit_seconds, predict_seconds=predict_seconds, peak_memory_mb=peak.mb, peak_memory_scope=peak.scope,
+        context_features=list(dataset.context_names) if n_context else [],
         beats_per_second=len(split.test) / predict_seconds if predict_seconds > 0 else float("inf"),
         baseline_f1_macro=majority_baseline(y[split.train], y[split.test], dataset.classes)["f1_macro"],
     )
@@ -104,7 +115,7 @@ def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) 
                            for s in splits))
         for split in splits:
             for model_name in suite.models:
-                for seed in suite.seeds:
+                for seed in suite.seeds_for(model_name):
                     cell = Cell(dataset_name, split.name, model_name, seed)
                     failure = _run_or_keep(cell, dataset, split, suite.params_for_model(model_name), run_dir)
                     if failure:

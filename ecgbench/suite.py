@@ -5,6 +5,9 @@ a TOML suite file in ``benchmarks/``::
     models = ["cnn", "minirocket"]
     seeds = [0, 1, 2]
 
+    [model_seeds]       # optional: other seeds for some models (e.g. more for the deep models)
+    cnn = [0, 1, 2, 3, 4]
+
     [split]
     protocol = "auto"   # auto | predefined | holdout | kfold
     test_size = 0.2
@@ -44,6 +47,7 @@ class Suite:
     split: dict = field(default_factory=lambda: dict(SPLIT_DEFAULTS))
     dataset_params: dict[str, dict] = field(default_factory=dict)
     model_params: dict[str, dict] = field(default_factory=dict)
+    model_seeds: dict[str, list[int]] = field(default_factory=dict)
     quick: bool = False
     max_beats: int | None = None  # stratified subsample of every dataset (quick runs)
 
@@ -60,6 +64,9 @@ class Suite:
         quick = model_class(name).quick_params if self.quick else {}
         return {**quick, **self.model_params.get(name, {})}
 
+    def seeds_for(self, model: str) -> list[int]:
+        return self.model_seeds.get(model, self.seeds)
+
     def params_for_dataset(self, name: str) -> dict:
         quick = QUICK_DATASET_PARAMS.get(name, {}) if self.quick else {}
         return {**quick, **self.dataset_params.get(name, {})}
@@ -69,7 +76,7 @@ class Suite:
         self.max_beats = self.max_beats or QUICK_MAX_BEATS
 
 
-SUITE_KEYS = {"datasets", "models", "seeds", "split", "dataset_params", "model_params", "max_beats"}
+SUITE_KEYS = {"datasets", "models", "seeds", "model_seeds", "split", "dataset_params", "model_params", "max_beats"}
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -92,10 +99,12 @@ def load_suite(path: str | Path) -> Suite:
         bad = ", ".join(sorted(set(split) - set(SPLIT_DEFAULTS)))
         raise EcgbenchError(f"suite file {path}: unknown [split] key(s) {bad}; known: {', '.join(SPLIT_DEFAULTS)}")
     seeds = raw.get("seeds", [0])
-    if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):
-        raise EcgbenchError(f"suite file {path}: 'seeds' must be a list of integers")
+    model_seeds = raw.get("model_seeds", {})
+    for where, value in [("seeds", seeds), *((f"[model_seeds] {m}", v) for m, v in model_seeds.items())]:
+        if not isinstance(value, list) or not value or not all(isinstance(s, int) for s in value):
+            raise EcgbenchError(f"suite file {path}: '{where}' must be a non-empty list of integers")
     return Suite(raw["datasets"], raw["models"], seeds, split, raw.get("dataset_params", {}),
-                 raw.get("model_params", {}), max_beats=raw.get("max_beats"))
+                 raw.get("model_params", {}), model_seeds, max_beats=raw.get("max_beats"))
 
 
 def validate(suite: Suite, data_dir: Path) -> None:
@@ -108,7 +117,8 @@ def validate(suite: Suite, data_dir: Path) -> None:
     for name in suite.models:
         model_class(name)
         build(name, n_classes=2, **suite.params_for_model(name))
-    for section, names in (("model_params", suite.models), ("dataset_params", suite.datasets)):
+    for section, names in (("model_params", suite.models), ("model_seeds", suite.models),
+                           ("dataset_params", suite.datasets)):
         extra = sorted(set(getattr(suite, section)) - set(names))
         if extra:
             raise EcgbenchError(f"[{section}] names {', '.join(extra)}, which the suite does not run")

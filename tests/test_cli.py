@@ -154,6 +154,10 @@ def test_bad_input_gets_a_clear_message_and_exit_code_2(args, message, capsys, t
          "dataset 'synthetic': unknown parameter(s) beats"),
         ("datasets = ['synthetic']\nmodels = ['rocket']\n[split]\nprotocol = 'random'\n",
          "unknown split protocol 'random'"),
+        ("datasets = ['synthetic']\nmodels = ['rocket']\n[model_seeds]\nrocket = []\n",
+         "'[model_seeds] rocket' must be a non-empty list of integers"),
+        ("datasets = ['synthetic']\nmodels = ['rocket']\n[model_seeds]\ncnn = [1]\n",
+         "[model_seeds] names cnn, which the suite does not run"),
     ],
 )
 def test_bad_suite_files_are_named(suite, message, tmp_path, capsys):
@@ -166,12 +170,17 @@ def test_bad_suite_files_are_named(suite, message, tmp_path, capsys):
 
 def test_a_suite_file_overrides_parameters(tmp_path):
     path = tmp_path / "suite.toml"
-    path.write_text("datasets = ['synthetic']\nmodels = ['rocket']\nseeds = [3]\n"
-                    "[dataset_params.synthetic]\nn_beats = 1200\n[model_params.rocket]\nnum_kernels = 64\n")
+    path.write_text("datasets = ['synthetic']\nmodels = ['rocket', 'minirocket']\nseeds = [3]\n"
+                    "[model_seeds]\nminirocket = [1, 2]\n"
+                    "[dataset_params.synthetic]\nn_beats = 1200\n[model_params.rocket]\nnum_kernels = 64\n"
+                    "[model_params.minirocket]\nnum_kernels = 84\n")
     assert main(["run", "--suite", str(path), "--run-id", "s", "--results-dir", str(tmp_path)]) == 0
     cell = json.loads((tmp_path / "s" / "cells" / "synthetic" / "holdout" / "rocket" / "seed3" / "metrics.json")
                       .read_text())
     assert cell["params"]["num_kernels"] == 64
+    table = pd.read_csv(tmp_path / "s" / "results.csv")
+    pairs = sorted(zip(table["model"], table["seed"], strict=True))
+    assert pairs == [("minirocket", 1), ("minirocket", 2), ("rocket", 3)]
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert manifest["suite"]["seeds"] == [3]
     assert manifest["datasets"]["synthetic"]["n_beats"] == pytest.approx(1200, abs=50)

@@ -31,7 +31,9 @@ class Dataset:
     ``(train_indices, test_indices)`` for datasets that ship their own train/test files. ``provenance`` says
     where the beats came from (``source``, per-file checksums under ``files``, ``synthetic``) and goes into the
     manifest. ``validation_by_group`` asks the splits to carve the validation part by whole groups (records), so
-    that no patient crosses from validation into training.
+    that no patient crosses from validation into training. ``context`` holds per-beat features that a beat cut
+    at its R peak cannot show (float32, n x k; named by ``context_names``), such as the RR intervals of
+    :mod:`ecgbench.data.rr`; models that declare ``uses_context`` get them as extra columns.
     """
 
     name: str
@@ -42,6 +44,8 @@ class Dataset:
     predefined_split: tuple[np.ndarray, np.ndarray] | None = None
     provenance: dict = field(default_factory=dict)
     validation_by_group: bool = False  # carve the validation part by whole groups (inter-patient protocols)
+    context: np.ndarray | None = None
+    context_names: tuple[str, ...] = ()
 
     def __post_init__(self):
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)
@@ -50,6 +54,10 @@ class Dataset:
             raise ValueError(f"{self.name}: X must be (n, length) with one label per row")
         if self.groups is not None and len(self.groups) != len(self.y):
             raise ValueError(f"{self.name}: one group per beat expected")
+        if self.context is not None:
+            self.context = np.ascontiguousarray(self.context, dtype=np.float32)
+            if self.context.shape != (len(self.y), len(self.context_names)):
+                raise ValueError(f"{self.name}: context must be (n, len(context_names))")
 
     @property
     def synthetic(self) -> bool:

@@ -253,9 +253,13 @@ def _format_counts(classes: tuple[str, ...], counts: tuple[int, ...]) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in zip(classes, counts, strict=True))
 
 
+INTRA_PATIENT = "intra-patient: beats of the same patients on both sides of the split (random beat split); flatters \
+every model"
+
+
 def _provenance(origin: str, checksums: dict[str, str]) -> dict:
     source = f"{KAGGLE_SOURCE}, derived from PhysioNet {origin}"
-    return {"source": source, "files": checksums, "synthetic": False}
+    return {"source": source, "files": checksums, "synthetic": False, "protocol": INTRA_PATIENT}
 
 
 @register_dataset(

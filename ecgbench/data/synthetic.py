@@ -39,6 +39,7 @@ import numpy as np
 from scipy.signal import lfilter, resample_poly
 
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, SAMPLING_RATE_HZ, Dataset, register_dataset
+from ecgbench.data.rr import RR_FEATURES, rr_features
 from ecgbench.io import sha256_array
 
 SOURCE = (
@@ -504,11 +505,12 @@ def simulate_patient(rng: np.random.Generator, patient: Patient, counts: np.ndar
     ecg = add_noise(rng, patient, ecg, MITBIH_RATE_HZ)
     ecg_125 = resample_poly(ecg, RESAMPLE_UP, RESAMPLE_DOWN)
     r_samples = np.round(r_times * SAMPLING_RATE_HZ).astype(np.int64)
-    return extract_beats(ecg_125, r_samples), labels
+    return extract_beats(ecg_125, r_samples), labels, rr_features(r_times)
 
 
 def simulate(n_beats: int = 8000, n_patients: int = 48, seed: int = 0):
-    """Beats X (float32), labels y (int64) and patient ids, deterministic for ``seed``."""
+    """Beats X (float32), labels y (int64), patient ids and RR context (:mod:`ecgbench.data.rr`), deterministic
+    for ``seed``."""
     if n_patients < 2:
         raise ValueError("n_patients must be at least 2 (one paced patient and one other)")
     if n_beats < 10 * n_patients:
@@ -516,15 +518,16 @@ def simulate(n_beats: int = 8000, n_patients: int = 48, seed: int = 0):
     root = np.random.SeedSequence(seed)
     alloc_seed, *patient_seeds = root.spawn(n_patients + 1)
     counts, paced = allocate_classes(np.random.default_rng(alloc_seed), n_beats, n_patients)
-    xs, ys, gs = [], [], []
+    xs, ys, gs, cs = [], [], [], []
     for pid, (pseed, pcounts) in enumerate(zip(patient_seeds, counts, strict=True)):
         rng = np.random.default_rng(pseed)
-        beats, labels = simulate_patient(rng, make_patient(rng, bool(paced[pid])), pcounts)
+        beats, labels, context = simulate_patient(rng, make_patient(rng, bool(paced[pid])), pcounts)
         xs.append(beats)
         ys.append(labels)
         gs.append(np.full(len(labels), pid))
+        cs.append(context)
     X = np.clip(np.concatenate(xs), 0.0, 1.0).astype(np.float32)
-    return X, np.concatenate(ys).astype(np.int64), np.concatenate(gs).astype(np.int64)
+    return X, np.concatenate(ys).astype(np.int64), np.concatenate(gs).astype(np.int64), np.concatenate(cs)
 
 
 @register_dataset(
@@ -534,7 +537,7 @@ def simulate(n_beats: int = 8000, n_patients: int = 48, seed: int = 0):
 )
 def load_synthetic(data_dir=None, n_beats: int = 8000, n_patients: int = 48, seed: int = 0) -> Dataset:
     """The ``synthetic`` dataset; ``data_dir`` is ignored (nothing is read)."""
-    X, y, groups = simulate(n_beats=n_beats, n_patients=n_patients, seed=seed)
+    X, y, groups, context = simulate(n_beats=n_beats, n_patients=n_patients, seed=seed)
     params = {
         "n_beats": n_beats,
         "n_patients": n_patients,
@@ -544,4 +547,5 @@ def load_synthetic(data_dir=None, n_beats: int = 8000, n_patients: int = 48, see
         "target_proportions": dict(zip(AAMI_CLASSES, TARGET_PROPORTIONS.tolist(), strict=True)),
     }
     provenance = {"source": SOURCE, "synthetic": True, "params": params, "checksum": sha256_array(X, y)}
-    return Dataset("synthetic", X, y, AAMI_CLASSES, groups=groups, provenance=provenance)
+    return Dataset("synthetic", X, y, AAMI_CLASSES, groups=groups, provenance=provenance, context=context,
+                   context_names=RR_FEATURES)

@@ -96,6 +96,8 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, SAMPLING_RATE_HZ, Dataset, register_dataset
+from ecgbench.data.kaggle import INTRA_PATIENT
+from ecgbench.data.rr import RR_FEATURES, rr_features
 from ecgbench.errors import EcgbenchError
 from ecgbench.io import atomic_write, sha256_file
 
@@ -455,11 +457,14 @@ def load_wfdb_database(
     leads: tuple[str, ...] = PREFERRED_LEADS,
     annotator: str = ANNOTATOR,
     drop_last_beat: bool = False,
+    rr_context: bool = True,
 ) -> Dataset:
     """All annotated beats of ``records`` (default: the folder's ``RECORDS`` file, else its ``*.hea`` files) of
     one WFDB database, rebuilt the Kaggle way; ``groups`` from :func:`record_groups`, no split of its own.
 
-    ``drop_last_beat`` leaves out the last beat of every record, as the Kaggle CSVs do.
+    ``drop_last_beat`` leaves out the last beat of every record, as the Kaggle CSVs do. ``rr_context`` adds
+    every beat's RR-interval features (:mod:`ecgbench.data.rr`, from the annotated R peaks of its own record)
+    as the dataset's context; false gives the beats alone, as in the Kaggle files.
     """
     folder = Path(folder)
     records = list_records(folder) if records is None else [str(r) for r in records]
@@ -474,7 +479,7 @@ def load_wfdb_database(
         "records": records,
         "files_sha256_digest": checksum_digest(checksums),
         "n_files": len(checksums),
-        "params": {**params.as_dict(), "drop_last_beat": drop_last_beat},
+        "params": {**params.as_dict(), "drop_last_beat": drop_last_beat, "rr_context": rr_context},
         "leads_used": {beats.record: beats.lead for beats in all_beats},
         "synthetic": False,
     }
@@ -485,6 +490,9 @@ def load_wfdb_database(
         classes=AAMI_CLASSES,
         groups=_concat([np.full(len(k), g) for g, k in zip(groups, keep, strict=True)], (0,), np.int64),
         provenance=provenance,
+        context=_concat([rr_features(b.samples / b.fs)[k] for b, k in zip(all_beats, keep, strict=True)],
+                        (0, len(RR_FEATURES)), np.float32) if rr_context else None,
+        context_names=RR_FEATURES if rr_context else (),
     )
 
 
@@ -511,12 +519,10 @@ def _mitdb_available(records):
     how_to_get=fetch_hint(MITDB),
 )
 def load_mitdb_intra(data_dir: Path, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
-                     drop_last_beat: bool = False) -> Dataset:
+                     drop_last_beat: bool = False, rr_context: bool = True) -> Dataset:
     dataset = load_wfdb_database(Path(data_dir) / MITDB, MITDB_RECORDS, name="mitdb-intra", window_s=window_s,
-                                 rr_factor=rr_factor, drop_last_beat=drop_last_beat)
-    dataset.provenance["protocol"] = (
-        "intra-patient: beats of the same records (patients) on both sides of the split; flatters every model"
-    )
+                                 rr_factor=rr_factor, drop_last_beat=drop_last_beat, rr_context=rr_context)
+    dataset.provenance["protocol"] = INTRA_PATIENT
     return dataset
 
 
@@ -528,9 +534,9 @@ def load_mitdb_intra(data_dir: Path, window_s: float = WINDOW_S, rr_factor: floa
     how_to_get=fetch_hint(MITDB),
 )
 def load_mitdb_inter(data_dir: Path, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
-                     drop_last_beat: bool = False) -> Dataset:
+                     drop_last_beat: bool = False, rr_context: bool = True) -> Dataset:
     dataset = load_wfdb_database(Path(data_dir) / MITDB, DS1 + DS2, name="mitdb-inter", window_s=window_s,
-                                 rr_factor=rr_factor, drop_last_beat=drop_last_beat)
+                                 rr_factor=rr_factor, drop_last_beat=drop_last_beat, rr_context=rr_context)
     in_ds1 = np.isin(dataset.groups, [int(r) for r in DS1])
     dataset.predefined_split = (np.flatnonzero(in_ds1), np.flatnonzero(~in_ds1))
     dataset.validation_by_group = True
@@ -553,9 +559,10 @@ def load_mitdb_inter(data_dir: Path, window_s: float = WINDOW_S, rr_factor: floa
 )
 def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", train_records=None,
                         test_records=None, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
-                        drop_last_beat: bool = False) -> Dataset:
+                        drop_last_beat: bool = False, rr_context: bool = True) -> Dataset:
     """Train on ``train``'s beats, test on ``test``'s; ``groups`` number the (database, record) pairs."""
-    options = {"window_s": window_s, "rr_factor": rr_factor, "drop_last_beat": drop_last_beat}
+    options = {"window_s": window_s, "rr_factor": rr_factor, "drop_last_beat": drop_last_beat,
+               "rr_context": rr_context}
     sides = [load_wfdb_database(Path(data_dir) / db, records, **options)
              for db, records in ((train, train_records), (test, test_records))]
     _refuse_shared_records(sides)
@@ -580,6 +587,8 @@ def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", 
         predefined_split=(np.arange(n_train), np.arange(n_train, n_train + n_test)),
         provenance=provenance,
         validation_by_group=True,
+        context=None if sides[0].context is None else np.concatenate([sides[0].context, sides[1].context]),
+        context_names=sides[0].context_names,
     )
 
 

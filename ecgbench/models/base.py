@@ -4,6 +4,11 @@ A model is built with the number of classes, a seed and hyperparameters (default
 on training beats with a validation part for early stopping or model selection, and predicts class probabilities.
 It never sees the test part before ``predict_proba``. ``ecgbench.models.check.check_model`` is the conformance check
 that every model must pass.
+
+Input: ``X`` is float32 ``(n, length)``, one beat per row. A model that sets ``uses_context = True`` is built with
+``n_context`` > 0 where the dataset has per-beat context features (the RR intervals of ``ecgbench.data.rr``); the
+last ``n_context`` columns of its ``X`` are then those features, and :meth:`Model.split_context` separates them.
+Models that do not declare it never see context columns.
 """
 
 from __future__ import annotations
@@ -28,16 +33,20 @@ class Model:
     description: ClassVar[str] = ""
     default_params: ClassVar[dict] = {}
     quick_params: ClassVar[dict] = {}
+    uses_context: ClassVar[bool] = False  # whether X may end in n_context per-beat context columns
 
-    def __init__(self, n_classes: int, seed: int = 0, **params):
+    def __init__(self, n_classes: int, seed: int = 0, n_context: int = 0, **params):
         unknown = sorted(set(params) - set(self.default_params))
         if unknown:
             known = ", ".join(sorted(self.default_params)) or "none"
             raise EcgbenchError(
                 f"model {self.name!r}: unknown parameter(s) {', '.join(unknown)}; known parameters: {known}"
             )
+        if n_context and not self.uses_context:
+            raise EcgbenchError(f"model {self.name!r} does not take context features (uses_context is False)")
         self.n_classes = int(n_classes)
         self.seed = int(seed)
+        self.n_context = int(n_context)
         self.params = {**self.default_params, **params}
 
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray) -> Model:
@@ -47,6 +56,13 @@ class Model:
         raise NotImplementedError
 
     # Helpers shared by the in-tree models.
+    def split_context(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(beats, context)``: the beat samples and the last ``n_context`` columns (None without context)."""
+        X = np.asarray(X, dtype=np.float32)
+        if not self.n_context:
+            return X, None
+        return X[:, : -self.n_context], X[:, -self.n_context :]
+
     def full_proba(self, proba: np.ndarray, seen_classes: np.ndarray) -> np.ndarray:
         """Spread probabilities over the seen classes into ``n_classes`` columns (absent classes get 0)."""
         out = np.zeros((len(proba), self.n_classes), dtype=np.float64)

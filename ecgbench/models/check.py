@@ -44,6 +44,13 @@ def check_model(name: str, params: dict | None = None) -> dict:
         pass
     else:
         raise AssertionError(f"{name}: an unknown parameter must raise EcgbenchError")
+    if not cls.uses_context:
+        try:
+            build(name, n_classes=5, seed=0, n_context=2)
+        except EcgbenchError:
+            pass
+        else:
+            raise AssertionError(f"{name}: n_context must raise EcgbenchError unless the model sets uses_context")
 
     X, y = check_data()
     train, val, test = np.arange(0, 200), np.arange(200, 250), np.arange(250, len(y))
@@ -68,4 +75,21 @@ def check_model(name: str, params: dict | None = None) -> dict:
     seen = y[train] != 3
     wide = build(name, n_classes=5, seed=0, **params).fit(X[train][seen], y[train][seen], X[val], y[val])
     assert wide.predict_proba(X[test][:5]).shape == (5, 5), f"{name}: must cope with a class absent from training"
+
+    if cls.uses_context:
+        check_context(name, params, y, train, val, test, floor)
     return metrics
+
+
+def check_context(name, params, y, train, val, test, floor):
+    """A model that declares ``uses_context`` must learn from the context columns: here the beats are noise and
+    only the two context columns (a noisy code of the class) tell the classes apart."""
+    rng = np.random.default_rng(1)
+    beats = rng.standard_normal((len(y), 187)).astype(np.float32)
+    context = np.column_stack([y + 0.2 * rng.standard_normal(len(y)), (y % 2) + 0.2 * rng.standard_normal(len(y))])
+    X = np.hstack([beats, context]).astype(np.float32)
+    model = build(name, n_classes=5, seed=0, n_context=2, **params).fit(X[train], y[train], X[val], y[val])
+    proba = model.predict_proba(X[test])
+    assert proba.shape == (len(test), 5), f"{name}: with context, predict_proba must return (n, n_classes)"
+    f1 = classification_metrics(y[test], proba.argmax(axis=1), tuple("NSVFQ"))["f1_macro"]
+    assert f1 > floor + 0.2, f"{name}: ignores its context columns (macro-F1 {f1:.3f} on noise beats)"

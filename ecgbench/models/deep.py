@@ -4,7 +4,10 @@ They share :class:`KerasModel`, which owns everything but the network itself:
 
 * **Input.** ``X`` is float32 ``(n, 187)``; it is standardised with one mean and one standard deviation
   taken from the training beats (a global scalar, so the beat shape is untouched) and gets a channel axis:
-  ``(n, 187, 1)``.
+  ``(n, 187, 1)``. Where the dataset has context features (RR intervals; the last ``n_context`` columns), they
+  are standardised per feature and enter as a second input, joined to the network's beat features before a
+  small dense head: ``concat(trunk(beat), context) -> Dense(32)-ReLU -> softmax``. Without context the trunk
+  feeds the softmax directly.
 * **Training.** Adam on sparse categorical cross-entropy, ``batch_size`` beats a step, at most ``epochs``
   epochs, ``keras.utils.set_random_seed(seed)`` before the network is built, TensorFlow's deterministic ops on
   (see :func:`ecgbench.threads.tensorflow`), so the same seed gives the same probabilities.
@@ -93,7 +96,7 @@ def _epoch_logger(keras, name: str, epochs: int):
 
 
 class KerasModel(Model):
-    """Shared training and prediction for the Keras models; subclasses implement :meth:`build_network`.
+    """Shared training and prediction for the Keras models; subclasses implement :meth:`trunk`.
 
     After ``fit``: ``network_`` (the Keras model), ``history_`` (one dict per epoch: losses, accuracy,
     seconds), ``best_epoch_`` (1-based epoch whose weights were kept) and ``fit_seconds_``.
@@ -102,29 +105,53 @@ class KerasModel(Model):
     default_params: ClassVar[dict] = dict(COMMON_PARAMS)
     quick_params: ClassVar[dict] = dict(QUICK_PARAMS)
 
-    def build_network(self, tf, input_length: int, n_classes: int):
-        """An uncompiled Keras model from ``(batch, input_length, 1)`` to ``n_classes`` softmax outputs."""
+    uses_context = True
+    context_units = 32  # width of the dense layer that joins beat features and context
+
+    def trunk(self, keras, beats):
+        """The network's beat features: a Keras tensor computed from the ``(batch, length, 1)`` input ``beats``."""
         raise NotImplementedError
 
+    def build_network(self, keras, input_length: int):
+        """The uncompiled Keras model: trunk, context (if any), ``n_classes`` softmax outputs."""
+        layers = keras.layers
+        beats = keras.Input(shape=(input_length, 1), name="beat")
+        x, inputs = self.trunk(keras, beats), beats
+        if self.n_context:
+            context = keras.Input(shape=(self.n_context,), name="context")
+            x = layers.Dense(self.context_units, activation="relu")(layers.Concatenate()([x, context]))
+            inputs = [beats, context]
+        outputs = layers.Dense(self.n_classes, activation="softmax")(x)
+        return keras.Model(inputs, outputs, name=self.name.replace("-", "_"))
+
     # -- helpers ---------------------------------------------------------------------------------------------
-    def _prepare(self, X: np.ndarray) -> np.ndarray:
+    def _prepare(self, X: np.ndarray):
+        """Network input(s): the standardised beats with a channel axis, and the standardised context."""
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2:
             raise ValueError(f"{self.name}: X must be (n, length), got shape {X.shape}")
-        return ((X - self.mean_) / self.scale_)[:, :, None].astype(np.float32, copy=False)
+        beats, context = self.split_context(X)
+        beats = ((beats - self.mean_) / self.scale_)[:, :, None].astype(np.float32, copy=False)
+        if context is None:
+            return beats
+        return [beats, ((context - self.context_mean_) / self.context_scale_).astype(np.float32)]
 
     def _weights(self, y: np.ndarray, class_weights: dict[int, float]) -> np.ndarray:
         return np.array([class_weights.get(int(c), 1.0) for c in y], dtype=np.float32)
 
     # -- the Model contract ----------------------------------------------------------------------------------
     def fit(self, X, y, X_val=None, y_val=None) -> KerasModel:
-        tf, keras = _keras()
+        _, keras = _keras()
         p = self.params
         started = time.perf_counter()
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y, dtype=np.int64)
-        self.mean_ = float(X.mean())
-        self.scale_ = float(X.std()) or 1.0
+        beats, context = self.split_context(X)
+        self.mean_ = float(beats.mean())
+        self.scale_ = float(beats.std()) or 1.0
+        if context is not None:
+            self.context_mean_ = context.mean(axis=0)
+            self.context_scale_ = np.where(context.std(axis=0) > 0, context.std(axis=0), 1.0)
 
         # Tempered balanced weights from the training beats, scaled to mean 1 over them (so the loss keeps its
         # usual scale); the validation beats are weighted with the same per-class weights.
@@ -142,7 +169,7 @@ class KerasModel(Model):
         monitor = "val_loss" if has_val else "loss"
 
         keras.utils.set_random_seed(self.seed)
-        network = self.build_network(tf, X.shape[1], self.n_classes)
+        network = self.build_network(keras, X.shape[1] - self.n_context)
         network.compile(
             optimizer=keras.optimizers.Adam(learning_rate=float(p["learning_rate"])),
             loss=keras.losses.SparseCategoricalCrossentropy(),
@@ -197,10 +224,9 @@ class KerasModel(Model):
     def predict_proba(self, X) -> np.ndarray:
         if not hasattr(self, "network_"):
             raise RuntimeError(f"{self.name}: predict_proba called before fit")
-        X = self._prepare(X)
         if len(X) == 0:
             return np.zeros((0, self.n_classes), dtype=np.float64)
-        proba = self.network_.predict(X, batch_size=PREDICT_BATCH_SIZE, verbose=0).astype(np.float64)
+        proba = self.network_.predict(self._prepare(X), batch_size=PREDICT_BATCH_SIZE, verbose=0).astype(np.float64)
         proba = np.clip(proba, 0.0, None)
         return proba / proba.sum(axis=1, keepdims=True)
 
@@ -227,13 +253,11 @@ class ResidualCNN(KerasModel):
         "dense_units": 32,
     }
 
-    def build_network(self, tf, input_length, n_classes):
-        keras = tf.keras
+    def trunk(self, keras, beats):
         layers = keras.layers
         p = self.params
         filters, k = int(p["filters"]), int(p["kernel_size"])
-        inputs = keras.Input(shape=(input_length, 1))
-        x = layers.Conv1D(filters, k, padding="same")(inputs)
+        x = layers.Conv1D(filters, k, padding="same")(beats)
         for _ in range(int(p["blocks"])):
             h = layers.Conv1D(filters, k, padding="same", activation="relu")(x)
             h = layers.Conv1D(filters, k, padding="same")(h)
@@ -242,9 +266,7 @@ class ResidualCNN(KerasModel):
                 x = layers.MaxPooling1D(pool_size=5, strides=2)(x)
         x = layers.Flatten()(x)
         x = layers.Dense(int(p["dense_units"]), activation="relu")(x)
-        x = layers.Dense(int(p["dense_units"]))(x)
-        outputs = layers.Dense(n_classes, activation="softmax")(x)
-        return keras.Model(inputs, outputs, name="kachuee_cnn")
+        return layers.Dense(int(p["dense_units"]))(x)
 
 
 @register("lstm")
@@ -273,18 +295,14 @@ class LSTMModel(KerasModel):
         "go_backwards": True,
     }
 
-    def build_network(self, tf, input_length, n_classes):
-        keras = tf.keras
+    def trunk(self, keras, beats):
         layers = keras.layers
         p = self.params
-        inputs = keras.Input(shape=(input_length, 1))
-        x = inputs
+        x = beats
         if int(p["downsample"]) > 1:
             x = layers.AveragePooling1D(pool_size=int(p["downsample"]), strides=int(p["downsample"]))(x)
         x = layers.LSTM(int(p["units"]), go_backwards=bool(p["go_backwards"]))(x)
-        x = layers.Dropout(float(p["dropout"]))(x)
-        outputs = layers.Dense(n_classes, activation="softmax")(x)
-        return keras.Model(inputs, outputs, name="lstm")
+        return layers.Dropout(float(p["dropout"]))(x)
 
 
 @register("cnn-bilstm")
@@ -310,18 +328,14 @@ class CNNBiLSTM(KerasModel):
         "dropout": 0.2,
     }
 
-    def build_network(self, tf, input_length, n_classes):
-        keras = tf.keras
+    def trunk(self, keras, beats):
         layers = keras.layers
         p = self.params
-        inputs = keras.Input(shape=(input_length, 1))
-        x = inputs
+        x = beats
         for i in range(int(p["conv_blocks"])):
             filters = int(p["filters"]) * (1 if i == 0 else 2)
             x = layers.Conv1D(filters, 5, padding="same", activation="relu")(x)
             if x.shape[1] >= 2:
                 x = layers.MaxPooling1D(pool_size=2)(x)
         x = layers.Bidirectional(layers.LSTM(int(p["units"])))(x)
-        x = layers.Dropout(float(p["dropout"]))(x)
-        outputs = layers.Dense(n_classes, activation="softmax")(x)
-        return keras.Model(inputs, outputs, name="cnn_bilstm")
+        return layers.Dropout(float(p["dropout"]))(x)

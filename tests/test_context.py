@@ -1,0 +1,97 @@
+"""Per-beat RR-interval context: the features, how they reach the models, and the peak-memory probe."""
+
+import numpy as np
+import pytest
+
+from ecgbench.data import Dataset, load_dataset
+from ecgbench.data.rr import RR_FEATURES, rr_features
+from ecgbench.errors import EcgbenchError
+from ecgbench.memory import PeakMemory
+from ecgbench.models import Model, build, register
+from ecgbench.models.features import balanced_sample
+from ecgbench.models.rocket import column_mean_std
+from ecgbench.runner import model_input
+
+
+def test_a_regular_rhythm_has_neutral_ratios():
+    features = rr_features(np.arange(30) * 0.8)
+    assert features.shape == (30, len(RR_FEATURES))
+    assert np.allclose(features, 1.0)
+
+
+def test_a_premature_beat_comes_early_and_is_followed_by_a_pause():
+    times = np.arange(30) * 1.0
+    times[15] -= 0.35  # premature by 35%
+    features = dict(zip(RR_FEATURES, rr_features(times)[15], strict=True))
+    assert features["pre_local"] < 0.7 and features["post_local"] > 1.25
+    assert features["pre_post"] == pytest.approx(0.65 / 1.35, rel=1e-5)
+    neighbour = dict(zip(RR_FEATURES, rr_features(times)[5], strict=True))
+    assert neighbour["pre_post"] == pytest.approx(1.0)
+
+
+def test_the_ratios_do_not_depend_on_the_heart_rate():
+    times = np.cumsum(np.random.default_rng(0).uniform(0.6, 1.2, 50))
+    assert np.allclose(rr_features(times), rr_features(times * 1.7), atol=1e-5)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_short_records_get_features_of_the_right_shape(n):
+    features = rr_features(np.arange(n) * 0.9)
+    assert features.shape == (n, len(RR_FEATURES)) and np.isfinite(features).all()
+
+
+def test_the_synthetic_dataset_carries_rr_context():
+    dataset = load_dataset("synthetic", n_beats=600, n_patients=6)
+    assert dataset.context.shape == (600, len(RR_FEATURES))
+    assert dataset.context_names == RR_FEATURES
+
+
+def test_a_context_of_the_wrong_shape_is_refused():
+    with pytest.raises(ValueError, match="context"):
+        Dataset("bad", np.zeros((3, 5)), np.zeros(3), ("a",), context=np.zeros((3, 2)), context_names=("x",))
+
+
+def test_context_columns_reach_only_the_models_that_take_them():
+    from ecgbench import models
+
+    dataset = load_dataset("synthetic", n_beats=600, n_patients=6)
+    X, n_context = model_input(dataset, "cnn")
+    assert n_context == len(RR_FEATURES)
+    assert np.array_equal(X[:, -n_context:], dataset.context) and np.array_equal(X[:, :-n_context], dataset.X)
+
+    @register("no-context-for-test")
+    class Plain(Model):
+        pass
+
+    try:
+        X, n_context = model_input(dataset, "no-context-for-test")
+        assert n_context == 0 and X.shape == dataset.X.shape
+        with pytest.raises(EcgbenchError, match="context"):
+            build("no-context-for-test", n_classes=5, n_context=2)
+    finally:
+        models._MODELS.pop("no-context-for-test")
+
+
+def test_the_balanced_selection_sample_favours_no_class():
+    y = np.repeat([0, 1, 2, 3, 4], [7000, 200, 500, 50, 600])
+    sample = balanced_sample(y, 1000, np.random.default_rng(0))
+    assert len(sample) == 1000 and len(np.unique(sample)) == 1000
+    assert np.bincount(y[sample]).tolist() == [250, 200, 250, 50, 250]
+
+
+def test_chunked_standardisation_matches_numpy():
+    features = np.random.default_rng(0).normal(3, 2, (1000, 7)).astype(np.float32)
+    features[:, 3] = 5.0  # a constant column gets scale 1, not a division by zero
+    mean, std = column_mean_std(features, [slice(0, 300), slice(300, 1000)])
+    assert np.allclose(mean, features.mean(0), atol=1e-4)
+    assert np.allclose(std[[0, 1, 2, 4, 5, 6]], features.std(0)[[0, 1, 2, 4, 5, 6]], rtol=1e-4)
+    assert std[3] == 1.0
+
+
+def test_peak_memory_sees_a_large_allocation():
+    with PeakMemory() as small:
+        np.ones(1000)
+    with PeakMemory() as large:
+        block = np.ones(40_000_000)  # 320 MB
+        block[::4096] = 2.0
+    assert large.mb > small.mb + 200 if large.scope == "work" else large.mb > 300
