@@ -39,7 +39,8 @@ COST_COLUMNS = ("fit_seconds", "predict_seconds", "beats_per_second", "peak_memo
 
 # ---- manifest ---------------------------------------------------------------------------------------------------
 
-def _git_commit() -> dict:
+def git_commit() -> dict:
+    """The checked-out commit of the ecgbench code, and whether tracked files differ from it."""
     repo = Path(ecgbench.__file__).resolve().parent.parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
@@ -84,7 +85,7 @@ def _accelerator() -> str:
 
 def environment() -> dict:
     """Commit, library versions and machine: what a benchmark records beside its numbers."""
-    return {**_git_commit(), "versions": _versions(), "machine": _machine()}
+    return {**git_commit(), "versions": _versions(), "machine": _machine()}
 
 
 def _now() -> str:
@@ -104,8 +105,8 @@ def start_manifest(run_dir: Path, suite, command: str) -> dict:
     else:
         manifest = {"run_id": run_dir.name, "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(),
                     "started": _now(), "datasets": {}}
-    manifest.setdefault("invocations", []).append({"command": command, "started": _now(), **_git_commit()})
-    manifest.update(status="running", command=command, versions=_versions(), machine=_machine(), **_git_commit())
+    manifest.setdefault("invocations", []).append({"command": command, "started": _now(), **git_commit()})
+    manifest.update(status="running", command=command, versions=_versions(), machine=_machine(), **git_commit())
     write_json(path, manifest)
     return manifest
 
@@ -160,6 +161,7 @@ def flat_row(cell: dict) -> dict:
         row.update({f"{metric}_{name}": scores[metric] for metric in ("precision", "recall", "f1", "support")})
     row.update({key: cell.get(key) for key in COST_COLUMNS})  # .get: cells from before peak memory was recorded
     row["baseline_f1_macro"] = cell.get("baseline_f1_macro")
+    row["commit"] = cell.get("commit")  # .get: cells from before the commit was recorded per cell
     return row
 
 
@@ -200,6 +202,13 @@ def summary_markdown(manifest: dict, table: pd.DataFrame) -> str:
               f"- machine: {manifest['machine']['processor']}, {manifest['machine']['cpu_count']} CPUs, "
               f"{manifest['machine']['threads_per_cell']} threads per cell",
               "- full versions, checksums and parameters: `manifest.json`; every cell: `results.csv`", ""]
+    invocations = manifest.get("invocations", [])
+    if len(invocations) > 1:  # a resumed run: each invocation ran only the cells not yet finished
+        lines += ["Resumed run; its invocations, each of which ran the cells not finished before it (a cell's "
+                  "`commit` column in `results.csv` names the code that ran it, where recorded):", ""]
+        lines += [f"- {i['started']}: `{i['command']}` at commit `{i['commit']}`"
+                  f"{' (with uncommitted changes)' if i.get('dirty') else ''}" for i in invocations]
+        lines += [""]
     if manifest["suite"].get("quick"):
         lines += ["> **Quick run** (`--quick`): smoke-sized data and models. These numbers only show that the "
                   "harness works.", ""]
@@ -229,11 +238,11 @@ def _dataset_section(dataset: str, rows: pd.DataFrame, info: dict) -> list[str]:
         lines += [f"Per-beat context given to the models that take it: {', '.join(info['context_features'])}.", ""]
     lines += [f"Split protocol: **{protocol}** ({split_text}); seeds: {', '.join(map(str, seeds))}. "
               "With several seeds or folds a cell shows mean ± standard deviation.", ""]
-    header = ["model", "accuracy", "balanced acc.", "macro-F1", "weighted-F1"] + [f"F1 {c}" for c in classes] + [
-        "fit (s)", "test beats/s", "peak MB"]
+    header = ["model", "seeds", "accuracy", "balanced acc.", "macro-F1", "weighted-F1"] + [
+        f"F1 {c}" for c in classes] + ["fit (s)", "test beats/s", "peak MB"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for model, group in rows.groupby("model", sort=False):
-        cells = [model] + [_mean_std(group[c]) for c in SCORE_COLUMNS]
+        cells = [model, str(group["seed"].nunique())] + [_mean_std(group[c]) for c in SCORE_COLUMNS]
         cells += [_mean_std(group[f"f1_{c}"]) for c in classes]
         cells += [_mean_std(group["fit_seconds"], 1), f"{group['beats_per_second'].mean():,.0f}",
                   f"{group['peak_memory_mb'].max():,.0f}" if group["peak_memory_mb"].notna().any() else "-"]

@@ -91,6 +91,7 @@ def run_cell(cell: Cell, dataset: Dataset, split: Split, params: dict, run_dir: 
         n_train=len(split.train), n_val=len(split.val), n_test=len(split.test),
         fit_seconds=fit_seconds, predict_seconds=predict_seconds, peak_memory_mb=peak.mb, peak_memory_scope=peak.scope,
         context_features=list(dataset.context_names) if n_context else [],
+        commit=reports.git_commit()["commit"],
         beats_per_second=len(split.test) / predict_seconds if predict_seconds > 0 else float("inf"),
         baseline_f1_macro=majority_baseline(y[split.train], y[split.test], dataset.classes)["f1_macro"],
     )

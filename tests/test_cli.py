@@ -79,7 +79,12 @@ def test_an_interrupted_run_resumes_and_gives_the_same_report(tmp_path, capsys):
     after = pd.read_csv(run / "results.csv")
     scores = ["model", "accuracy", "f1_macro", "f1_S", "f1_V"]
     pd.testing.assert_frame_equal(before[scores], after[scores])
-    assert len(json.loads((run / "manifest.json").read_text())["invocations"]) == 2
+    invocations = json.loads((run / "manifest.json").read_text())["invocations"]
+    assert len(invocations) == 2
+    # Each cell names the code that ran it, and the summary lists both invocations.
+    assert set(after["commit"]) == {invocations[1]["commit"]}
+    summary = (run / "summary.md").read_text()
+    assert "Resumed run" in summary and summary.count(f"at commit `{invocations[1]['commit']}`") == 2
 
 
 def test_resuming_with_another_suite_is_refused(tmp_path, capsys):
