@@ -39,14 +39,18 @@ COST_COLUMNS = ("fit_seconds", "predict_seconds", "beats_per_second", "peak_memo
 
 # ---- manifest ---------------------------------------------------------------------------------------------------
 
+CODE_PATHS = ("ecgbench", "benchmarks", "pyproject.toml")
+
+
 def git_commit() -> dict:
-    """The checked-out commit of the ecgbench code, and whether tracked files differ from it."""
+    """The checked-out commit, and whether the code (``CODE_PATHS``) differs from it."""
     repo = Path(ecgbench.__file__).resolve().parent.parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
                                 check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        # Only the code counts: the run's own report files under results/ change while it runs.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS],
+                               cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return {"commit": "unknown (not a git checkout)", "dirty": None}
     return {"commit": commit, "dirty": bool(dirty)}
