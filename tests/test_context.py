@@ -95,3 +95,17 @@ def test_peak_memory_sees_a_large_allocation():
         block = np.ones(40_000_000)  # 320 MB
         block[::4096] = 2.0
     assert large.mb > small.mb + 200 if large.scope == "work" else large.mb > 300
+
+
+def test_tsfresh_features_extracted_in_chunks_match_one_pass():
+    from ecgbench.models.features import extract
+
+    X = np.random.default_rng(0).random((25, 187)).astype(np.float32)
+    settings = {"mean": None, "maximum": None, "quantile": [{"q": 0.1}],
+                "fft_coefficient": [{"coeff": 1, "attr": "abs"}]}
+    whole, columns = extract(X, settings)
+    chunked, chunk_columns = extract(X, settings, chunk_size=7)
+    assert chunk_columns == columns and whole.shape == (25, 4)
+    np.testing.assert_array_equal(chunked, whole)
+    reordered, _ = extract(X, settings, columns=columns[::-1], chunk_size=7)
+    np.testing.assert_array_equal(reordered, whole[:, ::-1])

@@ -38,8 +38,24 @@ def feature_settings(exclude=SLOW_CALCULATORS) -> dict:
     return {name: params for name, params in EfficientFCParameters().items() if name not in exclude}
 
 
-def extract(X: np.ndarray, settings: dict, columns=None):
-    """tsfresh features of every beat, one row per beat, in a fixed column order (``columns`` when given)."""
+def extract(X: np.ndarray, settings: dict, columns=None, chunk_size: int = 10_000):
+    """tsfresh features of every beat, one row per beat, in a fixed column order (``columns`` when given).
+
+    tsfresh wants the beats in a long table (one row per sample, several copies of it while it works), which for
+    100,000 beats alone takes gigabytes; beats are independent, so chunks of ``chunk_size`` beats give the same
+    features in bounded memory.
+    """
+    out = None
+    for begin in range(0, len(X), chunk_size):
+        values, names = extract_chunk(X[begin : begin + chunk_size], settings, columns)
+        if out is None:
+            out = np.empty((len(X), values.shape[1]), dtype=np.float32)
+            columns = names  # every chunk in the first one's column order
+        out[begin : begin + len(values)] = values
+    return out, columns
+
+
+def extract_chunk(X: np.ndarray, settings: dict, columns=None):
     import pandas as pd
     from tsfresh import extract_features
 
