@@ -99,7 +99,7 @@ class TsfreshXGBoost(Model):
         "max_features": 120,
         "selection_beats": 5000,  # the sample of training beats on which features are selected
         # true: tsfresh's whole efficient set, selected on every training beat and all relevant features kept
-        # (the naive pipeline, ~0.1 s a beat on 2 cores; benchmarks/tsfresh_speed.py compares the two)
+        # (the naive pipeline, ~0.06 s a beat on 2 cores; benchmarks/tsfresh_speed.py compares the two)
         "full_efficient_set": False,
     }
     quick_params = {"n_estimators": 50}
