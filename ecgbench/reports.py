@@ -109,8 +109,9 @@ def start_manifest(run_dir: Path, suite, command: str) -> dict:
     else:
         manifest = {"run_id": run_dir.name, "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(),
                     "started": _now(), "datasets": {}}
-    manifest.setdefault("invocations", []).append({"command": command, "started": _now(), **git_commit()})
-    manifest.update(status="running", command=command, versions=_versions(), machine=_machine(), **git_commit())
+    code = git_commit()
+    manifest.setdefault("invocations", []).append({"command": command, "started": _now(), **code})
+    manifest.update(status="running", command=command, versions=_versions(), machine=_machine(), **code)
     write_json(path, manifest)
     return manifest
 

@@ -70,7 +70,7 @@ def model_input(dataset: Dataset, model_name: str) -> tuple[np.ndarray, int]:
     return np.hstack([dataset.X, dataset.context]), dataset.context.shape[1]
 
 
-def run_cell(cell: Cell, dataset: Dataset, split: Split, params: dict, run_dir: Path) -> dict:
+def run_cell(cell: Cell, dataset: Dataset, split: Split, params: dict, run_dir: Path, commit: str) -> dict:
     folder = cell.folder(run_dir)
     seed_everything(cell.seed)
     X, n_context = model_input(dataset, cell.model)
@@ -91,7 +91,7 @@ def run_cell(cell: Cell, dataset: Dataset, split: Split, params: dict, run_dir: 
         n_train=len(split.train), n_val=len(split.val), n_test=len(split.test),
         fit_seconds=fit_seconds, predict_seconds=predict_seconds, peak_memory_mb=peak.mb, peak_memory_scope=peak.scope,
         context_features=list(dataset.context_names) if n_context else [],
-        commit=reports.git_commit()["commit"],
+        commit=commit,
         beats_per_second=len(split.test) / predict_seconds if predict_seconds > 0 else float("inf"),
         baseline_f1_macro=majority_baseline(y[split.train], y[split.test], dataset.classes)["f1_macro"],
     )
@@ -118,7 +118,8 @@ def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) 
             for model_name in suite.models:
                 for seed in suite.seeds_for(model_name):
                     cell = Cell(dataset_name, split.name, model_name, seed)
-                    failure = _run_or_keep(cell, dataset, split, suite.params_for_model(model_name), run_dir)
+                    failure = _run_or_keep(cell, dataset, split, suite.params_for_model(model_name), run_dir,
+                                           manifest["commit"])
                     if failure:
                         failures.append(failure)
     reports.finish_manifest(run_dir, manifest, failures)
@@ -126,7 +127,8 @@ def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) 
     return failures
 
 
-def _run_or_keep(cell: Cell, dataset: Dataset, split: Split, params: dict, run_dir: Path) -> str | None:
+def _run_or_keep(cell: Cell, dataset: Dataset, split: Split, params: dict, run_dir: Path,
+                 commit: str) -> str | None:
     name = f"{cell.model} on {cell.dataset}/{cell.split} seed {cell.seed}"
     if reports.cell_finished(cell.folder(run_dir)):
         log.info("%s: finished earlier, kept", name)
@@ -134,7 +136,7 @@ def _run_or_keep(cell: Cell, dataset: Dataset, split: Split, params: dict, run_d
     log.info("%s: training", name)
     start = time.monotonic()
     try:
-        metrics = run_cell(cell, dataset, split, params, run_dir)
+        metrics = run_cell(cell, dataset, split, params, run_dir, commit)
     except EcgbenchError:
         raise
     except Exception as exc:  # one broken model must not cost the other cells their results

@@ -45,14 +45,10 @@ def extract(X: np.ndarray, settings: dict, columns=None, chunk_size: int = 10_00
     100,000 beats alone takes gigabytes; beats are independent, so chunks of ``chunk_size`` beats give the same
     features in bounded memory.
     """
-    out = None
-    for begin in range(0, len(X), chunk_size):
-        values, names = extract_chunk(X[begin : begin + chunk_size], settings, columns)
-        if out is None:
-            out = np.empty((len(X), values.shape[1]), dtype=np.float32)
-            columns = names  # every chunk in the first one's column order
-        out[begin : begin + len(values)] = values
-    return out, columns
+    values, columns = extract_chunk(X[:chunk_size], settings, columns)  # the later chunks in its column order
+    rest = [extract_chunk(X[begin : begin + chunk_size], settings, columns)[0]
+            for begin in range(chunk_size, len(X), chunk_size)]
+    return (np.concatenate([values, *rest]) if rest else values), columns
 
 
 def extract_chunk(X: np.ndarray, settings: dict, columns=None):
