@@ -5,7 +5,7 @@
 
 The naive pipeline extracts tsfresh's whole ``EfficientFCParameters`` set from every beat and keeps every feature
 that tsfresh's relevance tests accept; ours (``tsfresh-xgboost`` with its defaults) selects features on a
-class-balanced sample with the slowest calculators left out, then extracts only the 120 best. Both feed the same
+class-balanced sample with the slowest calculators left out, then extracts only the 300 best. Both feed the same
 XGBoost. The naive extraction costs about 0.06 s a beat on 2 cores, which is why this runs on a stratified sample
 of ``--beats`` beats; the per-beat extraction rates measured here extrapolate both pipelines to the full 109,494
 beats (reported separately, labelled as extrapolated). The test part holds only a few dozen S and F beats, so the
