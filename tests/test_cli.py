@@ -1,7 +1,9 @@
 """End to end through the command line, on the embedded SYNTHETIC data, smoke-sized (--quick)."""
 
+import inspect
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -218,3 +220,24 @@ def test_data_export_writes_kaggle_csvs_that_the_loader_reads_back(tmp_path, cap
     assert np.array_equal(X, original.X) and np.array_equal(y, original.y)
     groups = np.loadtxt(tmp_path / "synthetic_groups.csv", dtype=int)
     assert np.array_equal(groups, original.groups)
+
+
+SUITE_FILES = sorted(p for p in (Path(__file__).resolve().parent.parent / "benchmarks").glob("*.toml")
+                     if p.name != "published.toml")  # published.toml holds the leaderboard's anchors
+
+
+@pytest.mark.parametrize("path", SUITE_FILES, ids=lambda p: p.name)
+def test_committed_suites_name_only_parameters_that_exist(path):
+    from ecgbench.data import dataset_spec
+    from ecgbench.data.context import check_groups
+    from ecgbench.models import build
+    from ecgbench.suite import load_suite
+
+    suite = load_suite(path)
+    for name in suite.datasets:
+        params = suite.params_for_dataset(name)
+        inspect.signature(dataset_spec(name).load).bind(Path("."), **params)  # what the loader takes
+        if "context" in params:
+            check_groups(params["context"])
+    for model in suite.models:
+        build(model, n_classes=5, **suite.params_for_model(model))  # unknown parameters are refused here

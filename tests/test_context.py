@@ -1,9 +1,18 @@
-"""Per-beat RR-interval context: the features, how they reach the models, and the peak-memory probe."""
+"""Per-beat context (RR intervals, morphology against the record, the signal before the R peak): the features,
+how they reach the models, and the peak-memory probe."""
 
 import numpy as np
 import pytest
 
-from ecgbench.data import Dataset, load_dataset
+from ecgbench.data import BEAT_LENGTH, Dataset, load_dataset
+from ecgbench.data.context import (
+    MORPHOLOGY_FEATURES,
+    PRE_R_FEATURES,
+    check_groups,
+    context_names,
+    morphology_features,
+    pre_r_samples,
+)
 from ecgbench.data.rr import RR_FEATURES, rr_features
 from ecgbench.errors import EcgbenchError
 from ecgbench.memory import PeakMemory
@@ -109,3 +118,58 @@ def test_tsfresh_features_extracted_in_chunks_match_one_pass():
     np.testing.assert_array_equal(chunked, whole)
     reordered, _ = extract(X, settings, columns=columns[::-1], chunk_size=7)
     np.testing.assert_array_equal(reordered, whole[:, ::-1])
+
+
+# ------------------------------------------------------------------------------ morphology and pre-R groups
+
+
+def _bump_beats(n: int, rng) -> np.ndarray:
+    t = np.arange(BEAT_LENGTH)
+    beat = np.exp(-0.5 * ((t - 5) / 3) ** 2) + 0.3 * np.exp(-0.5 * ((t - 60) / 10) ** 2)
+    return beat + rng.normal(0, 0.01, (n, BEAT_LENGTH))
+
+
+def test_a_record_of_identical_beats_has_neutral_morphology():
+    X = np.tile(_bump_beats(1, np.random.default_rng(0)), (10, 1))
+    features = dict(zip(MORPHOLOGY_FEATURES, morphology_features(X).T, strict=True))
+    assert np.allclose(features["corr_record"], 1) and np.allclose(features["corr_record_early"], 1)
+    assert np.allclose(features["rms_from_record"], 0, atol=1e-6) and np.allclose(features["max_from_record"], 0)
+
+
+def test_a_beat_unlike_its_record_stands_out_whatever_the_record_looks_like():
+    rng = np.random.default_rng(1)
+    for usual in (_bump_beats(30, rng), 0.5 - _bump_beats(30, rng)):  # two patients, opposite morphologies
+        X = usual.copy()
+        X[7] = 0.5 - X[7]  # one beat upside down, as a ventricular beat can be
+        features = dict(zip(MORPHOLOGY_FEATURES, morphology_features(X).T, strict=True))
+        others = np.arange(30) != 7
+        assert features["corr_record"][7] < 0 < features["corr_record"][others].min()
+        assert features["corr_record_early"][7] < 0
+        assert features["rms_from_record"][7] > 5 * features["rms_from_record"][others].max()
+        assert features["max_from_record"][7] > 5 * features["max_from_record"][others].max()
+
+
+def test_morphology_of_an_empty_record_has_the_right_shape():
+    assert morphology_features(np.zeros((0, BEAT_LENGTH))).shape == (0, len(MORPHOLOGY_FEATURES))
+
+
+def test_pre_r_samples_are_the_signal_before_each_peak():
+    scaled = np.linspace(0, 1, 400)
+    samples = pre_r_samples(scaled, np.array([100, 5]))
+    assert samples.shape == (2, len(PRE_R_FEATURES)) == (2, 16)
+    np.testing.assert_allclose(samples[0], scaled[100 - 32 : 100 : 2], rtol=1e-6)
+    np.testing.assert_allclose(samples[1], scaled[np.clip(np.arange(5 - 32, 5, 2), 0, None)], rtol=1e-6)
+    assert PRE_R_FEATURES[0] == "pre_r_256ms" and PRE_R_FEATURES[-1] == "pre_r_16ms"
+
+
+@pytest.mark.parametrize(("groups", "problem"), [(["rr", "qrs"], "unknown group(s) 'qrs'"),
+                                                 (["rr", "rr"], "a group named twice")])
+def test_unknown_or_repeated_context_groups_are_refused_by_name(groups, problem):
+    with pytest.raises(EcgbenchError, match=r"dataset option context: .*known groups: rr, morphology, pre_r") as err:
+        check_groups(groups)
+    assert problem in str(err.value)
+
+
+def test_context_groups_come_in_the_order_asked():
+    assert context_names(check_groups(["pre_r", "rr"])) == PRE_R_FEATURES + RR_FEATURES
+    assert check_groups("rr") == ("rr",) and context_names(()) == ()

@@ -18,7 +18,9 @@ import ecgbench.data as data
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, resolve_data_dir
 from ecgbench.data import synthetic as syn
 from ecgbench.data import wfdb_beats as wb
+from ecgbench.data.context import MORPHOLOGY_FEATURES, PRE_R_FEATURES
 from ecgbench.data.kaggle import MITBIH_TEST, MITBIH_TRAIN, read_beats_csv
+from ecgbench.data.rr import RR_FEATURES
 from ecgbench.errors import EcgbenchError
 from ecgbench.splits import make_splits
 
@@ -190,6 +192,21 @@ def test_record_100_gives_2273_beats(mitdb_dir, tmp_cache):
     assert np.median(beats.X[:, 0]) > 0.8
 
 
+def test_the_signal_before_each_r_peak_continues_the_beat_before_it(mitdb_dir, tmp_cache):
+    beats = wb.rebuild_record(mitdb_dir, "100")
+    assert beats.pre_r.shape == (len(beats), len(PRE_R_FEATURES)) and beats.pre_r.dtype == np.float32
+    # Where two beats share a 10 s window (one scaling), the sample 16 ms before a beat's R peak is a sample of
+    # the beat before it: an independent check that the pre-R samples sit where they should.
+    r = np.rint(beats.samples * 125 / beats.fs).astype(int)
+    gap = np.diff(r) - 2
+    same_window = (r[1:] // 1250 == r[:-1] // 1250) & (gap < BEAT_LENGTH)
+    rows = np.flatnonzero(same_window)
+    previous = beats.X[rows, gap[rows]]
+    inside = previous != 0  # past its span, a beat is zero padding
+    assert inside.sum() > 2000
+    np.testing.assert_allclose(beats.pre_r[rows + 1, -1][inside], previous[inside], atol=1e-6)
+
+
 def test_full_build_counts_groups_and_speed(mitdb_build):
     dataset, seconds = mitdb_build
     assert seconds < 120, f"rebuilding the 48 records took {seconds:.0f} s"
@@ -357,6 +374,27 @@ def test_beats_come_out_at_125_hz_with_their_labels_and_groups(databases, databa
     groups = [100, 101] if database == "alpha" else [0, 1]  # record numbers where the names are numbers
     sizes = [len(truth[database, r]) for r in records]
     assert dataset.groups.tolist() == np.repeat(groups, sizes).tolist()
+
+
+def test_context_groups_become_columns_computed_per_record(databases):
+    root, _ = databases
+    default = wb.load_wfdb_database(root / "alpha")
+    assert default.context_names == RR_FEATURES
+    every = wb.load_wfdb_database(root / "alpha", context=["rr", "morphology", "pre_r"])
+    assert every.context_names == RR_FEATURES + MORPHOLOGY_FEATURES + PRE_R_FEATURES
+    assert every.context.shape == (len(every.y), 26) and np.isfinite(every.context).all()
+    np.testing.assert_array_equal(every.context[:, :6], default.context)
+    assert every.provenance["params"]["context"] == ["rr", "morphology", "pre_r"]
+    # A record's context comes from that record alone: loading it without the other changes nothing.
+    alone = wb.load_wfdb_database(root / "alpha", ["101"], context=["rr", "morphology", "pre_r"])
+    np.testing.assert_array_equal(every.context[every.groups == 101], alone.context)
+    assert wb.load_wfdb_database(root / "alpha", context=[]).context is None
+
+
+def test_an_unknown_context_group_is_refused_by_name(databases):
+    root, _ = databases
+    with pytest.raises(EcgbenchError, match="dataset option context: unknown group.*'qrs_width'.*known groups"):
+        wb.load_wfdb_database(root / "alpha", context=["rr", "qrs_width"])
 
 
 def test_a_damaged_cache_entry_is_rebuilt(databases, tmp_cache, rebuilds, log_lines):

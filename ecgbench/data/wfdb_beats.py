@@ -96,8 +96,8 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, SAMPLING_RATE_HZ, Dataset, register_dataset
+from ecgbench.data.context import check_groups, context_names, pre_r_samples, record_context
 from ecgbench.data.kaggle import INTRA_PATIENT
-from ecgbench.data.rr import RR_FEATURES, rr_features
 from ecgbench.errors import EcgbenchError
 from ecgbench.io import atomic_write, sha256_file
 
@@ -117,7 +117,7 @@ WINDOW_S = 10.0  # Kachuee: the signal is cut into 10 s windows, each scaled to 
 RR_FACTOR = 1.2  # Kachuee: a beat spans 1.2 x the window's median RR from its R peak
 PREFERRED_LEADS = ("MLII", "II")  # MIT-BIH's modified lead II, else a standard lead II; else the first lead
 ANNOTATOR = "atr"  # PhysioNet's reference beat annotations
-EXTRACTION_VERSION = 1  # bump when the extraction code changes what it produces: old cache entries are ignored
+EXTRACTION_VERSION = 2  # bump when the extraction code changes what it produces: old cache entries are ignored
 
 # MIT-BIH Arrhythmia (mitdb) and de Chazal et al. 2004's inter-patient division of it.
 MITDB = "mitdb"
@@ -163,7 +163,8 @@ class BeatParams:
 
 @dataclass
 class RecordBeats:
-    """The beats of one record: ``X`` (n, 187) float32, AAMI ``labels``, annotation ``samples`` at ``fs``."""
+    """The beats of one record: ``X`` (n, 187) float32, AAMI ``labels``, annotation ``samples`` at ``fs``, and the
+    signal before every R peak (``pre_r``, :func:`ecgbench.data.context.pre_r_samples`)."""
 
     record: str
     X: np.ndarray
@@ -172,6 +173,7 @@ class RecordBeats:
     symbols: np.ndarray
     lead: str
     fs: float
+    pre_r: np.ndarray
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -289,7 +291,8 @@ def rebuild_record(folder: Path, record: str, params: BeatParams = BeatParams())
     signal_125 = resample_to(signal, fs, params.rate_hz)
     r_peaks = np.rint(samples * params.rate_hz / fs).astype(np.int64).clip(0, max(len(signal_125) - 1, 0))
     X = segment_beats(signal_125, r_peaks, params.window_samples, params.rr_factor, params.beat_length)
-    return RecordBeats(record, X, labels.astype(np.int8), samples, symbols, header.sig_name[lead_index], fs)
+    pre_r = pre_r_samples(scale_windows(signal_125, params.window_samples), r_peaks)
+    return RecordBeats(record, X, labels.astype(np.int8), samples, symbols, header.sig_name[lead_index], fs, pre_r)
 
 
 def _wfdb():
@@ -377,7 +380,7 @@ def _read_cache(path: Path, record: str) -> RecordBeats | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             return RecordBeats(record, z["X"], z["labels"], z["samples"], z["symbols"], str(z["lead"]),
-                               float(z["fs"]))
+                               float(z["fs"]), z["pre_r"])
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # damaged: rebuild, not fatal
         log.warning("ignoring unreadable cache file %s (%s); rebuilding", path, exc)
         return None
@@ -387,7 +390,7 @@ def _write_cache(path: Path, beats: RecordBeats) -> None:
     def write(tmp: Path):
         with open(tmp, "wb") as fh:  # a file object: np.savez would add ".npz" to the temporary name
             np.savez(fh, X=beats.X, labels=beats.labels, samples=beats.samples, symbols=beats.symbols,
-                     lead=np.array(beats.lead), fs=np.array(beats.fs))
+                     lead=np.array(beats.lead), fs=np.array(beats.fs), pre_r=beats.pre_r)
 
     atomic_write(path, write)
 
@@ -457,15 +460,16 @@ def load_wfdb_database(
     leads: tuple[str, ...] = PREFERRED_LEADS,
     annotator: str = ANNOTATOR,
     drop_last_beat: bool = False,
-    rr_context: bool = True,
+    context=("rr",),
 ) -> Dataset:
     """All annotated beats of ``records`` (default: the folder's ``RECORDS`` file, else its ``*.hea`` files) of
     one WFDB database, rebuilt the Kaggle way; ``groups`` from :func:`record_groups`, no split of its own.
 
-    ``drop_last_beat`` leaves out the last beat of every record, as the Kaggle CSVs do. ``rr_context`` adds
-    every beat's RR-interval features (:mod:`ecgbench.data.rr`, from the annotated R peaks of its own record)
-    as the dataset's context; false gives the beats alone, as in the Kaggle files.
+    ``drop_last_beat`` leaves out the last beat of every record, as the Kaggle CSVs do. ``context`` names the
+    groups of per-beat context features (:mod:`ecgbench.data.context`; each from the beat's own record) that
+    become the dataset's context; ``[]`` gives the beats alone, as in the Kaggle files.
     """
+    context = check_groups(context)
     folder = Path(folder)
     records = list_records(folder) if records is None else [str(r) for r in records]
     leads = (leads,) if isinstance(leads, str) else tuple(leads)  # a suite file may name a single lead
@@ -479,7 +483,7 @@ def load_wfdb_database(
         "records": records,
         "files_sha256_digest": checksum_digest(checksums),
         "n_files": len(checksums),
-        "params": {**params.as_dict(), "drop_last_beat": drop_last_beat, "rr_context": rr_context},
+        "params": {**params.as_dict(), "drop_last_beat": drop_last_beat, "context": list(context)},
         "leads_used": {beats.record: beats.lead for beats in all_beats},
         "synthetic": False,
     }
@@ -490,9 +494,9 @@ def load_wfdb_database(
         classes=AAMI_CLASSES,
         groups=_concat([np.full(len(k), g) for g, k in zip(groups, keep, strict=True)], (0,), np.int64),
         provenance=provenance,
-        context=_concat([rr_features(b.samples / b.fs)[k] for b, k in zip(all_beats, keep, strict=True)],
-                        (0, len(RR_FEATURES)), np.float32) if rr_context else None,
-        context_names=RR_FEATURES if rr_context else (),
+        context=_concat([record_context(b, context)[k] for b, k in zip(all_beats, keep, strict=True)],
+                        (0, len(context_names(context))), np.float32) if context else None,
+        context_names=context_names(context),
     )
 
 
@@ -519,9 +523,9 @@ def _mitdb_available(records):
     how_to_get=fetch_hint(MITDB),
 )
 def load_mitdb_intra(data_dir: Path, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
-                     drop_last_beat: bool = False, rr_context: bool = True) -> Dataset:
+                     drop_last_beat: bool = False, context=("rr",)) -> Dataset:
     dataset = load_wfdb_database(Path(data_dir) / MITDB, MITDB_RECORDS, name="mitdb-intra", window_s=window_s,
-                                 rr_factor=rr_factor, drop_last_beat=drop_last_beat, rr_context=rr_context)
+                                 rr_factor=rr_factor, drop_last_beat=drop_last_beat, context=context)
     dataset.provenance["protocol"] = INTRA_PATIENT
     return dataset
 
@@ -534,9 +538,9 @@ def load_mitdb_intra(data_dir: Path, window_s: float = WINDOW_S, rr_factor: floa
     how_to_get=fetch_hint(MITDB),
 )
 def load_mitdb_inter(data_dir: Path, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
-                     drop_last_beat: bool = False, rr_context: bool = True) -> Dataset:
+                     drop_last_beat: bool = False, context=("rr",)) -> Dataset:
     dataset = load_wfdb_database(Path(data_dir) / MITDB, DS1 + DS2, name="mitdb-inter", window_s=window_s,
-                                 rr_factor=rr_factor, drop_last_beat=drop_last_beat, rr_context=rr_context)
+                                 rr_factor=rr_factor, drop_last_beat=drop_last_beat, context=context)
     in_ds1 = np.isin(dataset.groups, [int(r) for r in DS1])
     dataset.predefined_split = (np.flatnonzero(in_ds1), np.flatnonzero(~in_ds1))
     dataset.validation_by_group = True
@@ -559,10 +563,10 @@ def load_mitdb_inter(data_dir: Path, window_s: float = WINDOW_S, rr_factor: floa
 )
 def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", train_records=None,
                         test_records=None, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
-                        drop_last_beat: bool = False, rr_context: bool = True) -> Dataset:
+                        drop_last_beat: bool = False, context=("rr",)) -> Dataset:
     """Train on ``train``'s beats, test on ``test``'s; ``groups`` number the (database, record) pairs."""
     options = {"window_s": window_s, "rr_factor": rr_factor, "drop_last_beat": drop_last_beat,
-               "rr_context": rr_context}
+               "context": context}
     sides = [load_wfdb_database(Path(data_dir) / db, records, **options)
              for db, records in ((train, train_records), (test, test_records))]
     _refuse_shared_records(sides)
