@@ -27,13 +27,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgbench.data import SAMPLING_RATE_HZ
 from ecgbench.data.rr import RR_FEATURES, rr_features
 from ecgbench.errors import EcgbenchError
 
 MORPHOLOGY_FEATURES = ("corr_record", "corr_record_early", "rms_from_record", "max_from_record")
-EARLY_SAMPLES = 25  # 0.2 s at 125 Hz after the R peak
+EARLY_SAMPLES = round(0.2 * SAMPLING_RATE_HZ)  # the first 0.2 s after the R peak
 PRE_R_OFFSETS = np.arange(32, 0, -2)  # samples at 125 Hz before the R peak: 256 ms to 16 ms, every 16 ms
-PRE_R_FEATURES = tuple(f"pre_r_{8 * offset}ms" for offset in map(int, PRE_R_OFFSETS))
+PRE_R_FEATURES = tuple(f"pre_r_{offset * 1000 // SAMPLING_RATE_HZ}ms" for offset in map(int, PRE_R_OFFSETS))
 
 
 def morphology_features(X: np.ndarray) -> np.ndarray:
@@ -96,6 +97,5 @@ def context_names(groups: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def record_context(beats, groups: tuple[str, ...]) -> np.ndarray:
-    """The context columns of one record's beats (a ``RecordBeats``), group after group."""
-    parts = [CONTEXT_GROUPS[group].compute(beats) for group in groups]
-    return np.hstack(parts).astype(np.float32) if parts else np.zeros((len(beats), 0), dtype=np.float32)
+    """The context columns of one record's beats (a ``RecordBeats``), group after group (at least one group)."""
+    return np.hstack([CONTEXT_GROUPS[group].compute(beats) for group in groups]).astype(np.float32)
