@@ -8,10 +8,13 @@ from ecgbench.data import BEAT_LENGTH, Dataset, load_dataset
 from ecgbench.data.context import (
     MORPHOLOGY_FEATURES,
     PRE_R_FEATURES,
+    QRS_FEATURES,
     check_groups,
     context_names,
     morphology_features,
     pre_r_samples,
+    qrs_measures,
+    relative_to_record,
 )
 from ecgbench.data.rr import RR_FEATURES, rr_features
 from ecgbench.errors import EcgbenchError
@@ -162,12 +165,46 @@ def test_pre_r_samples_are_the_signal_before_each_peak():
     assert PRE_R_FEATURES[0] == "pre_r_256ms" and PRE_R_FEATURES[-1] == "pre_r_16ms"
 
 
-@pytest.mark.parametrize(("groups", "problem"), [(["rr", "qrs"], "unknown group(s) 'qrs'"),
+@pytest.mark.parametrize(("groups", "problem"), [(["rr", "qrs_width"], "unknown group(s) 'qrs_width'"),
                                                  (["rr", "rr"], "a group named twice")])
 def test_unknown_or_repeated_context_groups_are_refused_by_name(groups, problem):
-    with pytest.raises(EcgbenchError, match=r"dataset option context: .*known groups: rr, morphology, pre_r") as err:
+    known = r"dataset option context: .*known groups: rr, morphology, pre_r, qrs"
+    with pytest.raises(EcgbenchError, match=known) as err:
         check_groups(groups)
     assert problem in str(err.value)
+
+
+def _qrs_signal(widths, heights, period=100, fs=125):
+    """A flat line with one triangular QRS per ``period`` samples; each (half-)width in samples and height as given."""
+    signal = np.zeros(period * (len(widths) + 1))
+    peaks = period * (np.arange(len(widths)) + 1)
+    for peak, half, height in zip(peaks, widths, heights, strict=True):
+        signal[peak - half : peak + half + 1] = height * (1 - np.abs(np.arange(-half, half + 1)) / half)
+    return signal, peaks
+
+
+def test_qrs_measures_see_a_wide_tall_beat_among_narrow_ones():
+    signal, peaks = _qrs_signal([3, 3, 8, 3, 3], [1.0, 1.0, 2.0, 1.0, 1.0])
+    measures = dict(zip(QRS_FEATURES, relative_to_record(qrs_measures(signal, peaks)).T, strict=True))
+    assert measures["qrs_pp_record"].tolist() == pytest.approx([1, 1, 2, 1, 1])
+    assert measures["r_height_record"].tolist() == pytest.approx([1, 1, 2, 1, 1])
+    assert measures["qrs_width_record"][2] > 2 and np.allclose(np.delete(measures["qrs_width_record"], 2), 1)
+    assert measures["qrs_area_record"][2] == pytest.approx(2 * 8 / 3, rel=0.05)  # twice as tall, 8/3 as wide
+
+
+def test_qrs_ratios_do_not_depend_on_the_gain_or_the_offset_of_the_lead():
+    signal, peaks = _qrs_signal([3, 5, 3, 4, 3, 6], [1.0, 1.5, 0.8, 1.0, 1.2, 2.0])
+    signal = signal + np.sin(np.arange(len(signal)) / 50)  # baseline wander
+    np.testing.assert_allclose(relative_to_record(qrs_measures(signal, peaks)),
+                               relative_to_record(qrs_measures(0.004 * signal - 3.0, peaks)), rtol=1e-4, atol=1e-5)
+
+
+def test_qrs_measures_of_edges_and_empty_records():
+    signal, _ = _qrs_signal([3], [1.0])
+    assert qrs_measures(signal, np.array([0, len(signal) - 1])).shape == (2, len(QRS_FEATURES))
+    assert qrs_measures(np.zeros(0), np.array([], dtype=int)).shape == (0, len(QRS_FEATURES))
+    flat = relative_to_record(qrs_measures(np.zeros(500), np.array([100, 300])))
+    assert np.isfinite(flat).all() and not flat.any()  # a flat lead: zeros, not a division by zero
 
 
 def test_context_groups_come_in_the_order_asked():
