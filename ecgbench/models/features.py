@@ -88,7 +88,7 @@ class TsfreshXGBoost(Model):
         "learning_rate": 0.1,
         "subsample": 0.8,
         "colsample_bytree": 0.5,
-        "early_stopping_rounds": 30,
+        "early_stopping_rounds": 30,  # on the validation beats' log loss; 0: no early stopping, n_estimators rounds
         "max_bin": 64,  # histogram bins per feature: tree cost grows with features x bins
         "class_weight_power": 0.5,
         "fdr_level": 0.05,  # false discovery rate of tsfresh's feature selection
@@ -158,25 +158,33 @@ class TsfreshXGBoost(Model):
 
         self.select(self.split_context(X)[0], y)
         train = self.feature_matrix(X, "training")
-        val = self.feature_matrix(X_val, "validation")
         # XGBoost wants labels 0..k-1: map the classes seen in training onto that range.
         self.seen = np.unique(y)
         code = {c: i for i, c in enumerate(self.seen)}
-        in_seen = np.isin(y_val, self.seen)  # a class absent from training cannot be scored on
         p = self.params
+        stop_early = p["early_stopping_rounds"] > 0
         self.booster = XGBClassifier(
             n_estimators=p["n_estimators"], max_depth=p["max_depth"], learning_rate=p["learning_rate"],
             subsample=p["subsample"], colsample_bytree=p["colsample_bytree"],
-            early_stopping_rounds=p["early_stopping_rounds"], tree_method="hist", max_bin=p["max_bin"],
-            random_state=self.seed,
+            early_stopping_rounds=p["early_stopping_rounds"] if stop_early else None, tree_method="hist",
+            max_bin=p["max_bin"], random_state=self.seed,
             n_jobs=current_threads(), eval_metric="mlogloss" if len(self.seen) > 2 else "logloss",
         )
+        eval_set = None
+        if stop_early:  # without it the validation beats are not needed, so their features are not extracted
+            val = self.feature_matrix(X_val, "validation")
+            in_seen = np.isin(y_val, self.seen)  # a class absent from training cannot be scored on
+            eval_set = [(val[in_seen], np.vectorize(code.get)(y_val[in_seen]))]
         self.booster.fit(
             train, np.vectorize(code.get)(y), sample_weight=sample_weights(y, self.n_classes, p["class_weight_power"]),
-            eval_set=[(val[in_seen], np.vectorize(code.get)(y_val[in_seen]))], verbose=False,
+            eval_set=eval_set, verbose=False,
         )
-        log.info("tsfresh-xgboost: early stopping after %d boosting rounds, best round %d",
-                 self.booster.get_booster().num_boosted_rounds(), self.booster.best_iteration + 1)
+        rounds = self.booster.get_booster().num_boosted_rounds()
+        if stop_early:
+            log.info("tsfresh-xgboost: early stopping after %d boosting rounds, best round %d", rounds,
+                     self.booster.best_iteration + 1)
+        else:
+            log.info("tsfresh-xgboost: %d boosting rounds (no early stopping)", rounds)
         return self
 
     def predict_proba(self, X):
