@@ -2,11 +2,13 @@
 
 - ``manifest.json``: command, suite, commit, Python and library versions, data checksums, seeds, machine, status;
 - ``splits/<dataset>.npz``: the indices of every split's train, validation and test parts;
-- ``cells/<dataset>/<split>/<model>/seed<k>/``: ``predictions.csv`` (beat index, true label, predicted label, one
-  probability column per class) and ``metrics.json`` (written last: its presence marks the cell finished);
+- ``cells/<dataset>/<split>/<model>/seed<k>/``: ``predictions.csv`` (beat index, record or patient id where the
+  dataset has one, true label, predicted label, one probability column per class) and ``metrics.json`` (written
+  last: its presence marks the cell finished);
 - ``results.csv``: the flat table, one row per cell (columns documented in the README);
 - ``metrics.json``: every cell's metrics in one file;
-- ``summary.md``: per dataset, one table of accuracy / macro-F1 / per-class F1 per model, readable on GitHub;
+- ``summary.md``: per dataset, one table of accuracy / macro-F1 / per-class F1 per model, readable on GitHub, and
+  where beats carry record ids, the records that hold most of each class's missed beats;
 - ``confusion/<dataset>_<split>_<model>_seed<k>.png``: confusion-matrix heatmaps.
 
 Every file is written atomically; the report files are derived from the cell files alone, so they can be rebuilt.
@@ -137,8 +139,12 @@ def cell_finished(folder: Path) -> bool:
     return (folder / "metrics.json").exists()
 
 
-def write_cell(folder: Path, index, y_true, proba, classes, metrics: dict) -> None:
-    predictions = pd.DataFrame({"index": index, "y_true": y_true, "y_pred": proba.argmax(axis=1)})
+def write_cell(folder: Path, index, y_true, proba, classes, metrics: dict, groups=None) -> None:
+    predictions = pd.DataFrame({"index": index})
+    if groups is not None:  # record ids: the summary shows which records hold the missed beats
+        predictions["group"] = groups
+    predictions["y_true"] = y_true
+    predictions["y_pred"] = proba.argmax(axis=1)
     for i, name in enumerate(classes):
         predictions[f"p_{name}"] = proba[:, i]
     atomic_write(folder / "predictions.csv", lambda tmp: predictions.to_csv(tmp, index=False, float_format="%.6g"))
@@ -154,6 +160,25 @@ def write_cell_failure(folder: Path, exc: BaseException) -> None:
 
 def load_cells(run_dir: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((run_dir / "cells").glob("*/*/*/seed*/metrics.json"))]
+
+
+def missed_by_group(run_dir: Path, cells: list[dict]) -> pd.DataFrame:
+    """Per cell, true class and record (group): how many test beats there are and how many were misclassified.
+
+    Empty where no cell's predictions carry record ids (datasets without them, cells written before they were kept).
+    """
+    frames = []
+    for cell in cells:
+        folder = run_dir / "cells" / cell["dataset"] / cell["split"] / cell["model"] / f"seed{cell['seed']}"
+        predictions = pd.read_csv(folder / "predictions.csv", dtype={"group": str})
+        if "group" not in predictions:
+            continue
+        predictions["missed"] = predictions["y_true"] != predictions["y_pred"]
+        counts = predictions.groupby(["y_true", "group"])["missed"].agg(beats="size", missed="sum").reset_index()
+        counts["class"] = [cell["classes"][i] for i in counts["y_true"]]
+        frames.append(counts.drop(columns="y_true").assign(
+            dataset=cell["dataset"], model=cell["model"], seed=cell["seed"]))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 # ---- the flat table, the summary, the heatmaps ----------------------------------------------------------------
@@ -187,7 +212,7 @@ def write_report(run_dir: Path) -> None:
     atomic_write(run_dir / "results.csv", lambda tmp: table.to_csv(tmp, index=False, float_format="%.6g"))
     write_json(run_dir / "metrics.json", cells)
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    write_text(run_dir / "summary.md", summary_markdown(manifest, table))
+    write_text(run_dir / "summary.md", summary_markdown(manifest, table, missed_by_group(run_dir, cells)))
     for cell in cells:
         name = f"{cell['dataset']}_{cell['split']}_{cell['model']}_seed{cell['seed']}.png"
         write_heatmap(run_dir / "confusion" / name, cell)
@@ -199,7 +224,7 @@ def _mean_std(values: pd.Series, digits: int = 4) -> str:
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
-def summary_markdown(manifest: dict, table: pd.DataFrame) -> str:
+def summary_markdown(manifest: dict, table: pd.DataFrame, missed: pd.DataFrame | None = None) -> str:
     lines = [f"# ecgbench run `{manifest['run_id']}`", ""]
     dirty = " (with uncommitted changes)" if manifest.get("dirty") else ""
     lines += [f"- command: `{manifest['command']}`", f"- commit: `{manifest['commit']}`{dirty}",
@@ -221,6 +246,9 @@ def summary_markdown(manifest: dict, table: pd.DataFrame) -> str:
     table = table.sort_values("model", key=lambda models: models.map(order), kind="stable")
     for dataset, rows in table.groupby("dataset", sort=False):
         lines += _dataset_section(dataset, rows, manifest["datasets"].get(dataset, {}))
+        if missed is not None and not missed.empty and (missed["dataset"] == dataset).any():
+            lines += _missed_by_group_table(missed[missed["dataset"] == dataset], list(rows["model"].unique()),
+                                            manifest["datasets"][dataset]["classes"])
     return "\n".join(lines) + "\n"
 
 
@@ -273,6 +301,26 @@ def _aami_table(rows: pd.DataFrame, classes) -> list[str]:
         cells = [model] + [_mean_std(group[f"{metric}_{c}"]) for c in classes for metric in ("recall", "precision")]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _missed_by_group_table(missed: pd.DataFrame, models: list[str], classes: list[str], top: int = 3) -> list[str]:
+    """Per model and true class, the records that hold the most missed beats: one record can sink a class."""
+    # Mean over seeds per (model, class, record); the beats per record are the same for every seed of a split.
+    per_record = missed.groupby(["model", "class", "group"], sort=False)[["beats", "missed"]].mean().reset_index()
+    header = ["model"] + [f"missed {c}" for c in classes]
+    lines = [f"Where the missed beats are: per true class, the missed beats of all records (mean over seeds) and the "
+             f"{top} records (or patients) that hold the most, as record: missed / beats of that class in it.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for model in models:
+        cells = [model]
+        for name in classes:
+            rows = per_record[(per_record["model"] == model) & (per_record["class"] == name)]
+            worst = rows[rows["missed"] > 0].sort_values("missed", ascending=False, kind="stable").head(top)
+            records = "; ".join(f"{r.group}: {r.missed:.0f} / {r.beats:.0f}" for r in worst.itertuples())
+            total = f"{rows['missed'].sum():.0f} / {rows['beats'].sum():.0f}"
+            cells.append(f"{total} ({records})" if records else total)
+        lines.append("| " + " | ".join(cells) + " |")
+    return ["", *lines, ""]
 
 
 def write_heatmap(path: Path, cell: dict) -> None:

@@ -95,7 +95,8 @@ def run_cell(cell: Cell, dataset: Dataset, split: Split, params: dict, run_dir: 
         beats_per_second=len(split.test) / predict_seconds if predict_seconds > 0 else float("inf"),
         baseline_f1_macro=majority_baseline(y[split.train], y[split.test], dataset.classes)["f1_macro"],
     )
-    reports.write_cell(folder, split.test, y[split.test], proba, dataset.classes, metrics)
+    groups = None if dataset.groups is None else dataset.groups[split.test]
+    reports.write_cell(folder, split.test, y[split.test], proba, dataset.classes, metrics, groups)
     return metrics
 
 

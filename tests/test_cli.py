@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from ecgbench.cli import main
+from ecgbench.data import load_dataset
+from ecgbench.suite import QUICK_DATASET_PARAMS
 
 FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick"]
 
@@ -54,6 +56,30 @@ def test_run_all_quick_writes_every_report_file(full_quick_run):
     splits = np.load(run / "splits" / "synthetic.npz")
     assert set(splits.files) == {"holdout_train", "holdout_val", "holdout_test"}
     assert len(splits["holdout_test"]) == table["n_test"].iloc[0]
+
+
+def test_predictions_carry_record_ids_and_the_summary_names_the_records_holding_missed_beats(full_quick_run):
+    _, run = full_quick_run
+    dataset = load_dataset("synthetic", n_beats=QUICK_DATASET_PARAMS["synthetic"]["n_beats"])
+    summary = (run / "summary.md").read_text()
+    assert "Where the missed beats are" in summary
+    for model in ["minirocket", "cnn"]:
+        predictions = pd.read_csv(run / "cells" / "synthetic" / "holdout" / model / "seed0" / "predictions.csv")
+        assert (predictions["group"].to_numpy() == dataset.groups[predictions["index"]]).all()
+        row = next(line for line in summary.splitlines() if line.startswith(f"| {model} | ") and " / " in line)
+        cells = row.strip("| ").split(" | ")[1:]
+        for i, cell in enumerate(cells):
+            beats = predictions[predictions["y_true"] == i]
+            missed = beats.assign(missed=beats["y_pred"] != i).groupby("group")["missed"].agg(["sum", "size"])
+            total, _, listed = cell.partition(" (")
+            assert total == f"{missed['sum'].sum()} / {len(beats)}", (model, cell)
+            shown = {int(g): tuple(map(int, counts.split(" / ")))
+                     for g, counts in (part.split(": ") for part in listed.rstrip(")").split("; ") if part)}
+            assert len(shown) == min(3, (missed["sum"] > 0).sum()), (model, cell)
+            for group, counts in shown.items():
+                assert counts == (missed.loc[group, "sum"], missed.loc[group, "size"]), (model, cell, group)
+            unlisted = missed.drop(index=list(shown))["sum"]
+            assert unlisted.empty or min(m for m, _ in shown.values() or [(0, 0)]) >= unlisted.max(), (model, cell)
 
 
 def test_list_says_which_real_datasets_were_not_found_and_how_to_get_them(capsys, tmp_path):
