@@ -135,6 +135,10 @@ def finish_manifest(run_dir: Path, manifest: dict, failures: list[str]) -> None:
 
 # ---- cells ------------------------------------------------------------------------------------------------------
 
+def cell_folder(run_dir: Path, dataset: str, split: str, model: str, seed: int) -> Path:
+    return run_dir / "cells" / dataset / split / model / f"seed{seed}"
+
+
 def cell_finished(folder: Path) -> bool:
     return (folder / "metrics.json").exists()
 
@@ -165,11 +169,11 @@ def load_cells(run_dir: Path) -> list[dict]:
 def missed_by_group(run_dir: Path, cells: list[dict]) -> pd.DataFrame:
     """Per cell, true class and record (group): how many test beats there are and how many were misclassified.
 
-    Empty where no cell's predictions carry record ids (datasets without them, cells written before they were kept).
+    No rows where no cell's predictions carry record ids (datasets without them, cells written before they were kept).
     """
     frames = []
     for cell in cells:
-        folder = run_dir / "cells" / cell["dataset"] / cell["split"] / cell["model"] / f"seed{cell['seed']}"
+        folder = cell_folder(run_dir, cell["dataset"], cell["split"], cell["model"], cell["seed"])
         predictions = pd.read_csv(folder / "predictions.csv", dtype={"group": str})
         if "group" not in predictions:
             continue
@@ -178,7 +182,9 @@ def missed_by_group(run_dir: Path, cells: list[dict]) -> pd.DataFrame:
         counts["class"] = [cell["classes"][i] for i in counts["y_true"]]
         frames.append(counts.drop(columns="y_true").assign(
             dataset=cell["dataset"], model=cell["model"], seed=cell["seed"]))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frames:
+        return pd.DataFrame(columns=["group", "beats", "missed", "class", "dataset", "model", "seed"])
+    return pd.concat(frames, ignore_index=True)
 
 
 # ---- the flat table, the summary, the heatmaps ----------------------------------------------------------------
@@ -224,7 +230,7 @@ def _mean_std(values: pd.Series, digits: int = 4) -> str:
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
-def summary_markdown(manifest: dict, table: pd.DataFrame, missed: pd.DataFrame | None = None) -> str:
+def summary_markdown(manifest: dict, table: pd.DataFrame, missed: pd.DataFrame) -> str:
     lines = [f"# ecgbench run `{manifest['run_id']}`", ""]
     dirty = " (with uncommitted changes)" if manifest.get("dirty") else ""
     lines += [f"- command: `{manifest['command']}`", f"- commit: `{manifest['commit']}`{dirty}",
@@ -246,8 +252,9 @@ def summary_markdown(manifest: dict, table: pd.DataFrame, missed: pd.DataFrame |
     table = table.sort_values("model", key=lambda models: models.map(order), kind="stable")
     for dataset, rows in table.groupby("dataset", sort=False):
         lines += _dataset_section(dataset, rows, manifest["datasets"].get(dataset, {}))
-        if missed is not None and not missed.empty and (missed["dataset"] == dataset).any():
-            lines += _missed_by_group_table(missed[missed["dataset"] == dataset], list(rows["model"].unique()),
+        missed_here = missed[missed["dataset"] == dataset]
+        if not missed_here.empty:
+            lines += _missed_by_group_table(missed_here, list(rows["model"].unique()),
                                             manifest["datasets"][dataset]["classes"])
     return "\n".join(lines) + "\n"
 

@@ -38,7 +38,7 @@ class Cell:
     seed: int
 
     def folder(self, run_dir: Path) -> Path:
-        return run_dir / "cells" / self.dataset / self.split / self.model / f"seed{self.seed}"
+        return reports.cell_folder(run_dir, self.dataset, self.split, self.model, self.seed)
 
 
 def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
