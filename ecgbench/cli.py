@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from ecgbench.errors import EcgbenchError
+from ecgbench.suite import PROTOCOLS
 
 log = logging.getLogger("ecgbench")
 
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--model", action="append", metavar="NAME", help="a model to run (repeatable)")
     what.add_argument("--dataset", action="append", metavar="NAME", help="a dataset to run on (repeatable)")
     run.add_argument("--seeds", type=int, nargs="+", metavar="SEED", help="model seeds (default: 0)")
-    run.add_argument("--protocol", choices=("auto", "predefined", "holdout", "kfold"),
+    run.add_argument("--protocol", choices=PROTOCOLS,
                      help="split protocol (default: auto = the dataset's own train/test files, else holdout)")
     run.add_argument("--quick", action="store_true", help="smoke-sized data and models: checks the harness")
     run.add_argument("--run-id", help="name of the run folder; an existing run of the same suite is resumed "

@@ -4,12 +4,15 @@ Protocols:
 - ``predefined``: the dataset's own train/test files (Kaggle MIT-BIH);
 - ``holdout``: a stratified random hold-out of ``test_size`` of the beats;
 - ``kfold``: stratified k-fold, one split per fold;
+- ``group-kfold``: k-fold by whole groups (records), stratified as far as whole records allow, one split per fold:
+  inter-patient cross-validation, for choosing a model on the training records of an inter-patient protocol
+  (dataset ``mitdb-ds1``) without ever looking at its test records;
 - ``auto`` (default): ``predefined`` where the dataset has its own files, else ``holdout``.
 
 Every split also carves a stratified validation part of ``val_size`` from its training part only: models use it
 for early stopping and model selection. The test part is not shown to a model before its final prediction.
-Datasets with ``validation_by_group`` (inter-patient protocols) get a validation part of whole records, so that no
-patient crosses from validation into training.
+Datasets with ``validation_by_group`` (inter-patient protocols), and every ``group-kfold`` split, get a validation
+part of whole records, so that no patient crosses from validation into training.
 """
 
 from __future__ import annotations
@@ -18,13 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from ecgbench.data import Dataset
 from ecgbench.errors import EcgbenchError
 from ecgbench.io import atomic_write
-
-PROTOCOLS = ("auto", "predefined", "holdout", "kfold")
+from ecgbench.suite import PROTOCOLS
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,19 @@ def group_partition(y: np.ndarray, groups: np.ndarray, fraction: float, rng: np.
     return np.flatnonzero(~best), np.flatnonzero(best)
 
 
+def group_folds(dataset: Dataset, n_folds: int, seed: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(name, train, test)`` per fold, every group (record) in exactly one test part."""
+    if dataset.groups is None:
+        raise EcgbenchError(f"dataset {dataset.name!r} has no record ids, so group-kfold cannot split it by record")
+    n_groups = len(np.unique(dataset.groups))
+    if not 2 <= n_folds <= n_groups:
+        raise EcgbenchError(f"group-kfold needs 2 to {n_groups} folds for dataset {dataset.name!r} ({n_groups} "
+                            f"records); got n_folds = {n_folds}")
+    folds = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    return [(f"fold{k + 1}", tr, te)
+            for k, (tr, te) in enumerate(folds.split(np.zeros(len(dataset.y)), dataset.y, dataset.groups))]
+
+
 def make_splits(
     dataset: Dataset,
     protocol: str = "auto",
@@ -99,12 +114,14 @@ def make_splits(
         outer = [("predefined", *dataset.predefined_split)]
     elif protocol == "holdout":
         outer = [("holdout", *stratified_partition(y, test_size, rng))]
-    else:
+    elif protocol == "kfold":
         folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
         outer = [(f"fold{k + 1}", tr, te) for k, (tr, te) in enumerate(folds.split(np.zeros(len(y)), y))]
+    else:
+        outer = group_folds(dataset, n_folds, seed)
     splits = []
     for name, train_val, test in outer:
-        if dataset.validation_by_group:
+        if dataset.validation_by_group or protocol == "group-kfold":
             train_pos, val_pos = group_partition(y[train_val], dataset.groups[train_val], val_size, rng)
         else:
             train_pos, val_pos = stratified_partition(y[train_val], val_size, rng)

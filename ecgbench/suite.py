@@ -9,7 +9,7 @@ a TOML suite file in ``benchmarks/``::
     cnn = [0, 1, 2, 3, 4]
 
     [split]
-    protocol = "auto"   # auto | predefined | holdout | kfold
+    protocol = "auto"   # auto | predefined | holdout | kfold | group-kfold
     test_size = 0.2
     val_size = 0.1
     n_folds = 5
@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ecgbench.errors import EcgbenchError
 
+PROTOCOLS = ("auto", "predefined", "holdout", "kfold", "group-kfold")  # ecgbench.splits says what each does
 SPLIT_DEFAULTS = {"protocol": "auto", "test_size": 0.2, "val_size": 0.1, "n_folds": 5, "seed": 0, "max_train_beats": 0}
 # --quick: a smoke-sized run, for trying the harness and for the tests. Numbers from it mean little.
 QUICK_DATASET_PARAMS = {"synthetic": {"n_beats": 1500}}

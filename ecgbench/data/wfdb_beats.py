@@ -7,6 +7,8 @@ Datasets (same layout as the Kaggle CSVs: float32 beats of 187 samples at 125 Hz
   applies: **intra-patient** (beats of one patient on both sides), like the Kaggle files.
 - ``mitdb-inter``: de Chazal et al. 2004's **inter-patient** protocol: train on DS1, test on DS2, paced records
   (102, 104, 107, 217) left out; the validation part is carved from DS1 by whole records.
+- ``mitdb-ds1``: the DS1 records alone, for choosing models and parameters for ``mitdb-inter`` by
+  cross-validation over its training patients (split protocol ``group-kfold``), without looking at DS2.
 - ``wfdb-cross``: **cross-database**: train on every beat of one WFDB database, test on every beat of another
   (each read at its own sampling rate), e.g. ``[dataset_params.wfdb-cross] train = "mitdb"  test = "incartdb"``.
 
@@ -552,6 +554,23 @@ def load_mitdb_inter(data_dir: Path, window_s: float = WINDOW_S, rr_factor: floa
         f"{', '.join(PACED_RECORDS)} excluded"
     )
     dataset.provenance["DS1"], dataset.provenance["DS2"] = DS1, DS2
+    return dataset
+
+
+@register_dataset(
+    "mitdb-ds1",
+    description="MIT-BIH Arrhythmia, the 22 DS1 records of the inter-patient protocol alone: model selection for "
+    "mitdb-inter by cross-validation over whole records (--protocol group-kfold) that never sees DS2",
+    is_available=_mitdb_available(DS1),
+    how_to_get=fetch_hint(MITDB),
+)
+def load_mitdb_ds1(data_dir: Path, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
+                   drop_last_beat: bool = False, context=("rr",)) -> Dataset:
+    dataset = load_wfdb_database(Path(data_dir) / MITDB, DS1, name="mitdb-ds1", window_s=window_s,
+                                 rr_factor=rr_factor, drop_last_beat=drop_last_beat, context=context)
+    dataset.validation_by_group = True
+    dataset.provenance["protocol"] = "the DS1 records of de Chazal et al. 2004 alone (DS2 is not loaded)"
+    dataset.provenance["DS1"] = DS1
     return dataset
 
 
