@@ -56,6 +56,31 @@ def test_kfold_tests_every_beat_exactly_once():
         assert len(np.intersect1d(s.test, np.concatenate([s.train, s.val]))) == 0
 
 
+def with_records(d, n_records=10):
+    """``d`` with its beats dealt to ``n_records`` records in runs, as consecutive beats of one patient are."""
+    d.groups = np.arange(len(d.y)) * n_records // len(d.y)
+    return d
+
+
+def test_group_kfold_tests_every_record_once_and_keeps_each_record_on_one_side():
+    d = with_records(dataset())
+    splits = make_splits(d, protocol="group-kfold", n_folds=5, seed=0, val_size=0.2)
+    assert [s.name for s in splits] == [f"fold{k}" for k in range(1, 6)]
+    assert np.array_equal(np.sort(np.concatenate([s.test for s in splits])), np.arange(len(d.y)))
+    for s in splits:
+        test, val, train = (set(d.groups[part]) for part in (s.test, s.val, s.train))
+        assert test and val and train
+        assert not test & train and not test & val and not val & train
+        assert len(s.test) + len(s.val) + len(s.train) == len(d.y)
+
+
+def test_group_kfold_needs_records_and_no_more_folds_than_records():
+    with pytest.raises(EcgbenchError, match="dataset 'toy' has no record ids"):
+        make_splits(dataset(), protocol="group-kfold")
+    with pytest.raises(EcgbenchError, match="group-kfold needs 2 to 4 folds .*got n_folds = 5"):
+        make_splits(with_records(dataset(), 4), protocol="group-kfold", n_folds=5)
+
+
 def test_a_single_beat_class_stays_in_training():
     d = dataset(n_per_class=(50, 1, 20, 20, 20))
     (s,) = make_splits(d, protocol="holdout")

@@ -252,6 +252,18 @@ def test_inter_patient_validation_comes_from_whole_ds1_records(mitdb_inter):
     np.testing.assert_array_equal(split.test, mitdb_inter.predefined_split[1])
 
 
+def test_ds1_cross_validation_never_loads_ds2_and_tests_every_ds1_record_once(mitdb_build, mitdb_dir):
+    ds1 = data.load_dataset("mitdb-ds1", mitdb_dir.parent)
+    assert set(ds1.groups) == {int(r) for r in wb.DS1}
+    assert tuple(np.bincount(ds1.y, minlength=5)) == DS1_COUNTS
+    folds = make_splits(ds1, protocol="group-kfold", n_folds=5, val_size=0.15, seed=0)
+    tested = [r for s in folds for r in np.unique(ds1.groups[s.test])]
+    assert sorted(tested) == sorted(int(r) for r in wb.DS1)
+    for s in folds:  # no patient on two sides of a fold, validation included
+        test, val, train = (set(ds1.groups[part]) for part in (s.test, s.val, s.train))
+        assert not test & train and not test & val and not val & train
+
+
 def test_dropping_the_last_beat_of_each_record_gives_the_kaggle_totals(mitdb_build, mitdb_dir):
     kaggle_totals = tuple(np.add(MITBIH_TRAIN.class_counts, MITBIH_TEST.class_counts))
     dataset = wb.load_mitdb_intra(mitdb_dir.parent, drop_last_beat=True)  # from the module's cache
@@ -462,7 +474,7 @@ def test_cross_database_refuses_the_same_records_on_both_sides(databases):
 
 
 def test_mitdb_datasets_are_registered_with_how_to_get_them(tmp_path):
-    for name in ("mitdb-intra", "mitdb-inter"):
+    for name in ("mitdb-intra", "mitdb-inter", "mitdb-ds1"):
         spec = data.dataset_spec(name)
         assert spec.how_to_get == "run `python -m ecgbench data fetch mitdb`"
         assert not spec.is_available(tmp_path)

@@ -1,0 +1,87 @@
+"""Soft votes of a finished run's models, scored from the class probabilities its cells saved (nothing is refitted).
+
+    python benchmarks/soft_vote.py results/mitdb-ds1-cv tsfresh-xgboost+lstm tsfresh-xgboost+minirocket+rocket all
+
+Each vote names models joined by ``+`` (or ``all``: every model of the run) and predicts the class of highest mean
+probability. Every model, and every vote, is scored on the test beats of all the run's splits pooled, seed 0 of
+each model: for a ``group-kfold`` run such as ``mitdb-ds1-cv`` that is one out-of-fold prediction per training
+beat, by models that never saw the beat's patient. This asks whether combining the model families would help on
+unseen patients before any DS2 number is looked at. Writes ``soft_vote.md`` into ``--out`` (default
+results/soft-vote), with the command, this commit and the run's. A benchmark: it measures, it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecgbench.io import write_text
+from ecgbench.metrics import classification_metrics
+from ecgbench.reports import git_commit
+
+
+def pooled_probabilities(run_dir: Path) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
+    """Per model, the probabilities of every split's test beats in one (beats, classes) array, and the labels."""
+    files = sorted((run_dir / "cells").glob("*/*/*/seed0/predictions.csv"))
+    if not files:
+        raise SystemExit(f"error: {run_dir} holds no finished seed-0 cells")
+    by_model: dict[str, list[pd.DataFrame]] = {}
+    for path in files:
+        split, model = path.parts[-4], path.parts[-3]
+        by_model.setdefault(model, []).append(pd.read_csv(path).assign(split=split))
+    frames = {m: pd.concat(parts).sort_values(["split", "index"], ignore_index=True) for m, parts in by_model.items()}
+    first = next(iter(frames.values()))
+    for model, frame in frames.items():
+        if not frame[["split", "index"]].equals(first[["split", "index"]]):
+            raise SystemExit(f"error: {model} has not finished the same splits as the other models in {run_dir}")
+    columns = [c for c in first.columns if c.startswith("p_")]
+    classes = tuple(c[2:] for c in columns)
+    return {m: f[columns].to_numpy() for m, f in frames.items()}, first["y_true"].to_numpy(), classes
+
+
+def vote_rows(votes: list[str], proba: dict[str, np.ndarray], y: np.ndarray, classes) -> list[str]:
+    rows = []
+    for vote in [*proba, *votes]:
+        members = list(proba) if vote == "all" else vote.split("+")
+        unknown = [m for m in members if m not in proba]
+        if unknown:
+            raise SystemExit(f"error: vote {vote!r} names {', '.join(unknown)}, not in the run ({', '.join(proba)})")
+        scores = classification_metrics(y, np.mean([proba[m] for m in members], axis=0).argmax(1), classes)
+        per_class = scores["per_class"]
+        cells = [scores["accuracy"], scores["f1_macro"]] + [
+            per_class[c][metric] for c in ("S", "V") for metric in ("recall", "precision")]
+        rows.append(f"| {vote.replace('+', ' + ')} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
+    return rows
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="a finished run folder, e.g. results/mitdb-ds1-cv")
+    parser.add_argument("votes", nargs="+", help="models joined by '+', or 'all'")
+    parser.add_argument("--out", type=Path, default=Path("results/soft-vote"))
+    args = parser.parse_args(argv)
+    manifest_path = args.run / "manifest.json"
+    if not manifest_path.is_file():
+        raise SystemExit(f"error: {args.run} is not a finished run: manifest.json is missing")
+    manifest = json.loads(manifest_path.read_text())
+    proba, y, classes = pooled_probabilities(args.run)
+    command = "python benchmarks/soft_vote.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    lines = ["# Soft votes, scored from saved probabilities", "",
+             f"- command: `{command}`", f"- commit: `{git_commit()['commit']}`",
+             f"- run: `{args.run.name}` (`{manifest['command']}`, commit `{manifest['commit']}`)",
+             f"- beats: {len(y):,}, the test beats of every split pooled (seed 0 of each model)", "",
+             "| model or vote | accuracy | macro-F1 | Se S | +P S | Se V | +P V |", "|---|---|---|---|---|---|---|",
+             *vote_rows(args.votes, proba, y, classes), ""]
+    path = write_text(args.out / "soft_vote.md", "\n".join(lines))
+    print("\n".join(lines))
+    print(f"written: {path}")
+
+
+if __name__ == "__main__":
+    main()
