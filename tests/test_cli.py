@@ -11,7 +11,7 @@ import pytest
 
 from ecgbench.cli import main
 from ecgbench.data import load_dataset
-from ecgbench.suite import QUICK_DATASET_PARAMS
+from ecgbench.suite import PROTOCOLS, QUICK_DATASET_PARAMS
 
 FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick"]
 
@@ -260,6 +260,7 @@ def test_committed_suites_name_only_parameters_that_exist(path):
     from ecgbench.suite import load_suite
 
     suite = load_suite(path)
+    assert suite.split["protocol"] in PROTOCOLS
     for name in suite.datasets:
         params = suite.params_for_dataset(name)
         inspect.signature(dataset_spec(name).load).bind(Path("."), **params)  # what the loader takes
