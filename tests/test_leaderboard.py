@@ -12,11 +12,12 @@ from ecgbench.leaderboard import load_published
 PUBLISHED = Path(__file__).resolve().parent.parent / "benchmarks" / "published.toml"
 
 
-def fake_run(folder: Path, dataset: str, protocol_text: str, rows: list[dict]) -> None:
+def fake_run(folder: Path, dataset: str, protocol_text: str, rows: list[dict], split: str = "auto") -> None:
     """A finished run folder as the runner writes it (manifest + results.csv), with made-up scores."""
     folder.mkdir(parents=True)
     manifest = {"run_id": folder.name, "command": f"python -m ecgbench run --run-id {folder.name}",
-                "commit": "0" * 40, "dirty": False, "suite": {"models": [r["model"] for r in rows]},
+                "commit": "0" * 40, "dirty": False,
+                "suite": {"models": sorted({r["model"] for r in rows}), "split": {"protocol": split}},
                 "machine": {"cpu_count": 2, "accelerator": "none (CPU)"},
                 "datasets": {dataset: {"synthetic": False, "provenance": {"protocol": protocol_text}}}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
@@ -46,6 +47,20 @@ def test_the_leaderboard_sets_runs_beside_anchors_and_checks_targets(tmp_path, c
     assert "**not met**: lstm (accuracy 0.9700, f1_macro 0.8500)" in intra
     assert "**not met** by any model" in inter  # S sensitivity 0.5 < 0.7
     assert "python -m ecgbench leaderboard intra inter" in text
+
+
+def test_cross_validation_by_record_gets_its_own_section_without_anchors_or_targets(tmp_path):
+    fake_run(tmp_path / "cv", "mitdb-ds1", "the DS1 records alone", [
+        {"model": "cnn", "split": f"fold{k}", "accuracy": a, "f1_macro": 0.5, "recall_S": 0.4, "recall_V": 0.9}
+        for k, a in enumerate((0.90, 0.94), 1)], split="group-kfold")
+    out = tmp_path / "README.md"
+    assert main(["leaderboard", "cv", "--results-dir", str(tmp_path), "--published", str(PUBLISHED),
+                 "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "## Inter-patient" not in text and "## Intra-patient" not in text
+    section = text.split("## Cross-validation by record")[1]
+    assert "| cnn | 1 | 0.9200 ± 0.0283 |" in section  # one seed, two folds
+    assert "*published:" not in section and "Targets" not in section
 
 
 def test_a_missing_run_or_a_bad_anchor_file_is_a_clear_error(tmp_path, capsys):
