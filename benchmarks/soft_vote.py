@@ -13,7 +13,6 @@ results/soft-vote), with the command, this commit and the run's. A benchmark: it
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -21,20 +20,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecgbench.errors import EcgbenchError
 from ecgbench.io import write_text
+from ecgbench.leaderboard import load_run
 from ecgbench.metrics import classification_metrics
-from ecgbench.reports import git_commit
+from ecgbench.reports import cell_folder, git_commit, load_cells
 
 
 def pooled_probabilities(run_dir: Path) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
     """Per model, the probabilities of every split's test beats in one (beats, classes) array, and the labels."""
-    files = sorted((run_dir / "cells").glob("*/*/*/seed0/predictions.csv"))
-    if not files:
+    cells = [c for c in load_cells(run_dir) if c["seed"] == 0]
+    if not cells:
         raise SystemExit(f"error: {run_dir} holds no finished seed-0 cells")
     by_model: dict[str, list[pd.DataFrame]] = {}
-    for path in files:
-        split, model = path.parts[-4], path.parts[-3]
-        by_model.setdefault(model, []).append(pd.read_csv(path).assign(split=split))
+    for cell in cells:
+        folder = cell_folder(run_dir, cell["dataset"], cell["split"], cell["model"], cell["seed"])
+        by_model.setdefault(cell["model"], []).append(
+            pd.read_csv(folder / "predictions.csv").assign(split=cell["split"]))
     frames = {m: pd.concat(parts).sort_values(["split", "index"], ignore_index=True) for m, parts in by_model.items()}
     first = next(iter(frames.values()))
     for model, frame in frames.items():
@@ -66,10 +68,10 @@ def main(argv=None) -> None:
     parser.add_argument("votes", nargs="+", help="models joined by '+', or 'all'")
     parser.add_argument("--out", type=Path, default=Path("results/soft-vote"))
     args = parser.parse_args(argv)
-    manifest_path = args.run / "manifest.json"
-    if not manifest_path.is_file():
-        raise SystemExit(f"error: {args.run} is not a finished run: manifest.json is missing")
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest, _ = load_run(args.run)
+    except EcgbenchError as exc:
+        raise SystemExit(f"error: {exc}") from None
     proba, y, classes = pooled_probabilities(args.run)
     command = "python benchmarks/soft_vote.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     lines = ["# Soft votes, scored from saved probabilities", "",

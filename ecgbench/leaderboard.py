@@ -137,8 +137,8 @@ def leaderboard_markdown(run_dirs: list[Path], published: dict, command: str) ->
     for protocol, title in PROTOCOL_TITLES.items():
         sections = []
         for run_dir, manifest, table in runs:
+            split_protocol = manifest["suite"].get("split", {}).get("protocol")
             for dataset, info in manifest["datasets"].items():
-                split_protocol = manifest["suite"].get("split", {}).get("protocol")
                 if info.get("synthetic") or protocol_of(info, split_protocol) != protocol:
                     continue
                 rows = model_rows(table[table["dataset"] == dataset], manifest["suite"]["models"])
