@@ -7,14 +7,18 @@ import pytest
 from ecgbench.data import BEAT_LENGTH, Dataset, load_dataset
 from ecgbench.data.context import (
     MORPHOLOGY_FEATURES,
+    NEIGHBOUR_FEATURES,
     PRE_R_FEATURES,
     QRS_FEATURES,
     check_groups,
     context_names,
     morphology_features,
+    neighbour_correlations,
+    neighbour_features,
     pre_r_samples,
     qrs_measures,
     relative_to_record,
+    unlike_nearby,
 )
 from ecgbench.data.rr import RR_FEATURES, rr_features
 from ecgbench.errors import EcgbenchError
@@ -168,7 +172,7 @@ def test_pre_r_samples_are_the_signal_before_each_peak():
 @pytest.mark.parametrize(("groups", "problem"), [(["rr", "qrs_width"], "unknown group(s) 'qrs_width'"),
                                                  (["rr", "rr"], "a group named twice")])
 def test_unknown_or_repeated_context_groups_are_refused_by_name(groups, problem):
-    known = r"dataset option context: .*known groups: rr, morphology, pre_r, qrs"
+    known = r"dataset option context: .*known groups: rr, morphology, pre_r, qrs, neighbours"
     with pytest.raises(EcgbenchError, match=known) as err:
         check_groups(groups)
     assert problem in str(err.value)
@@ -210,3 +214,51 @@ def test_qrs_measures_of_edges_and_empty_records():
 def test_context_groups_come_in_the_order_asked():
     assert context_names(check_groups(["pre_r", "rr"])) == PRE_R_FEATURES + RR_FEATURES
     assert check_groups("rr") == ("rr",) and context_names(()) == ()
+
+
+# ---------------------------------------------------------------------------------------------- neighbours
+
+
+def test_a_beat_unlike_both_neighbours_has_low_correlations_with_them():
+    signal, peaks = _qrs_signal([3, 3, 3, 3, 3], [1.0, 1.0, 1.0, 1.0, 1.0])
+    signal[peaks[2] - 3 : peaks[2] + 4] *= -1  # the middle beat upside down
+    correlations = neighbour_correlations(signal, peaks)
+    assert correlations.shape == (5, 2) and correlations.dtype == np.float32
+    previous, following = correlations.T
+    assert previous[2] < 0 and following[2] < 0  # the odd beat against both neighbours
+    assert following[1] < 0 and previous[3] < 0  # its neighbours against it
+    assert following[0] == pytest.approx(1) and previous[4] == pytest.approx(1)  # alike neighbours
+    assert previous[0] == 1 and following[4] == 1  # no beat before the first or after the last
+
+
+def test_neighbour_correlations_do_not_depend_on_the_gain_or_the_offset():
+    signal, peaks = _qrs_signal([3, 5, 3, 8, 3], [1.0, 1.5, 0.8, 2.0, 1.0])
+    np.testing.assert_allclose(neighbour_correlations(signal, peaks),
+                               neighbour_correlations(0.004 * signal - 3.0, peaks), atol=1e-4)
+    assert neighbour_correlations(np.zeros(0), np.array([], dtype=int)).shape == (0, 2)
+
+
+def test_unlike_nearby_counts_the_unusual_beats_around_each_beat():
+    corr = np.full(60, 0.95)
+    corr[20:30] = 0.1  # a run of ten unusual beats
+    share = unlike_nearby(corr, nearby=10)
+    assert share[25] == pytest.approx(10 / 21) and share[50] == 0
+    assert share[0] == pytest.approx(0) and share[10] == pytest.approx(1 / 21)
+    assert unlike_nearby(corr[:3], nearby=10).tolist() == [0, 0, 0]  # fewer beats at the ends: a share of those
+    edge = unlike_nearby(np.r_[0.1, np.full(30, 0.95)], nearby=10)
+    assert edge[0] == pytest.approx(1 / 11)  # 11 beats from the first beat to 10 after it
+
+
+def test_neighbour_features_put_the_neighbours_record_correlations_beside_each_beat():
+    class Beats:  # the two fields neighbour_features reads from a RecordBeats
+        X = _bump_beats(30, np.random.default_rng(2))
+        neighbours = np.ones((30, 2), dtype=np.float32)
+
+    Beats.X[7] = 0.5 - Beats.X[7]
+    features = dict(zip(NEIGHBOUR_FEATURES, neighbour_features(Beats).T, strict=True))
+    corr_record = morphology_features(Beats.X)[:, 0]
+    assert features["corr_record_previous"][8] == corr_record[7] < 0
+    assert features["corr_record_next"][6] == corr_record[7]
+    assert features["corr_record_previous"][0] == corr_record[0] and features["corr_record_next"][29] == corr_record[29]
+    assert features["unlike_nearby"][7] == pytest.approx(1 / 18)  # beats 0 to 17: 7 is near the record's start
+    assert features["unlike_nearby"][29] == 0

@@ -98,7 +98,14 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, SAMPLING_RATE_HZ, Dataset, register_dataset
-from ecgbench.data.context import check_groups, context_names, pre_r_samples, qrs_measures, record_context
+from ecgbench.data.context import (
+    check_groups,
+    context_names,
+    neighbour_correlations,
+    pre_r_samples,
+    qrs_measures,
+    record_context,
+)
 from ecgbench.data.kaggle import INTRA_PATIENT
 from ecgbench.errors import EcgbenchError
 from ecgbench.io import atomic_write, sha256_file
@@ -119,7 +126,7 @@ WINDOW_S = 10.0  # Kachuee: the signal is cut into 10 s windows, each scaled to 
 RR_FACTOR = 1.2  # Kachuee: a beat spans 1.2 x the window's median RR from its R peak
 PREFERRED_LEADS = ("MLII", "II")  # MIT-BIH's modified lead II, else a standard lead II; else the first lead
 ANNOTATOR = "atr"  # PhysioNet's reference beat annotations
-EXTRACTION_VERSION = 3  # bump when the extraction code changes what it produces: old cache entries are ignored
+EXTRACTION_VERSION = 4  # bump when the extraction code changes what it produces: old cache entries are ignored
 
 # MIT-BIH Arrhythmia (mitdb) and de Chazal et al. 2004's inter-patient division of it.
 MITDB = "mitdb"
@@ -167,7 +174,8 @@ class BeatParams:
 class RecordBeats:
     """The beats of one record: ``X`` (n, 187) float32, AAMI ``labels``, annotation ``samples`` at ``fs``, the
     signal before every R peak (``pre_r``, :func:`ecgbench.data.context.pre_r_samples`) and the QRS measures of
-    the unscaled signal (``qrs``, :func:`ecgbench.data.context.qrs_measures`)."""
+    the unscaled signal (``qrs``, :func:`ecgbench.data.context.qrs_measures`) and every beat's correlation with the
+    previous and the next one (``neighbours``, :func:`ecgbench.data.context.neighbour_correlations`)."""
 
     record: str
     X: np.ndarray
@@ -178,6 +186,7 @@ class RecordBeats:
     fs: float
     pre_r: np.ndarray
     qrs: np.ndarray
+    neighbours: np.ndarray
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -297,7 +306,7 @@ def rebuild_record(folder: Path, record: str, params: BeatParams = BeatParams())
     X = segment_beats(signal_125, r_peaks, params.window_samples, params.rr_factor, params.beat_length)
     pre_r = pre_r_samples(scale_windows(signal_125, params.window_samples), r_peaks)
     return RecordBeats(record, X, labels.astype(np.int8), samples, symbols, header.sig_name[lead_index], fs, pre_r,
-                       qrs_measures(signal_125, r_peaks))
+                       qrs_measures(signal_125, r_peaks), neighbour_correlations(signal_125, r_peaks))
 
 
 def _wfdb():
@@ -385,7 +394,7 @@ def _read_cache(path: Path, record: str) -> RecordBeats | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             return RecordBeats(record, z["X"], z["labels"], z["samples"], z["symbols"], str(z["lead"]),
-                               float(z["fs"]), z["pre_r"], z["qrs"])
+                               float(z["fs"]), z["pre_r"], z["qrs"], z["neighbours"])
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # damaged: rebuild, not fatal
         log.warning("ignoring unreadable cache file %s (%s); rebuilding", path, exc)
         return None
@@ -395,7 +404,8 @@ def _write_cache(path: Path, beats: RecordBeats) -> None:
     def write(tmp: Path):
         with open(tmp, "wb") as fh:  # a file object: np.savez would add ".npz" to the temporary name
             np.savez(fh, X=beats.X, labels=beats.labels, samples=beats.samples, symbols=beats.symbols,
-                     lead=np.array(beats.lead), fs=np.array(beats.fs), pre_r=beats.pre_r, qrs=beats.qrs)
+                     lead=np.array(beats.lead), fs=np.array(beats.fs), pre_r=beats.pre_r, qrs=beats.qrs,
+                     neighbours=beats.neighbours)
 
     atomic_write(path, write)
 
