@@ -17,7 +17,14 @@ import ecgbench.data as data
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, resolve_data_dir
 from ecgbench.data import synthetic as syn
 from ecgbench.data import wfdb_beats as wb
-from ecgbench.data.context import MORPHOLOGY_FEATURES, PRE_R_FEATURES, QRS_FEATURES, relative_to_record
+from ecgbench.data.context import (
+    MORPHOLOGY_FEATURES,
+    NEIGHBOUR_FEATURES,
+    PRE_R_FEATURES,
+    QRS_FEATURES,
+    neighbour_features,
+    relative_to_record,
+)
 from ecgbench.data.kaggle import MITBIH_TEST, MITBIH_TRAIN, read_beats_csv
 from ecgbench.data.rr import RR_FEATURES
 from ecgbench.errors import EcgbenchError
@@ -213,6 +220,19 @@ def test_ventricular_beats_have_wider_qrs_complexes_than_their_records_usual_bea
     assert normal.sum() > 1000 and ventricular.sum() > 400  # both records have many of each
     for name in ("qrs_width_record", "qrs_area_record"):
         assert np.median(ratios[name][ventricular]) > 2 * np.median(ratios[name][normal]), name
+
+
+
+@pytest.mark.parametrize("record", ["106", "119"])
+def test_ventricular_beats_look_unlike_the_beats_beside_them(mitdb_dir, tmp_cache, record):
+    # 119 is in ventricular bigeminy for long stretches, 106 has isolated premature ventricular beats and couplets.
+    beats = wb.rebuild_record(mitdb_dir, record)
+    assert beats.neighbours.shape == (len(beats), 2) and beats.neighbours.dtype == np.float32
+    features = dict(zip(NEIGHBOUR_FEATURES, neighbour_features(beats).T, strict=True))
+    normal, ventricular = beats.labels == 0, beats.labels == 2
+    for name in ("corr_previous", "corr_next"):
+        assert np.median(features[name][normal]) > 0.9, name
+        assert np.median(features[name][ventricular]) < np.median(features[name][normal]) - 0.3, name
 
 
 def test_full_build_counts_groups(mitdb_build):
