@@ -6,8 +6,9 @@ Each vote names models joined by ``+`` (or ``all``: every model of the run) and 
 probability. Every model, and every vote, is scored on the test beats of all the run's splits pooled, seed 0 of
 each model: for a ``group-kfold`` run such as ``mitdb-ds1-cv`` that is one out-of-fold prediction per training
 beat, by models that never saw the beat's patient. This asks whether combining the model families would help on
-unseen patients before any DS2 number is looked at. Writes ``soft_vote.md`` into ``--out`` (default
-results/soft-vote), with the command, this commit and the run's. A benchmark: it measures, it asserts nothing.
+unseen patients before any DS2 number is looked at; on ``mitdb-inter`` it scores a vote so chosen on DS2. Writes
+``<run>.md`` (e.g. ``mitdb-ds1-cv.md``) into ``--out`` (default results/soft-vote), with the command, this commit and
+the run's. A benchmark: it measures, it asserts nothing.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def main(argv=None) -> None:
              f"- beats: {len(y):,}, the test beats of every split pooled (seed 0 of each model)", "",
              "| model or vote | accuracy | macro-F1 | Se S | +P S | Se V | +P V |", "|---|---|---|---|---|---|---|",
              *vote_rows(args.votes, proba, y, classes), ""]
-    path = write_text(args.out / "soft_vote.md", "\n".join(lines))
+    path = write_text(args.out / f"{args.run.name}.md", "\n".join(lines))
     print("\n".join(lines))
     print(f"written: {path}")
 
