@@ -47,7 +47,8 @@ def test_votes_are_scored_on_the_mean_probabilities_of_the_pooled_folds(group_kf
     proba, y, classes = soft_vote.pooled_probabilities(group_kfold_run)
     assert set(proba) == {"minirocket", "rocket"} and classes == tuple("NSVFQ")
     soft_vote.main([str(group_kfold_run), "minirocket+rocket", "--out", str(tmp_path)])
-    rows = {line.split(" | ")[0].strip("| "): line for line in (tmp_path / f"{group_kfold_run.name}.md").read_text().splitlines()
+    written = (tmp_path / f"{group_kfold_run.name}.md").read_text().splitlines()
+    rows = {line.split(" | ")[0].strip("| "): line for line in written
             if line.startswith("| ") and not line.startswith("| model")}
     vote = np.mean([proba["minirocket"], proba["rocket"]], axis=0).argmax(1)
     assert rows["minirocket + rocket"].split(" | ")[1] == f"{np.mean(vote == y):.3f}"

@@ -173,8 +173,8 @@ class BeatParams:
 @dataclass
 class RecordBeats:
     """The beats of one record: ``X`` (n, 187) float32, AAMI ``labels``, annotation ``samples`` at ``fs``, the
-    signal before every R peak (``pre_r``, :func:`ecgbench.data.context.pre_r_samples`) and the QRS measures of
-    the unscaled signal (``qrs``, :func:`ecgbench.data.context.qrs_measures`) and every beat's correlation with the
+    signal before every R peak (``pre_r``, :func:`ecgbench.data.context.pre_r_samples`), the QRS measures of the
+    unscaled signal (``qrs``, :func:`ecgbench.data.context.qrs_measures`) and every beat's correlation with the
     previous and the next one (``neighbours``, :func:`ecgbench.data.context.neighbour_correlations`)."""
 
     record: str
