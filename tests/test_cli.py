@@ -268,3 +268,16 @@ def test_committed_suites_name_only_parameters_that_exist(path):
             check_groups(params["context"])
     for model in suite.models:
         build(model, n_classes=5, **suite.params_for_model(model))  # unknown parameters are refused here
+
+
+def test_the_ds1_cross_validation_suite_mirrors_the_inter_patient_suite():
+    # mitdb-ds1-cv exists to judge mitdb-inter's settings on DS1 alone: a setting changed in one file only would
+    # make its numbers say nothing about the other.
+    from ecgbench.suite import load_suite
+
+    inter, ds1_cv = (load_suite(SUITE_FILES[0].parent / f"{name}.toml") for name in ("mitdb-inter", "mitdb-ds1-cv"))
+    assert ds1_cv.models == inter.models
+    assert ds1_cv.params_for_dataset("mitdb-ds1") == inter.params_for_dataset("mitdb-inter")
+    for model in inter.models:
+        assert ds1_cv.params_for_model(model) == inter.params_for_model(model), model
+    assert ds1_cv.split["val_size"] == inter.split["val_size"]

@@ -222,7 +222,6 @@ def test_ventricular_beats_have_wider_qrs_complexes_than_their_records_usual_bea
         assert np.median(ratios[name][ventricular]) > 2 * np.median(ratios[name][normal]), name
 
 
-
 @pytest.mark.parametrize("record", ["106", "119"])
 def test_ventricular_beats_look_unlike_the_beats_beside_them(mitdb_dir, tmp_cache, record):
     # 119 is in ventricular bigeminy for long stretches, 106 has isolated premature ventricular beats and couplets.
