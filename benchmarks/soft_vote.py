@@ -19,33 +19,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ecgbench.errors import EcgbenchError
 from ecgbench.io import write_text
 from ecgbench.leaderboard import load_run
 from ecgbench.metrics import classification_metrics
-from ecgbench.reports import cell_folder, git_commit, load_cells
-
-
-def pooled_probabilities(run_dir: Path) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
-    """Per model, the probabilities of every split's test beats in one (beats, classes) array, and the labels."""
-    cells = [c for c in load_cells(run_dir) if c["seed"] == 0]
-    if not cells:
-        raise SystemExit(f"error: {run_dir} holds no finished seed-0 cells")
-    by_model: dict[str, list[pd.DataFrame]] = {}
-    for cell in cells:
-        folder = cell_folder(run_dir, cell["dataset"], cell["split"], cell["model"], cell["seed"])
-        by_model.setdefault(cell["model"], []).append(
-            pd.read_csv(folder / "predictions.csv").assign(split=cell["split"]))
-    frames = {m: pd.concat(parts).sort_values(["split", "index"], ignore_index=True) for m, parts in by_model.items()}
-    first = next(iter(frames.values()))
-    for model, frame in frames.items():
-        if not frame[["split", "index"]].equals(first[["split", "index"]]):
-            raise SystemExit(f"error: {model} has not finished the same splits as the other models in {run_dir}")
-    columns = [c for c in first.columns if c.startswith("p_")]
-    classes = tuple(c[2:] for c in columns)
-    return {m: f[columns].to_numpy() for m, f in frames.items()}, first["y_true"].to_numpy(), classes
+from ecgbench.reports import git_commit, pooled_probabilities
 
 
 def vote_rows(votes: list[str], proba: dict[str, np.ndarray], y: np.ndarray, classes) -> list[str]:
@@ -71,9 +50,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     try:
         manifest, _ = load_run(args.run)
+        proba, y, classes = pooled_probabilities(args.run)
     except EcgbenchError as exc:
         raise SystemExit(f"error: {exc}") from None
-    proba, y, classes = pooled_probabilities(args.run)
     command = "python benchmarks/soft_vote.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     lines = ["# Soft votes, scored from saved probabilities", "",
              f"- command: `{command}`", f"- commit: `{git_commit()['commit']}`",

@@ -189,6 +189,30 @@ def missed_by_group(run_dir: Path, cells: list[dict]) -> pd.DataFrame:
 
 # ---- the flat table, the summary, the heatmaps ----------------------------------------------------------------
 
+def pooled_probabilities(run_dir: Path) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
+    """Per model, the saved probabilities of every split's test beats in one (beats, classes) array, and the labels.
+
+    Seed 0 of each model; the beats are in the same order for every model. For a ``group-kfold`` run this is one
+    out-of-fold prediction per beat, by models that never saw the beat's patient.
+    """
+    cells = [c for c in load_cells(run_dir) if c["seed"] == 0]
+    if not cells:
+        raise EcgbenchError(f"{run_dir} holds no finished seed-0 cells")
+    by_model: dict[str, list[pd.DataFrame]] = {}
+    for cell in cells:
+        folder = cell_folder(run_dir, cell["dataset"], cell["split"], cell["model"], cell["seed"])
+        by_model.setdefault(cell["model"], []).append(
+            pd.read_csv(folder / "predictions.csv").assign(split=cell["split"]))
+    frames = {m: pd.concat(parts).sort_values(["split", "index"], ignore_index=True) for m, parts in by_model.items()}
+    first = next(iter(frames.values()))
+    for model, frame in frames.items():
+        if not frame[["split", "index"]].equals(first[["split", "index"]]):
+            raise EcgbenchError(f"{model} has not finished the same splits as the other models in {run_dir}")
+    columns = [c for c in first.columns if c.startswith("p_")]
+    classes = tuple(c[2:] for c in columns)
+    return {m: f[columns].to_numpy() for m, f in frames.items()}, first["y_true"].to_numpy(), classes
+
+
 def flat_row(cell: dict) -> dict:
     row = {key: cell[key] for key in ("dataset", "synthetic", "split", "protocol", "model", "seed", "n_train",
                                       "n_val", "n_test")}

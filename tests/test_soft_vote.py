@@ -1,6 +1,9 @@
-"""benchmarks/soft_vote.py on a quick group-kfold run of the embedded SYNTHETIC data."""
+"""benchmarks/soft_vote.py and benchmarks/prior_weights.py on a quick group-kfold run of the embedded SYNTHETIC data."""
 
 import importlib.util
+import itertools
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -8,16 +11,28 @@ import pandas as pd
 import pytest
 
 from ecgbench.cli import main
+from ecgbench.models import build
+from ecgbench.models.base import shift_priors
+from ecgbench.reports import pooled_probabilities
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "soft_vote.py"
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def soft_vote():
-    spec = importlib.util.spec_from_file_location("soft_vote", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("soft_vote")
+
+
+@pytest.fixture(scope="module")
+def prior_weights():
+    return load_script("prior_weights")
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +59,7 @@ def test_group_kfold_run_tests_every_beat_once_with_no_patient_on_two_sides(grou
 
 
 def test_votes_are_scored_on_the_mean_probabilities_of_the_pooled_folds(group_kfold_run, soft_vote, tmp_path):
-    proba, y, classes = soft_vote.pooled_probabilities(group_kfold_run)
+    proba, y, classes = pooled_probabilities(group_kfold_run)
     assert set(proba) == {"minirocket", "rocket"} and classes == tuple("NSVFQ")
     soft_vote.main([str(group_kfold_run), "minirocket+rocket", "--out", str(tmp_path)])
     written = (tmp_path / f"{group_kfold_run.name}.md").read_text().splitlines()
@@ -60,3 +75,29 @@ def test_votes_are_scored_on_the_mean_probabilities_of_the_pooled_folds(group_kf
 def test_a_vote_naming_a_model_not_in_the_run_is_refused(group_kfold_run, soft_vote, tmp_path):
     with pytest.raises(SystemExit, match="vote 'minirocket\\+cnn' names cnn, not in the run"):
         soft_vote.main([str(group_kfold_run), "minirocket+cnn", "--out", str(tmp_path)])
+
+
+def test_prior_weights_are_the_most_sensitive_of_the_grid_that_keep_accuracy(group_kfold_run, prior_weights, tmp_path):
+    proba, y, _ = pooled_probabilities(group_kfold_run)
+    prior_weights.main([str(group_kfold_run), "minirocket", "--out", str(tmp_path)])
+    text = (tmp_path / f"{group_kfold_run.name}-minirocket.md").read_text()
+    chosen = json.loads(re.search(r"prior_weights = (\[[^]]*\])", text).group(1))
+
+    def scores(weights):
+        pred = shift_priors(proba["minirocket"], weights).argmax(1)
+        return np.mean(pred == y), (np.mean(pred[y == 1] == 1) + np.mean(pred[y == 2] == 2)) / 2
+
+    unweighted_accuracy, _ = scores(None)
+    accuracy, mean_se = scores(chosen)
+    assert accuracy >= unweighted_accuracy
+    for s, v, f in itertools.product(*prior_weights.GRID.values()):  # brute force over the grid, rule by rule
+        other_accuracy, other_mean_se = scores([1, s, v, f, 1])
+        assert other_accuracy < unweighted_accuracy or (other_mean_se, other_accuracy) <= (mean_se, accuracy)
+    assert len(re.findall(r"^\| [\d.]+ \| [\d.]+ \| [\d.]+ \|", text, re.M)) == 5 * 7 * 3
+    build("tsfresh-xgboost", n_classes=5, prior_weights=chosen)  # a valid model parameter as written
+
+
+def test_prior_weights_for_a_model_not_in_the_run_are_refused(group_kfold_run, prior_weights, tmp_path):
+    with pytest.raises(SystemExit, match="model 'cnn' is not in .* \\(minirocket, rocket\\)"):
+        prior_weights.main([str(group_kfold_run), "cnn", "--out", str(tmp_path)])
+    assert not any(tmp_path.iterdir())

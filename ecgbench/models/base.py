@@ -70,6 +70,29 @@ class Model:
         return out / out.sum(axis=1, keepdims=True)
 
 
+def check_prior_weights(model: str, weights, n_classes: int) -> None:
+    """Refuse ``prior_weights`` that are not ``None`` or one positive number per class."""
+    if weights is None:
+        return
+    if (not isinstance(weights, (list, tuple)) or len(weights) != n_classes
+            or not all(isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0 for w in weights)):
+        raise EcgbenchError(f"model {model!r}: prior_weights must be {n_classes} positive numbers, one per class in "
+                            f"class order, got {weights!r}")
+
+
+def shift_priors(proba: np.ndarray, weights) -> np.ndarray:
+    """The class probabilities had each class's prior been ``weights`` times larger (``None``: unchanged).
+
+    By Bayes' rule p(c | x) is proportional to p(x | c) p(c), so scaling a class's prior scales its column;
+    renormalising each row keeps them probabilities. Raising V and lowering F moves beats on the V/F and V/N
+    borders to V without refitting: a decision rule chosen on held-out patients (see benchmarks/prior_weights.py).
+    """
+    if weights is None:
+        return proba
+    shifted = proba * np.asarray(weights, dtype=np.float64)
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
 def balanced_class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
     """Inverse-frequency weights ``n / (k * count)``, as scikit-learn's ``class_weight='balanced'``.
 

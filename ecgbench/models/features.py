@@ -9,7 +9,8 @@ features (RR intervals), where the dataset has them, join the tsfresh features a
 
 XGBoost: histogram trees, early stopping on the validation part's log loss, beats weighted by inverse class
 frequency raised to ``class_weight_power`` (a tempered weighting: it lifts the rare classes without flooding the
-majority class with false alarms).
+majority class with false alarms). ``prior_weights`` optionally shifts the predicted probabilities towards some
+classes after fitting (a decision rule; see :func:`ecgbench.models.base.shift_priors`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 import numpy as np
 
 from ecgbench.models import register
-from ecgbench.models.base import Model, sample_weights
+from ecgbench.models.base import Model, check_prior_weights, sample_weights, shift_priors
 from ecgbench.threads import current_threads
 
 log = logging.getLogger("ecgbench")
@@ -102,8 +103,16 @@ class TsfreshXGBoost(Model):
         # true: tsfresh's whole efficient set, selected on every training beat and all relevant features kept
         # (the naive pipeline, ~0.06 s a beat on 2 cores; benchmarks/tsfresh_speed.py compares the two)
         "full_efficient_set": False,
+        # Multiplies each class's predicted probability (one factor per class, in class order) and renormalises:
+        # the posterior under shifted class priors (ecgbench.models.base.shift_priors). None: unchanged.
+        "prior_weights": None,
     }
     quick_params = {"n_estimators": 50}
+    uses_context = True
+
+    def __init__(self, n_classes, seed=0, n_context=0, **params):
+        super().__init__(n_classes, seed, n_context, **params)
+        check_prior_weights(self.name, self.params["prior_weights"], self.n_classes)
 
     def features(self, X, label):
         start = time.monotonic()
@@ -111,8 +120,6 @@ class TsfreshXGBoost(Model):
         log.info("tsfresh-xgboost: %d features of %d %s beats in %.1f s", values.shape[1], len(X), label,
                  time.monotonic() - start)
         return values
-
-    uses_context = True
 
     def select(self, X, y):
         """Extract the full set from a sample of the training beats and keep the relevant features.
@@ -188,4 +195,5 @@ class TsfreshXGBoost(Model):
         return self
 
     def predict_proba(self, X):
-        return self.full_proba(self.booster.predict_proba(self.feature_matrix(X, "test")), self.seen)
+        proba = self.full_proba(self.booster.predict_proba(self.feature_matrix(X, "test")), self.seen)
+        return shift_priors(proba, self.params["prior_weights"])
