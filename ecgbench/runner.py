@@ -63,11 +63,17 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
 
 
-def model_input(dataset: Dataset, model_name: str) -> tuple[np.ndarray, int]:
-    """The beats, followed by the dataset's context columns where it has them and the model takes them."""
+def context_columns(dataset: Dataset, model_name: str) -> int:
+    """How many context columns the model gets: the dataset's, where it has them and the model takes them."""
     if dataset.context is None or not model_class(model_name).uses_context:
-        return dataset.X, 0
-    return np.hstack([dataset.X, dataset.context]), dataset.context.shape[1]
+        return 0
+    return dataset.context.shape[1]
+
+
+def model_input(dataset: Dataset, model_name: str) -> tuple[np.ndarray, int]:
+    """The beats, followed by the dataset's context columns where the model gets them."""
+    columns = context_columns(dataset, model_name)
+    return (np.hstack([dataset.X, dataset.context]) if columns else dataset.X), columns
 
 
 def run_cell(cell: Cell, dataset: Dataset, split: Split, params: dict, run_dir: Path, commit: str) -> dict:
@@ -111,6 +117,9 @@ def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) 
         splits = make_splits(dataset, **suite.split)
         save_splits(run_dir / "splits" / f"{dataset_name}.npz", splits)
         reports.record_dataset(manifest, dataset, splits)
+        for model_name in suite.models:  # values that depend on the data (prior_weights: one per class) fail here
+            build(model_name, n_classes=dataset.n_classes, n_context=context_columns(dataset, model_name),
+                  **suite.params_for_model(model_name))
         label = " (SYNTHETIC)" if dataset.synthetic else ""
         log.info("dataset %s%s: %d beats %s; %s", dataset_name, label, len(dataset.y), dataset.class_counts(),
                  ", ".join(f"{s.name} split: train {len(s.train)} / val {len(s.val)} / test {len(s.test)}"

@@ -111,13 +111,12 @@ def load_suite(path: str | Path) -> Suite:
 def validate(suite: Suite, data_dir: Path) -> None:
     """Fail before any work starts: unknown names, missing data and unknown parameters are reported at once."""
     from ecgbench.data import require_available
-    from ecgbench.models import build, model_class
+    from ecgbench.models import model_class
 
     for name in suite.datasets:
         require_available(name, data_dir, **suite.params_for_dataset(name))
     for name in suite.models:
-        model_class(name)
-        build(name, n_classes=2, **suite.params_for_model(name))
+        model_class(name).check_param_names(suite.params_for_model(name))
     for section, names in (("model_params", suite.models), ("model_seeds", suite.models),
                            ("dataset_params", suite.datasets)):
         extra = sorted(set(getattr(suite, section)) - set(names))

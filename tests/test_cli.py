@@ -183,8 +183,6 @@ def test_bad_input_gets_a_clear_message_and_exit_code_2(args, message, capsys, t
         ("datasets = ['synthetic'\n", "is not valid TOML"),
         ("datasets = ['synthetic']\nmodels = ['rocket']\n[model_params.rocket]\nkernels = 3\n",
          "model 'rocket': unknown parameter(s) kernels"),
-        ("datasets = ['synthetic']\nmodels = ['tsfresh-xgboost']\n[model_params.tsfresh-xgboost]\n"
-         "prior_weights = [1, 3]\n", "'tsfresh-xgboost': prior_weights must be 5 positive numbers"),
         ("datasets = ['synthetic']\nmodels = ['rocket']\n[dataset_params.synthetic]\nbeats = 3\n",
          "dataset 'synthetic': unknown parameter(s) beats"),
         ("datasets = ['synthetic']\nmodels = ['rocket']\n[split]\nprotocol = 'random'\n",
@@ -201,6 +199,17 @@ def test_bad_suite_files_are_named(suite, message, tmp_path, capsys):
     assert main(["run", "--suite", str(path), "--results-dir", str(tmp_path / "results")]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_prior_weights_that_do_not_fit_the_dataset_fail_before_any_cell_runs(tmp_path, capsys):
+    # Their length is checked against the dataset's classes, so only once it is loaded; no cell may run first.
+    path = tmp_path / "suite.toml"
+    path.write_text("datasets = ['synthetic']\nmodels = ['rocket', 'tsfresh-xgboost']\n"
+                    "[model_params.tsfresh-xgboost]\nprior_weights = [1, 3]\n")
+    assert main(["run", "--suite", str(path), "--results-dir", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err
+    assert "model 'tsfresh-xgboost': prior_weights must be 5 positive numbers" in err and "Traceback" not in err
+    assert not list((tmp_path / "results").rglob("metrics.json"))
 
 
 def test_a_suite_file_overrides_parameters(tmp_path):

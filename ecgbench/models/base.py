@@ -36,18 +36,23 @@ class Model:
     uses_context: ClassVar[bool] = False  # whether X may end in n_context per-beat context columns
 
     def __init__(self, n_classes: int, seed: int = 0, n_context: int = 0, **params):
-        unknown = sorted(set(params) - set(self.default_params))
-        if unknown:
-            known = ", ".join(sorted(self.default_params)) or "none"
-            raise EcgbenchError(
-                f"model {self.name!r}: unknown parameter(s) {', '.join(unknown)}; known parameters: {known}"
-            )
+        self.check_param_names(params)
         if n_context and not self.uses_context:
             raise EcgbenchError(f"model {self.name!r} does not take context features (uses_context is False)")
         self.n_classes = int(n_classes)
         self.seed = int(seed)
         self.n_context = int(n_context)
         self.params = {**self.default_params, **params}
+
+    @classmethod
+    def check_param_names(cls, params: dict) -> None:
+        """Refuse parameters the model does not have (their values are checked when it is built for a dataset)."""
+        unknown = sorted(set(params) - set(cls.default_params))
+        if unknown:
+            known = ", ".join(sorted(cls.default_params)) or "none"
+            raise EcgbenchError(
+                f"model {cls.name!r}: unknown parameter(s) {', '.join(unknown)}; known parameters: {known}"
+            )
 
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray) -> Model:
         raise NotImplementedError
