@@ -101,3 +101,17 @@ def test_prior_weights_for_a_model_not_in_the_run_are_refused(group_kfold_run, p
     with pytest.raises(SystemExit, match="model 'cnn' is not in .* \\(minirocket, rocket\\)"):
         prior_weights.main([str(group_kfold_run), "cnn", "--out", str(tmp_path)])
     assert not any(tmp_path.iterdir())
+
+
+def test_mitdb_inter_uses_the_prior_weights_the_script_chooses_on_the_committed_ds1_cv_run(prior_weights, tmp_path):
+    from ecgbench.suite import load_suite
+
+    root = BENCHMARKS.parent
+    prior_weights.main([str(root / "results" / "mitdb-ds1-cv"), "tsfresh-xgboost", "--out", str(tmp_path)])
+    fresh = (tmp_path / "mitdb-ds1-cv-tsfresh-xgboost.md").read_text()
+    committed = (root / "results" / "prior-weights" / "mitdb-ds1-cv-tsfresh-xgboost.md").read_text()
+    table = [line for line in fresh.splitlines() if line.startswith("|")]
+    assert table == [line for line in committed.splitlines() if line.startswith("|")]
+    chosen = json.loads(re.search(r"prior_weights = (\[[^]]*\])", committed).group(1))
+    suite = load_suite(BENCHMARKS / "mitdb-inter.toml")
+    assert suite.params_for_model("tsfresh-xgboost")["prior_weights"] == chosen
