@@ -28,7 +28,7 @@ from ecgbench.io import write_text
 from ecgbench.leaderboard import load_run
 from ecgbench.metrics import classification_metrics
 from ecgbench.models.base import shift_priors
-from ecgbench.reports import git_commit, pooled_probabilities
+from ecgbench.reports import pooled_probabilities, rescoring_header
 
 GRID = {"S": (0.5, 1, 1.5, 2, 3), "V": (1, 1.5, 2, 3, 4, 6, 8), "F": (1, 0.3, 0.1)}
 
@@ -88,9 +88,8 @@ def main(argv=None) -> None:
         raise SystemExit(f"error: {exc}") from None
     chosen = choose(rows)
     command = "python benchmarks/prior_weights.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    lines = [f"# Prior weights for {args.model}, chosen on saved probabilities", "",
-             f"- command: `{command}`", f"- commit: `{git_commit()['commit']}`",
-             f"- run: `{args.run.name}` (`{manifest['command']}`, commit `{manifest['commit']}`)",
+    title = f"Prior weights for {args.model}, chosen on saved probabilities"
+    lines = [*rescoring_header(title, command, args.run, manifest),
              f"- beats: {len(y):,}, the test beats of every split pooled (seed 0)",
              "- rule: of the weights whose pooled accuracy is at least the unweighted accuracy, the highest mean of S "
              "and V sensitivity", "",

@@ -24,7 +24,7 @@ from ecgbench.errors import EcgbenchError
 from ecgbench.io import write_text
 from ecgbench.leaderboard import load_run
 from ecgbench.metrics import classification_metrics
-from ecgbench.reports import git_commit, pooled_probabilities
+from ecgbench.reports import pooled_probabilities, rescoring_header
 
 
 def vote_rows(votes: list[str], proba: dict[str, np.ndarray], y: np.ndarray, classes) -> list[str]:
@@ -54,9 +54,7 @@ def main(argv=None) -> None:
     except EcgbenchError as exc:
         raise SystemExit(f"error: {exc}") from None
     command = "python benchmarks/soft_vote.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    lines = ["# Soft votes, scored from saved probabilities", "",
-             f"- command: `{command}`", f"- commit: `{git_commit()['commit']}`",
-             f"- run: `{args.run.name}` (`{manifest['command']}`, commit `{manifest['commit']}`)",
+    lines = [*rescoring_header("Soft votes, scored from saved probabilities", command, args.run, manifest),
              f"- beats: {len(y):,}, the test beats of every split pooled (seed 0 of each model)", "",
              "| model or vote | accuracy | macro-F1 | Se S | +P S | Se V | +P V |", "|---|---|---|---|---|---|---|",
              *vote_rows(args.votes, proba, y, classes), ""]

@@ -213,6 +213,17 @@ def pooled_probabilities(run_dir: Path) -> tuple[dict[str, np.ndarray], np.ndarr
     return {m: f[columns].to_numpy() for m, f in frames.items()}, first["y_true"].to_numpy(), classes
 
 
+def rescoring_header(title: str, command: str, run_dir: Path, manifest: dict) -> list[str]:
+    """The opening lines of a report rescored from a run's saved probabilities: what made it, from which run.
+
+    The title says SYNTHETIC where any of the run's datasets is, as every report of synthetic numbers must.
+    """
+    synthetic = any(info.get("synthetic") for info in manifest.get("datasets", {}).values())
+    return [f"# {title}" + (" (SYNTHETIC data)" if synthetic else ""), "",
+            f"- command: `{command}`", f"- commit: `{git_commit()['commit']}`",
+            f"- run: `{run_dir.name}` (`{manifest['command']}`, commit `{manifest['commit']}`)"]
+
+
 def flat_row(cell: dict) -> dict:
     row = {key: cell[key] for key in ("dataset", "synthetic", "split", "protocol", "model", "seed", "n_train",
                                       "n_val", "n_test")}

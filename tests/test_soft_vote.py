@@ -63,6 +63,7 @@ def test_votes_are_scored_on_the_mean_probabilities_of_the_pooled_folds(group_kf
     assert set(proba) == {"minirocket", "rocket"} and classes == tuple("NSVFQ")
     soft_vote.main([str(group_kfold_run), "minirocket+rocket", "--out", str(tmp_path)])
     written = (tmp_path / f"{group_kfold_run.name}.md").read_text().splitlines()
+    assert written[0] == "# Soft votes, scored from saved probabilities (SYNTHETIC data)"
     rows = {line.split(" | ")[0].strip("| "): line for line in written
             if line.startswith("| ") and not line.startswith("| model")}
     vote = np.mean([proba["minirocket"], proba["rocket"]], axis=0).argmax(1)
@@ -81,6 +82,7 @@ def test_prior_weights_are_the_most_sensitive_of_the_grid_that_keep_accuracy(gro
     proba, y, _ = pooled_probabilities(group_kfold_run)
     prior_weights.main([str(group_kfold_run), "minirocket", "--out", str(tmp_path)])
     text = (tmp_path / f"{group_kfold_run.name}-minirocket.md").read_text()
+    assert text.startswith("# Prior weights for minirocket, chosen on saved probabilities (SYNTHETIC data)\n")
     chosen = json.loads(re.search(r"prior_weights = (\[[^]]*\])", text).group(1))
 
     def scores(weights):
@@ -110,6 +112,7 @@ def test_mitdb_inter_uses_the_prior_weights_the_script_chooses_on_the_committed_
     prior_weights.main([str(root / "results" / "mitdb-ds1-cv"), "tsfresh-xgboost", "--out", str(tmp_path)])
     fresh = (tmp_path / "mitdb-ds1-cv-tsfresh-xgboost.md").read_text()
     committed = (root / "results" / "prior-weights" / "mitdb-ds1-cv-tsfresh-xgboost.md").read_text()
+    assert "SYNTHETIC" not in fresh  # real MIT-BIH beats
     table = [line for line in fresh.splitlines() if line.startswith("|")]
     assert table == [line for line in committed.splitlines() if line.startswith("|")]
     chosen = json.loads(re.search(r"prior_weights = (\[[^]]*\])", committed).group(1))
