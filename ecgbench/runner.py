@@ -114,12 +114,12 @@ def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) 
         dataset = load_dataset(dataset_name, data_dir, **suite.params_for_dataset(dataset_name))
         if suite.max_beats:
             dataset = subsample(dataset, suite.max_beats, suite.split["seed"])
-        splits = make_splits(dataset, **suite.split)
-        save_splits(run_dir / "splits" / f"{dataset_name}.npz", splits)
-        reports.record_dataset(manifest, dataset, splits)
         for model_name in suite.models:  # values that depend on the data (prior_weights: one per class) fail here
             build(model_name, n_classes=dataset.n_classes, n_context=context_columns(dataset, model_name),
                   **suite.params_for_model(model_name))
+        splits = make_splits(dataset, **suite.split)
+        save_splits(run_dir / "splits" / f"{dataset_name}.npz", splits)
+        reports.record_dataset(manifest, dataset, splits)
         label = " (SYNTHETIC)" if dataset.synthetic else ""
         log.info("dataset %s%s: %d beats %s; %s", dataset_name, label, len(dataset.y), dataset.class_counts(),
                  ", ".join(f"{s.name} split: train {len(s.train)} / val {len(s.val)} / test {len(s.test)}"
