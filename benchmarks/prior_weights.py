@@ -40,8 +40,8 @@ def score_grid(proba: np.ndarray, y: np.ndarray, classes: tuple[str, ...]) -> li
         raise EcgbenchError(f"the run's classes {', '.join(classes)} lack {', '.join(missing)}")
     rows = []
     for combination in itertools.product(*GRID.values()):
-        chosen = dict(zip(GRID, combination, strict=True))
-        weights = [chosen.get(c, 1) for c in classes]
+        factors = dict(zip(GRID, combination, strict=True))
+        weights = [factors.get(c, 1) for c in classes]
         scores = classification_metrics(y, shift_priors(proba, weights).argmax(1), classes)
         per_class = scores["per_class"]
         rows.append({"weights": weights, "accuracy": scores["accuracy"], "f1_macro": scores["f1_macro"],
@@ -50,15 +50,20 @@ def score_grid(proba: np.ndarray, y: np.ndarray, classes: tuple[str, ...]) -> li
     return rows
 
 
+def unweighted(rows: list[dict]) -> dict:
+    """The grid's row of all-ones weights: the model as it was fitted."""
+    return next(r for r in rows if all(w == 1 for w in r["weights"]))
+
+
 def choose(rows: list[dict]) -> dict:
     """The rule of the module docstring."""
-    unweighted = next(r for r in rows if all(w == 1 for w in r["weights"]))
-    admissible = [r for r in rows if r["accuracy"] >= unweighted["accuracy"]]
+    base = unweighted(rows)
+    admissible = [r for r in rows if r["accuracy"] >= base["accuracy"]]
     return max(admissible, key=lambda r: (r["mean_se"], r["accuracy"], -rows.index(r)))
 
 
 def grid_table(rows: list[dict], chosen: dict, classes) -> list[str]:
-    base = next(r for r in rows if all(w == 1 for w in r["weights"]))
+    base = unweighted(rows)
     header = "| " + " | ".join(f"w {c}" for c in GRID) + " | accuracy | macro-F1 | Se S | +P S | Se V | +P V | |"
     lines = [header, "|" + "---|" * (len(GRID) + 7)]
     for row in rows:
@@ -89,14 +94,15 @@ def main(argv=None) -> None:
     chosen = choose(rows)
     command = "python benchmarks/prior_weights.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     title = f"Prior weights for {args.model}, chosen on saved probabilities"
-    lines = [*rescoring_header(title, command, args.run, manifest),
-             f"- beats: {len(y):,}, the test beats of every split pooled (seed 0)",
-             "- rule: of the weights whose pooled accuracy is at least the unweighted accuracy, the highest mean of S "
-             "and V sensitivity", "",
-             f"chosen: `prior_weights = [{', '.join(f'{w:g}' for w in chosen['weights'])}]` (classes "
-             f"{', '.join(classes)})", "", *grid_table(rows, chosen, classes), ""]
-    path = write_text(args.out / f"{args.run.name}-{args.model}.md", "\n".join(lines))
-    print("\n".join(lines[:8]))
+    head = [*rescoring_header(title, command, args.run, manifest),
+            f"- beats: {len(y):,}, the test beats of every split pooled (seed 0)",
+            "- rule: of the weights whose pooled accuracy is at least the unweighted accuracy, the highest mean of S "
+            "and V sensitivity", "",
+            f"chosen: `prior_weights = [{', '.join(f'{w:g}' for w in chosen['weights'])}]` (classes "
+            f"{', '.join(classes)})"]
+    path = write_text(args.out / f"{args.run.name}-{args.model}.md",
+                      "\n".join([*head, "", *grid_table(rows, chosen, classes), ""]))
+    print("\n".join(head))
     print(f"written: {path}")
 
 

@@ -187,7 +187,7 @@ def missed_by_group(run_dir: Path, cells: list[dict]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-# ---- the flat table, the summary, the heatmaps ----------------------------------------------------------------
+# ---- saved probabilities, rescored (benchmarks/soft_vote.py, benchmarks/prior_weights.py) -----------------------
 
 def pooled_probabilities(run_dir: Path) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
     """Per model, the saved probabilities of every split's test beats in one (beats, classes) array, and the labels.
@@ -223,6 +223,8 @@ def rescoring_header(title: str, command: str, run_dir: Path, manifest: dict) ->
             f"- command: `{command}`", f"- commit: `{git_commit()['commit']}`",
             f"- run: `{run_dir.name}` (`{manifest['command']}`, commit `{manifest['commit']}`)"]
 
+
+# ---- the flat table, the summary, the heatmaps ----------------------------------------------------------------
 
 def flat_row(cell: dict) -> dict:
     row = {key: cell[key] for key in ("dataset", "synthetic", "split", "protocol", "model", "seed", "n_train",
