@@ -12,7 +12,7 @@ from pathlib import Path
 from ecgbench.errors import EcgbenchError
 from ecgbench.suite import PROTOCOLS
 
-log = logging.getLogger("ecgbench")
+log = logging.getLogger(__name__)
 
 EPILOG = """examples:
   python -m ecgbench run --all                      every model on every dataset found locally

@@ -27,7 +27,7 @@ from ecgbench.splits import Split, make_splits, save_splits, stratified_partitio
 from ecgbench.suite import Suite
 from ecgbench.threads import pinned
 
-log = logging.getLogger("ecgbench")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

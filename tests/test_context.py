@@ -85,7 +85,7 @@ def test_context_columns_reach_only_the_models_that_take_them():
         with pytest.raises(EcgbenchError, match="context"):
             build("no-context-for-test", n_classes=5, n_context=2)
     finally:
-        models._MODELS.pop("no-context-for-test")
+        models.MODELS.remove("no-context-for-test")
 
 
 def test_the_balanced_selection_sample_favours_no_class():

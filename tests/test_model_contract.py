@@ -36,7 +36,7 @@ def test_the_check_catches_a_model_that_breaks_the_contract():
         with pytest.raises(AssertionError, match="sum to 1"):
             check_model("broken-for-test")
     finally:
-        models._MODELS.pop("broken-for-test")
+        models.MODELS.remove("broken-for-test")
 
 
 def test_unknown_model_names_the_known_ones():

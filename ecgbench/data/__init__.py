@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ecgbench.errors import EcgbenchError
+from ecgbench.evaluation import Evaluation
+from ecgbench.registry import Registry
 
 BEAT_LENGTH = 187
 SAMPLING_RATE_HZ = 125
@@ -77,39 +79,37 @@ class DatasetSpec:
     name: str
     load: Callable[..., Dataset]
     description: str
+    evaluation: Evaluation  # how its test beats relate to its training beats (reports and leaderboard read it)
     is_available: Callable[..., bool]  # (data_dir, **dataset params) -> whether the data is there
     how_to_get: str = ""
 
 
-_DATASETS: dict[str, DatasetSpec] = {}
+def _load_builtin_datasets():
+    # Importing the modules runs their @register_dataset decorators.
+    from ecgbench.data import kaggle, synthetic, wfdb_beats  # noqa: F401
 
 
-def register_dataset(name: str, *, description: str, is_available=lambda data_dir, **params: True,
-                     how_to_get: str = ""):
+DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin_datasets)
+
+
+def register_dataset(name: str, *, description: str, evaluation: Evaluation,
+                     is_available=lambda data_dir, **params: True, how_to_get: str = ""):
     """Decorator that adds a loader ``load(data_dir: Path, **params) -> Dataset`` to the registry."""
 
     def decorate(load):
-        _DATASETS[name] = DatasetSpec(name, load, description, is_available, how_to_get)
+        DATASETS.register(name, DatasetSpec(name, load, description, Evaluation(evaluation), is_available,
+                                            how_to_get))
         return load
 
     return decorate
 
 
-def _ensure_builtin_datasets_loaded():
-    # Importing the modules runs their @register_dataset decorators.
-    from ecgbench.data import kaggle, synthetic, wfdb_beats  # noqa: F401
-
-
 def dataset_names() -> list[str]:
-    _ensure_builtin_datasets_loaded()
-    return list(_DATASETS)
+    return DATASETS.names()
 
 
 def dataset_spec(name: str) -> DatasetSpec:
-    _ensure_builtin_datasets_loaded()
-    if name not in _DATASETS:
-        raise EcgbenchError(f"unknown dataset {name!r}; known datasets: {', '.join(_DATASETS)}")
-    return _DATASETS[name]
+    return DATASETS.get(name)
 
 
 def require_available(name: str, data_dir: Path, **params) -> DatasetSpec:

@@ -39,7 +39,7 @@ from ecgbench.data.kaggle import (
 from ecgbench.errors import EcgbenchError
 from ecgbench.io import atomic_write, sha256_file
 
-log = logging.getLogger("ecgbench")
+log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------------------------- PhysioNet
 

@@ -22,9 +22,10 @@ import pandas as pd
 
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, Dataset, register_dataset
 from ecgbench.errors import EcgbenchError
+from ecgbench.evaluation import Evaluation
 from ecgbench.io import sha256_file
 
-log = logging.getLogger("ecgbench")
+log = logging.getLogger(__name__)
 
 N_COLUMNS = BEAT_LENGTH + 1  # 187 samples, then the label
 LABEL_COLUMN = N_COLUMNS  # 1-based, as users count columns
@@ -265,6 +266,7 @@ def _provenance(origin: str, checksums: dict[str, str]) -> dict:
 @register_dataset(
     "mitbih",
     description="MIT-BIH Arrhythmia beats, 5 AAMI classes (Kaggle CSVs), with the published train/test split",
+    evaluation=Evaluation.INTRA_PATIENT,
     is_available=_all_present((MITBIH_TRAIN, MITBIH_TEST)),
     how_to_get=_how_to_get((MITBIH_TRAIN, MITBIH_TEST)),
 )
@@ -286,6 +288,7 @@ def load_mitbih(data_dir: Path) -> Dataset:
 @register_dataset(
     "ptbdb",
     description="PTB Diagnostic ECG beats, normal vs myocardial infarction (Kaggle CSVs)",
+    evaluation=Evaluation.INTRA_PATIENT,
     is_available=_all_present((PTBDB_NORMAL, PTBDB_ABNORMAL)),
     how_to_get=_how_to_get((PTBDB_NORMAL, PTBDB_ABNORMAL)),
 )

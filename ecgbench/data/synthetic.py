@@ -40,6 +40,7 @@ from scipy.signal import lfilter, resample_poly
 
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, SAMPLING_RATE_HZ, Dataset, register_dataset
 from ecgbench.data.rr import RR_FEATURES, rr_features
+from ecgbench.evaluation import Evaluation
 from ecgbench.io import sha256_array
 
 SOURCE = (
@@ -534,6 +535,7 @@ def simulate(n_beats: int = 8000, n_patients: int = 48, seed: int = 0):
     "synthetic",
     description="Embedded simulated beats (SYNTHETIC): ECGSYN-style sum-of-Gaussians ECG of virtual "
     "patients, 5 AAMI classes, MIT-BIH-like imbalance, Kachuee et al. 2018 beat extraction; no download.",
+    evaluation=Evaluation.INTRA_PATIENT,
 )
 def load_synthetic(data_dir=None, n_beats: int = 8000, n_patients: int = 48, seed: int = 0) -> Dataset:
     """The ``synthetic`` dataset; ``data_dir`` is ignored (nothing is read)."""

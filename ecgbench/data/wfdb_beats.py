@@ -108,9 +108,10 @@ from ecgbench.data.context import (
 )
 from ecgbench.data.kaggle import INTRA_PATIENT
 from ecgbench.errors import EcgbenchError
+from ecgbench.evaluation import Evaluation
 from ecgbench.io import atomic_write, sha256_file
 
-log = logging.getLogger("ecgbench")
+log = logging.getLogger(__name__)
 
 # The one place where annotation symbols become AAMI classes (ANSI/AAMI EC57); other symbols are not beats.
 AAMI_MAP: dict[str, tuple[str, ...]] = {
@@ -534,6 +535,7 @@ def _mitdb_available(records):
     "mitdb-intra",
     description="MIT-BIH Arrhythmia, 48 records, beats rebuilt from the WFDB records as Kachuee et al. 2018 "
     "(5 AAMI classes); intra-patient: stratified hold-out over all beats",
+    evaluation=Evaluation.INTRA_PATIENT,
     is_available=_mitdb_available(MITDB_RECORDS),
     how_to_get=fetch_hint(MITDB),
 )
@@ -549,6 +551,7 @@ def load_mitdb_intra(data_dir: Path, window_s: float = WINDOW_S, rr_factor: floa
     "mitdb-inter",
     description="MIT-BIH Arrhythmia, beats rebuilt from the WFDB records; inter-patient (de Chazal et al. 2004): "
     "train DS1, test DS2, paced records excluded, validation by whole DS1 records",
+    evaluation=Evaluation.INTER_PATIENT,
     is_available=_mitdb_available(DS1 + DS2),
     how_to_get=fetch_hint(MITDB),
 )
@@ -571,6 +574,7 @@ def load_mitdb_inter(data_dir: Path, window_s: float = WINDOW_S, rr_factor: floa
     "mitdb-ds1",
     description="MIT-BIH Arrhythmia, the 22 DS1 records of the inter-patient protocol alone: model selection for "
     "mitdb-inter by cross-validation over whole records (--protocol group-kfold) that never sees DS2",
+    evaluation=Evaluation.INTRA_PATIENT,
     is_available=_mitdb_available(DS1),
     how_to_get=fetch_hint(MITDB),
 )
@@ -588,6 +592,7 @@ def load_mitdb_ds1(data_dir: Path, window_s: float = WINDOW_S, rr_factor: float 
     "wfdb-cross",
     description="Cross-database: train on every beat of one WFDB database, test on another (params train, test; "
     "default mitdb -> svdb), beats rebuilt as Kachuee et al. 2018 at each database's own sampling rate",
+    evaluation=Evaluation.CROSS_DATABASE,
     is_available=lambda data_dir, train=MITDB, test="svdb", **params: all(
         has_database(Path(data_dir) / db) for db in (train, test)),
     how_to_get="put the two WFDB databases that its train and test parameters name (default mitdb and svdb) into "

@@ -16,39 +16,19 @@ import importlib
 import logging
 from importlib.metadata import entry_points
 
-from ecgbench.errors import EcgbenchError
 from ecgbench.models.base import Model
+from ecgbench.registry import Registry
 
-__all__ = ["Model", "register", "build", "model_class", "model_names", "ENTRY_POINT_GROUP"]
+__all__ = ["Model", "MODELS", "register", "build", "model_class", "model_names", "ENTRY_POINT_GROUP"]
 
 ENTRY_POINT_GROUP = "ecgbench.models"
 BUILTIN_MODULES = ("ecgbench.models.features", "ecgbench.models.rocket", "ecgbench.models.deep")
 
-log = logging.getLogger("ecgbench")
-_MODELS: dict[str, type[Model]] = {}
+log = logging.getLogger(__name__)
 _ORIGINS: dict[str, str] = {}
-_loaded = False
 
 
-def register(name: str):
-    """Class decorator: add a :class:`Model` subclass to the registry under ``name``."""
-
-    def decorate(cls):
-        if not (isinstance(cls, type) and issubclass(cls, Model)):
-            raise TypeError(f"@register({name!r}) expects a subclass of ecgbench.models.Model")
-        cls.name = name
-        _MODELS[name] = cls
-        _ORIGINS.setdefault(name, cls.__module__)
-        return cls
-
-    return decorate
-
-
-def _load_all():
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
+def _load_builtin_models():
     for module in BUILTIN_MODULES:
         importlib.import_module(module)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -57,29 +37,42 @@ def _load_all():
         except Exception as exc:  # a broken plugin must not take the whole suite down
             log.warning("plugin %r (%s) could not be loaded: %s", ep.name, ep.value, exc)
             continue
-        if isinstance(obj, type) and issubclass(obj, Model) and ep.name not in _MODELS:
+        if isinstance(obj, type) and issubclass(obj, Model) and ep.name not in MODELS._entries:
             register(ep.name)(obj)
-        if ep.name in _MODELS:
+        if ep.name in MODELS._entries:
             _ORIGINS[ep.name] = f"plugin {ep.dist.name if ep.dist else ep.value}"
+
+
+MODELS: Registry[type[Model]] = Registry("model", _load_builtin_models)
+
+
+def register(name: str):
+    """Class decorator: add a :class:`Model` subclass to the registry under ``name`` (a taken name is refused)."""
+
+    def decorate(cls):
+        if not (isinstance(cls, type) and issubclass(cls, Model)):
+            raise TypeError(f"@register({name!r}) expects a subclass of ecgbench.models.Model")
+        MODELS.register(name, cls)
+        cls.name = name
+        _ORIGINS.setdefault(name, cls.__module__)
+        return cls
+
+    return decorate
 
 
 def model_names() -> list[str]:
     """Built-in models in the order of ``BUILTIN_MODULES``, then plugins; the same whatever was imported first."""
-    _load_all()
     rank = {module: i for i, module in enumerate(BUILTIN_MODULES)}
-    return sorted(_MODELS, key=lambda name: rank.get(_MODELS[name].__module__, len(rank)))
+    return sorted(MODELS.names(), key=lambda name: rank.get(MODELS.get(name).__module__, len(rank)))
 
 
 def model_origin(name: str) -> str:
-    _load_all()
+    MODELS.get(name)
     return "built-in" if _ORIGINS[name].startswith("ecgbench.") else _ORIGINS[name]
 
 
 def model_class(name: str) -> type[Model]:
-    _load_all()
-    if name not in _MODELS:
-        raise EcgbenchError(f"unknown model {name!r}; known models: {', '.join(model_names())}")
-    return _MODELS[name]
+    return MODELS.get(name)
 
 
 def build(name: str, n_classes: int, seed: int = 0, **params) -> Model:

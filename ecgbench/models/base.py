@@ -20,7 +20,7 @@ import numpy as np
 
 from ecgbench.errors import EcgbenchError
 
-log = logging.getLogger("ecgbench")
+log = logging.getLogger(__name__)
 
 
 class Model:

@@ -37,7 +37,7 @@ import numpy as np
 from ecgbench.models import register
 from ecgbench.models.base import Model, balanced_class_weights
 
-log = logging.getLogger("ecgbench")
+log = logging.getLogger(__name__)
 
 # Training settings shared by the three networks.
 COMMON_PARAMS = {

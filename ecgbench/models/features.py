@@ -24,7 +24,7 @@ from ecgbench.models import register
 from ecgbench.models.base import Model, check_prior_weights, sample_weights, shift_priors
 from ecgbench.threads import current_threads
 
-log = logging.getLogger("ecgbench")
+log = logging.getLogger(__name__)
 
 SLOW_CALCULATORS = (
     "change_quantiles", "number_cwt_peaks", "agg_linear_trend", "friedrich_coefficients",

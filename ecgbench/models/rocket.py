@@ -18,7 +18,7 @@ import numpy as np
 from ecgbench.models import register
 from ecgbench.models.base import Model, sample_weights
 
-log = logging.getLogger("ecgbench")
+log = logging.getLogger(__name__)
 
 
 def log_loss(proba: np.ndarray, y: np.ndarray) -> float:
