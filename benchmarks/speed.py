@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     models = args.models or model_names()
     for model in models:
         model_class(model)  # an unknown name fails here, before any work
-    from ecgbench.reports import environment
+    from ecgbench.environment import environment
 
     command = "python benchmarks/speed.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     name, dataset, _ = beats(data_dir)

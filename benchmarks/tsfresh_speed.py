@@ -26,10 +26,10 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from ecgbench.data import load_dataset, resolve_data_dir
+from ecgbench.environment import environment
 from ecgbench.io import sha256_array, write_json, write_text
 from ecgbench.metrics import classification_metrics
 from ecgbench.models import build
-from ecgbench.reports import environment
 from ecgbench.runner import model_input, subsample
 from ecgbench.splits import make_splits
 from ecgbench.threads import pinned

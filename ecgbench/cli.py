@@ -1,4 +1,4 @@
-"""Command line: ``python -m ecgbench run | list | compare | leaderboard | data``."""
+"""Command line: ``python -m ecgbench COMMAND`` (run, list, compare, leaderboard, rescoring, upgrade, data)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from ecgbench.errors import EcgbenchError
 from ecgbench.suite import PROTOCOLS
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ecgbench")
 
 EPILOG = """examples:
   python -m ecgbench run --all                      every model on every dataset found locally
@@ -22,6 +22,9 @@ EPILOG = """examples:
   python -m ecgbench list
   python -m ecgbench compare RUN_A RUN_B --markdown diff.md
   python -m ecgbench leaderboard mitdb-intra mitdb-inter --out results/README.md
+  python -m ecgbench soft-vote mitdb-ds1-cv tsfresh-xgboost+lstm all
+  python -m ecgbench prior-weights mitdb-ds1-cv tsfresh-xgboost
+  python -m ecgbench upgrade results/OLD-RUN          convert a run written by an older ecgbench
   python -m ecgbench data fetch mitdb               download a PhysioNet database, verified by SHA256
   python -m ecgbench data export mitdb-inter --output DIR
 """
@@ -70,6 +73,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="published anchors and targets (default: benchmarks/published.toml)")
     board.add_argument("--out", type=Path, required=True, metavar="FILE", help="the Markdown file to write")
 
+    vote = commands.add_parser("soft-vote", help="score soft votes of a run's models from their saved probabilities")
+    vote.add_argument("run", metavar="RUN", help="a finished run folder or run id under --results-dir")
+    vote.add_argument("votes", nargs="+", metavar="VOTE", help="models joined by '+', or 'all'")
+    vote.add_argument("--results-dir", type=Path, default=Path("results"))
+    vote.add_argument("--out", type=Path, default=Path("results/soft-vote"), metavar="DIR",
+                      help="where <run>.md goes (results/soft-vote)")
+
+    weights = commands.add_parser("prior-weights", help="choose a model's prior_weights from a run's saved "
+                                                        "out-of-fold probabilities")
+    weights.add_argument("run", metavar="RUN", help="a finished run folder or run id under --results-dir")
+    weights.add_argument("model", metavar="MODEL", help="a model of the run")
+    weights.add_argument("--results-dir", type=Path, default=Path("results"))
+    weights.add_argument("--out", type=Path, default=Path("results/prior-weights"), metavar="DIR",
+                         help="where <run>-<model>.md goes (results/prior-weights)")
+
+    upgrade = commands.add_parser("upgrade", help="convert run folders written by an older ecgbench, in place, "
+                                                  "and rebuild their reports")
+    upgrade.add_argument("runs", nargs="+", metavar="RUN", help="run folders")
+
     data = commands.add_parser("data", help="fetch real data, export datasets as Kaggle-style CSV")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     fetch = data_commands.add_parser("fetch", help="download a PhysioNet database (or check the Kaggle files)")
@@ -93,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     try:
         return {"run": cmd_run, "list": cmd_list, "compare": cmd_compare, "leaderboard": cmd_leaderboard,
+                "soft-vote": cmd_soft_vote, "prior-weights": cmd_prior_weights, "upgrade": cmd_upgrade,
                 "data": cmd_data}[args.command](args)
     except EcgbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -158,7 +181,7 @@ def cmd_run(args) -> int:
     if failures:
         print(f"{len(failures)} cell(s) failed (details in their error.txt):", file=sys.stderr)
         for failure in failures:
-            print(f"  {failure}", file=sys.stderr)
+            print(f"  {failure['cell']}: {failure['error']}: {failure['message']}", file=sys.stderr)
         return 1
     return 0
 
@@ -182,19 +205,20 @@ def cmd_list(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    from ecgbench.compare import compare_runs, comparison_markdown
     from ecgbench.io import write_text
-    from ecgbench.reports import compare_runs, comparison_markdown, resolve_run
+    from ecgbench.store import resolve_run
 
     run_a, run_b = resolve_run(args.run_a, args.results_dir), resolve_run(args.run_b, args.results_dir)
     diff = compare_runs(run_a, run_b)
-    print(f"A = {run_a}\nB = {run_b}\n(means over seeds and folds; difference = B - A)\n")
+    print(f"A = {run_a.root}\nB = {run_b.root}\n(means over seeds and folds; difference = B - A)\n")
     for dataset, rows in diff.groupby("dataset", sort=False):
         print(f"{dataset}")
         print(rows.drop(columns="dataset").rename(columns={"a": "A", "b": "B", "difference": "B - A"})
               .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
         print()
     if args.markdown:
-        write_text(args.markdown, comparison_markdown(diff, run_a.name, run_b.name))
+        write_text(args.markdown, comparison_markdown(diff, run_a.root.name, run_b.root.name))
         print(f"written: {args.markdown}")
     return 0
 
@@ -202,12 +226,73 @@ def cmd_compare(args) -> int:
 def cmd_leaderboard(args) -> int:
     from ecgbench.io import write_text
     from ecgbench.leaderboard import leaderboard_markdown, load_published
-    from ecgbench.reports import resolve_run
+    from ecgbench.store import resolve_run
 
     runs = [resolve_run(run, args.results_dir) for run in args.runs]
     command = "python -m ecgbench " + shlex.join(args.argv)
     write_text(args.out, leaderboard_markdown(runs, load_published(args.published), command))
     print(f"written: {args.out}")
+    return 0
+
+
+def cmd_soft_vote(args) -> int:
+    from ecgbench import rescoring
+    from ecgbench.io import write_text
+    from ecgbench.store import pooled_probabilities, resolve_run
+
+    store = resolve_run(args.run, args.results_dir)
+    manifest = store.read_manifest()
+    proba, y, classes = pooled_probabilities(store)
+    rows = rescoring.vote_rows(args.votes, proba, y, classes)
+    command = "python -m ecgbench " + shlex.join(args.argv)
+    lines = [*rescoring.header("Soft votes, scored from saved probabilities", command, store, manifest),
+             f"- beats: {len(y):,}, the test beats of every split pooled (seed 0 of each model)", "",
+             "| model or vote | accuracy | macro-F1 | Se S | +P S | Se V | +P V |",
+             "|---|---|---|---|---|---|---|", *rows, ""]
+    path = write_text(args.out / f"{store.root.name}.md", "\n".join(lines))
+    print("\n".join(lines))
+    print(f"written: {path}")
+    return 0
+
+
+def cmd_prior_weights(args) -> int:
+    from ecgbench import rescoring
+    from ecgbench.io import write_text
+    from ecgbench.store import pooled_probabilities, resolve_run
+
+    store = resolve_run(args.run, args.results_dir)
+    manifest = store.read_manifest()
+    proba, y, classes = pooled_probabilities(store)
+    if args.model not in proba:
+        raise EcgbenchError(f"model {args.model!r} is not in {store.root} ({', '.join(proba)})")
+    rows = rescoring.score_prior_weights(proba[args.model], y, classes)
+    chosen = rescoring.choose_prior_weights(rows)
+    command = "python -m ecgbench " + shlex.join(args.argv)
+    title = f"Prior weights for {args.model}, chosen on saved probabilities"
+    head = [*rescoring.header(title, command, store, manifest),
+            f"- beats: {len(y):,}, the test beats of every split pooled (seed 0)",
+            f"- rule: {rescoring.PRIOR_WEIGHT_RULE}", "",
+            f"chosen: `prior_weights = [{', '.join(f'{w:g}' for w in chosen['weights'])}]` (classes "
+            f"{', '.join(classes)})"]
+    path = write_text(args.out / f"{store.root.name}-{args.model}.md",
+                      "\n".join([*head, "", *rescoring.prior_weight_table(rows, chosen, classes), ""]))
+    print("\n".join(head))
+    print(f"written: {path}")
+    return 0
+
+
+def cmd_upgrade(args) -> int:
+    from ecgbench.reports import write_report
+    from ecgbench.store import RunStore, upgrade
+
+    for run in args.runs:
+        store = RunStore(run)
+        if not store.exists():
+            raise EcgbenchError(f"{run} is not a run folder (no manifest.json in it)")
+        converted = upgrade(store)
+        write_report(store)
+        print(f"{run}: {converted} cell(s) converted, report rebuilt" if converted else
+              f"{run}: already current, report rebuilt")
     return 0
 
 

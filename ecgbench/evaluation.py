@@ -16,6 +16,10 @@ class Evaluation(StrEnum):
     RECORD_CV = "record-cv"  # cross-validation by whole records (group-kfold): for choosing settings
 
     @property
+    def title(self) -> str:
+        return "cross-validation by record" if self is Evaluation.RECORD_CV else self.value
+
+    @property
     def optimistic(self) -> bool:
         return self is Evaluation.INTRA_PATIENT
 

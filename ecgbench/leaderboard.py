@@ -1,8 +1,9 @@
 """The results leaderboard: committed run reports set beside published numbers, written as one Markdown page.
 
-``python -m ecgbench leaderboard RUN [RUN ...] --out results/README.md`` reads each run's ``manifest.json`` and
-``results.csv`` (never a typed number), groups the real-data datasets by evaluation protocol (intra-patient,
-inter-patient, or cross-validation by record), and writes per dataset one table of our models (mean ± standard
+``python -m ecgbench leaderboard RUN [RUN ...] --out results/README.md`` reads each run's manifest and flat table
+through its store (never a typed number), groups the real-data datasets by the evaluation their manifest records
+(:class:`~ecgbench.evaluation.Evaluation`: intra-patient, inter-patient, cross-database, cross-validation by
+record), and writes per dataset one table of our models (mean ± standard
 deviation over seeds and folds) followed by the published anchors of ``benchmarks/published.toml`` for that
 protocol, then checks the targets listed there. Intra-patient tables are labelled optimistic; cross-validation by
 record (model selection on training patients) has no anchors or targets. Synthetic runs are listed with their
@@ -11,23 +12,27 @@ commands but kept out of the tables.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 
 import pandas as pd
 
 from ecgbench.errors import EcgbenchError
-from ecgbench.reports import _mean_std, is_intra
+from ecgbench.evaluation import Evaluation
+from ecgbench.reports import mean_std
+from ecgbench.store import RunStore
 
 CLASSES = ("N", "S", "V", "F", "Q")
 COLUMNS = ("accuracy", "f1_macro") + tuple(f"f1_{c}" for c in CLASSES) + ("recall_S", "recall_V")
 HEADINGS = ("accuracy", "macro-F1") + tuple(f"F1 {c}" for c in CLASSES) + ("Se S", "Se V")
-PROTOCOL_TITLES = {
-    "intra": "Intra-patient (random beat split) -- OPTIMISTIC: the same patients' beats train and test the models",
-    "inter": "Inter-patient (de Chazal et al. 2004: train DS1, test DS2)",
-    "group-cv": "Cross-validation by record (group-kfold: each fold tests on patients its models never saw; for "
-                "choosing settings, not comparable with published numbers)",
+SECTION_TITLES = {
+    Evaluation.INTRA_PATIENT: "Intra-patient (random beat split) -- OPTIMISTIC: the same patients' beats train and "
+                              "test the models",
+    Evaluation.INTER_PATIENT: "Inter-patient (de Chazal et al. 2004: train DS1, test DS2)",
+    Evaluation.CROSS_DATABASE: "Cross-database (train on one database, test on another, each at its own sampling "
+                               "rate)",
+    Evaluation.RECORD_CV: "Cross-validation by record (group-kfold: each fold tests on patients its models never saw; "
+                          "for choosing settings, not comparable with published numbers)",
 }
 
 
@@ -40,26 +45,13 @@ def load_published(path: Path) -> dict:
         raise EcgbenchError(f"{path}: not valid TOML: {exc}") from None
     for key in ("anchor", "target"):
         for i, entry in enumerate(published.get(key, []), 1):
-            if entry.get("protocol") not in PROTOCOL_TITLES:
-                raise EcgbenchError(f"{path}: {key} #{i}: protocol must be one of {', '.join(PROTOCOL_TITLES)}")
+            if entry.get("evaluation") not in set(Evaluation):
+                raise EcgbenchError(f"{path}: {key} #{i}: evaluation must be one of {', '.join(Evaluation)}")
     return published
 
 
-def load_run(run_dir: Path) -> tuple[dict, pd.DataFrame]:
-    manifest_path, table_path = run_dir / "manifest.json", run_dir / "results.csv"
-    for path in (manifest_path, table_path):
-        if not path.is_file():
-            raise EcgbenchError(f"{run_dir} is not a finished run: {path.name} is missing")
-    return json.loads(manifest_path.read_text()), pd.read_csv(table_path)
-
-
-def protocol_of(info: dict, split_protocol: str | None = None) -> str | None:
-    if split_protocol == "group-kfold":  # whatever the dataset, no patient is on two sides of a fold
-        return "group-cv"
-    text = str(info.get("provenance", {}).get("protocol", ""))
-    if is_intra(info):
-        return "intra"
-    return "inter" if text.startswith("inter-patient") else None
+def load_run(store: RunStore) -> tuple[dict, pd.DataFrame]:
+    return store.read_manifest(), store.read_results()
 
 
 def model_rows(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
@@ -69,7 +61,7 @@ def model_rows(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
         group = table[table["model"] == model]
         row = {"model": model, "seeds": group["seed"].nunique()}  # k-fold runs: several rows per seed
         row.update({c: group[c].mean() for c in COLUMNS if c in group})
-        row.update({f"text_{c}": _mean_std(group[c]) for c in COLUMNS if c in group})
+        row.update({f"text_{c}": mean_std(group[c]) for c in COLUMNS if c in group})
         row["fit_seconds"] = group["fit_seconds"].mean()
         row["peak_memory_mb"] = group["peak_memory_mb"].max() if "peak_memory_mb" in group else float("nan")
         rows.append(row)
@@ -97,7 +89,8 @@ def check_targets(targets: list[dict], rows: pd.DataFrame) -> list[str]:
     return lines
 
 
-def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, protocol: str, published: dict) -> list[str]:
+def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: Evaluation,
+                    published: dict) -> list[str]:
     lines = [f"### `{dataset}` (run `{run_id}`)", ""]
     header = ["", "seeds", *HEADINGS, "fit (s)", "peak MB"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -107,17 +100,17 @@ def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, protocol: str
         cells += [f"{row['fit_seconds']:.0f}", "-" if pd.isna(peak) else f"{peak:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
     for anchor in published.get("anchor", []):
-        if anchor["protocol"] == protocol:
+        if anchor["evaluation"] == evaluation:
             cells = [f"*published: {anchor['source']}*", ""] + [anchor.get(c, "") for c in COLUMNS] + ["", ""]
             lines.append("| " + " | ".join(cells) + " |")
-    targets = [t for t in published.get("target", []) if t["protocol"] == protocol]
+    targets = [t for t in published.get("target", []) if t["evaluation"] == evaluation]
     if targets:
         lines += ["", "Targets:", "", *check_targets(targets, rows)]
     return lines + [""]
 
 
-def leaderboard_markdown(run_dirs: list[Path], published: dict, command: str) -> str:
-    runs = [(run_dir, *load_run(run_dir)) for run_dir in run_dirs]
+def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) -> str:
+    runs = [(store.root, *load_run(store)) for store in stores]
     lines = ["# Results", "",
              f"Generated by `{command}` from the run folders below; do not edit by hand. Every number in the tables "
              "comes from a run's `results.csv`; each run's `manifest.json` records its command, commit, library "
@@ -134,15 +127,14 @@ def leaderboard_markdown(run_dirs: list[Path], published: dict, command: str) ->
         lines.append(f"| [`{run_dir.name}`]({run_dir.name}/summary.md) | {data} | `{manifest['command']}` | "
                      f"`{manifest['commit'][:10]}`{dirty} | {where} |")
     lines.append("")
-    for protocol, title in PROTOCOL_TITLES.items():
+    for evaluation, title in SECTION_TITLES.items():
         sections = []
         for run_dir, manifest, table in runs:
-            split_protocol = manifest["suite"].get("split", {}).get("protocol")
             for dataset, info in manifest["datasets"].items():
-                if info.get("synthetic") or protocol_of(info, split_protocol) != protocol:
+                if info["synthetic"] or Evaluation(info["evaluation"]) is not evaluation:
                     continue
                 rows = model_rows(table[table["dataset"] == dataset], manifest["suite"]["models"])
-                sections += dataset_section(dataset, run_dir.name, rows, protocol, published)
+                sections += dataset_section(dataset, run_dir.name, rows, evaluation, published)
         if sections:
             lines += [f"## {title}", "", *sections]
     lines += ["Se = sensitivity (recall). Seeds: model seeds; with more than one seed or fold, a cell shows mean ± "

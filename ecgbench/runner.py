@@ -1,9 +1,10 @@
-"""The runner: every (dataset, split, model, seed) cell is one idempotent unit of work.
+"""The runner: plan a run, then execute its cells.
 
-A cell trains one model on one split and writes its predictions and metrics into its own folder; ``metrics.json``
-is written last and atomically, so a cell folder with it is finished and one without it is not. Rerunning a run
-(same ``--run-id``, same suite) keeps the finished cells and computes only the rest. After the cells, the run's
-report is written from the cell files alone.
+:func:`plan_run` loads each dataset once, checks every model's data-dependent parameters against it, saves the
+splits and the manifest, and returns the cells not yet finished, each a :class:`~ecgbench.store.CellKey` of names
+only. :func:`run_cell` runs one cell in any process from its key, the run folder and the data directory: it reloads
+its dataset (through the beat cache), checks that it is the data the run was planned on, reads its indices from the
+saved splits, trains, predicts and stores the cell. An executor (:mod:`ecgbench.executors`) runs the list.
 """
 
 from __future__ import annotations
@@ -12,34 +13,39 @@ import dataclasses
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ecgbench import reports
-from ecgbench.data import Dataset, load_dataset
+from ecgbench.data import Dataset, dataset_spec, load_dataset
+from ecgbench.environment import git_commit, machine, now, versions
 from ecgbench.errors import EcgbenchError
+from ecgbench.evaluation import evaluation_of
+from ecgbench.io import sha256_array
 from ecgbench.memory import PeakMemory
 from ecgbench.metrics import classification_metrics, majority_baseline
 from ecgbench.models import build, model_class
-from ecgbench.splits import Split, make_splits, save_splits, stratified_partition
+from ecgbench.splits import make_splits, stratified_partition
+from ecgbench.store import CellKey, RunStore, predictions_frame
 from ecgbench.suite import Suite
 from ecgbench.threads import pinned
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Cell:
-    dataset: str
-    split: str
-    model: str
-    seed: int
+@dataclass
+class Plan:
+    store: RunStore
+    suite: Suite
+    data_dir: Path | None
+    manifest: dict
+    cells: list[CellKey]  # every cell of the suite, in run order
+    pending: list[CellKey]  # those not finished yet
+    datasets: dict[str, Dataset] = field(default_factory=dict)  # loaded while planning, for in-process executors
 
-    def folder(self, run_dir: Path) -> Path:
-        return reports.cell_folder(run_dir, self.dataset, self.split, self.model, self.seed)
 
+# ---- data --------------------------------------------------------------------------------------------------------
 
 def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
     """A stratified subsample of at most ``max_beats`` beats, keeping a predefined split's sides apart."""
@@ -58,9 +64,17 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
                                predefined_split=predefined, provenance=provenance)
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
+def suite_dataset(suite: Suite, name: str, data_dir: Path | None) -> Dataset:
+    """Dataset ``name`` as the suite's cells see it: its parameters applied, subsampled where the suite says."""
+    dataset = load_dataset(name, data_dir, **suite.params_for_dataset(name))
+    return subsample(dataset, suite.max_beats, suite.split["seed"]) if suite.max_beats else dataset
+
+
+def data_fingerprint(dataset: Dataset) -> str:
+    """The checksum of exactly what the models see: beats, labels, record ids and context."""
+    arrays = [dataset.X, dataset.y]
+    arrays += [a for a in (dataset.groups, dataset.context) if a is not None]
+    return sha256_array(*(np.ascontiguousarray(a) for a in arrays))
 
 
 def context_columns(dataset: Dataset, model_name: str) -> int:
@@ -76,83 +90,141 @@ def model_input(dataset: Dataset, model_name: str) -> tuple[np.ndarray, int]:
     return (np.hstack([dataset.X, dataset.context]) if columns else dataset.X), columns
 
 
-def run_cell(cell: Cell, dataset: Dataset, split: Split, params: dict, run_dir: Path, commit: str) -> dict:
-    folder = cell.folder(run_dir)
-    seed_everything(cell.seed)
-    X, n_context = model_input(dataset, cell.model)
-    model = build(cell.model, n_classes=dataset.n_classes, seed=cell.seed, n_context=n_context, **params)
-    y = dataset.y
-    with pinned() as threads, PeakMemory() as peak:
-        start = time.perf_counter()
-        model.fit(X[split.train], y[split.train], X[split.val], y[split.val])
-        fit_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        proba = model.predict_proba(X[split.test])
-        predict_seconds = time.perf_counter() - start
-    y_pred = proba.argmax(axis=1)
-    metrics = classification_metrics(y[split.test], y_pred, dataset.classes)
-    metrics.update(
-        dataset=cell.dataset, split=cell.split, protocol=split.protocol, model=cell.model, seed=cell.seed,
-        synthetic=dataset.synthetic, classes=list(dataset.classes), params=model.params, threads=threads,
-        n_train=len(split.train), n_val=len(split.val), n_test=len(split.test),
-        fit_seconds=fit_seconds, predict_seconds=predict_seconds, peak_memory_mb=peak.mb, peak_memory_scope=peak.scope,
-        context_features=list(dataset.context_names) if n_context else [],
-        commit=commit,
-        beats_per_second=len(split.test) / predict_seconds if predict_seconds > 0 else float("inf"),
-        baseline_f1_macro=majority_baseline(y[split.train], y[split.test], dataset.classes)["f1_macro"],
-    )
-    groups = None if dataset.groups is None else dataset.groups[split.test]
-    reports.write_cell(folder, split.test, y[split.test], proba, dataset.classes, metrics, groups)
-    return metrics
+# ---- plan --------------------------------------------------------------------------------------------------------
+
+def suite_cells(suite: Suite, splits_by_dataset: dict[str, list[str]]) -> list[CellKey]:
+    return [CellKey(dataset, split, model, seed) for dataset in suite.datasets for split in splits_by_dataset[dataset]
+            for model in suite.models for seed in suite.seeds_for(model)]
 
 
-def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -> list[str]:
-    """Run every cell of ``suite`` not yet finished in ``run_dir``; return the failed cells' descriptions."""
-    manifest = reports.start_manifest(run_dir, suite, command)
-    failures = []
-    for dataset_name in suite.datasets:
-        dataset = load_dataset(dataset_name, data_dir, **suite.params_for_dataset(dataset_name))
-        if suite.max_beats:
-            dataset = subsample(dataset, suite.max_beats, suite.split["seed"])
+def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -> Plan:
+    """Open (or resume) the run folder and list its cells; nothing is trained here."""
+    store = RunStore(run_dir)
+    manifest = open_manifest(store, suite, command)
+    datasets, split_names = {}, {}
+    for name in suite.datasets:
+        dataset = suite_dataset(suite, name, data_dir)
         for model_name in suite.models:  # values that depend on the data (prior_weights: one per class) fail here
             build(model_name, n_classes=dataset.n_classes, n_context=context_columns(dataset, model_name),
                   **suite.params_for_model(model_name))
+        fingerprint = data_fingerprint(dataset)
+        planned = manifest["datasets"].get(name, {}).get("fingerprint")
+        if planned and planned != fingerprint:
+            raise EcgbenchError(f"{run_dir}: the data of dataset {name!r} differ from those this run was started "
+                                "on (files replaced or preprocessing changed); choose another --run-id, or delete "
+                                "the folder to start it over")
         splits = make_splits(dataset, **suite.split)
-        save_splits(run_dir / "splits" / f"{dataset_name}.npz", splits)
-        reports.record_dataset(manifest, dataset, splits)
+        store.save_splits(name, splits)
+        manifest["datasets"][name] = dataset_record(dataset, splits, suite, fingerprint)
+        datasets[name], split_names[name] = dataset, [s.name for s in splits]
         label = " (SYNTHETIC)" if dataset.synthetic else ""
-        log.info("dataset %s%s: %d beats %s; %s", dataset_name, label, len(dataset.y), dataset.class_counts(),
+        log.info("dataset %s%s: %d beats %s; %s", name, label, len(dataset.y), dataset.class_counts(),
                  ", ".join(f"{s.name} split: train {len(s.train)} / val {len(s.val)} / test {len(s.test)}"
                            for s in splits))
-        for split in splits:
-            for model_name in suite.models:
-                for seed in suite.seeds_for(model_name):
-                    cell = Cell(dataset_name, split.name, model_name, seed)
-                    failure = _run_or_keep(cell, dataset, split, suite.params_for_model(model_name), run_dir,
-                                           manifest["commit"])
-                    if failure:
-                        failures.append(failure)
-    reports.finish_manifest(run_dir, manifest, failures)
-    reports.write_report(run_dir)
+    store.write_manifest(manifest)
+    cells = suite_cells(suite, split_names)
+    pending = [cell for cell in cells if not store.cell_finished(cell)]
+    return Plan(store, suite, data_dir, manifest, cells, pending, datasets)
+
+
+def open_manifest(store: RunStore, suite: Suite, command: str) -> dict:
+    """Create the manifest, or reopen it when resuming a run with the same suite."""
+    if store.exists():
+        manifest = store.read_manifest()
+        if manifest["suite_fingerprint"] != suite.fingerprint():
+            raise EcgbenchError(
+                f"{store.root} holds a run of another suite (different datasets, models, seeds or parameters); "
+                "choose another --run-id, or delete that folder to start it over"
+            )
+        manifest.pop("schema_version")
+    else:
+        manifest = {"run_id": store.root.name, "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(),
+                    "started": now(), "datasets": {}}
+    code = git_commit()
+    manifest.setdefault("invocations", []).append({"command": command, "started": now(), **code})
+    manifest.update(status="running", command=command, versions=versions(), machine=machine(), **code)
+    return manifest
+
+
+def dataset_record(dataset: Dataset, splits, suite: Suite, fingerprint: str) -> dict:
+    evaluation = evaluation_of(dataset_spec(dataset.name).evaluation, splits[0].protocol)
+    return {
+        "n_beats": len(dataset.y), "classes": list(dataset.classes), "class_counts": dataset.class_counts(),
+        "synthetic": dataset.synthetic, "evaluation": evaluation.value, "fingerprint": fingerprint,
+        "provenance": dataset.provenance, "context_features": list(dataset.context_names),
+        "splits": {s.name: {"protocol": s.protocol, "train": len(s.train), "val": len(s.val), "test": len(s.test)}
+                   for s in splits},
+    }
+
+
+def finish_run(store: RunStore, failures: list[dict]) -> None:
+    """Write the report, then mark the run finished: the manifest says "complete" only once the report exists."""
+    from ecgbench.reports import write_report
+
+    manifest = store.read_manifest()
+    manifest.pop("schema_version")
+    manifest.update(status="failed cells" if failures else "complete", finished=now(), failures=failures)
+    write_report(store, manifest)
+    store.write_manifest(manifest)
+
+
+# ---- one cell ----------------------------------------------------------------------------------------------------
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def cell_dataset(store: RunStore, key: CellKey, data_dir: Path | None, manifest: dict) -> Dataset:
+    """The cell's dataset, reloaded as planned; refused if it is not the data the run was planned on."""
+    suite = Suite(**manifest["suite"])
+    dataset = suite_dataset(suite, key.dataset, data_dir)
+    if data_fingerprint(dataset) != manifest["datasets"][key.dataset]["fingerprint"]:
+        raise EcgbenchError(f"{store.root}: dataset {key.dataset!r} as loaded from {data_dir} is not the data this "
+                            "run was planned on; point --data-dir at the same data")
+    return dataset
+
+
+def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Dataset | None = None) -> dict:
+    """Train and score one cell, store it, and return its metrics. ``dataset`` skips the reload (same process)."""
+    manifest = store.read_manifest()
+    suite = Suite(**manifest["suite"])
+    dataset = dataset if dataset is not None else cell_dataset(store, key, data_dir, manifest)
+    split = store.load_split(key.dataset, key.split)
+    protocol = manifest["datasets"][key.dataset]["splits"][key.split]["protocol"]
+    params = suite.params_for_model(key.model)
+    seed_everything(key.seed)
+    X, n_context = model_input(dataset, key.model)
+    model = build(key.model, n_classes=dataset.n_classes, seed=key.seed, n_context=n_context, **params)
+    y, train, val, test = dataset.y, split["train"], split["val"], split["test"]
+    with pinned() as threads, PeakMemory() as peak:
+        start = time.perf_counter()
+        model.fit(X[train], y[train], X[val], y[val])
+        fit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        proba = model.predict_proba(X[test])
+        predict_seconds = time.perf_counter() - start
+    metrics = classification_metrics(y[test], proba.argmax(axis=1), dataset.classes)
+    metrics.update(
+        dataset=key.dataset, split=key.split, protocol=protocol, model=key.model, seed=key.seed,
+        synthetic=dataset.synthetic, classes=list(dataset.classes), params=model.params, threads=threads,
+        n_train=len(train), n_val=len(val), n_test=len(test),
+        fit_seconds=fit_seconds, predict_seconds=predict_seconds, peak_memory_mb=peak.mb, peak_memory_scope=peak.scope,
+        context_features=list(dataset.context_names) if n_context else [],
+        commit=manifest["commit"],
+        beats_per_second=len(test) / predict_seconds if predict_seconds > 0 else float("inf"),
+        baseline_f1_macro=majority_baseline(y[train], y[test], dataset.classes)["f1_macro"],
+    )
+    groups = None if dataset.groups is None else dataset.groups[test]
+    store.write_cell(key, predictions_frame(test, y[test], proba, dataset.classes, groups), metrics)
+    return metrics
+
+
+def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, executor=None) -> list[dict]:
+    """Plan the run, execute its unfinished cells, write the report; return the failed cells' records."""
+    from ecgbench.executors import SerialExecutor
+
+    plan = plan_run(suite, run_dir, data_dir, command)
+    failures = (executor or SerialExecutor()).run(plan)
+    finish_run(plan.store, failures)
     return failures
-
-
-def _run_or_keep(cell: Cell, dataset: Dataset, split: Split, params: dict, run_dir: Path,
-                 commit: str) -> str | None:
-    name = f"{cell.model} on {cell.dataset}/{cell.split} seed {cell.seed}"
-    if reports.cell_finished(cell.folder(run_dir)):
-        log.info("%s: finished earlier, kept", name)
-        return None
-    log.info("%s: training", name)
-    start = time.monotonic()
-    try:
-        metrics = run_cell(cell, dataset, split, params, run_dir, commit)
-    except EcgbenchError:
-        raise
-    except Exception as exc:  # one broken model must not cost the other cells their results
-        log.error("%s failed: %s: %s", name, type(exc).__name__, exc)
-        reports.write_cell_failure(cell.folder(run_dir), exc)
-        return f"{name}: {type(exc).__name__}: {exc}"
-    log.info("%s: accuracy %.4f, macro-F1 %.4f (%.0f s)", name, metrics["accuracy"], metrics["f1_macro"],
-             time.monotonic() - start)
-    return None

@@ -18,14 +18,12 @@ part of whole records, so that no patient crosses from validation into training.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from ecgbench.data import Dataset
 from ecgbench.errors import EcgbenchError
-from ecgbench.io import atomic_write
 from ecgbench.suite import PROTOCOLS
 
 
@@ -131,14 +129,3 @@ def make_splits(
         splits.append(Split(name, protocol, np.asarray(train_val)[train_pos], np.asarray(train_val)[val_pos],
                             np.asarray(test)))
     return splits
-
-
-def save_splits(path: Path, splits: list[Split]) -> None:
-    """Save every split's indices, so that any report can be recomputed on exactly the same beats."""
-    arrays = {f"{s.name}_{part}": getattr(s, part) for s in splits for part in ("train", "val", "test")}
-
-    def write(tmp: Path):
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-
-    atomic_write(path, write)

@@ -39,14 +39,14 @@ def test_run_all_quick_writes_every_report_file(full_quick_run):
     table = pd.read_csv(run / "results.csv")
     assert sorted(table["model"]) == sorted(models)
     assert (table["f1_macro"] > table["baseline_f1_macro"]).all(), table[["model", "f1_macro", "baseline_f1_macro"]]
-    assert len(json.loads((run / "metrics.json").read_text())) == len(models)
+    assert len(json.loads((run / "metrics.json").read_text())["cells"]) == len(models)
 
     summary = (run / "summary.md").read_text()
     assert "SYNTHETIC" in summary and "Quick run" in summary
     for model in models:
         assert f"| {model} |" in summary
         assert (run / "confusion" / f"synthetic_holdout_{model}_seed0.png").read_bytes()[:4] == b"\x89PNG"
-        predictions = pd.read_csv(run / "cells" / "synthetic" / "holdout" / model / "seed0" / "predictions.csv")
+        predictions = pd.read_parquet(run / "cells" / "synthetic" / "holdout" / model / "seed0" / "predictions.parquet")
         probabilities = predictions.filter(like="p_").to_numpy()
         assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-3)
         assert (predictions["y_pred"] == probabilities.argmax(axis=1)).all()
@@ -54,7 +54,7 @@ def test_run_all_quick_writes_every_report_file(full_quick_run):
         assert row["accuracy"] == pytest.approx((predictions["y_true"] == predictions["y_pred"]).mean(), abs=1e-5)
 
     splits = np.load(run / "splits" / "synthetic.npz")
-    assert set(splits.files) == {"holdout_train", "holdout_val", "holdout_test"}
+    assert set(splits.files) == {"holdout_train", "holdout_val", "holdout_test", "schema_version"}
     assert len(splits["holdout_test"]) == table["n_test"].iloc[0]
 
 
@@ -64,7 +64,7 @@ def test_predictions_carry_record_ids_and_the_summary_names_the_records_holding_
     summary = (run / "summary.md").read_text()
     assert "Where the missed beats are" in summary
     for model in ["minirocket", "cnn"]:
-        predictions = pd.read_csv(run / "cells" / "synthetic" / "holdout" / model / "seed0" / "predictions.csv")
+        predictions = pd.read_parquet(run / "cells" / "synthetic" / "holdout" / model / "seed0" / "predictions.parquet")
         assert (predictions["group"].to_numpy() == dataset.groups[predictions["index"]]).all()
         row = next(line for line in summary.splitlines() if line.startswith(f"| {model} | ") and " / " in line)
         cells = row.strip("| ").split(" | ")[1:]
@@ -150,7 +150,7 @@ def test_compare_of_runs_without_shared_pairs_is_a_clear_error(tmp_path, capsys)
     assert main(["compare", "a", "b", "--results-dir", str(tmp_path)]) == 2
     assert "share no (dataset, model) pair" in capsys.readouterr().err
     assert main(["compare", "a", "missing", "--results-dir", str(tmp_path)]) == 2
-    assert "no run report found at 'missing'" in capsys.readouterr().err
+    assert "no run found at 'missing'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -238,7 +238,7 @@ def test_a_failing_model_costs_only_its_own_cell(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(RocketModel, "fit", explode)
     assert main(["run", *FAST, "--run-id", "f", "--results-dir", str(tmp_path)]) == 1
-    assert "rocket on synthetic/holdout seed 0: RuntimeError: boom" in capsys.readouterr().err
+    assert "synthetic/holdout/rocket/seed0: RuntimeError: boom" in capsys.readouterr().err
     run = tmp_path / "f"
     assert "boom" in (run / "cells" / "synthetic" / "holdout" / "rocket" / "seed0" / "error.txt").read_text()
     assert list(pd.read_csv(run / "results.csv")["model"]) == ["minirocket"]

@@ -74,7 +74,8 @@ def ecgbench_log(caplog, monkeypatch):
 
 
 def warnings_logged(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "ecgbench" and r.levelno == logging.WARNING]
+    return [r.getMessage() for r in caplog.records
+            if r.name.split(".")[0] == "ecgbench" and r.levelno == logging.WARNING]
 
 
 # --------------------------------------------------------------------------------------- valid files

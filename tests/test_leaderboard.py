@@ -8,31 +8,35 @@ import pandas as pd
 import pytest
 
 from ecgbench.cli import main
-from ecgbench.leaderboard import load_published
+from ecgbench.data import dataset_names, dataset_spec
+from ecgbench.evaluation import Evaluation
+from ecgbench.leaderboard import SECTION_TITLES, load_published
+from ecgbench.store import SCHEMA_VERSION
 
 PUBLISHED = Path(__file__).resolve().parent.parent / "benchmarks" / "published.toml"
 
 
-def fake_run(folder: Path, dataset: str, protocol_text: str, rows: list[dict], split: str = "auto") -> None:
+def fake_run(folder: Path, dataset: str, evaluation: str, rows: list[dict], split: str = "auto") -> None:
     """A finished run folder as the runner writes it (manifest + results.csv), with made-up scores."""
     folder.mkdir(parents=True)
-    manifest = {"run_id": folder.name, "command": f"python -m ecgbench run --run-id {folder.name}",
-                "commit": "0" * 40, "dirty": False,
+    manifest = {"schema_version": SCHEMA_VERSION, "run_id": folder.name,
+                "command": f"python -m ecgbench run --run-id {folder.name}", "commit": "0" * 40, "dirty": False,
                 "suite": {"models": sorted({r["model"] for r in rows}), "split": {"protocol": split}},
                 "machine": {"cpu_count": 2, "accelerator": "none (CPU)"},
-                "datasets": {dataset: {"synthetic": False, "provenance": {"protocol": protocol_text}}}}
+                "datasets": {dataset: {"synthetic": False, "evaluation": evaluation}}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    table = pd.DataFrame([{"dataset": dataset, "seed": 0, "fit_seconds": 10.0, "peak_memory_mb": 900.0,
-                           "f1_N": 0.99, "f1_S": 0.8, "f1_V": 0.9, "f1_F": 0.7, "f1_Q": 0.9, **r} for r in rows])
+    table = pd.DataFrame([{"dataset": dataset, "split": "predefined", "seed": 0, "fit_seconds": 10.0,
+                           "peak_memory_mb": 900.0, "f1_N": 0.99, "f1_S": 0.8, "f1_V": 0.9, "f1_F": 0.7, "f1_Q": 0.9,
+                           "schema_version": SCHEMA_VERSION, **r} for r in rows])
     table.to_csv(folder / "results.csv", index=False)
 
 
 def test_the_leaderboard_sets_runs_beside_anchors_and_checks_targets(tmp_path, capsys):
-    fake_run(tmp_path / "intra", "mitdb-intra", "intra-patient: random beat split", [
+    fake_run(tmp_path / "intra", "mitdb-intra", "intra-patient", [
         {"model": "cnn", "accuracy": 0.99, "f1_macro": 0.93, "recall_S": 0.8, "recall_V": 0.95},
         {"model": "lstm", "accuracy": 0.97, "f1_macro": 0.85, "recall_S": 0.7, "recall_V": 0.9},
     ])
-    fake_run(tmp_path / "inter", "mitdb-inter", "inter-patient (de Chazal et al. 2004)", [
+    fake_run(tmp_path / "inter", "mitdb-inter", "inter-patient", [
         {"model": "cnn", "accuracy": 0.95, "f1_macro": 0.6, "recall_S": 0.5, "recall_V": 0.92},
     ])
     out = tmp_path / "README.md"
@@ -51,7 +55,7 @@ def test_the_leaderboard_sets_runs_beside_anchors_and_checks_targets(tmp_path, c
 
 
 def test_cross_validation_by_record_gets_its_own_section_without_anchors_or_targets(tmp_path):
-    fake_run(tmp_path / "cv", "mitdb-ds1", "the DS1 records alone", [
+    fake_run(tmp_path / "cv", "mitdb-ds1", "record-cv", [
         {"model": "cnn", "split": f"fold{k}", "accuracy": a, "f1_macro": 0.5, "recall_S": 0.4, "recall_V": 0.9}
         for k, a in enumerate((0.90, 0.94), 1)], split="group-kfold")
     out = tmp_path / "README.md"
@@ -68,9 +72,25 @@ def test_a_missing_run_or_a_bad_anchor_file_is_a_clear_error(tmp_path, capsys):
     assert main(["leaderboard", "nothing-here", "--results-dir", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
     assert "nothing-here" in capsys.readouterr().err
     bad = tmp_path / "published.toml"
-    bad.write_text('[[anchor]]\nprotocol = "sideways"\nsource = "x"\n')
-    with pytest.raises(Exception, match="anchor #1: protocol"):
+    bad.write_text('[[anchor]]\nevaluation = "sideways"\nsource = "x"\n')
+    with pytest.raises(Exception, match="anchor #1: evaluation must be one of intra-patient, inter-patient"):
         load_published(bad)
+
+
+@pytest.mark.parametrize("name", dataset_names())
+def test_every_registered_dataset_maps_to_a_leaderboard_section(name):
+    assert Evaluation(dataset_spec(name).evaluation) in SECTION_TITLES
+    assert Evaluation.RECORD_CV in SECTION_TITLES  # what any dataset becomes under group-kfold
+
+
+def test_a_cross_database_run_gets_its_own_section(tmp_path):
+    fake_run(tmp_path / "cross", "wfdb-cross", "cross-database", [
+        {"model": "cnn", "accuracy": 0.81, "f1_macro": 0.4, "recall_S": 0.2, "recall_V": 0.7}])
+    out = tmp_path / "README.md"
+    assert main(["leaderboard", "cross", "--results-dir", str(tmp_path), "--published", str(PUBLISHED),
+                 "--out", str(out)]) == 0
+    section = out.read_text().split("## Cross-database")[1]
+    assert "### `wfdb-cross` (run `cross`)" in section and "| cnn | 1 | 0.8100 | 0.4000 |" in section
 
 
 def test_the_committed_leaderboard_is_what_its_command_makes_of_the_committed_runs(tmp_path, monkeypatch):

@@ -3,7 +3,8 @@ import pytest
 
 from ecgbench.data import Dataset
 from ecgbench.errors import EcgbenchError
-from ecgbench.splits import make_splits, save_splits
+from ecgbench.splits import make_splits
+from ecgbench.store import RunStore
 
 
 def dataset(n_per_class=(500, 40, 80, 9, 90), predefined=False):
@@ -99,11 +100,12 @@ def test_bad_options_are_named():
 
 def test_saved_indices_round_trip(tmp_path):
     splits = make_splits(dataset(), protocol="kfold", n_folds=3)
-    save_splits(tmp_path / "toy.npz", splits)
-    saved = np.load(tmp_path / "toy.npz")
+    store = RunStore(tmp_path)
+    store.save_splits("toy", splits)
     for s in splits:
+        saved = store.load_split("toy", s.name)
         for part in ("train", "val", "test"):
-            assert np.array_equal(saved[f"{s.name}_{part}"], getattr(s, part))
+            assert np.array_equal(saved[part], getattr(s, part))
 
 
 def test_validation_by_group_keeps_every_record_on_one_side():

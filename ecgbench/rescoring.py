@@ -1,0 +1,104 @@
+"""Rescoring a finished run from the class probabilities its cells saved (nothing is refitted): soft votes of its
+models, and the choice of a model's ``prior_weights``. Both score the test beats of all the run's splits pooled,
+seed 0 of each model: for a ``group-kfold`` run such as ``mitdb-ds1-cv`` that is one out-of-fold prediction per
+beat, by models that never saw the beat's patient.
+
+``python -m ecgbench soft-vote RUN VOTE [VOTE ...]`` and ``python -m ecgbench prior-weights RUN MODEL`` write the
+reports; the rule that chooses prior weights was fixed before it was first run (docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ecgbench.environment import git_commit
+from ecgbench.errors import EcgbenchError
+from ecgbench.metrics import classification_metrics
+from ecgbench.models.base import shift_priors
+from ecgbench.store import RunStore
+
+PRIOR_WEIGHT_GRID = {"S": (0.5, 1, 1.5, 2, 3), "V": (1, 1.5, 2, 3, 4, 6, 8), "F": (1, 0.3, 0.1)}
+PRIOR_WEIGHT_RULE = ("of the weights whose pooled accuracy is at least the unweighted accuracy, the highest mean of "
+                     "S and V sensitivity")
+
+
+def header(title: str, command: str, store: RunStore, manifest: dict) -> list[str]:
+    """The opening lines of a rescored report: what made it, from which run; SYNTHETIC in the title where the run's
+    data is, as every report of synthetic numbers must say."""
+    synthetic = any(info["synthetic"] for info in manifest["datasets"].values())
+    return [f"# {title}" + (" (SYNTHETIC data)" if synthetic else ""), "",
+            f"- command: `{command}`", f"- commit: `{git_commit()['commit']}`",
+            f"- run: `{store.root.name}` (`{manifest['command']}`, commit `{manifest['commit']}`)"]
+
+
+# ---- soft votes ------------------------------------------------------------------------------------------------------
+
+def vote_members(vote: str, models: list[str]) -> list[str]:
+    """The models of a vote: names joined by ``+``, or ``all``."""
+    members = list(models) if vote == "all" else vote.split("+")
+    unknown = [m for m in members if m not in models]
+    if unknown:
+        raise EcgbenchError(f"vote {vote!r} names {', '.join(unknown)}, not in the run ({', '.join(models)})")
+    return members
+
+
+def vote_rows(votes: list[str], proba: dict[str, np.ndarray], y: np.ndarray, classes) -> list[str]:
+    """One Markdown row per model alone, then per vote: accuracy, macro-F1, S and V Se and +P."""
+    rows = []
+    for vote in [*proba, *votes]:
+        members = vote_members(vote, list(proba))
+        scores = classification_metrics(y, np.mean([proba[m] for m in members], axis=0).argmax(1), classes)
+        per_class = scores["per_class"]
+        cells = [scores["accuracy"], scores["f1_macro"]] + [
+            per_class[c][metric] for c in ("S", "V") for metric in ("recall", "precision")]
+        rows.append(f"| {vote.replace('+', ' + ')} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
+    return rows
+
+
+# ---- prior weights ---------------------------------------------------------------------------------------------------
+
+def score_prior_weights(proba: np.ndarray, y: np.ndarray, classes: tuple[str, ...]) -> list[dict]:
+    """One row per combination of the grid: the weights (one per class) and the pooled scores they give."""
+    missing = [c for c in PRIOR_WEIGHT_GRID if c not in classes]
+    if missing:
+        raise EcgbenchError(f"the run's classes {', '.join(classes)} lack {', '.join(missing)}")
+    rows = []
+    for combination in itertools.product(*PRIOR_WEIGHT_GRID.values()):
+        factors = dict(zip(PRIOR_WEIGHT_GRID, combination, strict=True))
+        weights = [factors.get(c, 1) for c in classes]
+        scores = classification_metrics(y, shift_priors(proba, weights).argmax(1), classes)
+        per_class = scores["per_class"]
+        rows.append({"weights": weights, "accuracy": scores["accuracy"], "f1_macro": scores["f1_macro"],
+                     **{f"{m} {c}": per_class[c][m] for c in ("S", "V") for m in ("recall", "precision")},
+                     "mean_se": (per_class["S"]["recall"] + per_class["V"]["recall"]) / 2})
+    return rows
+
+
+def unweighted(rows: list[dict]) -> dict:
+    """The grid's row of all-ones weights: the model as it was fitted."""
+    return next(r for r in rows if all(w == 1 for w in r["weights"]))
+
+
+def choose_prior_weights(rows: list[dict]) -> dict:
+    """``PRIOR_WEIGHT_RULE``; ties: higher accuracy, then the earlier row. The unweighted row always qualifies."""
+    base = unweighted(rows)
+    admissible = [r for r in rows if r["accuracy"] >= base["accuracy"]]
+    return max(admissible, key=lambda r: (r["mean_se"], r["accuracy"], -rows.index(r)))
+
+
+def prior_weight_table(rows: list[dict], chosen: dict, classes) -> list[str]:
+    base = unweighted(rows)
+    header_row = ("| " + " | ".join(f"w {c}" for c in PRIOR_WEIGHT_GRID)
+                  + " | accuracy | macro-F1 | Se S | +P S | Se V | +P V | |")
+    lines = [header_row, "|" + "---|" * (len(PRIOR_WEIGHT_GRID) + 7)]
+    for row in rows:
+        weights = dict(zip(classes, row["weights"], strict=True))
+        note = "chosen" if row is chosen else ("unweighted" if row is base else
+                                               ("" if row["accuracy"] >= base["accuracy"] else "loses accuracy"))
+        values = [row["accuracy"], row["f1_macro"], row["recall S"], row["precision S"], row["recall V"],
+                  row["precision V"]]
+        lines.append("| " + " | ".join(f"{weights[c]:g}" for c in PRIOR_WEIGHT_GRID) + " | "
+                     + " | ".join(f"{v:.4f}" for v in values) + f" | {note} |")
+    return lines

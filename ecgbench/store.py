@@ -1,0 +1,306 @@
+"""The run store: the one module that knows the layout of a run folder ``results/<run-id>/``.
+
+Everything else (the runner, reports, ``compare``, the leaderboard, the rescoring commands) reads and writes a
+run through :class:`RunStore`. Layout (schema version :data:`SCHEMA_VERSION`; docs/results-format.md says what
+each column means)::
+
+    manifest.json                       command, suite, commit, versions, machine, datasets, status, failures
+    splits/<dataset>.npz                train / val / test indices of every split
+    cells/<dataset>/<split>/<model>/seed<k>/
+        predictions.parquet             index, group, y_true, y_pred, p_<class> (float32)
+        metrics.json                    the cell's metrics, with the checksum of its predictions; written last
+        error.txt                       the traceback of a failed cell
+    results.csv  metrics.json  summary.md  confusion/*.png     the report, rebuilt from the cells alone
+
+A cell is finished when its ``metrics.json`` exists and the predictions file has the checksum recorded in it.
+Every file carries ``schema_version``; :func:`upgrade` converts a run written by an older ecgbench.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecgbench.errors import EcgbenchError
+from ecgbench.io import atomic_write, sha256_file, write_json, write_text
+
+SCHEMA_VERSION = 2
+PREDICTIONS = "predictions.parquet"
+CELL_METRICS = "metrics.json"
+
+
+@dataclass(frozen=True, order=True)
+class CellKey:
+    """A cell's names: what it trains (model, seed) on what (dataset, split)."""
+
+    dataset: str
+    split: str
+    model: str
+    seed: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.dataset}/{self.split}/{self.model}/seed{self.seed}"
+
+    @classmethod
+    def from_id(cls, cell_id: str) -> CellKey:
+        parts = cell_id.split("/")
+        if len(parts) != 4 or not parts[3].startswith("seed") or not parts[3][4:].lstrip("-").isdigit():
+            raise EcgbenchError(f"cell id {cell_id!r} is not of the form DATASET/SPLIT/MODEL/seedK")
+        return cls(parts[0], parts[1], parts[2], int(parts[3][4:]))
+
+    @classmethod
+    def of(cls, metrics: dict) -> CellKey:
+        return cls(metrics["dataset"], metrics["split"], metrics["model"], metrics["seed"])
+
+
+def read_json(path: Path) -> dict | list:
+    """A JSON file of the store; a damaged one is named, never a bare traceback."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EcgbenchError(f"{path} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise EcgbenchError(f"{path} is damaged (not valid JSON: {exc})") from None
+
+
+class RunStore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    # ---- the manifest --------------------------------------------------------------------------------------------
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    def exists(self) -> bool:
+        return self.manifest_path.is_file()
+
+    def read_manifest(self) -> dict:
+        manifest = read_json(self.manifest_path)
+        self._require_current(manifest.get("schema_version", 1), self.manifest_path)
+        return manifest
+
+    def write_manifest(self, manifest: dict) -> None:
+        write_json(self.manifest_path, {"schema_version": SCHEMA_VERSION, **manifest})
+
+    def _require_current(self, version, path: Path) -> None:
+        if version != SCHEMA_VERSION:
+            raise EcgbenchError(f"{path} has schema version {version}, this ecgbench reads {SCHEMA_VERSION}; "
+                                f"convert the run with `python -m ecgbench upgrade {self.root}`")
+
+    # ---- splits --------------------------------------------------------------------------------------------------
+
+    def splits_path(self, dataset: str) -> Path:
+        return self.root / "splits" / f"{dataset}.npz"
+
+    def save_splits(self, dataset: str, splits) -> None:
+        """Every split's indices, so that any report can be recomputed on exactly the same beats."""
+        arrays = {f"{s.name}_{part}": getattr(s, part) for s in splits for part in ("train", "val", "test")}
+        write_npz(self.splits_path(dataset), {"schema_version": np.array(SCHEMA_VERSION), **arrays})
+
+    def load_split(self, dataset: str, split: str) -> dict[str, np.ndarray]:
+        path = self.splits_path(dataset)
+        try:
+            with np.load(path) as saved:
+                return {part: saved[f"{split}_{part}"] for part in ("train", "val", "test")}
+        except FileNotFoundError:
+            raise EcgbenchError(f"{path} is missing: plan the run first (python -m ecgbench run ...)") from None
+        except KeyError:
+            raise EcgbenchError(f"{path} holds no split {split!r}") from None
+        except (OSError, ValueError) as exc:
+            raise EcgbenchError(f"{path} is damaged: {exc}") from None
+
+    # ---- cells ---------------------------------------------------------------------------------------------------
+
+    def cell_dir(self, key: CellKey) -> Path:
+        return self.root / "cells" / key.dataset / key.split / key.model / f"seed{key.seed}"
+
+    def cell_finished(self, key: CellKey) -> bool:
+        """Finished: metrics written, and the predictions they were computed from are the ones on disk."""
+        folder = self.cell_dir(key)
+        if not (folder / CELL_METRICS).is_file():
+            return False
+        metrics = read_json(folder / CELL_METRICS)
+        predictions = folder / PREDICTIONS
+        return predictions.is_file() and metrics.get("predictions_sha256") == sha256_file(predictions)
+
+    def write_cell(self, key: CellKey, predictions: pd.DataFrame, metrics: dict) -> None:
+        folder = self.cell_dir(key)
+        write_predictions(folder / PREDICTIONS, predictions)
+        (folder / "error.txt").unlink(missing_ok=True)
+        write_json(folder / CELL_METRICS, {"schema_version": SCHEMA_VERSION, **metrics,
+                                           "predictions_sha256": sha256_file(folder / PREDICTIONS)})
+
+    def write_failure(self, key: CellKey, exc: BaseException) -> dict:
+        """The traceback into the cell's ``error.txt``; returns the failure as a record for the manifest."""
+        write_text(self.cell_dir(key) / "error.txt", "".join(traceback.format_exception(exc)))
+        return {"cell": key.id, "error": type(exc).__name__, "message": str(exc)}
+
+    def cells(self) -> list[dict]:
+        """The metrics of every finished cell, in the order of their folders."""
+        cells = []
+        for path in sorted((self.root / "cells").glob(f"*/*/*/seed*/{CELL_METRICS}")):
+            metrics = read_json(path)
+            self._require_current(metrics.get("schema_version", 1), path)
+            cells.append(metrics)
+        return cells
+
+    def predictions(self, key: CellKey) -> pd.DataFrame:
+        path = self.cell_dir(key) / PREDICTIONS
+        try:
+            return pd.read_parquet(path)
+        except FileNotFoundError:
+            raise EcgbenchError(f"{path} is missing") from None
+        except Exception as exc:  # pyarrow's errors on a damaged file are of several types
+            raise EcgbenchError(f"{path} is damaged: {exc}") from None
+
+    # ---- the report ----------------------------------------------------------------------------------------------
+
+    @property
+    def results_path(self) -> Path:
+        return self.root / "results.csv"
+
+    def write_results(self, table: pd.DataFrame, cells: list[dict]) -> None:
+        table = table.assign(schema_version=SCHEMA_VERSION)
+        atomic_write(self.results_path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.6g"))
+        write_json(self.root / "metrics.json", {"schema_version": SCHEMA_VERSION, "cells": cells})
+
+    def read_results(self) -> pd.DataFrame:
+        path = self.results_path
+        try:
+            table = pd.read_csv(path)
+        except FileNotFoundError:
+            raise EcgbenchError(f"{self.root} is not a finished run: results.csv is missing") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise EcgbenchError(f"{path} is damaged: {exc}") from None
+        missing = {"dataset", "model", "seed", "split", "schema_version"} - set(table.columns)
+        if missing:
+            raise EcgbenchError(f"{path} is damaged or from an older ecgbench: it lacks column(s) "
+                                f"{', '.join(sorted(missing))}")
+        return table
+
+    def write_summary(self, text: str) -> None:
+        write_text(self.root / "summary.md", text)
+
+    def heatmap_path(self, key: CellKey) -> Path:
+        return self.root / "confusion" / f"{key.dataset}_{key.split}_{key.model}_seed{key.seed}.png"
+
+
+def write_npz(path: Path, arrays: dict) -> None:
+    def write(tmp: Path):
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    atomic_write(path, write)
+
+
+def write_predictions(path: Path, predictions: pd.DataFrame) -> None:
+    """Typed, compressed columns: probabilities as float32, floats split by byte for zstd (a quarter of the CSV)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = predictions.astype({c: "float32" for c in predictions if c.startswith("p_")}
+                               | {"y_true": "int16", "y_pred": "int16", "index": "int64"})
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**table.schema.metadata, b"ecgbench_schema_version": b"%d" % SCHEMA_VERSION})
+    encodings = {c: "BYTE_STREAM_SPLIT" for c in frame if c.startswith("p_")} | {"index": "DELTA_BINARY_PACKED"}
+    atomic_write(path, lambda tmp: pq.write_table(
+        table, tmp, compression="zstd", compression_level=9, use_dictionary=[c for c in frame if c not in encodings],
+        column_encoding=encodings))
+
+
+def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None) -> pd.DataFrame:
+    """The predictions of one cell: the beats' indices, record ids where known, labels and probabilities."""
+    frame = pd.DataFrame({"index": index})
+    if groups is not None:  # record ids: the summary shows which records hold the missed beats
+        frame["group"] = groups
+    frame["y_true"] = y_true
+    frame["y_pred"] = proba.argmax(axis=1)
+    for i, name in enumerate(classes):
+        frame[f"p_{name}"] = proba[:, i]
+    return frame
+
+
+def resolve_run(name: str | Path, results_dir: Path) -> RunStore:
+    """A run by folder or by run id under ``results_dir``."""
+    for candidate in (Path(name), Path(results_dir) / name):
+        if (candidate / "manifest.json").is_file():
+            return RunStore(candidate)
+    raise EcgbenchError(f"no run found at {str(name)!r} or {Path(results_dir) / name} (expected a manifest.json in it)")
+
+
+def pooled_probabilities(store: RunStore) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
+    """Per model, the saved probabilities of every split's test beats in one (beats, classes) array, and the labels.
+
+    Seed 0 of each model; the beats are in the same order for every model. For a ``group-kfold`` run this is one
+    out-of-fold prediction per beat, by models that never saw the beat's patient.
+    """
+    cells = [c for c in store.cells() if c["seed"] == 0]
+    if not cells:
+        raise EcgbenchError(f"{store.root} holds no finished seed-0 cells")
+    by_model: dict[str, list[pd.DataFrame]] = {}
+    for cell in cells:
+        by_model.setdefault(cell["model"], []).append(store.predictions(CellKey.of(cell)).assign(split=cell["split"]))
+    frames = {m: pd.concat(parts).sort_values(["split", "index"], ignore_index=True) for m, parts in by_model.items()}
+    first = next(iter(frames.values()))
+    for model, frame in frames.items():
+        if not frame[["split", "index"]].equals(first[["split", "index"]]):
+            raise EcgbenchError(f"{model} has not finished the same splits as the other models in {store.root}")
+    columns = [c for c in first.columns if c.startswith("p_")]
+    classes = tuple(c[2:] for c in columns)
+    return {m: f[columns].to_numpy(dtype=np.float64) for m, f in frames.items()}, first["y_true"].to_numpy(), classes
+
+
+# ---- older runs ----------------------------------------------------------------------------------------------------
+
+CELL_DEFAULTS = {"peak_memory_mb": None, "peak_memory_scope": None, "baseline_f1_macro": None, "commit": None,
+                 "context_features": []}  # keys that schema-1 cells written by early versions may lack
+
+
+def upgrade(store: RunStore) -> int:
+    """Convert a schema-1 run (CSV predictions, protocol as prose) to the current schema, in place; return the
+    number of cells converted. Each cell's metrics are recomputed from the converted predictions and must equal
+    the stored ones, so the conversion provably changes no number. The report is not rebuilt here."""
+    from ecgbench.data import dataset_spec
+    from ecgbench.evaluation import evaluation_of
+    from ecgbench.metrics import classification_metrics
+
+    manifest = read_json(store.manifest_path)
+    if manifest.get("schema_version", 1) == SCHEMA_VERSION:
+        return 0
+    split_protocol = manifest["suite"]["split"]["protocol"]
+    for name, info in manifest["datasets"].items():
+        protocols = {s["protocol"] for s in info["splits"].values()} or {split_protocol}
+        info["evaluation"] = evaluation_of(dataset_spec(name).evaluation, protocols.pop()).value
+        with np.load(store.splits_path(name)) as saved:
+            write_npz(store.splits_path(name), {"schema_version": np.array(SCHEMA_VERSION), **saved})
+    manifest["failures"] = [{"cell": None, "error": None, "message": f} if isinstance(f, str) else f
+                            for f in manifest.get("failures", [])]
+    converted = 0
+    for path in sorted((store.root / "cells").glob(f"*/*/*/seed*/{CELL_METRICS}")):
+        metrics = {**CELL_DEFAULTS, **read_json(path)}
+        csv = path.parent / "predictions.csv"
+        predictions = pd.read_csv(csv)
+        recomputed = classification_metrics(predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy(),
+                                            tuple(metrics["classes"]))
+        for name, value in recomputed.items():
+            if metrics[name] != value:
+                raise EcgbenchError(f"{csv}: {name} recomputed from the predictions is {value}, the stored one "
+                                    f"{metrics[name]}; not converted")
+        store.write_cell(CellKey.of(metrics), predictions, {k: v for k, v in metrics.items() if k != "schema_version"})
+        csv.unlink()
+        converted += 1
+    from ecgbench.environment import git_commit, now
+
+    upgrades = manifest.setdefault("upgrades", [])
+    upgrades.append({"from_schema": manifest.get("schema_version", 1), "to_schema": SCHEMA_VERSION, "at": now(),
+                     **git_commit()})
+    store.write_manifest({k: v for k, v in manifest.items() if k != "schema_version"})
+    return converted

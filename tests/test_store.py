@@ -1,0 +1,97 @@
+"""The run store: one owner of the run folder, finished cells proven by their checksums, older runs upgraded."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgbench.cli import main
+from ecgbench.errors import EcgbenchError
+from ecgbench.registry import Registry
+from ecgbench.store import SCHEMA_VERSION, CellKey, RunStore, predictions_frame
+
+REPO = Path(__file__).resolve().parent.parent
+FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick"]
+
+
+def toy_cell(store: RunStore, key: CellKey, n=40, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    proba = rng.dirichlet(np.ones(5), n)
+    frame = predictions_frame(np.arange(n) * 3, rng.integers(0, 5, n), proba, tuple("NSVFQ"), np.repeat([7, 9], n // 2))
+    store.write_cell(key, frame, {**key.__dict__, "accuracy": 0.5})
+    return frame
+
+
+def test_cell_ids_round_trip_and_bad_ones_are_named():
+    key = CellKey("mitdb-inter", "predefined", "cnn-bilstm", 2)
+    assert CellKey.from_id(key.id) == key
+    with pytest.raises(EcgbenchError, match="cell id 'cnn/seed0' is not of the form DATASET/SPLIT/MODEL/seedK"):
+        CellKey.from_id("cnn/seed0")
+
+
+def test_predictions_are_typed_and_compressed_and_read_back_in_one_line(tmp_path):
+    store = RunStore(tmp_path)
+    key = CellKey("d", "holdout", "m", 0)
+    frame = toy_cell(store, key)
+    back = pd.read_parquet(store.cell_dir(key) / "predictions.parquet")  # one line, plain pandas
+    assert back["p_N"].dtype == np.float32 and back["y_true"].dtype == np.int16
+    assert np.array_equal(back["index"], frame["index"]) and np.array_equal(back["group"], frame["group"])
+    assert np.allclose(back.filter(like="p_"), frame.filter(like="p_"), atol=1e-7)
+    assert (back["y_pred"] == back.filter(like="p_").to_numpy().argmax(1)).all()
+    metrics = json.loads((store.cell_dir(key) / "metrics.json").read_text())
+    assert metrics["schema_version"] == SCHEMA_VERSION and len(metrics["predictions_sha256"]) == 64
+
+
+def test_a_cell_whose_predictions_changed_after_it_finished_is_not_finished(tmp_path):
+    store = RunStore(tmp_path)
+    key = CellKey("d", "holdout", "m", 0)
+    toy_cell(store, key)
+    assert store.cell_finished(key)
+    path = store.cell_dir(key) / "predictions.parquet"
+    path.write_bytes(path.read_bytes()[:-100])  # truncated
+    assert not store.cell_finished(key)
+    path.unlink()
+    assert not store.cell_finished(key)
+
+
+def test_damaged_store_files_are_named(tmp_path):
+    store = RunStore(tmp_path)
+    store.manifest_path.write_text("{not json")
+    with pytest.raises(EcgbenchError, match=r"manifest.json is damaged \(not valid JSON"):
+        store.read_manifest()
+    store.results_path.write_text("dataset,model\nx,y\n")
+    with pytest.raises(EcgbenchError, match="results.csv is damaged or from an older ecgbench: it lacks column"):
+        store.read_results()
+
+
+def test_the_registry_refuses_a_duplicate_name_and_names_the_known_ones():
+    registry = Registry("widget")
+    registry.register("a", 1)
+    with pytest.raises(EcgbenchError, match="widget 'a' is registered twice"):
+        registry.register("a", 2)
+    with pytest.raises(EcgbenchError, match="unknown widget 'b'; known widgets: a"):
+        registry.get("b")
+
+
+def test_a_run_of_an_older_schema_is_refused_until_upgraded(tmp_path, capsys):
+    assert main(["run", *FAST, "--run-id", "r", "--results-dir", str(tmp_path)]) == 0
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    (tmp_path / "r" / "manifest.json").write_text(json.dumps({**manifest, "schema_version": 1}))
+    capsys.readouterr()
+    assert main(["run", *FAST, "--run-id", "r", "--results-dir", str(tmp_path)]) == 2
+    assert "has schema version 1, this ecgbench reads 2; convert the run with `python -m ecgbench upgrade" in \
+        capsys.readouterr().err
+
+
+@pytest.mark.parametrize("run", ["synthetic-default", "mitdb-inter"])
+def test_committed_runs_are_current_and_their_reports_regenerate_identically(run, tmp_path):
+    copy = tmp_path / run
+    shutil.copytree(REPO / "results" / run, copy)
+    assert main(["upgrade", str(copy)]) == 0  # already current: only the report is rebuilt
+    for name in ("summary.md", "results.csv"):
+        assert (copy / name).read_text() == (REPO / "results" / run / name).read_text(), name
+    cells = RunStore(copy).cells()
+    assert cells and all(c["schema_version"] == SCHEMA_VERSION for c in cells)
