@@ -3,6 +3,8 @@
     python benchmarks/bootstrap_speed.py                       # 50,000 beats, 3 seeds, 22 records, 2,000 resamples
     python benchmarks/bootstrap_speed.py --beats 100000 --seeds 5 --repeats 10
 
+(``ecgbench`` must be importable: installed from this checkout, or ``PYTHONPATH=.`` from its root.)
+
 Simulated labels (5 classes, MIT-BIH-like priors) and predictions (about 90 % right); the BLAS pool is limited to
 one thread. Times, best and median of ``--repeats``: the patient-level bootstrap of one cell, the beat-level one,
 and the paired patient-level bootstrap of two cells. Prints the machine beside the numbers.

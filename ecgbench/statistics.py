@@ -158,7 +158,11 @@ def _as_seeds(y_pred: np.ndarray, n: int, name: str = "y_pred") -> np.ndarray:
 
 
 def _classes(classes: Sequence[str] | None, *label_arrays: np.ndarray) -> tuple[str, ...]:
-    top = max(int(a.max()) for a in label_arrays) + 1 if all(a.size for a in label_arrays) else 1
+    if not all(a.size for a in label_arrays):
+        raise ValueError("no beats to score")
+    if any(not np.issubdtype(a.dtype, np.integer) or a.min() < 0 for a in label_arrays):
+        raise ValueError("labels must be integer class indices 0 .. k-1")
+    top = max(int(a.max()) for a in label_arrays) + 1
     if classes is None:
         return tuple(str(i) for i in range(top))
     if top > len(classes):

@@ -164,6 +164,18 @@ def test_many_seeds_at_beat_level_pool_the_same_cells():
     pd.testing.assert_frame_equal(one[cols], many[cols])
 
 
+def test_bad_inputs_are_refused():
+    y = np.array([0, 1, 2, 1])
+    with pytest.raises(ValueError, match="shape"):
+        cluster_bootstrap(y, y[:3])
+    with pytest.raises(ValueError, match="groups"):
+        cluster_bootstrap(y, y, np.zeros(3))
+    with pytest.raises(ValueError, match="integer class indices"):
+        cluster_bootstrap(y, y - 1)
+    with pytest.raises(ValueError, match="only 2 classes"):
+        cluster_bootstrap(y, y, classes=("a", "b"))
+
+
 def test_the_result_is_tidy_and_reproducible():
     rng = np.random.default_rng(11)
     y_true, y_pred, groups = patient_effect_set(rng)
