@@ -1,6 +1,7 @@
 """What a run does: datasets, models, seeds, split protocol and parameter overrides, from the command line or from
 a TOML suite file in ``benchmarks/``::
 
+    description = "what the suite is for, in one sentence"   # optional; not part of the fingerprint
     datasets = ["synthetic"]
     models = ["cnn", "minirocket"]
     seeds = [0, 1, 2]
@@ -51,13 +52,19 @@ class Suite:
     model_seeds: dict[str, list[int]] = field(default_factory=dict)
     quick: bool = False
     max_beats: int | None = None  # stratified subsample of every dataset (quick runs)
+    description: str = ""  # what the suite is for; says nothing about what the cells compute
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def fingerprint(self) -> str:
-        """Identifies what the cells compute; a run directory only resumes a run with the same fingerprint."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+        """Identifies what the cells compute; a run directory only resumes a run with the same fingerprint.
+
+        The description is left out: editing it changes no cell, so it must not stop a run from resuming (and
+        the fingerprints of runs made before suites had one stay what they were).
+        """
+        computed = {k: v for k, v in self.to_dict().items() if k != "description"}
+        return hashlib.sha256(json.dumps(computed, sort_keys=True).encode()).hexdigest()[:16]
 
     def params_for_model(self, name: str) -> dict:
         from ecgbench.models import model_class
@@ -77,7 +84,8 @@ class Suite:
         self.max_beats = self.max_beats or QUICK_MAX_BEATS
 
 
-SUITE_KEYS = {"datasets", "models", "seeds", "model_seeds", "split", "dataset_params", "model_params", "max_beats"}
+SUITE_KEYS = {"description", "datasets", "models", "seeds", "model_seeds", "split", "dataset_params", "model_params",
+              "max_beats"}
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -92,6 +100,9 @@ def load_suite(path: str | Path) -> Suite:
     if unknown:
         raise EcgbenchError(f"suite file {path}: unknown key(s) {', '.join(unknown)}; "
                             f"known keys: {', '.join(sorted(SUITE_KEYS))}")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise EcgbenchError(f"suite file {path}: 'description' must be a string")
     for key in ("datasets", "models"):
         if not isinstance(raw.get(key), list) or not raw[key]:
             raise EcgbenchError(f"suite file {path}: '{key}' must be a non-empty list of names")
@@ -105,7 +116,7 @@ def load_suite(path: str | Path) -> Suite:
         if not isinstance(value, list) or not value or not all(isinstance(s, int) for s in value):
             raise EcgbenchError(f"suite file {path}: '{where}' must be a non-empty list of integers")
     return Suite(raw["datasets"], raw["models"], seeds, split, raw.get("dataset_params", {}),
-                 raw.get("model_params", {}), model_seeds, max_beats=raw.get("max_beats"))
+                 raw.get("model_params", {}), model_seeds, max_beats=raw.get("max_beats"), description=description)
 
 
 def validate(suite: Suite, data_dir: Path) -> None:

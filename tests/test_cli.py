@@ -191,6 +191,8 @@ def test_bad_input_gets_a_clear_message_and_exit_code_2(args, message, capsys, t
          "'[model_seeds] rocket' must be a non-empty list of integers"),
         ("datasets = ['synthetic']\nmodels = ['rocket']\n[model_seeds]\ncnn = [1]\n",
          "[model_seeds] names cnn, which the suite does not run"),
+        ("description = ['a', 'list']\ndatasets = ['synthetic']\nmodels = ['rocket']\n",
+         "'description' must be a string"),
     ],
 )
 def test_bad_suite_files_are_named(suite, message, tmp_path, capsys):
@@ -279,6 +281,54 @@ def test_committed_suites_name_only_parameters_that_exist(path):
             check_groups(params["context"])
     for model in suite.models:
         build(model, n_classes=5, **suite.params_for_model(model))  # unknown parameters are refused here
+
+
+@pytest.mark.parametrize("path", SUITE_FILES, ids=lambda p: p.name)
+def test_committed_suites_say_what_they_are_for(path):
+    from ecgbench.suite import load_suite
+
+    description = load_suite(path).description
+    assert description.strip() and "\n" not in description
+
+
+def test_a_description_edit_keeps_the_fingerprint_and_the_run_resumes(tmp_path, capsys):
+    # The description says what a suite is for, not what its cells compute: editing it must not stop a resume.
+    from ecgbench.suite import load_suite
+
+    body = "datasets = ['synthetic']\nmodels = ['minirocket']\n[dataset_params.synthetic]\nn_beats = 600\n"
+    path = tmp_path / "suite.toml"
+    path.write_text("description = 'first words'\n" + body)
+    first = load_suite(path)
+    assert first.description == "first words"
+    assert main(["run", "--suite", str(path), "--quick", "--run-id", "d", "--results-dir", str(tmp_path)]) == 0
+    path.write_text("description = 'other words'\n" + body)
+    assert load_suite(path).fingerprint() == first.fingerprint()
+    path.write_text(body)
+    assert load_suite(path).fingerprint() == first.fingerprint()
+    capsys.readouterr()
+    assert main(["run", "--suite", str(path), "--quick", "--run-id", "d", "--results-dir", str(tmp_path)]) == 0
+    assert "holds a run of another suite" not in capsys.readouterr().err
+
+
+def _committed_suite_runs():
+    """(run folder, suite file) of every committed run whose manifest names a suite file."""
+    root = Path(__file__).resolve().parent.parent
+    runs = []
+    for manifest in sorted((root / "results").glob("*/manifest.json")):
+        words = json.loads(manifest.read_text())["command"].split()
+        if "--suite" in words:
+            runs.append((manifest.parent, root / words[words.index("--suite") + 1]))
+    return runs
+
+
+@pytest.mark.parametrize(("run", "suite_file"), _committed_suite_runs(), ids=lambda p: p.name)
+def test_committed_runs_keep_the_fingerprint_of_their_suite_file(run, suite_file):
+    # Comments and the description of a suite file may change; what its cells compute may not, or the committed
+    # run could no longer be resumed (or rerun into the same folder) from the file that made it.
+    from ecgbench.suite import load_suite
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert load_suite(suite_file).fingerprint() == manifest["suite_fingerprint"]
 
 
 def test_the_ds1_cross_validation_suite_mirrors_the_inter_patient_suite():

@@ -1,26 +1,11 @@
 """Deep models on the raw beat: a residual 1-D CNN, an LSTM and a CNN-BiLSTM, all in Keras.
 
-They share :class:`KerasModel`, which owns everything but the network itself:
-
-* **Input.** ``X`` is float32 ``(n, 187)``; it is standardised with one mean and one standard deviation
-  taken from the training beats (a global scalar, so the beat shape is untouched) and gets a channel axis:
-  ``(n, 187, 1)``. Where the dataset has context features (RR intervals; the last ``n_context`` columns), they
-  are standardised per feature and enter as a second input, joined to the network's beat features before a
-  small dense head: ``concat(trunk(beat), context) -> Dense(32)-ReLU -> softmax``. Without context the trunk
-  feeds the softmax directly.
-* **Training.** Adam on sparse categorical cross-entropy, ``batch_size`` beats a step, at most ``epochs``
-  epochs, ``keras.utils.set_random_seed(seed)`` before the network is built, TensorFlow's deterministic ops on
-  (see :func:`ecgbench.threads.tensorflow`), so the same seed gives the same probabilities.
-* **Early stopping** on the validation part: the validation loss is watched, training stops after ``patience``
-  epochs without improvement and the weights of the best epoch are restored. The learning rate is halved after
-  ``lr_patience`` epochs without improvement (``ReduceLROnPlateau``; 0 turns it off). Without a validation
-  part (``X_val`` None or empty) the training loss is watched instead.
-* **Class imbalance.** Every training beat is weighted by its class's balanced inverse-frequency weight raised
-  to ``class_weight_power`` (0 = unweighted, 1 = fully balanced), the weights scaled to mean 1. The validation
-  loss that early stopping watches is weighted the same way (with the training weights), so that the stopping
-  point is chosen on the objective that is optimised. Classes absent from the training beats still have an
-  output unit (the network always has ``n_classes`` outputs); their validation beats count with weight 1.
-* **Progress.** One INFO line per epoch on the ``ecgbench`` logger; Keras itself stays quiet.
+They share :class:`KerasModel`, which owns everything but the network itself (:meth:`KerasModel.trunk`): the
+standardised beat (and the context features, where the dataset has them, as a second input before a small dense
+head), Adam with tempered class weights (``class_weight_power``), early stopping on the validation loss with the
+best epoch's weights restored, seeded and deterministic training, one INFO line per epoch on the module's logger.
+Why each of these choices, with the numbers behind them: ``docs/decisions.md`` (``#deep-inputs``,
+``#deep-early-stopping``, ``#deep-class-weights``, ``#lstm-backwards``, ``#cnn-bilstm-learning-rate``).
 
 TensorFlow is imported only inside methods, through :func:`ecgbench.threads.tensorflow`, so importing this
 module is cheap.
