@@ -76,6 +76,8 @@ def mean_std(values: pd.Series, digits: int = 4) -> str:
 
 def summary_markdown(manifest: dict, table: pd.DataFrame, missed: pd.DataFrame) -> str:
     lines = [f"# ecgbench run `{manifest['run_id']}`", ""]
+    if manifest["suite"].get("description"):  # .get: runs planned before suites had descriptions
+        lines += [manifest["suite"]["description"], ""]
     dirty = " (with uncommitted changes)" if manifest.get("dirty") else ""
     lines += [f"- command: `{manifest['command']}`", f"- commit: `{manifest['commit']}`{dirty}",
               f"- finished: {manifest.get('finished', 'not yet')}; status: {manifest['status']}",

@@ -301,6 +301,9 @@ def test_a_description_edit_keeps_the_fingerprint_and_the_run_resumes(tmp_path, 
     first = load_suite(path)
     assert first.description == "first words"
     assert main(["run", "--suite", str(path), "--quick", "--run-id", "d", "--results-dir", str(tmp_path)]) == 0
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert manifest["suite"]["description"] == "first words"  # recorded in the manifest, shown in the summary
+    assert (tmp_path / "d" / "summary.md").read_text().splitlines()[2] == "first words"
     path.write_text("description = 'other words'\n" + body)
     assert load_suite(path).fingerprint() == first.fingerprint()
     path.write_text(body)
