@@ -28,6 +28,7 @@ from ecgbench.data.context import (
 from ecgbench.data.kaggle import MITBIH_TEST, MITBIH_TRAIN, read_beats_csv
 from ecgbench.data.rr import RR_FEATURES
 from ecgbench.errors import EcgbenchError
+from ecgbench.io import sha256_array
 from ecgbench.splits import make_splits
 
 N, S, V, F, Q = range(5)
@@ -37,6 +38,10 @@ DS1_COUNTS = (45_866, 944, 3_788, 415, 8)
 DS2_COUNTS = (44_259, 1_837, 3_221, 388, 7)
 MITDB_COUNTS = (90_631, 2_781, 7_236, 803, 8_043)
 RECORD_100_COUNTS = (2_239, 33, 1, 0, 0)
+# The inter-patient suite's context groups, and sha256_array(X, y, groups, context) of mitdb-inter with them,
+# computed before the data/ modules were split by concept: a change to any beat or context value shows here.
+SUITE_CONTEXT = ["rr", "morphology", "pre_r", "qrs", "neighbours"]
+MITDB_INTER_SHA256 = "8220e4e08daf775ebab6763f983c926d31b793bdc18665a8b01c7ed5b27a649e"
 
 
 # ------------------------------------------------------------------------------------------- fixtures
@@ -251,6 +256,12 @@ def test_ds1_and_ds2_class_counts_are_stable(mitdb_inter):
     train, test = mitdb_inter.predefined_split
     assert tuple(np.bincount(mitdb_inter.y[train], minlength=5)) == DS1_COUNTS
     assert tuple(np.bincount(mitdb_inter.y[test], minlength=5)) == DS2_COUNTS
+
+
+def test_inter_patient_beats_and_suite_context_are_pinned(mitdb_build, mitdb_dir):
+    dataset = data.load_dataset("mitdb-inter", mitdb_dir.parent, context=SUITE_CONTEXT)  # from the module's cache
+    assert dataset.context.shape == (sum(DS1_COUNTS) + sum(DS2_COUNTS), 36)
+    assert sha256_array(dataset.X, dataset.y, dataset.groups, dataset.context) == MITDB_INTER_SHA256
 
 
 def test_inter_patient_sides_share_no_record_and_leave_out_paced_records(mitdb_inter):
