@@ -309,7 +309,7 @@ def cmd_data(args) -> int:
             folder = fetch_physionet(args.name, data_dir, version=args.version, files=args.records)
             print(f"{args.name}: every file verified against SHA256SUMS.txt in {folder}")
         return 0
-    from ecgbench.data.wfdb_beats import export_csv
+    from ecgbench.data.export import export_csv
 
     for path in export_csv(load_dataset(args.dataset, data_dir), args.output):
         print(f"written: {path}")

@@ -14,6 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from ecgbench.errors import EcgbenchError
 from ecgbench.models.deep import CNNBiLSTM, LSTMModel, ResidualCNN
+from tests.conftest import LogLines
 
 MODELS = {"cnn": ResidualCNN, "lstm": LSTMModel, "cnn-bilstm": CNNBiLSTM}
 N_CLASSES = 3
@@ -43,15 +44,6 @@ def data():
     return X_train, y_train, X_val, y_val, X_test, y_test
 
 
-class _Lines(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
-
-
 def fit(name, data, seed=0, **params):
     X_train, y_train, X_val, y_val, _, _ = data
     model = MODELS[name](N_CLASSES, seed=seed, **{**MODELS[name].quick_params, **params})
@@ -63,7 +55,7 @@ def fitted(data):
     """Each model fitted once with its log lines; shared by the tests below."""
     out = {}
     logger = logging.getLogger("ecgbench")
-    handler = _Lines()
+    handler = LogLines(logging.INFO)
     previous_level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

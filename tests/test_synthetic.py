@@ -18,6 +18,13 @@ from ecgbench.io import sha256_array
 # Smaller than the default (8000 beats, 48 patients) to keep the tests fast; large enough for every class.
 N_BEATS, N_PATIENTS = 3000, 24
 
+# sha256_array(X, y, groups, context) of the default dataset and of a quick one, computed before the data/
+# modules were split by concept: a change to the simulator or to the beat segmentation shows here.
+PINNED_CHECKSUMS = {
+    (): "566fcdb059fd4aa55234d8d95782362ac6e1bd03f86ae7ec827ad54d85b84ae4",
+    (("n_beats", 1500),): "ffd295d6cbdaf367d1bc1dc3a544ddf61df5098c2912638679c8d453ac3dab11",
+}
+
 
 @pytest.fixture(scope="module")
 def ds():
@@ -41,6 +48,12 @@ def test_deterministic_for_a_seed_and_different_for_another(ds):
     other = syn.load_synthetic(None, n_beats=N_BEATS, n_patients=N_PATIENTS, seed=1)
     assert other.X.shape == ds.X.shape and not np.array_equal(other.X, ds.X)
     assert other.provenance["checksum"] != ds.provenance["checksum"]
+
+
+@pytest.mark.parametrize("params", list(PINNED_CHECKSUMS))
+def test_beats_context_and_groups_are_pinned(params):
+    dataset = data.load_dataset("synthetic", **dict(params))
+    assert sha256_array(dataset.X, dataset.y, dataset.groups, dataset.context) == PINNED_CHECKSUMS[params]
 
 
 def test_class_proportions_match_mitbih_targets(ds):

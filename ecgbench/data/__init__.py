@@ -8,6 +8,7 @@ Datasets are found by name through a registry, so that the runner never needs to
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 from collections.abc import Callable
@@ -85,8 +86,9 @@ class DatasetSpec:
 
 
 def _load_builtin_datasets():
-    # Importing the modules runs their @register_dataset decorators.
-    from ecgbench.data import kaggle, synthetic, wfdb_beats  # noqa: F401
+    # Importing the modules runs their @register_dataset decorators, in this order (the order `data list` shows).
+    for module in ("kaggle", "synthetic", "mitdb", "cross_database"):
+        importlib.import_module(f"ecgbench.data.{module}")
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin_datasets)

@@ -1,50 +1,9 @@
 """Per-beat context: what a beat cut from its own R peak cannot show, as named columns beside its samples.
 
-A dataset rebuilt from WFDB records takes ``context = [...]``, a list of these groups (default ``["rr"]``):
-
-- ``rr``: the RR-interval ratios of :mod:`ecgbench.data.rr` (is the beat early, late, followed by a pause).
-- ``morphology``: how the beat differs from its record's median beat (the patient's usual beat), in four numbers:
-  the correlation with it over the whole beat and over its first 0.2 s (the end of the QRS complex and the ST
-  segment), the RMS difference relative to the median beat's spread, and the largest absolute difference. A
-  ventricular beat looks unlike the patient's normal beats however that patient's normal beats look, and that
-  carries over between patients better than the shape itself.
-- ``pre_r``: 16 samples of the 0.25 s before the R peak (every 16 ms), which hold the P wave and the start of the
-  QRS complex; the Kaggle-style beat starts at the R peak and so shows neither.
-- ``qrs``: the QRS complex measured on the unscaled signal (each 10 s window of a Kaggle-style beat is scaled to
-  [0, 1], which hides how tall and how wide a beat is next to its neighbours): peak-to-peak amplitude, R height
-  above the baseline, width, slope energy and area within 0.15 s of the R peak (:func:`qrs_measures`), each divided
-  by its record's median. A ventricular beat is wider and usually taller than the patient's usual beat; dividing
-  by the record's median keeps the numbers free of leads, gains and units.
-- ``neighbours``: how the beat compares with the beats around it, in five numbers: the correlation of the unscaled
-  signal from 0.1 s before to 0.3 s after its R peak with the same stretch around the previous and around the next
-  R peak (:func:`neighbour_correlations`), the previous and the next beat's correlation with the record's median
-  beat (``morphology``'s first number), and the share of the 21 beats centred on it (fewer at the record's ends)
-  that are unlike the record's median beat (:func:`unlike_nearby`). An ectopic beat stands out from neighbours
-  that look alike; a beat inside a run of unusual beats is not premature, but its neighbours say it is in a run.
-
-Every group is computed per record, from that record alone and without labels: a test record's context comes from
-its own beats and R peaks (as offline Holter analysis has the whole recording), never from another record's.
-
-The inter-patient suite's groups were chosen by 5-fold cross-validation by record over DS1 (training records
-only; XGBoost on every third beat sample plus the context; accuracy / S sensitivity / V sensitivity):
-``rr`` 0.932 / 0.196 / 0.838, ``rr`` + ``morphology`` 0.940 / 0.229 / 0.886, ``rr`` + ``pre_r`` 0.928 /
-0.251 / 0.846, the three 0.940 / 0.253 / 0.910. Then, on the same folds, the three groups 0.940 / 0.255 / 0.905
-(V positive predictivity 0.808) and the three plus ``qrs`` 0.942 / 0.263 / 0.924 (V +P 0.850); on other folds and
-another XGBoost seed 0.946 / 0.250 / 0.873 (+P 0.841) and 0.946 / 0.298 / 0.898 (+P 0.861). The QRS measures in
-signal units (mV) rather than as ratios to the record's median did worse than without them (0.937 / 0.231 /
-0.894).
-
-``neighbours`` was chosen the same way for the tsfresh-xgboost pipeline (its 300 tsfresh features, selected once on
-a balanced sample of DS1, the four groups above, 200 boosting rounds at ``class_weight_power`` 1.0, out-of-fold
-beats pooled; accuracy / S Se / S +P / V Se / V +P), on two fold assignments (seeds 0 and 1): the four groups
-0.953 / 0.472 / 0.386 / 0.924 / 0.842 and 0.953 / 0.395 / 0.372 / 0.925 / 0.872; with ``neighbours`` 0.957 / 0.500
-/ 0.390 / 0.931 / 0.871 and 0.957 / 0.411 / 0.352 / 0.930 / 0.896. Tried on the same folds and not taken: the
-neighbour correlations alone (0.956 / 0.541 / 0.398 / 0.927 / 0.863 and 0.957 / 0.408 / 0.357 / 0.924 / 0.893), or
-computed on the scaled beat from its R peak on (V Se 0.925 and 0.925: the QRS onset before R matters); the second
-lead's ``morphology`` and ``qrs`` numbers (V Se 0.882: MIT-BIH's second lead is V1, V2, V4 or V5 by record, so it
-does not carry over between patients); the correlation with a median of the regularly timed beats only (accuracy
-0.946 to 0.950); the QRS width in samples rather than relative (accuracy 0.950); class weights ^ 1.5 (accuracy
-0.944, V +P 0.794).
+A dataset rebuilt from WFDB records takes ``context = [...]``, a list of the groups of :data:`CONTEXT_GROUPS`
+(default ``["rr"]``): ``rr``, ``morphology``, ``pre_r``, ``qrs``, ``neighbours``. Every group is computed per
+record, from that record alone and without labels. What each group holds, and why the inter-patient suite uses
+the ones it does: docs/datasets.md.
 """
 
 from __future__ import annotations

@@ -1,34 +1,9 @@
 """The embedded ``synthetic`` dataset: simulated ECG beats built the way the Kaggle MIT-BIH beats were built.
 
-Nothing is downloaded; the beats are generated in code, identically for a given seed.
-
-Pipeline (one virtual patient at a time):
-
-1. A beat sequence with a patient-specific class mix (N, S, V, F, Q) and rhythm: sinus RR with heart-rate
-   variability, premature S and V beats, non-compensatory pause after S, full compensatory pause after V,
-   a fixed pacing rate for paced patients.
-2. A continuous single-lead ECG at 360 Hz (the MIT-BIH rate): every wave is a Gaussian, as in ECGSYN
-   (McSharry et al. 2003), with patient-specific amplitudes, widths and timings; plus baseline wander,
-   Gaussian noise and occasional muscle (EMG) and motion artefact bursts.
-3. Beat extraction after Kachuee et al. 2018: resample to 125 Hz, split into 10 s windows, scale each window
-   to [0, 1], take 1.2 x the window's median RR from each annotated R peak, crop or zero-pad to 187 samples.
-
-References:
-    McSharry PE, Clifford GD, Tarassenko L, Smith LA (2003). A dynamical model for generating synthetic
-    electrocardiogram signals. IEEE Trans Biomed Eng 50(3):289-294.
-    Kachuee M, Fazeli S, Sarrafzadeh M (2018). ECG heartbeat classification: a deep transferable
-    representation. IEEE ICHI 2018, 443-444.
-    Moody GB, Mark RG (2001). The impact of the MIT-BIH Arrhythmia Database. IEEE EMBS Mag 20(3):45-50.
-
-Calibration, measured on this generator (SYNTHETIC beats, not MIT-BIH results). Default parameters
-(n_beats=8000, n_patients=48, seed=0: N 6628, S 201, V 529, F 57, Q 585), stratified 80/20 beat split
-(random_state=0), macro-F1 on the test part, per-class F1 in N/S/V/F/Q order:
-    majority class                                      0.181
-    logistic regression, raw 187 samples                0.569  (0.98 / 0.00 / 0.92 / 0.00 / 0.95)
-    XGBoost, raw samples (200 trees, depth 6, hist)     0.807  (0.99 / 0.46 / 0.98 / 0.62 / 0.98)
-    (seeds 1 and 2: logistic regression 0.559 / 0.592, XGBoost 0.722 / 0.826; S is the hardest class in all
-    three, as in the real data; F, with ~11 test beats, is noisy.)
-Generating the default 8000 beats takes ~0.3 s on one core.
+Nothing is downloaded; the beats are generated in code, identically for a given seed: virtual patients' beat
+sequences and rhythms, a sum-of-Gaussians ECG at 360 Hz (after ECGSYN, McSharry et al. 2003) with noise, then
+the Kachuee et al. 2018 segmentation of :mod:`ecgbench.data.segmentation`. Pipeline, calibration and
+references: docs/datasets.md.
 """
 
 from __future__ import annotations
@@ -36,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter, resample_poly
+from scipy.signal import lfilter
 
-from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, SAMPLING_RATE_HZ, Dataset, register_dataset
+from ecgbench.data import AAMI_CLASSES, SAMPLING_RATE_HZ, Dataset, register_dataset
 from ecgbench.data.rr import RR_FEATURES, rr_features
+from ecgbench.data.segmentation import WINDOW_S, resample_to, segment_beats, window_samples
 from ecgbench.evaluation import Evaluation
 from ecgbench.io import sha256_array
 
@@ -50,9 +26,6 @@ SOURCE = (
 
 # --- recording and extraction (Kachuee et al. 2018) ---------------------------------------------------------
 MITBIH_RATE_HZ = 360  # the simulator renders at the MIT-BIH sampling rate, as the source records were
-RESAMPLE_UP, RESAMPLE_DOWN = 25, 72  # 360 Hz * 25 / 72 = 125 Hz
-WINDOW_S = 10.0  # Kachuee: the continuous signal is cut into 10 s windows, each scaled to [0, 1]
-SEGMENT_RR_FACTOR = 1.2  # Kachuee: each beat is 1.2 x the window's median RR, starting at its R peak
 LEAD_IN_S = 1.0  # signal before the first R peak (room for its P wave)
 TAIL_S = 2.0  # signal after the last R peak (room for its T wave and a full segment)
 
@@ -457,39 +430,6 @@ def _emg_burst(rng: np.random.Generator, n: int, fs: float) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Kachuee et al. 2018 beat extraction
-# ------------------------------------------------------------------------------------------------------------
-
-
-def extract_beats(signal_125: np.ndarray, r_samples: np.ndarray) -> np.ndarray:
-    """Beats (len(r_samples), 187) from a 125 Hz signal and its annotated R peaks (Kachuee et al. 2018).
-
-    Each 10 s window is scaled to [0, 1]; a beat runs from its R peak for 1.2 x the median RR of the R peaks
-    in its window (cut at the window's end), then is cropped or zero-padded to 187 samples. Resampling is done
-    before the windowing here; it commutes with the per-window affine scaling, and scaling last keeps the
-    beats exactly within [0, 1].
-    """
-    win = int(WINDOW_S * SAMPLING_RATE_HZ)
-    n_win = -(-len(signal_125) // win)
-    padded = np.pad(signal_125, (0, n_win * win - len(signal_125)), mode="edge").reshape(n_win, win)
-    lo, hi = padded.min(1, keepdims=True), padded.max(1, keepdims=True)
-    windows = (padded - lo) / np.maximum(hi - lo, 1e-12)
-
-    window_of = r_samples // win
-    fallback = np.median(np.diff(r_samples)) if len(r_samples) > 1 else BEAT_LENGTH / SEGMENT_RR_FACTOR
-    beats = np.zeros((len(r_samples), BEAT_LENGTH))
-    for w in np.unique(window_of):
-        members = np.flatnonzero(window_of == w)
-        rr = np.diff(r_samples[members])
-        length = int(SEGMENT_RR_FACTOR * (np.median(rr) if len(rr) else fallback))
-        for i in members:
-            start = r_samples[i] - w * win
-            seg = windows[w, start:min(start + length, win)][:BEAT_LENGTH]
-            beats[i, :len(seg)] = seg
-    return beats
-
-
-# ------------------------------------------------------------------------------------------------------------
 # One patient, then the dataset
 # ------------------------------------------------------------------------------------------------------------
 
@@ -504,9 +444,10 @@ def simulate_patient(rng: np.random.Generator, patient: Patient, counts: np.ndar
     centres, sigmas, amps = beat_gaussians(rng, patient, labels, r_times, rr)
     ecg = render_gaussians(centres, sigmas, amps, n360, MITBIH_RATE_HZ)
     ecg = add_noise(rng, patient, ecg, MITBIH_RATE_HZ)
-    ecg_125 = resample_poly(ecg, RESAMPLE_UP, RESAMPLE_DOWN)
+    # scipy's default zero padding at the ends, as the simulator v1 was built (WFDB records are padded with a line).
+    ecg_125 = resample_to(ecg, MITBIH_RATE_HZ, padtype="constant")
     r_samples = np.round(r_times * SAMPLING_RATE_HZ).astype(np.int64)
-    return extract_beats(ecg_125, r_samples), labels, rr_features(r_times)
+    return segment_beats(ecg_125, r_samples, window_samples(WINDOW_S)), labels, rr_features(r_times)
 
 
 def simulate(n_beats: int = 8000, n_patients: int = 48, seed: int = 0):

@@ -1,0 +1,59 @@
+"""The per-record beat cache: one npz file per rebuilt record, in ``$ECGBENCH_CACHE``, else
+``~/.cache/ecgbench/beats`` (never in the data folder, which may be read-only).
+
+An entry is keyed by the sha256 of the record's files and of the parameters that decide its beats, so editing a
+file or a parameter rebuilds exactly the records concerned. Writes are atomic; a damaged entry is rebuilt, not
+fatal. Timings: docs/datasets.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ecgbench.io import atomic_write
+
+log = logging.getLogger(__name__)
+
+
+def beat_cache_dir() -> Path:
+    """``$ECGBENCH_CACHE``, else ``~/.cache/ecgbench/beats`` (never the data folder: it may be read-only)."""
+    if os.environ.get("ECGBENCH_CACHE"):
+        return Path(os.environ["ECGBENCH_CACHE"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecgbench" / "beats"
+
+
+def cache_key(checksums: dict[str, str], params: dict) -> str:
+    """sha256 of a record's file checksums and of the parameters (a JSON-ready dict) its beats depend on."""
+    payload = json.dumps({"files": checksums, "params": params}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def entry_path(cache_dir: Path, database: str, record: str, key: str) -> Path:
+    return cache_dir / f"{database}_{record.replace('/', '_')}_{key[:24]}.npz"
+
+
+def read_entry(path: Path, fields: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    """The arrays ``fields`` of a cache entry; None where there is none or it cannot be read (then logged)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {name: z[name] for name in fields}
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # damaged: rebuild, not fatal
+        log.warning("ignoring unreadable cache file %s (%s); rebuilding", path, exc)
+        return None
+
+
+def write_entry(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    def write(tmp: Path):
+        with open(tmp, "wb") as fh:  # a file object: np.savez would add ".npz" to the temporary name
+            np.savez(fh, **arrays)
+
+    atomic_write(path, write)

@@ -1,0 +1,82 @@
+"""The ``wfdb-cross`` dataset, **cross-database**: train on every beat of one WFDB database, test on every beat
+of another (each read at its own sampling rate), e.g. ``[dataset_params.wfdb-cross] train = "mitdb"
+test = "incartdb"``. Beats are rebuilt by :mod:`ecgbench.data.wfdb_dataset`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ecgbench.data import AAMI_CLASSES, Dataset, register_dataset
+from ecgbench.data.mitdb import MITDB
+from ecgbench.data.records import has_database
+from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
+from ecgbench.data.wfdb_dataset import load_wfdb_database, record_groups
+from ecgbench.errors import EcgbenchError
+from ecgbench.evaluation import Evaluation
+
+
+@register_dataset(
+    "wfdb-cross",
+    description="Cross-database: train on every beat of one WFDB database, test on another (params train, test; "
+    "default mitdb -> svdb), beats rebuilt as Kachuee et al. 2018 at each database's own sampling rate",
+    evaluation=Evaluation.CROSS_DATABASE,
+    is_available=lambda data_dir, train=MITDB, test="svdb", **params: all(
+        has_database(Path(data_dir) / db) for db in (train, test)),
+    how_to_get="put the two WFDB databases that its train and test parameters name (default mitdb and svdb) into "
+    "the data directory, e.g. run `python -m ecgbench data fetch svdb`",
+)
+def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", train_records=None,
+                        test_records=None, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
+                        drop_last_beat: bool = False, context=("rr",)) -> Dataset:
+    """Train on ``train``'s beats, test on ``test``'s; ``groups`` number the (database, record) pairs."""
+    options = {"window_s": window_s, "rr_factor": rr_factor, "drop_last_beat": drop_last_beat,
+               "context": context}
+    sides = [load_wfdb_database(Path(data_dir) / db, records, **options)
+             for db, records in ((train, train_records), (test, test_records))]
+    _refuse_shared_records(sides)
+    n_train, n_test = len(sides[0].y), len(sides[1].y)
+    names = [f"{side.provenance['database']}/{r}" for side in sides for r in side.provenance["records"]]
+    n_train_records = len(sides[0].provenance["records"])
+    groups = np.concatenate([_record_positions(sides[0]), _record_positions(sides[1]) + n_train_records])
+    provenance = {
+        "source": f"{sides[0].provenance['source']}; {sides[1].provenance['source']}",
+        "protocol": f"cross-database: train on {train}, test on {test}",
+        "train": sides[0].provenance,
+        "test": sides[1].provenance,
+        "groups": dict(enumerate(names)),
+        "synthetic": False,
+    }
+    return Dataset(
+        name="wfdb-cross",
+        X=np.concatenate([sides[0].X, sides[1].X]),
+        y=np.concatenate([sides[0].y, sides[1].y]),
+        classes=AAMI_CLASSES,
+        groups=groups,
+        predefined_split=(np.arange(n_train), np.arange(n_train, n_train + n_test)),
+        provenance=provenance,
+        validation_by_group=True,
+        context=None if sides[0].context is None else np.concatenate([sides[0].context, sides[1].context]),
+        context_names=sides[0].context_names,
+    )
+
+
+def _record_positions(side: Dataset) -> np.ndarray:
+    """Each beat's record as its position in the side's record list (its groups may be record numbers)."""
+    record_ids = record_groups(side.provenance["records"])
+    order = np.argsort(record_ids)
+    return order[np.searchsorted(record_ids, side.groups, sorter=order)]
+
+
+def _refuse_shared_records(sides: list[Dataset]) -> None:
+    train, test = (side.provenance for side in sides)
+    if train["database"] != test["database"]:
+        return
+    shared = sorted(set(train["records"]) & set(test["records"]))
+    if shared:
+        raise EcgbenchError(
+            f"wfdb-cross: train and test are both {train['database']!r} and share records {', '.join(shared)}; "
+            "pick disjoint train_records and test_records"
+        )

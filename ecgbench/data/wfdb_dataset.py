@@ -1,0 +1,242 @@
+"""Beats rebuilt from a WFDB database the way the Kaggle MIT-BIH beats were built (Kachuee et al. 2018), as a
+:class:`~ecgbench.data.Dataset`: float32 beats of 187 samples at 125 Hz in [0, 1], classes N S V F Q,
+``groups`` = record id, optional per-beat context.
+
+Per record (:func:`rebuild_record`): one lead and its annotated beats (:mod:`ecgbench.data.records`), the
+Kachuee segmentation (:mod:`ecgbench.data.segmentation`) and the context of :mod:`ecgbench.data.context`; rebuilt
+records are cached (:mod:`ecgbench.data.beat_cache`). The datasets built on it: :mod:`ecgbench.data.mitdb`,
+:mod:`ecgbench.data.cross_database`. Choices and counts: docs/datasets.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, SAMPLING_RATE_HZ, Dataset
+from ecgbench.data.beat_cache import beat_cache_dir, cache_key, entry_path, read_entry, write_entry
+from ecgbench.data.context import (
+    check_groups,
+    context_names,
+    neighbour_correlations,
+    pre_r_samples,
+    qrs_measures,
+    record_context,
+)
+from ecgbench.data.records import (
+    AAMI_MAP,
+    ANNOTATOR,
+    PREFERRED_LEADS,
+    checksum_digest,
+    list_records,
+    read_record,
+    record_files,
+    require_database,
+)
+from ecgbench.data.segmentation import (
+    RR_FACTOR,
+    WINDOW_S,
+    resample_to,
+    resampled_positions,
+    scale_windows,
+    segment_beats,
+    window_samples,
+)
+from ecgbench.errors import EcgbenchError
+from ecgbench.io import sha256_file
+
+log = logging.getLogger(__name__)
+
+EXTRACTION_VERSION = 4  # bump when the extraction code changes what it produces: old cache entries are ignored
+SOURCE = "PhysioNet {database} (WFDB records, annotator '{annotator}'), beats rebuilt after Kachuee et al. 2018"
+
+
+@dataclass(frozen=True)
+class BeatParams:
+    """Everything that decides the beats of a record; part of the cache key and of the provenance."""
+
+    window_s: float = WINDOW_S
+    rr_factor: float = RR_FACTOR
+    leads: tuple[str, ...] = PREFERRED_LEADS
+    annotator: str = ANNOTATOR
+    rate_hz: int = SAMPLING_RATE_HZ
+    beat_length: int = BEAT_LENGTH
+
+    def __post_init__(self):
+        if not (self.window_s > 0 and self.rr_factor > 0):  # also rejects NaN
+            raise EcgbenchError(f"window_s and rr_factor must be positive (got {self.window_s}, {self.rr_factor})")
+        if self.window_samples < 2:
+            raise EcgbenchError(f"window_s = {self.window_s} is shorter than two samples at {self.rate_hz} Hz")
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "leads": list(self.leads), "extraction_version": EXTRACTION_VERSION,
+                "aami_map": {c: list(symbols) for c, symbols in AAMI_MAP.items()}}
+
+    @property
+    def window_samples(self) -> int:
+        return window_samples(self.window_s, self.rate_hz)
+
+
+@dataclass
+class RecordBeats:
+    """The beats of one record: ``X`` (n, 187) float32, AAMI ``labels``, annotation ``samples`` at ``fs``, the
+    signal before every R peak (``pre_r``, :func:`ecgbench.data.context.pre_r_samples`), the QRS measures of the
+    unscaled signal (``qrs``, :func:`ecgbench.data.context.qrs_measures`) and every beat's correlation with the
+    previous and the next one (``neighbours``, :func:`ecgbench.data.context.neighbour_correlations`)."""
+
+    record: str
+    X: np.ndarray
+    labels: np.ndarray
+    samples: np.ndarray
+    symbols: np.ndarray
+    lead: str
+    fs: float
+    pre_r: np.ndarray
+    qrs: np.ndarray
+    neighbours: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @classmethod
+    def stored_fields(cls) -> tuple[str, ...]:
+        """The fields a cache entry holds (all but ``record``, which names the entry)."""
+        return tuple(f.name for f in fields(cls) if f.name != "record")
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: np.asarray(getattr(self, name)) for name in self.stored_fields()}
+
+    @classmethod
+    def from_arrays(cls, record: str, arrays: dict[str, np.ndarray]) -> RecordBeats:
+        values = {**arrays, "lead": str(arrays["lead"]), "fs": float(arrays["fs"])}
+        return cls(record, **values)
+
+
+def rebuild_record(folder: Path, record: str, params: BeatParams = BeatParams()) -> RecordBeats:
+    """Read one WFDB record and cut its annotated beats (every choice made: docs/datasets.md)."""
+    recording = read_record(folder, record, params.leads, params.annotator)
+    signal_125 = resample_to(recording.signal, recording.fs, params.rate_hz)
+    r_peaks = resampled_positions(recording.samples, recording.fs, len(signal_125), params.rate_hz)
+    X = segment_beats(signal_125, r_peaks, params.window_samples, params.rr_factor, params.beat_length)
+    pre_r = pre_r_samples(scale_windows(signal_125, params.window_samples), r_peaks)
+    return RecordBeats(record, X, recording.labels.astype(np.int8), recording.samples, recording.symbols,
+                       recording.lead, recording.fs, pre_r, qrs_measures(signal_125, r_peaks),
+                       neighbour_correlations(signal_125, r_peaks))
+
+
+# ------------------------------------------------------------------------------------------ databases
+
+
+def read_database(folder: Path, records: list[str], params: BeatParams) -> tuple[list[RecordBeats], dict]:
+    """The beats of ``records`` (from the cache where possible) and the sha256 of every file they come from."""
+    folder = Path(folder)
+    require_database(folder, records)
+    cache_dir = beat_cache_dir()
+    started = time.perf_counter()
+    all_beats, checksums, n_rebuilt = [], {}, 0
+    for record in records:
+        files = record_files(folder, record, params.annotator)
+        record_sums = {path.relative_to(folder).as_posix(): sha256_file(path) for path in files}
+        checksums.update(record_sums)
+        path = entry_path(cache_dir, folder.name, record, cache_key(record_sums, params.as_dict()))
+        beats, rebuilt = _cached_record(folder, record, params, path)
+        n_rebuilt += rebuilt
+        all_beats.append(beats)
+    _log_summary(folder.name, all_beats, n_rebuilt, time.perf_counter() - started, cache_dir)
+    return all_beats, checksums
+
+
+def _cached_record(folder: Path, record: str, params: BeatParams, path: Path) -> tuple[RecordBeats, bool]:
+    arrays = read_entry(path, RecordBeats.stored_fields())
+    if arrays is not None:
+        beats = RecordBeats.from_arrays(record, arrays)
+        log.debug("%s/%s: %s beats from the cache", folder.name, record, f"{len(beats):,}")
+        return beats, False
+    started = time.perf_counter()
+    beats = rebuild_record(folder, record, params)
+    write_entry(path, beats.arrays())
+    log.debug("%s/%s: rebuilt %s beats (lead %s, %g Hz) in %.2f s", folder.name, record, f"{len(beats):,}",
+              beats.lead, beats.fs, time.perf_counter() - started)
+    return beats, True
+
+
+def _log_summary(database: str, all_beats: list[RecordBeats], n_rebuilt: int, seconds: float, cache_dir: Path):
+    n_beats = f"{sum(len(b) for b in all_beats):,}"
+    n_records = len(all_beats)
+    if n_rebuilt == 0:
+        log.info("%s: loaded %s beats of %d records from the cache in %.1f s (%s)", database, n_beats, n_records,
+                 seconds, cache_dir)
+    else:
+        from_cache = f" ({n_records - n_rebuilt} more from the cache)" if n_rebuilt < n_records else ""
+        log.info("%s: rebuilt %s beats from %d records in %.1f s%s; cached in %s", database, n_beats, n_rebuilt,
+                 seconds, from_cache, cache_dir)
+
+
+def record_groups(records: list[str]) -> np.ndarray:
+    """One int per record: the record number where every name is a number (MIT-BIH's 100..234), else its
+    position in ``records``."""
+    if all(r.isdigit() for r in records) and len({int(r) for r in records}) == len(records):
+        return np.array([int(r) for r in records], dtype=np.int64)
+    return np.arange(len(records), dtype=np.int64)
+
+
+def load_wfdb_database(
+    folder: str | Path,
+    records=None,
+    *,
+    name: str | None = None,
+    window_s: float = WINDOW_S,
+    rr_factor: float = RR_FACTOR,
+    leads: tuple[str, ...] = PREFERRED_LEADS,
+    annotator: str = ANNOTATOR,
+    drop_last_beat: bool = False,
+    context=("rr",),
+) -> Dataset:
+    """All annotated beats of ``records`` (default: the folder's ``RECORDS`` file, else its ``*.hea`` files) of
+    one WFDB database, rebuilt the Kaggle way; ``groups`` from :func:`record_groups`, no split of its own.
+
+    ``drop_last_beat`` leaves out the last beat of every record, as the Kaggle CSVs do. ``context`` names the
+    groups of per-beat context features (:mod:`ecgbench.data.context`; each from the beat's own record) that
+    become the dataset's context; ``[]`` gives the beats alone, as in the Kaggle files.
+    """
+    context = check_groups(context)
+    folder = Path(folder)
+    records = list_records(folder) if records is None else [str(r) for r in records]
+    leads = (leads,) if isinstance(leads, str) else tuple(leads)  # a suite file may name a single lead
+    params = BeatParams(window_s=float(window_s), rr_factor=float(rr_factor), leads=leads, annotator=annotator)
+    all_beats, checksums = read_database(folder, records, params)
+    keep = [_kept_rows(len(beats), drop_last_beat) for beats in all_beats]
+    groups = record_groups(records)
+    provenance = {
+        "source": SOURCE.format(database=folder.name, annotator=annotator),
+        "database": folder.name,
+        "records": records,
+        "files_sha256_digest": checksum_digest(checksums),
+        "n_files": len(checksums),
+        "params": {**params.as_dict(), "drop_last_beat": drop_last_beat, "context": list(context)},
+        "leads_used": {beats.record: beats.lead for beats in all_beats},
+        "synthetic": False,
+    }
+    return Dataset(
+        name=name or folder.name,
+        X=_concat([b.X[k] for b, k in zip(all_beats, keep, strict=True)], (0, params.beat_length), np.float32),
+        y=_concat([b.labels[k] for b, k in zip(all_beats, keep, strict=True)], (0,), np.int64),
+        classes=AAMI_CLASSES,
+        groups=_concat([np.full(len(k), g) for g, k in zip(groups, keep, strict=True)], (0,), np.int64),
+        provenance=provenance,
+        context=_concat([record_context(b, context)[k] for b, k in zip(all_beats, keep, strict=True)],
+                        (0, len(context_names(context))), np.float32) if context else None,
+        context_names=context_names(context),
+    )
+
+
+def _kept_rows(n: int, drop_last_beat: bool) -> np.ndarray:
+    return np.arange(n - 1 if drop_last_beat and n else n)
+
+
+def _concat(parts: list[np.ndarray], empty_shape: tuple, dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(empty_shape, dtype=dtype)
