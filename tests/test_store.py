@@ -86,7 +86,7 @@ def test_a_run_of_an_older_schema_is_refused_until_upgraded(tmp_path, capsys):
         capsys.readouterr().err
 
 
-@pytest.mark.parametrize("run", ["synthetic-default", "mitdb-inter"])
+@pytest.mark.parametrize("run", ["synthetic-default", "mitdb-inter", "mitdb-intra", "mitdb-ds1-cv"])
 def test_committed_runs_are_current_and_their_reports_regenerate_identically(run, tmp_path):
     copy = tmp_path / run
     shutil.copytree(REPO / "results" / run, copy)
