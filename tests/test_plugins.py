@@ -9,37 +9,17 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
-PLUGIN = '''
-import numpy as np
-from ecgbench.models import Model
-
-
-class NearestCentroid(Model):
-    """Assigns each beat to the class with the nearest mean beat (an external plugin for the tests)."""
-
-    description = "nearest class centroid (test plugin)"
-    default_params = {"temperature": 0.05}
-
-    def fit(self, X, y, X_val, y_val):
-        self.centroids = np.stack([X[y == c].mean(axis=0) if np.any(y == c) else np.full(X.shape[1], np.inf)
-                                   for c in range(self.n_classes)])
-        return self
-
-    def predict_proba(self, X):
-        distances = np.sqrt(((X[:, None, :] - self.centroids[None]) ** 2).mean(axis=2))
-        logits = -np.nan_to_num(distances, posinf=1e6) / self.params["temperature"]
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
-'''
+import ecgbench as ecgbench_package
+from tests import centroid_plugin
 
 
 @pytest.fixture
 def plugin_path(tmp_path):
-    (tmp_path / "centroid_plugin.py").write_text(PLUGIN)
+    (tmp_path / "centroid_plugin.py").write_text(Path(centroid_plugin.__file__).read_text())
     info = tmp_path / "centroid_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: centroid-plugin\nVersion: 0.1\n")
@@ -47,8 +27,16 @@ def plugin_path(tmp_path):
     return tmp_path
 
 
+def plugin_env(plugin_path) -> dict:
+    """The environment of a fresh interpreter that finds the plugin and the ecgbench under test (this checkout's,
+    not another one installed in the environment)."""
+    checkout = Path(ecgbench_package.__file__).parents[1]
+    path = [str(plugin_path), str(checkout), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+
+
 def ecgbench(args, plugin_path, cwd):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_path), os.environ.get("PYTHONPATH", "")])}
+    env = plugin_env(plugin_path)
     return subprocess.run([sys.executable, "-m", "ecgbench", *args], capture_output=True, text=True, env=env,
                           cwd=cwd, timeout=600)
 
@@ -70,12 +58,36 @@ def test_plugin_runs_and_passes_the_conformance_check(plugin_path, tmp_path):
 
     check = textwrap.dedent("""
         from ecgbench.models.check import check_model
-        print(round(check_model("nearest-centroid")["accuracy"], 3))
+        results = check_model("nearest-centroid")
+        print(sum(r.passed for r in results), len(results))
     """)
-    env = {**os.environ, "PYTHONPATH": str(plugin_path)}
+    env = plugin_env(plugin_path)
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert float(done.stdout) > 0.5
+    assert done.stdout.split() == ["15", "15"]
+
+
+PLUGIN_TESTS = '''
+from ecgbench.models.check import parametrize_with_checks
+
+
+@parametrize_with_checks(["nearest-centroid"])
+def test_conformance(check):
+    check()
+'''
+
+
+def test_a_plugin_runs_the_checks_in_its_own_tests(plugin_path, tmp_path):
+    """The pytest helper of docs/adding-a-model.md, in a plugin's test file: one test per check, each named."""
+    tests = tmp_path / "plugin_tests"
+    tests.mkdir()
+    (tests / "test_centroid.py").write_text(PLUGIN_TESTS)
+    env = plugin_env(plugin_path)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tests),
+                           "-v", str(tests)], capture_output=True, text=True, env=env, cwd=tests, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "test_conformance[nearest-centroid-predict_in_pieces] PASSED" in done.stdout
+    assert "15 passed" in done.stdout
 
 
 def test_a_broken_plugin_is_reported_and_the_rest_still_works(plugin_path, tmp_path):

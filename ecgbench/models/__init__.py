@@ -6,8 +6,8 @@
     @register("my-model")
     class MyModel(Model):
         default_params = {"C": 1.0}
-        def fit(self, X, y, X_val, y_val): ...
-        def predict_proba(self, X): ...
+        def _fit(self, X, y, X_val, y_val): ...  # Model.fit validates the input, then calls it
+        def _predict_proba(self, X): ...        # Model.predict_proba validates, calls it, checks the output
 """
 
 from __future__ import annotations

@@ -2,8 +2,12 @@
 
 A model is built with the number of classes, a seed and hyperparameters (defaults merged with overrides), is fitted
 on training beats with a validation part for early stopping or model selection, and predicts class probabilities.
-It never sees the test part before ``predict_proba``. ``ecgbench.models.check.check_model`` is the conformance check
-that every model must pass.
+It never sees the test part before ``predict_proba``.
+
+The public methods belong to the base class: :meth:`Model.fit` validates its input and calls the subclass's
+``_fit``; :meth:`Model.predict_proba` refuses an unfitted model and input of the wrong width, calls
+``_predict_proba`` and refuses what is not one probability row per beat (a NaN never reaches a result).
+``ecgbench.models.check`` holds the named conformance checks that every model must pass (docs/adding-a-model.md).
 
 Input: ``X`` is float32 ``(n, length)``, one beat per row. A model that sets ``uses_context = True`` is built with
 ``n_context`` > 0 where the dataset has per-beat context features (the RR intervals of ``ecgbench.data.rr``); the
@@ -24,9 +28,13 @@ log = logging.getLogger(__name__)
 
 
 class Model:
-    """Base class: subclasses set ``default_params`` and implement ``fit`` and ``predict_proba``.
+    """Base class: subclasses set ``default_params`` and implement ``_fit`` and ``_predict_proba``.
 
-    ``quick_params`` are the overrides that ``--quick`` applies: a smoke-sized version of the model.
+    ``quick_params`` are the overrides that ``--quick`` applies: a smoke-sized version of the model. The class
+    tags say what the model can do: ``uses_context`` (it takes the context columns), ``picklable`` (a fitted
+    instance survives a pickle round trip). ``predict_chunk_size``, where a model predicts in pieces (transform
+    chunks, network batches), is the beats per piece (None: the model's own default); the conformance check sets
+    it small to see that pieces give the probabilities of one pass.
     """
 
     name: ClassVar[str] = ""
@@ -34,6 +42,8 @@ class Model:
     default_params: ClassVar[dict] = {}
     quick_params: ClassVar[dict] = {}
     uses_context: ClassVar[bool] = False  # whether X may end in n_context per-beat context columns
+    picklable: ClassVar[bool] = True  # whether a fitted model pickles and predicts the same after unpickling
+    predict_chunk_size: int | None = None
 
     def __init__(self, n_classes: int, seed: int = 0, n_context: int = 0, **params):
         self.check_param_names(params)
@@ -54,11 +64,73 @@ class Model:
                 f"model {cls.name!r}: unknown parameter(s) {', '.join(unknown)}; known parameters: {known}"
             )
 
-    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray) -> Model:
-        raise NotImplementedError
+    # The contract: the public methods validate, the subclass implements the underscored ones.
+    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None,
+            y_val: np.ndarray | None = None) -> Model:
+        """Check the training and validation parts, fit the model on them (:meth:`_fit`) and return it.
+
+        ``X_val`` and ``y_val`` come together or not at all (the runner always passes them, possibly empty).
+        """
+        X, y = self._checked_part(X, y, "X", "y")
+        if X.shape[1] <= self.n_context:
+            raise EcgbenchError(f"model {self.name!r}: X has {X.shape[1]} columns, but the last n_context = "
+                                f"{self.n_context} are context: no beat samples are left")
+        if (X_val is None) != (y_val is None):
+            raise EcgbenchError(f"model {self.name!r}: X_val and y_val must be given together (or both None)")
+        if X_val is not None:
+            X_val, y_val = self._checked_part(X_val, y_val, "X_val", "y_val", width=X.shape[1])
+        self._fitted = False
+        self._fit(X, y, X_val, y_val)
+        self.n_columns_ = X.shape[1]
+        self._fitted = True
+        return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` of the beats of ``X``, float64 rows summing to 1."""
+        if not getattr(self, "_fitted", False):
+            raise EcgbenchError(f"model {self.name!r}: predict_proba called before fit")
+        X = self._checked_beats(X, "X", width=self.n_columns_)
+        if not len(X):
+            return np.zeros((0, self.n_classes))
+        proba = np.asarray(self._predict_proba(X), dtype=np.float64)
+        problem = probability_problem(proba, len(X), self.n_classes)
+        if problem:
+            raise EcgbenchError(f"model {self.name!r}: predict_proba {problem}")
+        return proba
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None, y_val: np.ndarray | None) -> None:
+        """Fit on validated input: ``X`` 2-D numbers, ``y`` one label in ``0..n_classes-1`` per row."""
         raise NotImplementedError
+
+    def _predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Probabilities ``(n, n_classes)`` for validated input of the fitted width, ``n`` >= 1."""
+        raise NotImplementedError
+
+    def _checked_beats(self, X, what: str, width: int | None = None) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2 or not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
+            raise EcgbenchError(f"model {self.name!r}: {what} must be a 2-D array of numbers (one beat per row), "
+                                f"got {X.dtype} of shape {X.shape}")
+        if width is not None and X.shape[1] != width:
+            raise EcgbenchError(f"model {self.name!r}: {what} has {X.shape[1]} columns, expected {width} "
+                                f"(the width of the training beats)")
+        return X
+
+    def _checked_part(self, X, y, x_what: str, y_what: str, width: int | None = None):
+        X = self._checked_beats(X, x_what, width)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise EcgbenchError(f"model {self.name!r}: {y_what} must hold one label per row of {x_what} "
+                                f"({len(X)}), got shape {y.shape}")
+        if x_what == "X" and not len(y):
+            raise EcgbenchError(f"model {self.name!r}: no training beats")
+        if len(y) and not np.issubdtype(y.dtype, np.integer):
+            raise EcgbenchError(f"model {self.name!r}: {y_what} must be integer class labels, got {y.dtype}")
+        outside = sorted({int(c) for c in y[(y < 0) | (y >= self.n_classes)]}) if len(y) else []
+        if outside:
+            raise EcgbenchError(f"model {self.name!r}: {y_what} holds labels outside 0..{self.n_classes - 1} "
+                                f"(n_classes = {self.n_classes}): {outside}")
+        return X, y
 
     # Helpers shared by the in-tree models.
     def split_context(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -73,6 +145,21 @@ class Model:
         out = np.zeros((len(proba), self.n_classes), dtype=np.float64)
         out[:, seen_classes] = proba
         return out / out.sum(axis=1, keepdims=True)
+
+
+def probability_problem(proba: np.ndarray, n: int, n_classes: int) -> str | None:
+    """What is wrong with ``proba`` as the probabilities of ``n`` beats over ``n_classes`` classes (None: nothing)."""
+    if proba.shape != (n, n_classes):
+        return f"must return (n, n_classes) = {(n, n_classes)}, got shape {proba.shape}"
+    bad = ~np.isfinite(proba).all(axis=1)
+    if bad.any():
+        return f"returned non-finite probabilities (NaN or infinite) for {bad.sum()} of {n} beats"
+    if (proba < 0).any():
+        return f"returned negative probabilities (min {proba.min():.3g})"
+    sums = proba.sum(axis=1)
+    if not np.allclose(sums, 1, atol=1e-5):
+        return f"rows must sum to 1, found sums from {sums.min():.6g} to {sums.max():.6g}"
+    return None
 
 
 def check_prior_weights(model: str, weights, n_classes: int) -> None:

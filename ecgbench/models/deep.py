@@ -112,9 +112,6 @@ class KerasModel(Model):
     # -- helpers ---------------------------------------------------------------------------------------------
     def _prepare(self, X: np.ndarray):
         """Network input(s): the standardised beats with a channel axis, and the standardised context."""
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 2:
-            raise ValueError(f"{self.name}: X must be (n, length), got shape {X.shape}")
         beats, context = self.split_context(X)
         beats = ((beats - self.mean_) / self.scale_)[:, :, None].astype(np.float32, copy=False)
         if context is None:
@@ -125,7 +122,7 @@ class KerasModel(Model):
         return np.array([class_weights.get(int(c), 1.0) for c in y], dtype=np.float32)
 
     # -- the Model contract ----------------------------------------------------------------------------------
-    def fit(self, X, y, X_val=None, y_val=None) -> KerasModel:
+    def _fit(self, X, y, X_val, y_val):
         _, keras = _keras()
         p = self.params
         started = time.perf_counter()
@@ -204,14 +201,10 @@ class KerasModel(Model):
             self.fit_seconds_,
             self.best_epoch_,
         )
-        return self
 
-    def predict_proba(self, X) -> np.ndarray:
-        if not hasattr(self, "network_"):
-            raise RuntimeError(f"{self.name}: predict_proba called before fit")
-        if len(X) == 0:
-            return np.zeros((0, self.n_classes), dtype=np.float64)
-        proba = self.network_.predict(self._prepare(X), batch_size=PREDICT_BATCH_SIZE, verbose=0).astype(np.float64)
+    def _predict_proba(self, X) -> np.ndarray:
+        batch_size = self.predict_chunk_size or PREDICT_BATCH_SIZE
+        proba = self.network_.predict(self._prepare(X), batch_size=batch_size, verbose=0).astype(np.float64)
         proba = np.clip(proba, 0.0, None)
         return proba / proba.sum(axis=1, keepdims=True)
 

@@ -39,7 +39,10 @@ def feature_settings(exclude=SLOW_CALCULATORS) -> dict:
     return {name: params for name, params in EfficientFCParameters().items() if name not in exclude}
 
 
-def extract(X: np.ndarray, settings: dict, columns=None, chunk_size: int = 10_000):
+EXTRACT_CHUNK_SIZE = 10_000  # beats per tsfresh call (a model's predict_chunk_size, where set, overrides it)
+
+
+def extract(X: np.ndarray, settings: dict, columns=None, chunk_size: int = EXTRACT_CHUNK_SIZE):
     """tsfresh features of every beat, one row per beat, in a fixed column order (``columns`` when given).
 
     tsfresh wants the beats in a long table (one row per sample, several copies of it while it works), which for
@@ -116,7 +119,7 @@ class TsfreshXGBoost(Model):
 
     def features(self, X, label):
         start = time.monotonic()
-        values, _ = extract(X, self.settings, self.columns)
+        values, _ = extract(X, self.settings, self.columns, self.predict_chunk_size or EXTRACT_CHUNK_SIZE)
         log.info("tsfresh-xgboost: %d features of %d %s beats in %.1f s", values.shape[1], len(X), label,
                  time.monotonic() - start)
         return values
@@ -160,7 +163,7 @@ class TsfreshXGBoost(Model):
         values = self.features(beats, label)
         return values if context is None else np.hstack([values, context])
 
-    def fit(self, X, y, X_val, y_val):
+    def _fit(self, X, y, X_val, y_val):
         from xgboost import XGBClassifier
 
         self.select(self.split_context(X)[0], y)
@@ -192,8 +195,7 @@ class TsfreshXGBoost(Model):
                      self.booster.best_iteration + 1)
         else:
             log.info("tsfresh-xgboost: %d boosting rounds (no early stopping)", rounds)
-        return self
 
-    def predict_proba(self, X):
+    def _predict_proba(self, X):
         proba = self.full_proba(self.booster.predict_proba(self.feature_matrix(X, "test")), self.seen)
         return shift_priors(proba, self.params["prior_weights"])

@@ -59,8 +59,8 @@ class RandomKernelModel(Model):
     def make_transformer(self):
         raise NotImplementedError
 
-    def chunks(self, n: int):
-        size = self.params["chunk_size"]
+    def chunks(self, n: int, size: int | None = None):
+        size = size or self.params["chunk_size"]
         return [slice(begin, min(begin + size, n)) for begin in range(0, n, size)]
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -86,7 +86,7 @@ class RandomKernelModel(Model):
     def standardise(self, features: np.ndarray) -> np.ndarray:
         return (features.astype(np.float32) - self.mean_) / self.scale_
 
-    def fit(self, X, y, X_val, y_val):
+    def _fit(self, X, y, X_val, y_val):
         from sklearn.linear_model import SGDClassifier
 
         self.transformer = self.make_transformer().fit(self.split_context(X)[0][:, None, :].astype(np.float64))
@@ -116,15 +116,13 @@ class RandomKernelModel(Model):
         classifier.coef_, classifier.intercept_ = best
         log.info("%s: logistic regression stopped after %d epochs (best val_loss %.4f)", self.name, epoch, best_loss)
         self.classifier = classifier
-        return self
 
-    def predict_proba(self, X):
+    def _predict_proba(self, X):
         start = time.monotonic()
         proba = [self.classifier.predict_proba(self.standardise(self.transform(X[part])))
-                 for part in self.chunks(len(X))]
+                 for part in self.chunks(len(X), self.predict_chunk_size)]
         log.info("%s: transformed and classified %d test beats in %.1f s", self.name, len(X), time.monotonic() - start)
-        proba = np.concatenate(proba) if proba else np.zeros((0, len(self.seen)))
-        return self.full_proba(proba, self.seen)
+        return self.full_proba(np.concatenate(proba), self.seen)
 
 
 def column_mean_std(features: np.ndarray, parts) -> tuple[np.ndarray, np.ndarray]:
