@@ -33,11 +33,7 @@ COMMON_PARAMS = {
     "learning_rate": 1e-3,
     "patience": 6,  # epochs without a better validation loss before stopping (the best weights are restored)
     "lr_patience": 3,  # epochs without improvement before the learning rate is halved; 0 = never
-    # Tempered weighting: balanced weights ** 0.5. Full balancing (power 1) weighs an F beat (~0.7 % of
-    # MIT-BIH beats) ~120x a normal beat (~83 %): the network over-predicts the rare classes and their
-    # precision collapses; no weighting (power 0) leaves the rare classes to chance. The square root (~11x)
-    # still pushes towards them. Measured on the synthetic set (8,000 beats, stratified 80/20 splits, CNN, 4
-    # seeds/splits): macro-F1 0.886 +- 0.017 at 0.5, 0.868 +- 0.028 at 0, 0.79 at 1 (one seed).
+    # balanced class weights ** 0.5: docs/decisions.md#deep-class-weights
     "class_weight_power": 0.5,
 }
 # --quick: 3 epochs; batches of 32 so that the few hundred to few thousand beats of a quick run still give the
@@ -295,8 +291,7 @@ class CNNBiLSTM(KerasModel):
     """
 
     description = "conv blocks + bidirectional LSTM"
-    # Learning rate 3e-3: on the synthetic set (8,000 beats, 80/20 split, 2 seeds) macro-F1 0.935 / 0.901
-    # against 0.876 / 0.868 at 1e-3, in fewer epochs; at 1e-3 the quick (3-epoch) fit barely learns.
+    # learning rate 3e-3: docs/decisions.md#cnn-bilstm-learning-rate
     default_params: ClassVar[dict] = {
         **COMMON_PARAMS,
         "learning_rate": 3e-3,

@@ -96,15 +96,11 @@ class TsfreshXGBoost(Model):
         "max_bin": 64,  # histogram bins per feature: tree cost grows with features x bins
         "class_weight_power": 0.5,
         "fdr_level": 0.05,  # false discovery rate of tsfresh's feature selection
-        # Chosen on validation parts only (acc / macro-F1 for 120, 200, 300 features): mitdb-inter's validation
-        # records 0.952 / 0.400, 0.954 / 0.407, 0.959 / 0.421; the 1,199 validation beats of the 15,000-beat
-        # sample in benchmarks/tsfresh_speed.py 0.968 / 0.887, 0.975 / 0.899, 0.976 / 0.915; mitdb-intra's
-        # validation part (8,758 beats beside 78,837 training beats) 0.987 / 0.926, 0.985 / 0.916, 0.987 / 0.924.
-        # More features help most where training beats are few, and cost about 2.5 times the extraction of 120.
+        # 300 features, chosen on validation parts only: docs/decisions.md#tsfresh-300-features
         "max_features": 300,
         "selection_beats": 5000,  # the sample of training beats on which features are selected
         # true: tsfresh's whole efficient set, selected on every training beat and all relevant features kept
-        # (the naive pipeline, ~0.06 s a beat on 2 cores; benchmarks/tsfresh_speed.py compares the two)
+        # (the naive pipeline; benchmarks/tsfresh_speed.py compares the two, docs/decisions.md#tsfresh-slow-calculators)
         "full_efficient_set": False,
         # Multiplies each class's predicted probability (one factor per class, in class order) and renormalises:
         # the posterior under shifted class priors (ecgbench.models.base.shift_priors). None: unchanged.

@@ -42,9 +42,7 @@ class RandomKernelModel(Model):
     uses_context = True
 
     default_params = {
-        # L2 penalty and weight averaging, chosen on the validation part of mitdb-intra (MiniRocket, acc / macro-F1):
-        # plain SGD at 1e-4 0.970 / 0.863, at 1e-5 0.973 / 0.853; averaged SGD at 1e-5 0.980 / 0.905. On unseen
-        # patients (mitdb-inter's validation records) plain SGD at 1e-4 does better; that suite sets it.
+        # averaged SGD at 1e-5: docs/decisions.md#rocket-averaged-sgd (mitdb-inter: #rocket-plain-sgd-inter)
         "alpha": 1e-5,
         "average": True,
         "max_epochs": 40,
