@@ -98,12 +98,13 @@ def suite_cells(suite: Suite, splits_by_dataset: dict[str, list[str]]) -> list[C
 
 
 def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -> Plan:
-    """Open (or resume) the run folder and list its cells; nothing is trained here."""
+    """Open (or resume) the run folder and list its cells; nothing is trained here. Every dataset is loaded and
+    checked before anything is written, so a data error leaves no run folder behind."""
     store = RunStore(run_dir)
     manifest = open_manifest(store, suite, command)
-    datasets, split_names = {}, {}
+    datasets, splits = {}, {}
     for name in suite.datasets:
-        dataset = suite_dataset(suite, name, data_dir)
+        datasets[name] = dataset = suite_dataset(suite, name, data_dir)
         for model_name in suite.models:  # values that depend on the data (prior_weights: one per class) fail here
             build(model_name, n_classes=dataset.n_classes, n_context=context_columns(dataset, model_name),
                   **suite.params_for_model(model_name))
@@ -113,16 +114,16 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -
             raise EcgbenchError(f"{run_dir}: the data of dataset {name!r} differ from those this run was started "
                                 "on (files replaced or preprocessing changed); choose another --run-id, or delete "
                                 "the folder to start it over")
-        splits = make_splits(dataset, **suite.split)
-        store.save_splits(name, splits)
-        manifest["datasets"][name] = dataset_record(dataset, splits, suite, fingerprint)
-        datasets[name], split_names[name] = dataset, [s.name for s in splits]
+        splits[name] = make_splits(dataset, **suite.split)
+        manifest["datasets"][name] = dataset_record(dataset, splits[name], suite, fingerprint)
         label = " (SYNTHETIC)" if dataset.synthetic else ""
         log.info("dataset %s%s: %d beats %s; %s", name, label, len(dataset.y), dataset.class_counts(),
                  ", ".join(f"{s.name} split: train {len(s.train)} / val {len(s.val)} / test {len(s.test)}"
-                           for s in splits))
+                           for s in splits[name]))
+    for name, dataset_splits in splits.items():
+        store.save_splits(name, dataset_splits)
     store.write_manifest(manifest)
-    cells = suite_cells(suite, split_names)
+    cells = suite_cells(suite, {name: [s.name for s in parts] for name, parts in splits.items()})
     pending = [cell for cell in cells if not store.cell_finished(cell)]
     return Plan(store, suite, data_dir, manifest, cells, pending, datasets)
 
