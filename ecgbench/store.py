@@ -19,6 +19,7 @@ Every file carries ``schema_version``; :func:`upgrade` converts a run written by
 from __future__ import annotations
 
 import json
+import logging
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,11 @@ from ecgbench.errors import EcgbenchError
 from ecgbench.io import atomic_write, sha256_file, write_json, write_text
 
 SCHEMA_VERSION = 2
+NOT_RUN = "not run"
 PREDICTIONS = "predictions.parquet"
 CELL_METRICS = "metrics.json"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, order=True)
@@ -122,14 +126,29 @@ class RunStore:
     def cell_dir(self, key: CellKey) -> Path:
         return self.root / "cells" / key.dataset / key.split / key.model / f"seed{key.seed}"
 
-    def cell_finished(self, key: CellKey) -> bool:
-        """Finished: metrics written, and the predictions they were computed from are the ones on disk."""
+    def cell_problem(self, key: CellKey) -> str | None:
+        """Why a stored cell cannot be used as finished: None where its metrics exist and the predictions they were
+        computed from are the ones on disk (their checksum), ``NOT_RUN`` where it has no metrics."""
         folder = self.cell_dir(key)
         if not (folder / CELL_METRICS).is_file():
-            return False
-        metrics = read_json(folder / CELL_METRICS)
+            return NOT_RUN
+        try:
+            metrics = read_json(folder / CELL_METRICS)
+        except EcgbenchError as exc:
+            return str(exc)
+        self._require_current(metrics.get("schema_version", 1), folder / CELL_METRICS)
         predictions = folder / PREDICTIONS
-        return predictions.is_file() and metrics.get("predictions_sha256") == sha256_file(predictions)
+        if not predictions.is_file():
+            return f"{predictions} is missing"
+        if metrics.get("predictions_sha256") != sha256_file(predictions):
+            return f"{predictions} is not the file its metrics were computed from (checksum differs)"
+        return None
+
+    def cell_finished(self, key: CellKey) -> bool:
+        problem = self.cell_problem(key)
+        if problem not in (None, NOT_RUN):
+            log.warning("cell %s: %s; it is computed again", key.id, problem)
+        return problem is None
 
     def write_cell(self, key: CellKey, predictions: pd.DataFrame, metrics: dict) -> None:
         folder = self.cell_dir(key)
@@ -140,16 +159,23 @@ class RunStore:
 
     def write_failure(self, key: CellKey, exc: BaseException) -> dict:
         """The traceback into the cell's ``error.txt``; returns the failure as a record for the manifest."""
-        write_text(self.cell_dir(key) / "error.txt", "".join(traceback.format_exception(exc)))
+        folder = self.cell_dir(key)
+        for stale in (CELL_METRICS, PREDICTIONS):  # an earlier result of this cell must not stand beside its failure
+            (folder / stale).unlink(missing_ok=True)
+        write_text(folder / "error.txt", "".join(traceback.format_exception(exc)))
         return {"cell": key.id, "error": type(exc).__name__, "message": str(exc)}
 
     def cells(self) -> list[dict]:
-        """The metrics of every finished cell, in the order of their folders."""
+        """The metrics of every finished cell, in the order of their folders; a damaged cell is left out, with a
+        warning, never used."""
         cells = []
         for path in sorted((self.root / "cells").glob(f"*/*/*/seed*/{CELL_METRICS}")):
-            metrics = read_json(path)
-            self._require_current(metrics.get("schema_version", 1), path)
-            cells.append(metrics)
+            key = CellKey.from_id("/".join(path.parts[-5:-1]))
+            problem = self.cell_problem(key)
+            if problem is None:
+                cells.append(read_json(path))
+            else:
+                log.warning("cell %s is left out of the report: %s", key.id, problem)
         return cells
 
     def predictions(self, key: CellKey) -> pd.DataFrame:

@@ -95,3 +95,45 @@ def test_committed_runs_are_current_and_their_reports_regenerate_identically(run
         assert (copy / name).read_text() == (REPO / "results" / run / name).read_text(), name
     cells = RunStore(copy).cells()
     assert cells and all(c["schema_version"] == SCHEMA_VERSION for c in cells)
+
+
+@pytest.mark.parametrize("damage", ["garbage metrics", "truncated predictions", "deleted predictions"])
+def test_a_damaged_finished_cell_is_named_and_computed_again_never_reused(damage, tmp_path, capsys):
+    args = ["run", *FAST, "--run-id", "r", "--results-dir", str(tmp_path)]
+    assert main(args) == 0
+    run = tmp_path / "r"
+    before = pd.read_csv(run / "results.csv")
+    folder = run / "cells" / "synthetic" / "holdout" / "rocket" / "seed0"
+    if damage == "garbage metrics":
+        (folder / "metrics.json").write_text("{\x00 garbage")
+    elif damage == "truncated predictions":
+        path = folder / "predictions.parquet"
+        path.write_bytes(path.read_bytes()[:200])
+    else:
+        (folder / "predictions.parquet").unlink()
+    capsys.readouterr()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "cell synthetic/holdout/rocket/seed0: " in err and "it is computed again" in err
+    assert "rocket on synthetic/holdout seed 0: training" in err
+    assert "minirocket on synthetic/holdout seed 0: finished earlier, kept" in err
+    after = pd.read_csv(run / "results.csv")
+    scores = ["model", "accuracy", "f1_macro"]
+    pd.testing.assert_frame_equal(before[scores], after[scores])
+
+
+def test_a_cell_that_fails_when_recomputed_leaves_no_old_result_behind(tmp_path, monkeypatch):
+    from ecgbench.models.rocket import RocketModel
+
+    args = ["run", *FAST, "--run-id", "r", "--results-dir", str(tmp_path)]
+    assert main(args) == 0
+    folder = tmp_path / "r" / "cells" / "synthetic" / "holdout" / "rocket" / "seed0"
+    (folder / "predictions.parquet").write_bytes(b"damaged")
+
+    def explode(self, *args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(RocketModel, "_fit", explode)
+    assert main(args) == 1
+    assert not (folder / "metrics.json").exists() and "boom" in (folder / "error.txt").read_text()
+    assert list(pd.read_csv(tmp_path / "r" / "results.csv")["model"]) == ["minirocket"]
