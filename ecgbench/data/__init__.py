@@ -83,7 +83,8 @@ class DatasetSpec:
     evaluation: Evaluation  # how its test beats relate to its training beats (reports and leaderboard read it)
     is_available: Callable[..., bool]  # (data_dir, **dataset params) -> whether the data is there
     how_to_get: str = ""
-    # (data_dir, **dataset params) -> what is missing or empty (a file named), or None: said when not available
+    # (data_dir, **dataset params) -> what is missing or empty (a file named) and how to get it, or None: said
+    # instead of how_to_get when the data is not available
     unavailable_reason: Callable[..., str | None] | None = None
 
 
@@ -101,7 +102,7 @@ def register_dataset(name: str, *, description: str, evaluation: Evaluation,
     """Decorator that adds a loader ``load(data_dir: Path, **params) -> Dataset`` to the registry.
 
     ``unavailable_reason(data_dir, **params)``, where given, names what makes the data unavailable (which file
-    is missing, empty or a folder) for the error message."""
+    is missing, empty or a folder) and how to get it, for the error message."""
 
     def decorate(load):
         DATASETS.register(name, DatasetSpec(name, load, description, Evaluation(evaluation), is_available,
@@ -124,7 +125,7 @@ def require_available(name: str, data_dir: Path, **params) -> DatasetSpec:
     if not spec.is_available(data_dir, **params):
         reason = spec.unavailable_reason(data_dir, **params) if spec.unavailable_reason else None
         if reason:
-            raise EcgbenchError(f"dataset {name!r} cannot be read from {data_dir}: {reason}. {spec.how_to_get}")
+            raise EcgbenchError(f"dataset {name!r} cannot be read from {data_dir}: {reason}")
         raise EcgbenchError(f"dataset {name!r} is not in {data_dir}. {spec.how_to_get}".strip())
     return spec
 

@@ -280,9 +280,11 @@ def _all_present(files: tuple[KaggleFile, ...]):
 
 
 def _first_missing(files: tuple[KaggleFile, ...]):
-    """The problem of the first of ``files`` that is missing or not a file, naming it, for the error message."""
-    return lambda data_dir, **params: next(
-        (file_problem(Path(data_dir) / f.name) for f in files if not (Path(data_dir) / f.name).is_file()), None)
+    """The problem of the first of ``files`` that is missing or not a file, naming it, and how to get them."""
+    def reason(data_dir, **params):
+        problems = [file_problem(Path(data_dir) / f.name) for f in files if not (Path(data_dir) / f.name).is_file()]
+        return f"{problems[0]}. {_how_to_get(files)}" if problems else None
+    return reason
 
 
 def _read_kaggle_file(data_dir: Path, file: KaggleFile, classes: tuple[str, ...], only_label: int | None):

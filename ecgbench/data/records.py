@@ -234,8 +234,8 @@ def _check_signal_files(folder: Path, record: str, header) -> None:
                 f"{record}.hea says {header.sig_len:,} samples of {len(signals)} signal(s) in format {formats} "
                 f"({expected:,} bytes{f' after an offset of {offset}' if offset else ''}), but the file holds "
                 f"{size:,} bytes ({max(0, int(data // frame)):,} samples): "
-                f"{'the file is truncated' if data < expected else 'the header would cut the record short'} "
-                "or the header is wrong")
+                + ("the file is truncated (or the header is wrong)" if data < expected else
+                   "reading it would cut the record short (the header is wrong, or the file is another record's)"))
 
 
 def _check_annotation_file(folder: Path, record: str, name: str) -> None:
@@ -250,9 +250,9 @@ def _check_annotations(folder: Path, record: str, name: str, samples: np.ndarray
     outside = np.flatnonzero((samples < 0) | (samples >= n_samples))
     if outside.size:
         i = int(outside[0])
-        raise record_error(folder, record, name, f"annotation {i + 1} ({symbols[i]!r}) is at sample "
+        raise record_error(folder, record, name, f"annotation {i + 1} ({str(symbols[i])!r}) is at sample "
                            f"{samples[i]:,}, outside the signal's {n_samples:,} samples ({outside.size:,} "
-                           "annotations are)")
+                           "such annotation(s))")
     if not (aami_labels(symbols) >= 0).any():
         found = ", ".join(sorted(set(symbols.tolist()))) or "none"
         raise record_error(folder, record, name, f"holds no beat annotations ({len(symbols):,} annotations, "
@@ -295,7 +295,8 @@ def records_problem(folder: Path, records=None, annotator: str = ANNOTATOR) -> s
                 problem = "the file is empty (0 bytes)"
             else:
                 continue
-            return f"WFDB database {folder.name!r}, record {record}, file {path.name}: {problem} (in {folder})"
+            return (f"WFDB database {folder.name!r}, record {record}, file {path.name}: {problem} (in {folder}); "
+                    f"{fetch_hint(folder.name)}")
     return None
 
 
