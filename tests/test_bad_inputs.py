@@ -281,3 +281,15 @@ def test_a_misspelled_dataset_parameter_lists_the_valid_ones_as_known(tmp_path, 
     known = line.split("known: ")[1]
     assert "n_beats" in known and "n_beat," not in known
 
+
+
+def test_data_export_refuses_a_damaged_record_too(mitdb_dir, wfdb, tmp_path, tmp_cache, capsys):
+    folder = tmp_path / "mitdb"
+    folder.mkdir()
+    for path in mitdb_dir.iterdir():
+        (folder / path.name).symlink_to(path)
+    (folder / "101.atr").unlink()
+    (folder / "101.atr").write_bytes((mitdb_dir / "101.atr").read_bytes()[:1000])  # 101: first record of DS1
+    out = tmp_path / "export"
+    code = main(["data", "export", "mitdb-inter", "--output", str(out), "--data-dir", str(tmp_path)])
+    _assert_refused(capsys, code, ["'mitdb', record 101, file 101.atr", "truncated"], out)

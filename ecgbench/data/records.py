@@ -279,8 +279,14 @@ def list_records(folder: Path) -> list[str]:
 
 def records_problem(folder: Path, records=None, annotator: str = ANNOTATOR) -> str | None:
     """What keeps ``records`` (default: :func:`list_records`) of ``folder`` from being read, found cheaply
-    (the folder, and every record's header, signal and annotation file there and not empty); None if nothing."""
+    (the folder, and every record's header, signal and annotation file there and not empty), and how to fetch
+    them; None if nothing."""
     folder = Path(folder)
+    problem = _first_absent(folder, records, annotator)
+    return f"{problem}; {fetch_hint(folder.name)}" if problem else None
+
+
+def _first_absent(folder: Path, records, annotator: str) -> str | None:
     if not folder.is_dir():
         return f"{folder} does not exist" if not folder.exists() else f"{folder} is not a folder"
     records = list_records(folder) if records is None else [str(r) for r in records]
@@ -295,8 +301,7 @@ def records_problem(folder: Path, records=None, annotator: str = ANNOTATOR) -> s
                 problem = "the file is empty (0 bytes)"
             else:
                 continue
-            return (f"WFDB database {folder.name!r}, record {record}, file {path.name}: {problem} (in {folder}); "
-                    f"{fetch_hint(folder.name)}")
+            return f"WFDB database {folder.name!r}, record {record}, file {path.name}: {problem} (in {folder})"
     return None
 
 
