@@ -164,7 +164,7 @@ def test_compare_of_runs_without_shared_pairs_is_a_clear_error(tmp_path, capsys)
         (["run", "--all", "--threads", "0"], "--threads must be at least 1"),
         (["run", "--all", "--run-id", "../x"], "--run-id '../x': use letters"),
         (["run", "--model", "cnn", "--dataset", "mitbih", "--data-dir", "/nonexistent"],
-         "dataset 'mitbih' is not in /nonexistent. Download the Kaggle dataset"),
+         "dataset 'mitbih' cannot be read from /nonexistent: mitbih_train.csv not found"),
     ],
 )
 def test_bad_input_gets_a_clear_message_and_exit_code_2(args, message, capsys, tmp_path):

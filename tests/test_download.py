@@ -327,9 +327,9 @@ def test_unsafe_database_name_is_refused(tmp_path, name):
 
 def test_checksum_list_with_unsafe_paths_is_refused():
     with pytest.raises(EcgbenchError, match="unsafe path"):
-        download._parse_checksums(b"%s ../../etc/passwd\n" % (b"0" * 64), "http://x/SHA256SUMS.txt")
+        download.parse_checksums(b"%s ../../etc/passwd\n" % (b"0" * 64), "http://x/SHA256SUMS.txt")
     with pytest.raises(EcgbenchError, match="line 1 is not"):
-        download._parse_checksums(b"<html>login</html>\n", "http://x/SHA256SUMS.txt")
+        download.parse_checksums(b"<html>login</html>\n", "http://x/SHA256SUMS.txt")
 
 
 # -------------------------------------------------------------------------------------------- Kaggle

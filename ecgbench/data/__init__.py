@@ -83,6 +83,9 @@ class DatasetSpec:
     evaluation: Evaluation  # how its test beats relate to its training beats (reports and leaderboard read it)
     is_available: Callable[..., bool]  # (data_dir, **dataset params) -> whether the data is there
     how_to_get: str = ""
+    # (data_dir, **dataset params) -> what is missing or empty (a file named) and how to get it, or None: said
+    # instead of how_to_get when the data is not available
+    unavailable_reason: Callable[..., str | None] | None = None
 
 
 def _load_builtin_datasets():
@@ -95,12 +98,15 @@ DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin_datasets)
 
 
 def register_dataset(name: str, *, description: str, evaluation: Evaluation,
-                     is_available=lambda data_dir, **params: True, how_to_get: str = ""):
-    """Decorator that adds a loader ``load(data_dir: Path, **params) -> Dataset`` to the registry."""
+                     is_available=lambda data_dir, **params: True, how_to_get: str = "", unavailable_reason=None):
+    """Decorator that adds a loader ``load(data_dir: Path, **params) -> Dataset`` to the registry.
+
+    ``unavailable_reason(data_dir, **params)``, where given, names what makes the data unavailable (which file
+    is missing, empty or a folder) and how to get it, for the error message."""
 
     def decorate(load):
         DATASETS.register(name, DatasetSpec(name, load, description, Evaluation(evaluation), is_available,
-                                            how_to_get))
+                                            how_to_get, unavailable_reason))
         return load
 
     return decorate
@@ -117,6 +123,9 @@ def dataset_spec(name: str) -> DatasetSpec:
 def require_available(name: str, data_dir: Path, **params) -> DatasetSpec:
     spec = dataset_spec(name)
     if not spec.is_available(data_dir, **params):
+        reason = spec.unavailable_reason(data_dir, **params) if spec.unavailable_reason else None
+        if reason:
+            raise EcgbenchError(f"dataset {name!r} cannot be read from {data_dir}: {reason}")
         raise EcgbenchError(f"dataset {name!r} is not in {data_dir}. {spec.how_to_get}".strip())
     return spec
 
@@ -128,10 +137,10 @@ def load_dataset(name: str, data_dir: Path | None = None, **params) -> Dataset:
         inspect.signature(spec.load).bind(data_dir, **params)
     except TypeError:
         known = [p for p in inspect.signature(spec.load).parameters if p != "data_dir"]
-        given = ", ".join(sorted(params))
+        unknown = ", ".join(sorted(set(params) - set(known))) or ", ".join(sorted(params))
         if not known:
-            raise EcgbenchError(f"dataset {name!r} takes no parameters; got {given}") from None
-        raise EcgbenchError(f"dataset {name!r}: unknown parameter(s) {given}; known: {', '.join(known)}") from None
+            raise EcgbenchError(f"dataset {name!r} takes no parameters; got {unknown}") from None
+        raise EcgbenchError(f"dataset {name!r}: unknown parameter(s) {unknown}; known: {', '.join(known)}") from None
     return spec.load(data_dir, **params)
 
 

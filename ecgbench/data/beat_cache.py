@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -46,14 +45,27 @@ def read_entry(path: Path, fields: tuple[str, ...]) -> dict[str, np.ndarray] | N
     try:
         with np.load(path, allow_pickle=False) as z:
             return {name: z[name] for name in fields}
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # damaged: rebuild, not fatal
+    except Exception as exc:  # damaged in any way (bad zip, bad header, missing array...): rebuild, not fatal
         log.warning("ignoring unreadable cache file %s (%s); rebuilding", path, exc)
         return None
 
 
-def write_entry(path: Path, arrays: dict[str, np.ndarray]) -> None:
+_UNWRITABLE: set[Path] = set()  # cache folders already warned about
+
+
+def write_entry(path: Path, arrays: dict[str, np.ndarray]) -> bool:
+    """Write a cache entry; where that fails (a full disk, a read-only folder) warn once per folder and go on
+    without caching. Returns whether the entry was written."""
     def write(tmp: Path):
         with open(tmp, "wb") as fh:  # a file object: np.savez would add ".npz" to the temporary name
             np.savez(fh, **arrays)
 
-    atomic_write(path, write)
+    try:
+        atomic_write(path, write)
+    except OSError as exc:
+        if path.parent not in _UNWRITABLE:
+            _UNWRITABLE.add(path.parent)
+            log.warning("cannot write the beat cache in %s (%s); going on without caching (set ECGBENCH_CACHE "
+                        "to a writable folder to cache rebuilt records)", path.parent, exc.strerror or exc)
+        return False
+    return True

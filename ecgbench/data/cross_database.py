@@ -11,7 +11,7 @@ import numpy as np
 
 from ecgbench.data import AAMI_CLASSES, Dataset, register_dataset
 from ecgbench.data.mitdb import MITDB
-from ecgbench.data.records import has_database
+from ecgbench.data.records import records_problem
 from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
 from ecgbench.data.wfdb_dataset import load_wfdb_database, record_groups
 from ecgbench.errors import EcgbenchError
@@ -23,17 +23,17 @@ from ecgbench.evaluation import Evaluation
     description="Cross-database: train on every beat of one WFDB database, test on another (params train, test; "
     "default mitdb -> svdb), beats rebuilt as Kachuee et al. 2018 at each database's own sampling rate",
     evaluation=Evaluation.CROSS_DATABASE,
-    is_available=lambda data_dir, train=MITDB, test="svdb", **params: all(
-        has_database(Path(data_dir) / db) for db in (train, test)),
+    is_available=lambda data_dir, **params: _sides_problem(data_dir, **params) is None,
+    unavailable_reason=lambda data_dir, **params: _sides_problem(data_dir, **params),
     how_to_get="put the two WFDB databases that its train and test parameters name (default mitdb and svdb) into "
     "the data directory, e.g. run `python -m ecgbench data fetch svdb`",
 )
 def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", train_records=None,
                         test_records=None, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
-                        drop_last_beat: bool = False, context=("rr",)) -> Dataset:
+                        drop_last_beat: bool = False, context=("rr",), verify_checksums: bool | None = None) -> Dataset:
     """Train on ``train``'s beats, test on ``test``'s; ``groups`` number the (database, record) pairs."""
     options = {"window_s": window_s, "rr_factor": rr_factor, "drop_last_beat": drop_last_beat,
-               "context": context}
+               "context": context, "verify_checksums": verify_checksums}
     sides = [load_wfdb_database(Path(data_dir) / db, records, **options)
              for db, records in ((train, train_records), (test, test_records))]
     _refuse_shared_records(sides)
@@ -61,6 +61,12 @@ def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", 
         context=None if sides[0].context is None else np.concatenate([sides[0].context, sides[1].context]),
         context_names=sides[0].context_names,
     )
+
+
+def _sides_problem(data_dir, train=MITDB, test="svdb", train_records=None, test_records=None, **params):
+    """What keeps the train or the test database from being read (cheap file checks), or None."""
+    return (records_problem(Path(data_dir) / train, train_records)
+            or records_problem(Path(data_dir) / test, test_records))
 
 
 def _record_positions(side: Dataset) -> np.ndarray:

@@ -100,7 +100,7 @@ def fetch_physionet(
     resume_hint = f"Files already downloaded and verified are kept in {target}; run the same command again to resume."
 
     checksum_bytes = _fetch_checksum_file(f"{version_url}/{CHECKSUM_FILE}", database, version, resume_hint)
-    checksums = _parse_checksums(checksum_bytes, f"{version_url}/{CHECKSUM_FILE}")
+    checksums = parse_checksums(checksum_bytes, f"{version_url}/{CHECKSUM_FILE}")
     wanted = _select_files(checksums, files, database) if files else checksums
     log.info("%s %s: %d files listed at %s; saving into %s", database, version, len(wanted), version_url, target)
 
@@ -169,7 +169,7 @@ def _read_all(url: str) -> bytes:
         raise _as_failure(exc) from None
 
 
-def _parse_checksums(text: bytes, url: str) -> dict[str, str]:
+def parse_checksums(text: bytes, url: str) -> dict[str, str]:
     """``{relative path: sha256}`` from PhysioNet's ``SHA256SUMS.txt``."""
     checksums = {}
     for line_number, line in enumerate(text.decode("utf-8", errors="replace").splitlines(), start=1):

@@ -59,12 +59,66 @@ def read_beats_csv(path: str | Path, n_classes: int) -> tuple[np.ndarray, np.nda
 
 
 def _check_readable(path: Path) -> None:
+    problem = file_problem(path)
+    if problem:
+        raise EcgbenchError(problem)
+    _check_text(path)
+
+
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a beat file at all (missing, a folder, empty), or None."""
     if not path.exists():
-        raise EcgbenchError(f"{path.name} not found (looked for {path})")
+        return f"{path.name} not found (looked for {path})"
+    if path.is_dir():
+        return f"{path.name} is a directory, not a CSV file ({path})"
     if not path.is_file():
-        raise EcgbenchError(f"{path.name} is not a file ({path})")
+        return f"{path.name} is not a file ({path})"
     if path.stat().st_size == 0:
-        raise EcgbenchError(f"{path.name} is empty (0 bytes): expected one beat per line ({path})")
+        return f"{path.name} is empty (0 bytes): expected one beat per line ({path})"
+    return None
+
+
+# Leading bytes of the compressed and binary files people unpack by mistake, or forget to.
+_MAGIC = {b"\x1f\x8b": "a gzip file; unzip it first (gunzip)", b"PK\x03\x04": "a zip archive; unzip it first",
+          b"BZh": "a bzip2 file; unzip it first (bunzip2)", b"\xfd7zXZ\x00": "an xz file; unzip it first (unxz)",
+          b"\x93NUMPY": "a NumPy .npy file, not a CSV file", b"PAR1": "a Parquet file, not a CSV file"}
+MAX_LINE_BYTES = 64 * 1024  # a Kaggle row is 188 numbers, a few kB
+
+
+def _check_text(path: Path, chunk_size: int = 1 << 20) -> None:
+    """Refuse compressed and binary files and over-long lines in bounded memory, before any parsing (a single
+    9 MB line would otherwise cost the CSV parsers minutes and gigabytes)."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+        for magic, what in _MAGIC.items():
+            if head.startswith(magic):
+                raise EcgbenchError(f"{path.name} looks like {what} ({path})")
+        fh.seek(0)
+        newlines, line_start, offset = 0, 0, 0  # newlines before this chunk; where the current line began
+        while chunk := fh.read(chunk_size):
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                line = newlines + chunk.count(b"\n", 0, nul) + 1
+                raise EcgbenchError(f"{path.name} looks like a binary file, not a CSV text file (a NUL byte at "
+                                    f"byte {offset + nul:,}, line {line}) ({path})")
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            ends = np.flatnonzero((data == 10) | (data == 13)) + offset  # "\r" alone ends a line for pandas too
+            lengths = ends - np.concatenate([[line_start], ends[:-1] + 1])
+            if lengths.size and lengths.max() > MAX_LINE_BYTES:
+                i = int(np.argmax(lengths > MAX_LINE_BYTES))
+                _line_too_long(path, newlines + chunk.count(b"\n", 0, int(ends[i]) - offset) + 1, int(lengths[i]))
+            if ends.size:
+                line_start = int(ends[-1]) + 1
+            newlines += chunk.count(b"\n")
+            offset += len(chunk)
+            if offset - line_start > MAX_LINE_BYTES:
+                _line_too_long(path, newlines + 1, offset - line_start)
+
+
+def _line_too_long(path: Path, line: int, length: int):
+    raise EcgbenchError(f"{path.name} line {line}: longer than {MAX_LINE_BYTES // 1024} kB (at least {length:,} "
+                        f"bytes), not a row of beats ({N_COLUMNS} numbers, a few kB); not a Kaggle beat file? "
+                        f"({path})")
 
 
 def _read_table_fast(path: Path) -> np.ndarray:
@@ -225,6 +279,14 @@ def _all_present(files: tuple[KaggleFile, ...]):
     return lambda data_dir, **params: all((Path(data_dir) / f.name).is_file() for f in files)
 
 
+def _first_missing(files: tuple[KaggleFile, ...]):
+    """The problem of the first of ``files`` that is missing or not a file, naming it, and how to get them."""
+    def reason(data_dir, **params):
+        problems = [file_problem(Path(data_dir) / f.name) for f in files if not (Path(data_dir) / f.name).is_file()]
+        return f"{problems[0]}. {_how_to_get(files)}" if problems else None
+    return reason
+
+
 def _read_kaggle_file(data_dir: Path, file: KaggleFile, classes: tuple[str, ...], only_label: int | None):
     """``X``, ``y`` and the file's sha256; ``only_label``: the one label every beat of the file must carry."""
     path = Path(data_dir) / file.name
@@ -268,6 +330,7 @@ def _provenance(origin: str, checksums: dict[str, str]) -> dict:
     description="MIT-BIH Arrhythmia beats, 5 AAMI classes (Kaggle CSVs), with the published train/test split",
     evaluation=Evaluation.INTRA_PATIENT,
     is_available=_all_present((MITBIH_TRAIN, MITBIH_TEST)),
+    unavailable_reason=_first_missing((MITBIH_TRAIN, MITBIH_TEST)),
     how_to_get=_how_to_get((MITBIH_TRAIN, MITBIH_TEST)),
 )
 def load_mitbih(data_dir: Path) -> Dataset:
@@ -290,6 +353,7 @@ def load_mitbih(data_dir: Path) -> Dataset:
     description="PTB Diagnostic ECG beats, normal vs myocardial infarction (Kaggle CSVs)",
     evaluation=Evaluation.INTRA_PATIENT,
     is_available=_all_present((PTBDB_NORMAL, PTBDB_ABNORMAL)),
+    unavailable_reason=_first_missing((PTBDB_NORMAL, PTBDB_ABNORMAL)),
     how_to_get=_how_to_get((PTBDB_NORMAL, PTBDB_ABNORMAL)),
 )
 def load_ptbdb(data_dir: Path) -> Dataset:

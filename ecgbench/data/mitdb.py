@@ -20,7 +20,7 @@ import numpy as np
 
 from ecgbench.data import Dataset, register_dataset
 from ecgbench.data.kaggle import INTRA_PATIENT
-from ecgbench.data.records import fetch_hint, has_records
+from ecgbench.data.records import fetch_hint, has_records, records_problem
 from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
 from ecgbench.data.wfdb_dataset import load_wfdb_database
 from ecgbench.evaluation import Evaluation
@@ -91,9 +91,9 @@ def load_track(track: Track, data_dir: Path, **options) -> Dataset:
 def _loader(track: Track):
     # Explicit parameters: the registry checks a suite's dataset options against the loader's signature.
     def load(data_dir: Path, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
-             drop_last_beat: bool = False, context=("rr",)) -> Dataset:
+             drop_last_beat: bool = False, context=("rr",), verify_checksums: bool | None = None) -> Dataset:
         return load_track(track, data_dir, window_s=window_s, rr_factor=rr_factor, drop_last_beat=drop_last_beat,
-                          context=context)
+                          context=context, verify_checksums=verify_checksums)
 
     load.__name__ = load.__qualname__ = f"load_{track.name.replace('-', '_')}"
     load.__doc__ = track.description
@@ -105,7 +105,9 @@ def _register(track: Track) -> None:
         return has_records(Path(data_dir) / MITDB, track.records)
 
     register_dataset(track.name, description=track.description, evaluation=track.evaluation,
-                     is_available=is_available, how_to_get=fetch_hint(MITDB))(_loader(track))
+                     is_available=is_available, how_to_get=fetch_hint(MITDB),
+                     unavailable_reason=lambda data_dir, **params: records_problem(Path(data_dir) / MITDB,
+                                                                                   track.records))(_loader(track))
 
 
 for _track in TRACKS:

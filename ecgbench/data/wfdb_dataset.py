@@ -11,6 +11,7 @@ records are cached (:mod:`ecgbench.data.beat_cache`). The datasets built on it: 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -31,8 +32,11 @@ from ecgbench.data.records import (
     AAMI_MAP,
     ANNOTATOR,
     PREFERRED_LEADS,
+    check_checksums,
     checksum_digest,
+    checksums_verified,
     list_records,
+    read_checksum_list,
     read_record,
     record_files,
     require_database,
@@ -115,6 +119,14 @@ class RecordBeats:
         values = {**arrays, "lead": str(arrays["lead"]), "fs": float(arrays["fs"])}
         return cls(record, **values)
 
+    def is_consistent(self, beat_length: int) -> bool:
+        """Whether every per-beat array has one row per beat and the beats ``beat_length`` samples (a cache entry
+        that is not is rebuilt)."""
+        n = len(self.labels)
+        per_beat = (self.X, self.samples, self.symbols, self.pre_r, self.qrs, self.neighbours)
+        return (self.X.ndim == 2 and self.X.shape[1] == beat_length and all(len(a) == n for a in per_beat)
+                and math.isfinite(self.fs) and self.fs > 0)
+
 
 def rebuild_record(folder: Path, record: str, params: BeatParams = BeatParams()) -> RecordBeats:
     """Read one WFDB record and cut its annotated beats (every choice made: docs/datasets.md)."""
@@ -131,16 +143,23 @@ def rebuild_record(folder: Path, record: str, params: BeatParams = BeatParams())
 # ------------------------------------------------------------------------------------------ databases
 
 
-def read_database(folder: Path, records: list[str], params: BeatParams) -> tuple[list[RecordBeats], dict]:
-    """The beats of ``records`` (from the cache where possible) and the sha256 of every file they come from."""
+def read_database(folder: Path, records: list[str], params: BeatParams,
+                  verify_checksums: bool | None = None) -> tuple[list[RecordBeats], dict]:
+    """The beats of ``records`` (from the cache where possible) and the sha256 of every file they come from.
+
+    Every record's files are checked before use (:func:`~ecgbench.data.records.check_record`) and, unless
+    ``verify_checksums`` is false (default: ``$ECGBENCH_VERIFY_CHECKSUMS``, else true), compared with the
+    folder's ``SHA256SUMS.txt`` where there is one (the hashes are those of the cache key, computed once)."""
     folder = Path(folder)
     require_database(folder, records)
+    expected_sums = read_checksum_list(folder) if checksums_verified(verify_checksums) else {}
     cache_dir = beat_cache_dir()
     started = time.perf_counter()
     all_beats, checksums, n_rebuilt = [], {}, 0
     for record in records:
         files = record_files(folder, record, params.annotator)
         record_sums = {path.relative_to(folder).as_posix(): sha256_file(path) for path in files}
+        check_checksums(folder, record, record_sums, expected_sums)
         checksums.update(record_sums)
         path = entry_path(cache_dir, folder.name, record, cache_key(record_sums, params.as_dict()))
         beats, rebuilt = _cached_record(folder, record, params, path)
@@ -153,9 +172,15 @@ def read_database(folder: Path, records: list[str], params: BeatParams) -> tuple
 def _cached_record(folder: Path, record: str, params: BeatParams, path: Path) -> tuple[RecordBeats, bool]:
     arrays = read_entry(path, RecordBeats.stored_fields())
     if arrays is not None:
-        beats = RecordBeats.from_arrays(record, arrays)
-        log.debug("%s/%s: %s beats from the cache", folder.name, record, f"{len(beats):,}")
-        return beats, False
+        try:
+            beats = RecordBeats.from_arrays(record, arrays)
+            consistent = beats.is_consistent(params.beat_length)
+        except (TypeError, ValueError):  # e.g. an array where a scalar belongs
+            consistent = False
+        if consistent:
+            log.debug("%s/%s: %s beats from the cache", folder.name, record, f"{len(beats):,}")
+            return beats, False
+        log.warning("ignoring inconsistent cache file %s (arrays of different lengths or shapes); rebuilding", path)
     started = time.perf_counter()
     beats = rebuild_record(folder, record, params)
     write_entry(path, beats.arrays())
@@ -195,20 +220,22 @@ def load_wfdb_database(
     annotator: str = ANNOTATOR,
     drop_last_beat: bool = False,
     context=("rr",),
+    verify_checksums: bool | None = None,
 ) -> Dataset:
     """All annotated beats of ``records`` (default: the folder's ``RECORDS`` file, else its ``*.hea`` files) of
     one WFDB database, rebuilt the Kaggle way; ``groups`` from :func:`record_groups`, no split of its own.
 
     ``drop_last_beat`` leaves out the last beat of every record, as the Kaggle CSVs do. ``context`` names the
     groups of per-beat context features (:mod:`ecgbench.data.context`; each from the beat's own record) that
-    become the dataset's context; ``[]`` gives the beats alone, as in the Kaggle files.
+    become the dataset's context; ``[]`` gives the beats alone, as in the Kaggle files. ``verify_checksums``:
+    as :func:`read_database` takes it.
     """
     context = check_groups(context)
     folder = Path(folder)
     records = list_records(folder) if records is None else [str(r) for r in records]
     leads = (leads,) if isinstance(leads, str) else tuple(leads)  # a suite file may name a single lead
     params = BeatParams(window_s=float(window_s), rr_factor=float(rr_factor), leads=leads, annotator=annotator)
-    all_beats, checksums = read_database(folder, records, params)
+    all_beats, checksums = read_database(folder, records, params, verify_checksums)
     keep = [_kept_rows(len(beats), drop_last_beat) for beats in all_beats]
     groups = record_groups(records)
     provenance = {
