@@ -166,7 +166,7 @@ def cmd_run(args) -> int:
     validate(suite, data_dir)
     if args.all:
         for name in sorted(set(dataset_names()) - set(available)):
-            log.info("dataset %s not found in %s, skipped. %s", name, data_dir, dataset_spec(name).how_to_get)
+            log.info("dataset %s skipped: %s", name, dataset_spec(name).missing(data_dir))
     run_id = args.run_id or time.strftime("%Y%m%d-%H%M%S") + ("-quick" if suite.quick else "")
     if not run_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise EcgbenchError(f"--run-id {run_id!r}: use letters, digits, '-', '_' and '.' only")
@@ -197,10 +197,10 @@ def cmd_list(args) -> int:
     print(f"\ndatasets (data directory: {data_dir}):")
     for name in dataset_names():
         spec = dataset_spec(name)
-        state = "present" if spec.is_available(data_dir) else "not found"
-        print(f"  {name:<18} {state:<10} {spec.description}")
-        if state == "not found" and spec.how_to_get:
-            print(f"  {'':<18} {'':<10} {spec.how_to_get}")
+        missing = spec.missing(data_dir)
+        print(f"  {name:<18} {'not found' if missing else 'present':<10} {spec.description}")
+        if missing:
+            print(f"  {'':<18} {'':<10} {missing}")
     return 0
 
 

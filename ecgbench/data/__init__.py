@@ -81,11 +81,11 @@ class DatasetSpec:
     load: Callable[..., Dataset]
     description: str
     evaluation: Evaluation  # how its test beats relate to its training beats (reports and leaderboard read it)
-    is_available: Callable[..., bool]  # (data_dir, **dataset params) -> whether the data is there
-    how_to_get: str = ""
-    # (data_dir, **dataset params) -> what is missing or empty (a file named) and how to get it, or None: said
-    # instead of how_to_get when the data is not available
-    unavailable_reason: Callable[..., str | None] | None = None
+    # (data_dir, **dataset params) -> what keeps the data from being read (a file named) and how to get it, or None
+    missing: Callable[..., str | None]
+
+    def is_available(self, data_dir, **params) -> bool:
+        return self.missing(data_dir, **params) is None
 
 
 def _load_builtin_datasets():
@@ -98,15 +98,14 @@ DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin_datasets)
 
 
 def register_dataset(name: str, *, description: str, evaluation: Evaluation,
-                     is_available=lambda data_dir, **params: True, how_to_get: str = "", unavailable_reason=None):
+                     missing=lambda data_dir, **params: None):
     """Decorator that adds a loader ``load(data_dir: Path, **params) -> Dataset`` to the registry.
 
-    ``unavailable_reason(data_dir, **params)``, where given, names what makes the data unavailable (which file
-    is missing, empty or a folder) and how to get it, for the error message."""
+    ``missing(data_dir, **params)`` names what keeps the data from being read (which file is absent, empty or a
+    folder) and how to get it, or returns None; it must be cheap, since ``list`` calls it for every dataset."""
 
     def decorate(load):
-        DATASETS.register(name, DatasetSpec(name, load, description, Evaluation(evaluation), is_available,
-                                            how_to_get, unavailable_reason))
+        DATASETS.register(name, DatasetSpec(name, load, description, Evaluation(evaluation), missing))
         return load
 
     return decorate
@@ -122,11 +121,9 @@ def dataset_spec(name: str) -> DatasetSpec:
 
 def require_available(name: str, data_dir: Path, **params) -> DatasetSpec:
     spec = dataset_spec(name)
-    if not spec.is_available(data_dir, **params):
-        reason = spec.unavailable_reason(data_dir, **params) if spec.unavailable_reason else None
-        if reason:
-            raise EcgbenchError(f"dataset {name!r} cannot be read from {data_dir}: {reason}")
-        raise EcgbenchError(f"dataset {name!r} is not in {data_dir}. {spec.how_to_get}".strip())
+    reason = spec.missing(data_dir, **params)
+    if reason:
+        raise EcgbenchError(f"dataset {name!r} cannot be read from {data_dir}: {reason}")
     return spec
 
 

@@ -23,10 +23,7 @@ from ecgbench.evaluation import Evaluation
     description="Cross-database: train on every beat of one WFDB database, test on another (params train, test; "
     "default mitdb -> svdb), beats rebuilt as Kachuee et al. 2018 at each database's own sampling rate",
     evaluation=Evaluation.CROSS_DATABASE,
-    is_available=lambda data_dir, **params: _sides_problem(data_dir, **params) is None,
-    unavailable_reason=lambda data_dir, **params: _sides_problem(data_dir, **params),
-    how_to_get="put the two WFDB databases that its train and test parameters name (default mitdb and svdb) into "
-    "the data directory, e.g. run `python -m ecgbench data fetch svdb`",
+    missing=lambda data_dir, **params: _sides_problem(data_dir, **params),  # defined below
 )
 def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", train_records=None,
                         test_records=None, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,

@@ -275,10 +275,6 @@ def _how_to_get(files: tuple[KaggleFile, ...]) -> str:
     )
 
 
-def _all_present(files: tuple[KaggleFile, ...]):
-    return lambda data_dir, **params: all((Path(data_dir) / f.name).is_file() for f in files)
-
-
 def _first_missing(files: tuple[KaggleFile, ...]):
     """The problem of the first of ``files`` that is missing or not a file, naming it, and how to get them."""
     def reason(data_dir, **params):
@@ -329,9 +325,7 @@ def _provenance(origin: str, checksums: dict[str, str]) -> dict:
     "mitbih",
     description="MIT-BIH Arrhythmia beats, 5 AAMI classes (Kaggle CSVs), with the published train/test split",
     evaluation=Evaluation.INTRA_PATIENT,
-    is_available=_all_present((MITBIH_TRAIN, MITBIH_TEST)),
-    unavailable_reason=_first_missing((MITBIH_TRAIN, MITBIH_TEST)),
-    how_to_get=_how_to_get((MITBIH_TRAIN, MITBIH_TEST)),
+    missing=_first_missing((MITBIH_TRAIN, MITBIH_TEST)),
 )
 def load_mitbih(data_dir: Path) -> Dataset:
     X_train, y_train, train_sha = _read_kaggle_file(data_dir, MITBIH_TRAIN, AAMI_CLASSES, None)
@@ -352,9 +346,7 @@ def load_mitbih(data_dir: Path) -> Dataset:
     "ptbdb",
     description="PTB Diagnostic ECG beats, normal vs myocardial infarction (Kaggle CSVs)",
     evaluation=Evaluation.INTRA_PATIENT,
-    is_available=_all_present((PTBDB_NORMAL, PTBDB_ABNORMAL)),
-    unavailable_reason=_first_missing((PTBDB_NORMAL, PTBDB_ABNORMAL)),
-    how_to_get=_how_to_get((PTBDB_NORMAL, PTBDB_ABNORMAL)),
+    missing=_first_missing((PTBDB_NORMAL, PTBDB_ABNORMAL)),
 )
 def load_ptbdb(data_dir: Path) -> Dataset:
     # The class of a PTB beat is given by its file, so each file must hold one label only.

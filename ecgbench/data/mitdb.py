@@ -20,7 +20,7 @@ import numpy as np
 
 from ecgbench.data import Dataset, register_dataset
 from ecgbench.data.kaggle import INTRA_PATIENT
-from ecgbench.data.records import fetch_hint, has_records, records_problem
+from ecgbench.data.records import records_problem
 from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
 from ecgbench.data.wfdb_dataset import load_wfdb_database
 from ecgbench.evaluation import Evaluation
@@ -101,13 +101,9 @@ def _loader(track: Track):
 
 
 def _register(track: Track) -> None:
-    def is_available(data_dir, **params):
-        return has_records(Path(data_dir) / MITDB, track.records)
-
     register_dataset(track.name, description=track.description, evaluation=track.evaluation,
-                     is_available=is_available, how_to_get=fetch_hint(MITDB),
-                     unavailable_reason=lambda data_dir, **params: records_problem(Path(data_dir) / MITDB,
-                                                                                   track.records))(_loader(track))
+                     missing=lambda data_dir, **params: records_problem(Path(data_dir) / MITDB, track.records)
+                     )(_loader(track))
 
 
 for _track in TRACKS:
