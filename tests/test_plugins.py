@@ -12,6 +12,8 @@ import textwrap
 
 import pytest
 
+from tests.conftest import write_plugin
+
 PLUGIN = '''
 import numpy as np
 from ecgbench.models import Model
@@ -39,12 +41,7 @@ class NearestCentroid(Model):
 
 @pytest.fixture
 def plugin_path(tmp_path):
-    (tmp_path / "centroid_plugin.py").write_text(PLUGIN)
-    info = tmp_path / "centroid_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: centroid-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[ecgbench.models]\nnearest-centroid = centroid_plugin:NearestCentroid\n")
-    return tmp_path
+    return write_plugin(tmp_path, "centroid_plugin", PLUGIN, "nearest-centroid = centroid_plugin:NearestCentroid")
 
 
 def ecgbench(args, plugin_path, cwd):

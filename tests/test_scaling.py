@@ -17,6 +17,7 @@ from ecgbench.cli import main
 from ecgbench.errors import EcgbenchError
 from ecgbench.store import RunStore
 from ecgbench.suite import Suite, load_suite
+from tests.conftest import write_plugin
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick", "--seeds", "0", "1",
@@ -179,11 +180,7 @@ class Crash(Model):
 
 
 def test_a_worker_that_dies_fails_only_its_cell(tmp_path):
-    (tmp_path / "crash_plugin.py").write_text(CRASH_PLUGIN)
-    info = tmp_path / "crash_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: crash-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[ecgbench.models]\ncrash = crash_plugin:Crash\n")
+    write_plugin(tmp_path, "crash_plugin", CRASH_PLUGIN, "crash = crash_plugin:Crash")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
     done = subprocess.run([sys.executable, "-m", "ecgbench", "run", "--model", "minirocket", "--model", "crash",
                            "--dataset", "synthetic", "--quick", "--run-id", "d", "--results-dir", str(tmp_path),
