@@ -19,6 +19,10 @@ EPILOG = """examples:
   python -m ecgbench run --all --quick              the same, smoke-sized (a minute or two)
   python -m ecgbench run --model cnn --dataset mitbih --seeds 0 1 2
   python -m ecgbench run --suite benchmarks/synthetic.toml
+  python -m ecgbench run --suite benchmarks/synthetic.toml --workers 4 --threads 2   4 cells at a time (Dask)
+  python -m ecgbench run --suite S.toml --cluster slurm --queue short --walltime 02:00:00 --memory 16GB --jobs 8
+  python -m ecgbench cells results/RUN             the unfinished cells, one id a line (for job arrays)
+  python -m ecgbench run-cell results/RUN CELL_ID  run one cell of a planned run (docs/scaling.md)
   python -m ecgbench list
   python -m ecgbench compare RUN_A RUN_B --markdown diff.md
   python -m ecgbench leaderboard mitdb-intra mitdb-inter --out results/README.md
@@ -55,7 +59,41 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="folder with the real data files "
                                                    "(default: $ECGBENCH_DATA, else ~/.cache/ecgbench)")
     run.add_argument("--threads", type=int, help="threads per cell for BLAS, numba, XGBoost and TensorFlow "
-                                                 "(default: all CPUs)")
+                                                 "(default: all CPUs; 1 with --workers)")
+    where = run.add_argument_group("where the cells run (default: one after another in this process; the run "
+                                   "folder and data directory must be visible to every worker: docs/scaling.md)")
+    how = where.add_mutually_exclusive_group()
+    how.add_argument("--workers", type=int, metavar="N", help="a local Dask cluster of N worker processes, one cell "
+                                                              "at a time each, --threads threads per cell")
+    how.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask cluster, e.g. tcp://host:8786")
+    how.add_argument("--cluster", nargs="?", const="", metavar="SYSTEM",
+                     help="batch jobs through dask-jobqueue: slurm, pbs, sge, lsf, htcondor, oar, moab (default: the "
+                          "suite's [cluster] system, else slurm); the options below override its [cluster] table")
+    where.add_argument("--queue", help="batch queue (partition)")
+    where.add_argument("--cores", type=int, help="cores per batch job (its workers: cores // --threads)")
+    where.add_argument("--memory", help="memory per batch job, e.g. 16GB")
+    where.add_argument("--walltime", help="time limit per batch job, e.g. 02:00:00")
+    where.add_argument("--jobs", type=int, help="batch jobs to submit (default 1)")
+    where.add_argument("--print-job-script", action="store_true",
+                       help="print the script dask-jobqueue would submit, submit nothing, and exit")
+    where.add_argument("--retries", type=int, default=1, help="more tries for a cell whose worker died "
+                                                               "(killed, out of memory; default 1)")
+    where.add_argument("--plan-only", action="store_true", help="plan the run folder and stop: its cells are then "
+                                                                "run by `run-cell` (e.g. from a job array)")
+
+    cell = commands.add_parser("run-cell", help="run one cell of a planned run (a job array's task)")
+    cell.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run folder")
+    cell.add_argument("cell_id", metavar="CELL_ID", help="DATASET/SPLIT/MODEL/seedK, as `cells` lists them")
+    cell.add_argument("--data-dir", type=Path, help="folder with the real data files (the run's, as seen from here)")
+    cell.add_argument("--threads", type=int, help="threads for the cell (default: all CPUs)")
+    cell.add_argument("--force", action="store_true", help="run it again even if it is finished")
+
+    cells = commands.add_parser("cells", help="list a planned run's unfinished cells, one id a line")
+    cells.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run folder")
+    cells.add_argument("--all", action="store_true", help="every cell, finished or not")
+
+    finish = commands.add_parser("finish", help="write the report of a run whose cells were run by run-cell")
+    finish.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run folder")
 
     listing = commands.add_parser("list", help="models, datasets, and which datasets are present locally")
     listing.add_argument("--data-dir", type=Path, help="folder with the real data files")
@@ -116,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": cmd_run, "list": cmd_list, "compare": cmd_compare, "leaderboard": cmd_leaderboard,
                 "soft-vote": cmd_soft_vote, "prior-weights": cmd_prior_weights, "upgrade": cmd_upgrade,
-                "data": cmd_data}[args.command](args)
+                "data": cmd_data, "run-cell": cmd_run_cell, "cells": cmd_cells,
+                "finish": cmd_finish}[args.command](args)
     except EcgbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -154,12 +193,16 @@ def cmd_run(args) -> int:
     from ecgbench.data import dataset_names, dataset_spec, resolve_data_dir
     from ecgbench.runner import run_suite
     from ecgbench.suite import validate
-    from ecgbench.threads import set_threads
+    from ecgbench.threads import current_threads, set_threads
 
     if args.threads is not None:
         if args.threads < 1:
             raise EcgbenchError(f"--threads must be at least 1 (got {args.threads})")
         set_threads(args.threads)
+    elif args.workers:
+        set_threads(1)
+    if args.retries < 0:
+        raise EcgbenchError(f"--retries must be 0 or more (got {args.retries})")
     data_dir = resolve_data_dir(args.data_dir)
     available = [n for n in dataset_names() if dataset_spec(n).is_available(data_dir)]
     suite = suite_from_args(args, available)
@@ -175,13 +218,120 @@ def cmd_run(args) -> int:
     pairs = sum(len(suite.seeds_for(model)) for model in suite.models)
     log.info("run %s: %d dataset(s) x %d model(s), %d (model, seed) pair(s) per split -> %s", run_id,
              len(suite.datasets), len(suite.models), pairs, run_dir)
-    failures = run_suite(suite, run_dir, data_dir, command)
+    executor = executor_from_args(args, suite)
+    if args.print_job_script:
+        from ecgbench.executors import job_script
+
+        print(job_script(cluster_options(args, suite), current_threads()))
+        return 0
+    failures = run_suite(suite, run_dir, data_dir, command, executor, plan_only=args.plan_only)
+    if args.plan_only:
+        print(f"planned: {run_dir} (cells: python -m ecgbench cells {run_dir})")
+        return 0
     if (run_dir / "summary.md").exists():
         print(f"report: {run_dir / 'summary.md'}")
     if failures:
         print(f"{len(failures)} cell(s) failed (details in their error.txt):", file=sys.stderr)
         for failure in failures:
             print(f"  {failure['cell']}: {failure['error']}: {failure['message']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+CLUSTER_OPTIONS = ("queue", "cores", "memory", "walltime", "jobs")
+
+
+def cluster_options(args, suite) -> dict:
+    """The suite's ``[cluster]`` table, overridden by the command line's options."""
+    options = dict(suite.cluster)
+    options.update({name: getattr(args, name) for name in CLUSTER_OPTIONS if getattr(args, name) is not None})
+    if args.cluster:
+        options["system"] = args.cluster
+    return options
+
+
+def executor_from_args(args, suite):
+    from ecgbench import executors
+    from ecgbench.threads import current_threads
+
+    threads = current_threads()
+    if args.workers is not None:
+        if args.workers < 1:
+            raise EcgbenchError(f"--workers must be at least 1 (got {args.workers})")
+        return executors.DaskExecutor(executors.local_cluster(args.workers, threads), threads, args.retries)
+    if args.scheduler:
+        return executors.DaskExecutor(executors.scheduler(args.scheduler), threads, args.retries)
+    if args.cluster is not None or args.print_job_script:
+        options = cluster_options(args, suite)
+        return executors.DaskExecutor(executors.jobqueue(options, threads), threads, args.retries,
+                                      gpu=bool(options.get("gpu")))
+    return None
+
+
+def cmd_run_cell(args) -> int:
+    from ecgbench.data import resolve_data_dir
+    from ecgbench.executors import attempt, describe
+    from ecgbench.runner import planned_cells
+    from ecgbench.store import CellKey, RunStore
+    from ecgbench.threads import set_threads
+
+    if args.threads is not None:
+        set_threads(max(1, args.threads))
+    store = RunStore(args.run_dir)
+    if not store.exists():
+        raise EcgbenchError(f"{args.run_dir} is not a planned run folder (no manifest.json in it); plan it with "
+                            "`python -m ecgbench run ... --plan-only`")
+    key = CellKey.from_id(args.cell_id)
+    if key not in planned_cells(store):
+        raise EcgbenchError(f"{key.id} is not a cell of {args.run_dir} (`python -m ecgbench cells {args.run_dir} "
+                            "--all` lists them)")
+    with store.cell_lock(key):
+        if store.cell_finished(key) and not args.force:
+            print(f"{key.id}: finished earlier, kept")
+            return 0
+        start = time.monotonic()
+        metrics, failure = attempt(store, key, resolve_data_dir(args.data_dir))
+    if failure:
+        print(f"{key.id} failed: {failure['error']}: {failure['message']} (details in its error.txt)",
+              file=sys.stderr)
+        return 1
+    print(f"{describe(key)}: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['f1_macro']:.4f} "
+          f"({time.monotonic() - start:.0f} s)")
+    return 0
+
+
+def cmd_cells(args) -> int:
+    from ecgbench.runner import planned_cells
+    from ecgbench.store import RunStore
+
+    store = RunStore(args.run_dir)
+    if not store.exists():
+        raise EcgbenchError(f"{args.run_dir} is not a planned run folder (no manifest.json in it)")
+    for key in planned_cells(store):
+        if args.all or not store.cell_finished(key):
+            print(key.id)
+    return 0
+
+
+def cmd_finish(args) -> int:
+    from ecgbench.runner import finish_run, planned_cells
+    from ecgbench.store import RunStore
+
+    store = RunStore(args.run_dir)
+    if not store.exists():
+        raise EcgbenchError(f"{args.run_dir} is not a planned run folder (no manifest.json in it)")
+    with store.lock():
+        unfinished = [key for key in planned_cells(store) if not store.cell_finished(key)]
+        failed = [key for key in unfinished if (store.cell_dir(key) / "error.txt").is_file()]
+        if len(failed) < len(unfinished):
+            raise EcgbenchError(f"{len(unfinished) - len(failed)} cell(s) of {args.run_dir} have not run yet "
+                                f"(`python -m ecgbench cells {args.run_dir}` lists them)")
+        failures = [{"cell": key.id, "error": "see error.txt", "message": str(store.cell_dir(key) / "error.txt")}
+                    for key in failed]
+        finish_run(store, failures)
+    print(f"report: {args.run_dir / 'summary.md'}")
+    if failures:
+        print(f"{len(failures)} cell(s) failed (details in their error.txt)", file=sys.stderr)
         return 1
     return 0
 

@@ -1,22 +1,64 @@
 """Executors run a plan's unfinished cells. The executor is not part of what a run is: any executor can finish
-a run folder that another one started, since a cell is described by names alone (:mod:`ecgbench.runner`)."""
+a run folder that another one started, since a cell is described by names alone (:mod:`ecgbench.runner`).
+
+- :class:`SerialExecutor`: one cell after another in this process (the default).
+- :class:`DaskExecutor`: the cells as Dask tasks, one at a time per worker, on a LocalCluster (``--workers N``),
+  an existing scheduler (``--scheduler ADDRESS``) or batch jobs through dask-jobqueue (``--cluster slurm``). A
+  worker loads its own data (``run_cell`` from the run folder and the data directory: a shared file system is
+  assumed), pins its threads, and sends its log lines back to this terminal with the cell named. A worker that
+  dies fails only its cell, after ``retries`` more tries; docs/scaling.md says how to use each.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
+import os
+import sys
 import time
+from pathlib import Path
 
 from ecgbench.errors import EcgbenchError
+from ecgbench.progress import RunProgress, captured
 from ecgbench.runner import Plan, run_cell
-from ecgbench.store import CellKey
+from ecgbench.store import CellKey, RunStore
 
 log = logging.getLogger(__name__)
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
+LOG_TOPIC = "ecgbench-log"
+JOBQUEUE_SYSTEMS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster",
+                    "htcondor": "HTCondorCluster", "oar": "OARCluster", "moab": "MoabCluster"}
 
 
 def describe(key: CellKey) -> str:
     return f"{key.model} on {key.dataset}/{key.split} seed {key.seed}"
+
+
+def attempt(store: RunStore, key: CellKey, data_dir: Path | None, dataset=None) -> tuple[dict | None, dict | None]:
+    """Run one cell: ``(metrics, None)``, or ``(None, failure)`` with its ``error.txt`` written. What would fail
+    every later cell too (the wrong data, a full disk, a read-only folder) is raised as an EcgbenchError."""
+    try:
+        return run_cell(store, key, data_dir, dataset), None
+    except EcgbenchError:
+        raise
+    except OSError as exc:
+        if exc.errno not in STORAGE_ERRNOS:
+            return None, failed(store, key, exc)
+        raise EcgbenchError(f"{describe(key)} could not be stored: {exc}; the cells finished so far are "
+                            "kept, rerun the same command once there is room") from None
+    except Exception as exc:  # one broken model must not cost the other cells their results
+        return None, failed(store, key, exc)
+
+
+def failed(store: RunStore, key: CellKey, exc: BaseException) -> dict:
+    log.error("%s failed: %s: %s", describe(key), type(exc).__name__, exc)
+    return store.write_failure(key, exc)
+
+
+def finished_line(key: CellKey, metrics: dict, seconds: float, where: str = "") -> None:
+    log.info("%s: accuracy %.4f, macro-F1 %.4f (%.0f s%s)", describe(key), metrics["accuracy"], metrics["f1_macro"],
+             seconds, where)
 
 
 class SerialExecutor:
@@ -27,28 +69,245 @@ class SerialExecutor:
         for key in plan.cells:
             if key not in plan.pending:
                 log.info("%s: finished earlier, kept", describe(key))
+        progress = RunProgress(len(plan.pending))
         for done, key in enumerate(plan.pending, 1):
             log.info("%s: training (cell %d of %d)", describe(key), done, len(plan.pending))
             start = time.monotonic()
-            try:
-                metrics = run_cell(plan.store, key, plan.data_dir, plan.datasets[key.dataset])
-            except EcgbenchError:
-                raise
-            except OSError as exc:
-                if exc.errno not in STORAGE_ERRNOS:
-                    failures.append(self._failed(plan, key, exc))
-                    continue
-                # A full disk or a read-only folder fails every later cell too: stop, keep what is finished.
-                raise EcgbenchError(f"{describe(key)} could not be stored: {exc}; the cells finished so far are "
-                                    "kept, rerun the same command once there is room") from None
-            except Exception as exc:  # one broken model must not cost the other cells their results
-                failures.append(self._failed(plan, key, exc))
-                continue
-            log.info("%s: accuracy %.4f, macro-F1 %.4f (%.0f s)", describe(key), metrics["accuracy"],
-                     metrics["f1_macro"], time.monotonic() - start)
+            metrics, failure = attempt(plan.store, key, plan.data_dir, plan.datasets[key.dataset])
+            seconds = time.monotonic() - start
+            if failure:
+                failures.append(failure)
+            else:
+                finished_line(key, metrics, seconds)
+            progress.cell_ended(None if failure else seconds)
         return failures
 
-    @staticmethod
-    def _failed(plan: Plan, key: CellKey, exc: Exception) -> dict:
-        log.error("%s failed: %s: %s", describe(key), type(exc).__name__, exc)
-        return plan.store.write_failure(key, exc)
+
+# ---- on a Dask worker ----------------------------------------------------------------------------------------------
+
+def uses_gpu(model: str) -> bool:
+    from ecgbench.models import model_class
+
+    return bool(getattr(model_class(model), "uses_gpu", False))
+
+
+def _relay_to_client(cell_id: str):
+    """A log emitter that sends the record to the client's terminal (a Dask event), the cell named."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return lambda record: None
+    return lambda record: worker.log_event(LOG_TOPIC, {"cell": cell_id, "level": record.levelno,
+                                                       "message": record.getMessage()})
+
+
+def work_cell(run_dir: str, cell_id: str, data_dir: str | None, threads: int) -> dict:
+    """One cell on a Dask worker: threads pinned to ``threads``, the data loaded here from ``data_dir``."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is first imported in this process
+    from ecgbench.threads import set_threads
+
+    set_threads(threads)  # BLAS/OpenMP and numba through pinned(), XGBoost's n_jobs, TensorFlow's pools
+    key, start = CellKey.from_id(cell_id), time.monotonic()
+    with captured(_relay_to_client(cell_id)):
+        metrics, failure = attempt(RunStore(run_dir), key, Path(data_dir) if data_dir else None)
+    try:
+        from distributed import get_worker
+
+        worker = str(get_worker().name)
+    except (ImportError, ValueError):
+        worker = "?"
+    import ecgbench
+
+    return {"cell": cell_id, "metrics": metrics, "failure": failure, "seconds": time.monotonic() - start,
+            "worker": worker, "pid": os.getpid(), "ecgbench": ecgbench.__file__}
+
+
+class WorkerDied(RuntimeError):
+    """The process running a cell died (killed, out of memory) as often as the retries allow."""
+
+
+# ---- the client ----------------------------------------------------------------------------------------------------
+
+class DaskExecutor:
+    """The cells as Dask tasks on the cluster that ``connect()`` (a context manager yielding a Client) opens.
+
+    ``gpu``: route the cells of models that can use a GPU (``uses_gpu``) to workers with the resource ``GPU``;
+    None: do so when a worker offers it at the start. ``retries``: how many more times a cell is tried after the
+    worker running it died.
+    """
+
+    def __init__(self, connect, threads: int, retries: int = 1, gpu: bool | None = None):
+        self.connect, self.threads, self.retries, self.gpu = connect, threads, retries, gpu
+        self.placements: dict[CellKey, str] = {}  # which worker ran each finished cell
+        self.worker_code: set[str] = set()  # where the workers imported ecgbench from
+
+    def run(self, plan: Plan) -> list[dict]:
+        from distributed import as_completed
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+
+        for key in plan.cells:
+            if key not in plan.pending:
+                log.info("%s: finished earlier, kept", describe(key))
+        if not plan.pending:
+            return []
+        with self.connect() as client:
+            client.subscribe_topic(LOG_TOPIC, relay)
+            workers = client.scheduler_info().get("workers", {}).values()
+            gpu = self.gpu if self.gpu is not None else any(w.get("resources", {}).get("GPU") for w in workers)
+            parallel = sum(w.get("nthreads", 1) for w in workers) or 1
+            log.info("%d cell(s) on %s (%d worker(s) now, %d thread(s) per cell%s)", len(plan.pending),
+                     client.scheduler.address, len(workers), self.threads, "; GPU cells on GPU workers" if gpu else "")
+            tries: dict[CellKey, int] = {}
+
+            def submit(key: CellKey):
+                tries[key] = tries.get(key, 0) + 1
+                resources = {"GPU": 1} if gpu and uses_gpu(key.model) else None
+                future = client.submit(work_cell, str(plan.store.root), key.id,
+                                       str(plan.data_dir) if plan.data_dir else None, self.threads,
+                                       key=f"ecgbench-{key.id}-try{tries[key]}", resources=resources, pure=False)
+                cell_of[future.key] = key
+                return future
+
+            cell_of: dict = {}
+            futures = as_completed([submit(key) for key in plan.pending])
+            progress, failures = RunProgress(len(plan.pending), parallel), []
+            try:
+                for future in futures:
+                    key = cell_of[future.key]
+                    try:
+                        result = future.result()
+                    except KilledWorker as exc:
+                        if tries[key] <= self.retries:
+                            log.warning("%s: its worker died (%s); trying again (%d of %d)", describe(key), exc,
+                                        tries[key], self.retries)
+                            futures.add(submit(key))
+                            continue
+                        died = WorkerDied(f"the worker running this cell died (killed, or out of memory) "
+                                          f"{tries[key]} time(s): {exc}")
+                        failures.append(failed(plan.store, key, died))
+                        progress.cell_ended(None)
+                        continue
+                    except (EcgbenchError, FutureCancelledError):
+                        raise
+                    except Exception as exc:  # could not run at all (e.g. not unpicklable on the worker)
+                        failures.append(failed(plan.store, key, exc))
+                        progress.cell_ended(None)
+                        continue
+                    self.worker_code.add(result["ecgbench"])
+                    if result["failure"]:
+                        failures.append(result["failure"])
+                        progress.cell_ended(None)
+                        continue
+                    self.placements[key] = result["worker"]
+                    finished_line(key, result["metrics"], result["seconds"], f", worker {result['worker']}")
+                    progress.cell_ended(result["seconds"])
+            except BaseException:
+                client.cancel(list(futures.futures))
+                raise
+        return failures
+
+
+def relay(event) -> None:
+    """A worker's log line, on this terminal, the cell named."""
+    _, message = event
+    log.log(message["level"], "[%s] %s", message["cell"], message["message"])
+
+
+# ---- clusters ------------------------------------------------------------------------------------------------------
+
+def worker_environment(threads: int) -> dict[str, str]:
+    """What a worker process needs in its environment before it starts: its BLAS/OpenMP pools at ``threads``,
+    TensorFlow's C++ log noise off, and room for tsfresh's process pool (a Dask worker is daemonic by default)."""
+    env = {name: str(threads) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    return env | {"TF_CPP_MIN_LOG_LEVEL": "3", "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+
+
+def client_config(threads: int) -> dict:
+    """Dask settings of the scheduler and nannies started from this process. ``allowed-failures`` 0: a worker
+    death is reported at once, and our ``retries`` decide."""
+    import dask
+
+    spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **worker_environment(threads)}
+    return {"distributed.scheduler.allowed-failures": 0, "distributed.worker.daemon": False,
+            "distributed.nanny.pre-spawn-environ": spawn}
+
+
+def local_cluster(workers: int, threads: int):
+    """``--workers N``: a LocalCluster of N processes, one cell at a time each."""
+
+    @contextlib.contextmanager
+    def connect():
+        import dask
+        from distributed import Client, LocalCluster
+
+        with dask.config.set(client_config(threads)), LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            with Client(cluster) as client:
+                yield client
+
+    return connect
+
+
+def scheduler(address: str):
+    """``--scheduler ADDRESS``: an existing Dask cluster (its own ``allowed-failures`` applies before ours)."""
+
+    @contextlib.contextmanager
+    def connect():
+        from distributed import Client
+
+        try:
+            client = Client(address, timeout="30s")
+        except OSError as exc:
+            raise EcgbenchError(f"no Dask scheduler reachable at {address}: {exc}") from None
+        with client:
+            yield client
+
+    return connect
+
+
+def jobqueue_cluster(options: dict, threads: int):
+    """A dask-jobqueue cluster (Slurm, PBS, SGE, LSF, HTCondor, ...) from the ``[cluster]`` options: each job runs
+    ``cores // threads`` workers of one cell at a time, with ``threads`` threads for each cell."""
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise EcgbenchError("batch clusters need dask-jobqueue: pip install 'ecgbench-suite[cluster]'") from None
+    system = options.get("system", "slurm")
+    if system not in JOBQUEUE_SYSTEMS:
+        raise EcgbenchError(f"[cluster] system {system!r} is not one of {', '.join(JOBQUEUE_SYSTEMS)}")
+    cores = int(options.get("cores", threads))
+    if cores < threads:
+        raise EcgbenchError(f"[cluster] cores ({cores}) must be at least --threads ({threads})")
+    if not options.get("memory"):
+        raise EcgbenchError("[cluster] needs memory (per job, e.g. memory = \"16GB\" or --memory 16GB)")
+    extra = ["--nthreads", "1"] + (["--resources", "GPU=1"] if options.get("gpu") else [])
+    prologue = [f"export {name}={value}" for name, value in worker_environment(threads).items()]
+    kwargs = dict(cores=cores, processes=cores // threads, memory=options["memory"], worker_extra_args=extra,
+                  job_script_prologue=prologue, python=sys.executable, job_name="ecgbench")
+    kwargs.update({k: options[k] for k in ("queue", "walltime", "account", "job_extra_directives") if k in options})
+    return getattr(dask_jobqueue, JOBQUEUE_SYSTEMS[system])(**kwargs)
+
+
+def jobqueue(options: dict, threads: int):
+    """``--cluster``: submit ``jobs`` batch jobs (default 1), run the cells on them, cancel the jobs at the end."""
+
+    @contextlib.contextmanager
+    def connect():
+        import dask
+        from distributed import Client
+
+        with dask.config.set(client_config(threads)):
+            with jobqueue_cluster(options, threads) as cluster, Client(cluster) as client:
+                cluster.scale(jobs=int(options.get("jobs", 1)))
+                yield client
+
+    return connect
+
+
+def job_script(options: dict, threads: int) -> str:
+    """The script dask-jobqueue would submit for one job (``--print-job-script``; nothing is submitted)."""
+    with jobqueue_cluster(options, threads) as cluster:
+        return cluster.job_script()

@@ -1,10 +1,13 @@
-"""Progress lines on stderr with elapsed time, through the ``ecgbench`` logger."""
+"""Progress lines on stderr with elapsed time, through the ``ecgbench`` logger; a cell's own log file; the
+overall progress of a run."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
+from pathlib import Path
 
 log = logging.getLogger("ecgbench")
 
@@ -27,3 +30,76 @@ def setup_logging(verbose: bool = False) -> None:
     log.handlers[:] = [handler]
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
     log.propagate = False
+
+
+class ThreadHandler(logging.Handler):
+    """Passes on only the records of the thread that made it: a cell's lines, where a process runs several."""
+
+    def __init__(self, emit, level=logging.INFO):
+        import threading
+
+        super().__init__(level)
+        self.thread, self._emit = threading.get_ident(), emit
+
+    def emit(self, record):
+        if record.thread == self.thread:
+            self._emit(record)
+
+
+@contextlib.contextmanager
+def captured(emit):
+    """Hand every "ecgbench" record of this thread, from INFO up, to ``emit`` for the duration."""
+    handler = ThreadHandler(emit)
+    old_level = log.level
+    if log.getEffectiveLevel() > logging.INFO:  # a fresh worker process: its level was never set
+        log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)
+
+
+@contextlib.contextmanager
+def cell_log(path: Path):
+    """The "ecgbench" log lines of this thread into ``path`` (a cell's ``log.txt``), time-stamped, appended."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        def write(record):
+            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {record.levelname.lower()}: {record.getMessage()}\n")
+            fh.flush()
+
+        with captured(write):
+            yield
+
+
+def duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+
+
+class RunProgress:
+    """The overall line after each finished cell: done / running / left, elapsed, and an ETA from the finished
+    cells' own times (their mean, times the cells left, over the cells that run at once)."""
+
+    def __init__(self, total: int, parallel: int = 1):
+        self.total, self.parallel = total, max(1, parallel)
+        self.start = time.monotonic()
+        self.times: list[float] = []
+        self.ended = 0  # finished or failed
+
+    def cell_ended(self, seconds: float | None, running: int | None = None) -> str:
+        self.ended += 1
+        if seconds is not None:
+            self.times.append(seconds)
+        left = self.total - self.ended
+        running = min(left, self.parallel) if running is None else running
+        line = (f"progress: {self.ended} done / {running} running / {left - running} left, "
+                f"elapsed {duration(time.monotonic() - self.start)}")
+        if self.times and left:
+            eta = sum(self.times) / len(self.times) * left / min(self.parallel, left)
+            line += f", ETA {duration(eta)}"
+        log.info("%s", line)
+        return line

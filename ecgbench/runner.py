@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +24,11 @@ from ecgbench.environment import git_commit, machine, now, versions
 from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import evaluation_of
 from ecgbench.io import sha256_array
+from ecgbench.locks import FileLock
 from ecgbench.memory import PeakMemory
 from ecgbench.metrics import classification_metrics, majority_baseline
 from ecgbench.models import build, model_class
+from ecgbench.progress import cell_log
 from ecgbench.splits import make_splits, stratified_partition
 from ecgbench.store import CellKey, RunStore, predictions_frame
 from ecgbench.suite import Suite
@@ -43,6 +46,7 @@ class Plan:
     cells: list[CellKey]  # every cell of the suite, in run order
     pending: list[CellKey]  # those not finished yet
     datasets: dict[str, Dataset] = field(default_factory=dict)  # loaded while planning, for in-process executors
+    lock: FileLock | None = None  # the run folder's lock, held from planning to the report (run_suite releases it)
 
 
 # ---- data --------------------------------------------------------------------------------------------------------
@@ -98,9 +102,24 @@ def suite_cells(suite: Suite, splits_by_dataset: dict[str, list[str]]) -> list[C
 
 
 def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -> Plan:
-    """Open (or resume) the run folder and list its cells; nothing is trained here. Every dataset is loaded and
-    checked before anything is written, so a data error leaves no run folder behind."""
+    """Open (or resume) the run folder and list its cells; nothing is trained here. Takes the run folder's lock
+    (``plan.lock``; a second client is refused), to be released once the run is over. Every dataset is loaded and
+    checked before anything else is written, and a new run folder is removed again if planning fails, so a data
+    error leaves no run folder behind."""
     store = RunStore(run_dir)
+    new_folder = not store.root.exists()
+    lock = store.lock().acquire()
+    try:
+        return _plan(store, suite, data_dir, command, lock)
+    except BaseException:
+        lock.release()
+        if new_folder:  # only this client wrote into it: it held the lock
+            shutil.rmtree(store.root, ignore_errors=True)
+        raise
+
+
+def _plan(store: RunStore, suite: Suite, data_dir: Path | None, command: str, lock: FileLock) -> Plan:
+    run_dir = store.root
     manifest = open_manifest(store, suite, command)
     datasets, splits = {}, {}
     for name in suite.datasets:
@@ -125,7 +144,14 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -
     store.write_manifest(manifest)
     cells = suite_cells(suite, {name: [s.name for s in parts] for name, parts in splits.items()})
     pending = [cell for cell in cells if not store.cell_finished(cell)]
-    return Plan(store, suite, data_dir, manifest, cells, pending, datasets)
+    return Plan(store, suite, data_dir, manifest, cells, pending, datasets, lock)
+
+
+def planned_cells(store: RunStore) -> list[CellKey]:
+    """Every cell of a planned run folder, in run order, from its manifest alone."""
+    manifest = store.read_manifest()
+    return suite_cells(Suite(**manifest["suite"]), {name: list(info["splits"])
+                                                   for name, info in manifest["datasets"].items()})
 
 
 def open_manifest(store: RunStore, suite: Suite, command: str) -> dict:
@@ -198,7 +224,7 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     X, n_context = model_input(dataset, key.model)
     model = build(key.model, n_classes=dataset.n_classes, seed=key.seed, n_context=n_context, **params)
     y, train, val, test = dataset.y, split["train"], split["val"], split["test"]
-    with pinned() as threads, PeakMemory() as peak:
+    with cell_log(store.cell_dir(key) / "log.txt"), pinned() as threads, PeakMemory() as peak:
         start = time.perf_counter()
         model.fit(X[train], y[train], X[val], y[val])
         fit_seconds = time.perf_counter() - start
@@ -221,11 +247,20 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     return metrics
 
 
-def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, executor=None) -> list[dict]:
-    """Plan the run, execute its unfinished cells, write the report; return the failed cells' records."""
+def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, executor=None,
+              plan_only: bool = False) -> list[dict]:
+    """Plan the run, execute its unfinished cells, write the report; return the failed cells' records.
+    ``plan_only``: stop after planning (the cells are then run by ``run-cell``, e.g. in a job array)."""
     from ecgbench.executors import SerialExecutor
 
     plan = plan_run(suite, run_dir, data_dir, command)
-    failures = (executor or SerialExecutor()).run(plan)
-    finish_run(plan.store, failures)
-    return failures
+    try:
+        if plan_only:
+            log.info("planned %d cell(s), %d not finished; list them with `python -m ecgbench cells %s`",
+                     len(plan.cells), len(plan.pending), run_dir)
+            return []
+        failures = (executor or SerialExecutor()).run(plan)
+        finish_run(plan.store, failures)
+        return failures
+    finally:
+        plan.lock.release()

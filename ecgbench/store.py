@@ -5,11 +5,14 @@ run through :class:`RunStore`. Layout (schema version :data:`SCHEMA_VERSION`; do
 each column means)::
 
     manifest.json                       command, suite, commit, versions, machine, datasets, status, failures
+    lock.json                           while a client runs it: host, process id, start time (cells/.../lock.json
+                                        likewise while ``run-cell`` runs that cell)
     splits/<dataset>.npz                train / val / test indices of every split
     cells/<dataset>/<split>/<model>/seed<k>/
         predictions.parquet             index, group, y_true, y_pred, p_<class> (float32)
         metrics.json                    the cell's metrics, with the checksum of its predictions; written last
         error.txt                       the traceback of a failed cell
+        log.txt                         the cell's log lines, from whichever process ran it
     results.csv  metrics.json  summary.md  confusion/*.png     the report, rebuilt from the cells alone
 
 A cell is finished when its ``metrics.json`` exists and the predictions file has the checksum recorded in it.
@@ -156,6 +159,18 @@ class RunStore:
         (folder / "error.txt").unlink(missing_ok=True)
         write_json(folder / CELL_METRICS, {"schema_version": SCHEMA_VERSION, **metrics,
                                            "predictions_sha256": sha256_file(folder / PREDICTIONS)})
+
+    def lock(self):
+        """The run's lock (``lock.json``): one client per run folder (:mod:`ecgbench.locks`)."""
+        from ecgbench.locks import FileLock
+
+        return FileLock(self.root / "lock.json", f"run folder {self.root}")
+
+    def cell_lock(self, key: CellKey):
+        """One cell's lock, for ``run-cell``: a job array runs each cell once at a time."""
+        from ecgbench.locks import FileLock
+
+        return FileLock(self.cell_dir(key) / "lock.json", f"cell {key.id} of {self.root}")
 
     def write_failure(self, key: CellKey, exc: BaseException) -> dict:
         """The traceback into the cell's ``error.txt``; returns the failure as a record for the manifest."""

@@ -22,6 +22,14 @@ a TOML suite file in ``benchmarks/``::
 
     [model_params.cnn]
     max_epochs = 30
+
+    [cluster]           # optional: batch jobs for `run --cluster` (docs/scaling.md); not part of the fingerprint
+    system = "slurm"    # or pbs, sge, lsf, htcondor, oar, moab
+    queue = "short"
+    cores = 8           # per job; each job runs cores // --threads cells at a time
+    memory = "32GB"     # per job
+    walltime = "04:00:00"
+    jobs = 4
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ class Suite:
     quick: bool = False
     max_beats: int | None = None  # stratified subsample of every dataset (quick runs)
     description: str = ""  # what the suite is for; says nothing about what the cells compute
+    cluster: dict = field(default_factory=dict)  # where the cells may run (batch jobs); not what they compute
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -60,10 +69,10 @@ class Suite:
     def fingerprint(self) -> str:
         """Identifies what the cells compute; a run directory only resumes a run with the same fingerprint.
 
-        The description is left out: editing it changes no cell, so it must not stop a run from resuming (and
-        the fingerprints of runs made before suites had one stay what they were).
+        The description and the [cluster] table are left out: editing them changes no cell, so they must not stop
+        a run from resuming (and the fingerprints of runs made before suites had them stay what they were).
         """
-        computed = {k: v for k, v in self.to_dict().items() if k != "description"}
+        computed = {k: v for k, v in self.to_dict().items() if k not in NOT_COMPUTED}
         return hashlib.sha256(json.dumps(computed, sort_keys=True).encode()).hexdigest()[:16]
 
     def params_for_model(self, name: str) -> dict:
@@ -84,8 +93,10 @@ class Suite:
         self.max_beats = self.max_beats or QUICK_MAX_BEATS
 
 
-SUITE_KEYS = {"description", "datasets", "models", "seeds", "model_seeds", "split", "dataset_params", "model_params",
-              "max_beats"}
+NOT_COMPUTED = ("description", "cluster")  # suite keys that say nothing about what the cells compute
+CLUSTER_KEYS = {"system", "queue", "cores", "memory", "walltime", "jobs", "gpu", "account", "job_extra_directives"}
+SUITE_KEYS = {"cluster", "description", "datasets", "models", "seeds", "model_seeds", "split", "dataset_params",
+              "model_params", "max_beats"}
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -115,8 +126,14 @@ def load_suite(path: str | Path) -> Suite:
     for where, value in [("seeds", seeds), *((f"[model_seeds] {m}", v) for m, v in model_seeds.items())]:
         if not isinstance(value, list) or not value or not all(isinstance(s, int) for s in value):
             raise EcgbenchError(f"suite file {path}: '{where}' must be a non-empty list of integers")
+    cluster = raw.get("cluster", {})
+    if not isinstance(cluster, dict) or set(cluster) - CLUSTER_KEYS:
+        bad = ", ".join(sorted(set(cluster) - CLUSTER_KEYS)) if isinstance(cluster, dict) else "(not a table)"
+        raise EcgbenchError(f"suite file {path}: unknown [cluster] key(s) {bad}; "
+                            f"known: {', '.join(sorted(CLUSTER_KEYS))}")
     return Suite(raw["datasets"], raw["models"], seeds, split, raw.get("dataset_params", {}),
-                 raw.get("model_params", {}), model_seeds, max_beats=raw.get("max_beats"), description=description)
+                 raw.get("model_params", {}), model_seeds, max_beats=raw.get("max_beats"), description=description,
+                 cluster=cluster)
 
 
 def validate(suite: Suite, data_dir: Path) -> None:

@@ -128,3 +128,14 @@ def databases(wfdb, tmp_path, tmp_cache):
 def beat_labels(beats) -> list[int]:
     return [AAMI_CLASSES.index(symbol) for _, symbol in beats]
 
+
+
+def write_plugin(folder: Path, module: str, source: str, entry_points: str) -> Path:
+    """An installed-package layout, as pip would write it: ``module``.py and its .dist-info with the entry points
+    (``name = module:Class`` lines of the group ecgbench.models). Put ``folder`` on PYTHONPATH to install it."""
+    (folder / f"{module}.py").write_text(source)
+    info = folder / f"{module}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[ecgbench.models]\n{entry_points}\n")
+    return folder

@@ -15,16 +15,13 @@ import pytest
 
 import ecgbench as ecgbench_package
 from tests import centroid_plugin
+from tests.conftest import write_plugin
 
 
 @pytest.fixture
 def plugin_path(tmp_path):
-    (tmp_path / "centroid_plugin.py").write_text(Path(centroid_plugin.__file__).read_text())
-    info = tmp_path / "centroid_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: centroid-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[ecgbench.models]\nnearest-centroid = centroid_plugin:NearestCentroid\n")
-    return tmp_path
+    return write_plugin(tmp_path, "centroid_plugin", Path(centroid_plugin.__file__).read_text(),
+                        "nearest-centroid = centroid_plugin:NearestCentroid")
 
 
 def plugin_env(plugin_path) -> dict:

@@ -87,6 +87,7 @@ class KerasModel(Model):
     quick_params: ClassVar[dict] = dict(QUICK_PARAMS)
 
     uses_context = True
+    uses_gpu = True  # the executors route its cells to workers with the Dask resource GPU (docs/scaling.md)
     context_units = 32  # width of the dense layer that joins beat features and context
 
     def trunk(self, keras, beats):

@@ -1,0 +1,260 @@
+"""Running the grid anywhere (docs/scaling.md): Dask executors, run-cell / cells / finish, the run lock, faults,
+GPU routing, tsfresh in parallel. Quick-sized: two cheap models on the embedded synthetic data."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgbench import executors, threads
+from ecgbench.cli import main
+from ecgbench.errors import EcgbenchError
+from ecgbench.store import RunStore
+from ecgbench.suite import Suite, load_suite
+from tests.conftest import write_plugin
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick", "--seeds", "0", "1",
+        "--threads", "1"]
+TIMING = ["run_id", "fit_seconds", "predict_seconds", "beats_per_second", "peak_memory_mb"]
+
+
+@pytest.fixture(autouse=True)
+def workers_import_this_tree(monkeypatch):
+    """Dask's worker processes import the ecgbench under test; the threads setting is restored afterwards."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setattr(threads, "_threads", threads._threads)
+
+
+def run(root: Path, run_id: str, *extra: str) -> int:
+    return main(["run", *FAST, "--run-id", run_id, "--results-dir", str(root), "--data-dir", str(root / "no-data"),
+                 *extra])
+
+
+@pytest.fixture(scope="module")
+def serial_and_parallel(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PYTHONPATH", str(REPO))
+    try:
+        assert run(root, "serial") == 0
+        assert run(root, "parallel", "--workers", "2") == 0
+    finally:
+        mp.undo()
+    return root / "serial", root / "parallel"
+
+
+def without_timings(summary: str) -> list[str]:
+    """summary.md less what differs between two runs of the same cells: the command, times, the cost columns."""
+    lines, cost_table = [], False
+    for line in summary.splitlines():
+        if line.startswith(("- command:", "- finished:", "# ecgbench run")) or line[:4] == "- 20":
+            continue
+        cost_table = ("fit (s)" in line) or (cost_table and line.startswith("|"))
+        lines.append("|".join(line.split("|")[:-4]) if cost_table else line)
+    return lines
+
+
+def test_serial_and_two_workers_give_identical_results(serial_and_parallel):
+    serial, parallel = serial_and_parallel
+    a, b = (pd.read_csv(run / "results.csv").drop(columns=TIMING) for run in serial_and_parallel)
+    assert len(a) == 4
+    pd.testing.assert_frame_equal(a, b)
+    for cell in sorted((serial / "cells").glob("*/*/*/seed*")):
+        twin = parallel / cell.relative_to(serial)
+        pd.testing.assert_frame_equal(pd.read_parquet(cell / "predictions.parquet"),
+                                      pd.read_parquet(twin / "predictions.parquet"))
+        assert "transformed" in (twin / "log.txt").read_text()  # the worker's log lines, in the cell's folder
+    summaries = [without_timings((run / "summary.md").read_text()) for run in serial_and_parallel]
+    assert summaries[0] == summaries[1] and any("| minirocket |" in line for line in summaries[0])
+    assert not (serial / "lock.json").exists() and not (parallel / "lock.json").exists()
+    assert json.loads((parallel / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_an_interrupted_serial_run_is_finished_cell_by_cell(tmp_path, monkeypatch, capsys, serial_and_parallel):
+    calls = []
+    real = executors.run_cell
+
+    def stop_after_one(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C during the second cell
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(executors, "run_cell", stop_after_one)
+    assert run(tmp_path, "r") == 130
+    monkeypatch.setattr(executors, "run_cell", real)
+    folder = tmp_path / "r"
+    assert not (folder / "lock.json").exists()
+    capsys.readouterr()
+    assert main(["cells", str(folder)]) == 0
+    left = capsys.readouterr().out.split()
+    assert main(["cells", str(folder), "--all"]) == 0
+    every = capsys.readouterr().out.split()
+    assert len(every) == 4 and left == every[1:] and every[0] == "synthetic/holdout/minirocket/seed0"
+
+    for cell_id in left:  # a bash loop standing in for a job array
+        assert main(["run-cell", str(folder), cell_id, "--data-dir", str(tmp_path / "no-data")]) == 0
+        assert not (folder / "cells" / cell_id / "lock.json").exists()
+    assert main(["run-cell", str(folder), left[0]]) == 0
+    assert "finished earlier, kept" in capsys.readouterr().out
+    assert main(["cells", str(folder)]) == 0 and capsys.readouterr().out == ""
+    assert main(["finish", str(folder)]) == 0
+    serial, _ = serial_and_parallel
+    pd.testing.assert_frame_equal(pd.read_csv(folder / "results.csv").drop(columns=TIMING),
+                                  pd.read_csv(serial / "results.csv").drop(columns=TIMING))
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_run_cell_refuses_a_cell_the_run_does_not_have(tmp_path, capsys):
+    assert run(tmp_path, "p", "--plan-only") == 0
+    assert not list((tmp_path / "p").glob("cells/*/*/*/seed*/metrics.json"))
+    assert main(["run-cell", str(tmp_path / "p"), "synthetic/holdout/cnn/seed0"]) == 2
+    assert "is not a cell of" in capsys.readouterr().err
+    assert main(["finish", str(tmp_path / "p")]) == 2
+    assert "4 cell(s)" in capsys.readouterr().err
+
+
+def write_lock(path: Path, host: str, pid: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"host": host, "pid": pid, "started": "2026-01-01T00:00:00+0000"}))
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_second_client_is_refused_and_a_stale_lock_taken_over(tmp_path, capsys):
+    folder = tmp_path / "r"
+    write_lock(folder / "lock.json", socket.gethostname(), os.getppid())  # a live process on this host
+    assert run(tmp_path, "r", "--plan-only") == 2
+    error = capsys.readouterr().err
+    assert f"in use by process {os.getppid()} on host {socket.gethostname()}" in error and "2026-01-01" in error
+
+    write_lock(folder / "lock.json", "elsewhere.example", dead_pid())  # another host: cannot be checked, refused
+    assert run(tmp_path, "r", "--plan-only") == 2
+    assert "on host elsewhere.example" in capsys.readouterr().err
+
+    stale = dead_pid()
+    write_lock(folder / "lock.json", socket.gethostname(), stale)
+    assert run(tmp_path, "r", "--plan-only") == 0
+    assert f"taking over the stale lock of process {stale}" in capsys.readouterr().err
+    assert not (folder / "lock.json").exists()
+
+
+def test_the_cell_lock_keeps_two_run_cells_apart(tmp_path):
+    store = RunStore(tmp_path)
+    key = executors.CellKey("synthetic", "holdout", "rocket", 0)
+    with store.cell_lock(key):
+        lock = json.loads((store.cell_dir(key) / "lock.json").read_text())
+        assert lock["pid"] == os.getpid() and lock["host"] == socket.gethostname() and lock["started"]
+        write_lock(store.cell_dir(key) / "lock.json", socket.gethostname(), os.getppid())
+        with pytest.raises(EcgbenchError, match="cell synthetic/holdout/rocket/seed0 .* is in use"):
+            store.cell_lock(key).acquire()
+
+
+CRASH_PLUGIN = '''
+import os, signal
+from ecgbench.models import Model
+
+
+class Crash(Model):
+    """Kills its own process while fitting, as the out-of-memory killer would."""
+
+    description = "dies while fitting (test plugin)"
+
+    def _fit(self, X, y, X_val, y_val):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def _predict_proba(self, X):
+        raise AssertionError("never reached")
+'''
+
+
+def test_a_worker_that_dies_fails_only_its_cell(tmp_path):
+    write_plugin(tmp_path, "crash_plugin", CRASH_PLUGIN, "crash = crash_plugin:Crash")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    done = subprocess.run([sys.executable, "-m", "ecgbench", "run", "--model", "minirocket", "--model", "crash",
+                           "--dataset", "synthetic", "--quick", "--run-id", "d", "--results-dir", str(tmp_path),
+                           "--workers", "1", "--retries", "1"], capture_output=True, text=True, env=env,
+                          cwd=REPO, timeout=300)
+    assert done.returncode == 1, done.stderr
+    cells = tmp_path / "d" / "cells" / "synthetic" / "holdout"
+    assert (cells / "minirocket" / "seed0" / "metrics.json").is_file()
+    error = (cells / "crash" / "seed0" / "error.txt").read_text()
+    assert "WorkerDied" in error and "died (killed, or out of memory) 2 time(s)" in error
+    assert "trying again (1 of 1)" in done.stderr
+    assert "synthetic/holdout/crash/seed0: WorkerDied" in done.stderr
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert manifest["status"] == "failed cells" and [f["cell"] for f in manifest["failures"]] == [
+        "synthetic/holdout/crash/seed0"]
+
+
+def test_gpu_cells_go_to_gpu_workers(tmp_path, monkeypatch):
+    from distributed import Scheduler, SpecCluster, Worker
+
+    from ecgbench.models import model_class
+    from ecgbench.runner import run_suite
+
+    assert executors.uses_gpu("cnn") and executors.uses_gpu("lstm") and not executors.uses_gpu("rocket")
+    monkeypatch.setattr(model_class("rocket"), "uses_gpu", True, raising=False)  # a cheap stand-in for a GPU model
+    workers = {"cpu": {"cls": Worker, "options": {"nthreads": 1}},
+               "gpu": {"cls": Worker, "options": {"nthreads": 1, "resources": {"GPU": 1}}}}
+    with SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": None}}) as cluster:
+        executor = executors.DaskExecutor(executors.scheduler(cluster.scheduler_address), threads=1)
+        suite = Suite(datasets=["synthetic"], models=["minirocket", "rocket"], seeds=[0, 1, 2])
+        suite.make_quick()
+        assert run_suite(suite, tmp_path / "g", tmp_path / "no-data", "test", executor) == []
+    placed = {key.model: set() for key in executor.placements}
+    for key, worker in executor.placements.items():
+        placed[key.model].add(worker)
+    assert placed["rocket"] == {"gpu"}  # every GPU cell on the GPU worker; the CPU cells may run on either
+    assert len(executor.placements) == 6
+
+
+def test_print_job_script_shows_the_queue_and_walltime(tmp_path, capsys):
+    pytest.importorskip("dask_jobqueue")
+    suite = tmp_path / "s.toml"
+    suite.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n\n'
+                     '[cluster]\nsystem = "slurm"\nqueue = "long"\nmemory = "8GB"\ncores = 4\nwalltime = "09:00:00"\n')
+    plain = tmp_path / "plain.toml"
+    plain.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n')
+    assert load_suite(suite).fingerprint() == load_suite(plain).fingerprint()  # where it runs is not what it is
+    code = main(["run", "--suite", str(suite), "--quick", "--threads", "2", "--walltime", "01:30:00",
+                 "--print-job-script", "--results-dir", str(tmp_path / "results")])
+    assert code == 0
+    script = capsys.readouterr().out
+    assert "#SBATCH -p long" in script and "#SBATCH -t 01:30:00" in script and "--cpus-per-task=4" in script
+    assert "--nworkers 2" in script and script.rstrip().endswith("--nthreads 1")  # 2 cells of 2 threads per job
+    assert "export OMP_NUM_THREADS=2" in script and "TF_CPP_MIN_LOG_LEVEL=3" in script
+    assert not (tmp_path / "results").exists()  # nothing planned, nothing submitted
+
+
+def test_an_unknown_cluster_key_is_named(tmp_path):
+    suite = tmp_path / "s.toml"
+    suite.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n[cluster]\nqueu = "long"\n')
+    with pytest.raises(EcgbenchError, match="unknown \\[cluster\\] key\\(s\\) queu"):
+        load_suite(suite)
+
+
+def test_tsfresh_features_are_the_same_in_one_process_and_in_two():
+    from ecgbench.data import load_dataset
+    from ecgbench.models.features import extract, feature_settings
+
+    X = load_dataset("synthetic", n_beats=1500).X[:40]
+    results = []
+    for n in (1, 2):
+        threads.set_threads(n)
+        assert threads.process_pool_size() == (0 if n == 1 else 2)
+        results.append(extract(X, feature_settings(), chunk_size=25))
+    (one, columns_one), (two, columns_two) = results
+    assert columns_one == columns_two and one.shape == two.shape
+    assert np.array_equal(one, two, equal_nan=True)
