@@ -10,6 +10,7 @@ the resampling unit is the record (patient) where the predictions carry record i
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -218,3 +219,30 @@ def mcnemar(a: Gathered, b: Gathered, pred_a=None, pred_b=None) -> st.McNemarRes
 VERDICT_NOTE = ("Verdict: B better / A better where the Holm-adjusted bootstrap p-value (over every row of this "
                 "table) is at most 0.05, else no detectable difference (which is not evidence of equality). McNemar's "
                 "test treats beats as independent, which beats of one patient are not: a beat-level view only.")
+
+
+# ---- rescoring: the rescored predictions against the model alone ---------------------------------------------------
+
+
+def pooled_groups(store: RunStore, y: np.ndarray) -> np.ndarray | None:
+    """The record ids of :func:`~ecgbench.store.pooled_probabilities`' beats (same order), or None without them."""
+    cells = [c for c in store.cells() if c["seed"] == 0]
+    model = cells[0]["model"]
+    frame = pd.concat(store.predictions(CellKey.of(c)).assign(split=c["split"]) for c in cells
+                      if c["model"] == model).sort_values(["split", "index"], ignore_index=True)
+    if not np.array_equal(frame["y_true"].to_numpy(), y):
+        raise EcgbenchError(f"{store.root}: the pooled beats of {model} are not those of the pooled probabilities")
+    return frame["group"].astype(str).to_numpy() if "group" in frame else None
+
+
+def rescored_table(comparisons: list[tuple[str, np.ndarray, np.ndarray]], y: np.ndarray, groups: np.ndarray | None,
+                   classes) -> list[str]:
+    """Paired differences of rescored predictions B against the model alone A: ``comparisons`` are (label, A's
+    labels, B's labels) on the pooled beats ``y``; verdicts Holm-corrected over every row shown."""
+    rows = [(label, "", st.paired_bootstrap(y, a, b, groups, classes=classes, n_resamples=N_RESAMPLES, seed=SEED),
+             st.mcnemar_exact(y, a, b)) for label, a, b in comparisons]
+    unit = (f"patients ({len(np.unique(groups))} records)" if groups is not None else
+            f"beats ({len(y):,}; no record ids saved)")
+    return [f"Differences against the model alone: paired bootstrap resampling {unit}, {N_RESAMPLES:,} resamples, "
+            "95% percentile interval of B − A (docs/evidence.md).", "",
+            *paired_table(rows, shown_metrics(classes)), "", VERDICT_NOTE]
