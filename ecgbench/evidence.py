@@ -203,7 +203,8 @@ def paired_table(rows: list[tuple[str, str, st.PairedResult, st.McNemarResult | 
     lines = ["| comparison | metric | A | B | B − A [95% interval] | p (bootstrap) | p (Holm) | verdict | "
              "McNemar exact p (assumes independent beats) |", "|---|---|---|---|---|---|---|---|---|"]
     for (label, _, d, heading, mc), verdict, p_holm in zip(flat, verdicts, adjusted, strict=True):
-        mcnemar = f"{mc.p_value:.3g} ({mc.only_a_correct} vs {mc.only_b_correct} beats right only)" if mc else ""
+        p_text = f"{mc.p_value:.3g}" if mc and mc.p_value > 0 else "< 1e-300"  # 0: below the float range
+        mcnemar = f"{p_text} ({mc.only_a_correct} vs {mc.only_b_correct} beats right only)" if mc else ""
         lines.append(f"| {label} | {heading} | {d.a:.3f} | {d.b:.3f} | {fmt(d)} | {d.p_value:.3g} | {p_holm:.3g} | "
                      f"**{verdict}** | {mcnemar} |")
     return lines
