@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import f1_score
 
+from ecgbench import statistics
 from ecgbench.data import load_dataset, resolve_data_dir
 from ecgbench.environment import environment
 from ecgbench.io import sha256_array, write_json, write_text
@@ -58,15 +58,11 @@ def run(variant: str, params: dict, dataset, split) -> tuple[dict, np.ndarray]:
             "f1_macro": metrics["f1_macro"]}, predicted
 
 
-def paired_bootstrap(y: np.ndarray, ours: np.ndarray, naive: np.ndarray, rounds: int = 2000) -> tuple[float, float]:
-    """95% interval of macro-F1(ours) - macro-F1(naive), resampling the same test beats for both."""
-    rng = np.random.default_rng(0)
-    differences = []
-    for _ in range(rounds):
-        i = rng.integers(0, len(y), len(y))
-        differences.append(f1_score(y[i], ours[i], average="macro") - f1_score(y[i], naive[i], average="macro"))
-    low, high = np.percentile(differences, [2.5, 97.5])
-    return float(low), float(high)
+def paired_bootstrap(y: np.ndarray, ours: np.ndarray, naive: np.ndarray, classes) -> tuple[float, float]:
+    """95% interval of macro-F1(ours) - macro-F1(naive), resampling the same test beats for both (a beat-level
+    split: records are on both sides, so the beat is the unit), by :func:`ecgbench.statistics.paired_bootstrap`."""
+    difference = statistics.paired_bootstrap(y, naive, ours, None, classes=classes)["f1_macro"]
+    return difference.low, difference.high
 
 
 def main(argv=None) -> int:
@@ -86,7 +82,7 @@ def main(argv=None) -> int:
         predicted.append(labels)
         print(f"  {row['total_seconds']:.0f} s, macro-F1 {row['f1_macro']:.4f}", file=sys.stderr)
     ours, naive = rows
-    interval = paired_bootstrap(dataset.y[split.test], *predicted)
+    interval = paired_bootstrap(dataset.y[split.test], *predicted, dataset.classes)
     result = {**environment(), "command": command, "n_beats": len(dataset.y),
               "data_checksum": sha256_array(dataset.X, dataset.y),
               "split": {"train": len(split.train), "val": len(split.val), "test": len(split.test)}, "rows": rows,

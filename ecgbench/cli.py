@@ -98,9 +98,24 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="models, datasets, and which datasets are present locally")
     listing.add_argument("--data-dir", type=Path, help="folder with the real data files")
 
-    compare = commands.add_parser("compare", help="compare two run reports metric by metric")
+    compare = commands.add_parser(
+        "compare", help="compare two runs (or two models of one run): means, and paired patient-level differences",
+        description="Difference B - A for every (dataset, model) pair the runs share, or with --model-a/--model-b "
+                    "between two models (of one run: give RUN_A only, or of two runs): the paired patient-level "
+                    "bootstrap interval and p-value, McNemar's exact test beside it (it assumes independent beats), "
+                    "and a verdict (B better / A better / no detectable difference at alpha 0.05, Holm-corrected "
+                    "over the rows shown). Pairs only where both sides scored the same test beats (saved split "
+                    "test indices and data fingerprint, or the predictions' index and labels for runs without a "
+                    "fingerprint); otherwise it says why and shows each side's own interval.",
+        epilog="examples:\n  python -m ecgbench compare RUN_A RUN_B --markdown diff.md\n"
+               "  python -m ecgbench compare mitdb-inter --model-a rocket --model-b tsfresh-xgboost\n"
+               "  python -m ecgbench compare RUN_A RUN_B --model-a cnn --model-b lstm",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     compare.add_argument("run_a", metavar="RUN_A", help="run folder or run id under --results-dir")
-    compare.add_argument("run_b", metavar="RUN_B", help="run folder or run id under --results-dir")
+    compare.add_argument("run_b", metavar="RUN_B", nargs="?",
+                         help="run folder or run id under --results-dir (default: RUN_A, with --model-a/--model-b)")
+    compare.add_argument("--model-a", metavar="MODEL", help="side A's model (with --model-b)")
+    compare.add_argument("--model-b", metavar="MODEL", help="side B's model (with --model-a)")
     compare.add_argument("--results-dir", type=Path, default=Path("results"))
     compare.add_argument("--markdown", type=Path, metavar="FILE", help="also write the comparison as Markdown")
 
@@ -355,20 +370,29 @@ def cmd_list(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from ecgbench.compare import compare_runs, comparison_markdown
+    from ecgbench.compare import compare_runs, comparison_markdown, comparison_pairs, evidence_markdown
     from ecgbench.io import write_text
     from ecgbench.store import resolve_run
 
-    run_a, run_b = resolve_run(args.run_a, args.results_dir), resolve_run(args.run_b, args.results_dir)
-    diff = compare_runs(run_a, run_b)
-    print(f"A = {run_a.root}\nB = {run_b.root}\n(means over seeds and folds; difference = B - A)\n")
-    for dataset, rows in diff.groupby("dataset", sort=False):
-        print(f"{dataset}")
-        print(rows.drop(columns="dataset").rename(columns={"a": "A", "b": "B", "difference": "B - A"})
-              .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-        print()
+    run_a = resolve_run(args.run_a, args.results_dir)
+    run_b = resolve_run(args.run_b, args.results_dir) if args.run_b else run_a
+    pairs = comparison_pairs(run_a, run_b, args.model_a, args.model_b)
+    print(f"A = {run_a.root}{f' ({args.model_a})' if args.model_a else ''}\n"
+          f"B = {run_b.root}{f' ({args.model_b})' if args.model_b else ''}\n")
+    markdown = [f"# ecgbench: `{run_a.root.name}` (A) vs `{run_b.root.name}` (B)", ""]
+    if not args.model_a:  # the same models in both runs: the means per metric first
+        diff = compare_runs(run_a, run_b)
+        print("(means over seeds and folds; difference = B - A)\n")
+        for dataset, rows in diff.groupby("dataset", sort=False):
+            print(f"{dataset}")
+            print(rows.drop(columns="dataset").rename(columns={"a": "A", "b": "B", "difference": "B - A"})
+                  .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+            print()
+        markdown = comparison_markdown(diff, run_a.root.name, run_b.root.name).splitlines()
+    evidence = evidence_markdown(run_a, run_b, pairs)
+    print("\n".join(evidence))
     if args.markdown:
-        write_text(args.markdown, comparison_markdown(diff, run_a.root.name, run_b.root.name))
+        write_text(args.markdown, "\n".join([*markdown, *evidence]) + "\n")
         print(f"written: {args.markdown}")
     return 0
 
@@ -387,6 +411,7 @@ def cmd_leaderboard(args) -> int:
 
 def cmd_soft_vote(args) -> int:
     from ecgbench import rescoring
+    from ecgbench.evidence import pooled_groups, rescored_table
     from ecgbench.io import write_text
     from ecgbench.store import pooled_probabilities, resolve_run
 
@@ -398,7 +423,10 @@ def cmd_soft_vote(args) -> int:
     lines = [*rescoring.header("Soft votes, scored from saved probabilities", command, store, manifest),
              f"- beats: {len(y):,}, the test beats of every split pooled (seed 0 of each model)", "",
              "| model or vote | accuracy | macro-F1 | Se S | +P S | Se V | +P V |",
-             "|---|---|---|---|---|---|---|", *rows, ""]
+             "|---|---|---|---|---|---|---|", *rows, "",
+             "Each vote (B) against its best member alone (A, the highest pooled macro-F1):", "",
+             *rescored_table(rescoring.vote_comparisons(args.votes, proba, y, classes), y,
+                             pooled_groups(store, y), classes), ""]
     path = write_text(args.out / f"{store.root.name}.md", "\n".join(lines))
     print("\n".join(lines))
     print(f"written: {path}")
@@ -407,7 +435,9 @@ def cmd_soft_vote(args) -> int:
 
 def cmd_prior_weights(args) -> int:
     from ecgbench import rescoring
+    from ecgbench.evidence import pooled_groups, rescored_table
     from ecgbench.io import write_text
+    from ecgbench.models.base import shift_priors
     from ecgbench.store import pooled_probabilities, resolve_run
 
     store = resolve_run(args.run, args.results_dir)
@@ -424,8 +454,13 @@ def cmd_prior_weights(args) -> int:
             f"- rule: {rescoring.PRIOR_WEIGHT_RULE}", "",
             f"chosen: `prior_weights = [{', '.join(f'{w:g}' for w in chosen['weights'])}]` (classes "
             f"{', '.join(classes)})"]
+    alone = proba[args.model].argmax(1)
+    weighted = shift_priors(proba[args.model], chosen["weights"]).argmax(1)
+    evidence = ["The chosen weights (B) against the model alone, unweighted (A):", "",
+                *rescored_table([(f"{args.model} chosen weights", alone, weighted)], y, pooled_groups(store, y),
+                                classes)]
     path = write_text(args.out / f"{store.root.name}-{args.model}.md",
-                      "\n".join([*head, "", *rescoring.prior_weight_table(rows, chosen, classes), ""]))
+                      "\n".join([*head, "", *rescoring.prior_weight_table(rows, chosen, classes), "", *evidence, ""]))
     print("\n".join(head))
     print(f"written: {path}")
     return 0

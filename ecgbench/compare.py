@@ -1,10 +1,26 @@
-"""``compare``: two runs side by side, metric by metric, over the (dataset, model) pairs they share."""
+"""``compare``: two runs side by side over the (dataset, model) pairs they share (or two models of one run): the
+means per metric, and the evidence — paired patient-level bootstrap differences B − A with Holm-corrected verdicts,
+McNemar's exact test beside them — where both sides scored the same test beats."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ecgbench.errors import EcgbenchError
+from ecgbench.evidence import (
+    N_RESAMPLES,
+    VERDICT_NOTE,
+    Gathered,
+    fmt,
+    gather,
+    intervals,
+    mcnemar,
+    paired,
+    paired_table,
+    shown_metrics,
+    unit_text,
+)
 from ecgbench.reports import SCORE_COLUMNS
 from ecgbench.store import RunStore
 
@@ -50,3 +66,83 @@ def _fmt(value: float, sign: bool = False) -> str:
         return "–"
     text = f"{value:+.4f}" if sign else f"{value:.4f}"
     return text if abs(value) < 1000 else (f"{value:+,.0f}" if sign else f"{value:,.0f}")
+
+
+# ---- evidence: paired patient-level differences ---------------------------------------------------------------------
+
+
+def comparison_pairs(run_a: RunStore, run_b: RunStore, model_a: str | None = None, model_b: str | None = None
+                     ) -> list[tuple[str, str, str]]:
+    """(dataset, model of A, model of B): every shared (dataset, model) pair, or with ``model_a`` and ``model_b``
+    those two models on every dataset where A has the one and B the other."""
+    cells_a = {(c["dataset"], c["model"]) for c in run_a.cells()}
+    cells_b = {(c["dataset"], c["model"]) for c in run_b.cells()}
+    if model_a or model_b:
+        if not (model_a and model_b):
+            raise EcgbenchError("--model-a and --model-b go together")
+        pairs = [(d, model_a, model_b) for d, m in sorted(cells_a) if m == model_a and (d, model_b) in cells_b]
+        if not pairs:
+            raise EcgbenchError(f"no dataset on which {run_a.root.name} has {model_a} and {run_b.root.name} has "
+                                f"{model_b}")
+        return pairs
+    pairs = [(d, m, m) for d, m in sorted(cells_a & cells_b)]
+    if not pairs:
+        raise EcgbenchError(f"{run_a.root.name} and {run_b.root.name} share no (dataset, model) pair to compare")
+    return pairs
+
+
+def pairing(run_a: RunStore, run_b: RunStore, dataset: str, a: Gathered, b: Gathered) -> tuple[bool, str]:
+    """Whether A and B scored the same test beats, and what that rests on (or why they are not paired)."""
+    if run_a.root.resolve() != run_b.root.resolve():
+        splits_a, splits_b = sorted(a.beats["split"].unique()), sorted(b.beats["split"].unique())
+        if splits_a != splits_b:
+            return False, f"the runs score different splits ({', '.join(splits_a)} vs {', '.join(splits_b)})"
+        for split in splits_a:
+            if not np.array_equal(run_a.load_split(dataset, split)["test"], run_b.load_split(dataset, split)["test"]):
+                return False, (f"the saved test indices of split {split} differ (another split seed or other data): "
+                               "not the same test beats")
+        fingerprints = [s.read_manifest()["datasets"].get(dataset, {}).get("fingerprint") for s in (run_a, run_b)]
+        if all(fingerprints) and fingerprints[0] != fingerprints[1]:
+            return False, "the datasets' fingerprints differ: the same indices name other beats"
+    else:
+        fingerprints = ["same run", "same run"]
+    if not a.same_beats(b):
+        return False, "the predictions' test beats (index, y_true) differ"
+    if not all(fingerprints):
+        return True, ("paired on the same saved test indices; a run lacks the data fingerprint (converted from an "
+                      "older schema), so the predictions' index and y_true columns were compared instead, and agree")
+    return True, "paired: same saved test indices and data fingerprint" if fingerprints[0] != "same run" else \
+        "paired: two models of one run, on the same test beats"
+
+
+def evidence_markdown(run_a: RunStore, run_b: RunStore, pairs: list[tuple[str, str, str]]) -> list[str]:
+    """Per dataset, the paired differences B − A (patient-level bootstrap, McNemar beside, Holm-corrected verdicts
+    over the rows shown); pairs that did not score the same beats get each side's own interval and the reason."""
+    paired_rows, unpaired, notes = [], [], []
+    for dataset, model_a, model_b in pairs:
+        a, b = gather(run_a, dataset, model_a), gather(run_b, dataset, model_b)
+        ok, why = pairing(run_a, run_b, dataset, a, b)
+        label = f"{dataset}: {model_a}" if model_a == model_b else f"{dataset}: {model_a} (A) vs {model_b} (B)"
+        notes.append(f"- {label}: {why}; resampling {a.unit}s ({unit_text(a)}); seeds A {len(a.seeds)}, "
+                     f"B {len(b.seeds)}")
+        if ok:
+            paired_rows.append((label, a.unit, paired(a, b), mcnemar(a, b)))
+            classes = a.classes
+        else:
+            unpaired.append((label, a, b))
+    lines = ["## Evidence: differences B − A", "", *notes, ""]
+    if paired_rows:
+        metrics = shown_metrics(classes)
+        lines += [f"Paired bootstrap over the same resampled patients (or beats), {N_RESAMPLES:,} resamples, "
+                  "95% percentile interval of B − A; with several seeds each side is its mean over seeds.", "",
+                  *paired_table(paired_rows, metrics), "", VERDICT_NOTE, ""]
+    if unpaired:
+        lines += ["Not paired (see why above): each side's own interval; overlapping intervals do not show that "
+                  "there is no difference, nor do disjoint ones test it.", "",
+                  "| comparison | metric | A [95% interval] | B [95% interval] |", "|---|---|---|---|"]
+        for label, a, b in unpaired:
+            ia, ib = intervals(a), intervals(b)
+            for name, heading in shown_metrics(a.classes):
+                lines.append(f"| {label} | {heading} | {fmt(ia[name])} | {fmt(ib[name])} |")
+        lines.append("")
+    return lines

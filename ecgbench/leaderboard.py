@@ -3,11 +3,13 @@
 ``python -m ecgbench leaderboard RUN [RUN ...] --out results/README.md`` reads each run's manifest and flat table
 through its store (never a typed number), groups the real-data datasets by the evaluation their manifest records
 (:class:`~ecgbench.evaluation.Evaluation`: intra-patient, inter-patient, cross-database, cross-validation by
-record), and writes per dataset one table of our models (mean ± standard
-deviation over seeds and folds) followed by the published anchors of ``benchmarks/published.toml`` for that
-protocol, then checks the targets listed there. Intra-patient tables are labelled optimistic; cross-validation by
-record (model selection on training patients) has no anchors or targets. Synthetic runs are listed with their
-commands but kept out of the tables.
+record), and writes per dataset one table of our models (mean ± standard deviation over seeds and folds) followed by
+the published anchors of ``benchmarks/published.toml`` for that protocol, then the evidence (docs/evidence.md): each
+model's patient-level 95% intervals read from its saved predictions, the best model and those statistically
+indistinguishable from it, each published value against our best model (above / below / indistinguishable) and each
+target met / missed / not resolved. Intra-patient tables are labelled optimistic; cross-validation by record (model
+selection on training patients) has no anchors or targets. Synthetic runs are listed with their commands but kept
+out of the tables.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import pandas as pd
 
 from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
+from ecgbench.evidence import LEADERBOARD_METRICS, N_RESAMPLES, Gathered, fmt, gather, intervals, paired, unit_text
 from ecgbench.reports import mean_std
+from ecgbench.statistics import BootstrapResult, anchor_verdict, paired_verdicts, target_verdict
 from ecgbench.store import RunStore
 
 CLASSES = ("N", "S", "V", "F", "Q")
@@ -68,29 +72,89 @@ def model_rows(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def check_targets(targets: list[dict], rows: pd.DataFrame) -> list[str]:
-    """One line per target: met, or which models fall short and on what."""
+def model_evidence(store: RunStore, dataset: str, models: list[str]) -> dict[str, tuple[Gathered, BootstrapResult]]:
+    """Per model with saved predictions on ``dataset``: its gathered beats and bootstrap intervals."""
+    cells = store.cells()
+    present = {c["model"] for c in cells if c["dataset"] == dataset}
+    out = {}
+    for model in [m for m in models if m in present]:
+        g = gather(store, dataset, model, cells)
+        out[model] = (g, intervals(g))
+    return out
+
+
+def _interval_text(result: BootstrapResult, column: str) -> str:
+    return fmt(result[LEADERBOARD_METRICS[column]])
+
+
+def check_targets(targets: list[dict], evidence: dict[str, tuple[Gathered, BootstrapResult]]) -> list[str]:
+    """One line per target: "met" (every threshold's interval lies above it: for rule "any" in some model, for
+    "every" in each model), "missed" (for "any": every model has an interval below a threshold; for "every": some
+    model has), else "not resolved"; with each model's verdicts."""
     lines = []
     for target in targets:
         thresholds = {k: v for k, v in target.items() if k in COLUMNS}
         wanted = ", ".join(f"{k} >= {v}" for k, v in thresholds.items())
-        present = rows[rows["model"].isin(target["models"])]
-        short = {r["model"]: [f"{k} {r[k]:.4f}" for k, v in thresholds.items() if not r[k] >= v]
-                 for _, r in present.iterrows()}
+        models = [m for m in target["models"] if m in evidence]
+        per_model = {m: {k: target_verdict(evidence[m][1][LEADERBOARD_METRICS[k]].low,
+                                           evidence[m][1][LEADERBOARD_METRICS[k]].high, v)
+                         for k, v in thresholds.items()} for m in models}
+        met = [m for m in models if all(v == "met" for v in per_model[m].values())]
+        missed = [m for m in models if "missed" in per_model[m].values()]
         if target.get("rule") == "every":
-            failing = {m: s for m, s in short.items() if s}
-            verdict = "met" if not failing and len(present) == len(target["models"]) else "**not met**: " + "; ".join(
-                f"{m} ({', '.join(s)})" for m, s in failing.items())
-            lines.append(f"- every one of {', '.join(target['models'])} at {wanted}: {verdict}")
+            complete = len(models) == len(target["models"])
+            verdict = "met" if complete and len(met) == len(models) else "missed" if missed else "not resolved"
+            what = f"every one of {', '.join(target['models'])}"
         else:
-            best = [m for m, s in short.items() if not s]
-            verdict = f"met by {', '.join(best)}" if best else "**not met** by any model"
-            lines.append(f"- the best model at {wanted}: {verdict}")
+            verdict = "met" if met else "missed" if models and len(missed) == len(models) else "not resolved"
+            what = "the best model"
+        details = "; ".join(f"{m}: " + ", ".join(f"{k} {_interval_text(evidence[m][1], k)} {v}"
+                                                 for k, v in per_model[m].items()) for m in models)
+        lines.append(f"- {what} at {wanted}: **{verdict}**" + (f" ({details})" if details else
+                                                                " (no saved predictions)"))
     return lines
 
 
+def _anchor_range(value: str) -> tuple[float, float]:
+    low, _, high = str(value).partition("-")
+    return float(low), float(high or low)
+
+
+def check_anchors(anchors: list[dict], evidence: dict[str, tuple[Gathered, BootstrapResult]]) -> list[str]:
+    """Per published value: our best model on that metric (highest estimate) "above" (its interval lies above the
+    value, or above a range's top), "below" (below it, or below a range's bottom) or "indistinguishable"."""
+    lines = []
+    for anchor in anchors:
+        parts = []
+        for column in [c for c in COLUMNS if c in anchor]:
+            low_anchor, high_anchor = _anchor_range(anchor[column])
+            name = LEADERBOARD_METRICS[column]
+            best = max(evidence, key=lambda m: evidence[m][1][name].estimate)
+            i = evidence[best][1][name]
+            verdict = "above" if anchor_verdict(i.low, i.high, high_anchor) == "above" else \
+                "below" if anchor_verdict(i.low, i.high, low_anchor) == "below" else "indistinguishable"
+            parts.append(f"{column} {anchor[column]} vs {best} {fmt(i)}: **{verdict}**")
+        if parts:
+            lines.append(f"- {anchor['source']}: " + "; ".join(parts))
+    return lines
+
+
+def best_and_tied(evidence: dict[str, tuple[Gathered, BootstrapResult]], metric: str = "f1_macro") -> str:
+    """The best model on ``metric`` and those not told apart from it (paired bootstrap, Holm over the comparisons)."""
+    best = max(evidence, key=lambda m: evidence[m][1][metric].estimate)
+    g_best = evidence[best][0]
+    others = [m for m in evidence if m != best and evidence[m][0].same_beats(g_best)]
+    differences = [paired(g_best, evidence[m][0])[metric] for m in others]
+    verdicts = paired_verdicts([d.difference for d in differences], [d.p_value for d in differences])
+    tied = [f"{m} ({fmt(d)})" for m, d, v in zip(others, differences, verdicts, strict=True)
+            if v == "no detectable difference"]
+    return (f"Best macro-F1: **{best}** {fmt(evidence[best][1][metric])}; statistically indistinguishable from it "
+            f"(paired {g_best.unit}-level bootstrap of the difference, Holm over {len(others)} comparisons, alpha "
+            f"0.05): {', '.join(tied) if tied else 'none'}.")
+
+
 def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: Evaluation,
-                    published: dict) -> list[str]:
+                    published: dict, store: RunStore | None = None) -> list[str]:
     lines = [f"### `{dataset}` (run `{run_id}`)", ""]
     header = ["", "seeds", *HEADINGS, "fit (s)", "peak MB"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -99,26 +163,42 @@ def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: E
         peak = row["peak_memory_mb"]
         cells += [f"{row['fit_seconds']:.0f}", "-" if pd.isna(peak) else f"{peak:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    for anchor in published.get("anchor", []):
-        if anchor["evaluation"] == evaluation:
-            cells = [f"*published: {anchor['source']}*", ""] + [anchor.get(c, "") for c in COLUMNS] + ["", ""]
-            lines.append("| " + " | ".join(cells) + " |")
+    anchors = [a for a in published.get("anchor", []) if a["evaluation"] == evaluation]
+    for anchor in anchors:
+        cells = [f"*published: {anchor['source']}*", ""] + [anchor.get(c, "") for c in COLUMNS] + ["", ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    evidence = model_evidence(store, dataset, list(rows["model"])) if store is not None else {}
+    if evidence:
+        g = next(iter(evidence.values()))[0]
+        shown = ("accuracy", "f1_macro", "recall_S", "recall_V")
+        lines += ["", f"95% intervals (resampling {g.unit}s: {unit_text(g)}; {N_RESAMPLES:,} resamples, "
+                      "percentile; several seeds or folds: their predictions pooled, see docs/evidence.md):", "",
+                  "| | " + " | ".join(HEADINGS[COLUMNS.index(c)] for c in shown) + " |", "|---|" + "---|" * len(shown)]
+        lines += [f"| {m} | " + " | ".join(_interval_text(r, c) for c in shown) + " |"
+                  for m, (_, r) in evidence.items()]
+        lines += ["", best_and_tied(evidence)]
+        if anchors:
+            lines += ["", "Published values against our best model on each metric:", "",
+                      *check_anchors(anchors, evidence)]
     targets = [t for t in published.get("target", []) if t["evaluation"] == evaluation]
     if targets:
-        lines += ["", "Targets:", "", *check_targets(targets, rows)]
+        lines += ["", "Targets (met: the interval lies above the threshold; missed: below it; not resolved: it "
+                      "contains it):", "", *check_targets(targets, evidence)]
     return lines + [""]
 
 
 def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) -> str:
-    runs = [(store.root, *load_run(store)) for store in stores]
+    runs = [(store.root, *load_run(store), store) for store in stores]
     lines = ["# Results", "",
-             f"Generated by `{command}` from the run folders below; do not edit by hand. Every number in the tables "
-             "comes from a run's `results.csv`; each run's `manifest.json` records its command, commit, library "
-             "versions, data checksums and machine, and its `summary.md` has the full tables (with, where beats carry "
+             f"Generated by `{command}` from the run folders below; do not edit by hand. The means in the tables "
+             "come from a run's `results.csv`, the intervals and verdicts from its saved predictions "
+             "([docs/evidence.md](../docs/evidence.md) says how to read them); each run's `manifest.json` "
+             "records its command, commit, library versions, data checksums and machine, and its `summary.md` has "
+             "the full tables (with, where beats carry "
              "record ids, the records that hold each model's missed beats). Published numbers "
              "are quoted from the papers named (see `benchmarks/published.toml`), not rerun here.", ""]
     lines += ["## Runs", "", "| run | data | command | commit | machine |", "|---|---|---|---|---|"]
-    for run_dir, manifest, _ in runs:
+    for run_dir, manifest, _, _ in runs:
         data = ", ".join(f"{name}{' (SYNTHETIC)' if info.get('synthetic') else ''}"
                          for name, info in manifest["datasets"].items())
         machine = manifest["machine"]
@@ -129,12 +209,12 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
     lines.append("")
     for evaluation, title in SECTION_TITLES.items():
         sections = []
-        for run_dir, manifest, table in runs:
+        for run_dir, manifest, table, store in runs:
             for dataset, info in manifest["datasets"].items():
                 if info["synthetic"] or Evaluation(info["evaluation"]) is not evaluation:
                     continue
                 rows = model_rows(table[table["dataset"] == dataset], manifest["suite"]["models"])
-                sections += dataset_section(dataset, run_dir.name, rows, evaluation, published)
+                sections += dataset_section(dataset, run_dir.name, rows, evaluation, published, store)
         if sections:
             lines += [f"## {title}", "", *sections]
     lines += ["Se = sensitivity (recall). Seeds: model seeds; with more than one seed or fold, a cell shows mean ± "

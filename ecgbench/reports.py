@@ -1,7 +1,8 @@
 """Run reports, rendered from the cells of a :class:`~ecgbench.store.RunStore`: the flat table (``results.csv``,
 one row per cell; columns in docs/results-format.md) and ``summary.md`` (per dataset, the evaluation, a table of
-accuracy / macro-F1 / per-class F1 per model, the AAMI Se and +P, and where beats carry record ids, the records that
-hold most of each class's missed beats)."""
+accuracy / macro-F1 / per-class F1 per model, the AAMI Se and +P, their patient-level bootstrap intervals, the
+ranking over folds or test patients where at least 3 models are scored on at least 5, and where beats carry record
+ids, the records that hold most of each class's missed beats)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,9 @@ def write_report(store: RunStore, manifest: dict | None = None) -> None:
         return
     table = results_table(cells, store.root.name)
     store.write_results(table, cells)
-    store.write_summary(summary_markdown(manifest or store.read_manifest(), table, missed_by_group(store, cells)))
+    manifest = manifest or store.read_manifest()
+    store.write_summary(summary_markdown(manifest, table, missed_by_group(store, cells),
+                                         evidence_sections(store, manifest, cells)))
     for cell in cells:
         write_heatmap(store.heatmap_path(CellKey.of(cell)), cell)
 
@@ -74,7 +77,23 @@ def mean_std(values: pd.Series, digits: int = 4) -> str:
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
-def summary_markdown(manifest: dict, table: pd.DataFrame, missed: pd.DataFrame) -> str:
+def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dict[str, list[str]]:
+    """Per dataset, the uncertainty table and, where it applies, the ranking over folds or patients
+    (:mod:`ecgbench.evidence`), models in the suite's order."""
+    from ecgbench.evidence import ranking_section, uncertainty_table
+
+    sections = {}
+    for dataset in dict.fromkeys(c["dataset"] for c in cells):
+        present = {c["model"] for c in cells if c["dataset"] == dataset}
+        models = [m for m in manifest["suite"]["models"] if m in present]
+        evaluation = manifest["datasets"].get(dataset, {}).get("evaluation", "")
+        sections[dataset] = [*uncertainty_table(store, dataset, models, cells),
+                             *ranking_section(store, dataset, models, cells, evaluation)]
+    return sections
+
+
+def summary_markdown(manifest: dict, table: pd.DataFrame, missed: pd.DataFrame,
+                     evidence: dict[str, list[str]] | None = None) -> str:
     lines = [f"# ecgbench run `{manifest['run_id']}`", ""]
     if manifest["suite"].get("description"):  # .get: runs planned before suites had descriptions
         lines += [manifest["suite"]["description"], ""]
@@ -98,8 +117,10 @@ def summary_markdown(manifest: dict, table: pd.DataFrame, missed: pd.DataFrame) 
     table = table.sort_values("model", key=lambda models: models.map(order), kind="stable")
     for dataset, rows in table.groupby("dataset", sort=False):
         lines += _dataset_section(dataset, rows, manifest["datasets"].get(dataset, {}))
+        lines += (evidence or {}).get(dataset, [])
         missed_here = missed[missed["dataset"] == dataset]
         if not missed_here.empty:
+            lines = lines[:-1] if lines[-1] == "" else lines  # the table below opens with its own blank line
             lines += _missed_by_group_table(missed_here, list(rows["model"].unique()),
                                             manifest["datasets"][dataset]["classes"])
     return "\n".join(lines) + "\n"

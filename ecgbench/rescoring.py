@@ -57,6 +57,18 @@ def vote_rows(votes: list[str], proba: dict[str, np.ndarray], y: np.ndarray, cla
     return rows
 
 
+def vote_comparisons(votes: list[str], proba: dict[str, np.ndarray], y: np.ndarray, classes
+                     ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Per vote: (label, the labels of its best member alone by pooled macro-F1, the vote's labels)."""
+    out = []
+    for vote in votes:
+        members = vote_members(vote, list(proba))
+        best = max(members, key=lambda m: classification_metrics(y, proba[m].argmax(1), classes)["f1_macro"])
+        vote_labels = np.mean([proba[m] for m in members], axis=0).argmax(1)
+        out.append((f"{vote.replace('+', ' + ')} vs {best}", proba[best].argmax(1), vote_labels))
+    return out
+
+
 # ---- prior weights ---------------------------------------------------------------------------------------------------
 
 def score_prior_weights(proba: np.ndarray, y: np.ndarray, classes: tuple[str, ...]) -> list[dict]:

@@ -4,6 +4,7 @@ import json
 import shlex
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -11,13 +12,29 @@ from ecgbench.cli import main
 from ecgbench.data import dataset_names, dataset_spec
 from ecgbench.evaluation import Evaluation
 from ecgbench.leaderboard import SECTION_TITLES, load_published
-from ecgbench.store import SCHEMA_VERSION
+from ecgbench.store import SCHEMA_VERSION, CellKey, RunStore, predictions_frame
 
+CLASSES = ["N", "S", "V", "F", "Q"]
 PUBLISHED = Path(__file__).resolve().parent.parent / "benchmarks" / "published.toml"
 
 
+def fake_predictions(accuracy: float, patients: int = 10, beats: int = 100) -> pd.DataFrame:
+    """Beats of ``patients`` records (60 % N, 10 % each of S, V, F, Q), each record with exactly ``accuracy`` of its
+    beats right (N beats called S): every resample has the same accuracy, so its interval is [accuracy, accuracy]."""
+    per_class = [int(beats * 0.6)] + [beats // 10] * 4
+    y_true = np.concatenate([np.repeat(np.arange(5), per_class)] * patients)
+    groups = np.repeat([f"r{i}" for i in range(patients)], beats)
+    y_pred = y_true.copy()
+    wrong = beats - round(accuracy * beats)
+    for i in range(patients):
+        y_pred[i * beats:i * beats + wrong] = 1
+    proba = np.eye(5)[y_pred]
+    return predictions_frame(np.arange(len(y_true)), y_true, proba, CLASSES, groups)
+
+
 def fake_run(folder: Path, dataset: str, evaluation: str, rows: list[dict], split: str = "auto") -> None:
-    """A finished run folder as the runner writes it (manifest + results.csv), with made-up scores."""
+    """A finished run folder as the runner writes it (manifest, results.csv and cells with predictions), with
+    made-up scores; each cell's predictions have the row's accuracy in every record."""
     folder.mkdir(parents=True)
     manifest = {"schema_version": SCHEMA_VERSION, "run_id": folder.name,
                 "command": f"python -m ecgbench run --run-id {folder.name}", "commit": "0" * 40, "dirty": False,
@@ -29,6 +46,11 @@ def fake_run(folder: Path, dataset: str, evaluation: str, rows: list[dict], spli
                            "peak_memory_mb": 900.0, "f1_N": 0.99, "f1_S": 0.8, "f1_V": 0.9, "f1_F": 0.7, "f1_Q": 0.9,
                            "schema_version": SCHEMA_VERSION, **r} for r in rows])
     table.to_csv(folder / "results.csv", index=False)
+    store = RunStore(folder)
+    for r in table.to_dict("records"):
+        key = CellKey(dataset, r["split"], r["model"], 0)
+        store.write_cell(key, fake_predictions(r["accuracy"]), {"dataset": dataset, "split": r["split"],
+                                                                "model": r["model"], "seed": 0, "classes": CLASSES})
 
 
 def test_the_leaderboard_sets_runs_beside_anchors_and_checks_targets(tmp_path, capsys):
@@ -48,9 +70,13 @@ def test_the_leaderboard_sets_runs_beside_anchors_and_checks_targets(tmp_path, c
     assert "OPTIMISTIC" in intra.splitlines()[0]
     assert "Kachuee et al. 2018" in intra and "Niu et al. 2020" in inter and "Niu" not in intra
     assert "| cnn | 1 | 0.9900 | 0.9300 |" in intra
-    assert "met by cnn" in intra  # the best-model target
-    assert "**not met**: lstm (accuracy 0.9700, f1_macro 0.8500)" in intra
-    assert "**not met** by any model" in inter  # S sensitivity 0.5 < 0.7
+    # intervals from the predictions: cnn's accuracy [0.99, 0.99] lies above 0.988, lstm's [0.97, 0.97] below 0.98
+    assert "- the best model at accuracy >= 0.988, f1_macro >= 0.92: **met** (cnn: accuracy 0.990 [0.990, 0.990] " \
+           "met" in intra
+    assert "- every one of cnn, lstm, cnn-bilstm at accuracy >= 0.98, f1_macro >= 0.88: **missed**" in intra
+    assert "lstm: accuracy 0.970 [0.970, 0.970] missed" in intra
+    assert "- the best model at accuracy >= 0.94, recall_V >= 0.9, recall_S >= 0.7: **met**" in inter
+    assert "Niu et al. 2020: accuracy 0.964 vs cnn 0.950 [0.950, 0.950]: **below**" in inter
     assert "python -m ecgbench leaderboard intra inter" in text
 
 
@@ -106,3 +132,30 @@ def test_the_committed_leaderboard_is_what_its_command_makes_of_the_committed_ru
     assert main([*words[3:-1], str(tmp_path / "README.md")]) == 0
     regenerated = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert regenerated.replace(str(tmp_path / "README.md"), "results/README.md") == committed
+
+
+def test_verdict_words_at_their_edges(tmp_path):
+    # cnn: accuracy 0.9 in every record, interval [0.9, 0.9]; lstm 0.8 in every record
+    fake_run(tmp_path / "inter", "mitdb-inter", "inter-patient", [
+        {"model": "cnn", "accuracy": 0.9, "f1_macro": 0.6, "recall_S": 1.0, "recall_V": 1.0},
+        {"model": "lstm", "accuracy": 0.8, "f1_macro": 0.5, "recall_S": 1.0, "recall_V": 1.0}])
+    published = tmp_path / "published.toml"
+    anchors = {"below us": "0.89", "equal": "0.9", "above us": "0.91", "range to us": "0.85-0.9",
+               "range beyond": "0.905-0.95"}
+    targets = {"0.89": "met", "0.9": "not resolved", "0.91": "missed"}
+    published.write_text("".join(f'[[anchor]]\nevaluation = "inter-patient"\nsource = "{s}"\naccuracy = "{v}"\n'
+                                 for s, v in anchors.items())
+                         + "".join(f'[[target]]\nevaluation = "inter-patient"\nrule = "any"\nmodels = ["cnn"]\n'
+                                   f'accuracy = {t}\n' for t in targets))
+    out = tmp_path / "README.md"
+    assert main(["leaderboard", "inter", "--results-dir", str(tmp_path), "--published", str(published),
+                 "--out", str(out)]) == 0
+    text = out.read_text()
+    for source, verdict in zip(anchors, ["above", "indistinguishable", "below", "indistinguishable", "below"],
+                               strict=True):
+        assert f"- {source}: accuracy {anchors[source]} vs cnn 0.900 [0.900, 0.900]: **{verdict}**" in text
+    for threshold, verdict in targets.items():
+        assert f"- the best model at accuracy >= {threshold}: **{verdict}** (cnn: accuracy 0.900 [0.900, 0.900] " \
+               f"{verdict})" in text
+    # lstm is 0.1 below cnn in every record: told apart from the best model on macro-F1
+    assert "Best macro-F1: **cnn**" in text and "Holm over 1 comparisons, alpha 0.05): none." in text

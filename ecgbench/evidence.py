@@ -1,0 +1,249 @@
+"""Evidence from a run's saved predictions: what :mod:`ecgbench.statistics` needs, gathered through a
+:class:`~ecgbench.store.RunStore`, and the Markdown that every report shows of it (docs/evidence.md explains it).
+
+:func:`gather` collects one (dataset, model) of a run: every finished seed, and for a run of several splits (k-fold,
+group-kfold) the test beats of all the splits pooled, each split's beats predicted by that split's model. The seeds'
+predictions of the same beats form the ``(n_seeds, n)`` array of :func:`~ecgbench.statistics.cluster_bootstrap`;
+the resampling unit is the record (patient) where the predictions carry record ids, else the beat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ecgbench import statistics as st
+from ecgbench.errors import EcgbenchError
+from ecgbench.store import CellKey, RunStore
+
+N_RESAMPLES = st.DEFAULT_RESAMPLES
+SEED = st.DEFAULT_SEED
+# The metrics shown with intervals: (bootstrap name, heading); per-class ones only where the class exists.
+SHOWN = (("accuracy", "accuracy"), ("f1_macro", "macro-F1"), ("recall:S", "Se S"), ("precision:S", "+P S"),
+         ("recall:V", "Se V"), ("precision:V", "+P V"))
+LEADERBOARD_METRICS = {"accuracy": "accuracy", "f1_macro": "f1_macro", "recall_S": "recall:S",
+                       "recall_V": "recall:V", **{f"f1_{c}": f"f1:{c}" for c in "NSVFQ"}}
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """One (dataset, model) of a run: the pooled test beats and every seed's predictions of them."""
+
+    dataset: str
+    model: str
+    beats: pd.DataFrame  # split, index, y_true (one row per test beat, sorted by split then index)
+    y_pred: np.ndarray  # (n_seeds, n)
+    groups: np.ndarray | None  # record ids (as text), or None: resample beats
+    classes: tuple[str, ...]
+    seeds: tuple[int, ...]
+    dropped_seeds: tuple[int, ...] = ()  # seeds that did not cover the same beats as the first (left out)
+
+    @property
+    def y_true(self) -> np.ndarray:
+        return self.beats["y_true"].to_numpy(dtype=np.int64)
+
+    @property
+    def unit(self) -> str:
+        return "patient" if self.groups is not None else "beat"
+
+    @property
+    def n_units(self) -> int:
+        return len(np.unique(self.groups)) if self.groups is not None else len(self.beats)
+
+    def same_beats(self, other: Gathered) -> bool:
+        return self.beats.reset_index(drop=True).equals(other.beats.reset_index(drop=True))
+
+
+def gather(store: RunStore, dataset: str, model: str, cells: list[dict] | None = None) -> Gathered:
+    """Every finished seed of ``model`` on ``dataset``, the splits' test beats pooled (see the module docstring)."""
+    cells = [c for c in (store.cells() if cells is None else cells) if c["dataset"] == dataset and c["model"] == model]
+    if not cells:
+        raise EcgbenchError(f"{store.root} holds no finished cell of {model} on {dataset}")
+    by_seed: dict[int, list[pd.DataFrame]] = {}
+    for cell in cells:
+        by_seed.setdefault(cell["seed"], []).append(store.predictions(CellKey.of(cell)).assign(split=cell["split"]))
+    frames = {seed: pd.concat(parts).sort_values(["split", "index"], ignore_index=True)
+              for seed, parts in sorted(by_seed.items())}
+    first = next(iter(frames.values()))
+    beats = first[["split", "index", "y_true"]]
+    kept = {s: f for s, f in frames.items() if f[["split", "index", "y_true"]].equals(beats)}
+    groups = first["group"].astype(str).to_numpy() if "group" in first else None
+    return Gathered(dataset, model, beats, np.vstack([f["y_pred"].to_numpy(dtype=np.int64) for f in kept.values()]),
+                    groups, tuple(cells[0]["classes"]), tuple(kept), tuple(s for s in frames if s not in kept))
+
+
+def intervals(g: Gathered) -> st.BootstrapResult:
+    return st.cluster_bootstrap(g.y_true, g.y_pred, g.groups, classes=g.classes, n_resamples=N_RESAMPLES, seed=SEED)
+
+
+def paired(a: Gathered, b: Gathered, pred_a: np.ndarray | None = None, pred_b: np.ndarray | None = None
+           ) -> st.PairedResult:
+    """B − A on the same beats (patient-level where record ids are known); ``pred_*`` replace the cells' labels."""
+    return st.paired_bootstrap(a.y_true, a.y_pred if pred_a is None else pred_a, b.y_pred if pred_b is None else pred_b,
+                               a.groups, classes=a.classes, n_resamples=N_RESAMPLES, seed=SEED)
+
+
+def shown_metrics(classes) -> list[tuple[str, str]]:
+    return [(name, heading) for name, heading in SHOWN if ":" not in name or name.split(":")[1] in classes]
+
+
+def fmt(i: st.Interval | st.Difference, digits: int = 3) -> str:
+    """``0.966 [0.951, 0.978]``; a difference with its sign; ``–`` where undefined (absent class)."""
+    value = i.difference if isinstance(i, st.Difference) else i.estimate
+    if np.isnan(value):
+        return "–"
+    sign = "+" if isinstance(i, st.Difference) else ""
+    return f"{value:{sign}.{digits}f} [{i.low:{sign}.{digits}f}, {i.high:{sign}.{digits}f}]"
+
+
+def unit_text(g: Gathered) -> str:
+    return f"{g.n_units} patients" if g.unit == "patient" else f"{g.n_units:,} beats (no record ids saved)"
+
+
+# ---- the summary's uncertainty table -----------------------------------------------------------------------------
+
+
+def uncertainty_table(store: RunStore, dataset: str, models: list[str], cells: list[dict]) -> list[str]:
+    gathered = [gather(store, dataset, m, cells) for m in models]
+    metrics = shown_metrics(gathered[0].classes)
+    g0 = gathered[0]
+    pooled = g0.beats["split"].nunique()
+    pooled = f" The {pooled} splits' test beats are pooled (each scored by its own split's model), so the " \
+             "estimates are of the pooled beats, not the means over splits above." if pooled > 1 else ""
+    lines = [f"Uncertainty: 95% intervals, resampling {g0.unit}s ({unit_text(g0)}), {N_RESAMPLES:,} resamples, "
+             "percentile; with several seeds the interval covers patients and training together; seed SD beside "
+             f"(docs/evidence.md). A class with no test beats has no interval (–).{pooled}", ""]
+    header = ["model", "seeds"] + [h for _, h in metrics]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for g in gathered:
+        result = intervals(g)
+        cells_text = [g.model, str(len(g.seeds))]
+        for name, _ in metrics:
+            i = result[name]
+            sd = f" (SD {i.seed_sd:.3f})" if i.n_seeds > 1 and not np.isnan(i.seed_sd) else ""
+            cells_text.append(fmt(i) + sd)
+        lines.append("| " + " | ".join(cells_text) + " |")
+        if g.dropped_seeds:
+            lines.append(f"| ({g.model}: seed(s) {', '.join(map(str, g.dropped_seeds))} scored other beats; left out "
+                         "of the interval) |" + " |" * (len(header) - 1))
+    return [*lines, ""]
+
+
+# ---- ranking over blocks -------------------------------------------------------------------------------------------
+
+
+def block_scores(gathered: list[Gathered], by: str) -> pd.DataFrame:
+    """Rows = blocks (``split``: the folds, scored by balanced accuracy; ``group``: the test patients, scored by
+    accuracy), columns = models; each model's score is its mean over seeds."""
+    columns = {}
+    for g in gathered:
+        block = g.beats["split"].to_numpy() if by == "split" else g.groups
+        scores = {}
+        for name in pd.unique(block):
+            mask = block == name
+            k = len(g.classes)
+            cm = np.stack([np.bincount(g.y_true[mask] * k + p[mask], minlength=k * k).reshape(k, k) for p in g.y_pred])
+            metric = "balanced_accuracy" if by == "split" else "accuracy"
+            scores[name] = float(st.metrics_from_confusion(cm)[metric].mean())
+        columns[g.model] = pd.Series(scores)
+    return pd.DataFrame(columns)
+
+
+def ranking_section(store: RunStore, dataset: str, models: list[str], cells: list[dict], evaluation: str
+                    ) -> list[str]:
+    """Friedman, Wilcoxon-Holm and the critical-difference diagram (``ranks/<dataset>.png``) where at least 3
+    models are scored on at least 5 blocks: the folds of a run of several splits, else the test patients of an
+    inter-patient or cross-database evaluation. No lines where neither applies."""
+    if len(models) < 3:
+        return []
+    gathered = [gather(store, dataset, m, cells) for m in models]
+    if not all(g.same_beats(gathered[0]) for g in gathered):
+        return []
+    n_splits = gathered[0].beats["split"].nunique()
+    if n_splits >= 5:
+        by, what = "split", f"the {n_splits} folds (balanced accuracy per fold)"
+    elif gathered[0].groups is not None and evaluation in ("inter-patient", "cross-database") \
+            and gathered[0].n_units >= 5:
+        by, what = "group", f"the {gathered[0].n_units} test patients (accuracy per patient)"
+    else:
+        return []
+    scores = block_scores(gathered, by)
+    png = store.root / "ranks" / f"{dataset}.png"
+    result = st.rank_models(scores, png=png)
+    lines = [f"Ranking over {what}, mean over seeds: Friedman chi-square {result.friedman_statistic:.2f}, "
+             f"p = {result.friedman_p:.3g}; average rank (1 = best) and pairwise Wilcoxon signed-rank p-values, "
+             f"Holm-adjusted; critical-difference diagram: [ranks/{dataset}.png](ranks/{dataset}.png).", ""]
+    if result.n_blocks <= 5:
+        lines += [f"With {result.n_blocks} blocks no pairwise Wilcoxon test can reach 0.05 (the smallest exact "
+                  "two-sided p-value with 5 blocks is 2/32 = 0.0625): the pairwise tests cannot separate models "
+                  "here; the patient-level intervals above and `compare` can.", ""]
+    order = list(result.average_ranks.index)
+    header = ["model", "average rank", *order]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for model in order:
+        ps = ["–" if model == other else f"{result.wilcoxon_p.loc[model, other]:.3g}" for other in order]
+        lines.append(f"| {model} | {result.average_ranks[model]:.2f} | " + " | ".join(ps) + " |")
+    return [*lines, ""]
+
+
+# ---- paired rows (compare, rescoring) ------------------------------------------------------------------------------
+
+
+def paired_table(rows: list[tuple[str, str, st.PairedResult, st.McNemarResult | None]], metrics: list[tuple[str, str]],
+                 alpha: float = 0.05) -> list[str]:
+    """One Markdown row per (label, metric): A, B, B − A [interval], bootstrap p, Holm-adjusted verdict over every
+    row shown, McNemar's exact p beside the accuracy row. ``rows``: (label, unit text, paired result, McNemar)."""
+    flat = [(label, unit, r[name], heading, mc if name == "accuracy" else None)
+            for label, unit, r, mc in rows for name, heading in metrics if not np.isnan(r[name].difference)]
+    verdicts = st.paired_verdicts([d.difference for _, _, d, _, _ in flat], [d.p_value for _, _, d, _, _ in flat],
+                                  alpha=alpha)
+    adjusted = st.holm([d.p_value for _, _, d, _, _ in flat])
+    lines = ["| comparison | metric | A | B | B − A [95% interval] | p (bootstrap) | p (Holm) | verdict | "
+             "McNemar exact p (assumes independent beats) |", "|---|---|---|---|---|---|---|---|---|"]
+    for (label, _, d, heading, mc), verdict, p_holm in zip(flat, verdicts, adjusted, strict=True):
+        p_text = f"{mc.p_value:.3g}" if mc and mc.p_value > 0 else "< 1e-300"  # 0: below the float range
+        mcnemar = f"{p_text} ({mc.only_a_correct} vs {mc.only_b_correct} beats right only)" if mc else ""
+        lines.append(f"| {label} | {heading} | {d.a:.3f} | {d.b:.3f} | {fmt(d)} | {d.p_value:.3g} | {p_holm:.3g} | "
+                     f"**{verdict}** | {mcnemar} |")
+    return lines
+
+
+def mcnemar(a: Gathered, b: Gathered, pred_a=None, pred_b=None) -> st.McNemarResult:
+    """McNemar's exact test on the first seed of each side."""
+    pa = a.y_pred[0] if pred_a is None else np.atleast_2d(pred_a)[0]
+    pb = b.y_pred[0] if pred_b is None else np.atleast_2d(pred_b)[0]
+    return st.mcnemar_exact(a.y_true, pa, pb)
+
+
+VERDICT_NOTE = ("Verdict: B better / A better where the Holm-adjusted bootstrap p-value (over every row of this "
+                "table) is at most 0.05, else no detectable difference (which is not evidence of equality). McNemar's "
+                "test treats beats as independent, which beats of one patient are not: a beat-level view only.")
+
+
+# ---- rescoring: the rescored predictions against the model alone ---------------------------------------------------
+
+
+def pooled_groups(store: RunStore, y: np.ndarray) -> np.ndarray | None:
+    """The record ids of :func:`~ecgbench.store.pooled_probabilities`' beats (same order), or None without them."""
+    cells = [c for c in store.cells() if c["seed"] == 0]
+    model = cells[0]["model"]
+    frame = pd.concat(store.predictions(CellKey.of(c)).assign(split=c["split"]) for c in cells
+                      if c["model"] == model).sort_values(["split", "index"], ignore_index=True)
+    if not np.array_equal(frame["y_true"].to_numpy(), y):
+        raise EcgbenchError(f"{store.root}: the pooled beats of {model} are not those of the pooled probabilities")
+    return frame["group"].astype(str).to_numpy() if "group" in frame else None
+
+
+def rescored_table(comparisons: list[tuple[str, np.ndarray, np.ndarray]], y: np.ndarray, groups: np.ndarray | None,
+                   classes) -> list[str]:
+    """Paired differences of rescored predictions B against the model alone A: ``comparisons`` are (label, A's
+    labels, B's labels) on the pooled beats ``y``; verdicts Holm-corrected over every row shown."""
+    rows = [(label, "", st.paired_bootstrap(y, a, b, groups, classes=classes, n_resamples=N_RESAMPLES, seed=SEED),
+             st.mcnemar_exact(y, a, b)) for label, a, b in comparisons]
+    unit = (f"patients ({len(np.unique(groups))} records)" if groups is not None else
+            f"beats ({len(y):,}; no record ids saved)")
+    return [f"Differences against the model alone: paired bootstrap resampling {unit}, {N_RESAMPLES:,} resamples, "
+            "95% percentile interval of B − A (docs/evidence.md).", "",
+            *paired_table(rows, shown_metrics(classes)), "", VERDICT_NOTE]
