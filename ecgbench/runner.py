@@ -102,46 +102,44 @@ def suite_cells(suite: Suite, splits_by_dataset: dict[str, list[str]]) -> list[C
 
 
 def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -> Plan:
-    """Open (or resume) the run folder and list its cells; nothing is trained here. Takes the run folder's lock
-    (``plan.lock``; a second client is refused), to be released once the run is over. Every dataset is loaded and
-    checked before anything else is written, and a new run folder is removed again if planning fails, so a data
-    error leaves no run folder behind."""
+    """Open (or resume) the run folder and list its cells; nothing is trained here.
+
+    Every dataset is loaded and checked before anything is written, so a data error leaves no run folder behind.
+    Then the run folder's lock is taken (``plan.lock``; a second client is refused), to be released once the run
+    is over, and the splits and the manifest are written under it."""
     store = RunStore(run_dir)
+    if store.exists():  # a run of another suite is refused before any data loads; again below, under the lock
+        resumable_manifest(store, suite)
+    datasets = {name: suite_dataset(suite, name, data_dir) for name in suite.datasets}
+    splits = {}
+    for name, dataset in datasets.items():
+        for model_name in suite.models:  # values that depend on the data (prior_weights: one per class) fail here
+            build(model_name, n_classes=dataset.n_classes, n_context=context_columns(dataset, model_name),
+                  **suite.params_for_model(model_name))
+        splits[name] = make_splits(dataset, **suite.split)
+        label = " (SYNTHETIC)" if dataset.synthetic else ""
+        log.info("dataset %s%s: %d beats %s; %s", name, label, len(dataset.y), dataset.class_counts(),
+                 ", ".join(f"{s.name} split: train {len(s.train)} / val {len(s.val)} / test {len(s.test)}"
+                           for s in splits[name]))
     new_folder = not store.root.exists()
     lock = store.lock().acquire()
     try:
-        return _plan(store, suite, data_dir, command, lock)
+        manifest = open_manifest(store, suite, command)
+        for name, dataset in datasets.items():
+            fingerprint = data_fingerprint(dataset)
+            planned = manifest["datasets"].get(name, {}).get("fingerprint")
+            if planned and planned != fingerprint:
+                raise EcgbenchError(f"{run_dir}: the data of dataset {name!r} differ from those this run was started "
+                                    "on (files replaced or preprocessing changed); choose another --run-id, or "
+                                    "delete the folder to start it over")
+            manifest["datasets"][name] = dataset_record(dataset, splits[name], suite, fingerprint)
+            store.save_splits(name, splits[name])
+        store.write_manifest(manifest)
     except BaseException:
         lock.release()
         if new_folder:  # only this client wrote into it: it held the lock
             shutil.rmtree(store.root, ignore_errors=True)
         raise
-
-
-def _plan(store: RunStore, suite: Suite, data_dir: Path | None, command: str, lock: FileLock) -> Plan:
-    run_dir = store.root
-    manifest = open_manifest(store, suite, command)
-    datasets, splits = {}, {}
-    for name in suite.datasets:
-        datasets[name] = dataset = suite_dataset(suite, name, data_dir)
-        for model_name in suite.models:  # values that depend on the data (prior_weights: one per class) fail here
-            build(model_name, n_classes=dataset.n_classes, n_context=context_columns(dataset, model_name),
-                  **suite.params_for_model(model_name))
-        fingerprint = data_fingerprint(dataset)
-        planned = manifest["datasets"].get(name, {}).get("fingerprint")
-        if planned and planned != fingerprint:
-            raise EcgbenchError(f"{run_dir}: the data of dataset {name!r} differ from those this run was started "
-                                "on (files replaced or preprocessing changed); choose another --run-id, or delete "
-                                "the folder to start it over")
-        splits[name] = make_splits(dataset, **suite.split)
-        manifest["datasets"][name] = dataset_record(dataset, splits[name], suite, fingerprint)
-        label = " (SYNTHETIC)" if dataset.synthetic else ""
-        log.info("dataset %s%s: %d beats %s; %s", name, label, len(dataset.y), dataset.class_counts(),
-                 ", ".join(f"{s.name} split: train {len(s.train)} / val {len(s.val)} / test {len(s.test)}"
-                           for s in splits[name]))
-    for name, dataset_splits in splits.items():
-        store.save_splits(name, dataset_splits)
-    store.write_manifest(manifest)
     cells = suite_cells(suite, {name: [s.name for s in parts] for name, parts in splits.items()})
     pending = [cell for cell in cells if not store.cell_finished(cell)]
     return Plan(store, suite, data_dir, manifest, cells, pending, datasets, lock)
@@ -154,15 +152,19 @@ def planned_cells(store: RunStore) -> list[CellKey]:
                                                    for name, info in manifest["datasets"].items()})
 
 
+def resumable_manifest(store: RunStore, suite: Suite) -> dict:
+    """The manifest of the run in ``store``, refused unless it is a run of ``suite``."""
+    manifest = store.read_manifest()
+    if manifest["suite_fingerprint"] != suite.fingerprint():
+        raise EcgbenchError(f"{store.root} holds a run of another suite (different datasets, models, seeds or "
+                            "parameters); choose another --run-id, or delete that folder to start it over")
+    return manifest
+
+
 def open_manifest(store: RunStore, suite: Suite, command: str) -> dict:
     """Create the manifest, or reopen it when resuming a run with the same suite."""
     if store.exists():
-        manifest = store.read_manifest()
-        if manifest["suite_fingerprint"] != suite.fingerprint():
-            raise EcgbenchError(
-                f"{store.root} holds a run of another suite (different datasets, models, seeds or parameters); "
-                "choose another --run-id, or delete that folder to start it over"
-            )
+        manifest = resumable_manifest(store, suite)
         manifest.pop("schema_version")
     else:
         manifest = {"run_id": store.root.name, "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(),
