@@ -116,14 +116,16 @@ def test_a_noise_run_fits_once_per_cell_and_reports_every_condition(data_dir, mo
     cell = tmp_path / "noise" / "cells" / "mitdb-noise" / "predefined" / "minirocket" / "seed0"
     predictions = pd.read_parquet(cell / "predictions.parquet")
     counts = predictions["condition"].value_counts()
-    assert set(counts.index) == {"DS2/clean", "DS2/em/24", "DS2/em/12", "DS2/em/0"} and counts.nunique() == 1
+    ds2, nstdb = (counts[counts.index.str.startswith(group)] for group in ("DS2/", "nstdb/"))
+    assert set(ds2.index) == {"DS2/clean", "DS2/em/24", "DS2/em/12", "DS2/em/0"} and ds2.nunique() == 1
+    assert len(nstdb) == 7 and nstdb.nunique() == 1  # the same beats in every condition of a group
 
     summary = (tmp_path / "noise" / "summary.md").read_text()
     assert "### Scores per noise condition" in summary and "#### minirocket" in summary
     assert "(noise/mitdb-noise/minirocket.png)" in summary and (tmp_path / "noise" / "noise" / "mitdb-noise" /
                                                                  "minirocket.png").is_file()
     assert "| accuracy | em | " in summary and "| Se V | em | " in summary and "| 24 dB | 12 dB | 0 dB |" in summary
-    assert "| minirocket | DS2 | em | " in summary  # the SNR at which it lost 5 points
+    assert "| minirocket | DS2 | em | " in summary and "| minirocket | nstdb | em | " in summary  # -5 points
 
     out = tmp_path / "README.md"
     assert main(["leaderboard", "noise", "--results-dir", str(tmp_path), "--published", str(PUBLISHED),
