@@ -35,14 +35,6 @@ def data_dir():
 
 
 @pytest.fixture(scope="module")
-def module_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        cache = tmp_path_factory.mktemp("noise-beat-cache")
-        patch.setenv("ECGBENCH_CACHE", str(cache))
-        yield cache
-
-
-@pytest.fixture(scope="module")
 def small(data_dir, module_cache):
     return data.load_dataset("mitdb-noise", data_dir, shipped=False, **SMALL)
 
