@@ -14,10 +14,13 @@ class Evaluation(StrEnum):
     INTER_PATIENT = "inter-patient"  # disjoint patients of one database (de Chazal DS1 -> DS2)
     CROSS_DATABASE = "cross-database"  # train on one database, test on another
     RECORD_CV = "record-cv"  # cross-validation by whole records (group-kfold): for choosing settings
+    NOISE_STRESS = "noise-stress"  # inter-patient, the test beats also cut from noisy signals (nstdb noise)
 
     @property
     def title(self) -> str:
-        return "cross-validation by record" if self is Evaluation.RECORD_CV else self.value
+        titles = {Evaluation.RECORD_CV: "cross-validation by record",
+                  Evaluation.NOISE_STRESS: "noise stress (inter-patient, noisy test signals)"}
+        return titles.get(self, self.value)
 
     @property
     def optimistic(self) -> bool:

@@ -35,6 +35,8 @@ SECTION_TITLES = {
     Evaluation.INTER_PATIENT: "Inter-patient (de Chazal et al. 2004: train DS1, test DS2)",
     Evaluation.CROSS_DATABASE: "Cross-database (train on one database, test on another, each at its own sampling "
                                "rate)",
+    Evaluation.NOISE_STRESS: "Noise stress (inter-patient models on DS2 and nstdb records with nstdb noise added, "
+                             "accuracy against SNR)",
     Evaluation.RECORD_CV: "Cross-validation by record (group-kfold: each fold tests on patients its models never saw; "
                           "for choosing settings, not comparable with published numbers)",
 }
@@ -212,6 +214,11 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
         for run_dir, manifest, table, store in runs:
             for dataset, info in manifest["datasets"].items():
                 if info["synthetic"] or Evaluation(info["evaluation"]) is not evaluation:
+                    continue
+                if evaluation is Evaluation.NOISE_STRESS:  # scored per condition, from the saved predictions
+                    from ecgbench.noise_report import leaderboard_section
+
+                    sections += leaderboard_section(dataset, run_dir.name, store, manifest["suite"]["models"])
                     continue
                 rows = model_rows(table[table["dataset"] == dataset], manifest["suite"]["models"])
                 sections += dataset_section(dataset, run_dir.name, rows, evaluation, published, store)

@@ -89,6 +89,10 @@ def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dic
         evaluation = manifest["datasets"].get(dataset, {}).get("evaluation", "")
         sections[dataset] = [*uncertainty_table(store, dataset, models, cells),
                              *ranking_section(store, dataset, models, cells, evaluation)]
+        if evaluation == Evaluation.NOISE_STRESS:  # the noise track: every condition scored on its own
+            from ecgbench.noise_report import summary_section
+
+            sections[dataset] += summary_section(store, dataset, models, cells)
     return sections
 
 

@@ -63,9 +63,10 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
         predefined = tuple(np.searchsorted(keep, part[np.isin(part, keep)]) for part in dataset.predefined_split)
     groups = None if dataset.groups is None else dataset.groups[keep]
     context = None if dataset.context is None else dataset.context[keep]
+    conditions = None if dataset.conditions is None else dataset.conditions[keep]
     provenance = {**dataset.provenance, "subsample": {"max_beats": max_beats, "seed": seed}}
     return dataclasses.replace(dataset, X=dataset.X[keep], y=dataset.y[keep], groups=groups, context=context,
-                               predefined_split=predefined, provenance=provenance)
+                               predefined_split=predefined, provenance=provenance, conditions=conditions)
 
 
 def suite_dataset(suite: Suite, name: str, data_dir: Path | None) -> Dataset:
@@ -245,7 +246,8 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         baseline_f1_macro=majority_baseline(y[train], y[test], dataset.classes)["f1_macro"],
     )
     groups = None if dataset.groups is None else dataset.groups[test]
-    store.write_cell(key, predictions_frame(test, y[test], proba, dataset.classes, groups), metrics)
+    conditions = None if dataset.conditions is None else dataset.conditions[test]
+    store.write_cell(key, predictions_frame(test, y[test], proba, dataset.classes, groups, conditions), metrics)
     return metrics
 
 

@@ -9,7 +9,7 @@ each column means)::
                                         likewise while ``run-cell`` runs that cell)
     splits/<dataset>.npz                train / val / test indices of every split
     cells/<dataset>/<split>/<model>/seed<k>/
-        predictions.parquet             index, group, y_true, y_pred, p_<class> (float32)
+        predictions.parquet             index, group, [condition,] y_true, y_pred, p_<class> (float32)
         metrics.json                    the cell's metrics, with the checksum of its predictions; written last
         error.txt                       the traceback of a failed cell
         log.txt                         the cell's log lines, from whichever process ran it
@@ -257,11 +257,14 @@ def write_predictions(path: Path, predictions: pd.DataFrame) -> None:
         column_encoding=encodings))
 
 
-def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None) -> pd.DataFrame:
-    """The predictions of one cell: the beats' indices, record ids where known, labels and probabilities."""
+def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None, conditions=None) -> pd.DataFrame:
+    """The predictions of one cell: the beats' indices, record ids where known, test conditions where the dataset
+    has them (the noise track), labels and probabilities."""
     frame = pd.DataFrame({"index": index})
     if groups is not None:  # record ids: the summary shows which records hold the missed beats
         frame["group"] = groups
+    if conditions is not None:  # the noise track: each beat's condition (noise, SNR), scored apart
+        frame["condition"] = conditions
     frame["y_true"] = y_true
     frame["y_pred"] = proba.argmax(axis=1)
     for i, name in enumerate(classes):

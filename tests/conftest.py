@@ -30,6 +30,15 @@ def mitdb_dir() -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def module_cache(tmp_path_factory):
+    """One beat cache per test module (its records are then built once)."""
+    with pytest.MonkeyPatch.context() as patch:
+        cache = tmp_path_factory.mktemp("module-beat-cache")
+        patch.setenv("ECGBENCH_CACHE", str(cache))
+        yield cache
+
+
 @pytest.fixture
 def wfdb():
     return pytest.importorskip("wfdb")

@@ -346,3 +346,17 @@ def test_the_ds1_cross_validation_suite_mirrors_the_inter_patient_suite():
         chosen_on_ds1_cv = {k: v for k, v in inter.params_for_model(model).items() if k != "prior_weights"}
         assert ds1_cv.params_for_model(model) == chosen_on_ds1_cv, model
     assert ds1_cv.split["val_size"] == inter.split["val_size"]
+
+
+def test_the_noise_suite_mirrors_the_inter_patient_suite():
+    # mitdb-noise scores mitdb-inter's models under noise: its models, context and model parameters must be those.
+    from ecgbench.suite import load_suite
+
+    inter, noise = (load_suite(SUITE_FILES[0].parent / f"{name}.toml") for name in ("mitdb-inter", "mitdb-noise"))
+    assert noise.models == inter.models
+    assert noise.params_for_dataset("mitdb-noise")["context"] == inter.params_for_dataset("mitdb-inter")["context"]
+    for model in inter.models:
+        assert noise.params_for_model(model) == inter.params_for_model(model), model
+    assert noise.split == inter.split
+    assert noise.seeds_for("tsfresh-xgboost") == [0, 1, 2] and all(noise.seeds_for(m) == [0] for m in noise.models
+                                                                   if m != "tsfresh-xgboost")

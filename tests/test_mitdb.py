@@ -47,15 +47,6 @@ def mitdb_dir():
 
 
 @pytest.fixture(scope="module")
-def module_cache(tmp_path_factory):
-    """One cache for the module's full 48-record build, so that the build runs once."""
-    with pytest.MonkeyPatch.context() as patch:
-        cache = tmp_path_factory.mktemp("mitdb-beat-cache")
-        patch.setenv("ECGBENCH_CACHE", str(cache))
-        yield cache
-
-
-@pytest.fixture(scope="module")
 def mitdb_build(mitdb_dir, module_cache):
     """``mitdb-intra`` built from the records into an empty cache."""
     return data.load_dataset("mitdb-intra", mitdb_dir.parent)

@@ -49,6 +49,9 @@ class Dataset:
     validation_by_group: bool = False  # carve the validation part by whole groups (inter-patient protocols)
     context: np.ndarray | None = None
     context_names: tuple[str, ...] = ()
+    # Per beat, the test condition it belongs to (the noise track: "DS2/clean", "DS2/em/12", ...; "" for beats of
+    # no condition, e.g. training beats): kept beside each test beat's prediction as its ``condition``.
+    conditions: np.ndarray | None = None
 
     def __post_init__(self):
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)
@@ -61,6 +64,10 @@ class Dataset:
             self.context = np.ascontiguousarray(self.context, dtype=np.float32)
             if self.context.shape != (len(self.y), len(self.context_names)):
                 raise ValueError(f"{self.name}: context must be (n, len(context_names))")
+        if self.conditions is not None:
+            self.conditions = np.asarray(self.conditions, dtype=str)
+            if len(self.conditions) != len(self.y):
+                raise ValueError(f"{self.name}: one condition per beat expected")
 
     @property
     def synthetic(self) -> bool:
@@ -90,7 +97,7 @@ class DatasetSpec:
 
 def _load_builtin_datasets():
     # Importing the modules runs their @register_dataset decorators, in this order (the order `data list` shows).
-    for module in ("kaggle", "synthetic", "mitdb", "cross_database"):
+    for module in ("kaggle", "synthetic", "mitdb", "cross_database", "noise_track"):
         importlib.import_module(f"ecgbench.data.{module}")
 
 

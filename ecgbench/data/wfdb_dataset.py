@@ -32,6 +32,7 @@ from ecgbench.data.records import (
     AAMI_MAP,
     ANNOTATOR,
     PREFERRED_LEADS,
+    Recording,
     check_checksums,
     checksum_digest,
     checksums_verified,
@@ -130,7 +131,12 @@ class RecordBeats:
 
 def rebuild_record(folder: Path, record: str, params: BeatParams = BeatParams()) -> RecordBeats:
     """Read one WFDB record and cut its annotated beats (every choice made: docs/datasets.md)."""
-    recording = read_record(folder, record, params.leads, params.annotator)
+    return beats_from_recording(record, read_record(folder, record, params.leads, params.annotator), params)
+
+
+def beats_from_recording(record: str, recording: Recording, params: BeatParams = BeatParams()) -> RecordBeats:
+    """The beats of one lead already read: resampled, cut at the annotated R peaks, with their context. The noise
+    track (:mod:`ecgbench.data.noise_track`) passes a noisy signal with the clean record's annotations."""
     signal_125 = resample_to(recording.signal, recording.fs, params.rate_hz)
     r_peaks = resampled_positions(recording.samples, recording.fs, len(signal_125), params.rate_hz)
     X = segment_beats(signal_125, r_peaks, params.window_samples, params.rr_factor, params.beat_length)
@@ -169,7 +175,10 @@ def read_database(folder: Path, records: list[str], params: BeatParams,
     return all_beats, checksums
 
 
-def _cached_record(folder: Path, record: str, params: BeatParams, path: Path) -> tuple[RecordBeats, bool]:
+def _cached_record(folder: Path, record: str, params: BeatParams, path: Path,
+                   rebuild=None) -> tuple[RecordBeats, bool]:
+    """The record's beats from cache entry ``path``, else rebuilt (``rebuild()`` where given, else
+    :func:`rebuild_record`) and cached; and whether they were rebuilt."""
     arrays = read_entry(path, RecordBeats.stored_fields())
     if arrays is not None:
         try:
@@ -182,7 +191,7 @@ def _cached_record(folder: Path, record: str, params: BeatParams, path: Path) ->
             return beats, False
         log.warning("ignoring inconsistent cache file %s (arrays of different lengths or shapes); rebuilding", path)
     started = time.perf_counter()
-    beats = rebuild_record(folder, record, params)
+    beats = rebuild() if rebuild is not None else rebuild_record(folder, record, params)
     write_entry(path, beats.arrays())
     log.debug("%s/%s: rebuilt %s beats (lead %s, %g Hz) in %.2f s", folder.name, record, f"{len(beats):,}",
               beats.lead, beats.fs, time.perf_counter() - started)

@@ -1,0 +1,264 @@
+"""The noise stress track ``mitdb-noise`` (evaluation **noise stress**): inter-patient models scored on noisy
+copies of their test records.
+
+Training: the DS1 records of ``mitdb-inter`` less 118 and 119 (clean), so that the same fitted models can also
+score PhysioNet's 12 shipped noise stress records 118e24 ... 119e_6, which are those two records with ``em``
+noise. Test: one stack of **conditions**, each a copy of the test beats, and each beat carries its condition's
+name (:attr:`~ecgbench.data.Dataset.conditions`, kept as the predictions' ``condition`` column):
+
+- ``DS2/clean`` and ``DS2/<noise>/<snr>``: DS2, clean and with each noise record of ``noises`` at each SNR of
+  ``snrs``, added by :func:`ecgbench.data.noise.add_noise` (nst's calibration and arithmetic, both channels, the
+  noise offset drawn from the record name and ``seed``);
+- ``nstdb/clean`` and ``nstdb/em/<snr>``: records 118 and 119 clean and as shipped in nstdb (24 ... -6 dB).
+
+Only the signal changes: each condition's beats are cut again from the noisy signal at the clean record's
+reference R peaks (mitdb's current annotations, which nst copies), so the beats and the context computed from the
+signal see the noise; RR intervals come from the annotations and do not. Only the beats in the noisy segments
+(``protocol``: nst's ``standard`` one by default, or ``whole``) are test beats, in every condition, the clean ones
+included: conditions are compared on the same beats. The shipped records follow the standard protocol. One cell
+fits once and predicts every condition. Noisy records are cached like clean ones
+(:mod:`ecgbench.data.beat_cache`), keyed by the record's and the noise record's files and the noise settings.
+docs/noise.md says more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ecgbench.data import AAMI_CLASSES, Dataset, register_dataset
+from ecgbench.data.beat_cache import beat_cache_dir, cache_key, entry_path
+from ecgbench.data.context import check_groups, context_names, record_context
+from ecgbench.data.mitdb import DS1, DS2, MITDB
+from ecgbench.data.noise import NOISE_RECORDS, NST_SNRS_DB, add_noise, protocol_segments, read_wfdb
+from ecgbench.data.records import (
+    PREFERRED_LEADS,
+    check_checksums,
+    checksum_digest,
+    checksums_verified,
+    choose_lead,
+    read_checksum_list,
+    read_record,
+    record_files,
+    records_problem,
+)
+from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
+from ecgbench.data.wfdb_dataset import (
+    SOURCE,
+    BeatParams,
+    RecordBeats,
+    _cached_record,
+    beats_from_recording,
+    read_database,
+)
+from ecgbench.errors import EcgbenchError
+from ecgbench.evaluation import Evaluation
+from ecgbench.io import sha256_file
+
+NSTDB = "nstdb"
+NAME = "mitdb-noise"
+SHIPPED_RECORDS = ("118", "119")  # nstdb's sample records: these two with em noise at NST_SNRS_DB
+TRAIN = [r for r in DS1 if r not in SHIPPED_RECORDS]
+# The default grid (benchmarks/mitdb-noise.toml's cost estimate): em and ma, at 24, 12, 6 and 0 dB.
+NOISES = ("em", "ma")
+SNRS_DB = (24, 12, 6, 0)
+NOISE_VERSION = 1  # bump when the noisy signal changes for the same settings: old cache entries are ignored
+DESCRIPTION = ("Noise stress: train on MIT-BIH DS1 less records 118 and 119 (clean), test on DS2 clean and with "
+               "nstdb noise (params noises, snrs, protocol, seed; default em and ma at 24, 12, 6, 0 dB) and on "
+               "nstdb's 12 shipped records (118 and 119 with em, 24 to -6 dB), beats cut again from the noisy "
+               "signal at the reference R peaks, scored on the noisy segments' beats")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test condition: a record group (``DS2``, ``nstdb``), a noise record (None: clean) and its SNR."""
+
+    group: str
+    noise: str | None = None
+    snr_db: float | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.group}/clean" if self.noise is None else f"{self.group}/{self.noise}/{self.snr_db:g}"
+
+    @classmethod
+    def parse(cls, name: str) -> Condition:
+        group, _, rest = name.partition("/")
+        if rest == "clean":
+            return cls(group)
+        noise, _, snr = rest.partition("/")
+        return cls(group, noise, float(snr))
+
+
+def shipped_name(record: str, snr_db: float) -> str:
+    """nstdb's name of a sample record: 118e24 ... 118e00, 118e_6."""
+    return f"{record}e_{-int(snr_db)}" if snr_db < 0 else f"{record}e{int(snr_db):02d}"
+
+
+def _file_sums(folder: Path, record: str, annotator: str | None, expected: dict) -> dict[str, str]:
+    """sha256 of a record's files (named ``<database>/<file>``), checked against the folder's list where known."""
+    if annotator is None:
+        files = [folder / f"{record}.hea", folder / f"{record}.dat"]
+    else:
+        files = record_files(folder, record, annotator)
+    sums = {path.relative_to(folder).as_posix(): sha256_file(path) for path in files}
+    check_checksums(folder, record, sums, expected)
+    return {f"{folder.name}/{name}": digest for name, digest in sums.items()}
+
+
+def noisy_lead(folder: Path, record: str, params: BeatParams, noisy_digital) -> RecordBeats:
+    """The beats of ``record`` cut from ``noisy_digital(clean)`` (a function of the clean record as
+    :func:`~ecgbench.data.noise.read_wfdb` reads it, giving the noisy signal in nst's ADC units, the ADC zero
+    removed) at the clean record's reference R peaks; the lead is the one the clean beats use."""
+    import wfdb
+
+    recording = read_record(folder, record, params.leads, params.annotator)
+    clean = read_wfdb(folder / record, params.annotator)
+    lead = choose_lead(list(clean.sig_name), params.leads)
+    gain = wfdb.rdheader(str(folder / record)).adc_gain[lead]
+    added = (noisy_digital(clean)[:, lead] + clean.adc_zero[lead] - clean.signal[:, lead]) / gain
+    return beats_from_recording(record, dataclasses.replace(recording, signal=recording.signal + added), params)
+
+
+def in_segments(beats: RecordBeats, segments) -> np.ndarray:
+    """Which beats (by their annotation sample) lie in the noisy segments."""
+    mask = np.zeros(len(beats), dtype=bool)
+    for start, stop in segments:
+        mask |= (beats.samples >= start) & (beats.samples < stop)
+    return mask
+
+
+def _segments(folder: Path, record: str, protocol: str) -> tuple:
+    import wfdb
+
+    header = wfdb.rdheader(str(folder / record))
+    return protocol_segments(header.sig_len, float(header.fs), protocol)
+
+
+@register_dataset(NAME, description=DESCRIPTION, evaluation=Evaluation.NOISE_STRESS,
+                  missing=lambda data_dir, **params: _missing(data_dir, **params))  # defined below
+def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str = "standard", seed: int = 0,
+                     calibration: str = "nst", shipped: bool = True, train_records=None, test_records=None,
+                     window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR, context=("rr",),
+                     verify_checksums: bool | None = None) -> Dataset:
+    """The noise stress track (module docstring). ``noises``/``snrs``: the grid of DS2 conditions; ``protocol``:
+    which part of each record is noisy and scored (``standard`` or ``whole``); ``seed``: the noise offsets;
+    ``calibration``: :func:`~ecgbench.data.noise.add_noise`'s; ``shipped``: add nstdb's 12 sample records;
+    ``train_records`` / ``test_records``: other mitdb records than DS1 less 118, 119 / DS2 (small runs)."""
+    context = check_groups(context)
+    data_dir = Path(data_dir)
+    mitdb, nstdb = data_dir / MITDB, data_dir / NSTDB
+    train = [str(r) for r in (TRAIN if train_records is None else train_records)]
+    test = [str(r) for r in (DS2 if test_records is None else test_records)]
+    unknown = sorted(set(noises) - set(NOISE_RECORDS))
+    if unknown or not len(noises) or not len(snrs):
+        raise EcgbenchError(f"{NAME}: noises must name some of {', '.join(NOISE_RECORDS)} (got {list(noises)}) and "
+                            f"snrs at least one SNR (got {list(snrs)})")
+    if shipped and set(SHIPPED_RECORDS) & set(train):
+        raise EcgbenchError(f"{NAME}: records {', '.join(SHIPPED_RECORDS)} are tested as nstdb's shipped records; "
+                            "leave them out of train_records (or set shipped = false)")
+    params = BeatParams(window_s=float(window_s), rr_factor=float(rr_factor), leads=PREFERRED_LEADS)
+    verify = checksums_verified(verify_checksums)
+    expected = {folder: read_checksum_list(folder) if verify else {} for folder in (mitdb, nstdb)}
+    train_beats, checksums = read_database(mitdb, train, params, verify_checksums)
+    parts: list[tuple[str, RecordBeats, np.ndarray]] = [("", beats, np.ones(len(beats), bool)) for beats in train_beats]
+
+    clean_test, test_sums = read_database(mitdb, test, params, verify_checksums)
+    checksums.update(test_sums)
+    record_sums = {r: _file_sums(mitdb, r, params.annotator, expected[mitdb]) for r in test}
+    masks = {r: in_segments(b, _segments(mitdb, r, protocol)) for r, b in zip(test, clean_test, strict=True)}
+    conditions = [Condition("DS2")] + [Condition("DS2", n, float(s)) for n in noises for s in snrs]
+    for condition in conditions:
+        for record, clean in zip(test, clean_test, strict=True):
+            beats = clean if condition.noise is None else _noisy_record(
+                mitdb, nstdb, record, params, condition, protocol, seed, calibration, record_sums[record], expected)
+            parts.append((condition.name, beats, masks[record]))
+    if shipped:
+        shipped_beats, sums = read_database(mitdb, list(SHIPPED_RECORDS), params, verify_checksums)
+        checksums.update(sums)
+        for record, clean in zip(SHIPPED_RECORDS, shipped_beats, strict=True):
+            mask = in_segments(clean, _segments(mitdb, record, "standard"))
+            parts.append((Condition("nstdb").name, clean, mask))
+            base = _file_sums(mitdb, record, params.annotator, expected[mitdb])
+            for snr in NST_SNRS_DB:
+                beats = _shipped_record(mitdb, nstdb, record, snr, params, base, expected)
+                parts.append((Condition("nstdb", "em", float(snr)).name, beats, mask))
+    for noise in noises:
+        checksums.update(_file_sums(nstdb, noise, None, expected[nstdb]))
+
+    n_train = sum(len(b) for _, b, _ in parts[:len(train_beats)])
+    names = np.concatenate([np.full(int(m.sum()), name) for name, _, m in parts]).astype(str)
+    provenance = {
+        "source": SOURCE.format(database=MITDB, annotator=params.annotator) + "; noise from PhysioNet nstdb "
+                  "(nst's calibration, ecgbench.data.noise)",
+        "protocol": f"noise stress: train DS1 less {', '.join(SHIPPED_RECORDS)} (clean), test DS2 "
+                    f"{'and nstdb ' if shipped else ''}conditions on the beats of the {protocol} protocol's noisy "
+                    "segments; only the signal changes (RR intervals come from the annotations)",
+        "database": MITDB, "train_records": train, "test_records": test,
+        "noise": {"noises": list(noises), "snrs_db": [float(s) for s in snrs], "protocol": protocol, "seed": seed,
+                  "calibration": calibration, "shipped": bool(shipped), "version": NOISE_VERSION},
+        "conditions": {str(name): int((names == name).sum()) for name in dict.fromkeys(names[n_train:])},
+        "files_sha256_digest": checksum_digest(checksums), "n_files": len(checksums),
+        "params": {**params.as_dict(), "context": list(context)},
+        "synthetic": False,
+    }
+    n = len(names)
+    return Dataset(
+        name=NAME,
+        X=np.concatenate([b.X[m] for _, b, m in parts]),
+        y=np.concatenate([b.labels[m] for _, b, m in parts]).astype(np.int64),
+        classes=AAMI_CLASSES,
+        groups=np.concatenate([np.full(int(m.sum()), int(b.record)) for _, b, m in parts]).astype(np.int64),
+        predefined_split=(np.arange(n_train), np.arange(n_train, n)),
+        provenance=provenance,
+        validation_by_group=True,
+        context=np.concatenate([record_context(b, context)[m] for _, b, m in parts]) if context else None,
+        context_names=context_names(context),
+        conditions=np.where(np.arange(n) < n_train, "", names),
+    )
+
+
+def _noisy_record(mitdb: Path, nstdb: Path, record: str, params: BeatParams, condition: Condition, protocol: str,
+                  seed: int, calibration: str, record_sums: dict, expected: dict) -> RecordBeats:
+    noise_sums = _file_sums(nstdb, condition.noise, None, expected[nstdb])
+    settings = {"noise": condition.noise, "snr_db": condition.snr_db, "protocol": protocol, "seed": seed,
+                "calibration": calibration, "noise_version": NOISE_VERSION}
+    key = cache_key({**record_sums, **noise_sums}, {**params.as_dict(), **settings})
+    path = entry_path(beat_cache_dir(), f"{MITDB}+{condition.noise}{condition.snr_db:g}", record, key)
+
+    def rebuild() -> RecordBeats:
+        noise = read_wfdb(nstdb / condition.noise, annotator=None).signal
+        return noisy_lead(mitdb, record, params, lambda clean: add_noise(
+            clean.signal, clean.samples, clean.symbols, noise, condition.snr_db, fs=clean.fs, protocol=protocol,
+            record=record, seed=seed, adc_zero=clean.adc_zero, calibration=calibration).signal)
+
+    return _cached_record(mitdb, record, params, path, rebuild)[0]
+
+
+def _shipped_record(mitdb: Path, nstdb: Path, record: str, snr_db: float, params: BeatParams, record_sums: dict,
+                    expected: dict) -> RecordBeats:
+    name = shipped_name(record, snr_db)
+    sums = _file_sums(nstdb, name, None, expected[nstdb])
+    key = cache_key({**record_sums, **sums}, {**params.as_dict(), "shipped": name, "noise_version": NOISE_VERSION})
+    path = entry_path(beat_cache_dir(), NSTDB, name, key)
+    return _cached_record(mitdb, record, params, path, lambda: noisy_lead(
+        mitdb, record, params, lambda clean: read_wfdb(nstdb / name, annotator=None).signal))[0]
+
+
+def _missing(data_dir, noises=NOISES, shipped=True, train_records=None, test_records=None, **params) -> str | None:
+    """What keeps the track from being read (cheap file checks), or None."""
+    records = [*(TRAIN if train_records is None else train_records), *(DS2 if test_records is None else test_records)]
+    records += list(SHIPPED_RECORDS) if shipped else []
+    problem = records_problem(Path(data_dir) / MITDB, [str(r) for r in records])
+    if problem:
+        return problem
+    nstdb = Path(data_dir) / NSTDB
+    needed = [*noises, *([shipped_name(r, s) for r in SHIPPED_RECORDS for s in NST_SNRS_DB] if shipped else [])]
+    absent = [f"{name}.dat" for name in needed if not (nstdb / f"{name}.dat").is_file()]
+    if absent:
+        return f"{nstdb} lacks {', '.join(absent[:3])}{' ...' if len(absent) > 3 else ''}; run " \
+               "`python -m ecgbench data fetch nstdb`"
+    return None

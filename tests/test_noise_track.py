@@ -1,0 +1,148 @@
+"""Tests of the noise stress track (ecgbench/data/noise_track.py, ecgbench/noise_report.py) on a few real MIT-BIH and
+nstdb records (read from ``$ECGBENCH_DATA``; they skip where absent), and of the cross-database leaderboard section
+on the small WFDB databases of tests/conftest.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ecgbench.data as data
+from ecgbench.cli import main
+from ecgbench.data import noise_track as nt
+from ecgbench.data import resolve_data_dir
+from ecgbench.data.context import context_names
+from ecgbench.data.wfdb_dataset import BeatParams, read_database
+from ecgbench.noise_report import breaking_snr
+
+CONTEXT = ["rr", "morphology", "pre_r", "qrs", "neighbours"]
+SMALL = {"train_records": ["101", "106"], "test_records": ["100", "103"], "noises": ["em"], "snrs": [24, 12, 0],
+         "context": CONTEXT}
+PUBLISHED = Path(__file__).resolve().parent.parent / "benchmarks" / "published.toml"
+
+
+@pytest.fixture(scope="module")
+def data_dir():
+    pytest.importorskip("wfdb")
+    root = resolve_data_dir()
+    if nt._missing(root, **{k: v for k, v in SMALL.items() if k != "context"}):
+        pytest.skip(f"mitdb/ and nstdb/ records not found in $ECGBENCH_DATA ({root}): run with "
+                    "ECGBENCH_DATA=../shared/data")
+    return root
+
+
+@pytest.fixture(scope="module")
+def small(data_dir, module_cache):
+    return data.load_dataset("mitdb-noise", data_dir, shipped=False, **SMALL)
+
+
+def test_the_clean_condition_is_mitdb_inter_s_ds2_beats_in_the_noisy_segments(data_dir, module_cache, small):
+    inter = data.load_dataset("mitdb-inter", data_dir, context=CONTEXT)
+    test = inter.predefined_split[1]
+    clean = small.conditions == "DS2/clean"
+    beats, _ = read_database(data_dir / "mitdb", SMALL["test_records"], BeatParams())
+    for record, record_beats in zip(SMALL["test_records"], beats, strict=True):
+        in_noise = nt.in_segments(record_beats, nt._segments(data_dir / "mitdb", record, "standard"))
+        rows = test[inter.groups[test] == int(record)]  # record by record, beat by beat (annotation sample)
+        assert len(rows) == len(record_beats) and 0 < in_noise.sum() < len(rows)
+        ours = clean & (small.groups == int(record))
+        np.testing.assert_array_equal(small.X[ours], inter.X[rows][in_noise])
+        np.testing.assert_array_equal(small.y[ours], inter.y[rows][in_noise])
+        np.testing.assert_array_equal(small.context[ours], inter.context[rows][in_noise])
+    # Training: DS1 less 118 and 119 by default; here the two records asked for, clean, with no condition.
+    train, test_rows = small.predefined_split
+    assert set(small.groups[train]) == {101, 106} and set(small.conditions[train]) == {""}
+    assert set(small.groups[test_rows]) == {100, 103} and "118" not in nt.TRAIN and "119" not in nt.TRAIN
+    assert small.provenance["conditions"] == {"DS2/clean": clean.sum(), "DS2/em/24": clean.sum(),
+                                              "DS2/em/12": clean.sum(), "DS2/em/0": clean.sum()}
+
+
+def test_condition_beats_are_cut_from_the_noisy_signal_and_only_the_signal_changes(small, data_dir, module_cache):
+    clean = small.conditions == "DS2/clean"
+    rr = [i for i, name in enumerate(small.context_names) if name in context_names(["rr"])]
+    differences = []
+    for snr in (24, 12, 0):
+        noisy = small.conditions == f"DS2/em/{snr}"
+        np.testing.assert_array_equal(small.y[noisy], small.y[clean])  # the same beats, in the same order
+        np.testing.assert_array_equal(small.groups[noisy], small.groups[clean])
+        np.testing.assert_array_equal(small.context[noisy][:, rr], small.context[clean][:, rr])  # annotations
+        differences.append(np.abs(small.X[noisy] - small.X[clean]).mean())
+    assert 0 < differences[0] < differences[1] < differences[2]  # more noise, further from the clean beats
+    # Deterministic: the same seed (from the cache or not) gives the same beats, another seed other noise.
+    again = data.load_dataset("mitdb-noise", data_dir, shipped=False, **SMALL)
+    np.testing.assert_array_equal(again.X, small.X)
+    other = data.load_dataset("mitdb-noise", data_dir, shipped=False, seed=1, **{**SMALL, "snrs": [0]})
+    assert not np.array_equal(other.X[other.conditions == "DS2/em/0"], small.X[small.conditions == "DS2/em/0"])
+
+
+def test_the_shipped_records_are_nstdb_s_signals_at_mitdb_s_beats(data_dir, module_cache):
+    dataset = data.load_dataset("mitdb-noise", data_dir, **{**SMALL, "snrs": [12]})
+    names = list(dataset.provenance["conditions"])
+    assert names[-7:] == ["nstdb/clean", *(f"nstdb/em/{s}" for s in (24, 18, 12, 6, 0, -6))]
+    clean = dataset.conditions == "nstdb/clean"
+    assert set(dataset.groups[clean]) == {118, 119}
+    distance = [np.abs(dataset.X[dataset.conditions == f"nstdb/em/{s}"] - dataset.X[clean]).mean() for s in (24, 0)]
+    assert 0 < distance[0] < distance[1]
+    with pytest.raises(Exception, match="leave them out of train_records"):
+        data.load_dataset("mitdb-noise", data_dir, **{**SMALL, "train_records": ["118"]})
+
+
+def test_a_noise_run_fits_once_per_cell_and_reports_every_condition(data_dir, module_cache, tmp_path, monkeypatch):
+    from ecgbench.models.rocket import MiniRocketModel
+
+    fits = []
+    fit = MiniRocketModel.fit
+    monkeypatch.setattr(MiniRocketModel, "fit", lambda self, *a, **k: (fits.append(1), fit(self, *a, **k))[1])
+    suite = tmp_path / "noise.toml"
+    params = "\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in SMALL.items())
+    suite.write_text('description = "small"\ndatasets = ["mitdb-noise"]\nmodels = ["minirocket"]\nseeds = [0, 1]\n'
+                     f'[dataset_params.mitdb-noise]\n{params}\n'
+                     '[split]\nprotocol = "predefined"\n[model_params.minirocket]\nnum_kernels = 200\n')
+    args = ["--results-dir", str(tmp_path), "--data-dir", str(data_dir)]
+    assert main(["run", "--suite", str(suite), "--run-id", "noise", *args]) == 0
+    assert len(fits) == 2  # one fit per cell (two seeds), never one per condition
+
+    cell = tmp_path / "noise" / "cells" / "mitdb-noise" / "predefined" / "minirocket" / "seed0"
+    predictions = pd.read_parquet(cell / "predictions.parquet")
+    counts = predictions["condition"].value_counts()
+    ds2, nstdb = (counts[counts.index.str.startswith(group)] for group in ("DS2/", "nstdb/"))
+    assert set(ds2.index) == {"DS2/clean", "DS2/em/24", "DS2/em/12", "DS2/em/0"} and ds2.nunique() == 1
+    assert len(nstdb) == 7 and nstdb.nunique() == 1  # the same beats in every condition of a group
+
+    summary = (tmp_path / "noise" / "summary.md").read_text()
+    assert "### Scores per noise condition" in summary and "#### minirocket" in summary
+    assert "(noise/mitdb-noise/minirocket.png)" in summary and (tmp_path / "noise" / "noise" / "mitdb-noise" /
+                                                                 "minirocket.png").is_file()
+    assert "| accuracy | em | " in summary and "| Se V | em | " in summary and "| 24 dB | 12 dB | 0 dB |" in summary
+    assert "| minirocket | DS2 | em | " in summary and "| minirocket | nstdb | em | " in summary  # -5 points
+
+    out = tmp_path / "README.md"
+    assert main(["leaderboard", "noise", "--results-dir", str(tmp_path), "--published", str(PUBLISHED),
+                 "--out", str(out)]) == 0
+    section = out.read_text().split("## Noise stress")[1]
+    assert "### `mitdb-noise` (run `noise`)" in section and "| minirocket | DS2 em | " in section
+
+
+def test_a_cross_database_run_finds_its_leaderboard_section(databases):
+    root, _ = databases  # alpha at 128 Hz, beta at 250 Hz
+    args = ["--results-dir", str(root / "results"), "--data-dir", str(root)]
+    suite = root / "cross.toml"
+    suite.write_text('description = "small"\ndatasets = ["wfdb-cross"]\nmodels = ["minirocket"]\n'
+                     '[dataset_params.wfdb-cross]\ntrain = "alpha"\ntest = "beta"\ncontext = []\n'
+                     '[split]\nprotocol = "predefined"\nval_size = 0.3\n[model_params.minirocket]\nnum_kernels = 200\n')
+    assert main(["run", "--suite", str(suite), "--run-id", "cross", *args]) == 0
+    out = root / "README.md"
+    assert main(["leaderboard", "cross", "--results-dir", str(root / "results"), "--published", str(PUBLISHED),
+                 "--out", str(out)]) == 0
+    section = out.read_text().split("## Cross-database")[1]
+    assert "### `wfdb-cross` (run `cross`)" in section and "| minirocket | 1 |" in section
+
+
+def test_the_breaking_snr_is_interpolated_between_grid_points():
+    points = [(24, 0.95), (12, 0.93), (6, 0.85), (0, 0.6)]
+    assert breaking_snr(0.96, points) == "10.5 dB"  # 0.91: a quarter of the way from 0.93 (12 dB) to 0.85 (6 dB)
+    assert breaking_snr(0.96, [(24, 0.95), (0, 0.92)]) == "not reached"
+    assert breaking_snr(0.96, [(24, 0.90), (0, 0.5)]) == "above 24 dB"
