@@ -114,11 +114,12 @@ def show(value) -> str:
 
 
 def check_params(schema: dict[str, Param], params: dict, where: str) -> None:
-    """Refuse the first of ``params`` that its ``schema`` entry refuses; names without one are not checked."""
+    """Refuse the first of ``params`` that its ``schema`` entry refuses; names without one are not checked.
+    ``where`` starts the message: ``model 'cnn'``, or a table such as ``suite file x.toml: [model_params.cnn]``."""
     for name, value in params.items():
         problem = schema[name].problem(value) if name in schema else None
         if problem:
-            raise EcgbenchError(f"{where}: {name} = {show(value)}: {problem}")
+            raise EcgbenchError(f"{where}{' ' if where.endswith(']') else ': '}{name} = {show(value)}: {problem}")
 
 
 def split_schema(declared: dict) -> tuple[dict, dict[str, Param]]:

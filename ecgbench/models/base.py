@@ -70,8 +70,12 @@ class Model:
         """Refuse unknown parameters and values outside their ``param_schema`` entry (undeclared parameters: of
         another type than their default). ``where`` starts the message (default: ``model 'name'``)."""
         cls.check_param_names(params)
-        check_params({**typed_by_default(cls.default_params), **cls.param_schema}, params,
-                     where or f"model {cls.name!r}")
+        check_params(cls.schema(), params, where or f"model {cls.name!r}")
+
+    @classmethod
+    def schema(cls) -> dict[str, Param]:
+        """Every parameter's :class:`Param`: the declared ones, and the type of the default for the others."""
+        return {**typed_by_default(cls.default_params), **cls.param_schema}
 
     @classmethod
     def check_param_names(cls, params: dict) -> None:
