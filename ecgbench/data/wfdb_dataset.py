@@ -23,8 +23,8 @@ from ecgbench.data.beat_cache import beat_cache_dir, cache_key, entry_path, read
 from ecgbench.data.context import (
     CONTEXT_GROUPS,
     check_groups,
-    groups_problem,
     context_names,
+    groups_problem,
     neighbour_correlations,
     pre_r_samples,
     qrs_measures,

@@ -93,7 +93,8 @@ class TsfreshXGBoost(Model):
         "learning_rate": Param(0.1, above=0),
         "subsample": Param(0.8, above=0, high=1),
         "colsample_bytree": Param(0.5, above=0, high=1),
-        "early_stopping_rounds": Param(30, low=0),  # on the validation beats' log loss; 0: no early stopping, n_estimators rounds
+        # on the validation beats' log loss; 0: no early stopping, n_estimators rounds
+        "early_stopping_rounds": Param(30, low=0),
         "max_bin": Param(64, low=2),  # histogram bins per feature: tree cost grows with features x bins
         "class_weight_power": Param(0.5, low=0),
         "fdr_level": Param(0.05, above=0, below=1),  # false discovery rate of tsfresh's feature selection
