@@ -103,7 +103,13 @@ class Suite:
 
 
 NOT_COMPUTED = ("description", "cluster")  # suite keys that say nothing about what the cells compute
-CLUSTER_KEYS = {"system", "queue", "cores", "memory", "walltime", "jobs", "gpu", "account", "job_extra_directives"}
+CLUSTER_PARAMS = {  # the [cluster] table (ecgbench.executors.jobqueue reads it)
+    "system": Param(kind="str"), "queue": Param(kind="str"), "cores": Param(kind="int", low=1),
+    "memory": Param(kind="str"), "walltime": Param(kind="str"), "jobs": Param(kind="int", low=1),
+    "gpu": Param(kind="bool"), "account": Param(kind="str"),
+    "job_extra_directives": Param(kind="list", items=Param(kind="str")),
+}
+CLUSTER_KEYS = set(CLUSTER_PARAMS)
 SUITE_KEYS = {"cluster", "description", "datasets", "models", "seeds", "model_seeds", "split", "dataset_params",
               "model_params", "max_beats"}
 
@@ -146,6 +152,7 @@ def load_suite(path: str | Path) -> Suite:
         bad = ", ".join(sorted(set(cluster) - CLUSTER_KEYS)) if isinstance(cluster, dict) else "(not a table)"
         raise EcgbenchError(f"suite file {path}: unknown [cluster] key(s) {bad}; "
                             f"known: {', '.join(sorted(CLUSTER_KEYS))}")
+    check_params(CLUSTER_PARAMS, cluster, f"suite file {path}: [cluster]")
     return Suite(raw["datasets"], raw["models"], seeds, split, raw.get("dataset_params", {}),
                  raw.get("model_params", {}), model_seeds, max_beats=raw.get("max_beats"), description=description,
                  cluster=cluster)

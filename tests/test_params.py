@@ -39,6 +39,7 @@ BAD_SUITES = [
     ("names not strings", "datasets = [1]\nmodels = ['cnn']\n", ["datasets = [1]: must be a non-empty list of names"]),
     ("negative seed", HEAD + "seeds = [0, -1]\n", ["seeds = [0, -1]: every seed must be an integer >= 0 (not -1)"]),
     ("negative model seed", HEAD + "[model_seeds]\ncnn = [-2]\n", ["[model_seeds] cnn = [-2]: every seed must be"]),
+    ("cluster cores", HEAD + "[cluster]\ncores = 'lots'\n", ['[cluster] cores = "lots": must be an integer >= 1']),
     ("non-UTF-8 suite", b"datasets = ['synth\xe9tic']\n", ["is not UTF-8 text"]),
     ("directory as suite", None, ["is a directory, not a TOML file"]),
 ]
