@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def suite_from_args(args, available_datasets):
     from ecgbench.models import model_names
-    from ecgbench.suite import Suite, load_suite
+    from ecgbench.suite import Suite, check_seeds, load_suite
 
     chosen = sum(bool(x) for x in (args.all, args.suite, args.model or args.dataset))
     if chosen != 1:
@@ -196,6 +196,7 @@ def suite_from_args(args, available_datasets):
             raise EcgbenchError("--model and --dataset go together (each may be repeated)")
         suite = Suite(datasets=args.dataset, models=args.model)
     if args.seeds:
+        check_seeds(args.seeds, "--seeds")
         suite.seeds, suite.model_seeds = args.seeds, {}
     if args.protocol:
         suite.split["protocol"] = args.protocol

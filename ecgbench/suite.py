@@ -41,9 +41,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ecgbench.errors import EcgbenchError
+from ecgbench.params import Param, check_params, show, split_schema
 
 PROTOCOLS = ("auto", "predefined", "holdout", "kfold", "group-kfold")  # ecgbench.splits says what each does
-SPLIT_DEFAULTS = {"protocol": "auto", "test_size": 0.2, "val_size": 0.1, "n_folds": 5, "seed": 0, "max_train_beats": 0}
+SPLIT_DEFAULTS, SPLIT_PARAMS = split_schema({
+    "protocol": Param("auto", choices=PROTOCOLS),
+    "test_size": Param(0.2, above=0, below=1),
+    "val_size": Param(0.1, above=0, below=1),
+    "n_folds": Param(5, low=2),
+    "seed": Param(0, low=0),
+    "max_train_beats": Param(0, low=0),  # 0: every training beat
+})
+SEED = Param(0, low=0)  # a model seed (numpy refuses negative ones)
 # --quick: a smoke-sized run, for trying the harness and for the tests. Numbers from it mean little.
 QUICK_DATASET_PARAMS = {"synthetic": {"n_beats": 1500}}
 QUICK_MAX_BEATS = 3000
@@ -94,57 +103,122 @@ class Suite:
 
 
 NOT_COMPUTED = ("description", "cluster")  # suite keys that say nothing about what the cells compute
-CLUSTER_KEYS = {"system", "queue", "cores", "memory", "walltime", "jobs", "gpu", "account", "job_extra_directives"}
+CLUSTER_PARAMS = {  # the [cluster] table (ecgbench.executors.jobqueue reads it)
+    "system": Param(kind="str"), "queue": Param(kind="str"), "cores": Param(kind="int", low=1),
+    "memory": Param(kind="str"), "walltime": Param(kind="str"), "jobs": Param(kind="int", low=1),
+    "gpu": Param(kind="bool"), "account": Param(kind="str"),
+    "job_extra_directives": Param(kind="list", items=Param(kind="str")),
+}
+CLUSTER_KEYS = set(CLUSTER_PARAMS)
 SUITE_KEYS = {"cluster", "description", "datasets", "models", "seeds", "model_seeds", "split", "dataset_params",
               "model_params", "max_beats"}
 
 
 def load_suite(path: str | Path) -> Suite:
+    """Read a suite file and check every value in it against its schema before anything is loaded."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise EcgbenchError(f"suite file {path} does not exist") from None
+    except IsADirectoryError:
+        raise EcgbenchError(f"suite file {path} is a directory, not a TOML file") from None
+    except UnicodeDecodeError as exc:
+        raise EcgbenchError(f"suite file {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except OSError as exc:
+        raise EcgbenchError(f"suite file {path} cannot be read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise EcgbenchError(f"suite file {path} is not valid TOML: {exc}") from None
     unknown = sorted(set(raw) - SUITE_KEYS)
     if unknown:
         raise EcgbenchError(f"suite file {path}: unknown key(s) {', '.join(unknown)}; "
                             f"known keys: {', '.join(sorted(SUITE_KEYS))}")
+    check_top_level(raw, f"suite file {path}")
     description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise EcgbenchError(f"suite file {path}: 'description' must be a string")
-    for key in ("datasets", "models"):
-        if not isinstance(raw.get(key), list) or not raw[key]:
-            raise EcgbenchError(f"suite file {path}: '{key}' must be a non-empty list of names")
     split = {**SPLIT_DEFAULTS, **raw.get("split", {})}
     if set(split) - set(SPLIT_DEFAULTS):
         bad = ", ".join(sorted(set(split) - set(SPLIT_DEFAULTS)))
         raise EcgbenchError(f"suite file {path}: unknown [split] key(s) {bad}; known: {', '.join(SPLIT_DEFAULTS)}")
+    check_params(SPLIT_PARAMS, split, f"suite file {path}: [split]")
     seeds = raw.get("seeds", [0])
     model_seeds = raw.get("model_seeds", {})
     for where, value in [("seeds", seeds), *((f"[model_seeds] {m}", v) for m, v in model_seeds.items())]:
         if not isinstance(value, list) or not value or not all(isinstance(s, int) for s in value):
             raise EcgbenchError(f"suite file {path}: '{where}' must be a non-empty list of integers")
+        check_seeds(value, f"suite file {path}: {where}")
+    check_named_params(raw, f"suite file {path}")
     cluster = raw.get("cluster", {})
     if not isinstance(cluster, dict) or set(cluster) - CLUSTER_KEYS:
         bad = ", ".join(sorted(set(cluster) - CLUSTER_KEYS)) if isinstance(cluster, dict) else "(not a table)"
         raise EcgbenchError(f"suite file {path}: unknown [cluster] key(s) {bad}; "
                             f"known: {', '.join(sorted(CLUSTER_KEYS))}")
+    check_params(CLUSTER_PARAMS, cluster, f"suite file {path}: [cluster]")
     return Suite(raw["datasets"], raw["models"], seeds, split, raw.get("dataset_params", {}),
                  raw.get("model_params", {}), model_seeds, max_beats=raw.get("max_beats"), description=description,
                  cluster=cluster)
 
 
+# The top-level keys of a suite file other than the ones checked on their own: (is it right?, what it must be).
+TOP_LEVEL = {
+    "description": (lambda v: isinstance(v, str), "a string"),
+    "datasets": (lambda v: isinstance(v, list) and v and all(isinstance(n, str) for n in v),
+                 "a non-empty list of names"),
+    "models": (lambda v: isinstance(v, list) and v and all(isinstance(n, str) for n in v),
+               "a non-empty list of names"),
+    "max_beats": (lambda v: Param(kind="int", low=1).problem(v) is None, "a positive integer"),
+    "split": (lambda v: isinstance(v, dict), "a table ([split] with protocol = ..., test_size = ...)"),
+    "model_seeds": (lambda v: isinstance(v, dict), "a table of seed lists ([model_seeds] with cnn = [0, 1])"),
+    "dataset_params": (lambda v: isinstance(v, dict) and all(isinstance(t, dict) for t in v.values()),
+                       "a table of tables ([dataset_params.NAME] with its parameters)"),
+    "model_params": (lambda v: isinstance(v, dict) and all(isinstance(t, dict) for t in v.values()),
+                     "a table of tables ([model_params.NAME] with its parameters)"),
+}
+
+
+def check_top_level(raw: dict, where: str) -> None:
+    for key, (fits, what) in TOP_LEVEL.items():
+        if key in ("datasets", "models") and key not in raw:
+            raise EcgbenchError(f"{where}: {key} is missing: it must be {what}")
+        if key in raw and not fits(raw[key]):
+            shown = "(a table)" if isinstance(raw[key], dict) else show(raw[key])
+            raise EcgbenchError(f"{where}: {key} = {shown}: must be {what}")
+
+
+def check_seeds(seeds: list, where: str) -> None:
+    for seed in seeds:
+        if SEED.problem(seed):
+            raise EcgbenchError(f"{where} = {show(seeds)}: every seed must be {SEED.describe()} (not {show(seed)})")
+
+
+def check_named_params(raw: dict, where: str) -> None:
+    """The values of [model_params.NAME] and [dataset_params.NAME] for the models and datasets the suite names
+    (other names, and unknown parameters, are reported by :func:`validate`)."""
+    from ecgbench.data import DATASETS
+    from ecgbench.models import MODELS
+
+    for section, names, registry in (("model_params", raw["models"], MODELS),
+                                     ("dataset_params", raw["datasets"], DATASETS)):
+        for name, params in raw.get(section, {}).items():
+            if name in names and name in registry.names():
+                entry = registry.get(name)
+                check_params(entry.schema() if section == "model_params" else entry.params, params,
+                             f"{where}: [{section}.{name}]")
+
+
 def validate(suite: Suite, data_dir: Path) -> None:
-    """Fail before any work starts: unknown names, missing data and unknown parameters are reported at once."""
-    from ecgbench.data import require_available
+    """Fail before any work starts: unknown names, missing data, unknown parameters and values outside their
+    schema are reported at once."""
+    from ecgbench.data import dataset_spec, require_available
     from ecgbench.models import model_class
 
+    check_params(SPLIT_PARAMS, suite.split, "[split]")
+    for model in suite.models:
+        check_seeds(suite.seeds_for(model), f"seeds of {model}")
     for name in suite.datasets:
+        dataset_spec(name).check_params(suite.params_for_dataset(name))
         require_available(name, data_dir, **suite.params_for_dataset(name))
     for name in suite.models:
-        model_class(name).check_param_names(suite.params_for_model(name))
+        model_class(name).check_params(suite.params_for_model(name))
     for section, names in (("model_params", suite.models), ("model_seeds", suite.models),
                            ("dataset_params", suite.datasets)):
         extra = sorted(set(getattr(suite, section)) - set(names))

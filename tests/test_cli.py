@@ -179,20 +179,20 @@ def test_bad_input_gets_a_clear_message_and_exit_code_2(args, message, capsys, t
     ("suite", "message"),
     [
         ("datasets = ['synthetic']\nmodels = ['rocket']\nepochs = 3\n", "unknown key(s) epochs"),
-        ("datasets = ['synthetic']\nmodels = []\n", "'models' must be a non-empty list"),
+        ("datasets = ['synthetic']\nmodels = []\n", "models = []: must be a non-empty list of names"),
         ("datasets = ['synthetic'\n", "is not valid TOML"),
         ("datasets = ['synthetic']\nmodels = ['rocket']\n[model_params.rocket]\nkernels = 3\n",
          "model 'rocket': unknown parameter(s) kernels"),
         ("datasets = ['synthetic']\nmodels = ['rocket']\n[dataset_params.synthetic]\nbeats = 3\n",
          "dataset 'synthetic': unknown parameter(s) beats"),
         ("datasets = ['synthetic']\nmodels = ['rocket']\n[split]\nprotocol = 'random'\n",
-         "unknown split protocol 'random'"),
+         '[split] protocol = "random": must be one of "auto", "predefined", "holdout"'),
         ("datasets = ['synthetic']\nmodels = ['rocket']\n[model_seeds]\nrocket = []\n",
          "'[model_seeds] rocket' must be a non-empty list of integers"),
         ("datasets = ['synthetic']\nmodels = ['rocket']\n[model_seeds]\ncnn = [1]\n",
          "[model_seeds] names cnn, which the suite does not run"),
         ("description = ['a', 'list']\ndatasets = ['synthetic']\nmodels = ['rocket']\n",
-         "'description' must be a string"),
+         'description = ["a", "list"]: must be a string'),
     ],
 )
 def test_bad_suite_files_are_named(suite, message, tmp_path, capsys):

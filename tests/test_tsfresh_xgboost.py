@@ -50,5 +50,8 @@ def test_shift_priors_moves_a_border_beat_and_leaves_none_unchanged():
 
 @pytest.mark.parametrize("weights", [[1, 1, 3], [1, 1, 3, 0, 1], [1, 1, -3, 0.1, 1], [1, 1, "3", 0.1, 1], 3])
 def test_bad_prior_weights_are_refused_when_the_model_is_built(weights):
-    with pytest.raises(EcgbenchError, match="tsfresh-xgboost.*prior_weights must be 5 positive numbers"):
+    # the schema refuses what is no list of positive numbers; the model, a list of another length than n_classes
+    refusal = "prior_weights must be 5 positive numbers" if len(np.atleast_1d(weights)) == 3 else \
+        "prior_weights = .*: must be a list, each a number > 0"
+    with pytest.raises(EcgbenchError, match=f"model 'tsfresh-xgboost': {refusal}"):
         build("tsfresh-xgboost", n_classes=5, prior_weights=weights)

@@ -12,13 +12,14 @@ import importlib
 import inspect
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
+from ecgbench.params import Param, check_params, typed_by_default
 from ecgbench.registry import Registry
 
 BEAT_LENGTH = 187
@@ -90,6 +91,18 @@ class DatasetSpec:
     evaluation: Evaluation  # how its test beats relate to its training beats (reports and leaderboard read it)
     # (data_dir, **dataset params) -> what keeps the data from being read (a file named) and how to get it, or None
     missing: Callable[..., str | None]
+    params: dict[str, Param] = field(default_factory=dict)  # the loader's keyword parameters, with their defaults
+
+    def check_params(self, params: dict, where: str | None = None) -> None:
+        """Refuse parameters the loader does not take and values outside their schema (before any data loads);
+        ``where`` starts the message (default: ``dataset 'name'``)."""
+        where = where or f"dataset {self.name!r}"
+        unknown = ", ".join(sorted(set(params) - set(self.params)))
+        if unknown and not any(p.kind is p.VAR_KEYWORD for p in inspect.signature(self.load).parameters.values()):
+            if not self.params:
+                raise EcgbenchError(f"{where} takes no parameters; got {unknown}")
+            raise EcgbenchError(f"{where}: unknown parameter(s) {unknown}; known: {', '.join(self.params)}")
+        check_params(self.params, params, where)
 
     def is_available(self, data_dir, **params) -> bool:
         return self.missing(data_dir, **params) is None
@@ -105,14 +118,22 @@ DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin_datasets)
 
 
 def register_dataset(name: str, *, description: str, evaluation: Evaluation,
-                     missing=lambda data_dir, **params: None):
+                     missing=lambda data_dir, **params: None, params: dict[str, Param] | None = None):
     """Decorator that adds a loader ``load(data_dir: Path, **params) -> Dataset`` to the registry.
 
     ``missing(data_dir, **params)`` names what keeps the data from being read (which file is absent, empty or a
-    folder) and how to get it, or returns None; it must be cheap, since ``list`` calls it for every dataset."""
+    folder) and how to get it, or returns None; it must be cheap, since ``list`` calls it for every dataset.
+    ``params`` gives the loader's keyword parameters their types and ranges (:class:`ecgbench.params.Param`, the
+    default taken from the loader's signature); a parameter left out is checked against its default's type."""
 
     def decorate(load):
-        DATASETS.register(name, DatasetSpec(name, load, description, Evaluation(evaluation), missing))
+        defaults = {p.name: p.default for p in list(inspect.signature(load).parameters.values())[1:]
+                    if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        if set(params or {}) - set(defaults):
+            raise ValueError(f"dataset {name!r}: params names what its loader does not take")
+        schema = {**typed_by_default(defaults),
+                  **{k: replace(v, default=defaults[k]) for k, v in (params or {}).items()}}
+        DATASETS.register(name, DatasetSpec(name, load, description, Evaluation(evaluation), missing, schema))
         return load
 
     return decorate
@@ -136,15 +157,8 @@ def require_available(name: str, data_dir: Path, **params) -> DatasetSpec:
 
 def load_dataset(name: str, data_dir: Path | None = None, **params) -> Dataset:
     data_dir = resolve_data_dir(data_dir)
+    dataset_spec(name).check_params(params)
     spec = require_available(name, data_dir, **params)
-    try:
-        inspect.signature(spec.load).bind(data_dir, **params)
-    except TypeError:
-        known = [p for p in inspect.signature(spec.load).parameters if p != "data_dir"]
-        unknown = ", ".join(sorted(set(params) - set(known))) or ", ".join(sorted(params))
-        if not known:
-            raise EcgbenchError(f"dataset {name!r} takes no parameters; got {unknown}") from None
-        raise EcgbenchError(f"dataset {name!r}: unknown parameter(s) {unknown}; known: {', '.join(known)}") from None
     return spec.load(data_dir, **params)
 
 

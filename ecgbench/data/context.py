@@ -153,13 +153,24 @@ CONTEXT_GROUPS = {
 
 def check_groups(groups) -> tuple[str, ...]:
     """``groups`` as a tuple of known group names, or a clear error naming the option."""
-    groups = (groups,) if isinstance(groups, str) else tuple(groups)
-    unknown = [g for g in groups if g not in CONTEXT_GROUPS]
-    if unknown or len(set(groups)) != len(groups):
+    problem = groups_problem(groups)
+    if problem:
+        raise EcgbenchError(f"dataset option context: {problem}")
+    return (groups,) if isinstance(groups, str) else tuple(groups)
+
+
+def groups_problem(groups) -> str | None:
+    """What is wrong with ``groups`` as the value of the ``context`` option (a name or a list of names), or None."""
+    if not isinstance(groups, (str, list, tuple)) or not all(isinstance(g, str) for g in groups):
+        problem = "must be a list of group names"
+    else:
+        groups = (groups,) if isinstance(groups, str) else tuple(groups)
+        unknown = [g for g in groups if g not in CONTEXT_GROUPS]
+        if not unknown and len(set(groups)) == len(groups):
+            return None
         problem = f"unknown group(s) {', '.join(map(repr, unknown))}" if unknown else "a group named twice"
-        raise EcgbenchError(f"dataset option context: {problem}; known groups: {', '.join(CONTEXT_GROUPS)} "
-                            "(a list, e.g. context = [\"rr\", \"morphology\"]; [] for none)")
-    return groups
+    return (f"{problem}; known groups: {', '.join(CONTEXT_GROUPS)} "
+            "(a list, e.g. context = [\"rr\", \"morphology\"]; [] for none)")
 
 
 def context_names(groups: tuple[str, ...]) -> tuple[str, ...]:

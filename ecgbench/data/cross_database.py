@@ -13,9 +13,12 @@ from ecgbench.data import AAMI_CLASSES, Dataset, register_dataset
 from ecgbench.data.mitdb import MITDB
 from ecgbench.data.records import records_problem
 from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
-from ecgbench.data.wfdb_dataset import load_wfdb_database, record_groups
+from ecgbench.data.wfdb_dataset import WFDB_PARAMS, load_wfdb_database, record_groups
 from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
+from ecgbench.params import Param
+
+RECORD_LIST = Param(kind="list", optional=True, items=Param(kind="str"))  # None: the database's RECORDS file
 
 
 @register_dataset(
@@ -24,6 +27,8 @@ from ecgbench.evaluation import Evaluation
     "default mitdb -> svdb), beats rebuilt as Kachuee et al. 2018 at each database's own sampling rate",
     evaluation=Evaluation.CROSS_DATABASE,
     missing=lambda data_dir, **params: _sides_problem(data_dir, **params),  # defined below
+    params={**WFDB_PARAMS, "train": Param(kind="str"), "test": Param(kind="str"), "train_records": RECORD_LIST,
+            "test_records": RECORD_LIST},
 )
 def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", train_records=None,
                         test_records=None, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,

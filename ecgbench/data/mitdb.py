@@ -22,7 +22,7 @@ from ecgbench.data import Dataset, register_dataset
 from ecgbench.data.kaggle import INTRA_PATIENT
 from ecgbench.data.records import records_problem
 from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
-from ecgbench.data.wfdb_dataset import load_wfdb_database
+from ecgbench.data.wfdb_dataset import WFDB_PARAMS, load_wfdb_database
 from ecgbench.evaluation import Evaluation
 
 MITDB = "mitdb"
@@ -101,7 +101,7 @@ def _loader(track: Track):
 
 
 def _register(track: Track) -> None:
-    register_dataset(track.name, description=track.description, evaluation=track.evaluation,
+    register_dataset(track.name, description=track.description, evaluation=track.evaluation, params=WFDB_PARAMS,
                      missing=lambda data_dir, **params: records_problem(Path(data_dir) / MITDB, track.records)
                      )(_loader(track))
 

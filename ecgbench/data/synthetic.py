@@ -16,8 +16,10 @@ from scipy.signal import lfilter
 from ecgbench.data import AAMI_CLASSES, SAMPLING_RATE_HZ, Dataset, register_dataset
 from ecgbench.data.rr import RR_FEATURES, rr_features
 from ecgbench.data.segmentation import WINDOW_S, resample_to, segment_beats, window_samples
+from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
 from ecgbench.io import sha256_array
+from ecgbench.params import Param
 
 SOURCE = (
     "ecgbench synthetic simulator v1 (McSharry et al. 2003 sum-of-Gaussians morphology, "
@@ -477,9 +479,14 @@ def simulate(n_beats: int = 8000, n_patients: int = 48, seed: int = 0):
     description="Embedded simulated beats (SYNTHETIC): ECGSYN-style sum-of-Gaussians ECG of virtual "
     "patients, 5 AAMI classes, MIT-BIH-like imbalance, Kachuee et al. 2018 beat extraction; no download.",
     evaluation=Evaluation.INTRA_PATIENT,
+    # 100 beats: the fewest at which every class appears (F, the rarest, gets one beat)
+    params={"n_beats": Param(low=100), "n_patients": Param(low=2), "seed": Param(low=0)},
 )
 def load_synthetic(data_dir=None, n_beats: int = 8000, n_patients: int = 48, seed: int = 0) -> Dataset:
     """The ``synthetic`` dataset; ``data_dir`` is ignored (nothing is read)."""
+    if n_beats < 10 * n_patients:
+        raise EcgbenchError(f"dataset 'synthetic': n_beats = {n_beats} must be at least 10 per patient "
+                            f"(n_patients = {n_patients}: at least {10 * n_patients})")
     X, y, groups, context = simulate(n_beats=n_beats, n_patients=n_patients, seed=seed)
     params = {
         "n_beats": n_beats,

@@ -21,8 +21,10 @@ import numpy as np
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, SAMPLING_RATE_HZ, Dataset
 from ecgbench.data.beat_cache import beat_cache_dir, cache_key, entry_path, read_entry, write_entry
 from ecgbench.data.context import (
+    CONTEXT_GROUPS,
     check_groups,
     context_names,
+    groups_problem,
     neighbour_correlations,
     pre_r_samples,
     qrs_measures,
@@ -53,6 +55,7 @@ from ecgbench.data.segmentation import (
 )
 from ecgbench.errors import EcgbenchError
 from ecgbench.io import sha256_file
+from ecgbench.params import Param
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +219,16 @@ def record_groups(records: list[str]) -> np.ndarray:
     if all(r.isdigit() for r in records) and len({int(r) for r in records}) == len(records):
         return np.array([int(r) for r in records], dtype=np.int64)
     return np.arange(len(records), dtype=np.int64)
+
+
+# The options of every dataset rebuilt from WFDB records (register_dataset's params).
+WFDB_PARAMS = {
+    "window_s": Param(above=0),
+    "rr_factor": Param(above=0),
+    "drop_last_beat": Param(kind="bool"),
+    "context": Param(kind="list", items=Param(choices=tuple(CONTEXT_GROUPS)), check=groups_problem),
+    "verify_checksums": Param(kind="bool", optional=True),
+}
 
 
 def load_wfdb_database(

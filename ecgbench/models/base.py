@@ -23,6 +23,7 @@ from typing import ClassVar
 import numpy as np
 
 from ecgbench.errors import EcgbenchError
+from ecgbench.params import Param, check_params, split_schema, typed_by_default
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +41,41 @@ class Model:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     default_params: ClassVar[dict] = {}
+    param_schema: ClassVar[dict[str, Param]] = {}  # from the Param entries of default_params (and inherited)
     quick_params: ClassVar[dict] = {}
     uses_context: ClassVar[bool] = False  # whether X may end in n_context per-beat context columns
     picklable: ClassVar[bool] = True  # whether a fitted model pickles and predicts the same after unpickling
     predict_chunk_size: int | None = None
 
+    def __init_subclass__(cls, **kwargs):
+        """Split ``default_params`` into plain defaults and ``param_schema``; an entry that a subclass sets to a
+        plain value keeps the schema its parent declared for that name."""
+        super().__init_subclass__(**kwargs)
+        if "default_params" in cls.__dict__:
+            inherited = {k: v for k, v in cls.param_schema.items() if k in cls.__dict__["default_params"]}
+            cls.default_params, declared = split_schema(cls.__dict__["default_params"])
+            cls.param_schema = {**inherited, **declared}
+
     def __init__(self, n_classes: int, seed: int = 0, n_context: int = 0, **params):
-        self.check_param_names(params)
+        self.check_params(params)
         if n_context and not self.uses_context:
             raise EcgbenchError(f"model {self.name!r} does not take context features (uses_context is False)")
         self.n_classes = int(n_classes)
         self.seed = int(seed)
         self.n_context = int(n_context)
         self.params = {**self.default_params, **params}
+
+    @classmethod
+    def check_params(cls, params: dict, where: str | None = None) -> None:
+        """Refuse unknown parameters and values outside their ``param_schema`` entry (undeclared parameters: of
+        another type than their default). ``where`` starts the message (default: ``model 'name'``)."""
+        cls.check_param_names(params)
+        check_params(cls.schema(), params, where or f"model {cls.name!r}")
+
+    @classmethod
+    def schema(cls) -> dict[str, Param]:
+        """Every parameter's :class:`Param`: the declared ones, and the type of the default for the others."""
+        return {**typed_by_default(cls.default_params), **cls.param_schema}
 
     @classmethod
     def check_param_names(cls, params: dict) -> None:

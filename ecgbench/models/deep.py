@@ -21,6 +21,7 @@ import numpy as np
 
 from ecgbench.models import register
 from ecgbench.models.base import Model, balanced_class_weights
+from ecgbench.params import Param
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +29,13 @@ log = logging.getLogger(__name__)
 COMMON_PARAMS = {
     # Upper bound on the time budget: ~1-2 s an epoch on 6,000 beats on 2 CPU cores; early stopping usually
     # ends the convolutional models well before it (the CNN after ~15-25 epochs).
-    "epochs": 40,
-    "batch_size": 128,
-    "learning_rate": 1e-3,
-    "patience": 6,  # epochs without a better validation loss before stopping (the best weights are restored)
-    "lr_patience": 3,  # epochs without improvement before the learning rate is halved; 0 = never
+    "epochs": Param(40, low=1),
+    "batch_size": Param(128, low=1),
+    "learning_rate": Param(1e-3, above=0),
+    "patience": Param(6, low=0),  # epochs without a better validation loss before stopping (best weights restored)
+    "lr_patience": Param(3, low=0),  # epochs without improvement before the learning rate is halved; 0 = never
     # balanced class weights ** 0.5: docs/decisions.md#deep-class-weights
-    "class_weight_power": 0.5,
+    "class_weight_power": Param(0.5, low=0),
 }
 # --quick: 3 epochs; batches of 32 so that the few hundred to few thousand beats of a quick run still give the
 # network enough steps to learn something (a smoke test that shows learning, ~4-7 s a fit on 2,100 beats).
@@ -222,10 +223,10 @@ class ResidualCNN(KerasModel):
     description = "residual 1-D CNN (Kachuee et al. 2018)"
     default_params: ClassVar[dict] = {
         **COMMON_PARAMS,
-        "filters": 32,
-        "kernel_size": 5,
-        "blocks": 5,
-        "dense_units": 32,
+        "filters": Param(32, low=1),
+        "kernel_size": Param(5, low=1),
+        "blocks": Param(5, low=0),
+        "dense_units": Param(32, low=1),
     }
 
     def trunk(self, keras, beats):
@@ -264,10 +265,10 @@ class LSTMModel(KerasModel):
     default_params: ClassVar[dict] = {
         **COMMON_PARAMS,
         "learning_rate": 3e-3,
-        "units": 64,
-        "downsample": 2,
-        "dropout": 0.2,
-        "go_backwards": True,
+        "units": Param(64, low=1),
+        "downsample": Param(2, low=1),
+        "dropout": Param(0.2, low=0, below=1),
+        "go_backwards": Param(True),
     }
 
     def trunk(self, keras, beats):
@@ -296,10 +297,10 @@ class CNNBiLSTM(KerasModel):
     default_params: ClassVar[dict] = {
         **COMMON_PARAMS,
         "learning_rate": 3e-3,
-        "filters": 32,
-        "conv_blocks": 3,
-        "units": 32,
-        "dropout": 0.2,
+        "filters": Param(32, low=1),
+        "conv_blocks": Param(3, low=1),
+        "units": Param(32, low=1),
+        "dropout": Param(0.2, low=0, below=1),
     }
 
     def trunk(self, keras, beats):

@@ -22,6 +22,7 @@ import numpy as np
 
 from ecgbench.models import register
 from ecgbench.models.base import Model, check_prior_weights, sample_weights, shift_priors
+from ecgbench.params import Param
 from ecgbench.threads import current_threads, process_pool_size
 
 log = logging.getLogger(__name__)
@@ -87,24 +88,25 @@ def balanced_sample(y: np.ndarray, size: int, rng: np.random.Generator) -> np.nd
 class TsfreshXGBoost(Model):
     description = "tsfresh features (efficient set minus slowest calculators, FDR-selected) + XGBoost"
     default_params = {
-        "n_estimators": 600,
-        "max_depth": 6,
-        "learning_rate": 0.1,
-        "subsample": 0.8,
-        "colsample_bytree": 0.5,
-        "early_stopping_rounds": 30,  # on the validation beats' log loss; 0: no early stopping, n_estimators rounds
-        "max_bin": 64,  # histogram bins per feature: tree cost grows with features x bins
-        "class_weight_power": 0.5,
-        "fdr_level": 0.05,  # false discovery rate of tsfresh's feature selection
+        "n_estimators": Param(600, low=1),
+        "max_depth": Param(6, low=1),
+        "learning_rate": Param(0.1, above=0),
+        "subsample": Param(0.8, above=0, high=1),
+        "colsample_bytree": Param(0.5, above=0, high=1),
+        # on the validation beats' log loss; 0: no early stopping, n_estimators rounds
+        "early_stopping_rounds": Param(30, low=0),
+        "max_bin": Param(64, low=2),  # histogram bins per feature: tree cost grows with features x bins
+        "class_weight_power": Param(0.5, low=0),
+        "fdr_level": Param(0.05, above=0, below=1),  # false discovery rate of tsfresh's feature selection
         # 300 features, chosen on validation parts only: docs/decisions.md#tsfresh-300-features
-        "max_features": 300,
-        "selection_beats": 5000,  # the sample of training beats on which features are selected
+        "max_features": Param(300, low=1),
+        "selection_beats": Param(5000, low=1),  # the sample of training beats on which features are selected
         # true: tsfresh's whole efficient set, selected on every training beat and all relevant features kept
         # (the naive pipeline; benchmarks/tsfresh_speed.py compares the two, docs/decisions.md#tsfresh-slow-calculators)
-        "full_efficient_set": False,
+        "full_efficient_set": Param(False),
         # Multiplies each class's predicted probability (one factor per class, in class order) and renormalises:
         # the posterior under shifted class priors (ecgbench.models.base.shift_priors). None: unchanged.
-        "prior_weights": None,
+        "prior_weights": Param(None, kind="list", optional=True, items=Param(kind="float", above=0)),
     }
     quick_params = {"n_estimators": 50}
     uses_context = True

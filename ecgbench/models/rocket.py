@@ -17,6 +17,7 @@ import numpy as np
 
 from ecgbench.models import register
 from ecgbench.models.base import Model, sample_weights
+from ecgbench.params import Param
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +44,15 @@ class RandomKernelModel(Model):
 
     default_params = {
         # averaged SGD at 1e-5: docs/decisions.md#rocket-averaged-sgd (mitdb-inter: #rocket-plain-sgd-inter)
-        "alpha": 1e-5,
-        "average": True,
-        "max_epochs": 40,
-        "patience": 5,  # epochs without a better validation loss before stopping
-        "class_weight_power": 0.5,
-        "chunk_size": 2000,  # beats per transform chunk and per SGD mini-batch
+        "alpha": Param(1e-5, above=0),
+        "average": Param(True),
+        "max_epochs": Param(40, low=1),
+        "patience": Param(5, low=0),  # epochs without a better validation loss before stopping
+        "class_weight_power": Param(0.5, low=0),
+        "chunk_size": Param(2000, low=1),  # beats per transform chunk and per SGD mini-batch
         # The few context features (RR intervals) stand among thousands of kernel features under one L2
         # penalty; scaled up after standardising, they cost the penalty less and are not drowned out.
-        "context_scale": 10.0,
+        "context_scale": Param(10.0, above=0),
     }
 
     def make_transformer(self):
@@ -141,7 +142,7 @@ class MiniRocketModel(RandomKernelModel):
     """MiniRocket (Dempster et al. 2021): ~10,000 features from fixed convolution kernels, almost deterministic."""
 
     description = "sktime MiniRocket features + SGD logistic regression"
-    default_params = {**RandomKernelModel.default_params, "num_kernels": 10_000}
+    default_params = {**RandomKernelModel.default_params, "num_kernels": Param(10_000, low=84)}  # MiniRocket's minimum
     quick_params = {"num_kernels": 1_000, "max_epochs": 10}
 
     def make_transformer(self):
@@ -156,7 +157,7 @@ class RocketModel(RandomKernelModel):
 
     description = "sktime ROCKET features + SGD logistic regression"
     # 10,000 kernels is the paper's default; 2,000 keeps the default CPU run short at a small cost in accuracy.
-    default_params = {**RandomKernelModel.default_params, "num_kernels": 2_000}
+    default_params = {**RandomKernelModel.default_params, "num_kernels": Param(2_000, low=1)}
     quick_params = {"num_kernels": 200, "max_epochs": 10}
 
     def make_transformer(self):

@@ -1,0 +1,133 @@
+"""Parameter schemas: the type and range of every number (and flag, name, list) a suite or the command line sets.
+
+A :class:`Param` sits next to its default: a model's ``default_params`` may hold ``Param(default, ...)`` entries
+(``Model`` keeps the plain defaults in ``default_params`` and the schema in ``param_schema``), a dataset loader
+passes ``params={...}`` to ``register_dataset`` (the defaults come from the loader's signature), and the suite's
+``[split]`` table is :data:`ecgbench.suite.SPLIT_PARAMS`. The type comes from ``kind`` or else from the default:
+
+- ``"int"``: an integer, strictly (not ``3.0``, not ``true``); ``"float"``: a finite number (integers too);
+- ``"bool"``: ``true`` or ``false``, strictly (not 0 or 1); ``"str"``: a string;
+- ``"list"``: a list (each item checked by ``items``, itself a Param, where given).
+
+``low``/``high`` bound it inclusively, ``above``/``below`` strictly; ``choices`` lists the allowed values;
+``optional`` lets ``None`` through (a default that TOML cannot spell); ``check`` is a last ``value -> problem or
+None`` for what the rest cannot say. :func:`check_params` refuses, in one line, the first value that does not fit::
+
+    model 'cnn': epochs = -5: must be an integer >= 1
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ecgbench.errors import EcgbenchError
+
+KINDS = ("int", "float", "bool", "str", "list")
+
+
+@dataclass(frozen=True)
+class Param:
+    default: object = None
+    low: float | None = None  # value >= low
+    high: float | None = None  # value <= high
+    above: float | None = None  # value > above
+    below: float | None = None  # value < below
+    choices: tuple | None = None
+    kind: str | None = None  # one of KINDS; None: the default's type
+    optional: bool = False  # None is allowed
+    items: Param | None = None  # for lists: what each item must be
+    check: Callable[[object], str | None] | None = None  # a further problem, or None
+
+    def __post_init__(self):
+        if self.resolved_kind() not in (*KINDS, None):
+            raise ValueError(f"Param kind must be one of {KINDS}, got {self.kind!r}")
+
+    def resolved_kind(self) -> str | None:
+        return self.kind or kind_of(self.default)
+
+    def describe(self) -> str:
+        """What the value must be, as the end of 'must be ...'."""
+        kind = self.resolved_kind()
+        if self.choices is not None:
+            text = "one of " + ", ".join(map(show, self.choices))
+        else:
+            text = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
+                    "list": "a list", None: "any value"}[kind]
+            bounds = [f"{op} {show(bound)}" for op, bound in ((">=", self.low), (">", self.above),
+                                                              ("<=", self.high), ("<", self.below))
+                      if bound is not None]
+            text += " " + " and ".join(bounds) if bounds else ""
+        if kind == "list" and self.items is not None:
+            text += ", each " + self.items.describe()
+        return text + (" (or left out)" if self.optional else "")
+
+    def problem(self, value) -> str | None:
+        """None where ``value`` fits, else 'must be ...'."""
+        if value is None and self.optional:
+            return None
+        if not self._fits(value):
+            return f"must be {self.describe()}"
+        return self.check(value) if self.check else None
+
+    def _fits(self, value) -> bool:
+        kind = self.resolved_kind()
+        if kind is not None and not is_kind(value, kind):
+            return False
+        if self.choices is not None and value not in self.choices:
+            return False
+        if kind == "list" and self.items is not None and any(self.items.problem(v) for v in value):
+            return False
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return ((self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+                    and (self.above is None or value > self.above) and (self.below is None or value < self.below))
+        return True
+
+
+def kind_of(default) -> str | None:
+    for kind, types in (("bool", bool), ("int", int), ("float", float), ("str", str), ("list", (list, tuple))):
+        if isinstance(default, types):
+            return kind
+    return None
+
+
+def is_kind(value, kind: str) -> bool:
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if kind == "str":
+        return isinstance(value, str)
+    return isinstance(value, (list, tuple))
+
+
+def show(value) -> str:
+    """A value as a suite file spells it (``"holdout"``, ``true``, ``[1, 2]``)."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def check_params(schema: dict[str, Param], params: dict, where: str) -> None:
+    """Refuse the first of ``params`` that its ``schema`` entry refuses; names without one are not checked.
+    ``where`` starts the message: ``model 'cnn'``, or a table such as ``suite file x.toml: [model_params.cnn]``."""
+    for name, value in params.items():
+        problem = schema[name].problem(value) if name in schema else None
+        if problem:
+            raise EcgbenchError(f"{where}{' ' if where.endswith(']') else ': '}{name} = {show(value)}: {problem}")
+
+
+def split_schema(declared: dict) -> tuple[dict, dict[str, Param]]:
+    """``(defaults, schema)`` of a dict whose values are defaults or :class:`Param` entries."""
+    defaults = {k: v.default if isinstance(v, Param) else v for k, v in declared.items()}
+    return defaults, {k: v for k, v in declared.items() if isinstance(v, Param)}
+
+
+def typed_by_default(defaults: dict) -> dict[str, Param]:
+    """The schema of undeclared parameters: the type of the default alone (any value where it is None)."""
+    return {name: Param(default) for name, default in defaults.items()}
