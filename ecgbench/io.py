@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -17,6 +18,14 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def os_error_text(exc: OSError) -> str:
+    """An OSError in one line: the file, then the reason (``[Errno 28] ...: 'path'`` reads worse)."""
+    reason = exc.strerror or str(exc)
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{reason[0].lower() + reason[1:] if reason else type(exc).__name__}"
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -69,3 +78,43 @@ def sha256_array(*arrays) -> str:
     for a in arrays:
         digest.update(memoryview(a).cast("B") if a.flags.c_contiguous else a.tobytes())
     return digest.hexdigest()
+
+
+# ---- output paths, checked before any work ---------------------------------------------------------------------
+
+def _creatable(folder: Path, what: str) -> None:
+    """``folder`` exists as a writable folder, or can be made: its nearest existing ancestor is one."""
+    from ecgbench.errors import EcgbenchError
+
+    folder = Path(os.path.abspath(folder))
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise EcgbenchError(f"{what} {folder}: cannot be created, {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = "" if existing == folder else f" ({existing} is not writable)"
+        raise EcgbenchError(f"{what} {folder}: cannot write there: permission denied{where}")
+
+
+def writable_folder(path: str | Path, what: str) -> Path:
+    """``path`` as a folder this process can write into (existing, or creatable); else one EcgbenchError naming
+    ``what`` (the option) and the reason."""
+    from ecgbench.errors import EcgbenchError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise EcgbenchError(f"{what} {path}: is a file; a folder is wanted here")
+    _creatable(path, what)
+    return path
+
+
+def writable_file(path: str | Path, what: str) -> Path:
+    """``path`` as a file this process can write (atomically, beside it: its folder must be writable)."""
+    from ecgbench.errors import EcgbenchError
+
+    path = Path(path)
+    if path.is_dir():
+        raise EcgbenchError(f"{what} {path}: is a folder; give a file name (e.g. {path / 'out.md'})")
+    _creatable(path.parent, what)
+    return path
