@@ -301,10 +301,13 @@ def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None) ->
 
 
 def resolve_run(name: str | Path, results_dir: Path) -> RunStore:
-    """A run by folder or by run id under ``results_dir``."""
+    """A run by folder or by run id under ``results_dir``; its manifest is read once, so a damaged one is named
+    before anything else is."""
     for candidate in (Path(name), Path(results_dir) / name):
         if (candidate / "manifest.json").is_file():
-            return RunStore(candidate)
+            store = RunStore(candidate)
+            store.read_manifest()
+            return store
     raise EcgbenchError(f"no run found at {str(name)!r} or {Path(results_dir) / name} (expected a manifest.json in it)")
 
 
