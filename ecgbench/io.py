@@ -21,10 +21,11 @@ _UMASK = _current_umask()
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
-def os_error_text(exc: OSError) -> str:
-    """An OSError in one line: the file, then the reason (``[Errno 28] ...: 'path'`` reads worse)."""
+def os_error_text(exc: OSError, file: bool = True) -> str:
+    """An OSError in one line: the file (unless ``file`` is false), then the reason in lower case (``[Errno 28]
+    ...: 'path'`` reads worse)."""
     reason = exc.strerror or str(exc)
-    where = f"{exc.filename}: " if exc.filename else ""
+    where = f"{exc.filename}: " if exc.filename and file else ""
     return f"{where}{reason[0].lower() + reason[1:] if reason else type(exc).__name__}"
 
 
@@ -82,19 +83,19 @@ def sha256_array(*arrays) -> str:
 
 # ---- output paths, checked before any work ---------------------------------------------------------------------
 
-def _creatable(folder: Path, what: str) -> None:
-    """``folder`` exists as a writable folder, or can be made: its nearest existing ancestor is one."""
+def _creatable(folder: Path, what: str, named: Path) -> None:
+    """``folder`` exists as a writable folder, or can be made: its nearest existing ancestor is one. Errors name
+    ``what`` (the option) and ``named`` (the path given)."""
     from ecgbench.errors import EcgbenchError
 
-    folder = Path(os.path.abspath(folder))
-    existing = folder
+    existing = Path(os.path.abspath(folder))
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise EcgbenchError(f"{what} {folder}: cannot be created, {existing} is a file, not a folder")
+        subject = "it" if Path(folder) == Path(named) else "its folder"
+        raise EcgbenchError(f"{what} {named}: {subject} cannot be created, {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
-        where = "" if existing == folder else f" ({existing} is not writable)"
-        raise EcgbenchError(f"{what} {folder}: cannot write there: permission denied{where}")
+        raise EcgbenchError(f"{what} {named}: cannot write there: permission denied ({existing} is not writable)")
 
 
 def writable_folder(path: str | Path, what: str) -> Path:
@@ -105,7 +106,7 @@ def writable_folder(path: str | Path, what: str) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise EcgbenchError(f"{what} {path}: is a file; a folder is wanted here")
-    _creatable(path, what)
+    _creatable(path, what, path)
     return path
 
 
@@ -116,5 +117,5 @@ def writable_file(path: str | Path, what: str) -> Path:
     path = Path(path)
     if path.is_dir():
         raise EcgbenchError(f"{what} {path}: is a folder; give a file name (e.g. {path / 'out.md'})")
-    _creatable(path.parent, what)
+    _creatable(path.parent, what, path)
     return path

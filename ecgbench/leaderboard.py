@@ -22,6 +22,7 @@ import pandas as pd
 from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
 from ecgbench.evidence import LEADERBOARD_METRICS, N_RESAMPLES, Gathered, fmt, gather, intervals, paired, unit_text
+from ecgbench.io import os_error_text
 from ecgbench.reports import mean_std
 from ecgbench.statistics import BootstrapResult, anchor_verdict, paired_verdicts, target_verdict
 from ecgbench.store import RunStore
@@ -49,7 +50,8 @@ def load_published(path: Path) -> dict:
     except UnicodeDecodeError as exc:
         raise EcgbenchError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
-        raise EcgbenchError(f"published numbers file {path} cannot be read: {exc.strerror or exc}") from None
+        raise EcgbenchError(f"published numbers file {path} cannot be read: {os_error_text(exc, file=False)}"
+                            ) from None
     except tomllib.TOMLDecodeError as exc:
         raise EcgbenchError(f"{path}: not valid TOML: {exc}") from None
     for key in ("anchor", "target"):

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ecgbench.errors import EcgbenchError
-from ecgbench.io import atomic_write, sha256_file, write_json, write_text
+from ecgbench.io import atomic_write, os_error_text, sha256_file, write_json, write_text
 
 SCHEMA_VERSION = 2
 NOT_RUN = "not run"
@@ -231,7 +231,7 @@ class RunStore:
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise EcgbenchError(f"{path} is damaged: {str(exc).strip()}") from None
         except OSError as exc:
-            raise EcgbenchError(f"{path} cannot be read: {exc.strerror or exc}") from None
+            raise EcgbenchError(f"{path} cannot be read: {os_error_text(exc, file=False)}") from None
         missing = {"dataset", "model", "seed", "split", "schema_version"} - set(table.columns)
         if missing:
             raise EcgbenchError(f"{path} is damaged or from an older ecgbench: it lacks column(s) "
