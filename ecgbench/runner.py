@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import random
 import shutil
 import signal
@@ -210,7 +211,13 @@ def sigterm_as_interrupt():
         yield
         return
 
+    pid = os.getpid()
+
     def terminate(signum, frame):
+        if os.getpid() != pid:  # a forked worker (a process pool's) inherited the handler: die as it would have
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, terminate)
