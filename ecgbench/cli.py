@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -173,11 +174,28 @@ def main(argv: list[str] | None = None) -> int:
                 "finish": cmd_finish}[args.command](args)
     except EcgbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        _resume_hint(exc)
         return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted: finished cells are kept; rerun the same command with --run-id to resume",
-              file=sys.stderr)
-        return 130
+    except OSError as exc:  # a file or folder that cannot be read or written, outside a run's own checks
+        from ecgbench.io import os_error_text
+
+        print(f"error: {os_error_text(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        from ecgbench.errors import signal_name
+
+        name = signal_name(exc)
+        print(f"\ninterrupted ({name})" + ("" if hasattr(exc, "resume") else
+                                            ": finished cells are kept; rerun the same command with --run-id "
+                                            "to resume"), file=sys.stderr)
+        _resume_hint(exc)
+        return 128 + getattr(signal, name)
+
+
+def _resume_hint(exc: BaseException) -> None:
+    """The command that continues a run stopped after planning (its finished cells are kept)."""
+    if getattr(exc, "resume", None):
+        print(f"the finished cells are kept; to continue: {exc.resume}", file=sys.stderr)
 
 
 def suite_from_args(args, available_datasets):
@@ -207,6 +225,7 @@ def suite_from_args(args, available_datasets):
 
 def cmd_run(args) -> int:
     from ecgbench.data import dataset_names, dataset_spec, resolve_data_dir
+    from ecgbench.io import writable_folder
     from ecgbench.runner import run_suite
     from ecgbench.suite import validate
     from ecgbench.threads import current_threads, set_threads
@@ -219,6 +238,7 @@ def cmd_run(args) -> int:
         set_threads(1)
     if args.retries < 0:
         raise EcgbenchError(f"--retries must be 0 or more (got {args.retries})")
+    writable_folder(args.results_dir, "--results-dir")
     data_dir = resolve_data_dir(args.data_dir)
     available = [n for n in dataset_names() if dataset_spec(n).is_available(data_dir)]
     suite = suite_from_args(args, available)
@@ -372,9 +392,11 @@ def cmd_list(args) -> int:
 
 def cmd_compare(args) -> int:
     from ecgbench.compare import compare_runs, comparison_markdown, comparison_pairs, evidence_markdown
-    from ecgbench.io import write_text
+    from ecgbench.io import writable_file, write_text
     from ecgbench.store import resolve_run
 
+    if args.markdown:
+        writable_file(args.markdown, "--markdown")
     run_a = resolve_run(args.run_a, args.results_dir)
     run_b = resolve_run(args.run_b, args.results_dir) if args.run_b else run_a
     pairs = comparison_pairs(run_a, run_b, args.model_a, args.model_b)
@@ -399,10 +421,11 @@ def cmd_compare(args) -> int:
 
 
 def cmd_leaderboard(args) -> int:
-    from ecgbench.io import write_text
+    from ecgbench.io import writable_file, write_text
     from ecgbench.leaderboard import leaderboard_markdown, load_published
     from ecgbench.store import resolve_run
 
+    writable_file(args.out, "--out")
     runs = [resolve_run(run, args.results_dir) for run in args.runs]
     command = "python -m ecgbench " + shlex.join(args.argv)
     write_text(args.out, leaderboard_markdown(runs, load_published(args.published), command))
@@ -413,9 +436,10 @@ def cmd_leaderboard(args) -> int:
 def cmd_soft_vote(args) -> int:
     from ecgbench import rescoring
     from ecgbench.evidence import pooled_groups, rescored_table
-    from ecgbench.io import write_text
+    from ecgbench.io import writable_folder, write_text
     from ecgbench.store import pooled_probabilities, resolve_run
 
+    writable_folder(args.out, "--out")
     store = resolve_run(args.run, args.results_dir)
     manifest = store.read_manifest()
     proba, y, classes = pooled_probabilities(store)
@@ -437,10 +461,11 @@ def cmd_soft_vote(args) -> int:
 def cmd_prior_weights(args) -> int:
     from ecgbench import rescoring
     from ecgbench.evidence import pooled_groups, rescored_table
-    from ecgbench.io import write_text
+    from ecgbench.io import writable_folder, write_text
     from ecgbench.models.base import shift_priors
     from ecgbench.store import pooled_probabilities, resolve_run
 
+    writable_folder(args.out, "--out")
     store = resolve_run(args.run, args.results_dir)
     manifest = store.read_manifest()
     proba, y, classes = pooled_probabilities(store)
@@ -484,6 +509,7 @@ def cmd_upgrade(args) -> int:
 
 def cmd_data(args) -> int:
     from ecgbench.data import load_dataset, resolve_data_dir
+    from ecgbench.io import writable_folder
 
     data_dir = resolve_data_dir(args.data_dir)
     if args.data_command == "fetch":
@@ -492,11 +518,13 @@ def cmd_data(args) -> int:
         if args.name == "kaggle-heartbeat":
             print(check_kaggle_heartbeat(data_dir))
         else:
+            writable_folder(data_dir, "--data-dir")
             folder = fetch_physionet(args.name, data_dir, version=args.version, files=args.records)
             print(f"{args.name}: every file verified against SHA256SUMS.txt in {folder}")
         return 0
     from ecgbench.data.export import export_csv
 
+    writable_folder(args.output, "--output")
     for path in export_csv(load_dataset(args.dataset, data_dir), args.output):
         print(f"written: {path}")
     return 0

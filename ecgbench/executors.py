@@ -12,7 +12,6 @@ a run folder that another one started, since a cell is described by names alone 
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import sys
@@ -20,12 +19,12 @@ import time
 from pathlib import Path
 
 from ecgbench.errors import EcgbenchError
+from ecgbench.io import STORAGE_ERRNOS, os_error_text
 from ecgbench.progress import RunProgress, captured
 from ecgbench.runner import Plan, run_cell
 from ecgbench.store import CellKey, RunStore
 
 log = logging.getLogger(__name__)
-STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
 LOG_TOPIC = "ecgbench-log"
 JOBQUEUE_SYSTEMS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster",
                     "htcondor": "HTCondorCluster", "oar": "OARCluster", "moab": "MoabCluster"}
@@ -39,16 +38,25 @@ def attempt(store: RunStore, key: CellKey, data_dir: Path | None, dataset=None) 
     """Run one cell: ``(metrics, None)``, or ``(None, failure)`` with its ``error.txt`` written. What would fail
     every later cell too (the wrong data, a full disk, a read-only folder) is raised as an EcgbenchError."""
     try:
-        return run_cell(store, key, data_dir, dataset), None
-    except EcgbenchError:
-        raise
-    except OSError as exc:
-        if exc.errno not in STORAGE_ERRNOS:
+        try:
+            return run_cell(store, key, data_dir, dataset), None
+        except EcgbenchError:
+            raise
+        except OSError as exc:
+            if exc.errno in STORAGE_ERRNOS:
+                raise
             return None, failed(store, key, exc)
-        raise EcgbenchError(f"{describe(key)} could not be stored: {exc}; the cells finished so far are "
-                            "kept, rerun the same command once there is room") from None
-    except Exception as exc:  # one broken model must not cost the other cells their results
-        return None, failed(store, key, exc)
+        except Exception as exc:  # one broken model must not cost the other cells their results
+            return None, failed(store, key, exc)
+    except OSError as exc:  # the cell, or its error.txt, could not be written
+        if exc.errno not in STORAGE_ERRNOS:
+            raise
+        raise storage_stop(key, exc) from None
+
+
+def storage_stop(key: CellKey, exc: OSError) -> EcgbenchError:
+    return EcgbenchError(f"{describe(key)} could not be stored: {os_error_text(exc)}; the run stops here, the cells "
+                         "finished so far are kept: rerun the same command once there is room (or write access)")
 
 
 def failed(store: RunStore, key: CellKey, exc: BaseException) -> dict:
@@ -193,6 +201,8 @@ class DaskExecutor:
                     except (EcgbenchError, FutureCancelledError):
                         raise
                     except Exception as exc:  # could not run at all (e.g. not unpicklable on the worker)
+                        if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:  # nor store its error.txt
+                            raise storage_stop(key, exc) from None
                         failures.append(failed(plan.store, key, exc))
                         progress.cell_ended(None)
                         continue

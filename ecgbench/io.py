@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -17,6 +18,15 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def os_error_text(exc: OSError, file: bool = True) -> str:
+    """An OSError in one line: the file (unless ``file`` is false), then the reason in lower case (``[Errno 28]
+    ...: 'path'`` reads worse)."""
+    reason = exc.strerror or str(exc)
+    where = f"{exc.filename}: " if exc.filename and file else ""
+    return f"{where}{reason[0].lower() + reason[1:] if reason else type(exc).__name__}"
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -69,3 +79,43 @@ def sha256_array(*arrays) -> str:
     for a in arrays:
         digest.update(memoryview(a).cast("B") if a.flags.c_contiguous else a.tobytes())
     return digest.hexdigest()
+
+
+# ---- output paths, checked before any work ---------------------------------------------------------------------
+
+def _creatable(folder: Path, what: str, named: Path) -> None:
+    """``folder`` exists as a writable folder, or can be made: its nearest existing ancestor is one. Errors name
+    ``what`` (the option) and ``named`` (the path given)."""
+    from ecgbench.errors import EcgbenchError
+
+    existing = Path(os.path.abspath(folder))
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        subject = "it" if Path(folder) == Path(named) else "its folder"
+        raise EcgbenchError(f"{what} {named}: {subject} cannot be created, {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise EcgbenchError(f"{what} {named}: cannot write there: permission denied ({existing} is not writable)")
+
+
+def writable_folder(path: str | Path, what: str) -> Path:
+    """``path`` as a folder this process can write into (existing, or creatable); else one EcgbenchError naming
+    ``what`` (the option) and the reason."""
+    from ecgbench.errors import EcgbenchError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise EcgbenchError(f"{what} {path}: is a file; a folder is wanted here")
+    _creatable(path, what, path)
+    return path
+
+
+def writable_file(path: str | Path, what: str) -> Path:
+    """``path`` as a file this process can write (atomically, beside it: its folder must be writable)."""
+    from ecgbench.errors import EcgbenchError
+
+    path = Path(path)
+    if path.is_dir():
+        raise EcgbenchError(f"{what} {path}: is a folder; give a file name (e.g. {path / 'out.md'})")
+    _creatable(path.parent, what, path)
+    return path

@@ -22,6 +22,7 @@ import pandas as pd
 from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
 from ecgbench.evidence import LEADERBOARD_METRICS, N_RESAMPLES, Gathered, fmt, gather, intervals, paired, unit_text
+from ecgbench.io import os_error_text
 from ecgbench.reports import mean_std
 from ecgbench.statistics import BootstrapResult, anchor_verdict, paired_verdicts, target_verdict
 from ecgbench.store import RunStore
@@ -43,17 +44,54 @@ SECTION_TITLES = {
 
 
 def load_published(path: Path) -> dict:
+    """``benchmarks/published.toml``, every entry checked: a damaged file or a bad entry is one error naming it."""
     try:
-        published = tomllib.loads(Path(path).read_text())
+        published = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise EcgbenchError(f"published numbers file {path} not found") from None
+    except UnicodeDecodeError as exc:
+        raise EcgbenchError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise EcgbenchError(f"published numbers file {path} cannot be read: {os_error_text(exc, file=False)}"
+                            ) from None
     except tomllib.TOMLDecodeError as exc:
         raise EcgbenchError(f"{path}: not valid TOML: {exc}") from None
     for key in ("anchor", "target"):
-        for i, entry in enumerate(published.get(key, []), 1):
-            if entry.get("evaluation") not in set(Evaluation):
-                raise EcgbenchError(f"{path}: {key} #{i}: evaluation must be one of {', '.join(Evaluation)}")
+        entries = published.get(key, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise EcgbenchError(f"{path}: {key} must be a list of [[{key}]] tables")
+        for i, entry in enumerate(entries, 1):
+            problem = _entry_problem(key, entry)
+            if problem:
+                raise EcgbenchError(f"{path}: {key} #{i}: {problem}")
     return published
+
+
+def _entry_problem(key: str, entry: dict) -> str | None:
+    """What is wrong with one [[anchor]] or [[target]] entry, or None."""
+    if entry.get("evaluation") not in set(Evaluation):
+        return f"evaluation must be one of {', '.join(Evaluation)}"
+    if key == "anchor":
+        if not isinstance(entry.get("source"), str):
+            return "source (the paper quoted) is missing or not a string"
+        for column in [c for c in COLUMNS if c in entry]:
+            try:
+                _anchor_range(entry[column])
+            except (TypeError, ValueError):
+                return f"{column} = {entry[column]!r} is not a fraction or a range \"low-high\""
+        return None
+    models = entry.get("models")
+    if not isinstance(models, list) or not models or not all(isinstance(m, str) for m in models):
+        return "models must be a non-empty list of model names"
+    if entry.get("rule", "any") not in ("any", "every"):
+        return f"rule = {entry['rule']!r}: use \"any\" or \"every\""
+    thresholds = {k: v for k, v in entry.items() if k in COLUMNS}
+    if not thresholds:
+        return f"no threshold (one of {', '.join(COLUMNS)})"
+    for column, value in thresholds.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{column} = {value!r} is not a number"
+    return None
 
 
 def load_run(store: RunStore) -> tuple[dict, pd.DataFrame]:
@@ -110,10 +148,12 @@ def check_targets(targets: list[dict], evidence: dict[str, tuple[Gathered, Boots
         else:
             verdict = "met" if met else "missed" if models and len(missed) == len(models) else "not resolved"
             what = "the best model"
-        details = "; ".join(f"{m}: " + ", ".join(f"{k} {_interval_text(evidence[m][1], k)} {v}"
-                                                 for k, v in per_model[m].items()) for m in models)
-        lines.append(f"- {what} at {wanted}: **{verdict}**" + (f" ({details})" if details else
-                                                                " (no saved predictions)"))
+        details = [f"{m}: " + ", ".join(f"{k} {_interval_text(evidence[m][1], k)} {v}"
+                                        for k, v in per_model[m].items()) for m in models]
+        absent = [m for m in target["models"] if m not in evidence]
+        if absent:
+            details.append(f"{', '.join(absent)}: not in this run (no saved predictions)")
+        lines.append(f"- {what} at {wanted}: **{verdict}** ({'; '.join(details)})")
     return lines
 
 

@@ -9,10 +9,14 @@ saved splits, trains, predicts and stores the cell. An executor (:mod:`ecgbench.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import os
 import random
 import shutil
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +25,9 @@ import numpy as np
 
 from ecgbench.data import Dataset, dataset_spec, load_dataset
 from ecgbench.environment import git_commit, machine, now, versions
-from ecgbench.errors import EcgbenchError
+from ecgbench.errors import EcgbenchError, Terminated, signal_name
 from ecgbench.evaluation import evaluation_of
-from ecgbench.io import sha256_array
+from ecgbench.io import os_error_text, sha256_array, writable_folder
 from ecgbench.locks import FileLock
 from ecgbench.memory import PeakMemory
 from ecgbench.metrics import classification_metrics, majority_baseline
@@ -108,7 +112,7 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -
     Every dataset is loaded and checked before anything is written, so a data error leaves no run folder behind.
     Then the run folder's lock is taken (``plan.lock``; a second client is refused), to be released once the run
     is over, and the splits and the manifest are written under it."""
-    store = RunStore(run_dir)
+    store = RunStore(writable_folder(run_dir, "run folder"))  # checked, not created
     if store.exists():  # a run of another suite is refused before any data loads; again below, under the lock
         resumable_manifest(store, suite)
     datasets = {name: suite_dataset(suite, name, data_dir) for name in suite.datasets}
@@ -167,6 +171,7 @@ def open_manifest(store: RunStore, suite: Suite, command: str) -> dict:
     if store.exists():
         manifest = resumable_manifest(store, suite)
         manifest.pop("schema_version")
+        manifest.pop("stopped", None)  # an earlier stop, now resumed (its invocation keeps the record)
     else:
         manifest = {"run_id": store.root.name, "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(),
                     "started": now(), "datasets": {}}
@@ -191,11 +196,80 @@ def finish_run(store: RunStore, failures: list[dict]) -> None:
     """Write the report, then mark the run finished: the manifest says "complete" only once the report exists."""
     from ecgbench.reports import write_report
 
-    manifest = store.read_manifest()
-    manifest.pop("schema_version")
-    manifest.update(status="failed cells" if failures else "complete", finished=now(), failures=failures)
-    write_report(store, manifest)
-    store.write_manifest(manifest)
+    with recording_stops(store, f"python -m ecgbench finish {store.root}"):
+        manifest = store.read_manifest()
+        manifest.pop("schema_version")
+        manifest.update(status="failed cells" if failures else "complete", finished=now(), failures=failures)
+        write_report(store, manifest)
+        store.write_manifest(manifest)
+
+
+# ---- stops -------------------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM (a batch system's cancel, ``kill``) raises :class:`~ecgbench.errors.Terminated`, a
+    KeyboardInterrupt, so that a run stops as on Ctrl-C; the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    pid = os.getpid()
+
+    def terminate(signum, frame):
+        if os.getpid() != pid:  # a forked worker (a process pool's) inherited the handler: die as it would have
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def recording_stops(store: RunStore, resume: str):
+    """Whatever stops a run while it is "running" is recorded in its manifest: "interrupted" with the signal, or
+    "failed" with the reason; the exception leaves with ``resume`` (the command that continues the run) and a
+    storage OSError as an EcgbenchError. A status already final (the report written) is left as it is."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        _record_stop(store, "interrupted", {"signal": signal_name(exc)})
+        exc.resume = resume
+        raise
+    except OSError as exc:
+        error = EcgbenchError(f"the run stopped: {os_error_text(exc)}; the cells finished so far are kept")
+        _record_stop(store, "failed", {"reason": str(error)})
+        error.resume = resume
+        raise error from None
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, EcgbenchError) else f"{type(exc).__name__}: {exc}"
+        _record_stop(store, "failed", {"reason": reason})
+        exc.resume = resume
+        raise
+
+
+def _record_stop(store: RunStore, status: str, why: dict) -> None:
+    try:
+        manifest = store.read_manifest()
+        if manifest.get("status") != "running":
+            return
+        manifest.pop("schema_version")
+        stopped = {"at": now(), **why}
+        manifest.update(status=status, stopped=stopped)
+        if manifest.get("invocations"):
+            manifest["invocations"][-1]["stopped"] = stopped
+        store.write_manifest(manifest)
+    except (OSError, EcgbenchError) as exc:  # a full disk may refuse the manifest too: say so, stop anyway
+        log.warning("could not record the stop in %s: %s", store.manifest_path, exc)
+
+
+def resume_command(command: str, run_id: str) -> str:
+    return command if " --run-id" in command else f"{command} --run-id {run_id}"
 
 
 # ---- one cell ----------------------------------------------------------------------------------------------------
@@ -257,14 +331,20 @@ def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, 
     ``plan_only``: stop after planning (the cells are then run by ``run-cell``, e.g. in a job array)."""
     from ecgbench.executors import SerialExecutor
 
-    plan = plan_run(suite, run_dir, data_dir, command)
-    try:
-        if plan_only:
-            log.info("planned %d cell(s), %d not finished; list them with `python -m ecgbench cells %s`",
-                     len(plan.cells), len(plan.pending), run_dir)
-            return []
-        failures = (executor or SerialExecutor()).run(plan)
-        finish_run(plan.store, failures)
-        return failures
-    finally:
-        plan.lock.release()
+    with sigterm_as_interrupt():
+        plan = plan_run(suite, run_dir, data_dir, command)
+        try:
+            if plan_only:
+                log.info("planned %d cell(s), %d not finished; list them with `python -m ecgbench cells %s`",
+                         len(plan.cells), len(plan.pending), run_dir)
+                return []
+            resume = resume_command(command, plan.store.root.name)
+            with recording_stops(plan.store, resume):
+                failures = (executor or SerialExecutor()).run(plan)
+                finish_run(plan.store, failures)
+            if failures:
+                log.warning("%d cell(s) failed; to try them again (the finished ones are kept): %s", len(failures),
+                            resume)
+            return failures
+        finally:
+            plan.lock.release()

@@ -31,12 +31,13 @@ import numpy as np
 import pandas as pd
 
 from ecgbench.errors import EcgbenchError
-from ecgbench.io import atomic_write, sha256_file, write_json, write_text
+from ecgbench.io import atomic_write, os_error_text, sha256_file, write_json, write_text
 
 SCHEMA_VERSION = 2
 NOT_RUN = "not run"
 PREDICTIONS = "predictions.parquet"
 CELL_METRICS = "metrics.json"
+MANIFEST_KEYS = ("suite", "datasets")  # the tables every reader of a manifest relies on
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,13 @@ class RunStore:
 
     def read_manifest(self) -> dict:
         manifest = read_json(self.manifest_path)
+        if not isinstance(manifest, dict):
+            raise EcgbenchError(f"{self.manifest_path} is damaged (a JSON {type(manifest).__name__}, not a run's "
+                                "manifest)")
         self._require_current(manifest.get("schema_version", 1), self.manifest_path)
+        wrong = [key for key in MANIFEST_KEYS if not isinstance(manifest.get(key), dict)]
+        if wrong:
+            raise EcgbenchError(f"{self.manifest_path} is damaged: {' and '.join(wrong)} missing or not a table")
         return manifest
 
     def write_manifest(self, manifest: dict) -> None:
@@ -214,17 +221,32 @@ class RunStore:
         write_json(self.root / "metrics.json", {"schema_version": SCHEMA_VERSION, "cells": cells})
 
     def read_results(self) -> pd.DataFrame:
+        """The report's flat table; a damaged, truncated or foreign one is named, never read as fewer rows."""
         path = self.results_path
         try:
             table = pd.read_csv(path)
+            ends_a_line = _last_byte(path) == b"\n"
         except FileNotFoundError:
             raise EcgbenchError(f"{self.root} is not a finished run: results.csv is missing") from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise EcgbenchError(f"{path} is damaged: {exc}") from None
+            raise EcgbenchError(f"{path} is damaged: {str(exc).strip()}") from None
+        except OSError as exc:
+            raise EcgbenchError(f"{path} cannot be read: {os_error_text(exc, file=False)}") from None
         missing = {"dataset", "model", "seed", "split", "schema_version"} - set(table.columns)
         if missing:
             raise EcgbenchError(f"{path} is damaged or from an older ecgbench: it lacks column(s) "
                                 f"{', '.join(sorted(missing))}")
+        incomplete = table.index[table["schema_version"].ne(SCHEMA_VERSION)]
+        if not ends_a_line or len(incomplete):
+            row = incomplete[0] + 2 if len(incomplete) else len(table) + 1
+            raise EcgbenchError(f"{path} is damaged (truncated or altered at line {row}); rebuild the report with "
+                                f"`python -m ecgbench upgrade {self.root}`")
+        report = self.root / "metrics.json"
+        cells = read_json(report) if report.is_file() else {}
+        cells = cells.get("cells", []) if isinstance(cells, dict) else []
+        if report.is_file() and len(cells) != len(table):
+            raise EcgbenchError(f"{path} is damaged: {len(table)} row(s), but {report} lists {len(cells)} cell(s); "
+                                f"rebuild the report with `python -m ecgbench upgrade {self.root}`")
         return table
 
     def write_summary(self, text: str) -> None:
@@ -232,6 +254,15 @@ class RunStore:
 
     def heatmap_path(self, key: CellKey) -> Path:
         return self.root / "confusion" / f"{key.dataset}_{key.split}_{key.model}_seed{key.seed}.png"
+
+
+def _last_byte(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return b""
+        fh.seek(-1, 2)
+        return fh.read(1)
 
 
 def write_npz(path: Path, arrays: dict) -> None:
@@ -273,10 +304,13 @@ def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None, co
 
 
 def resolve_run(name: str | Path, results_dir: Path) -> RunStore:
-    """A run by folder or by run id under ``results_dir``."""
+    """A run by folder or by run id under ``results_dir``; its manifest is read once, so a damaged one is named
+    before anything else is."""
     for candidate in (Path(name), Path(results_dir) / name):
         if (candidate / "manifest.json").is_file():
-            return RunStore(candidate)
+            store = RunStore(candidate)
+            store.read_manifest()
+            return store
     raise EcgbenchError(f"no run found at {str(name)!r} or {Path(results_dir) / name} (expected a manifest.json in it)")
 
 
