@@ -434,60 +434,29 @@ def cmd_leaderboard(args) -> int:
 
 
 def cmd_soft_vote(args) -> int:
-    from ecgbench import rescoring
-    from ecgbench.evidence import pooled_groups, rescored_table
-    from ecgbench.io import writable_folder, write_text
-    from ecgbench.store import pooled_probabilities, resolve_run
+    from ecgbench.rescoring import soft_vote_report
 
-    writable_folder(args.out, "--out")
-    store = resolve_run(args.run, args.results_dir)
-    manifest = store.read_manifest()
-    proba, y, classes = pooled_probabilities(store)
-    rows = rescoring.vote_rows(args.votes, proba, y, classes)
-    command = "python -m ecgbench " + shlex.join(args.argv)
-    lines = [*rescoring.header("Soft votes, scored from saved probabilities", command, store, manifest),
-             f"- beats: {len(y):,}, the test beats of every split pooled (seed 0 of each model)", "",
-             "| model or vote | accuracy | macro-F1 | Se S | +P S | Se V | +P V |",
-             "|---|---|---|---|---|---|---|", *rows, "",
-             "Each vote (B) against its best member alone (A, the highest pooled macro-F1):", "",
-             *rescored_table(rescoring.vote_comparisons(args.votes, proba, y, classes), y,
-                             pooled_groups(store, y), classes), ""]
-    path = write_text(args.out / f"{store.root.name}.md", "\n".join(lines))
-    print("\n".join(lines))
-    print(f"written: {path}")
-    return 0
+    return _write_rescoring(args, lambda store, command: soft_vote_report(store, args.votes, command),
+                            lambda store: f"{store.root.name}.md")
 
 
 def cmd_prior_weights(args) -> int:
-    from ecgbench import rescoring
-    from ecgbench.evidence import pooled_groups, rescored_table
+    from ecgbench.rescoring import prior_weights_report
+
+    return _write_rescoring(args, lambda store, command: prior_weights_report(store, args.model, command),
+                            lambda store: f"{store.root.name}-{args.model}.md")
+
+
+def _write_rescoring(args, report, file_name) -> int:
+    """A rescoring report of one run into ``--out``: the folder checked first, the report printed and written."""
     from ecgbench.io import writable_folder, write_text
-    from ecgbench.models.base import shift_priors
-    from ecgbench.store import pooled_probabilities, resolve_run
+    from ecgbench.store import resolve_run
 
     writable_folder(args.out, "--out")
     store = resolve_run(args.run, args.results_dir)
-    manifest = store.read_manifest()
-    proba, y, classes = pooled_probabilities(store)
-    if args.model not in proba:
-        raise EcgbenchError(f"model {args.model!r} is not in {store.root} ({', '.join(proba)})")
-    rows = rescoring.score_prior_weights(proba[args.model], y, classes)
-    chosen = rescoring.choose_prior_weights(rows)
-    command = "python -m ecgbench " + shlex.join(args.argv)
-    title = f"Prior weights for {args.model}, chosen on saved probabilities"
-    head = [*rescoring.header(title, command, store, manifest),
-            f"- beats: {len(y):,}, the test beats of every split pooled (seed 0)",
-            f"- rule: {rescoring.PRIOR_WEIGHT_RULE}", "",
-            f"chosen: `prior_weights = [{', '.join(f'{w:g}' for w in chosen['weights'])}]` (classes "
-            f"{', '.join(classes)})"]
-    alone = proba[args.model].argmax(1)
-    weighted = shift_priors(proba[args.model], chosen["weights"]).argmax(1)
-    evidence = ["The chosen weights (B) against the model alone, unweighted (A):", "",
-                *rescored_table([(f"{args.model} chosen weights", alone, weighted)], y, pooled_groups(store, y),
-                                classes)]
-    path = write_text(args.out / f"{store.root.name}-{args.model}.md",
-                      "\n".join([*head, "", *rescoring.prior_weight_table(rows, chosen, classes), "", *evidence, ""]))
-    print("\n".join(head))
+    text = report(store, "python -m ecgbench " + shlex.join(args.argv))
+    path = write_text(args.out / file_name(store), text)
+    print(text, end="")
     print(f"written: {path}")
     return 0
 

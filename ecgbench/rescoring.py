@@ -17,7 +17,7 @@ from ecgbench.environment import git_commit
 from ecgbench.errors import EcgbenchError
 from ecgbench.metrics import classification_metrics
 from ecgbench.models.base import shift_priors
-from ecgbench.store import RunStore
+from ecgbench.store import RunStore, pooled_probabilities
 
 PRIOR_WEIGHT_GRID = {"S": (0.5, 1, 1.5, 2, 3), "V": (1, 1.5, 2, 3, 4, 6, 8), "F": (1, 0.3, 0.1)}
 PRIOR_WEIGHT_RULE = ("of the weights whose pooled accuracy is at least the unweighted accuracy, the highest mean of "
@@ -114,3 +114,46 @@ def prior_weight_table(rows: list[dict], chosen: dict, classes) -> list[str]:
         lines.append("| " + " | ".join(f"{weights[c]:g}" for c in PRIOR_WEIGHT_GRID) + " | "
                      + " | ".join(f"{v:.4f}" for v in values) + f" | {note} |")
     return lines
+
+
+# ---- the reports -----------------------------------------------------------------------------------------------------
+
+def soft_vote_report(store: RunStore, votes: list[str], command: str) -> str:
+    """Markdown: every model alone and every vote on the pooled test beats, then each vote against its best member
+    alone with paired patient-level intervals."""
+    from ecgbench.evidence import pooled_groups, rescored_table
+
+    manifest = store.read_manifest()
+    proba, y, classes = pooled_probabilities(store)
+    rows = vote_rows(votes, proba, y, classes)
+    lines = [*header("Soft votes, scored from saved probabilities", command, store, manifest),
+             f"- beats: {len(y):,}, the test beats of every split pooled (seed 0 of each model)", "",
+             "| model or vote | accuracy | macro-F1 | Se S | +P S | Se V | +P V |",
+             "|---|---|---|---|---|---|---|", *rows, "",
+             "Each vote (B) against its best member alone (A, the highest pooled macro-F1):", "",
+             *rescored_table(vote_comparisons(votes, proba, y, classes), y, pooled_groups(store, y), classes), ""]
+    return "\n".join(lines)
+
+
+def prior_weights_report(store: RunStore, model: str, command: str) -> str:
+    """Markdown: every row of the prior-weight grid, the chosen row by ``PRIOR_WEIGHT_RULE``, and the chosen weights
+    against the model unweighted with paired patient-level intervals."""
+    from ecgbench.evidence import pooled_groups, rescored_table
+
+    manifest = store.read_manifest()
+    proba, y, classes = pooled_probabilities(store)
+    if model not in proba:
+        raise EcgbenchError(f"model {model!r} is not in {store.root} ({', '.join(proba)})")
+    rows = score_prior_weights(proba[model], y, classes)
+    chosen = choose_prior_weights(rows)
+    head = [*header(f"Prior weights for {model}, chosen on saved probabilities", command, store, manifest),
+            f"- beats: {len(y):,}, the test beats of every split pooled (seed 0)",
+            f"- rule: {PRIOR_WEIGHT_RULE}", "",
+            f"chosen: `prior_weights = [{', '.join(f'{w:g}' for w in chosen['weights'])}]` (classes "
+            f"{', '.join(classes)})"]
+    alone = proba[model].argmax(1)
+    weighted = shift_priors(proba[model], chosen["weights"]).argmax(1)
+    evidence = ["The chosen weights (B) against the model alone, unweighted (A):", "",
+                *rescored_table([(f"{model} chosen weights", alone, weighted)], y, pooled_groups(store, y), classes)]
+    return "\n".join([*head, "", *prior_weight_table(rows, chosen, classes), "", *evidence, ""])
+
