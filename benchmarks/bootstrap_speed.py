@@ -7,7 +7,8 @@
 
 Simulated labels (5 classes, MIT-BIH-like priors) and predictions (about 90 % right); the BLAS pool is limited to
 one thread. Times, best and median of ``--repeats``: the patient-level bootstrap of one cell, the beat-level one,
-and the paired patient-level bootstrap of two cells. Prints the machine beside the numbers.
+and the paired patient-level bootstrap of two cells. Prints them and writes them, with the command, commit, versions
+and machine (ecgbench.environment), into ``--out`` (default results/bootstrap-speed).
 
 This is a benchmark, not a test: it measures, it asserts nothing.
 """
@@ -15,8 +16,7 @@ This is a benchmark, not a test: it measures, it asserts nothing.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import shlex
 import statistics
 import sys
 import time
@@ -25,18 +25,11 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ecgbench.environment import environment
+from ecgbench.io import write_json, write_text
 from ecgbench.statistics import cluster_bootstrap, paired_bootstrap
 
 CLASSES = ("N", "S", "V", "F", "Q")
-
-
-def cpu_model() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def simulate(n_beats: int, n_seeds: int, n_groups: int, seed: int = 0):
@@ -65,13 +58,10 @@ def main(argv=None) -> int:
     parser.add_argument("--groups", type=int, default=22)
     parser.add_argument("--resamples", type=int, default=2_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=Path("results/bootstrap-speed"))
     args = parser.parse_args(argv)
 
     y_true, pred_a, pred_b, groups = simulate(args.beats, args.seeds, args.groups)
-    print(f"machine: {cpu_model()}; {platform.platform()}; {os.cpu_count()} CPUs visible, BLAS limited to 1 thread")
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}")
-    print(f"case: {args.beats:,} beats, {args.seeds} seeds, {args.groups} records, {args.resamples:,} resamples, "
-          f"best / median of {args.repeats}")
     cases = {
         "patient-level bootstrap, one cell": lambda: cluster_bootstrap(
             y_true, pred_a, groups, classes=CLASSES, n_resamples=args.resamples),
@@ -81,9 +71,23 @@ def main(argv=None) -> int:
             y_true, pred_a, pred_b, groups, classes=CLASSES, n_resamples=args.resamples),
     }
     with threadpool_limits(limits=1):
-        for name, fn in cases.items():
-            best, median = timed(args.repeats, fn)
-            print(f"  {name:<44} {best * 1e3:8.1f} ms best, {median * 1e3:8.1f} ms median")
+        times = {name: timed(args.repeats, fn) for name, fn in cases.items()}
+    env = environment()
+    command = "python benchmarks/bootstrap_speed.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    machine = env["machine"]
+    lines = ["# Bootstrap speed (simulated predictions)", "", f"- command: `{command}`",
+             f"- commit: `{env['commit']}`{' (with uncommitted changes)' if env['dirty'] else ''}",
+             f"- machine: {machine['processor']}, {machine['cpu_count']} CPUs, BLAS limited to 1 thread; "
+             f"numpy {env['versions']['numpy']}",
+             f"- case: {args.beats:,} beats, {args.seeds} seeds, {args.groups} records, {args.resamples:,} resamples; "
+             f"best / median of {args.repeats}", "", "| case | best (ms) | median (ms) |", "|---|---|---|"]
+    lines += [f"| {name} | {best * 1e3:.1f} | {median * 1e3:.1f} |" for name, (best, median) in times.items()]
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    seconds = {name: {"best": best, "median": median} for name, (best, median) in times.items()}
+    case = {**vars(args), "out": str(args.out)}
+    write_json(args.out / "bootstrap_speed.json", {**env, "command": command, "case": case, "seconds": seconds})
+    write_text(args.out / "bootstrap_speed.md", text)
     return 0
 
 
