@@ -170,11 +170,11 @@ def ranking_section(store: RunStore, dataset: str, models: list[str], cells: lis
     else:
         return []
     scores = block_scores(gathered, by)
-    png = store.root / "ranks" / f"{dataset}.png"
-    result = st.rank_models(scores, png=png)
+    png = store.figure("ranks", dataset)
+    result = st.rank_models(scores, png=store.root / png)
     lines = [f"Ranking over {what}, mean over seeds: Friedman chi-square {result.friedman_statistic:.2f}, "
              f"p = {result.friedman_p:.3g}; average rank (1 = best) and pairwise Wilcoxon signed-rank p-values, "
-             f"Holm-adjusted; critical-difference diagram: [ranks/{dataset}.png](ranks/{dataset}.png).", ""]
+             f"Holm-adjusted; critical-difference diagram: [{png.as_posix()}]({png.as_posix()}).", ""]
     if result.n_blocks <= 5:
         lines += [f"With {result.n_blocks} blocks no pairwise Wilcoxon test can reach 0.05 (the smallest exact "
                   "two-sided p-value with 5 blocks is 2/32 = 0.0625): the pairwise tests cannot separate models "

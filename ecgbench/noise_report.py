@@ -129,7 +129,7 @@ def summary_section(store: RunStore, dataset: str, models: list[str], cells: lis
         g = gather(store, dataset, model, cells)
         results = condition_results(store, g, cells)
         metrics = shown_metrics(g.classes)
-        png = Path("noise") / dataset / f"{model}.png"
+        png = store.figure("noise", dataset, model)
         write_noise_figure(store.root / png, model, results, metrics)
         lines += [f"#### {model}", "", f"Figure: [{png.as_posix()}]({png.as_posix()}).", ""]
         for group, (clean, noises) in _by_group(results).items():

@@ -14,6 +14,7 @@ each column means)::
         error.txt                       the traceback of a failed cell
         log.txt                         the cell's log lines, from whichever process ran it
     results.csv  metrics.json  summary.md  confusion/*.png     the report, rebuilt from the cells alone
+    ranks/<dataset>.png  noise/<dataset>/<model>.png         its other figures (:meth:`RunStore.figure`)
 
 A cell is finished when its ``metrics.json`` exists and the predictions file has the checksum recorded in it.
 Every file carries ``schema_version``; :func:`upgrade` converts a run written by an older ecgbench.
@@ -254,6 +255,11 @@ class RunStore:
 
     def heatmap_path(self, key: CellKey) -> Path:
         return self.root / "confusion" / f"{key.dataset}_{key.split}_{key.model}_seed{key.seed}.png"
+
+    def figure(self, kind: str, *names: str) -> Path:
+        """A figure of the report, relative to the run folder (as summary.md links it): ``ranks/<dataset>.png``,
+        ``noise/<dataset>/<model>.png``."""
+        return Path(kind, *names[:-1], f"{names[-1]}.png")
 
 
 def _last_byte(path: Path) -> bytes:
