@@ -91,10 +91,3 @@ def tensorflow():
         _tf = tf
     return _tf
 
-
-def process_pool_size() -> int:
-    """Processes for a library's own process pool (tsfresh's ``n_jobs``): the cell's threads, or 0 (stay in this
-    process) for one thread or where this process may not have children (a daemonic worker process)."""
-    import multiprocessing
-
-    return 0 if _threads <= 1 or multiprocessing.current_process().daemon else _threads

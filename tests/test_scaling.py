@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -244,17 +243,3 @@ def test_an_unknown_cluster_key_is_named(tmp_path):
     with pytest.raises(EcgbenchError, match="unknown \\[cluster\\] key\\(s\\) queu"):
         load_suite(suite)
 
-
-def test_tsfresh_features_are_the_same_in_one_process_and_in_two():
-    from ecgbench.data import load_dataset
-    from ecgbench.models.features import extract, feature_settings
-
-    X = load_dataset("synthetic", n_beats=1500).X[:40]
-    results = []
-    for n in (1, 2):
-        threads.set_threads(n)
-        assert threads.process_pool_size() == (0 if n == 1 else 2)
-        results.append(extract(X, feature_settings(), chunk_size=25))
-    (one, columns_one), (two, columns_two) = results
-    assert columns_one == columns_two and one.shape == two.shape
-    assert np.array_equal(one, two, equal_nan=True)

@@ -23,7 +23,7 @@ import numpy as np
 from ecgbench.models import register
 from ecgbench.models.base import Model, check_prior_weights, sample_weights, shift_priors
 from ecgbench.params import Param
-from ecgbench.threads import current_threads, process_pool_size
+from ecgbench.threads import current_threads
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,9 @@ def extract_chunk(X: np.ndarray, settings: dict, columns=None):
     n, length = X.shape
     long = pd.DataFrame({"id": np.repeat(np.arange(n), length), "time": np.tile(np.arange(length), n),
                          "ecg": X.ravel().astype(np.float64)})
-    # n_jobs: a pool of the cell's threads as processes (0, in this process, for one thread); the same features.
+    # n_jobs=0, in this process: a forked pool can deadlock on OpenMP threads (decisions.md#tsfresh-one-process)
     features = extract_features(long, column_id="id", column_sort="time", default_fc_parameters=settings,
-                                n_jobs=process_pool_size(), disable_progressbar=True)
+                                n_jobs=0, disable_progressbar=True)
     if columns is not None:
         features = features.reindex(columns=columns)
     return features.to_numpy(np.float32), list(features.columns)
