@@ -305,11 +305,6 @@ def _first_absent(folder: Path, records, annotator: str) -> str | None:
     return None
 
 
-def has_records(folder: Path, records=None, annotator: str = ANNOTATOR) -> bool:
-    """Whether every record has its header, signal (``.dat``) and annotation files in ``folder``, none empty."""
-    return records_problem(folder, records, annotator) is None
-
-
 def record_files(folder: Path, record: str, annotator: str = ANNOTATOR) -> list[Path]:
     """The files one record is read from, checked (:func:`check_record`): its header, the signal files the
     header names, its annotations."""
