@@ -4,6 +4,9 @@ Python's ``tracemalloc`` misses what TensorFlow, XGBoost and numba allocate nati
 peak resident set size instead. On Linux the peak (``VmHWM``) can be reset by writing ``5`` to
 ``/proc/self/clear_refs``, which makes it the peak *of this piece of work* (the dataset already in memory
 included). Elsewhere the peak since the process started is the best available, an upper bound.
+
+The work's child processes (the pool that extracts tsfresh features over a cell's threads) have peaks of their
+own: they are reset and read the same way and added, a sum of peaks that need not coincide (an upper bound).
 """
 
 from __future__ import annotations
@@ -13,27 +16,39 @@ import resource
 import sys
 from pathlib import Path
 
-_STATUS = Path("/proc/self/status")
-_CLEAR_REFS = Path("/proc/self/clear_refs")
 
-
-def _reset_peak() -> bool:
+def _reset_peak(pid="self") -> bool:
     try:
-        _CLEAR_REFS.write_text("5")
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
         return True
     except OSError:
         return False
 
 
-def _peak_mb() -> float:
+def _vm_hwm_mb(pid="self") -> float | None:
     try:
-        for line in _STATUS.read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024  # kB
     except OSError:
         pass
+    return None
+
+
+def _peak_mb() -> float:
+    peak = _vm_hwm_mb()
+    if peak is not None:
+        return peak
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux, bytes on macOS
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def _children() -> list[int]:
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        return [child.pid for child in psutil.Process().children(recursive=True)]
+    return []
 
 
 class PeakMemory:
@@ -41,10 +56,12 @@ class PeakMemory:
 
     def __enter__(self):
         self.scope = "work" if _reset_peak() else "process"
+        for pid in _children():  # a pool kept from earlier work
+            _reset_peak(pid)
         self.mb = float("nan")
         return self
 
     def __exit__(self, *exc):
         with contextlib.suppress(Exception):
-            self.mb = _peak_mb()
+            self.mb = _peak_mb() + sum(filter(None, map(_vm_hwm_mb, _children())))
         return False

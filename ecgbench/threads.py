@@ -2,7 +2,8 @@
 
 The runner calls :func:`pinned` around every cell. BLAS/OpenMP pools are limited through threadpoolctl and numba
 through ``numba.set_num_threads``. TensorFlow's pools can only be sized once per process, before first use, so
-:func:`tensorflow` imports it lazily and sizes it from the same setting.
+:func:`tensorflow` imports it lazily and sizes it from the same setting. Work that only parallelises over
+processes (tsfresh's feature calculators are Python) gets :func:`process_pool`, one process per thread.
 """
 
 from __future__ import annotations
@@ -44,6 +45,28 @@ def pinned(n: int | None = None):
             import numba
 
             numba.set_num_threads(previous_numba)
+
+
+POOL_IDLE_SECONDS = 600  # longer than a cell's training between two extractions, so its workers start once
+
+
+def process_pool():
+    """A pool of ``current_threads()`` worker processes of one thread each, or None with one thread.
+
+    joblib's loky executor, the one scikit-learn uses: its workers are started fresh (fork and exec), never
+    forked from this process, which could hand a child a lock held by one of XGBoost's OpenMP threads to wait on
+    forever (docs/decisions.md#tsfresh-one-process); it does not re-run the ``__main__`` script; a worker that
+    dies breaks the pool with an error instead of leaving the cell waiting; and the pool is reused from call to
+    call, so a worker's start-up (a fresh interpreter importing tsfresh, seconds) is paid once per cell.
+    """
+    workers = current_threads()
+    if workers == 1:
+        return None
+    from joblib.externals.loky import get_reusable_executor
+
+    one_thread = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                          "NUMBA_NUM_THREADS")}
+    return get_reusable_executor(max_workers=workers, timeout=POOL_IDLE_SECONDS, env=one_thread)
 
 
 @contextlib.contextmanager

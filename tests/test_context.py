@@ -1,6 +1,8 @@
 """Per-beat context (RR intervals, morphology against the record, the signal before the R peak): the features,
 how they reach the models, and the peak-memory probe."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -111,6 +113,25 @@ def test_peak_memory_sees_a_large_allocation():
         block = np.ones(40_000_000)  # 320 MB
         block[::4096] = 2.0
     assert large.mb > small.mb + 200 if large.scope == "work" else large.mb > 300
+
+
+def _allocate(mb: int) -> None:
+    block = np.ones(mb * 1024 * 1024 // 8)
+    block[::512] = 2.0  # touched, so resident
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="per-process peaks need Linux's /proc")
+def test_peak_memory_counts_the_worker_processes_of_the_work(monkeypatch):
+    from ecgbench import threads
+
+    monkeypatch.setattr(threads, "_threads", 2)
+    pool = threads.process_pool()
+    list(pool.map(_allocate, [300, 300]))  # the workers' peaks before the work are not the work's
+    with PeakMemory() as small:
+        list(pool.map(_allocate, [1, 1]))
+    with PeakMemory() as large:
+        list(pool.map(_allocate, [300, 1]))
+    assert large.mb > small.mb + 200
 
 
 def test_tsfresh_features_extracted_in_chunks_match_one_pass():

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -243,3 +244,68 @@ def test_an_unknown_cluster_key_is_named(tmp_path):
     with pytest.raises(EcgbenchError, match="unknown \\[cluster\\] key\\(s\\) queu"):
         load_suite(suite)
 
+
+
+# ---- tsfresh over the cell's threads ----------------------------------------------------------------------------
+
+def test_tsfresh_features_are_the_same_in_one_process_and_in_a_pool_of_two():
+    from ecgbench.data import load_dataset
+    from ecgbench.models.features import extract, feature_settings
+
+    X = load_dataset("synthetic", n_beats=1500).X[:60]
+    results = []
+    for n in (1, 2):
+        threads.set_threads(n)
+        assert (threads.process_pool() is None) == (n == 1)
+        results.append(extract(X, feature_settings(), chunk_size=25))
+    (one, columns_one), (two, columns_two) = results
+    assert columns_one == columns_two and one.shape == (60, len(columns_one))
+    assert np.array_equal(one, two, equal_nan=True)
+
+
+def _worker_state(_):
+    return "xgboost" in sys.modules, os.environ["OMP_NUM_THREADS"], os.getpid()
+
+
+def test_tsfresh_pool_workers_are_fresh_one_thread_processes_after_xgboost_trained():
+    """The pool's workers are not forked from a process whose OpenMP threads exist (the hang of
+    docs/decisions.md#tsfresh-one-process): they have not inherited its modules, and run one thread each."""
+    from xgboost import XGBClassifier
+
+    rng = np.random.default_rng(0)
+    XGBClassifier(n_estimators=5, n_jobs=2).fit(rng.random((200, 5)), rng.integers(0, 2, 200))
+    threads.set_threads(2)
+    states = {state[:2] for state in threads.process_pool().map(_worker_state, range(8))}
+    assert states == {(False, "1")}
+
+
+def test_a_killed_tsfresh_worker_fails_the_extraction_by_name_and_the_next_gets_a_fresh_pool():
+    import signal
+    import threading
+
+    import psutil
+
+    from ecgbench.models.features import extract, feature_settings
+
+    threads.set_threads(2)
+    workers = {pid for _, _, pid in threads.process_pool().map(_worker_state, range(8))}  # the pool is reused
+    X = np.random.default_rng(0).random((4000, 187)).astype(np.float32)
+    outcome = {}
+
+    def extraction():
+        try:
+            extract(X, feature_settings())
+        except RuntimeError as exc:
+            outcome["error"] = str(exc)
+
+    worker = threading.Thread(target=extraction)
+    worker.start()
+    target = psutil.Process(min(workers))
+    start = target.cpu_times().user
+    while target.cpu_times().user < start + 0.5:  # until it is busy with the extraction's tasks
+        threading.Event().wait(0.05)
+    target.send_signal(signal.SIGKILL)
+    worker.join()
+    assert outcome.get("error") == "a tsfresh extraction worker died (killed, or out of memory)"
+    again, _ = extract(X[:20], feature_settings())
+    assert again.shape[0] == 20

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
 from ecgbench.models import register
 from ecgbench.models.base import Model, check_prior_weights, sample_weights, shift_priors
 from ecgbench.params import Param
-from ecgbench.threads import current_threads
+from ecgbench.threads import current_threads, process_pool
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +58,23 @@ def extract(X: np.ndarray, settings: dict, columns=None, chunk_size: int = EXTRA
 
 
 def extract_chunk(X: np.ndarray, settings: dict, columns=None):
+    """tsfresh features of a chunk of beats, over the cell's threads: one spawned process per thread
+    (:func:`ecgbench.threads.process_pool`), or this process alone with one thread."""
     import pandas as pd
     from tsfresh import extract_features
+
+    from ecgbench.models.tsfresh_pool import PoolDistributor
 
     n, length = X.shape
     long = pd.DataFrame({"id": np.repeat(np.arange(n), length), "time": np.tile(np.arange(length), n),
                          "ecg": X.ravel().astype(np.float64)})
-    # n_jobs=0, in this process: a forked pool can deadlock on OpenMP threads (decisions.md#tsfresh-one-process)
-    features = extract_features(long, column_id="id", column_sort="time", default_fc_parameters=settings,
-                                n_jobs=0, disable_progressbar=True)
+    pool = process_pool()
+    try:
+        features = extract_features(long, column_id="id", column_sort="time", default_fc_parameters=settings,
+                                    n_jobs=0, disable_progressbar=True,
+                                    distributor=None if pool is None else PoolDistributor(pool, current_threads()))
+    except BrokenProcessPool:  # the next extraction gets a fresh pool
+        raise RuntimeError("a tsfresh extraction worker died (killed, or out of memory)") from None
     if columns is not None:
         features = features.reindex(columns=columns)
     return features.to_numpy(np.float32), list(features.columns)
