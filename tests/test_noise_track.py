@@ -146,3 +146,70 @@ def test_the_breaking_snr_is_interpolated_between_grid_points():
     assert breaking_snr(0.96, points) == "10.5 dB"  # 0.91: a quarter of the way from 0.93 (12 dB) to 0.85 (6 dB)
     assert breaking_snr(0.96, [(24, 0.95), (0, 0.92)]) == "not reached"
     assert breaking_snr(0.96, [(24, 0.90), (0, 0.5)]) == "above 24 dB"
+
+
+# ---- R peaks re-detected (r_peaks = "xqrs") -------------------------------------------------------------------
+
+def test_detections_are_matched_to_the_nearest_reference_beat_within_150_ms():
+    from ecgbench.data.detection import matched_reference
+
+    reference = np.array([100, 500, 900, 1300])
+    detected = np.array([105, 300, 860, 905, 1400])  # 860 and 905 compete for 900: the nearer one wins
+    np.testing.assert_array_equal(matched_reference(reference, detected, fs=360.0), [0, -1, -1, 2, -1])
+    assert len(matched_reference(reference, np.zeros(0, dtype=np.int64), fs=360.0)) == 0
+
+
+def test_xqrs_finds_the_beats_of_a_clean_record_and_labels_them_from_the_reference(data_dir):
+    from ecgbench.data.detection import MATCH_WINDOW_S, redetected
+    from ecgbench.data.records import read_record
+
+    recording = read_record(data_dir / "mitdb", "100")
+    found = redetected(recording)
+    matched = found.labels >= 0
+    assert matched.sum() / len(recording.samples) > 0.99 and matched.mean() > 0.99  # Se and +P on a clean record
+    nearest = np.abs(found.samples[matched, None] - recording.samples[None, :]).argmin(1)
+    np.testing.assert_array_equal(found.labels[matched], recording.labels[nearest])
+    assert np.all(np.abs(found.samples[matched] - recording.samples[nearest]) < MATCH_WINDOW_S * recording.fs)
+    assert set(found.symbols[~matched]) <= {"?"}
+
+
+@pytest.fixture(scope="module")
+def detected(data_dir, module_cache):
+    return data.load_dataset("mitdb-noise", data_dir, shipped=False, r_peaks="xqrs", **SMALL)
+
+
+def test_re_detected_r_peaks_make_the_rr_intervals_see_the_noise(small, detected):
+    counts = detected.provenance["detection"]
+    assert list(counts) == ["DS2/clean", "DS2/em/24", "DS2/em/12", "DS2/em/0"]
+    reference = (small.conditions == "DS2/clean").sum()
+    for name, c in counts.items():
+        assert c["reference"] == reference  # the reference beats of the scored segments, in every condition
+        assert (detected.conditions == name).sum() == c["matched"]  # the scored beats: the matched detections
+    assert counts["DS2/clean"]["sensitivity"] > 0.99 and counts["DS2/clean"]["positive_predictivity"] > 0.99
+
+    def f1(c):
+        return 2 * c["matched"] / (c["reference"] + c["detected"])
+    assert f1(counts["DS2/em/0"]) < f1(counts["DS2/em/24"])  # noise costs the detector beats
+    rr = [i for i, name in enumerate(detected.context_names) if name in context_names(["rr"])]
+    clean, noisy = (detected.context[detected.conditions == name][:, rr] for name in ("DS2/clean", "DS2/em/0"))
+    assert clean.shape != noisy.shape or not np.array_equal(clean, noisy)  # unlike at the reference R peaks
+    assert "re-detected by XQRS" in detected.provenance["protocol"]
+    assert small.provenance["noise"]["r_peaks"] == "reference" and "detection" not in small.provenance
+    with pytest.raises(Exception, match="r_peaks must be one of 'reference', 'xqrs'"):
+        data.load_dataset("mitdb-noise", data_dir=Path("."), r_peaks="gqrs")
+
+
+def test_a_run_with_re_detected_r_peaks_says_so_and_reports_the_detector(data_dir, module_cache, tmp_path):
+    suite = tmp_path / "noise.toml"
+    suite.write_text('datasets = ["mitdb-noise"]\nmodels = ["minirocket"]\nseeds = [0]\n'
+                     '[dataset_params.mitdb-noise]\ntrain_records = ["101", "106"]\ntest_records = ["100", "103"]\n'
+                     'noises = ["em"]\nsnrs = [0]\nshipped = false\nr_peaks = "xqrs"\n'
+                     '[split]\nprotocol = "predefined"\n[model_params.minirocket]\nnum_kernels = 200\n')
+    assert main(["run", "--suite", str(suite), "--run-id", "detected", "--results-dir", str(tmp_path),
+                 "--data-dir", str(data_dir)]) == 0
+    summary = (tmp_path / "detected" / "summary.md").read_text()
+    assert "R peaks re-detected in every condition's own signal (clean included) by wfdb's XQRS" in summary
+    assert "RR intervals come from the annotations" not in summary
+    table = summary.split("R-peak detection per condition")[1].split("\n\n")[1].splitlines()
+    assert table[0] == "| condition | reference beats | detections | matched | Se | +P |"
+    assert [row.split(" | ")[0] for row in table[2:]] == ["| DS2/clean", "| DS2/em/0"]

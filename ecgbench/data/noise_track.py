@@ -13,7 +13,10 @@ name (:attr:`~ecgbench.data.Dataset.conditions`, kept as the predictions' ``cond
 
 Only the signal changes: each condition's beats are cut again from the noisy signal at the clean record's
 reference R peaks (mitdb's current annotations, which nst copies), so the beats and the context computed from the
-signal see the noise; RR intervals come from the annotations and do not. Only the beats in the noisy segments
+signal see the noise; RR intervals come from the annotations and do not. With ``r_peaks = "xqrs"`` (not the
+default) every test condition's R peaks are re-detected in its own signal instead (:mod:`ecgbench.data.detection`):
+beats are cut at the detections, the RR intervals come from them, and the detections matched to a reference beat
+are the scored beats, so conditions are then scored on different beats. Only the beats in the noisy segments
 (``protocol``: nst's ``standard`` one by default, or ``whole``) are test beats, in every condition, the clean ones
 included: conditions are compared on the same beats. The shipped records follow the standard protocol. One cell
 fits once and predicts every condition. Noisy records are cached like clean ones
@@ -32,6 +35,7 @@ import numpy as np
 from ecgbench.data import AAMI_CLASSES, Dataset, register_dataset
 from ecgbench.data.beat_cache import beat_cache_dir, cache_key, entry_path
 from ecgbench.data.context import check_groups, context_names, record_context
+from ecgbench.data.detection import DETECTOR, DetectionCounts, counts, redetected
 from ecgbench.data.mitdb import DS1, DS2, MITDB
 from ecgbench.data.noise import NOISE_RECORDS, NST_SNRS_DB, add_noise, protocol_segments, read_wfdb
 from ecgbench.data.records import (
@@ -57,6 +61,7 @@ from ecgbench.data.wfdb_dataset import (
 from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
 from ecgbench.io import sha256_file
+from ecgbench.params import Param
 
 NSTDB = "nstdb"
 NAME = "mitdb-noise"
@@ -65,6 +70,7 @@ TRAIN = [r for r in DS1 if r not in SHIPPED_RECORDS]
 # The default grid (benchmarks/mitdb-noise.toml's cost estimate): em and ma, at 24, 12, 6 and 0 dB.
 NOISES = ("em", "ma")
 SNRS_DB = (24, 12, 6, 0)
+R_PEAKS = ("reference", DETECTOR)  # where the test beats are cut: the annotations, or wfdb's XQRS detections
 NOISE_VERSION = 1  # bump when the noisy signal changes for the same settings: old cache entries are ignored
 DESCRIPTION = ("Noise stress: train on MIT-BIH DS1 less records 118 and 119 (clean), test on DS2 clean and with "
                "nstdb noise (params noises, snrs, protocol, seed; default em and ma at 24, 12, 6, 0 dB) and on "
@@ -109,18 +115,22 @@ def _file_sums(folder: Path, record: str, annotator: str | None, expected: dict)
     return {f"{folder.name}/{name}": digest for name, digest in sums.items()}
 
 
-def noisy_lead(folder: Path, record: str, params: BeatParams, noisy_digital) -> RecordBeats:
+def noisy_lead(folder: Path, record: str, params: BeatParams, noisy_digital=None, detect: bool = False
+               ) -> RecordBeats:
     """The beats of ``record`` cut from ``noisy_digital(clean)`` (a function of the clean record as
     :func:`~ecgbench.data.noise.read_wfdb` reads it, giving the noisy signal in nst's ADC units, the ADC zero
-    removed) at the clean record's reference R peaks; the lead is the one the clean beats use."""
+    removed; None: the clean signal) at the clean record's reference R peaks, or (``detect``) at the R peaks
+    detected in that signal (:func:`ecgbench.data.detection.redetected`); the lead is the one the clean beats use."""
     import wfdb
 
     recording = read_record(folder, record, params.leads, params.annotator)
-    clean = read_wfdb(folder / record, params.annotator)
-    lead = choose_lead(list(clean.sig_name), params.leads)
-    gain = wfdb.rdheader(str(folder / record)).adc_gain[lead]
-    added = (noisy_digital(clean)[:, lead] + clean.adc_zero[lead] - clean.signal[:, lead]) / gain
-    return beats_from_recording(record, dataclasses.replace(recording, signal=recording.signal + added), params)
+    if noisy_digital is not None:
+        clean = read_wfdb(folder / record, params.annotator)
+        lead = choose_lead(list(clean.sig_name), params.leads)
+        gain = wfdb.rdheader(str(folder / record)).adc_gain[lead]
+        added = (noisy_digital(clean)[:, lead] + clean.adc_zero[lead] - clean.signal[:, lead]) / gain
+        recording = dataclasses.replace(recording, signal=recording.signal + added)
+    return beats_from_recording(record, redetected(recording) if detect else recording, params)
 
 
 def in_segments(beats: RecordBeats, segments) -> np.ndarray:
@@ -139,14 +149,16 @@ def _segments(folder: Path, record: str, protocol: str) -> tuple:
 
 
 @register_dataset(NAME, description=DESCRIPTION, evaluation=Evaluation.NOISE_STRESS,
-                  missing=lambda data_dir, **params: _missing(data_dir, **params))  # defined below
+                  missing=lambda data_dir, **params: _missing(data_dir, **params),  # defined below
+                  params={"r_peaks": Param(choices=R_PEAKS)})
 def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str = "standard", seed: int = 0,
-                     calibration: str = "nst", shipped: bool = True, train_records=None, test_records=None,
-                     window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR, context=("rr",),
-                     verify_checksums: bool | None = None) -> Dataset:
+                     calibration: str = "nst", shipped: bool = True, r_peaks: str = "reference",
+                     train_records=None, test_records=None, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
+                     context=("rr",), verify_checksums: bool | None = None) -> Dataset:
     """The noise stress track (module docstring). ``noises``/``snrs``: the grid of DS2 conditions; ``protocol``:
     which part of each record is noisy and scored (``standard`` or ``whole``); ``seed``: the noise offsets;
     ``calibration``: :func:`~ecgbench.data.noise.add_noise`'s; ``shipped``: add nstdb's 12 sample records;
+    ``r_peaks``: cut the test beats at the reference R peaks or at those XQRS detects in each condition's signal;
     ``train_records`` / ``test_records``: other mitdb records than DS1 less 118, 119 / DS2 (small runs)."""
     context = check_groups(context)
     data_dir = Path(data_dir)
@@ -169,23 +181,43 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
     clean_test, test_sums = read_database(mitdb, test, params, verify_checksums)
     checksums.update(test_sums)
     record_sums = {r: _file_sums(mitdb, r, params.annotator, expected[mitdb]) for r in test}
-    masks = {r: in_segments(b, _segments(mitdb, r, protocol)) for r, b in zip(test, clean_test, strict=True)}
+    segments = {r: _segments(mitdb, r, protocol) for r in test}
+    masks = {r: in_segments(b, segments[r]) for r, b in zip(test, clean_test, strict=True)}
+    detect = r_peaks == DETECTOR
+    detection: dict[str, DetectionCounts] = {}
+
+    def add(condition: Condition, beats: RecordBeats, reference_mask: np.ndarray, scored) -> None:
+        """One record's beats in one condition: at the reference R peaks, the reference beats in the segments;
+        re-detected, the matched detections in the segments (and the detector's counts)."""
+        if not detect:
+            parts.append((condition.name, beats, reference_mask))
+            return
+        mask = in_segments(beats, scored)
+        detection[condition.name] = detection.get(condition.name, DetectionCounts()) + counts(
+            reference_mask.sum(), beats.labels, mask)
+        parts.append((condition.name, beats, mask & (beats.labels >= 0)))
+
     conditions = [Condition("DS2")] + [Condition("DS2", n, float(s)) for n in noises for s in snrs]
     for condition in conditions:
         for record, clean in zip(test, clean_test, strict=True):
-            beats = clean if condition.noise is None else _noisy_record(
-                mitdb, nstdb, record, params, condition, protocol, seed, calibration, record_sums[record], expected)
-            parts.append((condition.name, beats, masks[record]))
+            if condition.noise is None:
+                beats = _detected_record(mitdb, record, params, record_sums[record]) if detect else clean
+            else:
+                beats = _noisy_record(mitdb, nstdb, record, params, condition, protocol, seed, calibration,
+                                      record_sums[record], expected, detect)
+            add(condition, beats, masks[record], segments[record])
     if shipped:
         shipped_beats, sums = read_database(mitdb, list(SHIPPED_RECORDS), params, verify_checksums)
         checksums.update(sums)
         for record, clean in zip(SHIPPED_RECORDS, shipped_beats, strict=True):
-            mask = in_segments(clean, _segments(mitdb, record, "standard"))
-            parts.append((Condition("nstdb").name, clean, mask))
+            standard = _segments(mitdb, record, "standard")
+            mask = in_segments(clean, standard)
             base = _file_sums(mitdb, record, params.annotator, expected[mitdb])
+            add(Condition("nstdb"), _detected_record(mitdb, record, params, base) if detect else clean, mask,
+                standard)
             for snr in NST_SNRS_DB:
-                beats = _shipped_record(mitdb, nstdb, record, snr, params, base, expected)
-                parts.append((Condition("nstdb", "em", float(snr)).name, beats, mask))
+                beats = _shipped_record(mitdb, nstdb, record, snr, params, base, expected, detect)
+                add(Condition("nstdb", "em", float(snr)), beats, mask, standard)
     for noise in noises:
         checksums.update(_file_sums(nstdb, noise, None, expected[nstdb]))
 
@@ -196,10 +228,13 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
                   "(nst's calibration, ecgbench.data.noise)",
         "protocol": f"noise stress: train DS1 less {', '.join(SHIPPED_RECORDS)} (clean), test DS2 "
                     f"{'and nstdb ' if shipped else ''}conditions on the beats of the {protocol} protocol's noisy "
-                    "segments; only the signal changes (RR intervals come from the annotations)",
+                    "segments; " + ("R peaks re-detected by XQRS in every test condition (RR intervals from the "
+                                    "detections; scored: detections matched to a reference beat)" if detect else
+                                    "only the signal changes (RR intervals come from the annotations)"),
         "database": MITDB, "train_records": train, "test_records": test,
         "noise": {"noises": list(noises), "snrs_db": [float(s) for s in snrs], "protocol": protocol, "seed": seed,
-                  "calibration": calibration, "shipped": bool(shipped), "version": NOISE_VERSION},
+                  "calibration": calibration, "shipped": bool(shipped), "r_peaks": r_peaks, "version": NOISE_VERSION},
+        **({"detection": {name: c.as_dict() for name, c in detection.items()}} if detect else {}),
         "conditions": {str(name): int((names == name).sum()) for name in dict.fromkeys(names[n_train:])},
         "files_sha256_digest": checksum_digest(checksums), "n_files": len(checksums),
         "params": {**params.as_dict(), "context": list(context)},
@@ -221,11 +256,16 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
     )
 
 
+def _detected(detect: bool) -> dict:
+    """The cache-key settings of the R peaks: none at the reference ones (the keys of earlier runs stay valid)."""
+    return {"r_peaks": DETECTOR} if detect else {}
+
+
 def _noisy_record(mitdb: Path, nstdb: Path, record: str, params: BeatParams, condition: Condition, protocol: str,
-                  seed: int, calibration: str, record_sums: dict, expected: dict) -> RecordBeats:
+                  seed: int, calibration: str, record_sums: dict, expected: dict, detect: bool) -> RecordBeats:
     noise_sums = _file_sums(nstdb, condition.noise, None, expected[nstdb])
     settings = {"noise": condition.noise, "snr_db": condition.snr_db, "protocol": protocol, "seed": seed,
-                "calibration": calibration, "noise_version": NOISE_VERSION}
+                "calibration": calibration, "noise_version": NOISE_VERSION, **_detected(detect)}
     key = cache_key({**record_sums, **noise_sums}, {**params.as_dict(), **settings})
     path = entry_path(beat_cache_dir(), f"{MITDB}+{condition.noise}{condition.snr_db:g}", record, key)
 
@@ -233,19 +273,27 @@ def _noisy_record(mitdb: Path, nstdb: Path, record: str, params: BeatParams, con
         noise = read_wfdb(nstdb / condition.noise, annotator=None).signal
         return noisy_lead(mitdb, record, params, lambda clean: add_noise(
             clean.signal, clean.samples, clean.symbols, noise, condition.snr_db, fs=clean.fs, protocol=protocol,
-            record=record, seed=seed, adc_zero=clean.adc_zero, calibration=calibration).signal)
+            record=record, seed=seed, adc_zero=clean.adc_zero, calibration=calibration).signal, detect)
 
     return _cached_record(mitdb, record, params, path, rebuild)[0]
 
 
 def _shipped_record(mitdb: Path, nstdb: Path, record: str, snr_db: float, params: BeatParams, record_sums: dict,
-                    expected: dict) -> RecordBeats:
+                    expected: dict, detect: bool) -> RecordBeats:
     name = shipped_name(record, snr_db)
     sums = _file_sums(nstdb, name, None, expected[nstdb])
-    key = cache_key({**record_sums, **sums}, {**params.as_dict(), "shipped": name, "noise_version": NOISE_VERSION})
+    key = cache_key({**record_sums, **sums}, {**params.as_dict(), "shipped": name, "noise_version": NOISE_VERSION,
+                                              **_detected(detect)})
     path = entry_path(beat_cache_dir(), NSTDB, name, key)
     return _cached_record(mitdb, record, params, path, lambda: noisy_lead(
-        mitdb, record, params, lambda clean: read_wfdb(nstdb / name, annotator=None).signal))[0]
+        mitdb, record, params, lambda clean: read_wfdb(nstdb / name, annotator=None).signal, detect))[0]
+
+
+def _detected_record(mitdb: Path, record: str, params: BeatParams, record_sums: dict) -> RecordBeats:
+    """The clean record's beats at the R peaks XQRS detects in it."""
+    key = cache_key(record_sums, {**params.as_dict(), **_detected(True)})
+    path = entry_path(beat_cache_dir(), f"{MITDB}+{DETECTOR}", record, key)
+    return _cached_record(mitdb, record, params, path, lambda: noisy_lead(mitdb, record, params, detect=True))[0]
 
 
 def _missing(data_dir, noises=NOISES, shipped=True, train_records=None, test_records=None, **params) -> str | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 
 import numpy as np
 
@@ -42,41 +43,42 @@ def feature_settings(exclude=SLOW_CALCULATORS) -> dict:
 
 
 EXTRACT_CHUNK_SIZE = 10_000  # beats per tsfresh call (a model's predict_chunk_size, where set, overrides it)
+PIECES_PER_WORKER = 4  # with a process pool: enough pieces that the workers finish together
 
 
 def extract(X: np.ndarray, settings: dict, columns=None, chunk_size: int = EXTRACT_CHUNK_SIZE):
-    """tsfresh features of every beat, one row per beat, in a fixed column order (``columns`` when given).
+    """tsfresh features of every beat, one row per beat, in a fixed column order (``columns`` when given, else
+    sorted by name).
 
     tsfresh wants the beats in a long table (one row per sample, several copies of it while it works), which for
-    100,000 beats alone takes gigabytes; beats are independent, so chunks of ``chunk_size`` beats give the same
-    features in bounded memory.
+    100,000 beats alone takes gigabytes; beats are independent, so pieces of at most ``chunk_size`` beats give the
+    same features in bounded memory. With more than one thread the pieces are extracted in parallel, each in a
+    worker of :func:`ecgbench.threads.process_pool` that returns its rows (the beats go out and the feature
+    matrix comes back; tsfresh's own distributor would send every feature value back as a Python tuple).
     """
-    values, columns = extract_chunk(X[:chunk_size], settings, columns)  # the later chunks in its column order
-    rest = [extract_chunk(X[begin : begin + chunk_size], settings, columns)[0]
-            for begin in range(chunk_size, len(X), chunk_size)]
-    return (np.concatenate([values, *rest]) if rest else values), columns
+    pool = process_pool()
+    if pool is not None:
+        chunk_size = max(1, min(chunk_size, -(-len(X) // (current_threads() * PIECES_PER_WORKER))))
+    pieces = [X[begin : begin + chunk_size] for begin in range(0, max(len(X), 1), chunk_size)]
+    job = partial(extract_chunk, settings=settings, columns=columns)
+    try:
+        results = list(map(job, pieces) if pool is None else pool.map(job, pieces))
+    except BrokenProcessPool:  # the next extraction gets a fresh pool
+        raise RuntimeError("a tsfresh extraction worker died (killed, or out of memory)") from None
+    return np.concatenate([values for values, _ in results]), results[0][1]
 
 
 def extract_chunk(X: np.ndarray, settings: dict, columns=None):
-    """tsfresh features of a chunk of beats, over the cell's threads: one spawned process per thread
-    (:func:`ecgbench.threads.process_pool`), or this process alone with one thread."""
+    """tsfresh features of a piece of beats, in this process."""
     import pandas as pd
     from tsfresh import extract_features
-
-    from ecgbench.models.tsfresh_pool import PoolDistributor
 
     n, length = X.shape
     long = pd.DataFrame({"id": np.repeat(np.arange(n), length), "time": np.tile(np.arange(length), n),
                          "ecg": X.ravel().astype(np.float64)})
-    pool = process_pool()
-    try:
-        features = extract_features(long, column_id="id", column_sort="time", default_fc_parameters=settings,
-                                    n_jobs=0, disable_progressbar=True,
-                                    distributor=None if pool is None else PoolDistributor(pool, current_threads()))
-    except BrokenProcessPool:  # the next extraction gets a fresh pool
-        raise RuntimeError("a tsfresh extraction worker died (killed, or out of memory)") from None
-    if columns is not None:
-        features = features.reindex(columns=columns)
+    features = extract_features(long, column_id="id", column_sort="time", default_fc_parameters=settings,
+                                n_jobs=0, disable_progressbar=True)
+    features = features.reindex(columns=sorted(features.columns) if columns is None else columns)
     return features.to_numpy(np.float32), list(features.columns)
 
 
