@@ -41,12 +41,14 @@ def pinned(n: int | None = None):
         with threadpool_limits(limits=n):
             yield n
     finally:
+        close_process_pool()
         if previous_numba is not None:
             import numba
 
             numba.set_num_threads(previous_numba)
 
 
+_pool = None  # the executor process_pool last returned, for close_process_pool
 POOL_IDLE_SECONDS = 600  # longer than a cell's training between two extractions, so its workers start once
 
 
@@ -58,7 +60,9 @@ def process_pool():
     forever (docs/decisions.md#tsfresh-one-process); it does not re-run the ``__main__`` script; a worker that
     dies breaks the pool with an error instead of leaving the cell waiting; and the pool is reused from call to
     call, so a worker's start-up (a fresh interpreter importing tsfresh, seconds) is paid once per cell.
+    :func:`pinned` shuts it down when the cell ends, so that its workers and their memory belong to one cell.
     """
+    global _pool
     workers = current_threads()
     if workers == 1:
         return None
@@ -66,7 +70,15 @@ def process_pool():
 
     one_thread = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                           "NUMBA_NUM_THREADS")}
-    return get_reusable_executor(max_workers=workers, timeout=POOL_IDLE_SECONDS, env=one_thread)
+    _pool = get_reusable_executor(max_workers=workers, timeout=POOL_IDLE_SECONDS, env=one_thread)
+    return _pool
+
+
+def close_process_pool() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True)
+        _pool = None
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from ecgbench.data import noise_track as nt
 from ecgbench.data import resolve_data_dir
 from ecgbench.data.context import context_names
 from ecgbench.data.wfdb_dataset import BeatParams, read_database
+from ecgbench.errors import EcgbenchError
 from ecgbench.noise_report import breaking_snr
 
 CONTEXT = ["rr", "morphology", "pre_r", "qrs", "neighbours"]
@@ -195,7 +196,7 @@ def test_re_detected_r_peaks_make_the_rr_intervals_see_the_noise(small, detected
     assert clean.shape != noisy.shape or not np.array_equal(clean, noisy)  # unlike at the reference R peaks
     assert "re-detected by XQRS" in detected.provenance["protocol"]
     assert small.provenance["noise"]["r_peaks"] == "reference" and "detection" not in small.provenance
-    with pytest.raises(Exception, match="r_peaks must be one of 'reference', 'xqrs'"):
+    with pytest.raises(EcgbenchError, match='r_peaks = "gqrs": must be one of "reference", "xqrs"'):
         data.load_dataset("mitdb-noise", data_dir=Path("."), r_peaks="gqrs")
 
 

@@ -309,3 +309,15 @@ def test_a_killed_tsfresh_worker_fails_the_extraction_by_name_and_the_next_gets_
     assert outcome.get("error") == "a tsfresh extraction worker died (killed, or out of memory)"
     again, _ = extract(X[:20], feature_settings())
     assert again.shape[0] == 20
+
+
+def test_a_cell_s_tsfresh_pool_ends_with_the_cell():
+    """pinned() (the runner's frame around a cell) shuts the pool down, so its workers' memory belongs to one cell."""
+    import psutil
+
+    threads.set_threads(2)
+    with threads.pinned():
+        workers = {pid for _, _, pid in threads.process_pool().map(_worker_state, range(4))}
+    assert workers and not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+                               for pid in workers)
+    assert {state[:2] for state in threads.process_pool().map(_worker_state, range(4))} == {(False, "1")}
