@@ -360,3 +360,14 @@ def test_the_noise_suite_mirrors_the_inter_patient_suite():
     assert noise.split == inter.split
     assert noise.seeds_for("tsfresh-xgboost") == [0, 1, 2] and all(noise.seeds_for(m) == [0] for m in noise.models
                                                                    if m != "tsfresh-xgboost")
+
+
+def test_the_re_detected_noise_suite_differs_from_the_noise_suite_in_r_peaks_only():
+    from ecgbench.suite import load_suite
+
+    noise, xqrs = (load_suite(SUITE_FILES[0].parent / f"{name}.toml") for name in ("mitdb-noise", "mitdb-noise-xqrs"))
+    assert set(xqrs.models) < set(noise.models)
+    assert xqrs.params_for_dataset("mitdb-noise") == {**noise.params_for_dataset("mitdb-noise"), "r_peaks": "xqrs"}
+    for model in xqrs.models:
+        assert xqrs.params_for_model(model) == noise.params_for_model(model), model
+    assert xqrs.split == noise.split
