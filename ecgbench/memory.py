@@ -5,8 +5,9 @@ peak resident set size instead. On Linux the peak (``VmHWM``) can be reset by wr
 ``/proc/self/clear_refs``, which makes it the peak *of this piece of work* (the dataset already in memory
 included). Elsewhere the peak since the process started is the best available, an upper bound.
 
-The work's child processes (the pool that extracts tsfresh features over a cell's threads) have peaks of their
-own: they are reset and read the same way and added, a sum of peaks that need not coincide (an upper bound).
+The child processes started during the work (the pool that extracts tsfresh features over a cell's threads, which
+ends with the cell) have peaks of their own: they are read the same way and added, a sum of peaks that need not
+coincide (an upper bound). Children that were there before (a multiprocessing resource tracker) are not the work's.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import resource
 import sys
 from pathlib import Path
 
+_CLEAR_REFS = Path("/proc/self/clear_refs")
 
-def _reset_peak(pid="self") -> bool:
+
+def _reset_peak() -> bool:
     try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        _CLEAR_REFS.write_text("5")
         return True
     except OSError:
         return False
@@ -56,12 +59,12 @@ class PeakMemory:
 
     def __enter__(self):
         self.scope = "work" if _reset_peak() else "process"
-        for pid in _children():  # a pool kept from earlier work
-            _reset_peak(pid)
+        self._children_before = set(_children())
         self.mb = float("nan")
         return self
 
     def __exit__(self, *exc):
         with contextlib.suppress(Exception):
-            self.mb = _peak_mb() + sum(filter(None, map(_vm_hwm_mb, _children())))
+            started = [pid for pid in _children() if pid not in self._children_before]
+            self.mb = _peak_mb() + sum(filter(None, map(_vm_hwm_mb, started)))
         return False
