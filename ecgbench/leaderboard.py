@@ -258,7 +258,7 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
                 if evaluation is Evaluation.NOISE_STRESS:  # scored per condition, from the saved predictions
                     from ecgbench.noise_report import leaderboard_section
 
-                    sections += leaderboard_section(dataset, run_dir.name, store, manifest["suite"]["models"])
+                    sections += leaderboard_section(dataset, info, run_dir.name, store, manifest["suite"]["models"])
                     continue
                 rows = model_rows(table[table["dataset"] == dataset], manifest["suite"]["models"])
                 sections += dataset_section(dataset, run_dir.name, rows, evaluation, published, store)

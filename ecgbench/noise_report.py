@@ -32,9 +32,10 @@ DETECTED_BEATS = ("R peaks re-detected in every condition's own signal (clean in
                   "(the detector's counts below).")
 
 
-def _detected(store: RunStore, dataset: str) -> dict | None:
-    """The detector's counts per condition where the run re-detected R peaks (``r_peaks = "xqrs"``), else None."""
-    return store.read_manifest()["datasets"].get(dataset, {}).get("provenance", {}).get("detection")
+def _detected(info: dict) -> dict | None:
+    """The detector's counts per condition where the run re-detected R peaks (``r_peaks = "xqrs"``), else None;
+    ``info``: the dataset's entry in the run's manifest."""
+    return info.get("provenance", {}).get("detection")
 
 
 def detection_table(detection: dict) -> list[str]:
@@ -140,9 +141,9 @@ def write_noise_figure(path: Path, model: str, results: dict, metrics: list[tupl
     plt.close(fig)
 
 
-def summary_section(store: RunStore, dataset: str, models: list[str], cells: list[dict]) -> list[str]:
-    """The summary's noise section (module docstring)."""
-    detection = _detected(store, dataset)
+def summary_section(store: RunStore, dataset: str, info: dict, models: list[str], cells: list[dict]) -> list[str]:
+    """The summary's noise section (module docstring); ``info``: the dataset's entry in the run's manifest."""
+    detection = _detected(info)
     lines = ["### Scores per noise condition", "",
              "The tables above pool the beats of every condition. Below, each condition is scored on its own: "
              + (DETECTED_BEATS if detection else REFERENCE_BEATS) + " SNRs are nst's nominal ones (docs/noise.md: "
@@ -174,9 +175,9 @@ def summary_section(store: RunStore, dataset: str, models: list[str], cells: lis
     return lines
 
 
-def leaderboard_section(dataset: str, run_id: str, store: RunStore, models: list[str]) -> list[str]:
+def leaderboard_section(dataset: str, info: dict, run_id: str, store: RunStore, models: list[str]) -> list[str]:
     """The leaderboard's noise table: per model and (group, noise), the accuracy clean and at each SNR (mean over
-    seeds) and the SNR at which it has lost 5 points."""
+    seeds) and the SNR at which it has lost 5 points; ``info``: the dataset's entry in the run's manifest."""
     cells = store.cells()
     present = {c["model"] for c in cells if c["dataset"] == dataset}
     rows, all_snrs = [], set()
@@ -191,7 +192,7 @@ def leaderboard_section(dataset: str, run_id: str, store: RunStore, models: list
     header = ["", "condition", "clean", *(f"{s:g} dB" for s in snrs), f"SNR at -{DROP * 100:.0f} points"]
     lines = [f"### `{dataset}` (run `{run_id}`)", "",
              "Accuracy per condition (the noisy segments' beats, "
-             + ("cut at the R peaks XQRS detects in each condition" if _detected(store, dataset) else
+             + ("cut at the R peaks XQRS detects in each condition" if _detected(info) else
                 "cut at the reference R peaks") + "; mean over seeds), and the SNR at which a model has "
              f"lost {DROP * 100:.0f} points of accuracy against clean (interpolated; the run's summary.md has the "
              "intervals and the S and V scores):", "",

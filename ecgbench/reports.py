@@ -92,7 +92,7 @@ def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dic
         if evaluation == Evaluation.NOISE_STRESS:  # the noise track: every condition scored on its own
             from ecgbench.noise_report import summary_section
 
-            sections[dataset] += summary_section(store, dataset, models, cells)
+            sections[dataset] += summary_section(store, dataset, manifest["datasets"][dataset], models, cells)
     return sections
 
 

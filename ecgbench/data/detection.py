@@ -78,7 +78,7 @@ def redetected(recording: Recording) -> Recording:
     detected = detect_r_peaks(recording.signal, recording.fs)
     owner = matched_reference(recording.samples, detected, recording.fs)
     hit = owner >= 0
-    symbols = np.full(len(detected), UNMATCHED, dtype=recording.symbols.dtype if hit.any() else "<U1")
+    symbols = np.full(len(detected), UNMATCHED, dtype=recording.symbols.dtype)
     symbols[hit] = recording.symbols[owner[hit]]
     labels = np.full(len(detected), -1, dtype=recording.labels.dtype)
     labels[hit] = recording.labels[owner[hit]]

@@ -181,6 +181,7 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
     clean_test, test_sums = read_database(mitdb, test, params, verify_checksums)
     checksums.update(test_sums)
     record_sums = {r: _file_sums(mitdb, r, params.annotator, expected[mitdb]) for r in test}
+    noise_sums = {noise: _file_sums(nstdb, noise, None, expected[nstdb]) for noise in noises}  # hashed once each
     segments = {r: _segments(mitdb, r, protocol) for r in test}
     masks = {r: in_segments(b, segments[r]) for r, b in zip(test, clean_test, strict=True)}
     detect = r_peaks == DETECTOR
@@ -204,7 +205,7 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
                 beats = _detected_record(mitdb, record, params, record_sums[record]) if detect else clean
             else:
                 beats = _noisy_record(mitdb, nstdb, record, params, condition, protocol, seed, calibration,
-                                      record_sums[record], expected, detect)
+                                      {**record_sums[record], **noise_sums[condition.noise]}, detect)
             add(condition, beats, masks[record], segments[record])
     if shipped:
         shipped_beats, sums = read_database(mitdb, list(SHIPPED_RECORDS), params, verify_checksums)
@@ -218,8 +219,8 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
             for snr in NST_SNRS_DB:
                 beats = _shipped_record(mitdb, nstdb, record, snr, params, base, expected, detect)
                 add(Condition("nstdb", "em", float(snr)), beats, mask, standard)
-    for noise in noises:
-        checksums.update(_file_sums(nstdb, noise, None, expected[nstdb]))
+    for sums in noise_sums.values():
+        checksums.update(sums)
 
     n_train = sum(len(b) for _, b, _ in parts[:len(train_beats)])
     names = np.concatenate([np.full(int(m.sum()), name) for name, _, m in parts]).astype(str)
@@ -262,11 +263,11 @@ def _detected(detect: bool) -> dict:
 
 
 def _noisy_record(mitdb: Path, nstdb: Path, record: str, params: BeatParams, condition: Condition, protocol: str,
-                  seed: int, calibration: str, record_sums: dict, expected: dict, detect: bool) -> RecordBeats:
-    noise_sums = _file_sums(nstdb, condition.noise, None, expected[nstdb])
+                  seed: int, calibration: str, file_sums: dict, detect: bool) -> RecordBeats:
+    """``file_sums``: the sha256 of the record's and the noise record's files (the cache key's inputs)."""
     settings = {"noise": condition.noise, "snr_db": condition.snr_db, "protocol": protocol, "seed": seed,
                 "calibration": calibration, "noise_version": NOISE_VERSION, **_detected(detect)}
-    key = cache_key({**record_sums, **noise_sums}, {**params.as_dict(), **settings})
+    key = cache_key(file_sums, {**params.as_dict(), **settings})
     path = entry_path(beat_cache_dir(), f"{MITDB}+{condition.noise}{condition.snr_db:g}", record, key)
 
     def rebuild() -> RecordBeats:
