@@ -1,4 +1,4 @@
-"""Command line: ``python -m ecgbench COMMAND`` (run, list, compare, leaderboard, rescoring, upgrade, data)."""
+"""Command line: ``python -m ecgbench COMMAND`` (run, list, compare, leaderboard, rescoring, upgrade, data, ec57)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ EPILOG = """examples:
   python -m ecgbench upgrade results/OLD-RUN          convert a run written by an older ecgbench
   python -m ecgbench data fetch mitdb               download a PhysioNet database, verified by SHA256
   python -m ecgbench data export mitdb-inter --output DIR
+  python -m ecgbench ec57 DIR --test ANNOTATOR      ANSI/AAMI EC57 beat-by-beat statistics, as PhysioNet's bxb
 """
 
 
@@ -157,6 +158,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("dataset", help="a dataset name (see list)")
     export.add_argument("--output", type=Path, required=True, metavar="DIR", help="folder for the CSV files")
     export.add_argument("--data-dir", type=Path, help="folder with the real data files")
+
+    ec57 = commands.add_parser("ec57", help="ANSI/AAMI EC57 beat-by-beat comparison of a test annotator with a "
+                                            "reference, as PhysioNet's bxb and sumstats compute it (docs/ec57.md)")
+    ec57.add_argument("folder", type=Path, metavar="DIR", help="folder of WFDB records with both annotation files")
+    ec57.add_argument("--ref", default="atr", metavar="ANNOTATOR", help="reference annotator (default: atr)")
+    ec57.add_argument("--test", required=True, metavar="ANNOTATOR", help="test annotator (file extension)")
+    ec57.add_argument("--records", nargs="+", metavar="RECORD",
+                      help="these records (default: the folder's RECORDS file, else every .hea in it)")
+    ec57.add_argument("--markdown", type=Path, metavar="FILE", help="also write the report as Markdown")
+    ec57.add_argument("--csv", type=Path, metavar="FILE", help="also write the per-record table as CSV")
+    ec57.add_argument("--force", action="store_true", help="overwrite --markdown/--csv files that exist")
+    nonstandard = ec57.add_argument_group("nonstandard comparisons (bxb's -f, -t, -w; not EC57)")
+    nonstandard.add_argument("--start", type=float, default=300.0, metavar="SECONDS",
+                             help="end of the learning period (default: 300)")
+    nonstandard.add_argument("--end", type=float, metavar="SECONDS",
+                             help="end of the comparison (default: the record's end; 0: the end of either file)")
+    nonstandard.add_argument("--window", type=float, default=0.15, metavar="SECONDS",
+                             help="match window (default: 0.15)")
     return parser
 
 
@@ -171,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         return {"run": cmd_run, "list": cmd_list, "compare": cmd_compare, "leaderboard": cmd_leaderboard,
                 "soft-vote": cmd_soft_vote, "prior-weights": cmd_prior_weights, "upgrade": cmd_upgrade,
                 "data": cmd_data, "run-cell": cmd_run_cell, "cells": cmd_cells,
-                "finish": cmd_finish}[args.command](args)
+                "finish": cmd_finish, "ec57": cmd_ec57}[args.command](args)
     except EcgbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         _resume_hint(exc)
@@ -496,4 +515,28 @@ def cmd_data(args) -> int:
     writable_folder(args.output, "--output")
     for path in export_csv(load_dataset(args.dataset, data_dir), args.output):
         print(f"written: {path}")
+    return 0
+
+
+def cmd_ec57(args) -> int:
+    from ecgbench import ec57
+    from ecgbench.io import writable_file, write_text
+
+    for option, path in (("--markdown", args.markdown), ("--csv", args.csv)):
+        if path:
+            writable_file(path, option)
+            if path.exists() and not args.force:
+                raise EcgbenchError(f"{option} {path}: the file exists; give --force to overwrite it")
+    if args.start < 0 or args.window <= 0 or (args.end is not None and args.end < 0):
+        raise EcgbenchError("--start and --end must be 0 or more seconds, --window more than 0")
+    settings = ec57.Settings(args.start, args.end, args.window)
+    evaluation = ec57.evaluate(args.folder, args.test, args.ref, args.records, settings)
+    title = (f"EC57 beat-by-beat comparison: test '{args.test}' against reference '{args.ref}', "
+             f"{len(evaluation.records)} record(s) of {args.folder}"
+             + ("" if settings.standard else " (NONSTANDARD comparison interval or window)"))
+    print(ec57.report_text(evaluation, title), end="")
+    if args.markdown:
+        print(f"written: {write_text(args.markdown, ec57.report_markdown(evaluation, title))}")
+    if args.csv:
+        print(f"written: {write_text(args.csv, ec57.report_csv(evaluation))}")
     return 0
