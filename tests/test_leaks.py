@@ -230,6 +230,8 @@ PARAM_CASES = [
     ("snr-absurd-high", _suite("mitdb-noise", "snrs = [1e6]"), ["snrs = [1000000.0]", "<= 60"]),
     ("snr-bool", _suite("mitdb-noise", "snrs = [true]"), ["snrs = [true]", "each a number"]),
     ("snr-twice", _suite("mitdb-noise", "snrs = [12, 6, 12.0]"), ["snrs = [12, 6, 12.0]", "no value twice"]),
+    ("snr-one-condition-name", _suite("mitdb-noise", "snrs = [12.000001, 12.0000001]"),
+     ["snrs = [12.000001, 12.0000001]", "both name the condition .../12"]),
     ("snr-none", _suite("mitdb-noise", "snrs = []"), ["snrs = []", "at least 1 item"]),
     ("snr-not-a-list", _suite("mitdb-noise", "snrs = 12"), ["snrs = 12", "must be a list"]),
     ("noise-twice", _suite("mitdb-noise", 'noises = ["em", "em"]'), ['noises = ["em", "em"]', "no value twice"]),

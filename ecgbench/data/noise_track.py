@@ -163,7 +163,7 @@ PARAMS = {
     **WFDB_PARAMS,
     "noises": Param(kind="list", items=Param(choices=NOISE_RECORDS), min_items=1, unique=True),
     "snrs": Param(kind="list", items=Param(kind="float", low=SNR_RANGE_DB[0], high=SNR_RANGE_DB[1]), min_items=1,
-                  unique=True),
+                  unique=True, check=lambda snrs: _snr_names_problem(snrs)),  # defined below
     "protocol": Param(choices=PROTOCOLS),
     "seed": Param(kind="int", low=0, high=2**32 - 1),
     "calibration": Param(choices=CALIBRATIONS),
@@ -295,6 +295,17 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
         context_names=context_names(context),
         conditions=np.where(np.arange(n) < n_train, "", names),
     )
+
+
+def _snr_names_problem(snrs) -> str | None:
+    """Two SNRs that name one condition (``DS2/em/12`` for 12.000001 and 12.0000001) would pool their beats."""
+    names: dict[str, float] = {}
+    for snr in snrs:
+        name = Condition("DS2", "em", float(snr)).name.rsplit("/", 1)[1]
+        if name in names:
+            return f"{names[name]!r} and {snr!r} both name the condition .../{name}; keep one"
+        names[name] = snr
+    return None
 
 
 def _detected(detect: bool) -> dict:
