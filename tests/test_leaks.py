@@ -69,7 +69,8 @@ def _annotate_past_the_end(folder: Path, record: str, extra: list[int]) -> int:
 def test_beats_annotated_at_and_past_the_signal_end_are_dropped_counted_and_the_rest_kept(databases, tmp_path):
     root, truth = databases
     before = wd.load_wfdb_database(root / "alpha")
-    _annotate_past_the_end(root / "alpha", "100", [0, 1, 500])  # at sig_len (real svdb does this) and beyond
+    # beats at sig_len, as a genuine PhysioNet database annotates them, and beyond
+    _annotate_past_the_end(root / "alpha", "100", [0, 1, 500])
     after = wd.load_wfdb_database(root / "alpha")
     np.testing.assert_array_equal(after.X, before.X)
     np.testing.assert_array_equal(after.y, before.y)
@@ -171,6 +172,8 @@ def test_disjoint_sides_of_one_database_and_records_in_a_real_subfolder_pass(dat
         shutil.move(root / "alpha" / f"101.{ext}", root / "alpha" / "sub" / f"101.{ext}")
     assert data.dataset_spec("wfdb-cross").missing(root, train="alpha", test="beta",
                                                    train_records=["100", "sub/101"]) is None
+    both = data.load_dataset("wfdb-cross", root, train="alpha", test="beta", train_records=["100", "sub/101"])
+    assert both.provenance["groups"][1] == "alpha/sub/101" and len(both.predefined_split[0]) == len(ok.y)
 
 
 @pytest.fixture
@@ -326,6 +329,10 @@ EMPTY_CASES = [
      ["dataset 'mitbih', split predefined: the training part holds a single class (N)", "give it more beats"]),
     ("max-beats-leaves-one-class-to-train-on", lambda folder: None, "synthetic", 3,
      ["dataset 'synthetic', split holdout: the test part is empty", "max_beats = 3"]),
+    ("max-beats-leaves-fewer-beats-than-folds", lambda folder: None, "synthetic --protocol kfold", 3,
+     ["dataset 'synthetic': kfold with n_folds = 5 needs a class with at least 5 beats", "raise max_beats"]),
+    ("max-beats-leaves-fewer-beats-than-record-folds", lambda folder: None, "synthetic --protocol group-kfold", 3,
+     ["dataset 'synthetic': group-kfold with n_folds = 5", "lower n_folds"]),
 ]
 
 
@@ -333,12 +340,13 @@ EMPTY_CASES = [
 def test_a_split_part_left_empty_is_refused_at_plan_time(case_id, prepare, dataset, max_beats, words, tmp_path,
                                                         capsys):
     prepare(tmp_path)
+    dataset, *options = dataset.split()
     body = f'datasets = ["{dataset}"]\nmodels = ["minirocket"]\n'
     body += f"max_beats = {max_beats}\n" if max_beats else ""
     (tmp_path / "suite.toml").write_text(body)
     results = tmp_path / "results"
-    code = main(["run", "--suite", str(tmp_path / "suite.toml"), "--data-dir", str(tmp_path), "--results-dir",
-                 str(results)])
+    code = main(["run", "--suite", str(tmp_path / "suite.toml"), *options, "--data-dir", str(tmp_path),
+                 "--results-dir", str(results)])
     _assert_refused(capsys, code, words, results)
 
 

@@ -224,7 +224,7 @@ def _check_signal_files(folder: Path, record: str, header) -> None:
         if unknown:
             raise record_error(folder, record, f"{record}.hea", f"signal file {name} has format {unknown[0]!r}, "
                                f"not a WFDB signal format ({', '.join(FORMAT_BYTES)})")
-        path = folder / name
+        path = (folder / record).parent / name  # beside its header (a RECORDS entry may name a subfolder)
         if not path.is_file():
             raise record_error(folder, record, name, f"not found (the signal file that {record}.hea names)")
         size = path.stat().st_size
@@ -367,7 +367,8 @@ def record_files(folder: Path, record: str, annotator: str = ANNOTATOR) -> list[
     header = check_record(folder, record, annotator)
     # A multi-segment header names no signal files of its own (getattr: wfdb's MultiRecord has no file_name).
     signal_names = sorted(set(getattr(header, "file_name", None) or []) - {"~"})
-    return [folder / f"{record}.hea", *(folder / name for name in signal_names), folder / f"{record}.{annotator}"]
+    beside = (folder / record).parent  # signal files lie beside their header (a record may be in a subfolder)
+    return [folder / f"{record}.hea", *(beside / name for name in signal_names), folder / f"{record}.{annotator}"]
 
 
 def require_database(folder: Path, records: list[str]) -> None:
