@@ -93,15 +93,21 @@ def test_a_real_record_annotated_past_its_end_keeps_its_beats(mitdb_dir, wfdb, t
     assert len(dataset.y) == 2273 and dataset.provenance["annotations_outside_signal"] == {"100": 2}
 
 
-def test_a_record_whose_every_beat_lies_outside_the_signal_is_refused_by_name(databases, tmp_path, capsys):
+def test_a_record_without_beats_adds_none_and_only_a_database_without_any_is_refused(databases, tmp_path, capsys):
     import wfdb
 
-    root, _ = databases
-    sig_len = wfdb.rdheader(str(root / "alpha" / "101")).sig_len
-    wfdb.wrann("101", "atr", np.array([sig_len, sig_len + 3]), symbol=["N", "V"], write_dir=str(root / "alpha"))
+    root, truth = databases
+    alpha = root / "alpha"
+    sig_len = wfdb.rdheader(str(alpha / "101")).sig_len
+    wfdb.wrann("101", "atr", np.array([sig_len, sig_len + 3]), symbol=["N", "V"], write_dir=str(alpha))
+    dataset = wd.load_wfdb_database(alpha)
+    assert len(dataset.y) == len(truth["alpha", "100"]) and set(dataset.groups) == {100}
+    assert dataset.provenance["records_without_beats"] == ["101"]
+    assert dataset.provenance["annotations_outside_signal"] == {"101": 2}
+    wfdb.wrann("100", "atr", np.array([5, 900]), symbol=["+", "~"], write_dir=str(alpha))  # rhythm and noise only
     code, results = _run_suite(tmp_path, root, CROSS.format(test="beta", extra=""))
-    _assert_refused(capsys, code, ["'alpha', record 101, file 101.atr", "all 2 beat annotations lie outside"],
-                    results)
+    _assert_refused(capsys, code, ["WFDB database 'alpha': no record gives a beat", "record 100, file 100.atr: no "
+                                   "beat annotations (2 annotations, symbols: +, ~)", "1 more record(s)"], results)
 
 
 # ------------------------------------------------------------------ 2. no record on both sides of any split

@@ -118,13 +118,11 @@ def read_record(folder: Path, record: str, leads: tuple[str, ...] = PREFERRED_LE
     labels = aami_labels(symbols)
     # Genuine PhysioNet databases annotate beats at the very last sample position (sample == the header's
     # signal length) and beyond: no beat can be cut there, so such annotations are left out and counted, never a
-    # reason to refuse the record (docs/datasets.md, "Beats kept").
+    # reason to refuse the record (docs/datasets.md, "Beats kept"). A record left without beats (none annotated,
+    # e.g. rhythm annotations only) adds none; only a database that gives no beat at all is refused.
     cuttable = (samples >= 0) & (samples < len(signal))
     is_beat = (labels >= 0) & cuttable
     dropped = int(((labels >= 0) & ~cuttable).sum())
-    if dropped and not is_beat.any():
-        raise record_error(folder, record, f"{record}.{annotator}", f"all {dropped:,} beat annotations lie outside "
-                           f"the signal's {len(signal):,} samples; a record with no beats cannot be used")
     order = np.argsort(samples[is_beat], kind="stable")  # annotation files are sorted; be safe, segmentation needs it
     return Recording(signal, float(signal_record.fs), header.sig_name[lead_index], samples[is_beat][order],
                      symbols[is_beat][order], labels[is_beat][order], dropped)
@@ -264,10 +262,20 @@ def _check_annotations(folder: Path, record: str, name: str, samples: np.ndarray
         raise record_error(folder, record, name, f"annotation {i + 1} (sample {samples[i]:,}) comes before the one "
                            f"preceding it (sample {samples[i - 1]:,}), {backwards.size - 1:,} more go back in time: "
                            "a WFDB annotation file is in time order, so it is damaged or not an annotation file")
-    if not (aami_labels(symbols) >= 0).any():
-        found = ", ".join(sorted(set(symbols.tolist()))) or "none"
-        raise record_error(folder, record, name, f"holds no beat annotations ({len(symbols):,} annotations, "
-                           f"symbols: {found}); a record with no beats cannot be used")
+
+
+def no_beats_reason(folder: Path, record: str, annotator: str = ANNOTATOR) -> str:
+    """Why a record gave no beat (its annotation file read again: only asked when a whole database gave none)."""
+    wfdb, path = _wfdb(), str(Path(folder) / record)
+    with wfdb_errors(folder, record, f"{record}.{annotator}"):
+        annotation = wfdb.rdann(path, annotator)
+        symbols = np.asarray(annotation.symbol, dtype=str)
+        n_samples = wfdb.rdheader(path).sig_len
+    beats = aami_labels(symbols) >= 0
+    if beats.any():
+        return f"all {int(beats.sum()):,} beat annotations lie outside the signal's {n_samples:,} samples"
+    found = ", ".join(sorted(set(symbols.tolist()))) or "none"
+    return f"no beat annotations ({len(symbols):,} annotations, symbols: {found})"
 
 
 def _wfdb():

@@ -41,6 +41,7 @@ from ecgbench.data.records import (
     checksum_digest,
     checksums_verified,
     list_records,
+    no_beats_reason,
     read_checksum_list,
     read_record,
     record_files,
@@ -194,6 +195,15 @@ def read_records(folder: Path, records: list[str], params: BeatParams,
         n_rebuilt += rebuilt
         all_beats.append(beats)
     refuse_duplicates(identities(folder, signals), f"WFDB database {folder.name!r}")
+    empty = [beats.record for beats in all_beats if len(beats) == 0]
+    if empty and len(empty) == len(all_beats):
+        more = f"; {len(empty) - 1} more record(s) without beats" if len(empty) > 1 else ""
+        raise EcgbenchError(f"WFDB database {folder.name!r}: no record gives a beat (record {empty[0]}, file "
+                            f"{empty[0]}.{params.annotator}: {no_beats_reason(folder, empty[0], params.annotator)}"
+                            f"{more}); there are no beats to use")
+    for record in empty:  # a record without beats adds none (rhythm annotations only, say): said, and in provenance
+        log.warning("WFDB database %s, record %s: no beat annotation inside the signal; it adds no beats",
+                    folder.name, record)
     _log_summary(folder.name, all_beats, n_rebuilt, time.perf_counter() - started, cache_dir)
     return DatabaseRead(all_beats, checksums, signals)
 
@@ -304,6 +314,7 @@ def load_wfdb_database(
         "params": {**params.as_dict(), "drop_last_beat": drop_last_beat, "context": list(context)},
         "leads_used": {beats.record: beats.lead for beats in all_beats},
         "annotations_outside_signal": dropped_annotations(all_beats),
+        "records_without_beats": [beats.record for beats in all_beats if len(beats) == 0],
         # What each record is (the sha256 of its signal files): how train and test sides are kept apart
         # (ecgbench.data.leaks), whatever the records are called.
         "record_signals_sha256": read.signals,
