@@ -167,6 +167,21 @@ def test_a_record_on_both_sides_or_outside_its_database_is_refused_by_name(case_
     assert {p: p.read_bytes() for p in stored} == stored  # the data are read, never changed
 
 
+def test_a_leak_found_when_resuming_leaves_the_stored_run_as_it_was(databases, tmp_path, capsys):
+    root, _ = databases
+    body = CROSS.format(test="beta", extra="")
+    assert _run_suite(tmp_path, root, body, "--run-id", "r")[0] == 0
+    results = tmp_path / "results"
+    stored = {p: p.read_bytes() for p in results.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    _copy_record(root / "alpha", "101", root / "beta", "b9")  # the test database now holds a training record
+    code, _ = _run_suite(tmp_path, root, body, "--run-id", "r")
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err
+    assert "alpha/101 (train) and beta/b9 (test): identical signal files" in err
+    assert {p: p.read_bytes() for p in results.rglob("*") if p.is_file()} == stored
+
+
 def test_disjoint_sides_of_one_database_and_records_in_a_real_subfolder_pass(databases, tmp_path):
     root, _ = databases
     ok = data.load_dataset("wfdb-cross", root, train="alpha", test="alpha", train_records=["100"],
@@ -371,10 +386,17 @@ def test_run_all_quick_keeps_every_dataset_s_declared_protocol():
     assert split_settings(suite_from_args(args, dataset_names()), "mitdb-ds1")["protocol"] == "holdout"
 
 
-def test_mitdb_ds1_is_planned_by_record_folds_under_quick(mitdb_dir, wfdb, tmp_path, tmp_cache):
+def test_run_all_quick_plans_mitdb_ds1_by_record_folds_and_the_others_as_before(mitdb_dir, wfdb, tmp_path,
+                                                                                  tmp_cache):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mitdb").symlink_to(mitdb_dir, target_is_directory=True)  # mitdb alone: no noise track
     results = tmp_path / "results"
-    assert main(["run", "--model", "minirocket", "--dataset", "mitdb-ds1", "--quick", "--plan-only", "--run-id",
-                 "q", "--data-dir", str(mitdb_dir.parent), "--results-dir", str(results)]) == 0
-    splits = json.loads((results / "q" / "manifest.json").read_text())["datasets"]["mitdb-ds1"]["splits"]
-    assert list(splits) == [f"fold{k}" for k in range(1, 6)]
-    assert {s["protocol"] for s in splits.values()} == {"group-kfold"}
+    assert main(["run", "--all", "--quick", "--plan-only", "--run-id", "q", "--data-dir", str(tmp_path / "data"),
+                 "--results-dir", str(results)]) == 0
+    datasets = json.loads((results / "q" / "manifest.json").read_text())["datasets"]
+    assert set(datasets) == {"synthetic", "mitdb-intra", "mitdb-inter", "mitdb-ds1"}
+    protocols = {name: {s["protocol"] for s in info["splits"].values()} for name, info in datasets.items()}
+    assert protocols == {"synthetic": {"holdout"}, "mitdb-intra": {"holdout"}, "mitdb-inter": {"predefined"},
+                         "mitdb-ds1": {"group-kfold"}}
+    assert list(datasets["mitdb-ds1"]["splits"]) == [f"fold{k}" for k in range(1, 6)]
+    assert datasets["mitdb-ds1"]["evaluation"] == "record-cv"
