@@ -379,9 +379,10 @@ def test_run_all_quick_keeps_every_dataset_s_declared_protocol():
     suite = suite_from_args(args, dataset_names())
     assert suite.quick and suite.split["protocol"] == "auto"
     protocols = {name: split_settings(suite, name)["protocol"] for name in dataset_names()}
-    assert protocols["mitdb-ds1"] == "group-kfold"
-    assert {protocols[n] for n in ("synthetic", "mitbih", "ptbdb", "mitdb-intra", "mitdb-inter", "wfdb-cross",
-                                   "mitdb-noise")} == {"auto"}
+    declared = {"mitbih": "predefined", "ptbdb": "holdout", "synthetic": "holdout", "mitdb-intra": "holdout",
+                "mitdb-inter": "predefined", "mitdb-ds1": "group-kfold", "wfdb-cross": "predefined",
+                "mitdb-noise": "predefined"}
+    assert {name: protocols[name] for name in declared} == declared
     args = build_parser().parse_args(["run", "--all", "--quick", "--protocol", "holdout"])
     assert split_settings(suite_from_args(args, dataset_names()), "mitdb-ds1")["protocol"] == "holdout"
 

@@ -23,6 +23,7 @@ from ecgbench.evaluation import Evaluation
     description="Cross-database: train on every beat of one WFDB database, test on another (params train, test; "
     "default mitdb -> svdb), beats rebuilt as Kachuee et al. 2018 at each database's own sampling rate",
     evaluation=Evaluation.CROSS_DATABASE,
+    split_protocol="predefined",
     missing=lambda data_dir, **params: _sides_problem(data_dir, **params),  # defined below
     params={**WFDB_PARAMS, "train": DATABASE, "test": DATABASE, "train_records": RECORD_LIST,
             "test_records": RECORD_LIST},

@@ -61,14 +61,15 @@ TRACKS = (
     Track("mitdb-intra",
           "MIT-BIH Arrhythmia, 48 records, beats rebuilt from the WFDB records as Kachuee et al. 2018 "
           "(5 AAMI classes); intra-patient: stratified hold-out over all beats",
-          Evaluation.INTRA_PATIENT, INTRA_PATIENT, MITDB_RECORDS, [], validation_by_group=False),
+          Evaluation.INTRA_PATIENT, INTRA_PATIENT, MITDB_RECORDS, [], validation_by_group=False,
+          split_protocol="holdout"),
     Track("mitdb-inter",
           "MIT-BIH Arrhythmia, beats rebuilt from the WFDB records; inter-patient (de Chazal et al. 2004): "
           "train DS1, test DS2, paced records excluded, validation by whole DS1 records",
           Evaluation.INTER_PATIENT,
           "inter-patient (de Chazal et al. 2004): train DS1, test DS2, no record on both sides; paced records "
           f"{', '.join(PACED_RECORDS)} excluded",
-          DS1, DS2, validation_by_group=True, named_lists={"DS1": DS1, "DS2": DS2}),
+          DS1, DS2, validation_by_group=True, named_lists={"DS1": DS1, "DS2": DS2}, split_protocol="predefined"),
     Track("mitdb-ds1",
           "MIT-BIH Arrhythmia, the 22 DS1 records of the inter-patient protocol alone: model selection for "
           "mitdb-inter by cross-validation over whole records (--protocol group-kfold) that never sees DS2",

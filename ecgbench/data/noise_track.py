@@ -175,7 +175,7 @@ PARAMS = {
 PARAMS.pop("drop_last_beat")  # the track keeps every beat
 
 
-@register_dataset(NAME, description=DESCRIPTION, evaluation=Evaluation.NOISE_STRESS,
+@register_dataset(NAME, description=DESCRIPTION, evaluation=Evaluation.NOISE_STRESS, split_protocol="predefined",
                   missing=lambda data_dir, **params: _missing(data_dir, **params),  # defined below
                   params=PARAMS)
 def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str = "standard", seed: int = 0,
