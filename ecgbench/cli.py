@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--dataset", action="append", metavar="NAME", help="a dataset to run on (repeatable)")
     run.add_argument("--seeds", type=int, nargs="+", metavar="SEED", help="model seeds (default: 0)")
     run.add_argument("--protocol", choices=PROTOCOLS,
-                     help="split protocol (default: auto = the dataset's own train/test files, else holdout)")
+                     help="split protocol (default: auto = the one each dataset declares: its own train/test "
+                          "files, group-kfold for mitdb-ds1, else holdout; --quick keeps it)")
     run.add_argument("--quick", action="store_true", help="smoke-sized data and models: checks the harness")
     run.add_argument("--run-id", help="name of the run folder; an existing run of the same suite is resumed "
                                       "(default: a new time-stamped name)")

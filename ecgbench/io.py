@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -53,7 +54,32 @@ def write_text(path: str | Path, text: str) -> Path:
 
 
 def write_json(path: str | Path, obj) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    """``obj`` as JSON, atomically. NaN and infinity are refused (json would write ``NaN``, which is not JSON and
+    which other readers reject), naming the key that holds one."""
+    try:
+        text = json.dumps(obj, indent=2, sort_keys=False, default=_json_default, allow_nan=False)
+    except ValueError as exc:
+        found = _non_finite(json.loads(json.dumps(obj, default=_json_default)))
+        if found is None:
+            raise
+        from ecgbench.errors import EcgbenchError
+
+        raise EcgbenchError(f"{path}: not written: {found[0]} is {found[1]}, and NaN and infinity are not valid "
+                            "JSON") from exc
+    return write_text(path, text + "\n")
+
+
+def _non_finite(obj, where: str = "") -> tuple[str, float] | None:
+    """The path (``datasets.x.n_beats``, ``cells[3].accuracy``) and value of the first NaN or infinity in ``obj``."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return where or "the value", obj
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for key, value in items:
+        found = _non_finite(value, f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}" if where else
+                            str(key))
+        if found:
+            return found
+    return None
 
 
 def _json_default(obj):

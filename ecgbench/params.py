@@ -9,7 +9,8 @@ passes ``params={...}`` to ``register_dataset`` (the defaults come from the load
 - ``"bool"``: ``true`` or ``false``, strictly (not 0 or 1); ``"str"``: a string;
 - ``"list"``: a list (each item checked by ``items``, itself a Param, where given).
 
-``low``/``high`` bound it inclusively, ``above``/``below`` strictly; ``choices`` lists the allowed values;
+``low``/``high`` bound it inclusively, ``above``/``below`` strictly; ``choices`` lists the allowed values; a list
+may need ``min_items`` items and ``unique`` ones (no value twice);
 ``optional`` lets ``None`` through (a default that TOML cannot spell); ``check`` is a last ``value -> problem or
 None`` for what the rest cannot say. :func:`check_params` refuses, in one line, the first value that does not fit::
 
@@ -39,6 +40,8 @@ class Param:
     kind: str | None = None  # one of KINDS; None: the default's type
     optional: bool = False  # None is allowed
     items: Param | None = None  # for lists: what each item must be
+    unique: bool = False  # for lists: no value twice (12 and 12.0 are one value)
+    min_items: int | None = None  # for lists: at least this many items
     check: Callable[[object], str | None] | None = None  # a further problem, or None
 
     def __post_init__(self):
@@ -60,8 +63,12 @@ class Param:
                                                               ("<=", self.high), ("<", self.below))
                       if bound is not None]
             text += " " + " and ".join(bounds) if bounds else ""
+        if kind == "list" and self.min_items:
+            text = text.replace("a list", f"a list of at least {self.min_items} item{'s' * (self.min_items > 1)}", 1)
         if kind == "list" and self.items is not None:
             text += ", each " + self.items.describe()
+        if kind == "list" and self.unique:
+            text += ", no value twice"
         return text + (" (or left out)" if self.optional else "")
 
     def problem(self, value) -> str | None:
@@ -80,10 +87,24 @@ class Param:
             return False
         if kind == "list" and self.items is not None and any(self.items.problem(v) for v in value):
             return False
+        if kind == "list" and self.min_items is not None and len(value) < self.min_items:
+            return False
+        if kind == "list" and self.unique and _has_repeats(value):
+            return False
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return ((self.low is None or value >= self.low) and (self.high is None or value <= self.high)
                     and (self.above is None or value > self.above) and (self.below is None or value < self.below))
         return True
+
+
+def _has_repeats(values) -> bool:
+    """Whether a value comes twice: == on numbers (12 and 12.0 are one SNR), but a bool never equals a number."""
+    seen: list = []
+    for value in values:
+        if any(value == other and isinstance(value, bool) == isinstance(other, bool) for other in seen):
+            return True
+        seen.append(value)
+    return False
 
 
 def kind_of(default) -> str | None:

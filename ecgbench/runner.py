@@ -56,11 +56,15 @@ class Plan:
 # ---- data --------------------------------------------------------------------------------------------------------
 
 def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
-    """A stratified subsample of at most ``max_beats`` beats, keeping a predefined split's sides apart."""
+    """A stratified subsample of about ``max_beats`` beats, keeping a predefined split's sides apart; test
+    conditions that score the same beats keep the same beats (:func:`_paired_subsample`)."""
     if len(dataset.y) <= max_beats:
         return dataset
     rng = np.random.default_rng(seed)
-    keep, _ = stratified_partition(dataset.y, 1 - max_beats / len(dataset.y), rng)
+    if dataset.conditions is not None and dataset.predefined_split is not None:
+        keep = _paired_subsample(dataset, max_beats / len(dataset.y), rng)
+    else:
+        keep, _ = stratified_partition(dataset.y, 1 - max_beats / len(dataset.y), rng)
     predefined = None
     if dataset.predefined_split is not None:
         # keep is sorted, so a kept beat's new index is its position in keep
@@ -71,6 +75,32 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
     provenance = {**dataset.provenance, "subsample": {"max_beats": max_beats, "seed": seed}}
     return dataclasses.replace(dataset, X=dataset.X[keep], y=dataset.y[keep], groups=groups, context=context,
                                predefined_split=predefined, provenance=provenance, conditions=conditions)
+
+
+def _paired_subsample(dataset: Dataset, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """The sorted indices of ``fraction`` of a dataset with test conditions (the noise track): a stratified
+    subsample of the training beats, and of each condition group's (``DS2``, ``nstdb``) first condition, whose
+    positions every other condition of the group keeps too, so that the conditions still compare the same clean
+    beats. A group whose conditions hold different beats (R peaks re-detected: not paired anyway) is subsampled
+    condition by condition."""
+    train, test = dataset.predefined_split
+    kept = [train[stratified_partition(dataset.y[train], 1 - fraction, rng)[0]]]
+    names = dataset.conditions[test]
+    rows = {name: test[names == name] for name in dict.fromkeys(names.tolist())}
+    groups: dict[str, list[str]] = {}
+    for name in rows:
+        groups.setdefault(name.split("/", 1)[0], []).append(name)
+    for members in groups.values():
+        first = rows[members[0]]
+        paired = all(len(rows[m]) == len(first) and np.array_equal(dataset.y[rows[m]], dataset.y[first])
+                     and (dataset.groups is None or np.array_equal(dataset.groups[rows[m]], dataset.groups[first]))
+                     for m in members)
+        if paired:
+            positions = stratified_partition(dataset.y[first], 1 - fraction, rng)[0]
+            kept += [rows[m][positions] for m in members]
+        else:
+            kept += [rows[m][stratified_partition(dataset.y[rows[m]], 1 - fraction, rng)[0]] for m in members]
+    return np.sort(np.concatenate(kept))
 
 
 def suite_dataset(suite: Suite, name: str, data_dir: Path | None) -> Dataset:
@@ -121,7 +151,8 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -
         for model_name in suite.models:  # values that depend on the data (prior_weights: one per class) fail here
             build(model_name, n_classes=dataset.n_classes, n_context=context_columns(dataset, model_name),
                   **suite.params_for_model(model_name))
-        splits[name] = make_splits(dataset, **suite.split)
+        splits[name] = make_splits(dataset, **split_settings(suite, name))
+        refuse_empty_parts(name, dataset, splits[name], suite)
         label = " (SYNTHETIC)" if dataset.synthetic else ""
         log.info("dataset %s%s: %d beats %s; %s", name, label, len(dataset.y), dataset.class_counts(),
                  ", ".join(f"{s.name} split: train {len(s.train)} / val {len(s.val)} / test {len(s.test)}"
@@ -148,6 +179,46 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -
     cells = suite_cells(suite, {name: [s.name for s in parts] for name, parts in splits.items()})
     pending = [cell for cell in cells if not store.cell_finished(cell)]
     return Plan(store, suite, data_dir, manifest, cells, pending, datasets, lock)
+
+
+def split_settings(suite: Suite, name: str) -> dict:
+    """The suite's [split] settings for dataset ``name``: protocol "auto" becomes the protocol the dataset declares
+    (mitdb-ds1: group-kfold), so that neither ``run --all`` nor ``--quick`` changes how a dataset is split."""
+    settings = dict(suite.split)
+    if settings["protocol"] == "auto":
+        settings["protocol"] = dataset_spec(name).split_protocol
+    return settings
+
+
+def refuse_empty_parts(name: str, dataset: Dataset, splits, suite: Suite) -> None:
+    """Refuse, before anything is written, a split whose training part is empty or holds a single class, or whose
+    test part (or one of its test conditions) is empty: its cells would store NaN metrics, or fail, in every
+    model. Small files and subsampling (``max_beats``, ``--quick``) are how this happens."""
+    if suite.max_beats:
+        how = f"max_beats = {suite.max_beats:,}{' (--quick)' if suite.quick else ''} keeps {len(dataset.y):,} beats"
+        fix = "raise max_beats (in the suite file), or run without --quick"
+    else:
+        how = f"the dataset holds {len(dataset.y):,} beats"
+        fix = "give it more beats (its files or dataset parameters), or choose another split protocol"
+    conditions = [] if dataset.conditions is None else sorted(set(dataset.conditions.tolist()) - {""})
+    for split in splits:
+        problem = None
+        train_classes = np.unique(dataset.y[split.train])
+        if len(split.train) == 0:
+            problem = "the training part is empty"
+        elif len(train_classes) < 2:
+            problem = (f"the training part holds a single class ({dataset.classes[train_classes[0]]}), from which "
+                       "no classifier can be learnt")
+        elif len(split.test) == 0:
+            problem = "the test part is empty"
+        else:
+            tested = set(dataset.conditions[split.test].tolist()) if conditions else set()
+            absent = [c for c in conditions if c not in tested]
+            if absent:
+                problem = f"the test part holds no beat of condition(s) {', '.join(absent[:3])}"
+        if problem:
+            raise EcgbenchError(f"dataset {name!r}, split {split.name}: {problem} ({how}; train {len(split.train):,}"
+                                f" / val {len(split.val):,} / test {len(split.test):,} beats); {fix}")
 
 
 def planned_cells(store: RunStore) -> list[CellKey]:
@@ -313,10 +384,12 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         dataset=key.dataset, split=key.split, protocol=protocol, model=key.model, seed=key.seed,
         synthetic=dataset.synthetic, classes=list(dataset.classes), params=model.params, threads=threads,
         n_train=len(train), n_val=len(val), n_test=len(test),
-        fit_seconds=fit_seconds, predict_seconds=predict_seconds, peak_memory_mb=peak.mb, peak_memory_scope=peak.scope,
+        fit_seconds=fit_seconds, predict_seconds=predict_seconds, peak_memory_scope=peak.scope,
+        # None where unknown: NaN and infinity are not JSON (ecgbench.io.write_json refuses them)
+        peak_memory_mb=peak.mb if np.isfinite(peak.mb) else None,
         context_features=list(dataset.context_names) if n_context else [],
         commit=manifest["commit"],
-        beats_per_second=len(test) / predict_seconds if predict_seconds > 0 else float("inf"),
+        beats_per_second=len(test) / predict_seconds if predict_seconds > 0 else None,
         baseline_f1_macro=majority_baseline(y[train], y[test], dataset.classes)["f1_macro"],
     )
     groups = None if dataset.groups is None else dataset.groups[test]

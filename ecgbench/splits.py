@@ -106,6 +106,12 @@ def make_splits(
         protocol = "predefined" if dataset.predefined_split is not None else "holdout"
     rng = np.random.default_rng(seed)
     y = dataset.y
+    largest = int(np.bincount(y).max()) if len(y) else 0
+    if protocol in ("kfold", "group-kfold") and n_folds > largest:
+        # scikit-learn's stratified folds need one class with a beat per fold (a tiny file, or max_beats / --quick)
+        raise EcgbenchError(f"dataset {dataset.name!r}: {protocol} with n_folds = {n_folds} needs a class with at "
+                            f"least {n_folds} beats, and its largest has {largest} ({len(y):,} beats in all); "
+                            "lower n_folds, or give it more beats (raise max_beats, or run without --quick)")
     if protocol == "predefined":
         if dataset.predefined_split is None:
             raise EcgbenchError(f"dataset {dataset.name!r} has no train/test files of its own; use holdout or kfold")

@@ -92,6 +92,9 @@ class DatasetSpec:
     # (data_dir, **dataset params) -> what keeps the data from being read (a file named) and how to get it, or None
     missing: Callable[..., str | None]
     params: dict[str, Param] = field(default_factory=dict)  # the loader's keyword parameters, with their defaults
+    # The split protocol the dataset is meant to be split by when the suite says "auto" (ecgbench.splits): "auto"
+    # (its own train/test files, else a hold-out), or e.g. "group-kfold" for a set of training records alone.
+    split_protocol: str = "auto"
 
     def check_params(self, params: dict, where: str | None = None) -> None:
         """Refuse parameters the loader does not take and values outside their schema (before any data loads);
@@ -118,22 +121,29 @@ DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin_datasets)
 
 
 def register_dataset(name: str, *, description: str, evaluation: Evaluation,
-                     missing=lambda data_dir, **params: None, params: dict[str, Param] | None = None):
+                     missing=lambda data_dir, **params: None, params: dict[str, Param] | None = None,
+                     split_protocol: str = "auto"):
     """Decorator that adds a loader ``load(data_dir: Path, **params) -> Dataset`` to the registry.
 
     ``missing(data_dir, **params)`` names what keeps the data from being read (which file is absent, empty or a
     folder) and how to get it, or returns None; it must be cheap, since ``list`` calls it for every dataset.
     ``params`` gives the loader's keyword parameters their types and ranges (:class:`ecgbench.params.Param`, the
-    default taken from the loader's signature); a parameter left out is checked against its default's type."""
+    default taken from the loader's signature); a parameter left out is checked against its default's type.
+    ``split_protocol``: how the dataset is split when the suite's protocol is "auto" (``--quick`` keeps it)."""
 
     def decorate(load):
         defaults = {p.name: p.default for p in list(inspect.signature(load).parameters.values())[1:]
                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        from ecgbench.suite import PROTOCOLS
+
+        if split_protocol not in PROTOCOLS:
+            raise ValueError(f"dataset {name!r}: split_protocol must be one of {PROTOCOLS}")
         if set(params or {}) - set(defaults):
             raise ValueError(f"dataset {name!r}: params names what its loader does not take")
         schema = {**typed_by_default(defaults),
                   **{k: replace(v, default=defaults[k]) for k, v in (params or {}).items()}}
-        DATASETS.register(name, DatasetSpec(name, load, description, Evaluation(evaluation), missing, schema))
+        DATASETS.register(name, DatasetSpec(name, load, description, Evaluation(evaluation), missing, schema,
+                                            split_protocol))
         return load
 
     return decorate

@@ -44,6 +44,10 @@ def read_entry(path: Path, fields: tuple[str, ...]) -> dict[str, np.ndarray] | N
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
+            missing = [name for name in fields if name not in z.files]
+            if missing:  # written by an older ecgbench, before that field existed: rebuilt quietly, once
+                log.debug("cache file %s lacks %s (an older version); rebuilding", path, ", ".join(missing))
+                return None
             return {name: z[name] for name in fields}
     except Exception as exc:  # damaged in any way (bad zip, bad header, missing array...): rebuild, not fatal
         log.warning("ignoring unreadable cache file %s (%s); rebuilding", path, exc)

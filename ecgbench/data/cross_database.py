@@ -10,15 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from ecgbench.data import AAMI_CLASSES, Dataset, register_dataset
+from ecgbench.data.leaks import dataset_identities, refuse_shared_records
 from ecgbench.data.mitdb import MITDB
 from ecgbench.data.records import records_problem
 from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
-from ecgbench.data.wfdb_dataset import WFDB_PARAMS, load_wfdb_database, record_groups
-from ecgbench.errors import EcgbenchError
+from ecgbench.data.wfdb_dataset import DATABASE, RECORD_LIST, WFDB_PARAMS, load_wfdb_database, record_groups
 from ecgbench.evaluation import Evaluation
-from ecgbench.params import Param
-
-RECORD_LIST = Param(kind="list", optional=True, items=Param(kind="str"))  # None: the database's RECORDS file
 
 
 @register_dataset(
@@ -26,8 +23,9 @@ RECORD_LIST = Param(kind="list", optional=True, items=Param(kind="str"))  # None
     description="Cross-database: train on every beat of one WFDB database, test on another (params train, test; "
     "default mitdb -> svdb), beats rebuilt as Kachuee et al. 2018 at each database's own sampling rate",
     evaluation=Evaluation.CROSS_DATABASE,
+    split_protocol="predefined",
     missing=lambda data_dir, **params: _sides_problem(data_dir, **params),  # defined below
-    params={**WFDB_PARAMS, "train": Param(kind="str"), "test": Param(kind="str"), "train_records": RECORD_LIST,
+    params={**WFDB_PARAMS, "train": DATABASE, "test": DATABASE, "train_records": RECORD_LIST,
             "test_records": RECORD_LIST},
 )
 def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", train_records=None,
@@ -36,9 +34,13 @@ def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", 
     """Train on ``train``'s beats, test on ``test``'s; ``groups`` number the (database, record) pairs."""
     options = {"window_s": window_s, "rr_factor": rr_factor, "drop_last_beat": drop_last_beat,
                "context": context, "verify_checksums": verify_checksums}
-    sides = [load_wfdb_database(Path(data_dir) / db, records, **options)
-             for db, records in ((train, train_records), (test, test_records))]
-    _refuse_shared_records(sides)
+    folders = [Path(data_dir) / train, Path(data_dir) / test]
+    sides = [load_wfdb_database(folder, records, **options)
+             for folder, records in zip(folders, (train_records, test_records), strict=True)]
+    # By what the records are (real paths, signal sha256), not by name: a test database that links to the
+    # training one, or holds a copy of one of its records, is refused too.
+    refuse_shared_records("wfdb-cross", *(dataset_identities(f, side) for f, side in zip(folders, sides, strict=True)),
+                          fix="pick other databases, or disjoint train_records and test_records")
     n_train, n_test = len(sides[0].y), len(sides[1].y)
     names = [f"{side.provenance['database']}/{r}" for side in sides for r in side.provenance["records"]]
     n_train_records = len(sides[0].provenance["records"])
@@ -76,15 +78,3 @@ def _record_positions(side: Dataset) -> np.ndarray:
     record_ids = record_groups(side.provenance["records"])
     order = np.argsort(record_ids)
     return order[np.searchsorted(record_ids, side.groups, sorter=order)]
-
-
-def _refuse_shared_records(sides: list[Dataset]) -> None:
-    train, test = (side.provenance for side in sides)
-    if train["database"] != test["database"]:
-        return
-    shared = sorted(set(train["records"]) & set(test["records"]))
-    if shared:
-        raise EcgbenchError(
-            f"wfdb-cross: train and test are both {train['database']!r} and share records {', '.join(shared)}; "
-            "pick disjoint train_records and test_records"
-        )

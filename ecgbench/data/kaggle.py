@@ -326,6 +326,7 @@ def _provenance(origin: str, checksums: dict[str, str]) -> dict:
     description="MIT-BIH Arrhythmia beats, 5 AAMI classes (Kaggle CSVs), with the published train/test split",
     evaluation=Evaluation.INTRA_PATIENT,
     missing=_first_missing((MITBIH_TRAIN, MITBIH_TEST)),
+    split_protocol="predefined",  # its own train/test files
 )
 def load_mitbih(data_dir: Path) -> Dataset:
     X_train, y_train, train_sha = _read_kaggle_file(data_dir, MITBIH_TRAIN, AAMI_CLASSES, None)
@@ -347,6 +348,7 @@ def load_mitbih(data_dir: Path) -> Dataset:
     description="PTB Diagnostic ECG beats, normal vs myocardial infarction (Kaggle CSVs)",
     evaluation=Evaluation.INTRA_PATIENT,
     missing=_first_missing((PTBDB_NORMAL, PTBDB_ABNORMAL)),
+    split_protocol="holdout",  # two files by class, no train/test files
 )
 def load_ptbdb(data_dir: Path) -> Dataset:
     # The class of a PTB beat is given by its file, so each file must hold one label only.

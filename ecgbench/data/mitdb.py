@@ -20,6 +20,7 @@ import numpy as np
 
 from ecgbench.data import Dataset, register_dataset
 from ecgbench.data.kaggle import INTRA_PATIENT
+from ecgbench.data.leaks import dataset_identities, refuse_shared_records
 from ecgbench.data.records import records_problem
 from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
 from ecgbench.data.wfdb_dataset import WFDB_PARAMS, load_wfdb_database
@@ -49,6 +50,7 @@ class Track:
     test: list[str]
     validation_by_group: bool  # carve the validation part by whole records
     named_lists: dict[str, list[str]] = field(default_factory=dict)  # record lists the provenance names
+    split_protocol: str = "auto"  # how the runner splits it when the suite says "auto"
 
     @property
     def records(self) -> list[str]:
@@ -59,19 +61,20 @@ TRACKS = (
     Track("mitdb-intra",
           "MIT-BIH Arrhythmia, 48 records, beats rebuilt from the WFDB records as Kachuee et al. 2018 "
           "(5 AAMI classes); intra-patient: stratified hold-out over all beats",
-          Evaluation.INTRA_PATIENT, INTRA_PATIENT, MITDB_RECORDS, [], validation_by_group=False),
+          Evaluation.INTRA_PATIENT, INTRA_PATIENT, MITDB_RECORDS, [], validation_by_group=False,
+          split_protocol="holdout"),
     Track("mitdb-inter",
           "MIT-BIH Arrhythmia, beats rebuilt from the WFDB records; inter-patient (de Chazal et al. 2004): "
           "train DS1, test DS2, paced records excluded, validation by whole DS1 records",
           Evaluation.INTER_PATIENT,
           "inter-patient (de Chazal et al. 2004): train DS1, test DS2, no record on both sides; paced records "
           f"{', '.join(PACED_RECORDS)} excluded",
-          DS1, DS2, validation_by_group=True, named_lists={"DS1": DS1, "DS2": DS2}),
+          DS1, DS2, validation_by_group=True, named_lists={"DS1": DS1, "DS2": DS2}, split_protocol="predefined"),
     Track("mitdb-ds1",
           "MIT-BIH Arrhythmia, the 22 DS1 records of the inter-patient protocol alone: model selection for "
           "mitdb-inter by cross-validation over whole records (--protocol group-kfold) that never sees DS2",
           Evaluation.INTRA_PATIENT, "the DS1 records of de Chazal et al. 2004 alone (DS2 is not loaded)",
-          DS1, [], validation_by_group=True, named_lists={"DS1": DS1}),
+          DS1, [], validation_by_group=True, named_lists={"DS1": DS1}, split_protocol="group-kfold"),
 )
 TRACK_BY_NAME = {track.name: track for track in TRACKS}
 
@@ -80,6 +83,9 @@ def load_track(track: Track, data_dir: Path, **options) -> Dataset:
     """``track``'s beats from ``data_dir / mitdb``; ``options`` as :func:`load_wfdb_database` takes them."""
     dataset = load_wfdb_database(Path(data_dir) / MITDB, track.records, name=track.name, **options)
     if track.test:
+        folder = Path(data_dir) / MITDB
+        refuse_shared_records(track.name, dataset_identities(folder, dataset, track.train),
+                              dataset_identities(folder, dataset, track.test))
         in_train = np.isin(dataset.groups, [int(r) for r in track.train])
         dataset.predefined_split = (np.flatnonzero(in_train), np.flatnonzero(~in_train))
     dataset.validation_by_group = track.validation_by_group
@@ -102,6 +108,7 @@ def _loader(track: Track):
 
 def _register(track: Track) -> None:
     register_dataset(track.name, description=track.description, evaluation=track.evaluation, params=WFDB_PARAMS,
+                     split_protocol=track.split_protocol,
                      missing=lambda data_dir, **params: records_problem(Path(data_dir) / MITDB, track.records)
                      )(_loader(track))
 

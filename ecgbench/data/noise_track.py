@@ -36,6 +36,7 @@ from ecgbench.data import AAMI_CLASSES, Dataset, register_dataset
 from ecgbench.data.beat_cache import beat_cache_dir, cache_key, entry_path
 from ecgbench.data.context import check_groups, context_names, record_context
 from ecgbench.data.detection import DETECTOR, DetectionCounts, counts, redetected
+from ecgbench.data.leaks import identities, refuse_shared_records
 from ecgbench.data.mitdb import DS1, DS2, MITDB
 from ecgbench.data.noise import NOISE_RECORDS, NST_SNRS_DB, add_noise, protocol_segments, read_wfdb
 from ecgbench.data.records import (
@@ -51,12 +52,15 @@ from ecgbench.data.records import (
 )
 from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
 from ecgbench.data.wfdb_dataset import (
+    RECORD_LIST,
     SOURCE,
+    WFDB_PARAMS,
     BeatParams,
     RecordBeats,
     _cached_record,
     beats_from_recording,
-    read_database,
+    dropped_annotations,
+    read_records,
 )
 from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
@@ -148,9 +152,32 @@ def _segments(folder: Path, record: str, protocol: str) -> tuple:
     return protocol_segments(header.sig_len, float(header.fs), protocol)
 
 
-@register_dataset(NAME, description=DESCRIPTION, evaluation=Evaluation.NOISE_STRESS,
+# The SNRs a condition may have: nst's shipped records go from 24 to -6 dB; below -20 dB the noise is ten times
+# the ECG's amplitude and above 60 dB it is a thousandth of it, so conditions out there measure nothing the range
+# does not (and -1000 dB, NaN or infinity are typing errors, not conditions).
+SNR_RANGE_DB = (-20, 60)
+PROTOCOLS = ("standard", "whole")
+CALIBRATIONS = ("nst", "added")
+# Every parameter of the track, each with its type and range (docs/noise.md), checked before any data loads.
+PARAMS = {
+    **WFDB_PARAMS,
+    "noises": Param(kind="list", items=Param(choices=NOISE_RECORDS), min_items=1, unique=True),
+    "snrs": Param(kind="list", items=Param(kind="float", low=SNR_RANGE_DB[0], high=SNR_RANGE_DB[1]), min_items=1,
+                  unique=True, check=lambda snrs: _snr_names_problem(snrs)),  # defined below
+    "protocol": Param(choices=PROTOCOLS),
+    "seed": Param(kind="int", low=0, high=2**32 - 1),
+    "calibration": Param(choices=CALIBRATIONS),
+    "shipped": Param(kind="bool"),
+    "r_peaks": Param(choices=R_PEAKS),
+    "train_records": RECORD_LIST,
+    "test_records": RECORD_LIST,
+}
+PARAMS.pop("drop_last_beat")  # the track keeps every beat
+
+
+@register_dataset(NAME, description=DESCRIPTION, evaluation=Evaluation.NOISE_STRESS, split_protocol="predefined",
                   missing=lambda data_dir, **params: _missing(data_dir, **params),  # defined below
-                  params={"r_peaks": Param(choices=R_PEAKS)})
+                  params=PARAMS)
 def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str = "standard", seed: int = 0,
                      calibration: str = "nst", shipped: bool = True, r_peaks: str = "reference",
                      train_records=None, test_records=None, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
@@ -175,11 +202,20 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
     params = BeatParams(window_s=float(window_s), rr_factor=float(rr_factor), leads=PREFERRED_LEADS)
     verify = checksums_verified(verify_checksums)
     expected = {folder: read_checksum_list(folder) if verify else {} for folder in (mitdb, nstdb)}
-    train_beats, checksums = read_database(mitdb, train, params, verify_checksums)
+    train_read = read_records(mitdb, train, params, verify_checksums)
+    train_beats, checksums = train_read.beats, dict(train_read.checksums)
     parts: list[tuple[str, RecordBeats, np.ndarray]] = [("", beats, np.ones(len(beats), bool)) for beats in train_beats]
 
-    clean_test, test_sums = read_database(mitdb, test, params, verify_checksums)
-    checksums.update(test_sums)
+    test_read = read_records(mitdb, test, params, verify_checksums)
+    clean_test = test_read.beats
+    checksums.update(test_read.checksums)
+    tested = identities(mitdb, test_read.signals)
+    shipped_read = read_records(mitdb, list(SHIPPED_RECORDS), params, verify_checksums) if shipped else None
+    if shipped_read is not None:
+        tested += identities(mitdb, shipped_read.signals)
+    # By what the records are, not by name (ecgbench.data.leaks): train_records and test_records may not overlap.
+    refuse_shared_records(NAME, identities(mitdb, train_read.signals), tested,
+                          fix="give train_records and test_records disjoint records")
     record_sums = {r: _file_sums(mitdb, r, params.annotator, expected[mitdb]) for r in test}
     noise_sums = {noise: _file_sums(nstdb, noise, None, expected[nstdb]) for noise in noises}  # hashed once each
     segments = {r: _segments(mitdb, r, protocol) for r in test}
@@ -207,9 +243,9 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
                 beats = _noisy_record(mitdb, nstdb, record, params, condition, protocol, seed, calibration,
                                       {**record_sums[record], **noise_sums[condition.noise]}, detect)
             add(condition, beats, masks[record], segments[record])
-    if shipped:
-        shipped_beats, sums = read_database(mitdb, list(SHIPPED_RECORDS), params, verify_checksums)
-        checksums.update(sums)
+    if shipped_read is not None:
+        shipped_beats = shipped_read.beats
+        checksums.update(shipped_read.checksums)
         for record, clean in zip(SHIPPED_RECORDS, shipped_beats, strict=True):
             standard = _segments(mitdb, record, "standard")
             mask = in_segments(clean, standard)
@@ -238,6 +274,10 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
         **({"detection": {name: c.as_dict() for name, c in detection.items()}} if detect else {}),
         "conditions": {str(name): int((names == name).sum()) for name in dict.fromkeys(names[n_train:])},
         "files_sha256_digest": checksum_digest(checksums), "n_files": len(checksums),
+        "annotations_outside_signal": dropped_annotations(
+            [*train_beats, *clean_test, *(shipped_read.beats if shipped_read else [])]),
+        "record_signals_sha256": {**train_read.signals, **test_read.signals,
+                                  **(shipped_read.signals if shipped_read else {})},
         "params": {**params.as_dict(), "context": list(context)},
         "synthetic": False,
     }
@@ -255,6 +295,17 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
         context_names=context_names(context),
         conditions=np.where(np.arange(n) < n_train, "", names),
     )
+
+
+def _snr_names_problem(snrs) -> str | None:
+    """Two SNRs that name one condition (``DS2/em/12`` for 12.000001 and 12.0000001) would pool their beats."""
+    names: dict[str, float] = {}
+    for snr in snrs:
+        name = Condition("DS2", "em", float(snr)).name.rsplit("/", 1)[1]
+        if name in names:
+            return f"{names[name]!r} and {snr!r} both name the condition .../{name}; keep one"
+        names[name] = snr
+    return None
 
 
 def _detected(detect: bool) -> dict:
@@ -299,11 +350,12 @@ def _detected_record(mitdb: Path, record: str, params: BeatParams, record_sums: 
 
 def _missing(data_dir, noises=NOISES, shipped=True, train_records=None, test_records=None, **params) -> str | None:
     """What keeps the track from being read (cheap file checks), or None."""
-    records = [*(TRAIN if train_records is None else train_records), *(DS2 if test_records is None else test_records)]
-    records += list(SHIPPED_RECORDS) if shipped else []
-    problem = records_problem(Path(data_dir) / MITDB, [str(r) for r in records])
-    if problem:
-        return problem
+    sides = [TRAIN if train_records is None else train_records, DS2 if test_records is None else test_records,
+             SHIPPED_RECORDS if shipped else []]
+    for records in sides:  # side by side: a record on both sides is refused on loading, by what it is
+        problem = records_problem(Path(data_dir) / MITDB, [str(r) for r in records]) if records else None
+        if problem:
+            return problem
     nstdb = Path(data_dir) / NSTDB
     needed = [*noises, *([shipped_name(r, s) for r in SHIPPED_RECORDS for s in NST_SNRS_DB] if shipped else [])]
     absent = [f"{name}.dat" for name in needed if not (nstdb / f"{name}.dat").is_file()]

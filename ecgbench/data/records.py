@@ -56,7 +56,8 @@ def fetch_hint(database: str) -> str:
 @dataclass
 class Recording:
     """One lead of a record (float64, gaps filled) at ``fs`` and its beat annotations, sorted: annotation
-    ``samples``, ``symbols`` and AAMI ``labels``."""
+    ``samples``, ``symbols`` and AAMI ``labels``. ``dropped``: the beat annotations left out because no beat
+    can be cut there (before the first sample or at/after the last one; counted in the provenance)."""
 
     signal: np.ndarray
     fs: float
@@ -64,6 +65,7 @@ class Recording:
     samples: np.ndarray
     symbols: np.ndarray
     labels: np.ndarray
+    dropped: int = 0
 
 
 def aami_labels(symbols) -> np.ndarray:
@@ -112,12 +114,18 @@ def read_record(folder: Path, record: str, leads: tuple[str, ...] = PREFERRED_LE
         annotation = wfdb.rdann(path, annotator)
         samples = np.asarray(annotation.sample, dtype=np.int64)
         symbols = np.asarray(annotation.symbol, dtype=str)
-    _check_annotations(folder, record, f"{record}.{annotator}", samples, symbols, len(signal))
+    _check_annotations(folder, record, f"{record}.{annotator}", samples, symbols)
     labels = aami_labels(symbols)
-    is_beat = labels >= 0
+    # Genuine PhysioNet databases annotate beats at the very last sample position (sample == the header's
+    # signal length) and beyond: no beat can be cut there, so such annotations are left out and counted, never a
+    # reason to refuse the record (docs/datasets.md, "Beats kept"). A record left without beats (none annotated,
+    # e.g. rhythm annotations only) adds none; only a database that gives no beat at all is refused.
+    cuttable = (samples >= 0) & (samples < len(signal))
+    is_beat = (labels >= 0) & cuttable
+    dropped = int(((labels >= 0) & ~cuttable).sum())
     order = np.argsort(samples[is_beat], kind="stable")  # annotation files are sorted; be safe, segmentation needs it
     return Recording(signal, float(signal_record.fs), header.sig_name[lead_index], samples[is_beat][order],
-                     symbols[is_beat][order], labels[is_beat][order])
+                     symbols[is_beat][order], labels[is_beat][order], dropped)
 
 
 # ------------------------------------------------------------------------------------ checking the files
@@ -214,7 +222,7 @@ def _check_signal_files(folder: Path, record: str, header) -> None:
         if unknown:
             raise record_error(folder, record, f"{record}.hea", f"signal file {name} has format {unknown[0]!r}, "
                                f"not a WFDB signal format ({', '.join(FORMAT_BYTES)})")
-        path = folder / name
+        path = (folder / record).parent / name  # beside its header (a RECORDS entry may name a subfolder)
         if not path.is_file():
             raise record_error(folder, record, name, f"not found (the signal file that {record}.hea names)")
         size = path.stat().st_size
@@ -245,18 +253,29 @@ def _check_annotation_file(folder: Path, record: str, name: str) -> None:
                            "end-of-file marker of a WFDB annotation file: it is truncated or not an annotation file")
 
 
-def _check_annotations(folder: Path, record: str, name: str, samples: np.ndarray, symbols: np.ndarray,
-                       n_samples: int) -> None:
-    outside = np.flatnonzero((samples < 0) | (samples >= n_samples))
-    if outside.size:
-        i = int(outside[0])
-        raise record_error(folder, record, name, f"annotation {i + 1} ({str(symbols[i])!r}) is at sample "
-                           f"{samples[i]:,}, outside the signal's {n_samples:,} samples ({outside.size:,} "
-                           "such annotation(s))")
-    if not (aami_labels(symbols) >= 0).any():
-        found = ", ".join(sorted(set(symbols.tolist()))) or "none"
-        raise record_error(folder, record, name, f"holds no beat annotations ({len(symbols):,} annotations, "
-                           f"symbols: {found}); a record with no beats cannot be used")
+def _check_annotations(folder: Path, record: str, name: str, samples: np.ndarray, symbols: np.ndarray) -> None:
+    # Annotations outside the signal are not refused here: read_record drops them (real databases have them).
+    # Time order is WFDB's canonical order, which its writers enforce: times that go back mean a damaged file.
+    backwards = np.flatnonzero(np.diff(samples) < 0)
+    if backwards.size:
+        i = int(backwards[0]) + 1
+        raise record_error(folder, record, name, f"annotation {i + 1} (sample {samples[i]:,}) comes before the one "
+                           f"preceding it (sample {samples[i - 1]:,}), {backwards.size - 1:,} more go back in time: "
+                           "a WFDB annotation file is in time order, so it is damaged or not an annotation file")
+
+
+def no_beats_reason(folder: Path, record: str, annotator: str = ANNOTATOR) -> str:
+    """Why a record gave no beat (its annotation file read again: only asked when a whole database gave none)."""
+    wfdb, path = _wfdb(), str(Path(folder) / record)
+    with wfdb_errors(folder, record, f"{record}.{annotator}"):
+        annotation = wfdb.rdann(path, annotator)
+        symbols = np.asarray(annotation.symbol, dtype=str)
+        n_samples = wfdb.rdheader(path).sig_len
+    beats = aami_labels(symbols) >= 0
+    if beats.any():
+        return f"all {int(beats.sum()):,} beat annotations lie outside the signal's {n_samples:,} samples"
+    found = ", ".join(sorted(set(symbols.tolist()))) or "none"
+    return f"no beat annotations ({len(symbols):,} annotations, symbols: {found})"
 
 
 def _wfdb():
@@ -269,12 +288,48 @@ def _wfdb():
 
 
 def list_records(folder: Path) -> list[str]:
-    """Record names from the folder's ``RECORDS`` file, else from its ``*.hea`` files."""
+    """Record names from the folder's ``RECORDS`` file (checked: :func:`check_record_names`), else from its
+    ``*.hea`` files."""
     folder = Path(folder)
     listing = folder / "RECORDS"
     if listing.is_file():
-        return [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+        records = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+        check_record_names(folder, records, f"WFDB database {folder.name!r}, file RECORDS")
+        return records
     return sorted(p.stem for p in folder.glob("*.hea"))
+
+
+def record_name_problem(folder: Path, records) -> str | None:
+    """What is wrong with a list of record names of the database in ``folder``, or None. A record must lie inside
+    its database folder (a relative path without empty, '.' or '..' parts, whose folder does not resolve outside
+    through a symbolic link: PhysioNet's own RECORDS entries may name subfolders) and be listed once: a record
+    named twice, or one reached from another database, would put the same beats twice into a dataset, on both
+    sides of a split. The record's files themselves may be links (a shared copy of the data): what they are is
+    checked by content (:mod:`ecgbench.data.leaks`)."""
+    root = Path(os.path.realpath(folder))
+    seen: set[str] = set()
+    for name in records:
+        text = str(name)
+        parts = text.replace("\\", "/").split("/")
+        if not text or text.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", text) or \
+                any(part in ("", ".", "..") for part in parts) or text != text.strip():
+            return (f"record {text!r} does not name a record inside the database folder (an absolute path, or a "
+                    "path with '..', '.' or empty parts); name records relative to the folder, e.g. '100'")
+        parent = Path(os.path.realpath(Path(folder) / text)).parent
+        if parent != root and root not in parent.parents:
+            return (f"record {text!r} leaves the database folder: {Path(folder) / text} resolves to {parent}, "
+                    f"outside {root} (a symbolic link pointing outside); a record must lie in its own database")
+        if text in seen:
+            return f"record {text!r} is listed twice (its beats would count twice); list every record once"
+        seen.add(text)
+    return None
+
+
+def check_record_names(folder: Path, records, where: str) -> None:
+    """Refuse what :func:`record_name_problem` finds; ``where`` starts the message."""
+    problem = record_name_problem(folder, records)
+    if problem:
+        raise EcgbenchError(f"{where}: {problem}")
 
 
 def records_problem(folder: Path, records=None, annotator: str = ANNOTATOR) -> str | None:
@@ -282,6 +337,14 @@ def records_problem(folder: Path, records=None, annotator: str = ANNOTATOR) -> s
     (the folder, and every record's header, signal and annotation file there and not empty), and how to fetch
     them; None if nothing."""
     folder = Path(folder)
+    if folder.is_dir():  # a bad record name is not cured by fetching: said without the hint
+        try:
+            names = list_records(folder) if records is None else [str(r) for r in records]
+        except EcgbenchError as exc:
+            return str(exc)
+        problem = record_name_problem(folder, names)
+        if problem:
+            return f"WFDB database {folder.name!r}: {problem}"
     problem = _first_absent(folder, records, annotator)
     return f"{problem}; {fetch_hint(folder.name)}" if problem else None
 
@@ -312,7 +375,8 @@ def record_files(folder: Path, record: str, annotator: str = ANNOTATOR) -> list[
     header = check_record(folder, record, annotator)
     # A multi-segment header names no signal files of its own (getattr: wfdb's MultiRecord has no file_name).
     signal_names = sorted(set(getattr(header, "file_name", None) or []) - {"~"})
-    return [folder / f"{record}.hea", *(folder / name for name in signal_names), folder / f"{record}.{annotator}"]
+    beside = (folder / record).parent  # signal files lie beside their header (a record may be in a subfolder)
+    return [folder / f"{record}.hea", *(beside / name for name in signal_names), folder / f"{record}.{annotator}"]
 
 
 def require_database(folder: Path, records: list[str]) -> None:

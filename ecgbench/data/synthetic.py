@@ -479,8 +479,11 @@ def simulate(n_beats: int = 8000, n_patients: int = 48, seed: int = 0):
     description="Embedded simulated beats (SYNTHETIC): ECGSYN-style sum-of-Gaussians ECG of virtual "
     "patients, 5 AAMI classes, MIT-BIH-like imbalance, Kachuee et al. 2018 beat extraction; no download.",
     evaluation=Evaluation.INTRA_PATIENT,
+    split_protocol="holdout",
     # 100 beats: the fewest at which every class appears (F, the rarest, gets one beat)
-    params={"n_beats": Param(low=100), "n_patients": Param(low=2), "seed": Param(low=0)},
+    # at most a million beats (~40 s and 1 GB to simulate) and 10,000 patients; seeds as numpy takes them
+    params={"n_beats": Param(low=100, high=1_000_000), "n_patients": Param(low=2, high=10_000),
+            "seed": Param(low=0, high=2**32 - 1)},
 )
 def load_synthetic(data_dir=None, n_beats: int = 8000, n_patients: int = 48, seed: int = 0) -> Dataset:
     """The ``synthetic`` dataset; ``data_dir`` is ignored (nothing is read)."""

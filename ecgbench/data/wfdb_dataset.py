@@ -30,15 +30,18 @@ from ecgbench.data.context import (
     qrs_measures,
     record_context,
 )
+from ecgbench.data.leaks import identities, refuse_duplicates
 from ecgbench.data.records import (
     AAMI_MAP,
     ANNOTATOR,
     PREFERRED_LEADS,
     Recording,
     check_checksums,
+    check_record_names,
     checksum_digest,
     checksums_verified,
     list_records,
+    no_beats_reason,
     read_checksum_list,
     read_record,
     record_files,
@@ -106,6 +109,7 @@ class RecordBeats:
     pre_r: np.ndarray
     qrs: np.ndarray
     neighbours: np.ndarray
+    dropped: int = 0  # beat annotations outside the signal, left out (records.Recording.dropped)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -120,7 +124,7 @@ class RecordBeats:
 
     @classmethod
     def from_arrays(cls, record: str, arrays: dict[str, np.ndarray]) -> RecordBeats:
-        values = {**arrays, "lead": str(arrays["lead"]), "fs": float(arrays["fs"])}
+        values = {**arrays, "lead": str(arrays["lead"]), "fs": float(arrays["fs"]), "dropped": int(arrays["dropped"])}
         return cls(record, **values)
 
     def is_consistent(self, beat_length: int) -> bool:
@@ -146,36 +150,69 @@ def beats_from_recording(record: str, recording: Recording, params: BeatParams =
     pre_r = pre_r_samples(scale_windows(signal_125, params.window_samples), r_peaks)
     return RecordBeats(record, X, recording.labels.astype(np.int8), recording.samples, recording.symbols,
                        recording.lead, recording.fs, pre_r, qrs_measures(signal_125, r_peaks),
-                       neighbour_correlations(signal_125, r_peaks))
+                       neighbour_correlations(signal_125, r_peaks), recording.dropped)
 
 
 # ------------------------------------------------------------------------------------------ databases
 
 
-def read_database(folder: Path, records: list[str], params: BeatParams,
-                  verify_checksums: bool | None = None) -> tuple[list[RecordBeats], dict]:
-    """The beats of ``records`` (from the cache where possible) and the sha256 of every file they come from.
+@dataclass
+class DatabaseRead:
+    """What :func:`read_records` read: every record's beats, the sha256 of every file they come from (by file
+    name), and each record's identity, the sha256 of its signal files (:mod:`ecgbench.data.leaks`)."""
 
-    Every record's files are checked before use (:func:`~ecgbench.data.records.check_record`) and, unless
-    ``verify_checksums`` is false (default: ``$ECGBENCH_VERIFY_CHECKSUMS``, else true), compared with the
-    folder's ``SHA256SUMS.txt`` where there is one (the hashes are those of the cache key, computed once)."""
+    beats: list[RecordBeats]
+    checksums: dict[str, str]
+    signals: dict[str, list[str]]
+
+
+def read_records(folder: Path, records: list[str], params: BeatParams,
+                 verify_checksums: bool | None = None) -> DatabaseRead:
+    """The beats of ``records`` (from the cache where possible), the sha256 of every file they come from and the
+    identity of every record.
+
+    The names must lie inside the folder, each once (:func:`~ecgbench.data.records.check_record_names`), and no
+    two records may be one recording (:func:`~ecgbench.data.leaks.refuse_duplicates`). Every record's files are
+    checked before use (:func:`~ecgbench.data.records.check_record`) and, unless ``verify_checksums`` is false
+    (default: ``$ECGBENCH_VERIFY_CHECKSUMS``, else true), compared with the folder's ``SHA256SUMS.txt`` where
+    there is one (the hashes are those of the cache key, computed once)."""
     folder = Path(folder)
     require_database(folder, records)
+    check_record_names(folder, records, f"WFDB database {folder.name!r}")
     expected_sums = read_checksum_list(folder) if checksums_verified(verify_checksums) else {}
     cache_dir = beat_cache_dir()
     started = time.perf_counter()
-    all_beats, checksums, n_rebuilt = [], {}, 0
+    all_beats, checksums, signals, n_rebuilt = [], {}, {}, 0
     for record in records:
         files = record_files(folder, record, params.annotator)
         record_sums = {path.relative_to(folder).as_posix(): sha256_file(path) for path in files}
         check_checksums(folder, record, record_sums, expected_sums)
         checksums.update(record_sums)
+        names = list(record_sums)
+        signals[record] = [record_sums[name] for name in names[1:-1]] or [record_sums[names[0]]]  # else the header
         path = entry_path(cache_dir, folder.name, record, cache_key(record_sums, params.as_dict()))
         beats, rebuilt = _cached_record(folder, record, params, path)
         n_rebuilt += rebuilt
         all_beats.append(beats)
+    refuse_duplicates(identities(folder, signals), f"WFDB database {folder.name!r}")
+    empty = [beats.record for beats in all_beats if len(beats) == 0]
+    if empty and len(empty) == len(all_beats):
+        more = f"; {len(empty) - 1} more record(s) without beats" if len(empty) > 1 else ""
+        raise EcgbenchError(f"WFDB database {folder.name!r}: no record gives a beat (record {empty[0]}, file "
+                            f"{empty[0]}.{params.annotator}: {no_beats_reason(folder, empty[0], params.annotator)}"
+                            f"{more}); there are no beats to use")
+    for record in empty:  # a record without beats adds none (rhythm annotations only, say): said, and in provenance
+        log.warning("WFDB database %s, record %s: no beat annotation inside the signal; it adds no beats",
+                    folder.name, record)
     _log_summary(folder.name, all_beats, n_rebuilt, time.perf_counter() - started, cache_dir)
-    return all_beats, checksums
+    return DatabaseRead(all_beats, checksums, signals)
+
+
+def read_database(folder: Path, records: list[str], params: BeatParams,
+                  verify_checksums: bool | None = None) -> tuple[list[RecordBeats], dict]:
+    """The beats of ``records`` and the sha256 of every file they come from (:func:`read_records`)."""
+    read = read_records(folder, records, params, verify_checksums)
+    return read.beats, read.checksums
 
 
 def _cached_record(folder: Path, record: str, params: BeatParams, path: Path,
@@ -213,6 +250,11 @@ def _log_summary(database: str, all_beats: list[RecordBeats], n_rebuilt: int, se
                  seconds, from_cache, cache_dir)
 
 
+def dropped_annotations(all_beats: list[RecordBeats]) -> dict[str, int]:
+    """``{record: n}`` of the records whose beat annotations outside the signal were left out (provenance)."""
+    return {beats.record: int(beats.dropped) for beats in all_beats if beats.dropped}
+
+
 def record_groups(records: list[str]) -> np.ndarray:
     """One int per record: the record number where every name is a number (MIT-BIH's 100..234), else its
     position in ``records``."""
@@ -221,10 +263,12 @@ def record_groups(records: list[str]) -> np.ndarray:
     return np.arange(len(records), dtype=np.int64)
 
 
-# The options of every dataset rebuilt from WFDB records (register_dataset's params).
+# The options of every dataset rebuilt from WFDB records (register_dataset's params). Every number has both
+# bounds: a window shorter than 1 s holds no RR interval and one over 10 minutes scales the whole record at once;
+# the beat is 187 samples (1.5 s) long whatever rr_factor says, so a factor over 5 only pads.
 WFDB_PARAMS = {
-    "window_s": Param(above=0),
-    "rr_factor": Param(above=0),
+    "window_s": Param(low=1.0, high=600.0),
+    "rr_factor": Param(above=0, high=5.0),
     "drop_last_beat": Param(kind="bool"),
     "context": Param(kind="list", items=Param(choices=tuple(CONTEXT_GROUPS)), check=groups_problem),
     "verify_checksums": Param(kind="bool", optional=True),
@@ -257,7 +301,8 @@ def load_wfdb_database(
     records = list_records(folder) if records is None else [str(r) for r in records]
     leads = (leads,) if isinstance(leads, str) else tuple(leads)  # a suite file may name a single lead
     params = BeatParams(window_s=float(window_s), rr_factor=float(rr_factor), leads=leads, annotator=annotator)
-    all_beats, checksums = read_database(folder, records, params, verify_checksums)
+    read = read_records(folder, records, params, verify_checksums)
+    all_beats, checksums = read.beats, read.checksums
     keep = [_kept_rows(len(beats), drop_last_beat) for beats in all_beats]
     groups = record_groups(records)
     provenance = {
@@ -268,6 +313,11 @@ def load_wfdb_database(
         "n_files": len(checksums),
         "params": {**params.as_dict(), "drop_last_beat": drop_last_beat, "context": list(context)},
         "leads_used": {beats.record: beats.lead for beats in all_beats},
+        "annotations_outside_signal": dropped_annotations(all_beats),
+        "records_without_beats": [beats.record for beats in all_beats if len(beats) == 0],
+        # What each record is (the sha256 of its signal files): how train and test sides are kept apart
+        # (ecgbench.data.leaks), whatever the records are called.
+        "record_signals_sha256": read.signals,
         "synthetic": False,
     }
     return Dataset(
@@ -289,3 +339,16 @@ def _kept_rows(n: int, drop_last_beat: bool) -> np.ndarray:
 
 def _concat(parts: list[np.ndarray], empty_shape: tuple, dtype) -> np.ndarray:
     return np.concatenate(parts).astype(dtype) if parts else np.zeros(empty_shape, dtype=dtype)
+
+
+def database_name_problem(name) -> str | None:
+    """A database is a folder of the data directory, named by itself: a path would read records from elsewhere
+    (and a second name for the training database would hide that train and test are one)."""
+    if not name or "/" in name or "\\" in name or name in (".", "..") or name != name.strip():
+        return "must be the name of a database folder in the data directory (no path), e.g. \"mitdb\""
+    return None
+
+
+DATABASE = Param(kind="str", check=database_name_problem)
+# A list of record names of one database (None: its RECORDS file, else its headers): at least one, each once.
+RECORD_LIST = Param(kind="list", optional=True, items=Param(kind="str"), min_items=1, unique=True)
