@@ -31,7 +31,7 @@ from ecgbench.io import os_error_text, sha256_array, writable_folder
 from ecgbench.locks import FileLock
 from ecgbench.memory import PeakMemory
 from ecgbench.metrics import classification_metrics, majority_baseline
-from ecgbench.models import build, model_class
+from ecgbench.models import build, check_plugins_unchanged, model_class, plugin_record
 from ecgbench.progress import cell_log
 from ecgbench.splits import make_splits, stratified_partition
 from ecgbench.store import CellKey, RunStore, predictions_frame
@@ -163,6 +163,7 @@ def resumable_manifest(store: RunStore, suite: Suite) -> dict:
     if manifest["suite_fingerprint"] != suite.fingerprint():
         raise EcgbenchError(f"{store.root} holds a run of another suite (different datasets, models, seeds or "
                             "parameters); choose another --run-id, or delete that folder to start it over")
+    check_plugins_unchanged(manifest.get("plugins"), suite.models, str(store.root))
     return manifest
 
 
@@ -177,7 +178,8 @@ def open_manifest(store: RunStore, suite: Suite, command: str) -> dict:
                     "started": now(), "datasets": {}}
     code = git_commit()
     manifest.setdefault("invocations", []).append({"command": command, "started": now(), **code})
-    manifest.update(status="running", command=command, versions=versions(), machine=machine(), **code)
+    manifest.update(status="running", command=command, versions=versions(), machine=machine(), **code,
+                    plugins=plugin_record(suite.models))
     return manifest
 
 
