@@ -295,6 +295,8 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     """Train and score one cell, store it, and return its metrics. ``dataset`` skips the reload (same process)."""
     manifest = store.read_manifest()
     suite = Suite(**manifest["suite"])
+    # A worker (run-cell, a Dask or batch job) may have another version of a plugin than the planning process.
+    check_plugins_unchanged(manifest.get("plugins"), [key.model], f"{store.root} (cell {key.id})")
     dataset = dataset if dataset is not None else cell_dataset(store, key, data_dir, manifest)
     split = store.load_split(key.dataset, key.split)
     protocol = manifest["datasets"][key.dataset]["splits"][key.split]["protocol"]
