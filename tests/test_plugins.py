@@ -6,6 +6,7 @@ pip would write) into a temporary folder and puts that folder on PYTHONPATH of a
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -119,6 +120,11 @@ def test_the_manifest_records_the_plugin_and_a_resume_with_another_version_is_re
     line = one_line_refusal(ecgbench(args, upgraded, work))
     assert "model 'nearest-centroid' was run from plugin centroid-plugin 0.1 and now comes from plugin " \
            "centroid-plugin 0.2" in line, line
+    # a worker with the other version (run-cell, as a job array runs it) is refused a cell still to compute
+    cell = ecgbench(["cells", "results/v", "--all"], original, work).stdout.split()[0]
+    shutil.rmtree(work / "results" / "v" / "cells" / cell)
+    line = one_line_refusal(ecgbench(["run-cell", "results/v", cell], upgraded, work))
+    assert f"(cell {cell}): model 'nearest-centroid' was run from plugin centroid-plugin 0.1" in line, line
     # the same version resumes (nothing left to do)
     assert ecgbench(args, original, work).returncode == 0
 
