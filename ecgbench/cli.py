@@ -422,7 +422,7 @@ def cmd_compare(args) -> int:
 
 def cmd_leaderboard(args) -> int:
     from ecgbench.io import writable_file, write_text
-    from ecgbench.leaderboard import leaderboard_markdown, load_published
+    from ecgbench.leaderboard import leaderboard_markdown, left_out_lines, load_published
     from ecgbench.store import resolve_run
 
     writable_file(args.out, "--out")
@@ -430,6 +430,8 @@ def cmd_leaderboard(args) -> int:
     command = "python -m ecgbench " + shlex.join(args.argv)
     write_text(args.out, leaderboard_markdown(runs, load_published(args.published), command))
     print(f"written: {args.out}")
+    for line in left_out_lines(runs):
+        print(line)
     return 0
 
 
