@@ -1,6 +1,6 @@
 """``compare``: two runs side by side over the (dataset, model) pairs they share (or two models of one run): the
 means per metric, and the evidence — paired patient-level bootstrap differences B − A with Holm-corrected verdicts,
-McNemar's exact test beside them — where both sides scored the same test beats."""
+McNemar's exact test beside them for every seed — where both sides scored the same test beats."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from ecgbench.evidence import (
     mcnemar,
     paired,
     paired_table,
+    seed_pairs,
     shown_metrics,
     unit_text,
 )
@@ -115,6 +116,16 @@ def pairing(run_a: RunStore, run_b: RunStore, dataset: str, a: Gathered, b: Gath
         "paired: two models of one run, on the same test beats"
 
 
+def mcnemar_seeds_text(a: Gathered, b: Gathered) -> str:
+    """Which seeds McNemar's test compares, and which seeds it leaves out (those without a counterpart)."""
+    pairs = seed_pairs(a, b)
+    tested = ", ".join(f"{x}" if x == y else f"A {x} / B {y}" for x, y in pairs)
+    untested = [(side, [s for s in g.seeds if s not in {pair[i] for pair in pairs}])
+                for i, (side, g) in enumerate((("A", a), ("B", b)))]
+    left = "; ".join(f"{side}'s {', '.join(map(str, seeds))}" for side, seeds in untested if seeds)
+    return f"McNemar per seed: {tested}" + (f" (seeds without a counterpart, not tested: {left})" if left else "")
+
+
 def evidence_markdown(run_a: RunStore, run_b: RunStore, pairs: list[tuple[str, str, str]]) -> list[str]:
     """Per dataset, the paired differences B − A (patient-level bootstrap, McNemar beside, Holm-corrected verdicts
     over the rows shown); pairs that did not score the same beats get each side's own interval and the reason."""
@@ -124,7 +135,7 @@ def evidence_markdown(run_a: RunStore, run_b: RunStore, pairs: list[tuple[str, s
         ok, why = pairing(run_a, run_b, dataset, a, b)
         label = f"{dataset}: {model_a}" if model_a == model_b else f"{dataset}: {model_a} (A) vs {model_b} (B)"
         notes.append(f"- {label}: {why}; resampling {a.unit}s ({unit_text(a)}); seeds A {len(a.seeds)}, "
-                     f"B {len(b.seeds)}")
+                     f"B {len(b.seeds)}" + (f"; {mcnemar_seeds_text(a, b)}" if ok else ""))
         if ok:
             paired_rows.append((label, a.unit, paired(a, b), mcnemar(a, b)))
             classes = a.classes

@@ -191,30 +191,57 @@ def ranking_section(store: RunStore, dataset: str, models: list[str], cells: lis
 # ---- paired rows (compare, rescoring) ------------------------------------------------------------------------------
 
 
-def paired_table(rows: list[tuple[str, str, st.PairedResult, st.McNemarResult | None]], metrics: list[tuple[str, str]],
+def paired_table(rows: list[tuple[str, str, st.PairedResult, McNemar | None]], metrics: list[tuple[str, str]],
                  alpha: float = 0.05) -> list[str]:
     """One Markdown row per (label, metric): A, B, B − A [interval], bootstrap p, Holm-adjusted verdict over every
-    row shown, McNemar's exact p beside the accuracy row. ``rows``: (label, unit text, paired result, McNemar)."""
+    row shown, McNemar's exact p beside the accuracy row. ``rows``: (label, unit text, paired result, McNemar: one
+    result, or one per seed pair from :func:`mcnemar`, each named)."""
     flat = [(label, unit, r[name], heading, mc if name == "accuracy" else None)
             for label, unit, r, mc in rows for name, heading in metrics if not np.isnan(r[name].difference)]
     verdicts = st.paired_verdicts([d.difference for _, _, d, _, _ in flat], [d.p_value for _, _, d, _, _ in flat],
                                   alpha=alpha)
     adjusted = st.holm([d.p_value for _, _, d, _, _ in flat])
+    per_seed = any(isinstance(mc, list) for *_, mc in rows)
     lines = ["| comparison | metric | A | B | B − A [95% interval] | p (bootstrap) | p (Holm) | verdict | "
-             "McNemar exact p (assumes independent beats) |", "|---|---|---|---|---|---|---|---|---|"]
+             f"McNemar exact p{', each seed' if per_seed else ''} (assumes independent beats) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for (label, _, d, heading, mc), verdict, p_holm in zip(flat, verdicts, adjusted, strict=True):
-        p_text = f"{mc.p_value:.3g}" if mc and mc.p_value > 0 else "< 1e-300"  # 0: below the float range
-        mcnemar = f"{p_text} ({mc.only_a_correct} vs {mc.only_b_correct} beats right only)" if mc else ""
+        if isinstance(mc, list):
+            mcnemar = "; ".join(f"{seeds}: {_mcnemar_text(result)}" for seeds, result in mc)
+        else:
+            mcnemar = _mcnemar_text(mc) if mc else ""
         lines.append(f"| {label} | {heading} | {d.a:.3f} | {d.b:.3f} | {fmt(d)} | {d.p_value:.3g} | {p_holm:.3g} | "
                      f"**{verdict}** | {mcnemar} |")
     return lines
 
 
-def mcnemar(a: Gathered, b: Gathered, pred_a=None, pred_b=None) -> st.McNemarResult:
-    """McNemar's exact test on the first seed of each side."""
-    pa = a.y_pred[0] if pred_a is None else np.atleast_2d(pred_a)[0]
-    pb = b.y_pred[0] if pred_b is None else np.atleast_2d(pred_b)[0]
-    return st.mcnemar_exact(a.y_true, pa, pb)
+def _mcnemar_text(mc: st.McNemarResult) -> str:
+    p_text = f"{mc.p_value:.3g}" if mc.p_value > 0 else "< 1e-300"  # 0: below the float range
+    return f"{p_text} ({mc.only_a_correct} vs {mc.only_b_correct} beats right only)"
+
+
+McNemar = st.McNemarResult | list[tuple[str, st.McNemarResult]]
+
+
+def seed_pairs(a: Gathered, b: Gathered) -> list[tuple[int, int]]:
+    """The (seed of A, seed of B) pairs that McNemar's test is run on: every seed both sides have (the same seed
+    against itself); where they share none (two models with other seeds), the seeds in order, as many as the side
+    with fewer has."""
+    shared = [s for s in a.seeds if s in b.seeds]
+    return [(s, s) for s in shared] if shared else list(zip(a.seeds, b.seeds, strict=False))
+
+
+def mcnemar(a: Gathered, b: Gathered) -> list[tuple[str, st.McNemarResult]]:
+    """McNemar's exact test for every seed pair of :func:`seed_pairs`, each named (``seed 0``, or ``A seed 0 / B
+    seed 1``). One test per seed, not one on pooled seeds: the seeds' predictions of one beat are not independent
+    pieces of evidence, so their discordant beats cannot be added up. Not corrected for multiplicity: a
+    beat-level view beside the verdict, which never rests on it (docs/evidence.md)."""
+    out = []
+    for seed_a, seed_b in seed_pairs(a, b):
+        pa, pb = a.y_pred[a.seeds.index(seed_a)], b.y_pred[b.seeds.index(seed_b)]
+        name = f"seed {seed_a}" if seed_a == seed_b else f"A seed {seed_a} / B seed {seed_b}"
+        out.append((name, st.mcnemar_exact(a.y_true, pa, pb)))
+    return out
 
 
 VERDICT_NOTE = ("Verdict: B better / A better where the Holm-adjusted bootstrap p-value (over every row of this "
