@@ -22,7 +22,7 @@ from ecgbench.evidence import (
     shown_metrics,
     unit_text,
 )
-from ecgbench.reports import SCORE_COLUMNS
+from ecgbench.reports import BINARY_COLUMNS, SCORE_COLUMNS
 from ecgbench.store import RunStore
 
 
@@ -35,7 +35,7 @@ def compare_runs(run_a: RunStore, run_b: RunStore) -> pd.DataFrame:
     for run in (run_a, run_b):
         table = run.read_results()
         metrics = [c for c in table.columns if c in SCORE_COLUMNS or c.startswith("f1_") and c not in SCORE_COLUMNS
-                   or c in ("fit_seconds", "beats_per_second")]
+                   or c in BINARY_COLUMNS or c in ("fit_seconds", "beats_per_second")]
         tables.append(table.groupby(["dataset", "model"], sort=False)[metrics].mean())
     a, b = tables
     shared = a.index.intersection(b.index)

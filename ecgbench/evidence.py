@@ -39,6 +39,7 @@ class Gathered:
     classes: tuple[str, ...]
     seeds: tuple[int, ...]
     dropped_seeds: tuple[int, ...] = ()  # seeds that did not cover the same beats as the first (left out)
+    scores: np.ndarray | None = None  # two classes: (n_seeds, n) probabilities of class 1 (for the ROC AUC)
 
     @property
     def y_true(self) -> np.ndarray:
@@ -70,12 +71,21 @@ def gather(store: RunStore, dataset: str, model: str, cells: list[dict] | None =
     beats = first[["split", "index", "y_true"]]
     kept = {s: f for s, f in frames.items() if f[["split", "index", "y_true"]].equals(beats)}
     groups = first["group"].astype(str).to_numpy() if "group" in first else None
+    classes = tuple(cells[0]["classes"])
+    positive = f"p_{classes[-1]}"
+    scores = (np.vstack([f[positive].to_numpy(dtype=np.float64) for f in kept.values()])
+              if len(classes) == 2 and all(positive in f for f in kept.values()) else None)
     return Gathered(dataset, model, beats, np.vstack([f["y_pred"].to_numpy(dtype=np.int64) for f in kept.values()]),
-                    groups, tuple(cells[0]["classes"]), tuple(kept), tuple(s for s in frames if s not in kept))
+                    groups, classes, tuple(kept), tuple(s for s in frames if s not in kept), scores)
 
 
 def intervals(g: Gathered) -> st.BootstrapResult:
     return st.cluster_bootstrap(g.y_true, g.y_pred, g.groups, classes=g.classes, n_resamples=N_RESAMPLES, seed=SEED)
+
+
+def binary_intervals(g: Gathered) -> st.BootstrapResult:
+    """Sensitivity, specificity and ROC AUC of a two-class cell (class 1 positive), resampled as :func:`intervals`."""
+    return st.binary_bootstrap(g.y_true, g.y_pred, g.scores, g.groups, n_resamples=N_RESAMPLES, seed=SEED)
 
 
 def paired(a: Gathered, b: Gathered, pred_a: np.ndarray | None = None, pred_b: np.ndarray | None = None
@@ -128,7 +138,27 @@ def uncertainty_table(store: RunStore, dataset: str, models: list[str], cells: l
         if g.dropped_seeds:
             lines.append(f"| ({g.model}: seed(s) {', '.join(map(str, g.dropped_seeds))} scored other beats; left out "
                          "of the interval) |" + " |" * (len(header) - 1))
+    binary = [g for g in gathered if g.scores is not None]
+    if binary:
+        lines += ["", *binary_uncertainty_table(binary)]
     return [*lines, ""]
+
+
+def binary_uncertainty_table(gathered: list[Gathered]) -> list[str]:
+    """Two classes: sensitivity, specificity and ROC AUC with their intervals, resampled as the table above."""
+    negative, positive = gathered[0].classes
+    lines = [f"Two classes, `{positive}` the positive one: sensitivity (recall of {positive}), specificity (recall "
+             f"of {negative}) and ROC AUC of the {positive} probability, 95% intervals resampling {gathered[0].unit}s "
+             f"as above:", "", "| model | seeds | sensitivity | specificity | ROC AUC |", "|---|---|---|---|---|"]
+    for g in gathered:
+        result = binary_intervals(g)
+        texts = []
+        for name in st.BINARY_METRICS:
+            i = result[name]
+            sd = f" (SD {i.seed_sd:.3f})" if i.n_seeds > 1 and not np.isnan(i.seed_sd) else ""
+            texts.append(fmt(i) + sd)
+        lines.append(f"| {g.model} | {len(g.seeds)} | " + " | ".join(texts) + " |")
+    return lines
 
 
 # ---- ranking over blocks -------------------------------------------------------------------------------------------

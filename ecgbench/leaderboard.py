@@ -21,10 +21,20 @@ import pandas as pd
 
 from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
-from ecgbench.evidence import LEADERBOARD_METRICS, N_RESAMPLES, Gathered, fmt, gather, intervals, paired, unit_text
+from ecgbench.evidence import (
+    LEADERBOARD_METRICS,
+    N_RESAMPLES,
+    Gathered,
+    binary_intervals,
+    fmt,
+    gather,
+    intervals,
+    paired,
+    unit_text,
+)
 from ecgbench.io import os_error_text
-from ecgbench.reports import mean_std
-from ecgbench.statistics import BootstrapResult, anchor_verdict, paired_verdicts, target_verdict
+from ecgbench.reports import BINARY_COLUMNS, mean_std
+from ecgbench.statistics import BINARY_METRICS, BootstrapResult, anchor_verdict, paired_verdicts, target_verdict
 from ecgbench.store import RunStore
 
 CLASSES = ("N", "S", "V", "F", "Q")
@@ -104,8 +114,9 @@ def model_rows(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     for model in [m for m in models if m in set(table["model"])]:
         group = table[table["model"] == model]
         row = {"model": model, "seeds": group["seed"].nunique()}  # k-fold runs: several rows per seed
-        row.update({c: group[c].mean() for c in COLUMNS if c in group})
-        row.update({f"text_{c}": mean_std(group[c]) for c in COLUMNS if c in group})
+        scored = [c for c in group.columns if c in COLUMNS or c.startswith("f1_") or c in BINARY_COLUMNS]
+        row.update({c: group[c].mean() for c in scored})
+        row.update({f"text_{c}": mean_std(group[c]) for c in scored})
         row["fit_seconds"] = group["fit_seconds"].mean()
         row["peak_memory_mb"] = group["peak_memory_mb"].max() if "peak_memory_mb" in group else float("nan")
         rows.append(row)
@@ -196,33 +207,53 @@ def best_and_tied(evidence: dict[str, tuple[Gathered, BootstrapResult]], metric:
 
 
 def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: Evaluation,
-                    published: dict, store: RunStore | None = None) -> list[str]:
+                    published: dict, store: RunStore | None = None, classes=CLASSES) -> list[str]:
+    # The published anchors and targets are five-class AAMI numbers: a task of other classes (normal/abnormal)
+    # is shown on its own, with its two-class measures, and set beside none of them.
+    aami = tuple(classes) == CLASSES
     lines = [f"### `{dataset}` (run `{run_id}`)", ""]
-    header = ["", "seeds", *HEADINGS, "fit (s)", "peak MB"]
+    if not aami:
+        lines += [f"Classes {', '.join(classes)}: the published anchors and targets (five AAMI classes) are not "
+                  "set beside this task.", ""]
+    if aami:
+        columns, headings = COLUMNS, HEADINGS
+    else:
+        two = [c for c in BINARY_COLUMNS if f"text_{c}" in rows]
+        columns = ("accuracy", "f1_macro", *(f"f1_{c}" for c in classes), *two)
+        headings = ("accuracy", "macro-F1", *(f"F1 {c}" for c in classes),
+                    *("ROC AUC" if c == "roc_auc" else c for c in two))
+    header = ["", "seeds", *headings, "fit (s)", "peak MB"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in rows.iterrows():
-        cells = [row["model"], str(row["seeds"])] + [row.get(f"text_{c}", "-") for c in COLUMNS]
+        cells = [row["model"], str(row["seeds"])] + [row.get(f"text_{c}", "-") for c in columns]
         peak = row["peak_memory_mb"]
         cells += [f"{row['fit_seconds']:.0f}", "-" if pd.isna(peak) else f"{peak:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    anchors = [a for a in published.get("anchor", []) if a["evaluation"] == evaluation]
+    anchors = [a for a in published.get("anchor", []) if a["evaluation"] == evaluation and aami]
     for anchor in anchors:
-        cells = [f"*published: {anchor['source']}*", ""] + [anchor.get(c, "") for c in COLUMNS] + ["", ""]
+        cells = [f"*published: {anchor['source']}*", ""] + [anchor.get(c, "") for c in columns] + ["", ""]
         lines.append("| " + " | ".join(cells) + " |")
     evidence = model_evidence(store, dataset, list(rows["model"])) if store is not None else {}
     if evidence:
         g = next(iter(evidence.values()))[0]
-        shown = ("accuracy", "f1_macro", "recall_S", "recall_V")
+        shown = ("accuracy", "f1_macro", "recall_S", "recall_V") if aami else ("accuracy", "f1_macro")
+        binary = len(g.classes) == 2 and all(gathered.scores is not None for gathered, _ in evidence.values())
+        extra = ["sensitivity", "specificity", "ROC AUC"] if binary else []
+        headings = [HEADINGS[COLUMNS.index(c)] for c in shown] + extra
         lines += ["", f"95% intervals (resampling {g.unit}s: {unit_text(g)}; {N_RESAMPLES:,} resamples, "
                       "percentile; several seeds or folds: their predictions pooled, see docs/evidence.md):", "",
-                  "| | " + " | ".join(HEADINGS[COLUMNS.index(c)] for c in shown) + " |", "|---|" + "---|" * len(shown)]
-        lines += [f"| {m} | " + " | ".join(_interval_text(r, c) for c in shown) + " |"
-                  for m, (_, r) in evidence.items()]
+                  "| | " + " | ".join(headings) + " |", "|---|" + "---|" * len(headings)]
+        for m, (gathered, r) in evidence.items():
+            texts = [_interval_text(r, c) for c in shown]
+            if binary:
+                two = binary_intervals(gathered)
+                texts += [fmt(two[name]) for name in BINARY_METRICS]
+            lines.append(f"| {m} | " + " | ".join(texts) + " |")
         lines += ["", best_and_tied(evidence)]
         if anchors:
             lines += ["", "Published values against our best model on each metric:", "",
                       *check_anchors(anchors, evidence)]
-    targets = [t for t in published.get("target", []) if t["evaluation"] == evaluation]
+    targets = [t for t in published.get("target", []) if t["evaluation"] == evaluation and aami]
     if targets:
         lines += ["", "Targets (met: the interval lies above the threshold; missed: below it; not resolved: it "
                       "contains it):", "", *check_targets(targets, evidence)]
@@ -289,7 +320,8 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
                     sections += leaderboard_section(dataset, info, run_dir.name, store, manifest["suite"]["models"])
                     continue
                 rows = model_rows(table[table["dataset"] == dataset], manifest["suite"]["models"])
-                sections += dataset_section(dataset, run_dir.name, rows, evaluation, published, store)
+                sections += dataset_section(dataset, run_dir.name, rows, evaluation, published, store,
+                                            tuple(info.get("classes", CLASSES)))
         if sections:
             lines += [f"## {title}", "", *sections]
     lines += ["Se = sensitivity (recall). Seeds: model seeds; with more than one seed or fold, a cell shows mean ± "

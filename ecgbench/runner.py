@@ -30,7 +30,7 @@ from ecgbench.evaluation import evaluation_of
 from ecgbench.io import os_error_text, sha256_array, writable_folder
 from ecgbench.locks import FileLock
 from ecgbench.memory import PeakMemory
-from ecgbench.metrics import classification_metrics, majority_baseline
+from ecgbench.metrics import binary_metrics, classification_metrics, majority_baseline
 from ecgbench.models import build, check_plugins_unchanged, model_class, plugin_record
 from ecgbench.progress import cell_log
 from ecgbench.splits import make_splits, stratified_partition
@@ -313,6 +313,8 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         proba = model.predict_proba(X[test])
         predict_seconds = time.perf_counter() - start
     metrics = classification_metrics(y[test], proba.argmax(axis=1), dataset.classes)
+    if dataset.n_classes == 2:  # normal (0) against abnormal (1): sensitivity, specificity, ROC AUC
+        metrics.update(binary_metrics(y[test], proba))
     metrics.update(
         dataset=key.dataset, split=key.split, protocol=protocol, model=key.model, seed=key.seed,
         synthetic=dataset.synthetic, classes=list(dataset.classes), params=model.params, threads=threads,

@@ -1,4 +1,5 @@
-"""The Kaggle "ECG Heartbeat Categorization" CSVs (Kachuee et al. 2018): datasets ``mitbih`` and ``ptbdb``.
+"""The Kaggle "ECG Heartbeat Categorization" CSVs (Kachuee et al. 2018): datasets ``mitbih``, ``ptbdb`` and
+``kaggle-normal-abnormal`` (all four files as one normal/abnormal task).
 
 Each file holds one beat per row: 187 samples (125 Hz, scaled to [0, 1], zero padded) and the class label as a
 float in column 188. There is no header row, so the files are read with ``header=None``: reading them with a
@@ -360,6 +361,44 @@ def load_ptbdb(data_dir: Path) -> Dataset:
         groups=None,
         predefined_split=None,  # the runner makes a stratified hold-out
         provenance=_provenance("ptbdb", {PTBDB_NORMAL.name: normal_sha, PTBDB_ABNORMAL.name: abnormal_sha}),
+    )
+
+
+NORMAL_ABNORMAL_CLASSES = ("normal", "abnormal")
+NORMAL_ABNORMAL = ("intra-patient: the four Kaggle files pooled and split at random by beat, so the same patients' "
+                   "beats train and test the models; every MIT-BIH beat but N (S, V, F, Q) and every PTB MI beat is "
+                   "abnormal; the two databases differ in leads and recording, so a model may partly tell them apart")
+
+
+@register_dataset(
+    "kaggle-normal-abnormal",
+    description="normal vs abnormal beats of all four Kaggle CSVs (MIT-BIH train and test, PTB normal and "
+                "abnormal; every non-N MIT-BIH beat abnormal)",
+    evaluation=Evaluation.INTRA_PATIENT,
+    missing=_first_missing((MITBIH_TRAIN, MITBIH_TEST, PTBDB_NORMAL, PTBDB_ABNORMAL)),
+)
+def load_kaggle_normal_abnormal(data_dir: Path) -> Dataset:
+    """One two-class task from the four Kaggle files: MIT-BIH N beats and PTB normal beats are ``normal`` (0),
+    MIT-BIH S, V, F and Q beats and PTB MI beats ``abnormal`` (1). Each file is checked as its own dataset checks
+    it (labels, published counts). No predefined split: MIT-BIH's train/test files have no PTB counterpart, so the
+    runner's stratified hold-out splits the pooled beats (intra-patient, hence optimistic)."""
+    parts = [_read_kaggle_file(data_dir, MITBIH_TRAIN, AAMI_CLASSES, None),
+             _read_kaggle_file(data_dir, MITBIH_TEST, AAMI_CLASSES, None),
+             _read_kaggle_file(data_dir, PTBDB_NORMAL, PTBDB_CLASSES, 0),
+             _read_kaggle_file(data_dir, PTBDB_ABNORMAL, PTBDB_CLASSES, 1)]
+    files = (MITBIH_TRAIN, MITBIH_TEST, PTBDB_NORMAL, PTBDB_ABNORMAL)
+    # MIT-BIH: N (0) normal, the rest abnormal; PTB: its labels are already 0 normal, 1 MI (abnormal)
+    y = np.concatenate([(y_part != 0).astype(np.int64) for _, y_part, _ in parts])
+    provenance = _provenance("mitdb and ptbdb", {f.name: sha for f, (_, _, sha) in zip(files, parts, strict=True)})
+    provenance["protocol"] = NORMAL_ABNORMAL
+    return Dataset(
+        name="kaggle-normal-abnormal",
+        X=np.concatenate([X_part for X_part, _, _ in parts]),
+        y=y,
+        classes=NORMAL_ABNORMAL_CLASSES,
+        groups=None,  # the CSVs carry no record id: intervals resample beats
+        predefined_split=None,
+        provenance=provenance,
     )
 
 
