@@ -71,10 +71,12 @@ def _load_builtin_models():
         if isinstance(obj, type) and issubclass(obj, Model):
             taken = MODELS._entries.get(ep.name)
             if taken is not None and taken is not obj:
-                owner = _describe(_PLUGINS[ep.name]) if ep.name in _PLUGINS else "a built-in model"
+                origin = _ORIGINS.get(ep.name, taken.__module__)
+                owner = (f"plugin {_describe(_PLUGINS[ep.name])}" if ep.name in _PLUGINS else
+                         f"a built-in model ({origin})" if origin.startswith("ecgbench.") else
+                         f"the model registered by module {origin}")
                 raise EcgbenchError(f"plugin {_describe(info)}: its entry point {ep.name!r} takes the name of "
-                                    f"{owner} ({_ORIGINS.get(ep.name, taken.__module__)}); rename the entry point "
-                                    "or uninstall the plugin")
+                                    f"{owner}; rename the entry point or uninstall the plugin")
             if taken is obj and ep.name not in _PLUGINS:  # an entry point to a built-in model: it stays built-in
                 continue
             if taken is None:
