@@ -178,3 +178,21 @@ def test_a_broken_plugin_is_reported_and_the_rest_still_works(plugin_path, tmp_p
     assert result.returncode == 0
     assert "plugin 'broken' (no_such_module:Model, from centroid-plugin 0.1) could not be loaded" in result.stderr
     assert "minirocket" in result.stdout
+
+
+def test_a_resume_is_checked_against_every_used_models_recorded_origin():
+    """In-process: what the manifest records per model, and each way a used model's origin can change."""
+    from ecgbench.errors import EcgbenchError
+    from ecgbench.models import check_plugins_unchanged, plugin_record
+
+    assert plugin_record(["rocket", "cnn"]) == {}  # built-in models: ecgbench's own commit and version cover them
+    check_plugins_unchanged(None, ["rocket"], "old-run")  # runs before the record: not checked
+    check_plugins_unchanged({}, ["rocket"], "run")
+    plugin = {"distribution": "my-models", "version": "1.0", "entry_point": "rocket = my_models:Rocket"}
+    with pytest.raises(EcgbenchError, match="^run: model 'rocket' was run from plugin my-models 1.0 and now comes "
+                                            r"from ecgbench \(built-in\); resuming would mix"):
+        check_plugins_unchanged({"rocket": plugin}, ["rocket"], "run")
+    with pytest.raises(EcgbenchError, match="model 'cnn' was run from plugin my-models 1.0"):  # the first
+        check_plugins_unchanged({"rocket": plugin, "cnn": plugin}, ["cnn", "rocket"], "run")
+    # a recorded model the resumed suite no longer uses is not asked about (the suite fingerprint covers that)
+    check_plugins_unchanged({"lstm-plugin": plugin}, ["rocket"], "run")
