@@ -16,8 +16,8 @@ from ecgbench.evidence import (
     gather,
     intervals,
     mcnemar,
-    paired,
     paired_table,
+    paired_with_binary,
     seed_pairs,
     shown_metrics,
     unit_text,
@@ -129,7 +129,7 @@ def mcnemar_seeds_text(a: Gathered, b: Gathered) -> str:
 def evidence_markdown(run_a: RunStore, run_b: RunStore, pairs: list[tuple[str, str, str]]) -> list[str]:
     """Per dataset, the paired differences B − A (patient-level bootstrap, McNemar beside, Holm-corrected verdicts
     over the rows shown); pairs that did not score the same beats get each side's own interval and the reason."""
-    paired_rows, unpaired, notes = [], [], []
+    paired_rows, unpaired, notes, metrics = [], [], [], []
     for dataset, model_a, model_b in pairs:
         a, b = gather(run_a, dataset, model_a), gather(run_b, dataset, model_b)
         ok, why = pairing(run_a, run_b, dataset, a, b)
@@ -137,13 +137,13 @@ def evidence_markdown(run_a: RunStore, run_b: RunStore, pairs: list[tuple[str, s
         notes.append(f"- {label}: {why}; resampling {a.unit}s ({unit_text(a)}); seeds A {len(a.seeds)}, "
                      f"B {len(b.seeds)}" + (f"; {mcnemar_seeds_text(a, b)}" if ok else ""))
         if ok:
-            paired_rows.append((label, a.unit, paired(a, b), mcnemar(a, b)))
-            classes = a.classes
+            result, shown = paired_with_binary(a, b)  # two classes: sensitivity, specificity, ROC AUC too
+            paired_rows.append((label, a.unit, result, mcnemar(a, b)))
+            metrics += [m for m in shown if m not in metrics]  # datasets of other classes: each row its own
         else:
             unpaired.append((label, a, b))
     lines = ["## Evidence: differences B − A", "", *notes, ""]
     if paired_rows:
-        metrics = shown_metrics(classes)
         lines += [f"Paired bootstrap over the same resampled patients (or beats), {N_RESAMPLES:,} resamples, "
                   "95% percentile interval of B − A; with several seeds each side is its mean over seeds.", "",
                   *paired_table(paired_rows, metrics), "", VERDICT_NOTE, ""]

@@ -95,6 +95,21 @@ def paired(a: Gathered, b: Gathered, pred_a: np.ndarray | None = None, pred_b: n
                                a.groups, classes=a.classes, n_resamples=N_RESAMPLES, seed=SEED)
 
 
+BINARY_SHOWN = (("sensitivity", "sensitivity"), ("specificity", "specificity"), ("roc_auc", "ROC AUC"))
+
+
+def paired_with_binary(a: Gathered, b: Gathered) -> tuple[st.PairedResult, list[tuple[str, str]]]:
+    """:func:`paired`, and for two-class cells with saved probabilities on both sides also sensitivity,
+    specificity and ROC AUC (the same resampling seed and units); with the metrics to show."""
+    result, metrics = paired(a, b), shown_metrics(a.classes)
+    if a.scores is None or b.scores is None:
+        return result, metrics
+    binary = st.binary_paired_bootstrap(a.y_true, a.y_pred, a.scores, b.y_pred, b.scores, a.groups,
+                                        n_resamples=N_RESAMPLES, seed=SEED)
+    return (st.PairedResult({**result.differences, **binary.differences}, {**result.samples, **binary.samples}),
+            [*metrics, *BINARY_SHOWN])
+
+
 def shown_metrics(classes) -> list[tuple[str, str]]:
     return [(name, heading) for name, heading in SHOWN if ":" not in name or name.split(":")[1] in classes]
 
@@ -227,7 +242,8 @@ def paired_table(rows: list[tuple[str, str, st.PairedResult, McNemar | None]], m
     row shown, McNemar's exact p beside the accuracy row. ``rows``: (label, unit text, paired result, McNemar: one
     result, or one per seed pair from :func:`mcnemar`, each named)."""
     flat = [(label, unit, r[name], heading, mc if name == "accuracy" else None)
-            for label, unit, r, mc in rows for name, heading in metrics if not np.isnan(r[name].difference)]
+            for label, unit, r, mc in rows for name, heading in metrics
+            if name in r.differences and not np.isnan(r[name].difference)]
     verdicts = st.paired_verdicts([d.difference for _, _, d, _, _ in flat], [d.p_value for _, _, d, _, _ in flat],
                                   alpha=alpha)
     adjusted = st.holm([d.p_value for _, _, d, _, _ in flat])

@@ -364,6 +364,42 @@ def weighted_binary_metrics(y_true: np.ndarray, y_pred: np.ndarray, score: np.nd
             "specificity": np.where(w_neg == 0, np.nan, specificity), "roc_auc": np.where(nan, np.nan, auc)}
 
 
+def _binary_resamples(y_true, sides, groups, n_resamples: int, seed: int):
+    """Per side (``(preds, scores)``, each ``(n_seeds, n)``): the whole-test-set metrics per seed and the resampled
+    seed-mean of each metric, every side on the same draws; and the unit name and count."""
+    n = len(y_true)
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (n,):
+            raise ValueError(f"groups must have shape ({n},), got {groups.shape}")
+        _, unit = np.unique(groups, return_inverse=True)
+        n_units, unit_name = int(unit.max()) + 1, "patient"
+    else:
+        unit, n_units, unit_name = np.arange(n), n, "beat"
+    full = [[weighted_binary_metrics(y_true, p, sc, np.ones((1, n))) for p, sc in zip(preds, scores, strict=True)]
+            for preds, scores in sides]
+    samples = [{name: np.empty(n_resamples) for name in BINARY_METRICS} for _ in sides]
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_resamples, _CHUNK_ENTRIES // (4 * max(n, 1))))
+    for start in range(0, n_resamples, chunk):
+        stop = min(start + chunk, n_resamples)
+        weights = rng.multinomial(n_units, np.full(n_units, 1 / n_units), size=stop - start)[:, unit].astype(float)
+        for (preds, scores), out in zip(sides, samples, strict=True):
+            per_seed = [weighted_binary_metrics(y_true, p, sc, weights) for p, sc in zip(preds, scores, strict=True)]
+            for name in BINARY_METRICS:
+                out[name][start:stop] = np.mean([m[name] for m in per_seed], axis=0)
+    return full, samples, unit_name, n_units
+
+
+def _binary_side(y_true, y_pred, score, what: str = "") -> tuple[np.ndarray, np.ndarray]:
+    preds = _as_seeds(y_pred, len(y_true), f"{what}y_pred")
+    scores = _as_seeds(score, len(y_true), f"{what}score").astype(float)
+    if preds.shape != scores.shape:
+        raise ValueError(f"{what}y_pred and {what}score must have the same shape, got {preds.shape} and {scores.shape}")
+    _classes(("negative", "positive"), y_true, preds)
+    return preds, scores
+
+
 def binary_bootstrap(
     y_true: np.ndarray,
     y_pred: np.ndarray,
@@ -382,30 +418,9 @@ def binary_bootstrap(
     per beat: the number of times its record (or the beat itself) was drawn. A resample without a positive (or a
     negative) beat leaves sensitivity (specificity) and the AUC undefined there (the absent-class rule)."""
     y_true = np.asarray(y_true)
-    preds = _as_seeds(y_pred, len(y_true))
-    scores = _as_seeds(score, len(y_true), "score").astype(float)
-    _classes(("negative", "positive"), y_true, preds)
-    n = len(y_true)
-    if groups is not None:
-        groups = np.asarray(groups)
-        if groups.shape != (n,):
-            raise ValueError(f"groups must have shape ({n},), got {groups.shape}")
-        _, unit = np.unique(groups, return_inverse=True)
-        n_units, unit_name = int(unit.max()) + 1, "patient"
-    else:
-        unit, n_units, unit_name = np.arange(n), n, "beat"
-    n_seeds = preds.shape[0]
-    full = [weighted_binary_metrics(y_true, preds[s], scores[s], np.ones((1, n))) for s in range(n_seeds)]
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(n_resamples, _CHUNK_ENTRIES // (4 * max(n, 1))))
-    samples = {name: np.empty(n_resamples) for name in BINARY_METRICS}
-    for start in range(0, n_resamples, chunk):
-        stop = min(start + chunk, n_resamples)
-        counts = rng.multinomial(n_units, np.full(n_units, 1 / n_units), size=stop - start)
-        weights = counts[:, unit].astype(float)
-        per_seed = [weighted_binary_metrics(y_true, preds[s], scores[s], weights) for s in range(n_seeds)]
-        for name in BINARY_METRICS:
-            samples[name][start:stop] = np.mean([m[name] for m in per_seed], axis=0)
+    side = _binary_side(y_true, y_pred, score)
+    (full,), (samples,), unit_name, n_units = _binary_resamples(y_true, [side], groups, n_resamples, seed)
+    n_seeds = len(side[0])
     intervals = {}
     for name in BINARY_METRICS:
         values = np.array([float(m[name][0]) for m in full])
@@ -414,6 +429,36 @@ def binary_bootstrap(
         intervals[name] = Interval(name, float(values.mean()), low, high, seed_sd, unit_name, level, n_resamples,
                                    n_defined, n_units, n_seeds)
     return BootstrapResult(intervals, samples)
+
+
+def binary_paired_bootstrap(
+    y_true: np.ndarray,
+    pred_a: np.ndarray,
+    score_a: np.ndarray,
+    pred_b: np.ndarray,
+    score_b: np.ndarray,
+    groups: np.ndarray | None = None,
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    level: float = DEFAULT_LEVEL,
+    seed: int = DEFAULT_SEED,
+) -> PairedResult:
+    """:func:`paired_bootstrap` for sensitivity, specificity and ROC AUC: both cells on the same resampled records
+    (or beats), the difference B − A per resample, its percentile interval and bootstrap p-value."""
+    y_true = np.asarray(y_true)
+    sides = [_binary_side(y_true, pred_a, score_a, "a: "), _binary_side(y_true, pred_b, score_b, "b: ")]
+    (full_a, full_b), (res_a, res_b), unit_name, n_units = _binary_resamples(y_true, sides, groups, n_resamples,
+                                                                            seed)
+    out, samples = {}, {}
+    for name in BINARY_METRICS:
+        d = res_b[name] - res_a[name]
+        low, high, n_defined = _percentile(d, level)
+        pa = float(np.mean([m[name][0] for m in full_a]))
+        pb = float(np.mean([m[name][0] for m in full_b]))
+        out[name] = Difference(name, pa, pb, pb - pa, low, high, bootstrap_p_value(d), unit_name, level,
+                               n_resamples, n_defined, n_units)
+        samples[name] = d
+    return PairedResult(out, samples)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -403,7 +403,7 @@ def separable_two_class_files(data_dir: Path, n_normal=150, n_abnormal=150) -> N
         write_beats(data_dir / name, X.astype(np.float32), np.full(n, label))
 
 
-def test_a_two_class_run_reports_sensitivity_specificity_and_roc_auc_with_intervals(tmp_path):
+def test_a_two_class_run_reports_sensitivity_specificity_and_roc_auc_with_intervals(tmp_path, capsys):
     """On SYNTHETIC Kaggle-layout PTB files: the cells, results.csv and the summary carry the two-class metrics,
     the summary with beat-level intervals (the CSVs have no record ids)."""
     import json
@@ -435,6 +435,14 @@ def test_a_two_class_run_reports_sensitivity_specificity_and_roc_auc_with_interv
     auc, low, high = (float(v) for v in row.split("|")[-2].replace("[", " ").replace(",", " ").replace("]", " ")
                       .split()[:3])
     assert low < auc < high and auc == pytest.approx(metrics["roc_auc"], abs=5e-4)
+
+    # compare pairs the two-class measures too (here the run against itself: every difference exactly 0)
+    capsys.readouterr()
+    assert main(["compare", "binary", "binary", "--results-dir", str(tmp_path / "results")]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ptbdb: rocket |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["accuracy", "macro-F1", "sensitivity", "specificity",
+                                                           "ROC AUC"]
+    assert all("+0.000 [+0.000, +0.000]" in row for row in rows)
 
     # the leaderboard shows the task with its two-class measures, beside no five-class anchor or target
     board = tmp_path / "board.md"

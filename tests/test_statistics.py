@@ -411,3 +411,21 @@ def test_binary_bootstrap_resamples_patients_and_averages_seeds():
     assert two.n_seeds == 2 and two.estimate == pytest.approx(
         (sk.roc_auc_score(y_true, score) + sk.roc_auc_score(y_true, other)) / 2)
     assert two.seed_sd > 0
+
+
+def test_binary_paired_bootstrap_shares_the_draws_and_a_cell_against_itself_differs_by_nothing():
+    from ecgbench.statistics import binary_bootstrap, binary_paired_bootstrap
+
+    rng = np.random.default_rng(5)
+    y_true, y_pred, score, groups = binary_set(rng)
+    same = binary_paired_bootstrap(y_true, y_pred, score, y_pred, score, groups, n_resamples=300)
+    for name in ("sensitivity", "specificity", "roc_auc"):
+        d = same[name]
+        assert (d.difference, d.low, d.high, d.p_value) == (0, 0, 0, 1)
+    worse = np.clip(score + rng.normal(0, 0.3, len(score)), 0, 1)
+    diff = binary_paired_bootstrap(y_true, y_pred, score, (worse > 0.5).astype(int), worse, groups, n_resamples=300)
+    alone_a = binary_bootstrap(y_true, y_pred, score, groups, n_resamples=300)
+    alone_b = binary_bootstrap(y_true, (worse > 0.5).astype(int), worse, groups, n_resamples=300)
+    # the same seed draws the same records: each side's resamples are those of its own bootstrap
+    assert np.allclose(diff.samples["roc_auc"], alone_b.samples["roc_auc"] - alone_a.samples["roc_auc"], equal_nan=True)
+    assert diff["roc_auc"].difference == pytest.approx(alone_b["roc_auc"].estimate - alone_a["roc_auc"].estimate)
