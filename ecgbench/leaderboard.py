@@ -7,7 +7,9 @@ record), and writes per dataset one table of our models (mean ± standard deviat
 the published anchors of ``benchmarks/published.toml`` for that protocol, then the evidence (docs/evidence.md): each
 model's patient-level 95% intervals read from its saved predictions, the best model and those statistically
 indistinguishable from it, each published value against our best model (above / below / indistinguishable) and each
-target met / missed / not resolved. Intra-patient tables are labelled optimistic; cross-validation by record (model
+target met / missed / not resolved. A task of other classes than the five AAMI ones (the two-class ``ptbdb``,
+``kaggle-normal-abnormal``) shows its own per-class F1 and, with two classes, sensitivity, specificity and ROC AUC,
+and no anchor or target. Intra-patient tables are labelled optimistic; cross-validation by record (model
 selection on training patients) has no anchors or targets. Synthetic runs are listed with their commands but kept
 out of the tables, and the page and the command's output say which datasets of which runs were left out and why.
 """
