@@ -203,9 +203,13 @@ def best_and_tied(evidence: dict[str, tuple[Gathered, BootstrapResult]], metric:
     verdicts = paired_verdicts([d.difference for d in differences], [d.p_value for d in differences])
     tied = [f"{m} ({fmt(d)})" for m, d, v in zip(others, differences, verdicts, strict=True)
             if v == "no detectable difference"]
+    # a model scored on other beats (another split, a seed that covered others) cannot be paired: say so
+    unpaired = [m for m in evidence if m != best and m not in others]
+    left = (f" Not compared with it (scored other test beats, so no paired difference): {', '.join(unpaired)}."
+            if unpaired else "")
     return (f"Best macro-F1: **{best}** {fmt(evidence[best][1][metric])}; statistically indistinguishable from it "
             f"(paired {g_best.unit}-level bootstrap of the difference, Holm over {len(others)} comparisons, alpha "
-            f"0.05): {', '.join(tied) if tied else 'none'}.")
+            f"0.05): {', '.join(tied) if tied else 'none'}.{left}")
 
 
 def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: Evaluation,

@@ -197,3 +197,18 @@ def test_nothing_left_out_says_nothing(tmp_path, capsys):
     assert main(["leaderboard", "inter", "--results-dir", str(tmp_path), "--out", str(out)]) == 0
     assert capsys.readouterr().out.splitlines() == [f"written: {out}"]
     assert "Left out" not in out.read_text()
+
+
+def test_a_model_scored_on_other_beats_is_named_as_not_compared_with_the_best(tmp_path):
+    fake_run(tmp_path / "inter", "mitdb-inter", "inter-patient", [
+        {"model": "cnn", "accuracy": 0.9, "f1_macro": 0.6, "recall_S": 1.0, "recall_V": 1.0},
+        {"model": "lstm", "accuracy": 0.8, "f1_macro": 0.5, "recall_S": 1.0, "recall_V": 1.0}])
+    store = RunStore(tmp_path / "inter")
+    key = CellKey("mitdb-inter", "predefined", "lstm", 0)
+    store.write_cell(key, fake_predictions(0.8, patients=8), {"dataset": "mitdb-inter", "split": "predefined",
+                                                               "model": "lstm", "seed": 0, "classes": CLASSES})
+    out = tmp_path / "README.md"
+    assert main(["leaderboard", "inter", "--results-dir", str(tmp_path), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "Holm over 0 comparisons, alpha 0.05): none. Not compared with it (scored other test beats, so no " \
+           "paired difference): lstm." in text
