@@ -213,11 +213,14 @@ def best_and_tied(evidence: dict[str, tuple[Gathered, BootstrapResult]], metric:
 
 
 def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: Evaluation,
-                    published: dict, store: RunStore | None = None, classes=CLASSES) -> list[str]:
+                    published: dict, store: RunStore | None = None, classes=CLASSES, note: str | None = None
+                    ) -> list[str]:
     # The published anchors and targets are five-class AAMI numbers: a task of other classes (normal/abnormal)
     # is shown on its own, with its two-class measures, and set beside none of them.
     aami = tuple(classes) == CLASSES
     lines = [f"### `{dataset}` (run `{run_id}`)", ""]
+    if note:  # files that are not the published ones (a subset, test files): not comparable with the anchors
+        lines += [f"> **Data: {note}.** No published anchor or target is set beside it.", ""]
     if not aami:
         lines += [f"Classes {', '.join(classes)}: the published anchors and targets (five AAMI classes) are not "
                   "set beside this task.", ""]
@@ -235,7 +238,7 @@ def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: E
         peak = row["peak_memory_mb"]
         cells += [f"{row['fit_seconds']:.0f}", "-" if pd.isna(peak) else f"{peak:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    anchors = [a for a in published.get("anchor", []) if a["evaluation"] == evaluation and aami]
+    anchors = [a for a in published.get("anchor", []) if a["evaluation"] == evaluation and aami and not note]
     for anchor in anchors:
         cells = [f"*published: {anchor['source']}*", ""] + [anchor.get(c, "") for c in columns] + ["", ""]
         lines.append("| " + " | ".join(cells) + " |")
@@ -259,7 +262,7 @@ def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: E
         if anchors:
             lines += ["", "Published values against our best model on each metric:", "",
                       *check_anchors(anchors, evidence)]
-    targets = [t for t in published.get("target", []) if t["evaluation"] == evaluation and aami]
+    targets = [t for t in published.get("target", []) if t["evaluation"] == evaluation and aami and not note]
     if targets:
         lines += ["", "Targets (met: the interval lies above the threshold; missed: below it; not resolved: it "
                       "contains it):", "", *check_targets(targets, evidence)]
@@ -302,6 +305,7 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
     lines += ["## Runs", "", "| run | data | command | commit | machine |", "|---|---|---|---|---|"]
     for run_dir, manifest, _, _ in runs:
         data = ", ".join(f"{name}{' (SYNTHETIC)' if info.get('synthetic') else ''}"
+                         f"{' (not the published files)' if info.get('provenance', {}).get('note') else ''}"
                          for name, info in manifest["datasets"].items())
         machine = manifest["machine"]
         where = f"{machine['cpu_count']} CPUs, {machine.get('accelerator', 'none (CPU)')}"
@@ -327,7 +331,7 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
                     continue
                 rows = model_rows(table[table["dataset"] == dataset], manifest["suite"]["models"])
                 sections += dataset_section(dataset, run_dir.name, rows, evaluation, published, store,
-                                            tuple(info.get("classes", CLASSES)))
+                                            tuple(info.get("classes", CLASSES)), info.get("provenance", {}).get("note"))
         if sections:
             lines += [f"## {title}", "", *sections]
     lines += ["Se = sensitivity (recall). Seeds: model seeds; with more than one seed or fold, a cell shows mean ± "

@@ -147,6 +147,8 @@ def _dataset_section(dataset: str, rows: pd.DataFrame, info: dict) -> list[str]:
     warning = " **Optimistic**: the same patients' beats train and test the models." if evaluation.optimistic else ""
     described = info.get("provenance", {}).get("protocol")
     lines += [f"Evaluation: **{evaluation.title}**.{warning}" + (f" Data: {described}." if described else ""), ""]
+    if info.get("provenance", {}).get("note"):  # e.g. Kaggle-layout files that are not the published ones
+        lines += [f"> **Data: {info['provenance']['note']}.**", ""]
     if info.get("context_features"):
         lines += [f"Per-beat context given to the models that take it: {', '.join(info['context_features'])}.", ""]
     lines += [f"Split protocol: **{protocol}** ({split_text}); seeds: {', '.join(map(str, seeds))}. "

@@ -451,3 +451,35 @@ def test_a_two_class_run_reports_sensitivity_specificity_and_roc_auc_with_interv
     assert "| accuracy | macro-F1 | F1 normal | F1 MI | sensitivity | specificity | ROC AUC |" in section
     assert "| | accuracy | macro-F1 | sensitivity | specificity | ROC AUC |" in section
     assert "are not set beside this task" in section and "*published:" not in section and "Targets" not in section
+
+
+def test_files_that_are_not_the_published_ones_are_said_to_be_so_wherever_their_numbers_appear(tmp_path):
+    """SYNTHETIC mitbih-layout test files (14 + 7 beats, not the published 87,554 + 21,892): the dataset's
+    provenance, the run's summary and the leaderboard say that these numbers are not those of the Kaggle data, and
+    the leaderboard sets no published anchor or target beside them."""
+    from ecgbench.cli import main
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    write_dataset_file(data_dir, "mitbih_train.csv", (40, 20, 20, 20, 20), seed=1)
+    write_dataset_file(data_dir, "mitbih_test.csv", TEST_COUNTS, seed=2)
+    note = load_dataset("mitbih", data_dir=data_dir).provenance["note"]
+    assert note.startswith("NOT the published Kaggle files: mitbih_train.csv 120 beats (published 87,554), "
+                           "mitbih_test.csv 7 beats (published 21,892)")
+    results = tmp_path / "results"
+    assert main(["run", "--model", "rocket", "--dataset", "mitbih", "--quick", "--data-dir", str(data_dir),
+                 "--run-id", "subset", "--results-dir", str(results)]) == 0
+    assert f"> **Data: {note}.**" in (results / "subset" / "summary.md").read_text()
+    board = tmp_path / "board.md"
+    assert main(["leaderboard", "subset", "--results-dir", str(results), "--out", str(board)]) == 0
+    text = board.read_text()
+    assert "| mitbih (not the published files) |" in text
+    section = text.split("### `mitbih` (run `subset`)")[1]
+    assert f"> **Data: {note}.** No published anchor or target is set beside it." in section
+    assert "*published:" not in section and "Targets" not in section
+
+
+def test_the_published_counts_carry_no_note(mitbih_dir, monkeypatch):
+    monkeypatch.setattr(kaggle, "MITBIH_TRAIN", KaggleFile("mitbih_train.csv", TRAIN_COUNTS))
+    monkeypatch.setattr(kaggle, "MITBIH_TEST", KaggleFile("mitbih_test.csv", TEST_COUNTS))
+    assert "note" not in load_dataset("mitbih", data_dir=mitbih_dir[0]).provenance

@@ -309,6 +309,23 @@ def _warn_if_counts_differ(file: KaggleFile, y: np.ndarray, classes: tuple[str, 
     )
 
 
+def _counts_note(parts) -> str | None:
+    """What the reports say of files whose beat counts are not the published ones (``parts``: ``(KaggleFile, y)``):
+    a subset, other files or test files in the Kaggle layout, whose numbers are not those of the Kaggle data."""
+    differing = [f"{file.name} {len(y):,} beats (published {file.n_beats:,})" for file, y in parts
+                 if len(y) != file.n_beats or np.bincount(y, minlength=len(file.class_counts)).tolist()
+                 != list(file.class_counts)]
+    if not differing:
+        return None
+    return (f"NOT the published Kaggle files: {', '.join(differing)}; a subset, other files or test data in the "
+            "Kaggle layout, so these numbers are not comparable with published ones")
+
+
+def _with_note(provenance: dict, parts) -> dict:
+    note = _counts_note(parts)
+    return {**provenance, "note": note} if note else provenance
+
+
 def _format_counts(classes: tuple[str, ...], counts: tuple[int, ...]) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in zip(classes, counts, strict=True))
 
@@ -339,7 +356,8 @@ def load_mitbih(data_dir: Path) -> Dataset:
         classes=AAMI_CLASSES,
         groups=None,  # the CSVs carry no record id
         predefined_split=(np.arange(n_train), np.arange(n_train, n_train + n_test)),
-        provenance=_provenance("mitdb", {MITBIH_TRAIN.name: train_sha, MITBIH_TEST.name: test_sha}),
+        provenance=_with_note(_provenance("mitdb", {MITBIH_TRAIN.name: train_sha, MITBIH_TEST.name: test_sha}),
+                              [(MITBIH_TRAIN, y_train), (MITBIH_TEST, y_test)]),
     )
 
 
@@ -360,7 +378,9 @@ def load_ptbdb(data_dir: Path) -> Dataset:
         classes=PTBDB_CLASSES,
         groups=None,
         predefined_split=None,  # the runner makes a stratified hold-out
-        provenance=_provenance("ptbdb", {PTBDB_NORMAL.name: normal_sha, PTBDB_ABNORMAL.name: abnormal_sha}),
+        provenance=_with_note(_provenance("ptbdb", {PTBDB_NORMAL.name: normal_sha,
+                                                    PTBDB_ABNORMAL.name: abnormal_sha}),
+                              [(PTBDB_NORMAL, y_normal), (PTBDB_ABNORMAL, y_abnormal)]),
     )
 
 
@@ -391,6 +411,7 @@ def load_kaggle_normal_abnormal(data_dir: Path) -> Dataset:
     y = np.concatenate([(y_part != 0).astype(np.int64) for _, y_part, _ in parts])
     provenance = _provenance("mitdb and ptbdb", {f.name: sha for f, (_, _, sha) in zip(files, parts, strict=True)})
     provenance["protocol"] = NORMAL_ABNORMAL
+    provenance = _with_note(provenance, [(f, y_part) for f, (_, y_part, _) in zip(files, parts, strict=True)])
     return Dataset(
         name="kaggle-normal-abnormal",
         X=np.concatenate([X_part for X_part, _, _ in parts]),
