@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="compare two runs (or two models of one run): means, and paired patient-level differences",
         description="Difference B - A for every (dataset, model) pair the runs share, or with --model-a/--model-b "
                     "between two models (of one run: give RUN_A only, or of two runs): the paired patient-level "
-                    "bootstrap interval and p-value, McNemar's exact test beside it (it assumes independent beats), "
+                    "bootstrap interval and p-value, McNemar's exact test beside it for every seed (it assumes "
+                    "independent beats), "
                     "and a verdict (B better / A better / no detectable difference at alpha 0.05, Holm-corrected "
                     "over the rows shown). Pairs only where both sides scored the same test beats (saved split "
                     "test indices and data fingerprint, or the predictions' index and labels for runs without a "
@@ -415,6 +416,9 @@ def cmd_compare(args) -> int:
     from ecgbench.io import writable_file, write_text
     from ecgbench.store import resolve_run
 
+    if not args.run_b and not (args.model_a or args.model_b):  # A and B would be the same cells
+        raise EcgbenchError(f"compare {args.run_a} alone would compare the run with itself: give a second run "
+                            "(compare RUN_A RUN_B) or two of its models (--model-a NAME --model-b NAME)")
     if args.markdown:
         writable_file(args.markdown, "--markdown")
     run_a = resolve_run(args.run_a, args.results_dir)
@@ -442,7 +446,7 @@ def cmd_compare(args) -> int:
 
 def cmd_leaderboard(args) -> int:
     from ecgbench.io import writable_file, write_text
-    from ecgbench.leaderboard import leaderboard_markdown, load_published
+    from ecgbench.leaderboard import leaderboard_markdown, left_out_lines, load_published
     from ecgbench.store import resolve_run
 
     writable_file(args.out, "--out")
@@ -450,6 +454,8 @@ def cmd_leaderboard(args) -> int:
     command = "python -m ecgbench " + shlex.join(args.argv)
     write_text(args.out, leaderboard_markdown(runs, load_published(args.published), command))
     print(f"written: {args.out}")
+    for line in left_out_lines(runs):
+        print(line)
     return 0
 
 

@@ -1,6 +1,6 @@
 """``compare``: two runs side by side over the (dataset, model) pairs they share (or two models of one run): the
 means per metric, and the evidence — paired patient-level bootstrap differences B − A with Holm-corrected verdicts,
-McNemar's exact test beside them — where both sides scored the same test beats."""
+McNemar's exact test beside them for every seed — where both sides scored the same test beats."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from ecgbench.evidence import (
     gather,
     intervals,
     mcnemar,
-    paired,
     paired_table,
+    paired_with_binary,
+    seed_pairs,
     shown_metrics,
     unit_text,
 )
-from ecgbench.reports import SCORE_COLUMNS
+from ecgbench.reports import BINARY_COLUMNS, SCORE_COLUMNS
 from ecgbench.store import RunStore
 
 
@@ -34,7 +35,7 @@ def compare_runs(run_a: RunStore, run_b: RunStore) -> pd.DataFrame:
     for run in (run_a, run_b):
         table = run.read_results()
         metrics = [c for c in table.columns if c in SCORE_COLUMNS or c.startswith("f1_") and c not in SCORE_COLUMNS
-                   or c in ("fit_seconds", "beats_per_second")]
+                   or c in BINARY_COLUMNS or c in ("fit_seconds", "beats_per_second")]
         tables.append(table.groupby(["dataset", "model"], sort=False)[metrics].mean())
     a, b = tables
     shared = a.index.intersection(b.index)
@@ -115,24 +116,34 @@ def pairing(run_a: RunStore, run_b: RunStore, dataset: str, a: Gathered, b: Gath
         "paired: two models of one run, on the same test beats"
 
 
+def mcnemar_seeds_text(a: Gathered, b: Gathered) -> str:
+    """Which seeds McNemar's test compares, and which seeds it leaves out (those without a counterpart)."""
+    pairs = seed_pairs(a, b)
+    tested = ", ".join(f"{x}" if x == y else f"A {x} / B {y}" for x, y in pairs)
+    untested = [(side, [s for s in g.seeds if s not in {pair[i] for pair in pairs}])
+                for i, (side, g) in enumerate((("A", a), ("B", b)))]
+    left = "; ".join(f"{side}'s {', '.join(map(str, seeds))}" for side, seeds in untested if seeds)
+    return f"McNemar per seed: {tested}" + (f" (seeds without a counterpart, not tested: {left})" if left else "")
+
+
 def evidence_markdown(run_a: RunStore, run_b: RunStore, pairs: list[tuple[str, str, str]]) -> list[str]:
     """Per dataset, the paired differences B − A (patient-level bootstrap, McNemar beside, Holm-corrected verdicts
     over the rows shown); pairs that did not score the same beats get each side's own interval and the reason."""
-    paired_rows, unpaired, notes = [], [], []
+    paired_rows, unpaired, notes, metrics = [], [], [], []
     for dataset, model_a, model_b in pairs:
         a, b = gather(run_a, dataset, model_a), gather(run_b, dataset, model_b)
         ok, why = pairing(run_a, run_b, dataset, a, b)
         label = f"{dataset}: {model_a}" if model_a == model_b else f"{dataset}: {model_a} (A) vs {model_b} (B)"
         notes.append(f"- {label}: {why}; resampling {a.unit}s ({unit_text(a)}); seeds A {len(a.seeds)}, "
-                     f"B {len(b.seeds)}")
+                     f"B {len(b.seeds)}" + (f"; {mcnemar_seeds_text(a, b)}" if ok else ""))
         if ok:
-            paired_rows.append((label, a.unit, paired(a, b), mcnemar(a, b)))
-            classes = a.classes
+            result, shown = paired_with_binary(a, b)  # two classes: sensitivity, specificity, ROC AUC too
+            paired_rows.append((label, a.unit, result, mcnemar(a, b)))
+            metrics += [m for m in shown if m not in metrics]  # datasets of other classes: each row its own
         else:
             unpaired.append((label, a, b))
     lines = ["## Evidence: differences B − A", "", *notes, ""]
     if paired_rows:
-        metrics = shown_metrics(classes)
         lines += [f"Paired bootstrap over the same resampled patients (or beats), {N_RESAMPLES:,} resamples, "
                   "95% percentile interval of B − A; with several seeds each side is its mean over seeds.", "",
                   *paired_table(paired_rows, metrics), "", VERDICT_NOTE, ""]

@@ -39,6 +39,7 @@ class Gathered:
     classes: tuple[str, ...]
     seeds: tuple[int, ...]
     dropped_seeds: tuple[int, ...] = ()  # seeds that did not cover the same beats as the first (left out)
+    scores: np.ndarray | None = None  # two classes: (n_seeds, n) probabilities of class 1 (for the ROC AUC)
 
     @property
     def y_true(self) -> np.ndarray:
@@ -70,12 +71,21 @@ def gather(store: RunStore, dataset: str, model: str, cells: list[dict] | None =
     beats = first[["split", "index", "y_true"]]
     kept = {s: f for s, f in frames.items() if f[["split", "index", "y_true"]].equals(beats)}
     groups = first["group"].astype(str).to_numpy() if "group" in first else None
+    classes = tuple(cells[0]["classes"])
+    positive = f"p_{classes[-1]}"
+    scores = (np.vstack([f[positive].to_numpy(dtype=np.float64) for f in kept.values()])
+              if len(classes) == 2 and all(positive in f for f in kept.values()) else None)
     return Gathered(dataset, model, beats, np.vstack([f["y_pred"].to_numpy(dtype=np.int64) for f in kept.values()]),
-                    groups, tuple(cells[0]["classes"]), tuple(kept), tuple(s for s in frames if s not in kept))
+                    groups, classes, tuple(kept), tuple(s for s in frames if s not in kept), scores)
 
 
 def intervals(g: Gathered) -> st.BootstrapResult:
     return st.cluster_bootstrap(g.y_true, g.y_pred, g.groups, classes=g.classes, n_resamples=N_RESAMPLES, seed=SEED)
+
+
+def binary_intervals(g: Gathered) -> st.BootstrapResult:
+    """Sensitivity, specificity and ROC AUC of a two-class cell (class 1 positive), resampled as :func:`intervals`."""
+    return st.binary_bootstrap(g.y_true, g.y_pred, g.scores, g.groups, n_resamples=N_RESAMPLES, seed=SEED)
 
 
 def paired(a: Gathered, b: Gathered, pred_a: np.ndarray | None = None, pred_b: np.ndarray | None = None
@@ -83,6 +93,21 @@ def paired(a: Gathered, b: Gathered, pred_a: np.ndarray | None = None, pred_b: n
     """B − A on the same beats (patient-level where record ids are known); ``pred_*`` replace the cells' labels."""
     return st.paired_bootstrap(a.y_true, a.y_pred if pred_a is None else pred_a, b.y_pred if pred_b is None else pred_b,
                                a.groups, classes=a.classes, n_resamples=N_RESAMPLES, seed=SEED)
+
+
+BINARY_SHOWN = (("sensitivity", "sensitivity"), ("specificity", "specificity"), ("roc_auc", "ROC AUC"))
+
+
+def paired_with_binary(a: Gathered, b: Gathered) -> tuple[st.PairedResult, list[tuple[str, str]]]:
+    """:func:`paired`, and for two-class cells with saved probabilities on both sides also sensitivity,
+    specificity and ROC AUC (the same resampling seed and units); with the metrics to show."""
+    result, metrics = paired(a, b), shown_metrics(a.classes)
+    if a.scores is None or b.scores is None:
+        return result, metrics
+    binary = st.binary_paired_bootstrap(a.y_true, a.y_pred, a.scores, b.y_pred, b.scores, a.groups,
+                                        n_resamples=N_RESAMPLES, seed=SEED)
+    return (st.PairedResult({**result.differences, **binary.differences}, {**result.samples, **binary.samples}),
+            [*metrics, *BINARY_SHOWN])
 
 
 def shown_metrics(classes) -> list[tuple[str, str]]:
@@ -128,7 +153,27 @@ def uncertainty_table(store: RunStore, dataset: str, models: list[str], cells: l
         if g.dropped_seeds:
             lines.append(f"| ({g.model}: seed(s) {', '.join(map(str, g.dropped_seeds))} scored other beats; left out "
                          "of the interval) |" + " |" * (len(header) - 1))
+    binary = [g for g in gathered if g.scores is not None]
+    if binary:
+        lines += ["", *binary_uncertainty_table(binary)]
     return [*lines, ""]
+
+
+def binary_uncertainty_table(gathered: list[Gathered]) -> list[str]:
+    """Two classes: sensitivity, specificity and ROC AUC with their intervals, resampled as the table above."""
+    negative, positive = gathered[0].classes
+    lines = [f"Two classes, `{positive}` the positive one: sensitivity (recall of {positive}), specificity (recall "
+             f"of {negative}) and ROC AUC of the {positive} probability, 95% intervals resampling {gathered[0].unit}s "
+             f"as above:", "", "| model | seeds | sensitivity | specificity | ROC AUC |", "|---|---|---|---|---|"]
+    for g in gathered:
+        result = binary_intervals(g)
+        texts = []
+        for name in st.BINARY_METRICS:
+            i = result[name]
+            sd = f" (SD {i.seed_sd:.3f})" if i.n_seeds > 1 and not np.isnan(i.seed_sd) else ""
+            texts.append(fmt(i) + sd)
+        lines.append(f"| {g.model} | {len(g.seeds)} | " + " | ".join(texts) + " |")
+    return lines
 
 
 # ---- ranking over blocks -------------------------------------------------------------------------------------------
@@ -191,30 +236,58 @@ def ranking_section(store: RunStore, dataset: str, models: list[str], cells: lis
 # ---- paired rows (compare, rescoring) ------------------------------------------------------------------------------
 
 
-def paired_table(rows: list[tuple[str, str, st.PairedResult, st.McNemarResult | None]], metrics: list[tuple[str, str]],
+def paired_table(rows: list[tuple[str, str, st.PairedResult, McNemar | None]], metrics: list[tuple[str, str]],
                  alpha: float = 0.05) -> list[str]:
     """One Markdown row per (label, metric): A, B, B − A [interval], bootstrap p, Holm-adjusted verdict over every
-    row shown, McNemar's exact p beside the accuracy row. ``rows``: (label, unit text, paired result, McNemar)."""
+    row shown, McNemar's exact p beside the accuracy row. ``rows``: (label, unit text, paired result, McNemar: one
+    result, or one per seed pair from :func:`mcnemar`, each named)."""
     flat = [(label, unit, r[name], heading, mc if name == "accuracy" else None)
-            for label, unit, r, mc in rows for name, heading in metrics if not np.isnan(r[name].difference)]
+            for label, unit, r, mc in rows for name, heading in metrics
+            if name in r.differences and not np.isnan(r[name].difference)]
     verdicts = st.paired_verdicts([d.difference for _, _, d, _, _ in flat], [d.p_value for _, _, d, _, _ in flat],
                                   alpha=alpha)
     adjusted = st.holm([d.p_value for _, _, d, _, _ in flat])
+    per_seed = any(isinstance(mc, list) for *_, mc in rows)
     lines = ["| comparison | metric | A | B | B − A [95% interval] | p (bootstrap) | p (Holm) | verdict | "
-             "McNemar exact p (assumes independent beats) |", "|---|---|---|---|---|---|---|---|---|"]
+             f"McNemar exact p{', each seed' if per_seed else ''} (assumes independent beats) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for (label, _, d, heading, mc), verdict, p_holm in zip(flat, verdicts, adjusted, strict=True):
-        p_text = f"{mc.p_value:.3g}" if mc and mc.p_value > 0 else "< 1e-300"  # 0: below the float range
-        mcnemar = f"{p_text} ({mc.only_a_correct} vs {mc.only_b_correct} beats right only)" if mc else ""
+        if isinstance(mc, list):
+            mcnemar = "; ".join(f"{seeds}: {_mcnemar_text(result)}" for seeds, result in mc)
+        else:
+            mcnemar = _mcnemar_text(mc) if mc else ""
         lines.append(f"| {label} | {heading} | {d.a:.3f} | {d.b:.3f} | {fmt(d)} | {d.p_value:.3g} | {p_holm:.3g} | "
                      f"**{verdict}** | {mcnemar} |")
     return lines
 
 
-def mcnemar(a: Gathered, b: Gathered, pred_a=None, pred_b=None) -> st.McNemarResult:
-    """McNemar's exact test on the first seed of each side."""
-    pa = a.y_pred[0] if pred_a is None else np.atleast_2d(pred_a)[0]
-    pb = b.y_pred[0] if pred_b is None else np.atleast_2d(pred_b)[0]
-    return st.mcnemar_exact(a.y_true, pa, pb)
+def _mcnemar_text(mc: st.McNemarResult) -> str:
+    p_text = f"{mc.p_value:.3g}" if mc.p_value > 0 else "< 1e-300"  # 0: below the float range
+    return f"{p_text} ({mc.only_a_correct} vs {mc.only_b_correct} beats right only)"
+
+
+McNemar = st.McNemarResult | list[tuple[str, st.McNemarResult]]
+
+
+def seed_pairs(a: Gathered, b: Gathered) -> list[tuple[int, int]]:
+    """The (seed of A, seed of B) pairs that McNemar's test is run on: every seed both sides have (the same seed
+    against itself); where they share none (two models with other seeds), the seeds in order, as many as the side
+    with fewer has."""
+    shared = [s for s in a.seeds if s in b.seeds]
+    return [(s, s) for s in shared] if shared else list(zip(a.seeds, b.seeds, strict=False))
+
+
+def mcnemar(a: Gathered, b: Gathered) -> list[tuple[str, st.McNemarResult]]:
+    """McNemar's exact test for every seed pair of :func:`seed_pairs`, each named (``seed 0``, or ``A seed 0 / B
+    seed 1``). One test per seed, not one on pooled seeds: the seeds' predictions of one beat are not independent
+    pieces of evidence, so their discordant beats cannot be added up. Not corrected for multiplicity: a
+    beat-level view beside the verdict, which never rests on it (docs/evidence.md)."""
+    out = []
+    for seed_a, seed_b in seed_pairs(a, b):
+        pa, pb = a.y_pred[a.seeds.index(seed_a)], b.y_pred[b.seeds.index(seed_b)]
+        name = f"seed {seed_a}" if seed_a == seed_b else f"A seed {seed_a} / B seed {seed_b}"
+        out.append((name, st.mcnemar_exact(a.y_true, pa, pb)))
+    return out
 
 
 VERDICT_NOTE = ("Verdict: B better / A better where the Holm-adjusted bootstrap p-value (over every row of this "

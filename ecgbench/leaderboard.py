@@ -7,9 +7,11 @@ record), and writes per dataset one table of our models (mean ± standard deviat
 the published anchors of ``benchmarks/published.toml`` for that protocol, then the evidence (docs/evidence.md): each
 model's patient-level 95% intervals read from its saved predictions, the best model and those statistically
 indistinguishable from it, each published value against our best model (above / below / indistinguishable) and each
-target met / missed / not resolved. Intra-patient tables are labelled optimistic; cross-validation by record (model
+target met / missed / not resolved. A task of other classes than the five AAMI ones (the two-class ``ptbdb``,
+``kaggle-normal-abnormal``) shows its own per-class F1 and, with two classes, sensitivity, specificity and ROC AUC,
+and no anchor or target. Intra-patient tables are labelled optimistic; cross-validation by record (model
 selection on training patients) has no anchors or targets. Synthetic runs are listed with their commands but kept
-out of the tables.
+out of the tables, and the page and the command's output say which datasets of which runs were left out and why.
 """
 
 from __future__ import annotations
@@ -21,10 +23,20 @@ import pandas as pd
 
 from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
-from ecgbench.evidence import LEADERBOARD_METRICS, N_RESAMPLES, Gathered, fmt, gather, intervals, paired, unit_text
+from ecgbench.evidence import (
+    LEADERBOARD_METRICS,
+    N_RESAMPLES,
+    Gathered,
+    binary_intervals,
+    fmt,
+    gather,
+    intervals,
+    paired,
+    unit_text,
+)
 from ecgbench.io import os_error_text
-from ecgbench.reports import mean_std
-from ecgbench.statistics import BootstrapResult, anchor_verdict, paired_verdicts, target_verdict
+from ecgbench.reports import BINARY_COLUMNS, mean_std
+from ecgbench.statistics import BINARY_METRICS, BootstrapResult, anchor_verdict, paired_verdicts, target_verdict
 from ecgbench.store import RunStore
 
 CLASSES = ("N", "S", "V", "F", "Q")
@@ -104,8 +116,9 @@ def model_rows(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     for model in [m for m in models if m in set(table["model"])]:
         group = table[table["model"] == model]
         row = {"model": model, "seeds": group["seed"].nunique()}  # k-fold runs: several rows per seed
-        row.update({c: group[c].mean() for c in COLUMNS if c in group})
-        row.update({f"text_{c}": mean_std(group[c]) for c in COLUMNS if c in group})
+        scored = [c for c in group.columns if c in COLUMNS or c.startswith("f1_") or c in BINARY_COLUMNS]
+        row.update({c: group[c].mean() for c in scored})
+        row.update({f"text_{c}": mean_std(group[c]) for c in scored})
         row["fit_seconds"] = group["fit_seconds"].mean()
         row["peak_memory_mb"] = group["peak_memory_mb"].max() if "peak_memory_mb" in group else float("nan")
         rows.append(row)
@@ -190,47 +203,97 @@ def best_and_tied(evidence: dict[str, tuple[Gathered, BootstrapResult]], metric:
     verdicts = paired_verdicts([d.difference for d in differences], [d.p_value for d in differences])
     tied = [f"{m} ({fmt(d)})" for m, d, v in zip(others, differences, verdicts, strict=True)
             if v == "no detectable difference"]
+    # a model scored on other beats (another split, a seed that covered others) cannot be paired: say so
+    unpaired = [m for m in evidence if m != best and m not in others]
+    left = (f" Not compared with it (scored other test beats, so no paired difference): {', '.join(unpaired)}."
+            if unpaired else "")
     return (f"Best macro-F1: **{best}** {fmt(evidence[best][1][metric])}; statistically indistinguishable from it "
             f"(paired {g_best.unit}-level bootstrap of the difference, Holm over {len(others)} comparisons, alpha "
-            f"0.05): {', '.join(tied) if tied else 'none'}.")
+            f"0.05): {', '.join(tied) if tied else 'none'}.{left}")
 
 
 def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: Evaluation,
-                    published: dict, store: RunStore | None = None) -> list[str]:
+                    published: dict, store: RunStore | None = None, classes=CLASSES, note: str | None = None
+                    ) -> list[str]:
+    # The published anchors and targets are five-class AAMI numbers: a task of other classes (normal/abnormal)
+    # is shown on its own, with its two-class measures, and set beside none of them.
+    aami = tuple(classes) == CLASSES
     lines = [f"### `{dataset}` (run `{run_id}`)", ""]
-    header = ["", "seeds", *HEADINGS, "fit (s)", "peak MB"]
+    if note:  # files that are not the published ones (a subset, test files): not comparable with the anchors
+        lines += [f"> **Data: {note}.** No published anchor or target is set beside it.", ""]
+    if not aami:
+        lines += [f"Classes {', '.join(classes)}: the published anchors and targets (five AAMI classes) are not "
+                  "set beside this task.", ""]
+    if aami:
+        columns, headings = COLUMNS, HEADINGS
+    else:
+        two = [c for c in BINARY_COLUMNS if f"text_{c}" in rows]
+        columns = ("accuracy", "f1_macro", *(f"f1_{c}" for c in classes), *two)
+        headings = ("accuracy", "macro-F1", *(f"F1 {c}" for c in classes),
+                    *("ROC AUC" if c == "roc_auc" else c for c in two))
+    header = ["", "seeds", *headings, "fit (s)", "peak MB"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in rows.iterrows():
-        cells = [row["model"], str(row["seeds"])] + [row.get(f"text_{c}", "-") for c in COLUMNS]
+        cells = [row["model"], str(row["seeds"])] + [row.get(f"text_{c}", "-") for c in columns]
         peak = row["peak_memory_mb"]
         cells += [f"{row['fit_seconds']:.0f}", "-" if pd.isna(peak) else f"{peak:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    anchors = [a for a in published.get("anchor", []) if a["evaluation"] == evaluation]
+    anchors = [a for a in published.get("anchor", []) if a["evaluation"] == evaluation and aami and not note]
     for anchor in anchors:
-        cells = [f"*published: {anchor['source']}*", ""] + [anchor.get(c, "") for c in COLUMNS] + ["", ""]
+        cells = [f"*published: {anchor['source']}*", ""] + [anchor.get(c, "") for c in columns] + ["", ""]
         lines.append("| " + " | ".join(cells) + " |")
     evidence = model_evidence(store, dataset, list(rows["model"])) if store is not None else {}
     if evidence:
         g = next(iter(evidence.values()))[0]
-        shown = ("accuracy", "f1_macro", "recall_S", "recall_V")
+        shown = ("accuracy", "f1_macro", "recall_S", "recall_V") if aami else ("accuracy", "f1_macro")
+        binary = len(g.classes) == 2 and all(gathered.scores is not None for gathered, _ in evidence.values())
+        extra = ["sensitivity", "specificity", "ROC AUC"] if binary else []
+        headings = [HEADINGS[COLUMNS.index(c)] for c in shown] + extra
         lines += ["", f"95% intervals (resampling {g.unit}s: {unit_text(g)}; {N_RESAMPLES:,} resamples, "
                       "percentile; several seeds or folds: their predictions pooled, see docs/evidence.md):", "",
-                  "| | " + " | ".join(HEADINGS[COLUMNS.index(c)] for c in shown) + " |", "|---|" + "---|" * len(shown)]
-        lines += [f"| {m} | " + " | ".join(_interval_text(r, c) for c in shown) + " |"
-                  for m, (_, r) in evidence.items()]
+                  "| | " + " | ".join(headings) + " |", "|---|" + "---|" * len(headings)]
+        for m, (gathered, r) in evidence.items():
+            texts = [_interval_text(r, c) for c in shown]
+            if binary:
+                two = binary_intervals(gathered)
+                texts += [fmt(two[name]) for name in BINARY_METRICS]
+            lines.append(f"| {m} | " + " | ".join(texts) + " |")
         lines += ["", best_and_tied(evidence)]
         if anchors:
             lines += ["", "Published values against our best model on each metric:", "",
                       *check_anchors(anchors, evidence)]
-    targets = [t for t in published.get("target", []) if t["evaluation"] == evaluation]
+    targets = [t for t in published.get("target", []) if t["evaluation"] == evaluation and aami and not note]
     if targets:
         lines += ["", "Targets (met: the interval lies above the threshold; missed: below it; not resolved: it "
                       "contains it):", "", *check_targets(targets, evidence)]
     return lines + [""]
 
 
+SYNTHETIC_REASON = "SYNTHETIC data (simulated beats: its numbers say nothing about real ECGs)"
+
+
+def left_out(runs) -> dict[tuple[str, str], str]:
+    """``{(run id, dataset): why}`` for every dataset of ``runs`` (``(run_dir, manifest, table, store)``) that the
+    tables leave out: synthetic data, and a dataset without one finished cell in the run's table."""
+    out = {}
+    for run_dir, manifest, table, _ in runs:
+        for dataset, info in manifest["datasets"].items():
+            if info.get("synthetic"):
+                out[run_dir.name, dataset] = SYNTHETIC_REASON
+            elif not len(table) or dataset not in set(table["dataset"]):
+                out[run_dir.name, dataset] = "no finished cell in its results.csv"
+    return out
+
+
+def left_out_lines(stores: list[RunStore]) -> list[str]:
+    """One line per run and dataset left out of the leaderboard's tables, with why (what the command prints)."""
+    return [f"left out of the tables: run {run} dataset {dataset}: {why}"
+            for (run, dataset), why in left_out([(s.root, *load_run(s), s) for s in stores]).items()]
+
+
 def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) -> str:
     runs = [(store.root, *load_run(store), store) for store in stores]
+    excluded = left_out(runs)
     lines = ["# Results", "",
              f"Generated by `{command}` from the run folders below; do not edit by hand. The means in the tables "
              "come from a run's `results.csv`, the intervals and verdicts from its saved predictions "
@@ -242,6 +305,7 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
     lines += ["## Runs", "", "| run | data | command | commit | machine |", "|---|---|---|---|---|"]
     for run_dir, manifest, _, _ in runs:
         data = ", ".join(f"{name}{' (SYNTHETIC)' if info.get('synthetic') else ''}"
+                         f"{' (not the published files)' if info.get('provenance', {}).get('note') else ''}"
                          for name, info in manifest["datasets"].items())
         machine = manifest["machine"]
         where = f"{machine['cpu_count']} CPUs, {machine.get('accelerator', 'none (CPU)')}"
@@ -249,11 +313,16 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
         lines.append(f"| [`{run_dir.name}`]({run_dir.name}/summary.md) | {data} | `{manifest['command']}` | "
                      f"`{manifest['commit'][:10]}`{dirty} | {where} |")
     lines.append("")
+    if excluded:
+        lines += ["Left out of the tables below:", ""]
+        lines += [f"- run [`{run}`]({run}/summary.md), dataset `{dataset}`: {why}"
+                  for (run, dataset), why in excluded.items()]
+        lines.append("")
     for evaluation, title in SECTION_TITLES.items():
         sections = []
         for run_dir, manifest, table, store in runs:
             for dataset, info in manifest["datasets"].items():
-                if info["synthetic"] or Evaluation(info["evaluation"]) is not evaluation:
+                if (run_dir.name, dataset) in excluded or Evaluation(info["evaluation"]) is not evaluation:
                     continue
                 if evaluation is Evaluation.NOISE_STRESS:  # scored per condition, from the saved predictions
                     from ecgbench.noise_report import leaderboard_section
@@ -261,7 +330,8 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
                     sections += leaderboard_section(dataset, info, run_dir.name, store, manifest["suite"]["models"])
                     continue
                 rows = model_rows(table[table["dataset"] == dataset], manifest["suite"]["models"])
-                sections += dataset_section(dataset, run_dir.name, rows, evaluation, published, store)
+                sections += dataset_section(dataset, run_dir.name, rows, evaluation, published, store,
+                                            tuple(info.get("classes", CLASSES)), info.get("provenance", {}).get("note"))
         if sections:
             lines += [f"## {title}", "", *sections]
     lines += ["Se = sensitivity (recall). Seeds: model seeds; with more than one seed or fold, a cell shows mean ± "

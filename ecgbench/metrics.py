@@ -49,6 +49,18 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tupl
     }
 
 
+def binary_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict:
+    """Two-class tasks (class 0 normal, class 1 abnormal, the positive class): ``sensitivity`` (recall of class 1),
+    ``specificity`` (recall of class 0) and ``roc_auc`` of the class-1 probability; NaN where a class is absent."""
+    from ecgbench.statistics import weighted_binary_metrics
+
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2 or proba.shape[1] != 2:
+        raise ValueError(f"binary_metrics takes the probabilities of two classes, got shape {proba.shape}")
+    scores = weighted_binary_metrics(y_true, proba.argmax(axis=1), proba[:, 1], np.ones(len(proba)))
+    return {name: float(values[0]) for name, values in scores.items()}
+
+
 def majority_baseline(y_train: np.ndarray, y_test: np.ndarray, classes: tuple[str, ...]) -> dict:
     """Metrics of always predicting the most frequent training class: the floor every model must beat."""
     majority = np.bincount(y_train, minlength=len(classes)).argmax()

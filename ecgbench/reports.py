@@ -15,6 +15,7 @@ from ecgbench.store import CellKey, RunStore
 
 SCORE_COLUMNS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted")
 COST_COLUMNS = ("fit_seconds", "predict_seconds", "beats_per_second", "peak_memory_mb")
+BINARY_COLUMNS = ("sensitivity", "specificity", "roc_auc")  # class 1 (abnormal) is the positive class
 
 
 def missed_by_group(store: RunStore, cells: list[dict]) -> pd.DataFrame:
@@ -45,6 +46,7 @@ def flat_row(cell: dict) -> dict:
     for name, scores in cell["per_class"].items():
         row.update({f"{metric}_{name}": scores[metric] for metric in ("precision", "recall", "f1", "support")})
     row.update({key: cell[key] for key in (*COST_COLUMNS, "baseline_f1_macro", "commit")})
+    row.update({key: cell[key] for key in BINARY_COLUMNS if key in cell})  # two-class datasets only
     return row
 
 
@@ -145,6 +147,8 @@ def _dataset_section(dataset: str, rows: pd.DataFrame, info: dict) -> list[str]:
     warning = " **Optimistic**: the same patients' beats train and test the models." if evaluation.optimistic else ""
     described = info.get("provenance", {}).get("protocol")
     lines += [f"Evaluation: **{evaluation.title}**.{warning}" + (f" Data: {described}." if described else ""), ""]
+    if info.get("provenance", {}).get("note"):  # e.g. Kaggle-layout files that are not the published ones
+        lines += [f"> **Data: {info['provenance']['note']}.**", ""]
     if info.get("context_features"):
         lines += [f"Per-beat context given to the models that take it: {', '.join(info['context_features'])}.", ""]
     lines += [f"Split protocol: **{protocol}** ({split_text}); seeds: {', '.join(map(str, seeds))}. "
@@ -162,7 +166,19 @@ def _dataset_section(dataset: str, rows: pd.DataFrame, info: dict) -> list[str]:
         lines += ["", f"Majority-class baseline macro-F1: {rows['baseline_f1_macro'].iloc[0]:.4f}."]
     if tuple(classes) == AAMI_CLASSES:
         lines += ["", *_aami_table(rows, classes)]
+    if len(classes) == 2 and all(c in rows for c in BINARY_COLUMNS):
+        lines += ["", *_binary_table(rows, classes)]
     return lines + [""]
+
+
+def _binary_table(rows: pd.DataFrame, classes) -> list[str]:
+    """Two classes: sensitivity (the abnormal class found), specificity (the normal class kept) and ROC AUC."""
+    lines = [f"Two classes, `{classes[1]}` the positive one: sensitivity (recall of {classes[1]}), specificity "
+             f"(recall of {classes[0]}) and ROC AUC of the {classes[1]} probability:", "",
+             "| model | sensitivity | specificity | ROC AUC |", "|---|---|---|---|"]
+    for model, group in rows.groupby("model", sort=False):
+        lines.append("| " + " | ".join([model, *(mean_std(group[c]) for c in BINARY_COLUMNS)]) + " |")
+    return lines
 
 
 def _aami_table(rows: pd.DataFrame, classes) -> list[str]:

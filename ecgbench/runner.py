@@ -30,8 +30,8 @@ from ecgbench.evaluation import evaluation_of
 from ecgbench.io import os_error_text, sha256_array, writable_folder
 from ecgbench.locks import FileLock
 from ecgbench.memory import PeakMemory
-from ecgbench.metrics import classification_metrics, majority_baseline
-from ecgbench.models import build, model_class
+from ecgbench.metrics import binary_metrics, classification_metrics, majority_baseline
+from ecgbench.models import build, check_plugins_unchanged, model_class, plugin_record
 from ecgbench.progress import cell_log
 from ecgbench.splits import make_splits, stratified_partition
 from ecgbench.store import CellKey, RunStore, predictions_frame
@@ -234,6 +234,7 @@ def resumable_manifest(store: RunStore, suite: Suite) -> dict:
     if manifest["suite_fingerprint"] != suite.fingerprint():
         raise EcgbenchError(f"{store.root} holds a run of another suite (different datasets, models, seeds or "
                             "parameters); choose another --run-id, or delete that folder to start it over")
+    check_plugins_unchanged(manifest.get("plugins"), suite.models, str(store.root))
     return manifest
 
 
@@ -248,7 +249,8 @@ def open_manifest(store: RunStore, suite: Suite, command: str) -> dict:
                     "started": now(), "datasets": {}}
     code = git_commit()
     manifest.setdefault("invocations", []).append({"command": command, "started": now(), **code})
-    manifest.update(status="running", command=command, versions=versions(), machine=machine(), **code)
+    manifest.update(status="running", command=command, versions=versions(), machine=machine(), **code,
+                    plugins=plugin_record(suite.models))
     return manifest
 
 
@@ -364,6 +366,8 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     """Train and score one cell, store it, and return its metrics. ``dataset`` skips the reload (same process)."""
     manifest = store.read_manifest()
     suite = Suite(**manifest["suite"])
+    # A worker (run-cell, a Dask or batch job) may have another version of a plugin than the planning process.
+    check_plugins_unchanged(manifest.get("plugins"), [key.model], f"{store.root} (cell {key.id})")
     dataset = dataset if dataset is not None else cell_dataset(store, key, data_dir, manifest)
     split = store.load_split(key.dataset, key.split)
     protocol = manifest["datasets"][key.dataset]["splits"][key.split]["protocol"]
@@ -380,6 +384,8 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         proba = model.predict_proba(X[test])
         predict_seconds = time.perf_counter() - start
     metrics = classification_metrics(y[test], proba.argmax(axis=1), dataset.classes)
+    if dataset.n_classes == 2:  # normal (0) against abnormal (1): sensitivity, specificity, ROC AUC
+        metrics.update(binary_metrics(y[test], proba))
     metrics.update(
         dataset=key.dataset, split=key.split, protocol=protocol, model=key.model, seed=key.seed,
         synthetic=dataset.synthetic, classes=list(dataset.classes), params=model.params, threads=threads,

@@ -36,6 +36,14 @@ Cluster (patient) bootstrap — :func:`cluster_bootstrap`
     (accuracy, balanced accuracy, macro and weighted F1) are defined in every resample, with the macro averages
     over the classes occurring in that resample, as for the point estimate.
 
+Two-class tasks — :func:`binary_bootstrap`
+    Sensitivity (recall of class 1, the abnormal class), specificity (recall of class 0) and ROC AUC of the
+    positive class's probability, with the same resampling units, seed handling (mean over seeds per resample),
+    percentile interval and absent-class rule as :func:`cluster_bootstrap`. The AUC needs the scores, not a
+    confusion matrix, so a resample is a weight per beat (how often its record or the beat was drawn) and the AUC
+    is the weighted Mann-Whitney statistic (ties count one half), computed for all resamples of a chunk at once
+    from one sort of the scores.
+
 Paired comparison — :func:`paired_bootstrap`, :func:`mcnemar_exact`, :func:`holm`, :func:`paired_verdicts`
     Two cells scored on the same test beats are resampled with the same groups, and the difference B − A is
     scored per resample. Its two-sided bootstrap p-value is ``min(1, 2 * min(#(d <= 0) + 1, #(d >= 0) + 1) /
@@ -318,6 +326,139 @@ def cluster_bootstrap(
             name, float(estimate[name]), low, high, seed_sd, unit, level, n_resamples, n_defined, n_groups, n_seeds
         )
     return BootstrapResult(intervals, samples)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Two-class tasks: sensitivity, specificity, ROC AUC
+# ---------------------------------------------------------------------------------------------------------------
+
+BINARY_METRICS = ("sensitivity", "specificity", "roc_auc")
+
+
+def weighted_binary_metrics(y_true: np.ndarray, y_pred: np.ndarray, score: np.ndarray,
+                            weights: np.ndarray) -> dict[str, np.ndarray]:
+    """Sensitivity, specificity and ROC AUC of one prediction per beat, under each row of ``weights`` ``(r, n)``
+    (a beat's weight: how often a resample drew it; a row of ones is the test set itself). Class 1 is the positive
+    (abnormal) class. ROC AUC is the Mann-Whitney probability that a positive beat scores above a negative one,
+    ties counting one half, weighted. A class with no (weighted) beat leaves its metric and the AUC NaN."""
+    y_true, y_pred, score = (np.asarray(a) for a in (y_true, y_pred, score))
+    weights = np.atleast_2d(np.asarray(weights, dtype=float))
+    positive, negative = y_true == 1, y_true == 0
+    w_pos, w_neg = weights @ positive, weights @ negative
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sensitivity = weights @ (positive & (y_pred == 1)) / w_pos
+        specificity = weights @ (negative & (y_pred == 0)) / w_neg
+        order = np.argsort(score, kind="stable")
+        ranked = score[order]
+        # tied scores form blocks: a positive beats the negatives below its block and ties with those in it
+        _, first, inverse = np.unique(ranked, return_index=True, return_inverse=True)
+        last = np.append(first[1:], len(ranked))
+        cumulative = np.zeros((len(weights), len(ranked) + 1))
+        np.cumsum(weights[:, order] * negative[order], axis=1, out=cumulative[:, 1:])
+        below = cumulative[:, first[inverse]]
+        tied = cumulative[:, last[inverse]] - below
+        wins = ((weights[:, order] * positive[order]) * (below + 0.5 * tied)).sum(axis=1)
+        auc = wins / (w_pos * w_neg)
+    nan = (w_pos == 0) | (w_neg == 0)
+    return {"sensitivity": np.where(w_pos == 0, np.nan, sensitivity),
+            "specificity": np.where(w_neg == 0, np.nan, specificity), "roc_auc": np.where(nan, np.nan, auc)}
+
+
+def _binary_resamples(y_true, sides, groups, n_resamples: int, seed: int):
+    """Per side (``(preds, scores)``, each ``(n_seeds, n)``): the whole-test-set metrics per seed and the resampled
+    seed-mean of each metric, every side on the same draws; and the unit name and count."""
+    n = len(y_true)
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (n,):
+            raise ValueError(f"groups must have shape ({n},), got {groups.shape}")
+        _, unit = np.unique(groups, return_inverse=True)
+        n_units, unit_name = int(unit.max()) + 1, "patient"
+    else:
+        unit, n_units, unit_name = np.arange(n), n, "beat"
+    full = [[weighted_binary_metrics(y_true, p, sc, np.ones((1, n))) for p, sc in zip(preds, scores, strict=True)]
+            for preds, scores in sides]
+    samples = [{name: np.empty(n_resamples) for name in BINARY_METRICS} for _ in sides]
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_resamples, _CHUNK_ENTRIES // (4 * max(n, 1))))
+    for start in range(0, n_resamples, chunk):
+        stop = min(start + chunk, n_resamples)
+        weights = rng.multinomial(n_units, np.full(n_units, 1 / n_units), size=stop - start)[:, unit].astype(float)
+        for (preds, scores), out in zip(sides, samples, strict=True):
+            per_seed = [weighted_binary_metrics(y_true, p, sc, weights) for p, sc in zip(preds, scores, strict=True)]
+            for name in BINARY_METRICS:
+                out[name][start:stop] = np.mean([m[name] for m in per_seed], axis=0)
+    return full, samples, unit_name, n_units
+
+
+def _binary_side(y_true, y_pred, score, what: str = "") -> tuple[np.ndarray, np.ndarray]:
+    preds = _as_seeds(y_pred, len(y_true), f"{what}y_pred")
+    scores = _as_seeds(score, len(y_true), f"{what}score").astype(float)
+    if preds.shape != scores.shape:
+        raise ValueError(f"{what}y_pred and {what}score must have the same shape, got {preds.shape} and {scores.shape}")
+    _classes(("negative", "positive"), y_true, preds)
+    return preds, scores
+
+
+def binary_bootstrap(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    score: np.ndarray,
+    groups: np.ndarray | None = None,
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    level: float = DEFAULT_LEVEL,
+    seed: int = DEFAULT_SEED,
+) -> BootstrapResult:
+    """Percentile bootstrap intervals of sensitivity, specificity and ROC AUC of a two-class task (labels 0 =
+    negative, 1 = positive), resampling records (``groups``) or beats, as :func:`cluster_bootstrap` does.
+
+    ``y_pred`` and ``score`` (the positive class's probability) are ``(n,)`` or ``(n_seeds, n)``; each resample
+    scores every seed on the same drawn records (or beats) and takes the mean over seeds. A resample is a weight
+    per beat: the number of times its record (or the beat itself) was drawn. A resample without a positive (or a
+    negative) beat leaves sensitivity (specificity) and the AUC undefined there (the absent-class rule)."""
+    y_true = np.asarray(y_true)
+    side = _binary_side(y_true, y_pred, score)
+    (full,), (samples,), unit_name, n_units = _binary_resamples(y_true, [side], groups, n_resamples, seed)
+    n_seeds = len(side[0])
+    intervals = {}
+    for name in BINARY_METRICS:
+        values = np.array([float(m[name][0]) for m in full])
+        low, high, n_defined = _percentile(samples[name], level)
+        seed_sd = float(np.std(values, ddof=1)) if n_seeds > 1 else math.nan
+        intervals[name] = Interval(name, float(values.mean()), low, high, seed_sd, unit_name, level, n_resamples,
+                                   n_defined, n_units, n_seeds)
+    return BootstrapResult(intervals, samples)
+
+
+def binary_paired_bootstrap(
+    y_true: np.ndarray,
+    pred_a: np.ndarray,
+    score_a: np.ndarray,
+    pred_b: np.ndarray,
+    score_b: np.ndarray,
+    groups: np.ndarray | None = None,
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    level: float = DEFAULT_LEVEL,
+    seed: int = DEFAULT_SEED,
+) -> PairedResult:
+    """:func:`paired_bootstrap` for sensitivity, specificity and ROC AUC: both cells on the same resampled records
+    (or beats), the difference B − A per resample, its percentile interval and bootstrap p-value."""
+    y_true = np.asarray(y_true)
+    sides = [_binary_side(y_true, pred_a, score_a, "a: "), _binary_side(y_true, pred_b, score_b, "b: ")]
+    (full_a, full_b), (res_a, res_b), unit_name, n_units = _binary_resamples(y_true, sides, groups, n_resamples,
+                                                                            seed)
+    out, samples = {}, {}
+    for name in BINARY_METRICS:
+        d = res_b[name] - res_a[name]
+        low, high, n_defined = _percentile(d, level)
+        pa = float(np.mean([m[name][0] for m in full_a]))
+        pb = float(np.mean([m[name][0] for m in full_b]))
+        out[name] = Difference(name, pa, pb, pb - pa, low, high, bootstrap_p_value(d), unit_name, level,
+                               n_resamples, n_defined, n_units)
+        samples[name] = d
+    return PairedResult(out, samples)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -346,3 +346,140 @@ def test_real_ptbdb_has_the_published_counts(ecgbench_log):
     dataset = load_dataset("ptbdb", data_dir=real_data_dir_or_skip("ptbdb"))
     assert dataset.class_counts() == {"normal": 4_046, "MI": 10_506}
     assert warnings_logged(ecgbench_log) == []
+
+
+# ------------------------------------------------------------------ kaggle-normal-abnormal: the four files as one
+
+
+@pytest.fixture
+def four_files_dir(tmp_path):
+    """SYNTHETIC test files in the Kaggle layout (random beats; the real CSVs are not used here)."""
+    files = {"mitbih_train.csv": (TRAIN_COUNTS, 1), "mitbih_test.csv": (TEST_COUNTS, 2),
+             "ptbdb_normal.csv": ((4, 0), 3), "ptbdb_abnormal.csv": ((0, 6), 4)}
+    return tmp_path, {name: write_dataset_file(tmp_path, name, counts, seed) for name, (counts, seed) in files.items()}
+
+
+def test_normal_abnormal_pools_the_four_files_with_every_non_n_beat_abnormal(four_files_dir):
+    data_dir, written = four_files_dir
+    dataset = load_dataset("kaggle-normal-abnormal", data_dir=data_dir)
+    order = ("mitbih_train.csv", "mitbih_test.csv", "ptbdb_normal.csv", "ptbdb_abnormal.csv")
+    np.testing.assert_array_equal(dataset.X, np.concatenate([written[name][0] for name in order]))
+    expected = np.concatenate([written[name][1] != 0 for name in order[:2]] + [written[name][1] for name in order[2:]])
+    np.testing.assert_array_equal(dataset.y, expected.astype(int))
+    assert dataset.classes == ("normal", "abnormal")
+    assert dataset.class_counts() == {"normal": TRAIN_COUNTS[0] + TEST_COUNTS[0] + 4,
+                                      "abnormal": sum(TRAIN_COUNTS[1:]) + sum(TEST_COUNTS[1:]) + 6}
+    assert dataset.predefined_split is None and dataset.groups is None
+    assert dataset.provenance["files"] == {name: sha256_file(data_dir / name) for name in order}
+    assert dataset.provenance["protocol"].startswith("intra-patient")
+    from ecgbench.data import dataset_spec
+    from ecgbench.evaluation import Evaluation
+
+    assert dataset_spec("kaggle-normal-abnormal").evaluation is Evaluation.INTRA_PATIENT
+
+
+@pytest.mark.parametrize("missing", ["mitbih_test.csv", "ptbdb_abnormal.csv"])
+def test_normal_abnormal_names_a_missing_file(four_files_dir, missing):
+    data_dir = four_files_dir[0]
+    (data_dir / missing).unlink()
+    with pytest.raises(EcgbenchError, match=f"{missing} not found.*shayanfazeli/heartbeat"):
+        load_dataset("kaggle-normal-abnormal", data_dir=data_dir)
+
+
+def test_normal_abnormal_checks_each_file_as_its_own_dataset_does(four_files_dir):
+    data_dir = four_files_dir[0]
+    set_cell(data_dir / "ptbdb_normal.csv", 3, N_COLUMNS, "1")
+    with pytest.raises(EcgbenchError, match=r"^ptbdb_normal\.csv line 3: .* every beat in this file must be 0"):
+        load_dataset("kaggle-normal-abnormal", data_dir=data_dir)
+
+
+def separable_two_class_files(data_dir: Path, n_normal=150, n_abnormal=150) -> None:
+    """SYNTHETIC PTB-layout files (not PTB data): normal beats have a bump early, abnormal ones late, with noise;
+    every number a test reads from a run on them is about these made-up beats only."""
+    rng = np.random.default_rng(7)
+    t = np.linspace(0, 1, BEAT_LENGTH)
+    for name, n, centre, label in (("ptbdb_normal.csv", n_normal, 0.3, 0), ("ptbdb_abnormal.csv", n_abnormal, 0.45, 1)):
+        X = np.clip(0.5 * np.exp(-((t - centre) ** 2) / 0.004) + 0.5 * rng.standard_normal((n, BEAT_LENGTH)), 0, 1)
+        write_beats(data_dir / name, X.astype(np.float32), np.full(n, label))
+
+
+def test_a_two_class_run_reports_sensitivity_specificity_and_roc_auc_with_intervals(tmp_path, capsys):
+    """On SYNTHETIC Kaggle-layout PTB files: the cells, results.csv and the summary carry the two-class metrics,
+    the summary with beat-level intervals (the CSVs have no record ids)."""
+    import json
+
+    import pandas as pd
+
+    from ecgbench.cli import main
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    separable_two_class_files(data_dir)
+    assert main(["run", "--model", "rocket", "--dataset", "ptbdb", "--quick", "--data-dir", str(data_dir),
+                 "--run-id", "binary", "--results-dir", str(tmp_path / "results")]) == 0
+    run = tmp_path / "results" / "binary"
+    metrics = json.loads(next(run.glob("cells/ptbdb/*/rocket/seed0/metrics.json")).read_text())
+    per_class = metrics["per_class"]
+    assert metrics["sensitivity"] == pytest.approx(per_class["MI"]["recall"])
+    assert metrics["specificity"] == pytest.approx(per_class["normal"]["recall"])
+    predictions = pd.read_parquet(next(run.glob("cells/ptbdb/*/rocket/seed0/predictions.parquet")))
+    from sklearn.metrics import roc_auc_score
+
+    assert metrics["roc_auc"] == pytest.approx(roc_auc_score(predictions["y_true"], predictions["p_MI"]))
+    table = pd.read_csv(run / "results.csv")
+    assert {"sensitivity", "specificity", "roc_auc"} <= set(table.columns)
+    summary = (run / "summary.md").read_text()
+    assert "| model | sensitivity | specificity | ROC AUC |" in summary
+    assert "Two classes, `MI` the positive one" in summary and "resampling beats" in summary
+    row = [line for line in summary.splitlines() if line.startswith("| rocket | 1 | ") and "[" in line][-1]
+    auc, low, high = (float(v) for v in row.split("|")[-2].replace("[", " ").replace(",", " ").replace("]", " ")
+                      .split()[:3])
+    assert low < auc < high and auc == pytest.approx(metrics["roc_auc"], abs=5e-4)
+
+    # compare pairs the two-class measures too (here the run against itself: every difference exactly 0)
+    capsys.readouterr()
+    assert main(["compare", "binary", "binary", "--results-dir", str(tmp_path / "results")]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ptbdb: rocket |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["accuracy", "macro-F1", "sensitivity", "specificity",
+                                                           "ROC AUC"]
+    assert all("+0.000 [+0.000, +0.000]" in row for row in rows)
+
+    # the leaderboard shows the task with its two-class measures, beside no five-class anchor or target
+    board = tmp_path / "board.md"
+    assert main(["leaderboard", "binary", "--results-dir", str(tmp_path / "results"), "--out", str(board)]) == 0
+    section = board.read_text().split("### `ptbdb` (run `binary`)")[1]
+    assert "| accuracy | macro-F1 | F1 normal | F1 MI | sensitivity | specificity | ROC AUC |" in section
+    assert "| | accuracy | macro-F1 | sensitivity | specificity | ROC AUC |" in section
+    assert "are not set beside this task" in section and "*published:" not in section and "Targets" not in section
+
+
+def test_files_that_are_not_the_published_ones_are_said_to_be_so_wherever_their_numbers_appear(tmp_path):
+    """SYNTHETIC mitbih-layout test files (14 + 7 beats, not the published 87,554 + 21,892): the dataset's
+    provenance, the run's summary and the leaderboard say that these numbers are not those of the Kaggle data, and
+    the leaderboard sets no published anchor or target beside them."""
+    from ecgbench.cli import main
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    write_dataset_file(data_dir, "mitbih_train.csv", (40, 20, 20, 20, 20), seed=1)
+    write_dataset_file(data_dir, "mitbih_test.csv", TEST_COUNTS, seed=2)
+    note = load_dataset("mitbih", data_dir=data_dir).provenance["note"]
+    assert note.startswith("NOT the published Kaggle files: mitbih_train.csv 120 beats (published 87,554), "
+                           "mitbih_test.csv 7 beats (published 21,892)")
+    results = tmp_path / "results"
+    assert main(["run", "--model", "rocket", "--dataset", "mitbih", "--quick", "--data-dir", str(data_dir),
+                 "--run-id", "subset", "--results-dir", str(results)]) == 0
+    assert f"> **Data: {note}.**" in (results / "subset" / "summary.md").read_text()
+    board = tmp_path / "board.md"
+    assert main(["leaderboard", "subset", "--results-dir", str(results), "--out", str(board)]) == 0
+    text = board.read_text()
+    assert "| mitbih (not the published files) |" in text
+    section = text.split("### `mitbih` (run `subset`)")[1]
+    assert f"> **Data: {note}.** No published anchor or target is set beside it." in section
+    assert "*published:" not in section and "Targets" not in section
+
+
+def test_the_published_counts_carry_no_note(mitbih_dir, monkeypatch):
+    monkeypatch.setattr(kaggle, "MITBIH_TRAIN", KaggleFile("mitbih_train.csv", TRAIN_COUNTS))
+    monkeypatch.setattr(kaggle, "MITBIH_TEST", KaggleFile("mitbih_test.csv", TEST_COUNTS))
+    assert "note" not in load_dataset("mitbih", data_dir=mitbih_dir[0]).provenance

@@ -32,7 +32,8 @@ def fake_predictions(accuracy: float, patients: int = 10, beats: int = 100) -> p
     return predictions_frame(np.arange(len(y_true)), y_true, proba, CLASSES, groups)
 
 
-def fake_run(folder: Path, dataset: str, evaluation: str, rows: list[dict], split: str = "auto") -> None:
+def fake_run(folder: Path, dataset: str, evaluation: str, rows: list[dict], split: str = "auto",
+             synthetic: bool = False) -> None:
     """A finished run folder as the runner writes it (manifest, results.csv and cells with predictions), with
     made-up scores; each cell's predictions have the row's accuracy in every record."""
     folder.mkdir(parents=True)
@@ -40,7 +41,7 @@ def fake_run(folder: Path, dataset: str, evaluation: str, rows: list[dict], spli
                 "command": f"python -m ecgbench run --run-id {folder.name}", "commit": "0" * 40, "dirty": False,
                 "suite": {"models": sorted({r["model"] for r in rows}), "split": {"protocol": split}},
                 "machine": {"cpu_count": 2, "accelerator": "none (CPU)"},
-                "datasets": {dataset: {"synthetic": False, "evaluation": evaluation}}}
+                "datasets": {dataset: {"synthetic": synthetic, "evaluation": evaluation}}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     table = pd.DataFrame([{"dataset": dataset, "split": "predefined", "seed": 0, "fit_seconds": 10.0,
                            "peak_memory_mb": 900.0, "f1_N": 0.99, "f1_S": 0.8, "f1_V": 0.9, "f1_F": 0.7, "f1_Q": 0.9,
@@ -159,3 +160,55 @@ def test_verdict_words_at_their_edges(tmp_path):
                f"{verdict})" in text
     # lstm is 0.1 below cnn in every record: told apart from the best model on macro-F1
     assert "Best macro-F1: **cnn**" in text and "Holm over 1 comparisons, alpha 0.05): none." in text
+
+
+def test_the_leaderboard_says_which_runs_it_left_out_and_why(tmp_path, capsys):
+    fake_run(tmp_path / "sim", "synthetic", "intra-patient", [
+        {"model": "cnn", "accuracy": 0.99, "f1_macro": 0.93, "recall_S": 0.8, "recall_V": 0.95}], synthetic=True)
+    fake_run(tmp_path / "inter", "mitdb-inter", "inter-patient", [
+        {"model": "cnn", "accuracy": 0.95, "f1_macro": 0.6, "recall_S": 0.5, "recall_V": 0.92}])
+    # a planned run whose cells never finished: its manifest names a dataset its results.csv does not hold
+    fake_run(tmp_path / "unfinished", "mitdb-intra", "intra-patient", [
+        {"model": "cnn", "accuracy": 0.97, "f1_macro": 0.9, "recall_S": 0.8, "recall_V": 0.9}])
+    manifest = json.loads((tmp_path / "unfinished" / "manifest.json").read_text())
+    manifest["datasets"]["mitdb-ds1"] = {"synthetic": False, "evaluation": "record-cv"}
+    (tmp_path / "unfinished" / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "README.md"
+    assert main(["leaderboard", "sim", "inter", "unfinished", "--results-dir", str(tmp_path), "--published",
+                 str(PUBLISHED), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[1:] == [
+        "left out of the tables: run sim dataset synthetic: SYNTHETIC data (simulated beats: its numbers say "
+        "nothing about real ECGs)",
+        "left out of the tables: run unfinished dataset mitdb-ds1: no finished cell in its results.csv"]
+    text = out.read_text()
+    head, tables = text.split("## Intra-patient")
+    assert "Left out of the tables below:" in head
+    assert "- run [`sim`](sim/summary.md), dataset `synthetic`: SYNTHETIC data" in head
+    assert "- run [`unfinished`](unfinished/summary.md), dataset `mitdb-ds1`: no finished cell" in head
+    assert "### `synthetic`" not in tables and "### `mitdb-ds1`" not in tables
+    assert "### `mitdb-inter` (run `inter`)" in tables and "### `mitdb-intra` (run `unfinished`)" in tables
+
+
+def test_nothing_left_out_says_nothing(tmp_path, capsys):
+    fake_run(tmp_path / "inter", "mitdb-inter", "inter-patient", [
+        {"model": "cnn", "accuracy": 0.95, "f1_macro": 0.6, "recall_S": 0.5, "recall_V": 0.92}])
+    out = tmp_path / "README.md"
+    assert main(["leaderboard", "inter", "--results-dir", str(tmp_path), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"written: {out}"]
+    assert "Left out" not in out.read_text()
+
+
+def test_a_model_scored_on_other_beats_is_named_as_not_compared_with_the_best(tmp_path):
+    fake_run(tmp_path / "inter", "mitdb-inter", "inter-patient", [
+        {"model": "cnn", "accuracy": 0.9, "f1_macro": 0.6, "recall_S": 1.0, "recall_V": 1.0},
+        {"model": "lstm", "accuracy": 0.8, "f1_macro": 0.5, "recall_S": 1.0, "recall_V": 1.0}])
+    store = RunStore(tmp_path / "inter")
+    key = CellKey("mitdb-inter", "predefined", "lstm", 0)
+    store.write_cell(key, fake_predictions(0.8, patients=8), {"dataset": "mitdb-inter", "split": "predefined",
+                                                               "model": "lstm", "seed": 0, "classes": CLASSES})
+    out = tmp_path / "README.md"
+    assert main(["leaderboard", "inter", "--results-dir", str(tmp_path), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "Holm over 0 comparisons, alpha 0.05): none. Not compared with it (scored other test beats, so no " \
+           "paired difference): lstm." in text

@@ -78,6 +78,15 @@ class SaysItHoldsALambda(HoldsALambda):
     picklable = False
 
 
+class NeedsValidation(Centroid):
+    """Tunes its temperature on the validation beats, as if the runner's part were always there and never empty
+    (what minirocket, rocket and tsfresh-xgboost did before fit without validation was checked)."""
+
+    def _fit(self, X, y, X_val, y_val):
+        super()._fit(X, y, X_val, y_val)
+        self.scale = float(np.median(X_val[y_val == y_val[0]]))
+
+
 class ReturnsNaN(Centroid):
     def _predict_proba(self, X):
         proba = super()._predict_proba(X)
@@ -121,7 +130,7 @@ def failures(cls) -> dict[str, str]:
 def test_the_sound_toy_passes_every_check():
     with registered(Centroid) as name:
         results = check_model(name)
-    assert len(results) == 15 and all(r.passed for r in results)
+    assert len(results) == 16 and all(r.passed for r in results)
 
 
 @pytest.mark.parametrize(("cls", "failed", "says"), [
@@ -129,6 +138,7 @@ def test_the_sound_toy_passes_every_check():
     (RemembersFits, {"fit_twice_same_model"}, "fitting the same instance again"),
     (HoldsALambda, {"pickle_round_trip"}, "does not pickle"),
     (WritesIntoItsInput, {"input_not_modified"}, "modified the beats"),
+    (NeedsValidation, {"fit_without_validation"}, "fit(X, y) without a validation part raised TypeError"),
     # Overriding the public method skips the validation: both rules that rely on it fail, the rest pass.
     (OldStyle, {"predict_before_fit_fails_clearly", "bad_input_refused"}, "not an EcgbenchError"),
 ])
@@ -156,17 +166,27 @@ def test_nan_probabilities_are_refused_naming_the_model_and_the_other_checks_sti
 
 def test_a_failing_fit_is_tried_once_and_reported_by_each_check_that_needs_it():
     broken = failures(FitFails)
-    assert FitFails.calls == 3  # the shared fit, the second instance, the fit without class 3: once each
+    # the shared fit, the second instance, the fit without class 3, the fit without validation: once each
+    assert FitFails.calls == 4
     assert broken["output_shape"] == broken["bad_input_refused"] == "fitting the model raised ValueError: no luck"
     assert broken["same_seed_same_result"] == "fitting a second instance twice raised ValueError: no luck"
     assert not {"params_are_declared", "unknown_parameter_refused", "predict_before_fit_fails_clearly"} & set(broken)
+
+
+def test_the_fit_without_validation_check_runs_alone_by_its_scikit_learn_name():
+    from ecgbench.models.check import check_fit_without_validation
+
+    with registered(NeedsValidation) as name, pytest.raises(AssertionError, match="without a validation part"):
+        check_fit_without_validation(name)
+    with registered(Centroid) as name:
+        check_fit_without_validation(name)
 
 
 def test_check_model_raises_listing_every_failed_check():
     with registered(OldStyle) as name, pytest.raises(AssertionError) as err:
         check_model(name)
     message = str(err.value)
-    assert message.startswith("model 'oldstyle-for-test' failed 2 of 15 conformance checks:")
+    assert message.startswith("model 'oldstyle-for-test' failed 2 of 16 conformance checks:")
     assert "\n  predict_before_fit_fails_clearly: predict_proba before fit raised AttributeError" in message
     assert "\n  bad_input_refused: " in message
 

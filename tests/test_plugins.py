@@ -6,6 +6,7 @@ pip would write) into a temporary folder and puts that folder on PYTHONPATH of a
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -42,7 +43,90 @@ def test_plugin_appears_in_list(plugin_path, tmp_path):
     result = ecgbench(["list"], plugin_path, tmp_path)
     assert result.returncode == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if "nearest-centroid" in line)
-    assert "nearest class centroid (test plugin)" in line and "plugin centroid-plugin" in line
+    assert "nearest class centroid (test plugin)" in line and line.endswith("[plugin centroid-plugin 0.1]")
+    rocket = next(line for line in result.stdout.splitlines() if line.split()[0] == "rocket")
+    assert rocket.endswith("[built-in]")
+
+
+def one_line_refusal(result) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr  # (progress lines may come before it)
+    return errors[0]
+
+
+@pytest.mark.parametrize("builtin", ["rocket", "cnn", "tsfresh-xgboost"])
+def test_a_plugin_named_like_a_builtin_is_refused_naming_the_distribution_and_the_name(tmp_path, builtin):
+    path = write_plugin(tmp_path, "centroid_plugin", Path(centroid_plugin.__file__).read_text(),
+                        f"{builtin} = centroid_plugin:NearestCentroid")
+    for args in (["list"], ["run", "--model", builtin, "--dataset", "synthetic", "--quick"]):
+        line = one_line_refusal(ecgbench(args, path, tmp_path))
+        assert "plugin centroid-plugin 0.1" in line and f"entry point {builtin!r}" in line, line
+        assert "built-in model" in line, line
+    assert not (tmp_path / "results").exists()
+
+
+def test_two_plugins_with_one_name_are_refused_naming_both(tmp_path):
+    source = Path(centroid_plugin.__file__).read_text()
+    write_plugin(tmp_path, "centroid_plugin", source, "centroid = centroid_plugin:NearestCentroid")
+    write_plugin(tmp_path, "other_centroid", source, "centroid = other_centroid:NearestCentroid", version="2.0")
+    line = one_line_refusal(ecgbench(["list"], tmp_path, tmp_path))
+    assert "'centroid'" in line and "centroid-plugin 0.1" in line and "other-centroid 2.0" in line, line
+
+
+def test_a_plugin_module_that_registers_a_builtin_name_is_refused(tmp_path):
+    source = Path(centroid_plugin.__file__).read_text() + (
+        "\n\nfrom ecgbench.models import register\n\n\n@register('minirocket')\n"
+        "class Impostor(NearestCentroid):\n    pass\n")
+    path = write_plugin(tmp_path, "centroid_plugin", source, "impostor = centroid_plugin")
+    line = one_line_refusal(ecgbench(["list"], path, tmp_path))
+    assert "plugin centroid-plugin 0.1" in line and "'minirocket' is registered twice" in line, line
+
+
+@pytest.mark.parametrize(("target", "says"), [
+    ("numpy:ndarray", "is not a subclass of ecgbench.models.Model (it is the class numpy.ndarray)"),
+    ("numpy:zeros", "is not a subclass of ecgbench.models.Model (it is"),
+    ("centroid_plugin:np", "registers no model"),
+    ("no_such_module:Model", "could not be loaded, skipped: ModuleNotFoundError"),
+])
+def test_an_entry_point_that_is_no_model_is_warned_about_by_name_and_skipped(plugin_path, tmp_path, target, says):
+    (plugin_path / "centroid_plugin-0.1.dist-info" / "entry_points.txt").write_text(
+        f"[ecgbench.models]\nnot-a-model = {target}\nnearest-centroid = centroid_plugin:NearestCentroid\n")
+    result = ecgbench(["list"], plugin_path, tmp_path)
+    assert result.returncode == 0, result.stderr
+    warning = next(line for line in result.stderr.splitlines() if "'not-a-model'" in line)
+    assert f"({target}, from centroid-plugin 0.1)" in warning and says in warning, warning
+    assert "not-a-model" not in result.stdout
+    assert "nearest-centroid" in result.stdout and "minirocket" in result.stdout
+
+
+def test_the_manifest_records_the_plugin_and_a_resume_with_another_version_is_refused(tmp_path):
+    # Each version in a folder of its own, the run in a third (the working folder is on sys.path too).
+    source = Path(centroid_plugin.__file__).read_text()
+    original, upgraded, work = (tmp_path / "v0.1", tmp_path / "v0.2", tmp_path / "work")
+    for folder in (original, upgraded, work):
+        folder.mkdir()
+    write_plugin(original, "centroid_plugin", source, "nearest-centroid = centroid_plugin:NearestCentroid")
+    write_plugin(upgraded, "centroid_plugin", source, "nearest-centroid = centroid_plugin:NearestCentroid",
+                 version="0.2")
+    args = ["run", "--model", "nearest-centroid", "--dataset", "synthetic", "--quick", "--run-id", "v"]
+    result = ecgbench(args, original, work)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((work / "results" / "v" / "manifest.json").read_text())
+    assert manifest["plugins"] == {"nearest-centroid": {
+        "distribution": "centroid-plugin", "version": "0.1",
+        "entry_point": "nearest-centroid = centroid_plugin:NearestCentroid"}}
+    line = one_line_refusal(ecgbench(args, upgraded, work))
+    assert "model 'nearest-centroid' was run from plugin centroid-plugin 0.1 and now comes from plugin " \
+           "centroid-plugin 0.2" in line, line
+    # a worker with the other version (run-cell, as a job array runs it) is refused a cell still to compute
+    cell = ecgbench(["cells", "results/v", "--all"], original, work).stdout.split()[0]
+    shutil.rmtree(work / "results" / "v" / "cells" / cell)
+    line = one_line_refusal(ecgbench(["run-cell", "results/v", cell], upgraded, work))
+    assert f"(cell {cell}): model 'nearest-centroid' was run from plugin centroid-plugin 0.1" in line, line
+    # the same version resumes (nothing left to do)
+    assert ecgbench(args, original, work).returncode == 0
 
 
 def test_plugin_runs_and_passes_the_conformance_check(plugin_path, tmp_path):
@@ -61,7 +145,7 @@ def test_plugin_runs_and_passes_the_conformance_check(plugin_path, tmp_path):
     env = plugin_env(plugin_path)
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["15", "15"]
+    assert done.stdout.split() == ["16", "16"]
 
 
 PLUGIN_TESTS = '''
@@ -84,7 +168,7 @@ def test_a_plugin_runs_the_checks_in_its_own_tests(plugin_path, tmp_path):
                            "-v", str(tests)], capture_output=True, text=True, env=env, cwd=tests, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "test_conformance[nearest-centroid-predict_in_pieces] PASSED" in done.stdout
-    assert "15 passed" in done.stdout
+    assert "16 passed" in done.stdout
 
 
 def test_a_broken_plugin_is_reported_and_the_rest_still_works(plugin_path, tmp_path):
@@ -92,5 +176,23 @@ def test_a_broken_plugin_is_reported_and_the_rest_still_works(plugin_path, tmp_p
         "[ecgbench.models]\nbroken = no_such_module:Model\n")
     result = ecgbench(["list"], plugin_path, tmp_path)
     assert result.returncode == 0
-    assert "plugin 'broken' (no_such_module:Model) could not be loaded" in result.stderr
+    assert "plugin 'broken' (no_such_module:Model, from centroid-plugin 0.1) could not be loaded" in result.stderr
     assert "minirocket" in result.stdout
+
+
+def test_a_resume_is_checked_against_every_used_models_recorded_origin():
+    """In-process: what the manifest records per model, and each way a used model's origin can change."""
+    from ecgbench.errors import EcgbenchError
+    from ecgbench.models import check_plugins_unchanged, plugin_record
+
+    assert plugin_record(["rocket", "cnn"]) == {}  # built-in models: ecgbench's own commit and version cover them
+    check_plugins_unchanged(None, ["rocket"], "old-run")  # runs before the record: not checked
+    check_plugins_unchanged({}, ["rocket"], "run")
+    plugin = {"distribution": "my-models", "version": "1.0", "entry_point": "rocket = my_models:Rocket"}
+    with pytest.raises(EcgbenchError, match="^run: model 'rocket' was run from plugin my-models 1.0 and now comes "
+                                            r"from ecgbench \(built-in\); resuming would mix"):
+        check_plugins_unchanged({"rocket": plugin}, ["rocket"], "run")
+    with pytest.raises(EcgbenchError, match="model 'cnn' was run from plugin my-models 1.0"):  # the first
+        check_plugins_unchanged({"rocket": plugin, "cnn": plugin}, ["cnn", "rocket"], "run")
+    # a recorded model the resumed suite no longer uses is not asked about (the suite fingerprint covers that)
+    check_plugins_unchanged({"lstm-plugin": plugin}, ["rocket"], "run")

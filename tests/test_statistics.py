@@ -350,3 +350,82 @@ def test_rank_models_refuses_small_or_incomplete_tables():
     scores.iloc[0, 0] = np.nan
     with pytest.raises(ValueError, match="missing"):
         rank_models(scores)
+
+
+# --- two-class tasks: sensitivity, specificity, ROC AUC --------------------------------------------------------
+
+
+def binary_set(rng, n_patients=20, beats=60):
+    """SYNTHETIC two-class beats with patient effects: each patient's abnormal share and score shift differ."""
+    groups = np.repeat(np.arange(n_patients), beats)
+    y_true = (rng.random(groups.size) < rng.uniform(0.1, 0.6, n_patients)[groups]).astype(int)
+    score = 1 / (1 + np.exp(-(2 * y_true - 1 + rng.normal(0, 1, n_patients)[groups] * 0.5
+                              + rng.normal(0, 1.2, groups.size))))
+    return y_true, (score > 0.5).astype(int), np.round(score, 2), groups  # rounded: tied scores occur
+
+
+def test_binary_metrics_agree_with_scikit_learn_ties_and_weights_included():
+    from ecgbench.statistics import weighted_binary_metrics
+
+    rng = np.random.default_rng(3)
+    y_true, y_pred, score, _ = binary_set(rng)
+    full = weighted_binary_metrics(y_true, y_pred, score, np.ones(len(y_true)))
+    assert full["roc_auc"][0] == pytest.approx(sk.roc_auc_score(y_true, score), abs=1e-12)
+    assert full["sensitivity"][0] == pytest.approx(sk.recall_score(y_true, y_pred), abs=1e-12)
+    assert full["specificity"][0] == pytest.approx(sk.recall_score(1 - y_true, 1 - y_pred), abs=1e-12)
+    # a weight of w is w copies of the beat
+    weights = rng.integers(0, 4, len(y_true))
+    copies = np.repeat(np.arange(len(y_true)), weights)
+    weighted = weighted_binary_metrics(y_true, y_pred, score, weights[None, :])
+    assert weighted["roc_auc"][0] == pytest.approx(sk.roc_auc_score(y_true[copies], score[copies]), abs=1e-12)
+    assert weighted["sensitivity"][0] == pytest.approx(sk.recall_score(y_true[copies], y_pred[copies]), abs=1e-12)
+    # without a positive beat nothing that needs one is defined
+    none = weighted_binary_metrics(np.zeros(4, int), np.zeros(4, int), np.arange(4.0), np.ones(4))
+    assert np.isnan(none["sensitivity"][0]) and np.isnan(none["roc_auc"][0]) and none["specificity"][0] == 1
+
+
+def test_binary_bootstrap_resamples_patients_and_averages_seeds():
+    from ecgbench.statistics import binary_bootstrap
+
+    rng = np.random.default_rng(4)
+    y_true, y_pred, score, groups = binary_set(rng)
+    result = binary_bootstrap(y_true, y_pred, score, groups, n_resamples=400)
+    auc = result["roc_auc"]
+    assert auc.unit == "patient" and auc.n_groups == 20 and auc.n_defined == 400
+    assert auc.estimate == pytest.approx(sk.roc_auc_score(y_true, score))
+    assert auc.low < auc.estimate < auc.high
+    # by hand: the same draws, each resample's records weighted by how often they were drawn
+    counts = np.random.default_rng(0).multinomial(20, np.full(20, 1 / 20), size=400)
+    by_hand = []
+    for c in counts[:50]:
+        copies = np.concatenate([np.flatnonzero(groups == g) for g in np.repeat(np.arange(20), c)])
+        by_hand.append(sk.roc_auc_score(y_true[copies], score[copies]))
+    assert np.allclose(result.samples["roc_auc"][:50], by_hand, atol=1e-12)
+    # beats as the unit: narrower than patients, which share their effects
+    beats = binary_bootstrap(y_true, y_pred, score, None, n_resamples=400)["roc_auc"]
+    assert beats.unit == "beat" and beats.high - beats.low < auc.high - auc.low
+    # two seeds: the estimate is their mean, the SD beside it
+    other = np.clip(score + rng.normal(0, 0.05, len(score)), 0, 1)
+    two = binary_bootstrap(y_true, np.vstack([y_pred, (other > 0.5).astype(int)]), np.vstack([score, other]),
+                           groups, n_resamples=200)["roc_auc"]
+    assert two.n_seeds == 2 and two.estimate == pytest.approx(
+        (sk.roc_auc_score(y_true, score) + sk.roc_auc_score(y_true, other)) / 2)
+    assert two.seed_sd > 0
+
+
+def test_binary_paired_bootstrap_shares_the_draws_and_a_cell_against_itself_differs_by_nothing():
+    from ecgbench.statistics import binary_bootstrap, binary_paired_bootstrap
+
+    rng = np.random.default_rng(5)
+    y_true, y_pred, score, groups = binary_set(rng)
+    same = binary_paired_bootstrap(y_true, y_pred, score, y_pred, score, groups, n_resamples=300)
+    for name in ("sensitivity", "specificity", "roc_auc"):
+        d = same[name]
+        assert (d.difference, d.low, d.high, d.p_value) == (0, 0, 0, 1)
+    worse = np.clip(score + rng.normal(0, 0.3, len(score)), 0, 1)
+    diff = binary_paired_bootstrap(y_true, y_pred, score, (worse > 0.5).astype(int), worse, groups, n_resamples=300)
+    alone_a = binary_bootstrap(y_true, y_pred, score, groups, n_resamples=300)
+    alone_b = binary_bootstrap(y_true, (worse > 0.5).astype(int), worse, groups, n_resamples=300)
+    # the same seed draws the same records: each side's resamples are those of its own bootstrap
+    assert np.allclose(diff.samples["roc_auc"], alone_b.samples["roc_auc"] - alone_a.samples["roc_auc"], equal_nan=True)
+    assert diff["roc_auc"].difference == pytest.approx(alone_b["roc_auc"].estimate - alone_a["roc_auc"].estimate)

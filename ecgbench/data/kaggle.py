@@ -1,4 +1,5 @@
-"""The Kaggle "ECG Heartbeat Categorization" CSVs (Kachuee et al. 2018): datasets ``mitbih`` and ``ptbdb``.
+"""The Kaggle "ECG Heartbeat Categorization" CSVs (Kachuee et al. 2018): datasets ``mitbih``, ``ptbdb`` and
+``kaggle-normal-abnormal`` (all four files as one normal/abnormal task).
 
 Each file holds one beat per row: 187 samples (125 Hz, scaled to [0, 1], zero padded) and the class label as a
 float in column 188. There is no header row, so the files are read with ``header=None``: reading them with a
@@ -308,6 +309,23 @@ def _warn_if_counts_differ(file: KaggleFile, y: np.ndarray, classes: tuple[str, 
     )
 
 
+def _counts_note(parts) -> str | None:
+    """What the reports say of files whose beat counts are not the published ones (``parts``: ``(KaggleFile, y)``):
+    a subset, other files or test files in the Kaggle layout, whose numbers are not those of the Kaggle data."""
+    differing = [f"{file.name} {len(y):,} beats (published {file.n_beats:,})" for file, y in parts
+                 if len(y) != file.n_beats or np.bincount(y, minlength=len(file.class_counts)).tolist()
+                 != list(file.class_counts)]
+    if not differing:
+        return None
+    return (f"NOT the published Kaggle files: {', '.join(differing)}; a subset, other files or test data in the "
+            "Kaggle layout, so these numbers are not comparable with published ones")
+
+
+def _with_note(provenance: dict, parts) -> dict:
+    note = _counts_note(parts)
+    return {**provenance, "note": note} if note else provenance
+
+
 def _format_counts(classes: tuple[str, ...], counts: tuple[int, ...]) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in zip(classes, counts, strict=True))
 
@@ -339,7 +357,8 @@ def load_mitbih(data_dir: Path) -> Dataset:
         classes=AAMI_CLASSES,
         groups=None,  # the CSVs carry no record id
         predefined_split=(np.arange(n_train), np.arange(n_train, n_train + n_test)),
-        provenance=_provenance("mitdb", {MITBIH_TRAIN.name: train_sha, MITBIH_TEST.name: test_sha}),
+        provenance=_with_note(_provenance("mitdb", {MITBIH_TRAIN.name: train_sha, MITBIH_TEST.name: test_sha}),
+                              [(MITBIH_TRAIN, y_train), (MITBIH_TEST, y_test)]),
     )
 
 
@@ -361,7 +380,48 @@ def load_ptbdb(data_dir: Path) -> Dataset:
         classes=PTBDB_CLASSES,
         groups=None,
         predefined_split=None,  # the runner makes a stratified hold-out
-        provenance=_provenance("ptbdb", {PTBDB_NORMAL.name: normal_sha, PTBDB_ABNORMAL.name: abnormal_sha}),
+        provenance=_with_note(_provenance("ptbdb", {PTBDB_NORMAL.name: normal_sha,
+                                                    PTBDB_ABNORMAL.name: abnormal_sha}),
+                              [(PTBDB_NORMAL, y_normal), (PTBDB_ABNORMAL, y_abnormal)]),
+    )
+
+
+NORMAL_ABNORMAL_CLASSES = ("normal", "abnormal")
+NORMAL_ABNORMAL = ("intra-patient: the four Kaggle files pooled and split at random by beat, so the same patients' "
+                   "beats train and test the models; every MIT-BIH beat but N (S, V, F, Q) and every PTB MI beat is "
+                   "abnormal; the two databases differ in leads and recording, so a model may partly tell them apart")
+
+
+@register_dataset(
+    "kaggle-normal-abnormal",
+    description="normal vs abnormal beats of all four Kaggle CSVs (MIT-BIH train and test, PTB normal and "
+                "abnormal; every non-N MIT-BIH beat abnormal)",
+    evaluation=Evaluation.INTRA_PATIENT,
+    missing=_first_missing((MITBIH_TRAIN, MITBIH_TEST, PTBDB_NORMAL, PTBDB_ABNORMAL)),
+)
+def load_kaggle_normal_abnormal(data_dir: Path) -> Dataset:
+    """One two-class task from the four Kaggle files: MIT-BIH N beats and PTB normal beats are ``normal`` (0),
+    MIT-BIH S, V, F and Q beats and PTB MI beats ``abnormal`` (1). Each file is checked as its own dataset checks
+    it (labels, published counts). No predefined split: MIT-BIH's train/test files have no PTB counterpart, so the
+    runner's stratified hold-out splits the pooled beats (intra-patient, hence optimistic)."""
+    parts = [_read_kaggle_file(data_dir, MITBIH_TRAIN, AAMI_CLASSES, None),
+             _read_kaggle_file(data_dir, MITBIH_TEST, AAMI_CLASSES, None),
+             _read_kaggle_file(data_dir, PTBDB_NORMAL, PTBDB_CLASSES, 0),
+             _read_kaggle_file(data_dir, PTBDB_ABNORMAL, PTBDB_CLASSES, 1)]
+    files = (MITBIH_TRAIN, MITBIH_TEST, PTBDB_NORMAL, PTBDB_ABNORMAL)
+    # MIT-BIH: N (0) normal, the rest abnormal; PTB: its labels are already 0 normal, 1 MI (abnormal)
+    y = np.concatenate([(y_part != 0).astype(np.int64) for _, y_part, _ in parts])
+    provenance = _provenance("mitdb and ptbdb", {f.name: sha for f, (_, _, sha) in zip(files, parts, strict=True)})
+    provenance["protocol"] = NORMAL_ABNORMAL
+    provenance = _with_note(provenance, [(f, y_part) for f, (_, y_part, _) in zip(files, parts, strict=True)])
+    return Dataset(
+        name="kaggle-normal-abnormal",
+        X=np.concatenate([X_part for X_part, _, _ in parts]),
+        y=y,
+        classes=NORMAL_ABNORMAL_CLASSES,
+        groups=None,  # the CSVs carry no record id: intervals resample beats
+        predefined_split=None,
+        provenance=provenance,
     )
 
 

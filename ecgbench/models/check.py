@@ -244,6 +244,26 @@ def class_absent_from_training(s: _Shared):
     assert shape == (5, N_CLASSES), f"without class 3 in training, predict_proba returned {shape}, not (5, 5)"
 
 
+def fit_without_validation(s: _Shared):
+    """``fit(X, y)`` alone, as the contract allows, and with an empty validation part, as the runner may pass: the
+    model must fit, give valid probabilities and still beat the majority baseline (it decides itself what stops
+    it early then: an internal split, a fixed budget, the training loss)."""
+    X, y, _ = s.data
+    for what, validation in (("fit(X, y) without a validation part", ()),
+                             ("fit with an empty validation part", (X[VAL][:0], y[VAL][:0]))):
+        model = s.build()
+        try:
+            model.fit(X[TRAIN], y[TRAIN], *validation)
+            proba = model.predict_proba(s.X_test)
+        except Exception as exc:
+            raise AssertionError(f"{what} raised {type(exc).__name__}: {exc}; a model must fit without "
+                                 "validation beats (docs/adding-a-model.md)") from exc
+        problem = probability_problem(np.asarray(proba, dtype=np.float64), len(s.X_test), N_CLASSES)
+        assert problem is None, f"after {what}, predict_proba {problem}"
+        f1, floor = s.f1(proba), s.floor()
+        assert f1 > floor, f"after {what}, macro-F1 {f1:.3f} not above the majority baseline's {floor:.3f}"
+
+
 def predict_in_pieces(s: _Shared):
     model, _ = s.fitted
     at_once, X = s.proba, s.X_test
@@ -313,7 +333,7 @@ RULES = (
     params_are_declared, unknown_parameter_refused, context_refused_without_uses_context,
     predict_before_fit_fails_clearly, bad_input_refused, fit_returns_self, input_not_modified, output_shape,
     probabilities_valid, same_seed_same_result, fit_twice_same_model, beats_majority_baseline,
-    class_absent_from_training, predict_in_pieces, pickle_round_trip, learns_from_context,
+    class_absent_from_training, fit_without_validation, predict_in_pieces, pickle_round_trip, learns_from_context,
 )
 
 
@@ -353,6 +373,12 @@ def check_model(name: str, params: dict | None = None, raise_on_failure: bool = 
         lines = "".join(f"\n  {r.name}: {r.message}" for r in failed)
         raise AssertionError(f"model {name!r} failed {len(failed)} of {len(results)} conformance checks:{lines}")
     return results
+
+
+def check_fit_without_validation(name: str, params: dict | None = None) -> str | None:
+    """The ``fit_without_validation`` check alone on model ``name`` (scikit-learn's naming: one ``check_`` function
+    per rule); raises AssertionError where the model breaks it."""
+    return fit_without_validation(_Shared(name, params))
 
 
 def parametrize_with_checks(names, params: dict | None = None):

@@ -181,7 +181,11 @@ class TsfreshXGBoost(Model):
         self.seen = np.unique(y)
         code = {c: i for i, c in enumerate(self.seen)}
         p = self.params
-        stop_early = p["early_stopping_rounds"] > 0
+        # Early stopping needs validation beats of classes seen in training; without them (no validation part, an
+        # empty one, or one of unseen classes only) the booster runs its n_estimators rounds, as with
+        # early_stopping_rounds = 0 (docs/decisions.md#fit-without-validation).
+        in_seen = np.isin(y_val, self.seen) if y_val is not None else np.zeros(0, dtype=bool)
+        stop_early = p["early_stopping_rounds"] > 0 and bool(in_seen.any())
         self.booster = XGBClassifier(
             n_estimators=p["n_estimators"], max_depth=p["max_depth"], learning_rate=p["learning_rate"],
             subsample=p["subsample"], colsample_bytree=p["colsample_bytree"],
@@ -191,8 +195,7 @@ class TsfreshXGBoost(Model):
         )
         eval_set = None
         if stop_early:  # without it the validation beats are not needed, so their features are not extracted
-            val = self.feature_matrix(X_val, "validation")
-            in_seen = np.isin(y_val, self.seen)  # a class absent from training cannot be scored on
+            val = self.feature_matrix(X_val, "validation")  # a class absent from training cannot be scored on
             eval_set = [(val[in_seen], np.vectorize(code.get)(y_val[in_seen]))]
         self.booster.fit(
             train, np.vectorize(code.get)(y), sample_weight=sample_weights(y, self.n_classes, p["class_weight_power"]),
@@ -203,7 +206,8 @@ class TsfreshXGBoost(Model):
             log.info("tsfresh-xgboost: early stopping after %d boosting rounds, best round %d", rounds,
                      self.booster.best_iteration + 1)
         else:
-            log.info("tsfresh-xgboost: %d boosting rounds (no early stopping)", rounds)
+            log.info("tsfresh-xgboost: %d boosting rounds (no early stopping%s)", rounds,
+                     "" if p["early_stopping_rounds"] == 0 else ": no validation beats of a trained class")
 
     def _predict_proba(self, X):
         proba = self.full_proba(self.booster.predict_proba(self.feature_matrix(X, "test")), self.seen)

@@ -93,7 +93,11 @@ class RandomKernelModel(Model):
         self.mean_, self.scale_ = column_mean_std(features, self.chunks(len(features)))
         if self.n_context:
             self.scale_[-self.n_context :] /= self.params["context_scale"]
-        val_features = self.standardise(self.timed_transform(X_val, "validation"))
+        # Without validation beats (none given, or an empty part) nothing can tell when to stop: every one of
+        # max_epochs epochs runs and the last weights are kept, which averaged SGD makes a sound choice
+        # (docs/decisions.md#fit-without-validation).
+        has_val = X_val is not None and len(X_val) > 0
+        val_features = self.standardise(self.timed_transform(X_val, "validation")) if has_val else None
         self.seen = np.unique(y)
         weights = sample_weights(y, self.n_classes, self.params["class_weight_power"])
         classifier = SGDClassifier(loss="log_loss", alpha=self.params["alpha"], average=self.params["average"],
@@ -106,14 +110,20 @@ class RandomKernelModel(Model):
                 batch = order[part]
                 classifier.partial_fit(self.standardise(features[batch]), y[batch], classes=self.seen,
                                        sample_weight=weights[batch])
+            if not has_val:
+                continue
             loss = log_loss(self.full_proba(classifier.predict_proba(val_features), self.seen), y_val)
             log.debug("%s epoch %d: val_loss %.4f", self.name, epoch, loss)
             if loss < best_loss - 1e-4:
                 best, best_loss, waited = (classifier.coef_.copy(), classifier.intercept_.copy()), loss, 0
             elif (waited := waited + 1) >= self.params["patience"]:
                 break
-        classifier.coef_, classifier.intercept_ = best
-        log.info("%s: logistic regression stopped after %d epochs (best val_loss %.4f)", self.name, epoch, best_loss)
+        if has_val:
+            classifier.coef_, classifier.intercept_ = best
+            log.info("%s: logistic regression stopped after %d epochs (best val_loss %.4f)", self.name, epoch,
+                     best_loss)
+        else:
+            log.info("%s: no validation beats: all %d epochs run, last weights kept", self.name, epoch)
         self.classifier = classifier
 
     def _predict_proba(self, X):
