@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from ecgbench.errors import EcgbenchError
+from ecgbench.errors import EcgbenchError, is_model_failure
 from ecgbench.io import STORAGE_ERRNOS, os_error_text
 from ecgbench.progress import RunProgress, captured
 from ecgbench.runner import Plan, run_cell
@@ -36,11 +36,14 @@ def describe(key: CellKey) -> str:
 
 def attempt(store: RunStore, key: CellKey, data_dir: Path | None, dataset=None) -> tuple[dict | None, dict | None]:
     """Run one cell: ``(metrics, None)``, or ``(None, failure)`` with its ``error.txt`` written. What would fail
-    every later cell too (the wrong data, a full disk, a read-only folder) is raised as an EcgbenchError."""
+    every later cell too (the wrong data, a full disk, a read-only folder) is raised as an EcgbenchError; what a
+    model raised while it fitted or predicted, EcgbenchError or not, fails its cell alone."""
     try:
         try:
             return run_cell(store, key, data_dir, dataset), None
-        except EcgbenchError:
+        except EcgbenchError as exc:
+            if is_model_failure(exc):  # e.g. the model returned NaN probabilities: its cell, not the run
+                return None, failed(store, key, exc)
             raise
         except OSError as exc:
             if exc.errno in STORAGE_ERRNOS:
