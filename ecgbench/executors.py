@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -248,17 +250,34 @@ def client_config(threads: int) -> dict:
             "distributed.nanny.pre-spawn-environ": spawn}
 
 
+def local_security():
+    """Throw-away TLS credentials for a cluster of this machine: a scheduler listening on a local port would
+    otherwise take any local process as a client, and a client may run any code on the workers. With a
+    certificate made here and held only in this process's memory (and handed to the workers it starts), only
+    they and this client can connect. Needs ``cryptography``."""
+    from distributed.security import Security
+
+    try:
+        return Security.temporary()
+    except ImportError:
+        raise EcgbenchError("--workers needs the cryptography package for its TLS credentials: "
+                            "pip install cryptography") from None
+
+
 def local_cluster(workers: int, threads: int):
-    """``--workers N``: a LocalCluster of N processes, one cell at a time each."""
+    """``--workers N``: a LocalCluster of N processes, one cell at a time each, reachable only with the
+    credentials made for it (local_security), on 127.0.0.1."""
 
     @contextlib.contextmanager
     def connect():
         import dask
         from distributed import Client, LocalCluster
 
+        security = local_security()
         with dask.config.set(client_config(threads)), LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-            with Client(cluster) as client:
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                host="127.0.0.1", protocol="tls://", security=security) as cluster:
+            with Client(cluster, security=security) as client:
                 yield client
 
     return connect
@@ -281,9 +300,10 @@ def scheduler(address: str):
     return connect
 
 
-def jobqueue_cluster(options: dict, threads: int):
-    """A dask-jobqueue cluster (Slurm, PBS, SGE, LSF, HTCondor, ...) from the ``[cluster]`` options: each job runs
-    ``cores // threads`` workers of one cell at a time, with ``threads`` threads for each cell."""
+START_TIMEOUT_S = 1800  # [cluster] start_timeout: seconds without any worker before the run stops
+
+
+def _jobqueue_class(options: dict):
     try:
         import dask_jobqueue
     except ImportError:
@@ -291,17 +311,105 @@ def jobqueue_cluster(options: dict, threads: int):
     system = options.get("system", "slurm")
     if system not in JOBQUEUE_SYSTEMS:
         raise EcgbenchError(f"[cluster] system {system!r} is not one of {', '.join(JOBQUEUE_SYSTEMS)}")
+    return system, getattr(dask_jobqueue, JOBQUEUE_SYSTEMS[system])
+
+
+def check_submit_command(options: dict) -> None:
+    """Refuse, before anything is planned, a batch system whose submit command (sbatch, qsub, ...) this machine
+    does not have: dask-jobqueue would only log the failure, and the client would wait for workers forever."""
+    system, cluster_class = _jobqueue_class(options)
+    command = shlex.split(cluster_class.job_cls.submit_command)[0]
+    if shutil.which(command) is None:
+        raise EcgbenchError(f"--cluster {system}: its submit command {command!r} is not found on this machine "
+                            f"(PATH); run from a login node of the {system} cluster")
+
+
+def _recording_job(job_class, errors: list):
+    """``job_class`` whose failed submissions (sbatch refused the job, ...) are kept in ``errors`` for the client
+    to report; dask-jobqueue itself only logs them. The job is marked failed, as the cluster's close expects of a
+    job that never started (else it stops on an assertion that would hide the reason)."""
+    from distributed.core import Status
+
+    class Recorded(job_class):
+        async def start(self):
+            try:
+                await super().start()
+            except Exception as exc:
+                errors.append(exc)
+                self.status = Status.failed
+                raise
+
+    Recorded.__name__ = Recorded.__qualname__ = job_class.__name__
+    return Recorded
+
+
+def jobqueue_cluster(options: dict, threads: int, submit_errors: list | None = None):
+    """A dask-jobqueue cluster (Slurm, PBS, SGE, LSF, HTCondor, ...) from the ``[cluster]`` options: each job runs
+    ``cores // threads`` workers of one cell at a time, with ``threads`` threads for each cell. Every string that
+    goes into the job script is checked by what it may hold (ecgbench.suite.check_cluster), here again for callers
+    that built the options in code, and the shell lines of our own are quoted."""
+    from ecgbench.suite import check_cluster
+
+    system, cluster_class = _jobqueue_class(options)
+    check_cluster(options, "")
     cores = int(options.get("cores", threads))
     if cores < threads:
         raise EcgbenchError(f"[cluster] cores ({cores}) must be at least --threads ({threads})")
     if not options.get("memory"):
         raise EcgbenchError("[cluster] needs memory (per job, e.g. memory = \"16GB\" or --memory 16GB)")
     extra = ["--nthreads", "1"] + (["--resources", "GPU=1"] if options.get("gpu") else [])
-    prologue = [f"export {name}={value}" for name, value in worker_environment(threads).items()]
+    prologue = [f"export {name}={shlex.quote(value)}" for name, value in worker_environment(threads).items()]
     kwargs = dict(cores=cores, processes=cores // threads, memory=options["memory"], worker_extra_args=extra,
-                  job_script_prologue=prologue, python=sys.executable, job_name="ecgbench")
+                  job_script_prologue=prologue, python=shlex.quote(sys.executable), job_name="ecgbench")
     kwargs.update({k: options[k] for k in ("queue", "walltime", "account", "job_extra_directives") if k in options})
-    return getattr(dask_jobqueue, JOBQUEUE_SYSTEMS[system])(**kwargs)
+    if submit_errors is not None:
+        kwargs["job_cls"] = _recording_job(cluster_class.job_cls, submit_errors)
+    return cluster_class(**kwargs)
+
+
+def _submit_error_text(exc: BaseException) -> str:
+    """dask-jobqueue's submission error in one line: the batch system's own error output where it has one."""
+    text = str(exc)
+    if "stderr:" in text:
+        code = text.split("Exit code:", 1)[1].split("\n", 1)[0].strip() if "Exit code:" in text else "?"
+        stderr = " / ".join(line.strip() for line in text.split("stderr:", 1)[1].splitlines() if line.strip())
+        stdout = text.split("stdout:", 1)[1].split("stderr:", 1)[0].strip() if "stdout:" in text else ""
+        said = stderr or " / ".join(stdout.splitlines()) or "no error output"
+        return f"exit code {code}: {said[:500]}"
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())[:500] or type(exc).__name__
+
+
+def wait_for_a_worker(client, errors: list, system: str, timeout: float) -> None:
+    """Return once a worker has connected; stop with one line when a submission failed or ``timeout`` passed (a
+    refused or never-starting job would otherwise leave the client waiting for ever)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if errors:
+            raise EcgbenchError(f"--cluster {system}: the batch system refused the job: {_submit_error_text(errors[0])}")
+        try:
+            client.wait_for_workers(1, timeout=min(1.0, max(0.1, deadline - time.monotonic())))
+            return
+        except TimeoutError:
+            pass
+        if time.monotonic() >= deadline:
+            raise EcgbenchError(f"--cluster {system}: no batch job started a worker within {timeout:g} s (queued "
+                                "too long, or failed once started: see the batch system's queue and the jobs' "
+                                "output files); raise [cluster] start_timeout to wait longer")
+
+
+@contextlib.contextmanager
+def _reported_by_us(errors: list):
+    """Keep the traceback that tornado logs for a failed submission off the terminal: the client reports that
+    failure itself, in one line (wait_for_a_worker). Other errors are logged as before."""
+    def keep(record: logging.LogRecord) -> bool:
+        return not (record.exc_info and any(record.exc_info[1] is exc for exc in errors))
+
+    logger = logging.getLogger("tornado.application")
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
 
 
 def jobqueue(options: dict, threads: int):
@@ -312,9 +420,13 @@ def jobqueue(options: dict, threads: int):
         import dask
         from distributed import Client
 
-        with dask.config.set(client_config(threads)):
-            with jobqueue_cluster(options, threads) as cluster, Client(cluster) as client:
+        check_submit_command(options)
+        errors: list = []
+        with dask.config.set(client_config(threads)), _reported_by_us(errors):
+            with jobqueue_cluster(options, threads, errors) as cluster, Client(cluster) as client:
                 cluster.scale(jobs=int(options.get("jobs", 1)))
+                wait_for_a_worker(client, errors, options.get("system", "slurm"),
+                                  options.get("start_timeout", START_TIMEOUT_S))
                 yield client
 
     return connect

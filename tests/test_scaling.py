@@ -321,3 +321,103 @@ def test_a_cell_s_tsfresh_pool_ends_with_the_cell():
     assert workers and not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
                                for pid in workers)
     assert {state[:2] for state in threads.process_pool().map(_worker_state, range(4))} == {(False, "1")}
+
+
+# ---- [cluster]: nothing from configuration runs as a shell command; a job that cannot start stops the run --------
+
+BAD_CLUSTER = [  # (key, TOML value): each would put a command, or garbage, into the job script
+    ("queue", '"short\\nhostname"'), ("queue", '"short;reboot"'), ("queue", '"short $(id)"'),
+    ("walltime", '"01:00:00\\nrm -rf ~"'), ("walltime", '"1 hour"'), ("walltime", '"04:00:00`id`"'),
+    ("memory", '"4GB\\nid"'), ("memory", '"lots"'), ("memory", '"4 GB|id"'), ("account", '"$(id)"'),
+    ("account", '"proj\\u0000"'), ("system", '"slurm; id"'),
+    ("job_extra_directives", '["--constraint=avx2\\n#SBATCH --wrap=id"]'),
+    ("job_extra_directives", '["--comment=\'a b\'"]'), ("job_extra_directives", '["; id"]'),
+]
+
+
+@pytest.mark.parametrize("key, value", BAD_CLUSTER, ids=[f"{k}-{i}" for i, (k, _) in enumerate(BAD_CLUSTER)])
+def test_a_cluster_string_that_could_run_a_command_is_refused_by_name(key, value, tmp_path, capsys):
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'datasets = ["synthetic"]\nmodels = ["minirocket"]\n[cluster]\nmemory = "8GB"\n'
+                     .replace('memory = "8GB"\n', "" if key == "memory" else 'memory = "8GB"\n') + f"{key} = {value}\n")
+    code = main(["run", "--suite", str(suite), "--cluster", "--print-job-script", "--results-dir", str(tmp_path / "r")])
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err and out == ""
+    (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert f"suite file {suite}: [cluster] {key} = " in line and "goes into the batch job script" in line
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("option, value", [("--queue", "short\nhostname"), ("--walltime", "01:00:00;id"),
+                                           ("--memory", "8GB && id"), ("--cluster", "slurm;id")])
+def test_a_cluster_option_that_could_run_a_command_is_refused_by_name(option, value, tmp_path, capsys):
+    extra = [] if option == "--cluster" else ["--cluster"]
+    code = main(["run", "--model", "minirocket", "--dataset", "synthetic", *extra, option, value, "--memory" if
+                 option != "--memory" else "--cores", "8GB" if option != "--memory" else "2", "--print-job-script",
+                 "--results-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert line.startswith(f"error: {option} = ") and "goes into the batch job script" in line
+
+
+def test_the_cluster_strings_that_sites_use_pass(tmp_path):
+    from ecgbench.suite import check_cluster
+
+    check_cluster({"system": "pbs", "queue": "long@server1", "walltime": "120:00:00", "memory": "1.5TiB",
+                   "account": "proj-2026_a", "job_extra_directives": ["--constraint=avx2", "-l select=1:ncpus=8",
+                                                                      "--gres=gpu:a100:1", "--exclusive"]}, "")
+
+
+def _fake_batch_system(folder: Path, sbatch: str | None) -> dict:
+    """An environment whose PATH holds only ``sbatch`` (this shell script body, if given) and a scancel that does
+    nothing: a Slurm login node as far as dask-jobqueue can tell."""
+    folder.mkdir()
+    for name, body in (("sbatch", sbatch), ("scancel", "exit 0")):
+        if body is not None:
+            (folder / name).write_text(f"#!/bin/sh\n{body}\n")
+            (folder / name).chmod(0o755)
+    return {**os.environ, "PATH": str(folder)}
+
+
+@pytest.mark.parametrize("case, sbatch, words", [
+    ("no-sbatch", None, ["--cluster slurm: its submit command 'sbatch' is not found"]),
+    ("sbatch-refuses", 'echo "sbatch: error: invalid partition specified: nosuch" >&2; exit 1',
+     ["--cluster slurm: the batch system refused the job: exit code 1", "invalid partition specified: nosuch"]),
+    ("job-never-starts", 'echo "Submitted batch job 4242"', ["no batch job started a worker within 3 s"]),
+])
+def test_a_cluster_job_that_cannot_start_stops_the_run_in_bounded_time(case, sbatch, words, tmp_path):
+    pytest.importorskip("dask_jobqueue")
+    suite = tmp_path / "s.toml"
+    suite.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n[cluster]\nqueue = "nosuch"\n'
+                     'memory = "1GB"\nstart_timeout = 3\n')
+    env = _fake_batch_system(tmp_path / "bin", sbatch)
+    start = __import__("time").monotonic()
+    done = subprocess.run([sys.executable, "-m", "ecgbench", "run", "--suite", str(suite), "--quick", "--cluster",
+                           "--run-id", "c", "--results-dir", str(tmp_path / "r")], capture_output=True, text=True,
+                          env=env, cwd=REPO, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    for word in words:
+        assert word in line, (word, line)
+    assert __import__("time").monotonic() - start < 100
+    if case == "no-sbatch":  # refused before anything was planned
+        assert not (tmp_path / "r" / "c").exists()
+
+
+def test_only_this_client_can_reach_the_workers_cluster():
+    """--workers: the scheduler speaks TLS with credentials made for this run alone; a client without them (plain
+    TCP, or TLS with a certificate of its own) is refused by the scheduler and runs nothing."""
+    from distributed import Client
+    from distributed.security import Security
+
+    ran = []
+    with executors.local_cluster(1, 1)() as client:
+        address = client.scheduler.address
+        assert address.startswith("tls://127.0.0.1:")
+        assert client.submit(lambda x: x + 1, 1).result(timeout=60) == 2  # its own workers do run
+        for attempt, security in ((address.replace("tls://", "tcp://"), None), (address, Security.temporary())):
+            with pytest.raises(OSError):  # the scheduler hangs up on it (timeout: bounded either way)
+                intruder = Client(attempt, security=security, timeout="3s")
+                ran.append(intruder.submit(os.getpid).result(timeout=5))
+        assert ran == []
