@@ -22,7 +22,7 @@ import pandas as pd
 from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
 from ecgbench.evidence import LEADERBOARD_METRICS, N_RESAMPLES, Gathered, fmt, gather, intervals, paired, unit_text
-from ecgbench.io import os_error_text
+from ecgbench.io import os_error_text, regular_file
 from ecgbench.reports import mean_std
 from ecgbench.statistics import BootstrapResult, anchor_verdict, paired_verdicts, target_verdict
 from ecgbench.store import RunStore
@@ -45,6 +45,7 @@ SECTION_TITLES = {
 
 def load_published(path: Path) -> dict:
     """``benchmarks/published.toml``, every entry checked: a damaged file or a bad entry is one error naming it."""
+    regular_file(path, "published numbers file")
     try:
         published = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

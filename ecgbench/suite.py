@@ -152,7 +152,9 @@ SUITE_KEYS = {"cluster", "description", "datasets", "models", "seeds", "model_se
 
 def load_suite(path: str | Path) -> Suite:
     """Read a suite file and check every value in it against its schema before anything is loaded."""
-    path = Path(path)
+    from ecgbench.io import regular_file
+
+    path = regular_file(path, "suite file")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
