@@ -421,3 +421,47 @@ def test_only_this_client_can_reach_the_workers_cluster():
                 intruder = Client(attempt, security=security, timeout="3s")
                 ran.append(intruder.submit(os.getpid).result(timeout=5))
         assert ran == []
+
+
+POOL_STARTER = """
+import os, sys, time
+from ecgbench import threads
+threads.set_threads(2)
+pids = set(threads.process_pool().map(lambda _: (time.sleep(0.5), os.getpid())[1], range(8)))
+print(" ".join(map(str, sorted(pids))), flush=True)
+time.sleep(120)  # killed long before this ends
+"""
+
+
+@pytest.mark.parametrize("use_prctl", [True, False], ids=["prctl", "polling-fallback"])
+def test_tsfresh_pool_workers_die_with_a_sigkilled_parent(use_prctl, monkeypatch):
+    """SIGKILL runs no clean-up in the parent: the workers must see its death themselves (PR_SET_PDEATHSIG on
+    Linux, else a thread polling the parent), not wait out the pool's 10-minute idle timeout."""
+    import signal
+    import time
+
+    import psutil
+
+    code = POOL_STARTER if use_prctl else POOL_STARTER.replace(
+        "from ecgbench import threads", "from ecgbench import threads\nthreads.PR_SET_PDEATHSIG = -1  # refused")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        line = parent.stdout.readline()
+        workers = [int(pid) for pid in line.split()]
+        assert len(workers) == 2, line
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 15
+
+        def alive(pid):
+            try:
+                return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                return False
+
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if alive(pid)], "orphaned pool workers"
+    finally:
+        parent.kill()
+        parent.wait(timeout=30)
