@@ -28,6 +28,8 @@ from ecgbench.store import CellKey, RunStore
 
 log = logging.getLogger(__name__)
 LOG_TOPIC = "ecgbench-log"
+STARTED_TOPIC = "ecgbench-started"  # a worker began a cell's task: its death now costs that cell a try
+MAX_REQUEUES = 5  # a cell whose worker died before it started is submitted again this often without a try counted
 JOBQUEUE_SYSTEMS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster",
                     "htcondor": "HTCondorCluster", "oar": "OARCluster", "moab": "MoabCluster"}
 
@@ -116,8 +118,20 @@ def _relay_to_client(cell_id: str):
                                                        "message": record.getMessage()})
 
 
-def work_cell(run_dir: str, cell_id: str, data_dir: str | None, threads: int) -> dict:
+def _announce_start(task: str) -> None:
+    """Tell the client that this worker began ``task`` (a Dask key): were the worker to die now, the task died
+    with it, whereas a task only queued on a worker that died never ran and is not the cell's failure."""
+    try:
+        from distributed import get_worker
+
+        get_worker().log_event(STARTED_TOPIC, {"task": task})
+    except (ImportError, ValueError):
+        pass
+
+
+def work_cell(run_dir: str, cell_id: str, data_dir: str | None, threads: int, task: str = "") -> dict:
     """One cell on a Dask worker: threads pinned to ``threads``, the data loaded here from ``data_dir``."""
+    _announce_start(task)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is first imported in this process
     from ecgbench.threads import set_threads
 
@@ -168,19 +182,26 @@ class DaskExecutor:
             return []
         with self.connect() as client:
             client.subscribe_topic(LOG_TOPIC, relay)
+            started: set[str] = set()  # the Dask keys that a worker began (STARTED_TOPIC)
+            client.subscribe_topic(STARTED_TOPIC, lambda event: started.add(event[1]["task"]))
             workers = client.scheduler_info().get("workers", {}).values()
             gpu = self.gpu if self.gpu is not None else any(w.get("resources", {}).get("GPU") for w in workers)
             parallel = sum(w.get("nthreads", 1) for w in workers) or 1
             log.info("%d cell(s) on %s (%d worker(s) now, %d thread(s) per cell%s)", len(plan.pending),
                      client.scheduler.address, len(workers), self.threads, "; GPU cells on GPU workers" if gpu else "")
             tries: dict[CellKey, int] = {}
+            requeues: dict[CellKey, int] = {}
 
-            def submit(key: CellKey):
-                tries[key] = tries.get(key, 0) + 1
+            def submit(key: CellKey, requeue: bool = False):
+                if requeue:
+                    requeues[key] = requeues.get(key, 0) + 1
+                else:
+                    tries[key] = tries.get(key, 0) + 1
                 resources = {"GPU": 1} if gpu and uses_gpu(key.model) else None
+                task = f"ecgbench-{key.id}-try{tries[key]}" + (f"-requeue{requeues[key]}" if requeue else "")
                 future = client.submit(work_cell, str(plan.store.root), key.id,
-                                       str(plan.data_dir) if plan.data_dir else None, self.threads,
-                                       key=f"ecgbench-{key.id}-try{tries[key]}", resources=resources, pure=False)
+                                       str(plan.data_dir) if plan.data_dir else None, self.threads, task,
+                                       key=task, resources=resources, pure=False)
                 cell_of[future.key] = key
                 return future
 
@@ -193,6 +214,13 @@ class DaskExecutor:
                     try:
                         result = future.result()
                     except KilledWorker as exc:
+                        if future.key not in started and requeues.get(key, 0) < MAX_REQUEUES:
+                            # only queued on the worker that died (Dask fails those too): run it elsewhere, no
+                            # try lost; bounded, in case a start went unannounced
+                            log.info("%s: the worker it was queued on died before it started; queued again",
+                                     describe(key))
+                            futures.add(submit(key, requeue=True))
+                            continue
                         if tries[key] <= self.retries:
                             log.warning("%s: its worker died (%s); trying again (%d of %d)", describe(key), exc,
                                         tries[key], self.retries)

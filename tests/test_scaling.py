@@ -198,6 +198,45 @@ def test_a_worker_that_dies_fails_only_its_cell(tmp_path):
         "synthetic/holdout/crash/seed0"]
 
 
+SEED0_CRASH_PLUGIN = '''
+import os, signal
+import numpy as np
+from ecgbench.models import Model
+
+
+class Crash(Model):
+    """Kills its own process while fitting seed 0; the other seeds predict the class priors."""
+
+    description = "dies while fitting seed 0 (test plugin)"
+
+    def _fit(self, X, y, X_val, y_val):
+        if self.seed == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.priors = np.bincount(y, minlength=self.n_classes) / len(y)
+
+    def _predict_proba(self, X):
+        return np.tile(self.priors, (len(X), 1))
+'''
+
+
+def test_a_dead_worker_fails_only_the_cell_it_was_running_not_those_queued_on_it(tmp_path):
+    """One worker; crash seed 0 kills it while seed 1 waits queued on it (Dask fails such tasks with the worker).
+    Seed 1 never started, so it runs again on the restarted worker, no try counted (--retries 0), and finishes."""
+    write_plugin(tmp_path, "crash_plugin", SEED0_CRASH_PLUGIN, "crash = crash_plugin:Crash")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    done = subprocess.run([sys.executable, "-m", "ecgbench", "run", "--model", "crash", "--model", "minirocket",
+                           "--dataset", "synthetic", "--quick", "--seeds", "0", "1", "--run-id", "q", "--results-dir",
+                           str(tmp_path), "--workers", "1", "--retries", "0", "--threads", "1"],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert done.returncode == 1, done.stderr
+    manifest = json.loads((tmp_path / "q" / "manifest.json").read_text())
+    assert [f["cell"] for f in manifest["failures"]] == ["synthetic/holdout/crash/seed0"], done.stderr
+    cells = tmp_path / "q" / "cells" / "synthetic" / "holdout"
+    for model, seed in (("crash", 1), ("minirocket", 0), ("minirocket", 1)):
+        assert (cells / model / f"seed{seed}" / "metrics.json").is_file(), (model, seed, done.stderr)
+        assert not (cells / model / f"seed{seed}" / "error.txt").exists()
+
+
 def test_gpu_cells_go_to_gpu_workers(tmp_path, monkeypatch):
     from distributed import Scheduler, SpecCluster, Worker
 
