@@ -413,7 +413,8 @@ def wait_for_a_worker(client, errors: list, system: str, timeout: float) -> None
     deadline = time.monotonic() + timeout
     while True:
         if errors:
-            raise EcgbenchError(f"--cluster {system}: the batch system refused the job: {_submit_error_text(errors[0])}")
+            said = _submit_error_text(errors[0])
+            raise EcgbenchError(f"--cluster {system}: the batch system refused the job: {said}")
         try:
             client.wait_for_workers(1, timeout=min(1.0, max(0.1, deadline - time.monotonic())))
             return

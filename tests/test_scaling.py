@@ -377,9 +377,10 @@ BAD_CLUSTER = [  # (key, TOML value): each would put a command, or garbage, into
 @pytest.mark.parametrize("key, value", BAD_CLUSTER, ids=[f"{k}-{i}" for i, (k, _) in enumerate(BAD_CLUSTER)])
 def test_a_cluster_string_that_could_run_a_command_is_refused_by_name(key, value, tmp_path, capsys):
     suite = tmp_path / "s.toml"
-    suite.write_text(f'datasets = ["synthetic"]\nmodels = ["minirocket"]\n[cluster]\nmemory = "8GB"\n'
-                     .replace('memory = "8GB"\n', "" if key == "memory" else 'memory = "8GB"\n') + f"{key} = {value}\n")
-    code = main(["run", "--suite", str(suite), "--cluster", "--print-job-script", "--results-dir", str(tmp_path / "r")])
+    memory = "" if key == "memory" else 'memory = "8GB"\n'
+    suite.write_text(f'datasets = ["synthetic"]\nmodels = ["minirocket"]\n[cluster]\n{memory}{key} = {value}\n')
+    code = main(["run", "--suite", str(suite), "--cluster", "--print-job-script", "--results-dir",
+                 str(tmp_path / "r")])
     out, err = capsys.readouterr()
     assert code == 2 and "Traceback" not in err and out == ""
     (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
