@@ -303,6 +303,8 @@ def models_own_code():
     except Exception as exc:
         blame_the_model(exc)
         raise
+    except SystemExit as exc:  # a model calling sys.exit() must not end the run (or a Dask worker's task) with it
+        raise blame_the_model(RuntimeError(f"the model called sys.exit({exc.code!r})")) from exc
 
 
 def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Dataset | None = None) -> dict:

@@ -371,7 +371,7 @@ def upgrade(store: RunStore) -> int:
     for path in sorted((store.root / "cells").glob(f"*/*/*/seed*/{CELL_METRICS}")):
         metrics = {**CELL_DEFAULTS, **read_json(path)}
         csv = path.parent / "predictions.csv"
-        predictions = pd.read_csv(csv)
+        predictions = pd.read_csv(regular_file(csv))
         recomputed = classification_metrics(predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy(),
                                             tuple(metrics["classes"]))
         for name, value in recomputed.items():

@@ -167,6 +167,12 @@ def _infinite_probabilities(self, X):
     return proba
 
 
+def _exit_in_fit(self, *args):
+    import sys
+
+    sys.exit(3)
+
+
 def _ecgbench_error_in_fit(self, *args):
     from ecgbench.errors import EcgbenchError
 
@@ -266,6 +272,8 @@ CASES = [
      ["synthetic/holdout/rocket/seed0:", "non-finite probabilities (NaN or infinite) for 1 of"], "failed cells"),
     ("a-model-raises-an-ecgbench-error-in-fit", _a_model_misbehaves("_fit", _ecgbench_error_in_fit), 1,
      ["synthetic/holdout/rocket/seed0: EcgbenchError: a plugin's own check failed"], "failed cells"),
+    ("a-model-calls-sys-exit", _a_model_misbehaves("_fit", _exit_in_fit), 1,
+     ["synthetic/holdout/rocket/seed0: RuntimeError: the model called sys.exit(3)"], "failed cells"),
     ("results-dir-is-a-file", _run_into(_a_file), 2, ["--results-dir", "is a file; a folder is wanted"], None),
     ("results-dir-under-a-file", _run_into(lambda ctx: _a_file(ctx) / "results"), 2,
      ["--results-dir", "results: it cannot be created", "is a file, not a folder"], None),
