@@ -123,7 +123,7 @@ class RunStore:
     def load_split(self, dataset: str, split: str) -> dict[str, np.ndarray]:
         path = self.splits_path(dataset)
         try:
-            with np.load(regular_file(path)) as saved:
+            with np.load(regular_file(path), allow_pickle=False) as saved:  # a run folder never runs code
                 return {part: saved[f"{split}_{part}"] for part in ("train", "val", "test")}
         except FileNotFoundError:
             raise EcgbenchError(f"{path} is missing: plan the run first (python -m ecgbench run ...)") from None
@@ -363,7 +363,7 @@ def upgrade(store: RunStore) -> int:
     for name, info in manifest["datasets"].items():
         protocols = {s["protocol"] for s in info["splits"].values()} or {split_protocol}
         info["evaluation"] = evaluation_of(dataset_spec(name).evaluation, protocols.pop()).value
-        with np.load(store.splits_path(name)) as saved:
+        with np.load(regular_file(store.splits_path(name)), allow_pickle=False) as saved:
             write_npz(store.splits_path(name), {"schema_version": np.array(SCHEMA_VERSION), **saved})
     manifest["failures"] = [{"cell": None, "error": None, "message": f} if isinstance(f, str) else f
                             for f in manifest.get("failures", [])]
