@@ -354,8 +354,8 @@ def check_submit_command(options: dict) -> None:
 
 def _recording_job(job_class, errors: list):
     """``job_class`` whose failed submissions (sbatch refused the job, ...) are kept in ``errors`` for the client
-    to report; dask-jobqueue itself only logs them. The job is marked failed, as the cluster's close expects of a
-    job that never started (else it stops on an assertion that would hide the reason)."""
+    to report; dask-jobqueue itself only logs them. A job is marked failed or closed, as the cluster's close
+    expects of its jobs (else, after a submission failed, it stops on an assertion that hides the reason)."""
     from distributed.core import Status
 
     class Recorded(job_class):
@@ -366,6 +366,12 @@ def _recording_job(job_class, errors: list):
                 errors.append(exc)
                 self.status = Status.failed
                 raise
+
+        async def close(self):  # dask-jobqueue's close cancels the job but leaves its status "running"
+            try:
+                await super().close()
+            finally:
+                self.status = Status.closed
 
     Recorded.__name__ = Recorded.__qualname__ = job_class.__name__
     return Recorded
@@ -407,14 +413,20 @@ def _submit_error_text(exc: BaseException) -> str:
     return " / ".join(line.strip() for line in text.splitlines() if line.strip())[:500] or type(exc).__name__
 
 
-def wait_for_a_worker(client, errors: list, system: str, timeout: float) -> None:
-    """Return once a worker has connected; stop with one line when a submission failed or ``timeout`` passed (a
-    refused or never-starting job would otherwise leave the client waiting for ever)."""
-    deadline = time.monotonic() + timeout
+def wait_for_a_worker(client, errors: list, system: str, timeout: float, jobs: int = 1) -> None:
+    """Return once a worker has connected; stop with one line when every one of the ``jobs`` submissions failed or
+    ``timeout`` passed (a refused or never-starting job would otherwise leave the client waiting for ever). Some
+    jobs refused and others accepted: a warning, and the wait goes on for the others."""
+    deadline, warned = time.monotonic() + timeout, 0
     while True:
-        if errors:
+        if len(errors) >= jobs:
             said = _submit_error_text(errors[0])
-            raise EcgbenchError(f"--cluster {system}: the batch system refused the job: {said}")
+            raise EcgbenchError(f"--cluster {system}: the batch system refused the job{'s' if jobs > 1 else ''}: "
+                                f"{said}")
+        if len(errors) > warned:
+            log.warning("--cluster %s: %d of %d job(s) refused: %s", system, len(errors), jobs,
+                        _submit_error_text(errors[-1]))
+            warned = len(errors)
         try:
             client.wait_for_workers(1, timeout=min(1.0, max(0.1, deadline - time.monotonic())))
             return
@@ -453,9 +465,10 @@ def jobqueue(options: dict, threads: int):
         errors: list = []
         with dask.config.set(client_config(threads)), _reported_by_us(errors):
             with jobqueue_cluster(options, threads, errors) as cluster, Client(cluster) as client:
-                cluster.scale(jobs=int(options.get("jobs", 1)))
+                jobs = int(options.get("jobs", 1))
+                cluster.scale(jobs=jobs)
                 wait_for_a_worker(client, errors, options.get("system", "slurm"),
-                                  options.get("start_timeout", START_TIMEOUT_S))
+                                  options.get("start_timeout", START_TIMEOUT_S), jobs)
                 yield client
 
     return connect

@@ -410,10 +410,10 @@ def test_the_cluster_strings_that_sites_use_pass(tmp_path):
 
 
 def _fake_batch_system(folder: Path, sbatch: str | None) -> dict:
-    """An environment whose PATH holds only ``sbatch`` (this shell script body, if given) and a scancel that does
-    nothing: a Slurm login node as far as dask-jobqueue can tell."""
+    """An environment whose PATH holds only ``sbatch`` (this shell script body, if given) and a scancel that notes
+    the jobs it cancels in scancel.calls: a Slurm login node as far as dask-jobqueue can tell."""
     folder.mkdir()
-    for name, body in (("sbatch", sbatch), ("scancel", "exit 0")):
+    for name, body in (("sbatch", sbatch), ("scancel", 'echo "$@" >> "$0.calls"')):
         if body is not None:
             (folder / name).write_text(f"#!/bin/sh\n{body}\n")
             (folder / name).chmod(0o755)
@@ -425,12 +425,14 @@ def _fake_batch_system(folder: Path, sbatch: str | None) -> dict:
     ("sbatch-refuses", 'echo "sbatch: error: invalid partition specified: nosuch" >&2; exit 1',
      ["--cluster slurm: the batch system refused the job: exit code 1", "invalid partition specified: nosuch"]),
     ("job-never-starts", 'echo "Submitted batch job 4242"', ["no batch job started a worker within 3 s"]),
+    ("one-of-two-refused", 'if /bin/mkdir "$0.first" 2>/dev/null; then echo "sbatch: error: job limit" >&2; exit 1; fi; '
+     'echo "Submitted batch job 4243"', ["no batch job started a worker within 3 s"]),
 ])
 def test_a_cluster_job_that_cannot_start_stops_the_run_in_bounded_time(case, sbatch, words, tmp_path):
     pytest.importorskip("dask_jobqueue")
     suite = tmp_path / "s.toml"
     suite.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n[cluster]\nqueue = "nosuch"\n'
-                     'memory = "1GB"\nstart_timeout = 3\n')
+                     f'memory = "1GB"\nstart_timeout = 3\njobs = {2 if case == "one-of-two-refused" else 1}\n')
     env = _fake_batch_system(tmp_path / "bin", sbatch)
     start = __import__("time").monotonic()
     done = subprocess.run([sys.executable, "-m", "ecgbench", "run", "--suite", str(suite), "--quick", "--cluster",
@@ -441,6 +443,10 @@ def test_a_cluster_job_that_cannot_start_stops_the_run_in_bounded_time(case, sba
     for word in words:
         assert word in line, (word, line)
     assert __import__("time").monotonic() - start < 100
+    if case == "one-of-two-refused":  # the refusal is said, and the wait goes on for the other job
+        assert "1 of 2 job(s) refused: exit code 1: sbatch: error: job limit" in done.stderr
+    if case in ("job-never-starts", "one-of-two-refused"):  # the accepted job is cancelled as the run stops
+        assert (tmp_path / "bin" / "scancel.calls").read_text().split() == ["4242" if "never" in case else "4243"]
     if case == "no-sbatch":  # refused before anything was planned
         assert not (tmp_path / "r" / "c").exists()
 
