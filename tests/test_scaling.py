@@ -425,8 +425,8 @@ def _fake_batch_system(folder: Path, sbatch: str | None) -> dict:
     ("sbatch-refuses", 'echo "sbatch: error: invalid partition specified: nosuch" >&2; exit 1',
      ["--cluster slurm: the batch system refused the job: exit code 1", "invalid partition specified: nosuch"]),
     ("job-never-starts", 'echo "Submitted batch job 4242"', ["no batch job started a worker within 3 s"]),
-    ("one-of-two-refused", 'if /bin/mkdir "$0.first" 2>/dev/null; then echo "sbatch: error: job limit" >&2; exit 1; fi; '
-     'echo "Submitted batch job 4243"', ["no batch job started a worker within 3 s"]),
+    ("one-of-two-refused", 'if /bin/mkdir "$0.first" 2>/dev/null; then echo "sbatch: error: job limit" >&2; '
+     'exit 1; fi; echo "Submitted batch job 4243"', ["no batch job started a worker within 3 s"]),
 ])
 def test_a_cluster_job_that_cannot_start_stops_the_run_in_bounded_time(case, sbatch, words, tmp_path):
     pytest.importorskip("dask_jobqueue")
