@@ -305,7 +305,8 @@ def executor_from_args(args, suite):
         if not args.print_job_script:  # before planning: without sbatch (or qsub, ...) nothing could ever start
             executors.check_submit_command(options)
         return executors.DaskExecutor(executors.jobqueue(options, threads), threads, args.retries,
-                                      gpu=bool(options.get("gpu")))
+                                      gpu=bool(options.get("gpu")),
+                                      no_worker_timeout=options.get("start_timeout", executors.START_TIMEOUT_S))
     return None
 
 

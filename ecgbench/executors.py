@@ -162,11 +162,14 @@ class DaskExecutor:
 
     ``gpu``: route the cells of models that can use a GPU (``uses_gpu``) to workers with the resource ``GPU``;
     None: do so when a worker offers it at the start. ``retries``: how many more times a cell is tried after the
-    worker running it died.
+    worker running it died. ``no_worker_timeout``: stop the run when the cluster has had no worker for this many
+    seconds while cells remain (batch jobs that ended at their walltime are not replaced); None: wait.
     """
 
-    def __init__(self, connect, threads: int, retries: int = 1, gpu: bool | None = None):
+    def __init__(self, connect, threads: int, retries: int = 1, gpu: bool | None = None,
+                 no_worker_timeout: float | None = None):
         self.connect, self.threads, self.retries, self.gpu = connect, threads, retries, gpu
+        self.no_worker_timeout = no_worker_timeout
         self.placements: dict[CellKey, str] = {}  # which worker ran each finished cell
         self.worker_code: set[str] = set()  # where the workers imported ecgbench from
 
@@ -208,6 +211,7 @@ class DaskExecutor:
             cell_of: dict = {}
             futures = as_completed([submit(key) for key in plan.pending])
             progress, failures = RunProgress(len(plan.pending), parallel), []
+            watch = _NoWorkerWatch(client, futures, self.no_worker_timeout)
             try:
                 for future in futures:
                     key = cell_of[future.key]
@@ -232,6 +236,8 @@ class DaskExecutor:
                         progress.cell_ended(None)
                         continue
                     except (EcgbenchError, FutureCancelledError):
+                        if watch.stalled:  # cancelled by the watch: say why, in one line
+                            raise watch.error() from None
                         raise
                     except Exception as exc:  # could not run at all (e.g. not unpicklable on the worker)
                         if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:  # nor store its error.txt
@@ -250,7 +256,49 @@ class DaskExecutor:
             except BaseException:
                 client.cancel(list(futures.futures))
                 raise
+            finally:
+                watch.stop()
         return failures
+
+
+class _NoWorkerWatch:
+    """Cancels the run's tasks when the cluster has had no worker for ``timeout`` seconds (None: never), so that
+    the client, which would wait for ever, stops with :meth:`error` instead."""
+
+    POLL_SECONDS = 1.0
+
+    def __init__(self, client, futures, timeout: float | None):
+        import threading
+
+        self.client, self.futures, self.timeout = client, futures, timeout
+        self.stalled, self.done = False, threading.Event()
+        self.thread = None
+        if timeout is not None:
+            self.thread = threading.Thread(target=self._watch, name="ecgbench-no-worker-watch", daemon=True)
+            self.thread.start()
+
+    def _watch(self) -> None:
+        since = None
+        while not self.done.wait(self.POLL_SECONDS):
+            try:
+                workers = len(self.client.nthreads())
+            except Exception:  # the client is closing, or the scheduler is briefly unreachable: look again
+                continue
+            since = None if workers else since or time.monotonic()
+            if since is not None and time.monotonic() - since >= self.timeout:
+                self.stalled = True
+                self.client.cancel(list(self.futures.futures))
+                return
+
+    def error(self) -> EcgbenchError:
+        return EcgbenchError(f"the cluster has had no worker for {self.timeout:g} s while cells remained (batch jobs "
+                             "that ended, e.g. at their walltime, are not replaced); the finished cells are kept: "
+                             "rerun the same command to go on")
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
 
 
 def relay(event) -> None:

@@ -511,3 +511,44 @@ def test_tsfresh_pool_workers_die_with_a_sigkilled_parent(use_prctl, monkeypatch
     finally:
         parent.kill()
         parent.wait(timeout=30)
+
+
+_RELEASE = __import__("threading").Event()
+
+
+def _slow_cell(*args, **kwargs):
+    """The cell running when its worker goes; let go at the end of the test (module level: Dask pickles it)."""
+    _RELEASE.wait(60)
+    raise RuntimeError("released")
+
+
+def test_a_cluster_that_loses_every_worker_stops_the_run_in_bounded_time(tmp_path, monkeypatch):
+    """Batch jobs that end (walltime) are not replaced: with no worker left while cells remain, the client stops
+    in one line after no_worker_timeout instead of waiting for ever; what was finished is kept."""
+    import threading
+    import time
+
+    from distributed import Scheduler, SpecCluster, Worker
+
+    from ecgbench.runner import run_suite
+
+    _RELEASE.clear()
+    monkeypatch.setattr(executors, "work_cell", _slow_cell)  # the workers are threads of this process
+    suite = Suite(datasets=["synthetic"], models=["minirocket"], seeds=[0, 1])
+    suite.make_quick()
+    workers = {"w": {"cls": Worker, "options": {"nthreads": 1}}}
+    try:
+        with SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": None}}) as cl:
+            executor = executors.DaskExecutor(executors.scheduler(cl.scheduler_address), threads=1,
+                                              no_worker_timeout=2)
+            threading.Timer(3, lambda: cl.scale(0)).start()  # the job ends while its cell runs
+            start = time.monotonic()
+            with pytest.raises(EcgbenchError, match="the cluster has had no worker for 2 s while cells remained"):
+                run_suite(suite, tmp_path / "w", tmp_path / "no-data", "python -m ecgbench run", executor)
+            took = time.monotonic() - start
+            _RELEASE.set()
+        assert took < 30, took
+    finally:
+        _RELEASE.set()
+    manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "no worker for 2 s" in manifest["stopped"]["reason"]
