@@ -9,7 +9,10 @@ def blame_the_model(exc: BaseException) -> BaseException:
     """Mark ``exc``, raised while a model fitted or predicted, as that model's failure: its cell fails (error.txt,
     a failure record), the run goes on. An EcgbenchError from the model's own code or from the checks of its own
     output (NaN probabilities, wrong shape) says nothing about the user's input, so it must not stop the run."""
-    exc.model_failure = True
+    try:
+        exc.model_failure = True
+    except (AttributeError, TypeError):  # an exception type without attributes: not an EcgbenchError, so it
+        pass  # fails its cell anyway (executors.attempt)
     return exc
 
 
