@@ -530,3 +530,18 @@ def test_data_fetch_kaggle_explains_how_to_get_the_files(tmp_path, capsys):
 
     assert main(["data", "fetch", "kaggle-heartbeat", "--data-dir", str(tmp_path)]) == 0
     assert "kaggle datasets download -d shayanfazeli/heartbeat" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("misbehave, words", [
+    (lambda s: s.trickle_s.update({"SHA256SUMS.txt": 0.05}), ["SHA256SUMS.txt", "not complete within"]),
+    (lambda s: s.endless.add("100.dat"), ["100.dat", "more than a record file may have"]),
+], ids=["trickle", "endless"])
+def test_data_fetch_command_stops_a_misbehaving_server_in_one_line(server, tmp_path, small_limits, capsys,
+                                                                    misbehave, words):
+    from ecgbench.cli import main
+
+    misbehave(server)
+    assert main(["data", "fetch", "mitdb", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert "Traceback" not in err and all(word in line for word in words), err
