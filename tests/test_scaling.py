@@ -407,6 +407,8 @@ def test_the_cluster_strings_that_sites_use_pass(tmp_path):
     check_cluster({"system": "pbs", "queue": "long@server1", "walltime": "120:00:00", "memory": "1.5TiB",
                    "account": "proj-2026_a", "job_extra_directives": ["--constraint=avx2", "-l select=1:ncpus=8",
                                                                       "--gres=gpu:a100:1", "--exclusive"]}, "")
+    for walltime in ("1-12:00:00", "04:00", "0:30:00"):  # Slurm's days, LSF's HH:MM
+        check_cluster({"walltime": walltime}, "")
 
 
 def _fake_batch_system(folder: Path, sbatch: str | None) -> dict:
