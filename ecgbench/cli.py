@@ -299,12 +299,15 @@ CLUSTER_OPTIONS = ("queue", "cores", "memory", "walltime", "jobs")
 
 
 def cluster_options(args, suite) -> dict:
-    """The suite's ``[cluster]`` table, overridden by the command line's options."""
-    options = dict(suite.cluster)
-    options.update({name: getattr(args, name) for name in CLUSTER_OPTIONS if getattr(args, name) is not None})
+    """The suite's ``[cluster]`` table, overridden by the command line's options; the options are checked as the
+    table is (what goes into a batch job script: ecgbench.suite.check_cluster), and named as options."""
+    from ecgbench.suite import check_cluster
+
+    given = {name: getattr(args, name) for name in CLUSTER_OPTIONS if getattr(args, name) is not None}
     if args.cluster:
-        options["system"] = args.cluster
-    return options
+        given["system"] = args.cluster
+    check_cluster(given, "", {name: f"--{name}" for name in given} | {"system": "--cluster"})
+    return dict(suite.cluster) | given
 
 
 def executor_from_args(args, suite):
@@ -320,8 +323,11 @@ def executor_from_args(args, suite):
         return executors.DaskExecutor(executors.scheduler(args.scheduler), threads, args.retries)
     if args.cluster is not None or args.print_job_script:
         options = cluster_options(args, suite)
+        if not args.print_job_script:  # before planning: without sbatch (or qsub, ...) nothing could ever start
+            executors.check_submit_command(options)
         return executors.DaskExecutor(executors.jobqueue(options, threads), threads, args.retries,
-                                      gpu=bool(options.get("gpu")))
+                                      gpu=bool(options.get("gpu")),
+                                      no_worker_timeout=options.get("start_timeout", executors.START_TIMEOUT_S))
     return None
 
 

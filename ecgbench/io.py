@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -91,8 +92,40 @@ def _json_default(obj):
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
+# ---- input files: regular files only ------------------------------------------------------------------------
+
+_NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def not_regular(path: str | Path) -> str | None:
+    """What ``path`` is when it exists but is neither a regular file nor a folder (a FIFO, a device, a socket),
+    else None. Opening a FIFO blocks until a writer comes, and a device may never end, so no reader opens one;
+    a missing file or a folder is left to the reader's own message. Symbolic links are followed (``os.stat``)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return next((kind for test, kind in _NOT_REGULAR if test(mode)), "not a regular file")
+
+
+def regular_file(path: str | Path, what: str = "") -> Path:
+    """``path``, refused in one EcgbenchError line (``what`` names its role: "suite file", ...) when it is a FIFO,
+    a device or a socket. Every reader of an input file calls this before opening it."""
+    from ecgbench.errors import EcgbenchError
+
+    kind = not_regular(path)
+    if kind:
+        raise EcgbenchError(f"{what + ' ' if what else ''}{path} is {kind}, not a regular file: ecgbench reads "
+                            "only regular files (a pipe or device could block the run or never end)")
+    return Path(path)
+
+
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     digest = hashlib.sha256()
+    regular_file(path)
     with open(path, "rb") as fh:
         while chunk := fh.read(chunk_size):
             digest.update(chunk)

@@ -34,7 +34,7 @@ from ecgbench.evidence import (
     paired,
     unit_text,
 )
-from ecgbench.io import os_error_text
+from ecgbench.io import os_error_text, regular_file
 from ecgbench.reports import BINARY_COLUMNS, mean_std
 from ecgbench.statistics import BINARY_METRICS, BootstrapResult, anchor_verdict, paired_verdicts, target_verdict
 from ecgbench.store import RunStore
@@ -57,6 +57,7 @@ SECTION_TITLES = {
 
 def load_published(path: Path) -> dict:
     """``benchmarks/published.toml``, every entry checked: a damaged file or a bad entry is one error naming it."""
+    regular_file(path, "published numbers file")
     try:
         published = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

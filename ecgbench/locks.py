@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ecgbench.environment import now
 from ecgbench.errors import EcgbenchError
+from ecgbench.io import regular_file
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class FileLock:
 
     def _take_over_if_stale(self, mine: dict) -> None:
         try:
-            holder = json.loads(self.path.read_text(encoding="utf-8"))
+            holder = json.loads(regular_file(self.path, "lock file").read_text(encoding="utf-8"))
         except FileNotFoundError:
             return  # released meanwhile: try again
         except (json.JSONDecodeError, UnicodeDecodeError):

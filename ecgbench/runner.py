@@ -25,9 +25,9 @@ import numpy as np
 
 from ecgbench.data import Dataset, dataset_spec, load_dataset
 from ecgbench.environment import git_commit, machine, now, versions
-from ecgbench.errors import EcgbenchError, Terminated, signal_name
+from ecgbench.errors import EcgbenchError, Terminated, blame_the_model, signal_name
 from ecgbench.evaluation import evaluation_of
-from ecgbench.io import os_error_text, sha256_array, writable_folder
+from ecgbench.io import STORAGE_ERRNOS, os_error_text, sha256_array, writable_folder
 from ecgbench.locks import FileLock
 from ecgbench.memory import PeakMemory
 from ecgbench.metrics import binary_metrics, classification_metrics, majority_baseline
@@ -362,6 +362,24 @@ def cell_dataset(store: RunStore, key: CellKey, data_dir: Path | None, manifest:
     return dataset
 
 
+@contextlib.contextmanager
+def models_own_code():
+    """Whatever a model's fit or predict_proba raises is its cell's failure, EcgbenchError included (the checks
+    of the model's own output raise one); only a full disk or a refused write, which would fail every later cell
+    too, stays a reason to stop the run (ecgbench.executors.attempt)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in STORAGE_ERRNOS:
+            blame_the_model(exc)
+        raise
+    except Exception as exc:
+        blame_the_model(exc)
+        raise
+    except SystemExit as exc:  # a model calling sys.exit() must not end the run (or a Dask worker's task) with it
+        raise blame_the_model(RuntimeError(f"the model called sys.exit({exc.code!r})")) from exc
+
+
 def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Dataset | None = None) -> dict:
     """Train and score one cell, store it, and return its metrics. ``dataset`` skips the reload (same process)."""
     manifest = store.read_manifest()
@@ -376,7 +394,7 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     X, n_context = model_input(dataset, key.model)
     model = build(key.model, n_classes=dataset.n_classes, seed=key.seed, n_context=n_context, **params)
     y, train, val, test = dataset.y, split["train"], split["val"], split["test"]
-    with cell_log(store.cell_dir(key) / "log.txt"), pinned() as threads, PeakMemory() as peak:
+    with cell_log(store.cell_dir(key) / "log.txt"), pinned() as threads, PeakMemory() as peak, models_own_code():
         start = time.perf_counter()
         model.fit(X[train], y[train], X[val], y[val])
         fit_seconds = time.perf_counter() - start

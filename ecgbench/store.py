@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ecgbench.errors import EcgbenchError
-from ecgbench.io import atomic_write, os_error_text, sha256_file, write_json, write_text
+from ecgbench.io import atomic_write, os_error_text, regular_file, sha256_file, write_json, write_text
 
 SCHEMA_VERSION = 2
 NOT_RUN = "not run"
@@ -71,7 +71,7 @@ class CellKey:
 def read_json(path: Path) -> dict | list:
     """A JSON file of the store; a damaged one is named, never a bare traceback."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(regular_file(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise EcgbenchError(f"{path} is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -89,7 +89,7 @@ class RunStore:
         return self.root / "manifest.json"
 
     def exists(self) -> bool:
-        return self.manifest_path.is_file()
+        return regular_file(self.manifest_path).is_file()  # a FIFO there is refused, not taken for no run
 
     def read_manifest(self) -> dict:
         manifest = read_json(self.manifest_path)
@@ -123,7 +123,7 @@ class RunStore:
     def load_split(self, dataset: str, split: str) -> dict[str, np.ndarray]:
         path = self.splits_path(dataset)
         try:
-            with np.load(path) as saved:
+            with np.load(regular_file(path), allow_pickle=False) as saved:  # a run folder never runs code
                 return {part: saved[f"{split}_{part}"] for part in ("train", "val", "test")}
         except FileNotFoundError:
             raise EcgbenchError(f"{path} is missing: plan the run first (python -m ecgbench run ...)") from None
@@ -204,7 +204,7 @@ class RunStore:
     def predictions(self, key: CellKey) -> pd.DataFrame:
         path = self.cell_dir(key) / PREDICTIONS
         try:
-            return pd.read_parquet(path)
+            return pd.read_parquet(regular_file(path))
         except FileNotFoundError:
             raise EcgbenchError(f"{path} is missing") from None
         except Exception as exc:  # pyarrow's errors on a damaged file are of several types
@@ -225,7 +225,7 @@ class RunStore:
         """The report's flat table; a damaged, truncated or foreign one is named, never read as fewer rows."""
         path = self.results_path
         try:
-            table = pd.read_csv(path)
+            table = pd.read_csv(regular_file(path))
             ends_a_line = _last_byte(path) == b"\n"
         except FileNotFoundError:
             raise EcgbenchError(f"{self.root} is not a finished run: results.csv is missing") from None
@@ -363,7 +363,7 @@ def upgrade(store: RunStore) -> int:
     for name, info in manifest["datasets"].items():
         protocols = {s["protocol"] for s in info["splits"].values()} or {split_protocol}
         info["evaluation"] = evaluation_of(dataset_spec(name).evaluation, protocols.pop()).value
-        with np.load(store.splits_path(name)) as saved:
+        with np.load(regular_file(store.splits_path(name)), allow_pickle=False) as saved:
             write_npz(store.splits_path(name), {"schema_version": np.array(SCHEMA_VERSION), **saved})
     manifest["failures"] = [{"cell": None, "error": None, "message": f} if isinstance(f, str) else f
                             for f in manifest.get("failures", [])]
@@ -371,7 +371,7 @@ def upgrade(store: RunStore) -> int:
     for path in sorted((store.root / "cells").glob(f"*/*/*/seed*/{CELL_METRICS}")):
         metrics = {**CELL_DEFAULTS, **read_json(path)}
         csv = path.parent / "predictions.csv"
-        predictions = pd.read_csv(csv)
+        predictions = pd.read_csv(regular_file(csv))
         recomputed = classification_metrics(predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy(),
                                             tuple(metrics["classes"]))
         for name, value in recomputed.items():

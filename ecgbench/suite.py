@@ -30,12 +30,14 @@ a TOML suite file in ``benchmarks/``::
     memory = "32GB"     # per job
     walltime = "04:00:00"
     jobs = 4
+    start_timeout = 1800  # seconds without a worker before the run stops (a job refused or queued too long)
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -108,15 +110,52 @@ CLUSTER_PARAMS = {  # the [cluster] table (ecgbench.executors.jobqueue reads it)
     "memory": Param(kind="str"), "walltime": Param(kind="str"), "jobs": Param(kind="int", low=1),
     "gpu": Param(kind="bool"), "account": Param(kind="str"),
     "job_extra_directives": Param(kind="list", items=Param(kind="str")),
+    "start_timeout": Param(kind="int", low=1),  # seconds to wait for the first worker (default 1800)
 }
 CLUSTER_KEYS = set(CLUSTER_PARAMS)
+JOBQUEUE_SYSTEMS = ("slurm", "pbs", "sge", "lsf", "htcondor", "oar", "moab")
+# The [cluster] strings go into a batch job script (as #SBATCH/#PBS lines and shell lines), so each may hold only
+# what its kind of value needs: no whitespace where none belongs, no newline or other control character, no quote,
+# $, ;, |, &, `, <, >, (, ), \, # or glob character, ever. What passes cannot start a shell command on the cluster.
+_SAFE = r"A-Za-z0-9_.:,=@/+%-"
+CLUSTER_PATTERNS = {  # key: (pattern of the whole value, what it must be)
+    "queue": (re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@,-]{0,127}"),
+              "a queue or partition name (letters, digits and . _ - @ , only)"),
+    "account": (re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}"),
+                "an account or project name (letters, digits and . _ - @ only)"),
+    "walltime": (re.compile(r"([0-9]{1,3}-)?[0-9]{1,4}:[0-5][0-9](:[0-5][0-9])?"),
+                 "a time limit HH:MM:SS, e.g. \"04:00:00\" (D-HH:MM:SS for Slurm, HH:MM for LSF)"),
+    "memory": (re.compile(r"[0-9]{1,7}(\.[0-9]{1,3})?[KMGTP]i?B", re.IGNORECASE),
+               "an amount of memory such as \"16GB\" or \"500MB\" (a number, then KB, MB, GB, TB or PB, no space)"),
+    "job_extra_directives": (re.compile(rf"--?[A-Za-z][A-Za-z0-9_-]*([= ][{_SAFE}]{{1,200}})?"),
+                             "an option of the batch system's own, such as \"--constraint=avx2\" or "
+                             "\"-l select=1:ncpus=8\" (letters, digits and _ . : , = @ / + % - after it only)"),
+}
+
+
+def check_cluster(cluster: dict, where: str, names: dict[str, str] | None = None) -> None:
+    """Refuse, by key, a [cluster] value that could be anything but what it is meant to be (see CLUSTER_PATTERNS).
+    ``names``: what to call a key in the message (``--queue`` for a command line option); default ``[cluster] key``."""
+    def refuse(key, value, what):
+        name = (names or {}).get(key) or f"[cluster] {key}"
+        raise EcgbenchError(f"{where}{name} = {show(value)}: must be {what}; it goes into the batch job script")
+
+    if "system" in cluster and cluster["system"] not in JOBQUEUE_SYSTEMS:
+        refuse("system", cluster["system"], f"one of {', '.join(JOBQUEUE_SYSTEMS)}")
+    for key, (pattern, what) in CLUSTER_PATTERNS.items():
+        values = cluster.get(key)
+        for value in values if isinstance(values, list) else [] if values is None else [values]:
+            if not isinstance(value, str) or not pattern.fullmatch(value):
+                refuse(key, value, what)
 SUITE_KEYS = {"cluster", "description", "datasets", "models", "seeds", "model_seeds", "split", "dataset_params",
               "model_params", "max_beats"}
 
 
 def load_suite(path: str | Path) -> Suite:
     """Read a suite file and check every value in it against its schema before anything is loaded."""
-    path = Path(path)
+    from ecgbench.io import regular_file
+
+    path = regular_file(path, "suite file")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -153,6 +192,7 @@ def load_suite(path: str | Path) -> Suite:
         raise EcgbenchError(f"suite file {path}: unknown [cluster] key(s) {bad}; "
                             f"known: {', '.join(sorted(CLUSTER_KEYS))}")
     check_params(CLUSTER_PARAMS, cluster, f"suite file {path}: [cluster]")
+    check_cluster(cluster, f"suite file {path}: ")
     return Suite(raw["datasets"], raw["models"], seeds, split, raw.get("dataset_params", {}),
                  raw.get("model_params", {}), model_seeds, max_beats=raw.get("max_beats"), description=description,
                  cluster=cluster)

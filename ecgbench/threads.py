@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
+import time
 
 _threads = max(1, os.cpu_count() or 1)
 
@@ -61,6 +64,8 @@ def process_pool():
     dies breaks the pool with an error instead of leaving the cell waiting; and the pool is reused from call to
     call, so a worker's start-up (a fresh interpreter importing tsfresh, seconds) is paid once per cell.
     :func:`pinned` shuts it down when the cell ends, so that its workers and their memory belong to one cell.
+    Each worker dies with the process that started it (:func:`die_with_parent`): a run killed with SIGKILL, which
+    runs no clean-up, must not leave its workers (hundreds of MB each) waiting out their idle timeout.
     """
     global _pool
     workers = current_threads()
@@ -70,8 +75,40 @@ def process_pool():
 
     one_thread = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                           "NUMBA_NUM_THREADS")}
-    _pool = get_reusable_executor(max_workers=workers, timeout=POOL_IDLE_SECONDS, env=one_thread)
+    _pool = get_reusable_executor(max_workers=workers, timeout=POOL_IDLE_SECONDS, env=one_thread,
+                                  initializer=die_with_parent, initargs=(os.getpid(), PR_SET_PDEATHSIG))
     return _pool
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_POLL_SECONDS = 1.0
+
+
+def die_with_parent(parent: int, option: int = PR_SET_PDEATHSIG) -> None:
+    """A pool worker's initializer: end this process when ``parent`` (the process that started the pool) ends,
+    however it ends. On Linux the kernel sends SIGKILL at the parent's death (prctl PR_SET_PDEATHSIG, through
+    ctypes); elsewhere, or if that fails, a daemon thread polls the parent every second. Either way, a parent
+    already gone before this ran (the worker re-parented) ends the worker at once. ``option``: prctl's option
+    number, passed from the parent (a test refuses it there to exercise the fallback)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            if ctypes.CDLL(None, use_errno=True).prctl(option, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # it died between our start and the prctl: no signal will come
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="ecgbench-parent-watch", daemon=True).start()
 
 
 def close_process_pool() -> None:

@@ -5,6 +5,7 @@ WFDB rows copy real MIT-BIH records into tmp_path and damage them (skipped witho
 write small CSVs of their own."""
 
 import gzip
+import re
 import shutil
 from pathlib import Path
 
@@ -296,3 +297,122 @@ def test_data_export_refuses_a_damaged_record_too(mitdb_dir, wfdb, tmp_path, tmp
     out = tmp_path / "export"
     code = main(["data", "export", "mitdb-inter", "--output", str(out), "--data-dir", str(tmp_path)])
     _assert_refused(capsys, code, ["'mitdb', record 101, file 101.atr", "truncated"], out)
+
+
+# ------------------------------------------------------------- input files that are not regular files (issue 24)
+
+
+@pytest.fixture
+def fifo():
+    """Make FIFOs (named pipes) where input files belong. Opening one for reading blocks until a writer comes, so
+    a reader that does not refuse it would hang the test: a guard thread opens each for writing after 20 s and
+    closes it again, which ends any such read (the test then fails instead of hanging)."""
+    import os
+    import threading
+
+    made, done = [], threading.Event()
+
+    def release():
+        if done.wait(20):
+            return
+        while not done.is_set():
+            for path in made:
+                try:
+                    os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+                except OSError:
+                    pass  # no reader now: nothing to release
+            done.wait(0.1)
+
+    guard = threading.Thread(target=release, daemon=True)
+    guard.start()
+
+    def make(path: Path) -> Path:
+        if path.exists() or path.is_symlink():
+            path.unlink()
+        os.mkfifo(path)
+        made.append(path)
+        return path
+
+    yield make
+    done.set()
+    guard.join(5)
+
+
+NOT_REGULAR = "is a FIFO (named pipe), not a regular file"
+
+
+@pytest.mark.parametrize("name", ["100.hea", "100.dat", "100.atr"])
+def test_a_record_file_that_is_a_fifo_is_refused_by_record_and_file(name, mitdb_dir, wfdb, tmp_path, tmp_cache,
+                                                                    capsys, fifo):
+    data = tmp_path / "data"
+    for folder, record in ((data / "mitdb", "100"), (data / "other", "101")):
+        folder.mkdir(parents=True)
+        for ext in ("hea", "dat", "atr"):
+            shutil.copy(mitdb_dir / f"{record}.{ext}", folder / f"{record}.{ext}")
+    fifo(data / "mitdb" / name)
+    suite = tmp_path / "suite.toml"
+    suite.write_text(SUITE.format(train="mitdb"))
+    results = tmp_path / "results"
+    code = main(["run", "--suite", str(suite), "--quick", "--data-dir", str(data), "--results-dir", str(results)])
+    line = _assert_refused(capsys, code, [f"record 100, file {name}", "FIFO (named pipe), not a regular file"],
+                           results)
+    assert "'mitdb'" in line
+
+
+@pytest.mark.parametrize("name", ["RECORDS", "SHA256SUMS.txt"])
+def test_a_database_list_that_is_a_fifo_is_refused(name, mitdb_dir, wfdb, tmp_path, tmp_cache, fifo):
+    from ecgbench.data.records import list_records
+    from ecgbench.errors import EcgbenchError
+
+    folder = tmp_path / "mitdb"
+    folder.mkdir()
+    for ext in ("hea", "dat", "atr"):
+        shutil.copy(mitdb_dir / f"100.{ext}", folder / f"100.{ext}")
+    fifo(folder / name)
+    with pytest.raises(EcgbenchError, match=re.escape(f"'mitdb': {folder / name} {NOT_REGULAR}")):
+        if name == "RECORDS":
+            list_records(folder)
+        else:
+            wd.load_wfdb_database(folder, ["100"], context=[])
+
+
+def test_a_suite_file_that_is_a_fifo_is_refused(tmp_path, capsys, fifo):
+    suite = fifo(tmp_path / "suite.toml")
+    results = tmp_path / "results"
+    code = main(["run", "--suite", str(suite), "--results-dir", str(results)])
+    _assert_refused(capsys, code, [f"suite file {suite} {NOT_REGULAR}"], results)
+
+
+def test_a_kaggle_csv_that_is_a_fifo_is_refused(tmp_path, capsys, fifo):
+    (tmp_path / "mitbih_test.csv").write_text(GOOD)
+    fifo(tmp_path / "mitbih_train.csv")
+    out = tmp_path / "export"
+    code = main(["data", "export", "mitbih", "--output", str(out), "--data-dir", str(tmp_path)])
+    _assert_refused(capsys, code, [f"mitbih_train.csv {NOT_REGULAR}"], out)
+
+
+def test_a_published_file_that_is_a_fifo_is_refused(tmp_path, fifo):
+    from ecgbench.errors import EcgbenchError
+    from ecgbench.leaderboard import load_published
+
+    published = fifo(tmp_path / "published.toml")
+    with pytest.raises(EcgbenchError, match=re.escape(f"published numbers file {published} {NOT_REGULAR}")):
+        load_published(published)
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "lock.json"])
+def test_a_run_folder_file_that_is_a_fifo_is_refused(name, tmp_path, capsys, fifo):
+    results = tmp_path / "results"
+    assert main(["run", "--model", "minirocket", "--dataset", "synthetic", "--quick", "--run-id", "p",
+                 "--results-dir", str(results), "--plan-only"]) == 0
+    capsys.readouterr()
+    fifo(results / "p" / name)
+    if name == "manifest.json":
+        code = main(["cells", str(results / "p")])
+    else:
+        code = main(["run", "--model", "minirocket", "--dataset", "synthetic", "--quick", "--run-id", "p",
+                     "--results-dir", str(results), "--plan-only"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert f"{results / 'p' / name} {NOT_REGULAR}" in line

@@ -48,6 +48,10 @@ class Misbehaviour:
     status: dict[str, int] = field(default_factory=dict)  # answer this HTTP status instead
     stall_s: dict[str, float] = field(default_factory=dict)  # wait this long before answering
     ignore_range: bool = False  # answer 200 with the whole file, as servers without range support do
+    trickle_s: dict[str, float] = field(default_factory=dict)  # send the body a byte at a time, this far apart
+    trickle_headers_s: dict[str, float] = field(default_factory=dict)  # the same for the status line and headers
+    endless: set[str] = field(default_factory=set)  # no Content-Length, and a body without end
+    declare_length: dict[str, int] = field(default_factory=dict)  # a Content-Length of this, and no body
     requests: list[tuple[str, str | None]] = field(default_factory=list)
 
     def requests_for(self, name: str) -> list[str | None]:
@@ -63,6 +67,15 @@ def make_handler(root: Path, misbehaviour: Misbehaviour):
             time.sleep(misbehaviour.stall_s.get(name, 0))
             if name in misbehaviour.status:
                 return self.send_error(misbehaviour.status[name])
+            if name in misbehaviour.endless:
+                return self._endless()
+            if name in misbehaviour.declare_length:
+                self.send_response(200)
+                self.send_header("Content-Length", str(misbehaviour.declare_length[name]))
+                return self.end_headers()
+            if name in misbehaviour.trickle_headers_s:
+                return self._trickle(b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n" + b"X-Slow: a\r\n" * 1000,
+                                     misbehaviour.trickle_headers_s[name])
             path = root / self.path.lstrip("/")
             if not path.is_file():
                 return self.send_error(404)
@@ -90,7 +103,25 @@ def make_handler(root: Path, misbehaviour: Misbehaviour):
             if name in misbehaviour.truncate_once:
                 misbehaviour.truncate_once.discard(name)
                 body = body[: len(body) // 2]  # HTTP/1.0: the connection closes after this, short of the length
+            if name in misbehaviour.trickle_s:
+                return self._trickle(body, misbehaviour.trickle_s[name])
             self.wfile.write(body)
+
+        def _trickle(self, data: bytes, pause: float):
+            # Bounded: at most 2,000 bytes, and it stops as soon as the client has hung up.
+            for byte in data[:2000]:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(pause)
+
+        def _endless(self):
+            # HTTP/1.0 without Content-Length: the body ends when the connection does. Bounded at 256 MB, and
+            # ends when the client hangs up.
+            self.send_response(200)
+            self.end_headers()
+            line = b"0" * 64 + b"  100.dat\n"
+            for _ in range((256 << 20) // (len(line) * 1000)):
+                self.wfile.write(line * 1000)
 
         def log_message(self, *args):  # keep pytest output clean
             pass
@@ -332,6 +363,79 @@ def test_checksum_list_with_unsafe_paths_is_refused():
         download.parse_checksums(b"<html>login</html>\n", "http://x/SHA256SUMS.txt")
 
 
+# ------------------------------------------------------------------- deadlines and size bounds (issue 24)
+
+
+@pytest.fixture
+def small_limits(monkeypatch):
+    """The fetch's limits, small enough for a test to reach them in a second or two (the defaults: an hour per
+    file, twelve hours per fetch, 4 GB per record file, 16 MB per list)."""
+    monkeypatch.setattr(download, "FILE_DEADLINE_S", 1.5)
+    monkeypatch.setattr(download, "FETCH_DEADLINE_S", 60.0)
+    monkeypatch.setattr(download, "MAX_FILE_BYTES", 4_000_000)  # 100.dat is 1.95 MB
+    monkeypatch.setattr(download, "MAX_LIST_BYTES", 100_000)
+
+
+def _refused_in_time(tmp_path, words, seconds=10.0):
+    start = time.monotonic()
+    with pytest.raises(EcgbenchError) as caught:
+        fetch_physionet("mitdb", tmp_path)
+    took = time.monotonic() - start
+    message = str(caught.value)
+    assert "\n" not in message and took < seconds, (took, message)
+    for word in words:
+        assert word in message, (word, message)
+    return message
+
+
+@pytest.mark.parametrize("name", ["100.hea", "SHA256SUMS.txt"])
+def test_a_server_trickling_a_body_is_cut_off_at_the_file_deadline(server, tmp_path, small_limits, name):
+    server.trickle_s[name] = 0.05  # a byte every 50 ms: no read ever times out
+    _refused_in_time(tmp_path, [name, "not complete within the deadline of one file (1.5 s)", "sending very slowly"])
+    assert len(server.requests_for(name)) == 1  # not retried: it would only trickle again
+    assert not (tmp_path / "mitdb" / "100.hea").exists()
+
+
+def test_a_server_trickling_its_headers_is_cut_off_at_the_file_deadline(server, tmp_path, small_limits):
+    server.trickle_headers_s["100.atr"] = 0.05
+    _refused_in_time(tmp_path, ["100.atr", "not complete within the deadline of one file"])
+
+
+def test_the_whole_fetch_has_a_deadline(server, tmp_path, small_limits, monkeypatch):
+    monkeypatch.setattr(download, "FETCH_DEADLINE_S", 1.0)
+    for name in SERVED_FILES:
+        server.stall_s[name] = 0.3  # each file in time, all of them not
+    _refused_in_time(tmp_path, ["not complete within the deadline of the whole fetch (1 s)"])
+    assert (tmp_path / "mitdb").is_dir() and not (tmp_path / "mitdb" / "SHA256SUMS.txt").exists()
+
+
+@pytest.mark.parametrize("name, kind", [("100.dat", "record file"), ("RECORDS", "list file"),
+                                        ("SHA256SUMS.txt", "list file")])
+def test_an_endless_file_stops_at_its_size_bound_and_is_not_kept(server, tmp_path, small_limits, name, kind):
+    server.endless.add(name)
+    _refused_in_time(tmp_path, [name, "sent more than", f"more than a {kind} may have", "nothing more is stored"])
+    assert not list((tmp_path / "mitdb").glob(f"{name}*")) if (tmp_path / "mitdb").exists() else True
+
+
+def test_a_declared_length_over_the_bound_is_refused_before_reading(server, tmp_path, small_limits):
+    server.declare_length["100.dat"] = 10**12
+    _refused_in_time(tmp_path, ["100.dat", "declares 1,000,000,000,000 bytes, more than a record file may have"])
+
+
+def test_the_list_is_read_in_bounded_memory(server, tmp_path, small_limits):
+    import tracemalloc
+
+    server.endless.add("SHA256SUMS.txt")
+    tracemalloc.start()
+    try:
+        with pytest.raises(EcgbenchError, match="more than a list file may have"):
+            fetch_physionet("mitdb", tmp_path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * download.MAX_LIST_BYTES  # the bound and a chunk, not the 256 MB the server would send
+
+
 # -------------------------------------------------------------------------------------------- Kaggle
 
 
@@ -426,3 +530,18 @@ def test_data_fetch_kaggle_explains_how_to_get_the_files(tmp_path, capsys):
 
     assert main(["data", "fetch", "kaggle-heartbeat", "--data-dir", str(tmp_path)]) == 0
     assert "kaggle datasets download -d shayanfazeli/heartbeat" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("misbehave, words", [
+    (lambda s: s.trickle_s.update({"SHA256SUMS.txt": 0.05}), ["SHA256SUMS.txt", "not complete within"]),
+    (lambda s: s.endless.add("100.dat"), ["100.dat", "more than a record file may have"]),
+], ids=["trickle", "endless"])
+def test_data_fetch_command_stops_a_misbehaving_server_in_one_line(server, tmp_path, small_limits, capsys,
+                                                                    misbehave, words):
+    from ecgbench.cli import main
+
+    misbehave(server)
+    assert main(["data", "fetch", "mitdb", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert "Traceback" not in err and all(word in line for word in words), err

@@ -136,6 +136,49 @@ def _a_model_fails(ctx: Ctx):
     return ctx.resume()
 
 
+def _a_model_misbehaves(method: str, behaviour):
+    """rocket's own code misbehaves, through the real run_cell and the real output checks of Model.predict_proba:
+    its cell fails with error.txt and a failure record, minirocket's finished cell stands, the run goes on."""
+    def act(ctx: Ctx):
+        from ecgbench.models import model_class
+
+        (ctx.run / "cells/synthetic/holdout/rocket/seed0/metrics.json").unlink()
+        ctx.before = finished_cells(ctx.run)
+        ctx.monkeypatch.setattr(model_class("rocket"), method, behaviour)
+        code, out, err = ctx.resume()
+        error = (ctx.run / "cells/synthetic/holdout/rocket/seed0/error.txt").read_text()
+        failures = json.loads((ctx.run / "manifest.json").read_text())["failures"]
+        assert [f["cell"] for f in failures] == ["synthetic/holdout/rocket/seed0"] and failures[0]["message"] in error
+        return code, out, err
+    return act
+
+
+def _nan_probabilities(self, X):
+    import numpy as np
+
+    return np.full((len(X), self.n_classes), np.nan)
+
+
+def _infinite_probabilities(self, X):
+    import numpy as np
+
+    proba = np.full((len(X), self.n_classes), 1.0 / self.n_classes)
+    proba[0, 0] = np.inf
+    return proba
+
+
+def _exit_in_fit(self, *args):
+    import sys
+
+    sys.exit(3)
+
+
+def _ecgbench_error_in_fit(self, *args):
+    from ecgbench.errors import EcgbenchError
+
+    raise EcgbenchError("a plugin's own check failed")
+
+
 # ---- output paths --------------------------------------------------------------------------------------------------
 
 def _a_file(ctx: Ctx, name="a-file") -> Path:
@@ -222,6 +265,15 @@ CASES = [
      ["interrupted (SIGINT)", "to continue:"], "interrupted"),
     ("a-model-fails", _a_model_fails, 1, ["synthetic/holdout/rocket/seed0: RuntimeError: the model broke",
                                          "to try them again", "--run-id base"], "failed cells"),
+    ("a-model-returns-nan", _a_model_misbehaves("_predict_proba", _nan_probabilities), 1,
+     ["synthetic/holdout/rocket/seed0: EcgbenchError: model 'rocket': predict_proba returned non-finite",
+      "to try them again"], "failed cells"),
+    ("a-model-returns-inf", _a_model_misbehaves("_predict_proba", _infinite_probabilities), 1,
+     ["synthetic/holdout/rocket/seed0:", "non-finite probabilities (NaN or infinite) for 1 of"], "failed cells"),
+    ("a-model-raises-an-ecgbench-error-in-fit", _a_model_misbehaves("_fit", _ecgbench_error_in_fit), 1,
+     ["synthetic/holdout/rocket/seed0: EcgbenchError: a plugin's own check failed"], "failed cells"),
+    ("a-model-calls-sys-exit", _a_model_misbehaves("_fit", _exit_in_fit), 1,
+     ["synthetic/holdout/rocket/seed0: RuntimeError: the model called sys.exit(3)"], "failed cells"),
     ("results-dir-is-a-file", _run_into(_a_file), 2, ["--results-dir", "is a file; a folder is wanted"], None),
     ("results-dir-under-a-file", _run_into(lambda ctx: _a_file(ctx) / "results"), 2,
      ["--results-dir", "results: it cannot be created", "is a file, not a folder"], None),

@@ -198,6 +198,45 @@ def test_a_worker_that_dies_fails_only_its_cell(tmp_path):
         "synthetic/holdout/crash/seed0"]
 
 
+SEED0_CRASH_PLUGIN = '''
+import os, signal
+import numpy as np
+from ecgbench.models import Model
+
+
+class Crash(Model):
+    """Kills its own process while fitting seed 0; the other seeds predict the class priors."""
+
+    description = "dies while fitting seed 0 (test plugin)"
+
+    def _fit(self, X, y, X_val, y_val):
+        if self.seed == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.priors = np.bincount(y, minlength=self.n_classes) / len(y)
+
+    def _predict_proba(self, X):
+        return np.tile(self.priors, (len(X), 1))
+'''
+
+
+def test_a_dead_worker_fails_only_the_cell_it_was_running_not_those_queued_on_it(tmp_path):
+    """One worker; crash seed 0 kills it while seed 1 waits queued on it (Dask fails such tasks with the worker).
+    Seed 1 never started, so it runs again on the restarted worker, no try counted (--retries 0), and finishes."""
+    write_plugin(tmp_path, "crash_plugin", SEED0_CRASH_PLUGIN, "crash = crash_plugin:Crash")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    done = subprocess.run([sys.executable, "-m", "ecgbench", "run", "--model", "crash", "--model", "minirocket",
+                           "--dataset", "synthetic", "--quick", "--seeds", "0", "1", "--run-id", "q", "--results-dir",
+                           str(tmp_path), "--workers", "1", "--retries", "0", "--threads", "1"],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert done.returncode == 1, done.stderr
+    manifest = json.loads((tmp_path / "q" / "manifest.json").read_text())
+    assert [f["cell"] for f in manifest["failures"]] == ["synthetic/holdout/crash/seed0"], done.stderr
+    cells = tmp_path / "q" / "cells" / "synthetic" / "holdout"
+    for model, seed in (("crash", 1), ("minirocket", 0), ("minirocket", 1)):
+        assert (cells / model / f"seed{seed}" / "metrics.json").is_file(), (model, seed, done.stderr)
+        assert not (cells / model / f"seed{seed}" / "error.txt").exists()
+
+
 def test_gpu_cells_go_to_gpu_workers(tmp_path, monkeypatch):
     from distributed import Scheduler, SpecCluster, Worker
 
@@ -321,3 +360,197 @@ def test_a_cell_s_tsfresh_pool_ends_with_the_cell():
     assert workers and not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
                                for pid in workers)
     assert {state[:2] for state in threads.process_pool().map(_worker_state, range(4))} == {(False, "1")}
+
+
+# ---- [cluster]: nothing from configuration runs as a shell command; a job that cannot start stops the run --------
+
+BAD_CLUSTER = [  # (key, TOML value): each would put a command, or garbage, into the job script
+    ("queue", '"short\\nhostname"'), ("queue", '"short;reboot"'), ("queue", '"short $(id)"'),
+    ("walltime", '"01:00:00\\nrm -rf ~"'), ("walltime", '"1 hour"'), ("walltime", '"04:00:00`id`"'),
+    ("memory", '"4GB\\nid"'), ("memory", '"lots"'), ("memory", '"4 GB|id"'), ("account", '"$(id)"'),
+    ("account", '"proj\\u0000"'), ("system", '"slurm; id"'),
+    ("job_extra_directives", '["--constraint=avx2\\n#SBATCH --wrap=id"]'),
+    ("job_extra_directives", '["--comment=\'a b\'"]'), ("job_extra_directives", '["; id"]'),
+]
+
+
+@pytest.mark.parametrize("key, value", BAD_CLUSTER, ids=[f"{k}-{i}" for i, (k, _) in enumerate(BAD_CLUSTER)])
+def test_a_cluster_string_that_could_run_a_command_is_refused_by_name(key, value, tmp_path, capsys):
+    suite = tmp_path / "s.toml"
+    memory = "" if key == "memory" else 'memory = "8GB"\n'
+    suite.write_text(f'datasets = ["synthetic"]\nmodels = ["minirocket"]\n[cluster]\n{memory}{key} = {value}\n')
+    code = main(["run", "--suite", str(suite), "--cluster", "--print-job-script", "--results-dir",
+                 str(tmp_path / "r")])
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err and out == ""
+    (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert f"suite file {suite}: [cluster] {key} = " in line and "goes into the batch job script" in line
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("option, value", [("--queue", "short\nhostname"), ("--walltime", "01:00:00;id"),
+                                           ("--memory", "8GB && id"), ("--cluster", "slurm;id")])
+def test_a_cluster_option_that_could_run_a_command_is_refused_by_name(option, value, tmp_path, capsys):
+    extra = [] if option == "--cluster" else ["--cluster"]
+    code = main(["run", "--model", "minirocket", "--dataset", "synthetic", *extra, option, value, "--memory" if
+                 option != "--memory" else "--cores", "8GB" if option != "--memory" else "2", "--print-job-script",
+                 "--results-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert line.startswith(f"error: {option} = ") and "goes into the batch job script" in line
+
+
+def test_the_cluster_strings_that_sites_use_pass(tmp_path):
+    from ecgbench.suite import check_cluster
+
+    check_cluster({"system": "pbs", "queue": "long@server1", "walltime": "120:00:00", "memory": "1.5TiB",
+                   "account": "proj-2026_a", "job_extra_directives": ["--constraint=avx2", "-l select=1:ncpus=8",
+                                                                      "--gres=gpu:a100:1", "--exclusive"]}, "")
+    for walltime in ("1-12:00:00", "04:00", "0:30:00"):  # Slurm's days, LSF's HH:MM
+        check_cluster({"walltime": walltime}, "")
+
+
+def _fake_batch_system(folder: Path, sbatch: str | None) -> dict:
+    """An environment whose PATH holds only ``sbatch`` (this shell script body, if given) and a scancel that notes
+    the jobs it cancels in scancel.calls: a Slurm login node as far as dask-jobqueue can tell."""
+    folder.mkdir()
+    for name, body in (("sbatch", sbatch), ("scancel", 'echo "$@" >> "$0.calls"')):
+        if body is not None:
+            (folder / name).write_text(f"#!/bin/sh\n{body}\n")
+            (folder / name).chmod(0o755)
+    return {**os.environ, "PATH": str(folder)}
+
+
+@pytest.mark.parametrize("case, sbatch, words", [
+    ("no-sbatch", None, ["--cluster slurm: its submit command 'sbatch' is not found"]),
+    ("sbatch-refuses", 'echo "sbatch: error: invalid partition specified: nosuch" >&2; exit 1',
+     ["--cluster slurm: the batch system refused the job: exit code 1", "invalid partition specified: nosuch"]),
+    ("job-never-starts", 'echo "Submitted batch job 4242"', ["no batch job started a worker within 3 s"]),
+    ("one-of-two-refused", 'if /bin/mkdir "$0.first" 2>/dev/null; then echo "sbatch: error: job limit" >&2; '
+     'exit 1; fi; echo "Submitted batch job 4243"', ["no batch job started a worker within 3 s"]),
+])
+def test_a_cluster_job_that_cannot_start_stops_the_run_in_bounded_time(case, sbatch, words, tmp_path):
+    pytest.importorskip("dask_jobqueue")
+    suite = tmp_path / "s.toml"
+    suite.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n[cluster]\nqueue = "nosuch"\n'
+                     f'memory = "1GB"\nstart_timeout = 3\njobs = {2 if case == "one-of-two-refused" else 1}\n')
+    env = _fake_batch_system(tmp_path / "bin", sbatch)
+    start = __import__("time").monotonic()
+    done = subprocess.run([sys.executable, "-m", "ecgbench", "run", "--suite", str(suite), "--quick", "--cluster",
+                           "--run-id", "c", "--results-dir", str(tmp_path / "r")], capture_output=True, text=True,
+                          env=env, cwd=REPO, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    for word in words:
+        assert word in line, (word, line)
+    assert __import__("time").monotonic() - start < 100
+    if case == "one-of-two-refused":  # the refusal is said, and the wait goes on for the other job
+        assert "1 of 2 job(s) refused: exit code 1: sbatch: error: job limit" in done.stderr
+    if case in ("job-never-starts", "one-of-two-refused"):  # the accepted job is cancelled as the run stops
+        assert (tmp_path / "bin" / "scancel.calls").read_text().split() == ["4242" if "never" in case else "4243"]
+    if case == "no-sbatch":  # refused before anything was planned
+        assert not (tmp_path / "r" / "c").exists()
+
+
+def test_only_this_client_can_reach_the_workers_cluster():
+    """--workers: the scheduler speaks TLS with credentials made for this run alone; a client without them (plain
+    TCP, or TLS with a certificate of its own) is refused by the scheduler and runs nothing."""
+    from distributed import Client
+    from distributed.security import Security
+
+    ran = []
+    with executors.local_cluster(1, 1)() as client:
+        address = client.scheduler.address
+        assert address.startswith("tls://127.0.0.1:")
+        assert client.submit(lambda x: x + 1, 1).result(timeout=60) == 2  # its own workers do run
+        for attempt, security in ((address.replace("tls://", "tcp://"), None), (address, Security.temporary())):
+            with pytest.raises(OSError):  # the scheduler hangs up on it (timeout: bounded either way)
+                intruder = Client(attempt, security=security, timeout="3s")
+                ran.append(intruder.submit(os.getpid).result(timeout=5))
+        assert ran == []
+
+
+POOL_STARTER = """
+import os, sys, time
+from ecgbench import threads
+threads.set_threads(2)
+pids = set(threads.process_pool().map(lambda _: (time.sleep(0.5), os.getpid())[1], range(8)))
+print(" ".join(map(str, sorted(pids))), flush=True)
+time.sleep(120)  # killed long before this ends
+"""
+
+
+@pytest.mark.parametrize("use_prctl", [True, False], ids=["prctl", "polling-fallback"])
+def test_tsfresh_pool_workers_die_with_a_sigkilled_parent(use_prctl, monkeypatch):
+    """SIGKILL runs no clean-up in the parent: the workers must see its death themselves (PR_SET_PDEATHSIG on
+    Linux, else a thread polling the parent), not wait out the pool's 10-minute idle timeout."""
+    import signal
+    import time
+
+    import psutil
+
+    code = POOL_STARTER if use_prctl else POOL_STARTER.replace(
+        "from ecgbench import threads", "from ecgbench import threads\nthreads.PR_SET_PDEATHSIG = -1  # refused")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        line = parent.stdout.readline()
+        workers = [int(pid) for pid in line.split()]
+        assert len(workers) == 2, line
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 15
+
+        def alive(pid):
+            try:
+                return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                return False
+
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if alive(pid)], "orphaned pool workers"
+    finally:
+        parent.kill()
+        parent.wait(timeout=30)
+
+
+_RELEASE = __import__("threading").Event()
+
+
+def _slow_cell(*args, **kwargs):
+    """The cell running when its worker goes; let go at the end of the test (module level: Dask pickles it)."""
+    _RELEASE.wait(60)
+    raise RuntimeError("released")
+
+
+def test_a_cluster_that_loses_every_worker_stops_the_run_in_bounded_time(tmp_path, monkeypatch):
+    """Batch jobs that end (walltime) are not replaced: with no worker left while cells remain, the client stops
+    in one line after no_worker_timeout instead of waiting for ever; what was finished is kept."""
+    import threading
+    import time
+
+    from distributed import Scheduler, SpecCluster, Worker
+
+    from ecgbench.runner import run_suite
+
+    _RELEASE.clear()
+    monkeypatch.setattr(executors, "work_cell", _slow_cell)  # the workers are threads of this process
+    suite = Suite(datasets=["synthetic"], models=["minirocket"], seeds=[0, 1])
+    suite.make_quick()
+    workers = {"w": {"cls": Worker, "options": {"nthreads": 1}}}
+    try:
+        with SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": None}}) as cl:
+            executor = executors.DaskExecutor(executors.scheduler(cl.scheduler_address), threads=1,
+                                              no_worker_timeout=2)
+            threading.Timer(3, lambda: cl.scale(0)).start()  # the job ends while its cell runs
+            start = time.monotonic()
+            with pytest.raises(EcgbenchError, match="the cluster has had no worker for 2 s while cells remained"):
+                run_suite(suite, tmp_path / "w", tmp_path / "no-data", "python -m ecgbench run", executor)
+            took = time.monotonic() - start
+            _RELEASE.set()
+        assert took < 30, took
+    finally:
+        _RELEASE.set()
+    manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "no worker for 2 s" in manifest["stopped"]["reason"]

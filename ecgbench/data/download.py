@@ -11,15 +11,19 @@ validates the files once the user has put them in place.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import os
 import re
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -59,6 +63,12 @@ KNOWN_VERSIONS = {
 }
 
 TIMEOUT_S = 30.0  # per connection attempt and per read; a stalled server must not hang the fetch forever
+# A server can also answer a byte every 20 s (no read ever times out), or send without end, so every request runs
+# under deadlines, whatever it is doing (connecting, headers, body), and a bound on the bytes it may send.
+FILE_DEADLINE_S = 3600.0  # one file, all its tries together (mitdb's largest, 1.9 MB, takes seconds)
+FETCH_DEADLINE_S = 12 * 3600.0  # the whole fetch (the largest annotated databases are a few GB)
+MAX_FILE_BYTES = 4 << 30  # a record file: more than any PhysioNet ECG file; the server's Content-Length, if smaller
+MAX_LIST_BYTES = 16 << 20  # SHA256SUMS.txt, RECORDS, ANNOTATORS: lists of names, read into memory
 ATTEMPTS = 3  # tries per request for transient failures (dropped connections, timeouts, HTTP 5xx)
 RETRY_BACKOFF_S = 1.0  # doubled after each failed try
 PROGRESS_INTERVAL_S = 2.0  # at most one progress line per interval, so big databases do not flood the log
@@ -72,13 +82,39 @@ _CHECKSUM_LINE = re.compile(r"([0-9a-fA-F]{64}) [ *]?(\S.*)")  # "<sha256> <path
 
 
 class _DownloadFailure(Exception):
-    """One failed request, described for the user; ``transient`` failures are retried."""
+    """One failed request, described for the user; ``transient`` failures are retried; ``discard``: what was
+    received is useless (too large), so the .part file goes."""
 
-    def __init__(self, problem: str, transient: bool, status: int | None = None):
+    def __init__(self, problem: str, transient: bool, status: int | None = None, discard: bool = False):
         super().__init__(problem)
         self.problem = problem
         self.transient = transient
         self.status = status
+        self.discard = discard
+
+
+@dataclass
+class _Budget:
+    """What one file's requests may take: until the earliest of its deadlines (monotonic time, and the words
+    for it), and at most ``max_bytes`` bytes, ``kind`` saying what sort of file."""
+
+    deadlines: list[tuple[float, str]]
+    max_bytes: int
+    kind: str
+
+    def left(self) -> float:
+        return min(end for end, _ in self.deadlines) - time.monotonic()
+
+    def expired(self) -> _DownloadFailure:
+        _, what = min(self.deadlines)
+        return _DownloadFailure(f"not complete within {what}; the server may be sending very slowly", False)
+
+    def check_size(self, size: int, declared: bool = False) -> None:
+        if size > self.max_bytes:
+            said = "declares" if declared else "sent more than"
+            raise _DownloadFailure(f"the server {said} {size if declared else self.max_bytes:,} bytes, more than "
+                                   f"a {self.kind} may have ({self.max_bytes:,}); nothing more is stored",
+                                   transient=False, discard=True)
 
 
 def fetch_physionet(
@@ -99,7 +135,16 @@ def fetch_physionet(
     target = resolve_data_dir(data_dir) / database
     resume_hint = f"Files already downloaded and verified are kept in {target}; run the same command again to resume."
 
-    checksum_bytes = _fetch_checksum_file(f"{version_url}/{CHECKSUM_FILE}", database, version, resume_hint)
+    fetch_end = (time.monotonic() + FETCH_DEADLINE_S, f"the deadline of the whole fetch ({FETCH_DEADLINE_S:g} s)")
+
+    def budget(name: str) -> _Budget:
+        listing = name in (CHECKSUM_FILE, *INDEX_FILES)
+        file_end = (time.monotonic() + FILE_DEADLINE_S, f"the deadline of one file ({FILE_DEADLINE_S:g} s)")
+        return _Budget([fetch_end, file_end], MAX_LIST_BYTES if listing else MAX_FILE_BYTES,
+                       "list file" if listing else "record file")
+
+    checksum_bytes = _fetch_checksum_file(f"{version_url}/{CHECKSUM_FILE}", database, version, resume_hint,
+                                          budget(CHECKSUM_FILE))
     checksums = parse_checksums(checksum_bytes, f"{version_url}/{CHECKSUM_FILE}")
     wanted = _select_files(checksums, files, database) if files else checksums
     log.info("%s %s: %d files listed at %s; saving into %s", database, version, len(wanted), version_url, target)
@@ -107,7 +152,7 @@ def fetch_physionet(
     progress = _Progress(database, len(wanted))
     for rel_path, expected in wanted.items():
         url = f"{version_url}/{urllib.parse.quote(rel_path)}"
-        progress.file_done(_ensure_file(url, target / rel_path, expected, resume_hint))
+        progress.file_done(_ensure_file(url, target / rel_path, expected, resume_hint, budget(rel_path)))
 
     # Saved last, once every wanted file is verified: PhysioNet's own list is the provenance of the download.
     atomic_write(target / CHECKSUM_FILE, lambda tmp: tmp.write_bytes(checksum_bytes))
@@ -142,9 +187,9 @@ def _resolve_version(database: str, version: str | None) -> str:
 # --------------------------------------------------------------------------------- the checksum list
 
 
-def _fetch_checksum_file(url: str, database: str, version: str, resume_hint: str) -> bytes:
+def _fetch_checksum_file(url: str, database: str, version: str, resume_hint: str, budget: _Budget) -> bytes:
     try:
-        return _with_retries(url, lambda: _read_all(url))
+        return _with_retries(url, lambda: _read_all(url, budget), budget)
     except _DownloadFailure as failure:
         if failure.status == 404:
             raise EcgbenchError(
@@ -159,12 +204,17 @@ def _fetch_checksum_file(url: str, database: str, version: str, resume_hint: str
         raise EcgbenchError(f"cannot download {url}: {failure.problem}. {resume_hint}") from None
 
 
-def _read_all(url: str) -> bytes:
+def _read_all(url: str, budget: _Budget) -> bytes:
+    """The whole (small) file in memory, never more than ``budget.max_bytes`` of it."""
     try:
-        with _open(url) as response:
-            data = response.read()
+        with _open(url, budget) as response:
+            budget.check_size(_declared_length(response) or 0, declared=True)
+            data = bytearray()
+            while chunk := response.read(CHUNK_BYTES):
+                data += chunk
+                budget.check_size(len(data))
             _check_length(response, len(data))
-            return data
+            return bytes(data)
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         raise _as_failure(exc) from None
 
@@ -217,7 +267,7 @@ def _belongs_to_record(path: str, record: str) -> bool:
 # ------------------------------------------------------------------------------------------ one file
 
 
-def _ensure_file(url: str, dest: Path, expected: str, resume_hint: str) -> int | None:
+def _ensure_file(url: str, dest: Path, expected: str, resume_hint: str, budget: _Budget) -> int | None:
     """Make ``dest`` a verified copy of ``url``; the bytes downloaded, or None when it was already there."""
     if dest.is_file():
         if sha256_file(dest) == expected:
@@ -225,10 +275,10 @@ def _ensure_file(url: str, dest: Path, expected: str, resume_hint: str) -> int |
         # Removed now rather than after the new download: a file known to be corrupt must never be used.
         log.warning("%s: checksum differs from %s; downloading it again", dest.name, CHECKSUM_FILE)
         dest.unlink()
-    return _download_verified(url, dest, expected, resume_hint)
+    return _download_verified(url, dest, expected, resume_hint, budget)
 
 
-def _download_verified(url: str, dest: Path, expected: str, resume_hint: str) -> int:
+def _download_verified(url: str, dest: Path, expected: str, resume_hint: str, budget: _Budget) -> int:
     part = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
     found = None
@@ -236,7 +286,7 @@ def _download_verified(url: str, dest: Path, expected: str, resume_hint: str) ->
         if from_scratch:
             part.unlink(missing_ok=True)
         try:
-            _with_retries(url, lambda: _download_to_part(url, part))
+            _with_retries(url, lambda: _download_to_part(url, part, budget), budget)
         except _DownloadFailure as failure:
             raise EcgbenchError(f"cannot download {dest.name} from {url}: {failure.problem}. {resume_hint}") from None
         found = sha256_file(part)
@@ -259,12 +309,16 @@ def _download_verified(url: str, dest: Path, expected: str, resume_hint: str) ->
     )
 
 
-def _download_to_part(url: str, part: Path) -> None:
+def _download_to_part(url: str, part: Path, budget: _Budget) -> None:
     """One request: continue ``part`` from its current size, or rewrite it when the server sends everything."""
     offset = part.stat().st_size if part.exists() else 0
     try:
-        with _open(url, offset) as response:
-            _save_response(response, part, offset)
+        with _open(url, budget, offset) as response:
+            _save_response(response, part, offset, budget)
+    except _DownloadFailure as failure:
+        if failure.discard:
+            part.unlink(missing_ok=True)
+        raise
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:
             return  # nothing left after offset: the .part is probably complete, and its checksum decides
@@ -273,15 +327,17 @@ def _download_to_part(url: str, part: Path) -> None:
         raise _as_failure(exc) from None
 
 
-def _save_response(response, part: Path, offset: int) -> None:
+def _save_response(response, part: Path, offset: int, budget: _Budget) -> None:
     resumed = offset > 0 and response.status == 206
     if resumed and _content_range_start(response) != offset:
         part.unlink()  # a range we did not ask for cannot be appended; start again
         raise _DownloadFailure(f"the server answered a different byte range than bytes={offset}-", transient=True)
     # A 200 answer to a Range request is the whole file, so the .part is rewritten rather than appended to.
+    start = offset if resumed else 0
+    budget.check_size(start + (_declared_length(response) or 0), declared=True)
     try:
         with open(part, "ab" if resumed else "wb") as fh:
-            received = _copy(response, fh)
+            received = _copy(response, fh, budget, start)
     except _DiskError as exc:
         raise EcgbenchError(f"cannot write {part}: {exc}") from None
     _check_length(response, received)
@@ -291,15 +347,22 @@ class _DiskError(Exception):
     """A local write failed (disk full, permissions): not a network problem, so never retried."""
 
 
-def _copy(response, fh) -> int:
+def _copy(response, fh, budget: _Budget, start: int) -> int:
+    """Stream the body to ``fh`` a chunk at a time (memory stays one chunk), the file never past the bound."""
     received = 0
     while chunk := response.read(CHUNK_BYTES):
+        budget.check_size(start + received + len(chunk))
         try:
             fh.write(chunk)
         except OSError as exc:
             raise _DiskError(exc.strerror or str(exc)) from None
         received += len(chunk)
     return received
+
+
+def _declared_length(response) -> int | None:
+    declared = response.headers.get("Content-Length", "")
+    return int(declared) if declared.isdigit() else None
 
 
 def _check_length(response, received: int) -> None:
@@ -317,16 +380,89 @@ def _content_range_start(response) -> int | None:
 # --------------------------------------------------------------------------------------------- HTTP
 
 
-def _open(url: str, offset: int = 0):
+class _Watchdog:
+    """Shuts the request's socket down when its time is up, whatever the request is waiting for (a read that
+    gets a byte every 20 s never times out on its own, nor do headers sent a byte at a time)."""
+
+    def __init__(self, seconds: float):
+        self.fired, self.sock, self.lock = False, None, threading.Lock()
+        self.timer = threading.Timer(max(0.0, seconds), self.fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def watch(self, sock) -> None:
+        with self.lock:
+            self.sock, fired = sock, self.fired
+        if fired:
+            _shut(sock)
+
+    def fire(self) -> None:
+        with self.lock:
+            self.fired, sock = True, self.sock
+        if sock is not None:
+            _shut(sock)
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+
+
+def _shut(sock) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watched_opener(watchdog: _Watchdog):
+    """A urllib opener whose connections (plain, TLS, after a redirect) hand their socket to ``watchdog``."""
+
+    class Connection(http.client.HTTPConnection):
+        def connect(self):
+            super().connect()
+            watchdog.watch(self.sock)
+
+    class SecureConnection(http.client.HTTPSConnection):
+        def connect(self):
+            super().connect()
+            watchdog.watch(self.sock)
+
+    class Handler(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(Connection, req)
+
+    class SecureHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(SecureConnection, req, context=self._context)
+
+    return urllib.request.build_opener(Handler, SecureHandler)
+
+
+@contextlib.contextmanager
+def _open(url: str, budget: _Budget, offset: int = 0):
+    """The response to one GET, under the budget's deadline: whatever is cut short by it ends as that failure."""
+    if budget.left() <= 0:
+        raise budget.expired()
     headers = {"User-Agent": USER_AGENT}
     if offset:
         headers["Range"] = f"bytes={offset}-"
-    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)
+    watchdog = _Watchdog(budget.left())
+    try:
+        with _watched_opener(watchdog).open(urllib.request.Request(url, headers=headers),
+                                            timeout=TIMEOUT_S) as response:
+            yield response
+    except Exception:
+        if watchdog.fired:
+            raise budget.expired() from None
+        raise
+    finally:
+        watchdog.cancel()
+    if watchdog.fired:  # the body ended because the socket was shut: not a complete file
+        raise budget.expired()
 
 
-def _with_retries(url: str, request: Callable):
+def _with_retries(url: str, request: Callable, budget: _Budget):
     """``request()``, tried up to ATTEMPTS times while it fails transiently, with a growing pause between."""
     for attempt in range(1, ATTEMPTS + 1):
+        if budget.left() <= 0:
+            raise budget.expired()
         try:
             return request()
         except _DownloadFailure as failure:
@@ -334,7 +470,7 @@ def _with_retries(url: str, request: Callable):
                 if failure.transient:
                     failure.problem += f" (tried {ATTEMPTS} times)"
                 raise
-            pause = RETRY_BACKOFF_S * 2 ** (attempt - 1)
+            pause = min(RETRY_BACKOFF_S * 2 ** (attempt - 1), max(0.0, budget.left()))
             log.warning("%s: %s; retrying in %.1f s (try %d of %d)", url, failure.problem, pause, attempt + 1, ATTEMPTS)
             time.sleep(pause)
 

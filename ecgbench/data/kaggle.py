@@ -24,7 +24,7 @@ import pandas as pd
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, Dataset, register_dataset
 from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
-from ecgbench.io import sha256_file
+from ecgbench.io import not_regular, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,8 @@ def file_problem(path: Path) -> str | None:
     if path.is_dir():
         return f"{path.name} is a directory, not a CSV file ({path})"
     if not path.is_file():
-        return f"{path.name} is not a file ({path})"
+        kind = not_regular(path)  # a FIFO would block the reader
+        return f"{path.name} is {kind}, not a regular file ({path})" if kind else f"{path.name} is not a file ({path})"
     if path.stat().st_size == 0:
         return f"{path.name} is empty (0 bytes): expected one beat per line ({path})"
     return None

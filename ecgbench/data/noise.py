@@ -326,7 +326,13 @@ def read_wfdb(path: Path | str, annotator: str | None = "atr") -> WfdbSignal:
     """A record's digital signal (int64), ADC zeros and (``annotator`` not None) annotations."""
     import wfdb
 
+    from ecgbench.io import regular_file
+
     path = Path(path)
+    for name in (f"{path.name}.hea", *([f"{path.name}.{annotator}"] if annotator else [])):
+        regular_file(path.parent / name)  # a FIFO would block wfdb's reader
+    for name in set(wfdb.rdheader(str(path)).file_name or []):
+        regular_file(path.parent / name)
     header = wfdb.rdrecord(str(path), physical=False)
     samples, symbols = np.zeros(0, dtype=np.int64), ()
     if annotator is not None:

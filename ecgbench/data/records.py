@@ -20,6 +20,7 @@ import numpy as np
 
 from ecgbench.data import AAMI_CLASSES
 from ecgbench.errors import EcgbenchError
+from ecgbench.io import not_regular, regular_file
 
 # The one place where annotation symbols become AAMI classes (ANSI/AAMI EC57); other symbols are not beats.
 AAMI_MAP: dict[str, tuple[str, ...]] = {
@@ -172,7 +173,9 @@ def check_record(folder: Path, record: str, annotator: str = ANNOTATOR):
 def _non_empty_bytes(folder: Path, record: str, name: str, what: str) -> bytes:
     path = folder / name
     if not path.is_file():
-        raise record_error(folder, record, name, "not found" if not path.exists() else "is not a file")
+        kind = not_regular(path)
+        raise record_error(folder, record, name, f"is {kind}, not a regular file" if kind else
+                           "not found" if not path.exists() else "is not a file")
     data = path.read_bytes()
     if not data:
         raise record_error(folder, record, name, f"the file is empty (0 bytes), expected {what}")
@@ -223,6 +226,8 @@ def _check_signal_files(folder: Path, record: str, header) -> None:
             raise record_error(folder, record, f"{record}.hea", f"signal file {name} has format {unknown[0]!r}, "
                                f"not a WFDB signal format ({', '.join(FORMAT_BYTES)})")
         path = (folder / record).parent / name  # beside its header (a RECORDS entry may name a subfolder)
+        if not_regular(path):
+            raise record_error(folder, record, name, f"is {not_regular(path)}, not a regular file")
         if not path.is_file():
             raise record_error(folder, record, name, f"not found (the signal file that {record}.hea names)")
         size = path.stat().st_size
@@ -291,7 +296,7 @@ def list_records(folder: Path) -> list[str]:
     """Record names from the folder's ``RECORDS`` file (checked: :func:`check_record_names`), else from its
     ``*.hea`` files."""
     folder = Path(folder)
-    listing = folder / "RECORDS"
+    listing = regular_file(folder / "RECORDS", f"WFDB database {folder.name!r}:")
     if listing.is_file():
         records = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
         check_record_names(folder, records, f"WFDB database {folder.name!r}, file RECORDS")
@@ -359,7 +364,9 @@ def _first_absent(folder: Path, records, annotator: str) -> str | None:
         for ext in ("hea", "dat", annotator):
             path = folder / f"{record}.{ext}"
             if not path.is_file():
-                problem = "not found" if not path.exists() else "is not a file"
+                kind = not_regular(path)
+                problem = f"is {kind}, not a regular file" if kind else "not found" if not path.exists() else \
+                    "is not a file"
             elif path.stat().st_size == 0:
                 problem = "the file is empty (0 bytes)"
             else:
@@ -410,7 +417,7 @@ def read_checksum_list(folder: Path) -> dict[str, str]:
     """``{file: sha256}`` from the folder's ``SHA256SUMS.txt``; empty where there is none."""
     from ecgbench.data.download import parse_checksums
 
-    path = Path(folder) / CHECKSUM_FILE
+    path = regular_file(Path(folder) / CHECKSUM_FILE, f"WFDB database {Path(folder).name!r}:")
     return parse_checksums(path.read_bytes(), str(path)) if path.is_file() else {}
 
 
