@@ -6,12 +6,17 @@ ids, the records that hold most of each class's missed beats)."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from ecgbench.data import AAMI_CLASSES
+from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
-from ecgbench.store import CellKey, RunStore
+from ecgbench.store import RESULTS_FLOAT_FORMAT, SCHEMA_VERSION, CellKey, RunStore
+
+log = logging.getLogger(__name__)
 
 SCORE_COLUMNS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted")
 COST_COLUMNS = ("fit_seconds", "predict_seconds", "beats_per_second", "peak_memory_mb")
@@ -51,6 +56,27 @@ def flat_row(cell: dict) -> dict:
 def results_table(cells: list[dict], run_id: str) -> pd.DataFrame:
     table = pd.DataFrame([flat_row(c) for c in cells])
     table.insert(0, "run_id", run_id)
+    return table
+
+
+def proven_results(store: RunStore) -> pd.DataFrame:
+    """The run's flat table as readers use it (``compare``'s means, the leaderboard): rebuilt from the cells that
+    their predictions prove (:meth:`RunStore.cells`), never taken from ``results.csv`` as written. A results.csv
+    that is damaged is named (:meth:`RunStore.read_results`); one that disagrees with the cells (altered, or
+    stale beside a cell left out) gets a warning, and its numbers are not used."""
+    import io
+
+    on_disk = store.read_results()
+    cells = store.cells()
+    if not cells:
+        raise EcgbenchError(f"{store.root} holds no finished cell that its predictions prove (see the warnings)")
+    table = results_table(cells, store.root.name).assign(schema_version=SCHEMA_VERSION)
+    # through the CSV text, as results.csv holds it, so that means match those of the written report exactly
+    table = pd.read_csv(io.StringIO(table.to_csv(index=False, float_format=RESULTS_FLOAT_FORMAT)))
+    if not table.equals(on_disk):
+        log.warning("%s does not match the run's cells (altered, or stale beside a cell left out): its numbers are "
+                    "not used, the cells' are; `python -m ecgbench upgrade %s` rewrites it", store.results_path,
+                    store.root)
     return table
 
 

@@ -34,7 +34,7 @@ from ecgbench.metrics import classification_metrics, majority_baseline
 from ecgbench.models import build, model_class
 from ecgbench.progress import cell_log
 from ecgbench.splits import make_splits, stratified_partition
-from ecgbench.store import CellKey, RunStore, predictions_frame
+from ecgbench.store import CellKey, RunStore, labels_checksum, predictions_frame, split_checksum
 from ecgbench.suite import Suite
 from ecgbench.threads import pinned
 
@@ -137,7 +137,12 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -
                 raise EcgbenchError(f"{run_dir}: the data of dataset {name!r} differ from those this run was started "
                                     "on (files replaced or preprocessing changed); choose another --run-id, or "
                                     "delete the folder to start it over")
+            previous = manifest["datasets"].get(name)
             manifest["datasets"][name] = dataset_record(dataset, splits[name], suite, fingerprint)
+            # cells of a run planned before cells recorded their split, data and label checksums lack them: they
+            # are still proven by their index and labels against the split, never recomputed for the lack
+            manifest["datasets"][name]["cells_carry_checksums"] = bool(
+                previous is None or previous.get("cells_carry_checksums"))
             store.save_splits(name, splits[name])
         store.write_manifest(manifest)
     except BaseException:
@@ -146,15 +151,13 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -
             shutil.rmtree(store.root, ignore_errors=True)
         raise
     cells = suite_cells(suite, {name: [s.name for s in parts] for name, parts in splits.items()})
-    pending = [cell for cell in cells if not store.cell_finished(cell)]
+    pending = [cell for cell in cells if not store.cell_finished(cell, manifest)]
     return Plan(store, suite, data_dir, manifest, cells, pending, datasets, lock)
 
 
 def planned_cells(store: RunStore) -> list[CellKey]:
     """Every cell of a planned run folder, in run order, from its manifest alone."""
-    manifest = store.read_manifest()
-    return suite_cells(Suite(**manifest["suite"]), {name: list(info["splits"])
-                                                   for name, info in manifest["datasets"].items()})
+    return store.planned_keys()
 
 
 def resumable_manifest(store: RunStore, suite: Suite) -> dict:
@@ -187,7 +190,11 @@ def dataset_record(dataset: Dataset, splits, suite: Suite, fingerprint: str) -> 
         "n_beats": len(dataset.y), "classes": list(dataset.classes), "class_counts": dataset.class_counts(),
         "synthetic": dataset.synthetic, "evaluation": evaluation.value, "fingerprint": fingerprint,
         "provenance": dataset.provenance, "context_features": list(dataset.context_names),
-        "splits": {s.name: {"protocol": s.protocol, "train": len(s.train), "val": len(s.val), "test": len(s.test)}
+        # each split's checksum and its test labels' checksum: every cell records the ones it was scored on, and
+        # a cell or splits file that no longer matches them is not finished (RunStore.cell_problem)
+        "splits": {s.name: {"protocol": s.protocol, "train": len(s.train), "val": len(s.val), "test": len(s.test),
+                            "sha256": split_checksum({"train": s.train, "val": s.val, "test": s.test}),
+                            "test_labels_sha256": labels_checksum(dataset.y[s.test])}
                    for s in splits},
     }
 
@@ -294,7 +301,7 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     manifest = store.read_manifest()
     suite = Suite(**manifest["suite"])
     dataset = dataset if dataset is not None else cell_dataset(store, key, data_dir, manifest)
-    split = store.load_split(key.dataset, key.split)
+    split = store.load_split(key.dataset, key.split, manifest)  # verified against the manifest's checksum
     protocol = manifest["datasets"][key.dataset]["splits"][key.split]["protocol"]
     params = suite.params_for_model(key.model)
     seed_everything(key.seed)
@@ -318,6 +325,9 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         commit=manifest["commit"],
         beats_per_second=len(test) / predict_seconds if predict_seconds > 0 else float("inf"),
         baseline_f1_macro=majority_baseline(y[train], y[test], dataset.classes)["f1_macro"],
+        # what the cell was scored on, so that a later edit of the split or the data cannot keep it finished
+        split_sha256=split_checksum(split), data_fingerprint=data_fingerprint(dataset),
+        test_labels_sha256=labels_checksum(y[test]),
     )
     groups = None if dataset.groups is None else dataset.groups[test]
     conditions = None if dataset.conditions is None else dataset.conditions[test]
