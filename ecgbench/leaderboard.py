@@ -248,6 +248,9 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
         machine = manifest["machine"]
         where = f"{machine['cpu_count']} CPUs, {machine.get('accelerator', 'none (CPU)')}"
         dirty = " (uncommitted changes)" if manifest.get("dirty") else ""
+        partial = manifest.get("partial_report")  # finish --partial: say so wherever its numbers are shown
+        if partial:
+            data += f" (**PARTIAL**: {partial['finished_cells']} of {partial['planned_cells']} cells)"
         lines.append(f"| [`{run_dir.name}`]({run_dir.name}/summary.md) | {data} | `{manifest['command']}` | "
                      f"`{manifest['commit'][:10]}`{dirty} | {where} |")
     lines.append("")

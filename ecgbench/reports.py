@@ -125,6 +125,11 @@ def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dic
 def summary_markdown(manifest: dict, table: pd.DataFrame, missed: pd.DataFrame,
                      evidence: dict[str, list[str]] | None = None) -> str:
     lines = [f"# ecgbench run `{manifest['run_id']}`", ""]
+    partial = manifest.get("partial_report")
+    if partial:  # finish --partial: the run stopped; these tables hold only the cells that finished
+        lines += [f"> **PARTIAL report**: {partial['finished_cells']} of {partial['planned_cells']} cells finished "
+                  f"(written {partial['at']}; the run's status: {manifest['status']}). Means, intervals and rankings "
+                  "below rest on the finished cells only; resume the run to complete it.", ""]
     if manifest["suite"].get("description"):  # .get: runs planned before suites had descriptions
         lines += [manifest["suite"]["description"], ""]
     dirty = " (with uncommitted changes)" if manifest.get("dirty") else ""

@@ -207,8 +207,21 @@ def finish_run(store: RunStore, failures: list[dict]) -> None:
         manifest = store.read_manifest()
         manifest.pop("schema_version")
         manifest.update(status="failed cells" if failures else "complete", finished=now(), failures=failures)
+        manifest.pop("partial_report", None)  # the full report replaces an earlier partial one
         write_report(store, manifest)
         store.write_manifest(manifest)
+
+
+def finish_partial(store: RunStore, finished: int, planned: int) -> None:
+    """The report of the cells finished so far, for a run that stopped: marked partial in the manifest
+    (``partial_report``) and at the top of summary.md; the run's status is left as it is, never "complete"."""
+    from ecgbench.reports import write_report
+
+    manifest = store.read_manifest()
+    manifest.pop("schema_version")
+    manifest["partial_report"] = {"at": now(), "finished_cells": finished, "planned_cells": planned}
+    write_report(store, manifest)
+    store.write_manifest(manifest)
 
 
 # ---- stops -------------------------------------------------------------------------------------------------------

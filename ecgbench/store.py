@@ -506,40 +506,66 @@ CELL_DEFAULTS = {"peak_memory_mb": None, "peak_memory_scope": None, "baseline_f1
 def upgrade(store: RunStore) -> int:
     """Convert a schema-1 run (CSV predictions, protocol as prose) to the current schema, in place; return the
     number of cells converted. Each cell's metrics are recomputed from the converted predictions and must equal
-    the stored ones, so the conversion provably changes no number. The report is not rebuilt here."""
+    the stored ones, so the conversion provably changes no number. The report is not rebuilt here.
+
+    All or nothing: every cell is read and checked before anything is written, so a refused cell leaves the run as
+    it was; then each step can be done again (the splits rewritten, a cell converted anew from its CSV, which is
+    removed only after its new files are in place), and the manifest, written last, is what makes the run current.
+    So an upgrade stopped midway (a full disk, a kill) leaves a run that the same command finishes converting."""
     from ecgbench.data import dataset_spec
     from ecgbench.evaluation import evaluation_of
     from ecgbench.metrics import classification_metrics
 
     manifest = read_json(store.manifest_path)
+    if not isinstance(manifest, dict):
+        raise EcgbenchError(f"{store.manifest_path} is damaged (not a run's manifest)")
     if manifest.get("schema_version", 1) == SCHEMA_VERSION:
         return 0
-    split_protocol = manifest["suite"]["split"]["protocol"]
-    for name, info in manifest["datasets"].items():
+    try:
+        split_protocol = manifest["suite"]["split"]["protocol"]
+        datasets = manifest["datasets"].items()
+    except (KeyError, TypeError):
+        raise EcgbenchError(f"{store.manifest_path} is damaged: no suite split protocol or datasets") from None
+    # 1. read and check everything; nothing is written yet
+    todo, done = [], 0
+    for path in sorted((store.root / "cells").glob(f"*/*/*/seed*/{CELL_METRICS}")):
+        metrics = read_json(path)
+        csv, parquet = path.parent / "predictions.csv", path.parent / PREDICTIONS
+        if not csv.is_file():
+            if metrics.get("schema_version") == SCHEMA_VERSION and parquet.is_file() \
+                    and metrics.get("predictions_sha256") == sha256_file(parquet):
+                done += 1  # converted by an earlier upgrade that stopped before the manifest
+                continue
+            raise EcgbenchError(f"{path.parent}: neither predictions.csv nor converted predictions; not converted")
+        metrics = {**CELL_DEFAULTS, **metrics}
+        try:
+            predictions = pd.read_csv(csv)
+            recomputed = classification_metrics(predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy(),
+                                                tuple(metrics["classes"]))
+        except (KeyError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise EcgbenchError(f"{csv} is damaged ({type(exc).__name__}: {exc}); nothing was converted") from None
+        for name, value in recomputed.items():
+            if metrics.get(name) != value:
+                raise EcgbenchError(f"{csv}: {name} recomputed from the predictions is {value}, the stored one "
+                                    f"{metrics.get(name)}; nothing was converted")
+        todo.append((metrics, predictions, csv))
+    # 2. write: every step repeatable, the manifest last
+    for name, info in datasets:
         protocols = {s["protocol"] for s in info["splits"].values()} or {split_protocol}
         info["evaluation"] = evaluation_of(dataset_spec(name).evaluation, protocols.pop()).value
         with np.load(store.splits_path(name)) as saved:
-            write_npz(store.splits_path(name), {"schema_version": np.array(SCHEMA_VERSION), **saved})
+            arrays = dict(saved)
+        write_npz(store.splits_path(name), {**arrays, "schema_version": np.array(SCHEMA_VERSION)})
     manifest["failures"] = [{"cell": None, "error": None, "message": f} if isinstance(f, str) else f
                             for f in manifest.get("failures", [])]
-    converted = 0
-    for path in sorted((store.root / "cells").glob(f"*/*/*/seed*/{CELL_METRICS}")):
-        metrics = {**CELL_DEFAULTS, **read_json(path)}
-        csv = path.parent / "predictions.csv"
-        predictions = pd.read_csv(csv)
-        recomputed = classification_metrics(predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy(),
-                                            tuple(metrics["classes"]))
-        for name, value in recomputed.items():
-            if metrics[name] != value:
-                raise EcgbenchError(f"{csv}: {name} recomputed from the predictions is {value}, the stored one "
-                                    f"{metrics[name]}; not converted")
-        store.write_cell(CellKey.of(metrics), predictions, {k: v for k, v in metrics.items() if k != "schema_version"})
+    for metrics, predictions, csv in todo:
+        store.write_cell(CellKey.of(metrics), predictions, {k: v for k, v in metrics.items()
+                                                            if k not in ("schema_version", "predictions_sha256")})
         csv.unlink()
-        converted += 1
     from ecgbench.environment import git_commit, now
 
     upgrades = manifest.setdefault("upgrades", [])
     upgrades.append({"from_schema": manifest.get("schema_version", 1), "to_schema": SCHEMA_VERSION, "at": now(),
                      **git_commit()})
     store.write_manifest({k: v for k, v in manifest.items() if k != "schema_version"})
-    return converted
+    return len(todo) + done
