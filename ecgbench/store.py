@@ -19,7 +19,8 @@ each column means)::
 A cell is finished when its ``metrics.json`` exists, the predictions file has the checksum recorded in it, and
 everything else it claims is proven by what is stored (:meth:`RunStore.cell_problem`): it is a cell of the plan, was
 scored on the split and data the manifest records, its predictions are of the split's test beats with the recorded
-labels, and its scores are those its predictions give. Every file carries ``schema_version``; :func:`upgrade` converts a run written by an older ecgbench.
+labels, and its scores are those its predictions give. Every file carries ``schema_version``; :func:`upgrade`
+converts a run written by an older ecgbench.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 """The generated leaderboard (python -m ecgbench leaderboard): our runs beside the published anchors."""
 
-import json
 import shlex
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from ecgbench.cli import main
 from ecgbench.data import dataset_names, dataset_spec
 from ecgbench.evaluation import Evaluation
 from ecgbench.leaderboard import SECTION_TITLES, load_published
-from ecgbench.store import SCHEMA_VERSION, CellKey, RunStore, predictions_frame
+from ecgbench.store import CellKey, RunStore, predictions_frame
 
 CLASSES = ["N", "S", "V", "F", "Q"]
 PUBLISHED = Path(__file__).resolve().parent.parent / "benchmarks" / "published.toml"
