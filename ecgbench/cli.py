@@ -487,13 +487,14 @@ def _write_rescoring(args, report, file_name) -> int:
 
 def cmd_upgrade(args) -> int:
     from ecgbench.reports import write_report
+    from ecgbench.runner import sigterm_as_interrupt
     from ecgbench.store import RunStore, upgrade
 
     for run in args.runs:
         store = RunStore(run)
         if not store.exists():
             raise EcgbenchError(f"{run} is not a run folder (no manifest.json in it)")
-        with store.lock():  # not while a run or another upgrade works on it
+        with sigterm_as_interrupt(), store.lock():  # not while a run or another upgrade works on it
             converted = upgrade(store)
             write_report(store)
         print(f"{run}: {converted} cell(s) converted, report rebuilt" if converted else

@@ -72,12 +72,26 @@ class FileLock:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(mine, fh)
-            os.link(tmp, self.path)
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links: O_EXCL, the lock briefly empty while written
+                return self._create_exclusive(mine)
             return True
         except FileExistsError:
             return False
         finally:
             Path(tmp).unlink(missing_ok=True)
+
+    def _create_exclusive(self, mine: dict) -> bool:
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(mine, fh)
+        return True
 
     def _take_over_if_stale(self, mine: dict) -> None:
         try:
@@ -93,7 +107,8 @@ class FileLock:
         pid = holder.get("pid") if isinstance(holder, dict) else None
         if not isinstance(holder, dict) or not isinstance(pid, int) or isinstance(pid, bool) \
                 or not isinstance(holder.get("host"), str):
-            shape = "empty" if not text or not text.strip() else "not a lock (no host and process id in it)"
+            shape = ("unreadable" if text is None else "empty" if not text.strip() else
+                     "not a lock (no host and process id in it)")
             raise EcgbenchError(
                 f"{self.what}: its lock file {self.path} is damaged ({shape}), so no holder can be named. If no "
                 f"ecgbench process works on it (check with `ps`), delete {self.path} and run the command again")

@@ -338,7 +338,10 @@ def test_an_edited_suite_in_the_manifest_is_refused_by_every_command(edit_id, ed
 def _lock(text: str | None):
     def act(folder: Path):
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "lock.json").write_text(text)
+        if text is None:
+            (folder / "lock.json").mkdir()
+        else:
+            (folder / "lock.json").write_text(text)
     return act
 
 
@@ -349,6 +352,7 @@ LOCKS = [
     ("a-list", "[1, 2]", "damaged (not a lock"),
     ("no-pid", json.dumps({"host": socket.gethostname(), "started": "x"}), "damaged (not a lock"),
     ("pid-a-string", json.dumps({"host": socket.gethostname(), "pid": "12"}), "damaged (not a lock"),
+    ("a-folder", None, "damaged (unreadable)"),
 ]
 
 
@@ -358,7 +362,7 @@ def test_a_damaged_lock_is_named_with_how_to_clear_it(lock_id, text, words, tmp_
     _lock(text)(folder)
     code, _, err = cli(capsys, "run", *FAST, "--run-id", "r", "--results-dir", tmp_path, "--plan-only")
     assert code == 2 and words in err and f"delete {folder / 'lock.json'}" in err and "None" not in err, err
-    (folder / "lock.json").unlink()
+    shutil.rmtree(folder / "lock.json") if text is None else (folder / "lock.json").unlink()
     assert cli(capsys, "run", *FAST, "--run-id", "r", "--results-dir", tmp_path, "--plan-only")[0] == 0
 
 
