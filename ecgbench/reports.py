@@ -86,7 +86,11 @@ def write_report(store: RunStore, manifest: dict | None = None) -> None:
     from ecgbench.plots import write_heatmap
 
     cells = store.cells()
-    if not cells:
+    if not cells:  # no proven cell: an earlier report would show numbers nothing stored proves any more
+        for name in ("results.csv", "metrics.json", "summary.md"):
+            (store.root / name).unlink(missing_ok=True)
+        for stale in (store.root / "confusion").glob("*.png"):
+            stale.unlink()
         return
     table = results_table(cells, store.root.name)
     store.write_results(table, cells)
@@ -95,6 +99,11 @@ def write_report(store: RunStore, manifest: dict | None = None) -> None:
                                          evidence_sections(store, manifest, cells)))
     for cell in cells:
         write_heatmap(store.heatmap_path(CellKey.of(cell)), cell)
+    # the heatmap of a cell no longer in the report (damaged, outside the plan) must not stand beside it
+    shown = {store.heatmap_path(CellKey.of(cell)) for cell in cells}
+    for stale in sorted((store.root / "confusion").glob("*.png")):
+        if stale not in shown:
+            stale.unlink()
 
 
 def mean_std(values: pd.Series, digits: int = 4) -> str:

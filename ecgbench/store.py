@@ -105,7 +105,32 @@ class RunStore:
         if wrong:
             raise EcgbenchError(f"{self.manifest_path} is damaged: {' and '.join(wrong)} missing or not a table")
         self._verify_suite(manifest)
+        self._verify_evaluations(manifest)
         return manifest
+
+    def _verify_evaluations(self, manifest: dict) -> None:
+        """Each dataset's ``evaluation`` is what its dataset and split protocol make it: the leaderboard files a run
+        under it and the reports warn by it (intra-patient: optimistic), so an edited one would pass intra-patient
+        numbers off as inter-patient ones."""
+        from ecgbench.data import dataset_spec
+        from ecgbench.evaluation import evaluation_of
+
+        for name, info in manifest["datasets"].items():
+            splits = info.get("splits") if isinstance(info, dict) else None
+            if not splits or "evaluation" not in info:
+                continue
+            try:
+                spec = dataset_spec(name)
+            except EcgbenchError:  # a plugin's dataset not installed here: nothing to check it against
+                continue
+            try:
+                expected = evaluation_of(spec.evaluation, next(iter(splits.values()))["protocol"]).value
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise EcgbenchError(f"{self.manifest_path} is damaged: dataset {name!r} has no split protocol "
+                                    f"({type(exc).__name__}: {exc})") from None
+            if info["evaluation"] != expected:
+                raise EcgbenchError(f"{self.manifest_path} is damaged: dataset {name!r} is recorded as evaluated "
+                                    f"{info['evaluation']!r}, but its data and split make it {expected!r}")
 
     def _verify_suite(self, manifest: dict) -> None:
         """The suite that every reader trains or reports is the one the fingerprint (and the command) describes:

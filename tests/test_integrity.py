@@ -263,6 +263,7 @@ def test_a_cell_whose_numbers_its_predictions_do_not_prove_is_named_left_out_and
     assert code == 0 and "cell synthetic/holdout/rocket/seed0 is left out of the report" in err and words in err, err
     assert reported_models(run) == ["minirocket"]
     assert "| rocket |" not in (run / "summary.md").read_text()
+    assert [p.name for p in (run / "confusion").iterdir()] == ["synthetic_holdout_minirocket_seed0.png"]
     # compare's means and evidence, and the leaderboard, read the same proven cells
     code, out, err = cli(capsys, "compare", run, run)
     assert code == 0 and "rocket" not in out.replace("minirocket", ""), out
@@ -547,3 +548,48 @@ def test_finish_partial_with_no_finished_cell_says_so(tmp_path, capsys):
     assert cli(capsys, "run", *FAST, "--run-id", "p", "--results-dir", tmp_path, "--plan-only")[0] == 0
     code, _, err = cli(capsys, "finish", tmp_path / "p", "--partial")
     assert code == 2 and "no finished cell yet" in err
+
+
+# ---- the manifest's own records of the data and splits -------------------------------------------------------------
+
+def _dataset_edit(edit):
+    def act(run: Path):
+        manifest = json.loads((run / "manifest.json").read_text())
+        edit(manifest["datasets"]["synthetic"])
+        (run / "manifest.json").write_text(json.dumps(manifest))
+    return act
+
+
+MANIFEST_EDITS = [
+    ("evaluation-edited", _dataset_edit(lambda d: d.update(evaluation="inter-patient")),
+     "recorded as evaluated 'inter-patient'"),
+    ("data-fingerprint-edited", _dataset_edit(lambda d: d.update(fingerprint="0" * 64)), "other data"),
+    ("split-checksum-edited", _dataset_edit(lambda d: d["splits"]["holdout"].update(sha256="0" * 64)),
+     "other split"),
+    ("test-labels-checksum-edited", _dataset_edit(lambda d: d["splits"]["holdout"].update(
+        test_labels_sha256="0" * 64)), "test labels"),
+    ("classes-edited", _dataset_edit(lambda d: d.update(classes=["A", "B", "C", "D", "E"])), "classes"),
+    ("n-beats-shrunk", _dataset_edit(lambda d: d.update(n_beats=10)), "indices outside the dataset"),
+]
+
+
+@pytest.mark.parametrize("edit_id, edit, words", MANIFEST_EDITS, ids=[e[0] for e in MANIFEST_EDITS])
+def test_an_edited_record_of_the_data_or_splits_in_the_manifest_is_never_reported(edit_id, edit, words, run, capsys):
+    edit(run)
+    before = digests(run)
+    code, out, err = cli(capsys, "finish", run, "--partial")
+    assert words in err, err
+    if code == 0:  # the cells are left out, named: nothing was proven, so nothing is reported
+        assert "is left out of the report" in err and "holds no finished cell" not in err
+        assert not (run / "results.csv").exists()
+    else:
+        assert code == 2
+    assert digests(run) == before
+
+
+def test_a_report_with_no_proven_cell_left_is_removed_not_left_standing(run, capsys):
+    for model in ("minirocket", "rocket"):
+        _forge(run, f"cells/synthetic/holdout/{model}/seed0", accuracy=0.5)
+    code, _, err = cli(capsys, "upgrade", run)  # rebuilds the report from the cells alone
+    assert code == 0 and err.count("is left out of the report") == 2
+    assert not (run / "results.csv").exists() and not (run / "summary.md").exists()
