@@ -34,7 +34,7 @@ from ecgbench.metrics import classification_metrics, majority_baseline
 from ecgbench.models import build, model_class
 from ecgbench.progress import cell_log
 from ecgbench.splits import make_splits, stratified_partition
-from ecgbench.store import CellKey, RunStore, labels_checksum, predictions_frame, split_checksum
+from ecgbench.store import CellKey, RunStore, beats_checksum, labels_checksum, predictions_frame, split_checksum
 from ecgbench.suite import Suite
 from ecgbench.threads import pinned
 
@@ -194,7 +194,10 @@ def dataset_record(dataset: Dataset, splits, suite: Suite, fingerprint: str) -> 
         # a cell or splits file that no longer matches them is not finished (RunStore.cell_problem)
         "splits": {s.name: {"protocol": s.protocol, "train": len(s.train), "val": len(s.val), "test": len(s.test),
                             "sha256": split_checksum({"train": s.train, "val": s.val, "test": s.test}),
-                            "test_labels_sha256": labels_checksum(dataset.y[s.test])}
+                            "test_labels_sha256": labels_checksum(dataset.y[s.test]),
+                            "test_records_sha256": beats_checksum(
+                                None if dataset.groups is None else dataset.groups[s.test],
+                                None if dataset.conditions is None else dataset.conditions[s.test])}
                    for s in splits},
     }
 

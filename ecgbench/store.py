@@ -25,6 +25,7 @@ converts a run written by an older ecgbench.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import traceback
@@ -271,12 +272,20 @@ class RunStore:
         y_true, y_pred = frame["y_true"].to_numpy(np.int64), frame["y_pred"].to_numpy(np.int64)
         if planned.get("test_labels_sha256") and labels_checksum(y_true) != planned["test_labels_sha256"]:
             return "its predictions' true labels (y_true) are not the test labels the run's manifest records"
+        # record ids choose the bootstrap's resampling unit and the missed-beats tables, conditions the noise
+        # track's scores: data, like the labels
+        records = beats_checksum(frame.get("group"), frame.get("condition"))
+        if planned.get("test_records_sha256", records) != records:
+            return ("its predictions' record ids or conditions (group, condition) are not those of the test beats "
+                    "the run's manifest records")
         k = len(metrics["classes"])
         if len(y_true) and (y_true.min() < 0 or y_true.max() >= k or y_pred.min() < 0 or y_pred.max() >= k):
             return "its predictions hold class numbers outside its classes"
         proba = frame[[f"p_{c}" for c in metrics["classes"]]].to_numpy(np.float64)
         # y_pred is the argmax of the float64 probabilities; stored as float32, a near-tie may round to a tie or
         # flip by one unit in the last place, so the chosen class must be the maximum within that rounding.
+        if not np.isfinite(proba).all() or (proba < 0).any() or (np.abs(proba.sum(axis=1) - 1) > 1e-4).any():
+            return "its probabilities are not probabilities (each row must be finite, non-negative and sum to 1)"
         if len(y_pred) and (proba[np.arange(len(y_pred)), y_pred] < proba.max(axis=1) - 1e-6).any():
             return "its predicted labels (y_pred) are not the argmax of its probabilities"
         expected = {**classification_metrics(y_true, y_pred, tuple(metrics["classes"])),
@@ -423,6 +432,19 @@ def split_checksum(parts: dict[str, np.ndarray]) -> str:
 def labels_checksum(labels) -> str:
     """The checksum of a split's test labels, as class numbers."""
     return sha256_array(np.ascontiguousarray(labels, dtype=np.int64))
+
+
+def beats_checksum(groups, conditions) -> str | None:
+    """The checksum of the test beats' record ids and conditions, as text (the predictions keep the dataset's
+    types), or None where the dataset has neither."""
+    if groups is None and conditions is None:
+        return None
+    digest = hashlib.sha256()
+    for name, values in (("group", groups), ("condition", conditions)):
+        if values is not None:
+            digest.update(f"{name}:{len(values)}\n".encode())
+            digest.update("\n".join(map(str, np.asarray(values).tolist())).encode())
+    return digest.hexdigest()
 
 
 def check_split(path: Path, split: str, parts: dict[str, np.ndarray], n_beats: int | None) -> None:

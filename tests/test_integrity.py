@@ -227,7 +227,24 @@ def _folder_of_another_cell(run):
     shutil.copytree(run / "cells/synthetic/holdout/minirocket/seed0", run / ROCKET)
 
 
+def _other_records(run):  # record ids choose the bootstrap's unit: one patient's beats moved to another
+    frame = _predictions(run)
+    group = frame["group"].to_numpy().copy() if "group" in frame else np.zeros(len(frame), dtype=np.int64)
+    group[: len(group) // 2] = group[-1]
+    frame["group"] = group
+    _forge(run, ROCKET, frame)
+
+
+def _probabilities_doubled(run):  # the argmax and every score unchanged, but not probabilities any more
+    frame = _predictions(run)
+    columns = frame.filter(like="p_").columns
+    frame[columns] = frame[columns] * 2
+    _forge(run, ROCKET, frame)
+
+
 CELL_FORGERIES = [
+    ("other-record-ids", _other_records, "record ids or conditions"),
+    ("probabilities-doubled", _probabilities_doubled, "not probabilities"),
     ("other-test-beats", _other_test_beats, "not of the split's test beats"),
     ("other-order", _other_order, "not of the split's test beats"),
     ("other-labels", _other_labels, "test labels"),
