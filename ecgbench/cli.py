@@ -379,9 +379,9 @@ def cmd_finish(args) -> int:
                   f"{args.run_dir / 'summary.md'}")
             return 0
         if len(failed) < len(unfinished):
-            raise EcgbenchError(f"{len(unfinished) - len(failed)} cell(s) of {args.run_dir} have not run yet "
-                                f"(`python -m ecgbench cells {args.run_dir}` lists them; `finish --partial` "
-                                "reports the finished ones)")
+            raise EcgbenchError(f"{len(unfinished) - len(failed)} cell(s) of {args.run_dir} are not finished (not "
+                                f"run yet, or damaged: see the warnings; `python -m ecgbench cells {args.run_dir}` "
+                                "lists them; `finish --partial` reports the finished ones)")
         failures = [{"cell": key.id, "error": "see error.txt", "message": str(store.cell_dir(key) / "error.txt")}
                     for key in failed]
         finish_run(store, failures)
