@@ -555,6 +555,9 @@ def test_finish_partial_reports_the_finished_cells_marked_partial_never_complete
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "interrupted" and manifest["partial_report"]["finished_cells"] == 1
     assert reported_models(run) == ["minirocket"]
+    board = run.parent.parent / "board.md"
+    assert cli(capsys, "leaderboard", run, "--out", board)[0] == 0
+    assert "(**PARTIAL**: 1 of 2 cells)" in board.read_text()
     code, _, err = resume(capsys, run)  # the full report replaces the partial one
     manifest = json.loads((run / "manifest.json").read_text())
     assert code == 0 and manifest["status"] == "complete" and "partial_report" not in manifest
