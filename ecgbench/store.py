@@ -86,6 +86,9 @@ def read_json(path: Path) -> dict | list:
 class RunStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        # cell_problem's answers, per cell, with the state of the files they rest on: a report, compare or the
+        # leaderboard read the same cells several times in one command, and proving them costs a full read each
+        self._proofs: dict[CellKey, tuple[tuple, str | None]] = {}
 
     # ---- the manifest --------------------------------------------------------------------------------------------
 
@@ -229,10 +232,29 @@ class RunStore:
         if manifest is None and not self.exists():
             return None  # a bare cell folder (no run around it): nothing more to prove it against
         manifest = manifest if manifest is not None else self.read_manifest()
+        state = (self._files_state(key), json.dumps(manifest["datasets"].get(key.dataset), sort_keys=True,
+                                                    default=str))
+        cached = self._proofs.get(key)
+        if cached is not None and cached[0] == state:
+            return cached[1]
         try:
-            return self._cell_evidence_problem(key, metrics, manifest)
+            problem = self._cell_evidence_problem(key, metrics, manifest)
         except (KeyError, TypeError, ValueError, IndexError) as exc:  # a key or value edited into another shape
-            return f"{folder / CELL_METRICS} is damaged ({type(exc).__name__}: {exc})"
+            problem = f"{folder / CELL_METRICS} is damaged ({type(exc).__name__}: {exc})"
+        self._proofs[key] = (state, problem)
+        return problem
+
+    def _files_state(self, key: CellKey) -> tuple:
+        """What identifies the files a cell's proof reads: any rewrite (atomic: a new inode) or edit changes it."""
+        paths = (self.cell_dir(key) / CELL_METRICS, self.cell_dir(key) / PREDICTIONS, self.splits_path(key.dataset))
+        state = []
+        for path in paths:
+            try:
+                st = path.stat()
+                state.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            except OSError:
+                state.append(None)
+        return tuple(state)
 
     def _cell_evidence_problem(self, key: CellKey, metrics: dict, manifest: dict) -> str | None:
         from ecgbench.metrics import classification_metrics
