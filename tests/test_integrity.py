@@ -613,3 +613,12 @@ def test_a_report_with_no_proven_cell_left_is_removed_not_left_standing(run, cap
     code, _, err = cli(capsys, "upgrade", run)  # rebuilds the report from the cells alone
     assert code == 0 and err.count("is left out of the report") == 2
     assert not (run / "results.csv").exists() and not (run / "summary.md").exists()
+
+
+def test_a_store_that_proved_a_cell_once_sees_it_altered_afterwards(run):
+    store = RunStore(run)
+    assert len(store.cells()) == 2  # proved, and remembered
+    _forge(run, ROCKET, accuracy=0.5)
+    assert [c["model"] for c in store.cells()] == ["minirocket"]
+    _other_test_beats(run)
+    assert store.cell_problem(store.planned_keys()[1]).startswith("its predictions are not of the split's test")
