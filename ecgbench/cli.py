@@ -371,7 +371,7 @@ def cmd_finish(args) -> int:
         planned = planned_cells(store)
         unfinished = [key for key in planned if not store.cell_finished(key)]
         failed = [key for key in unfinished if (store.cell_dir(key) / "error.txt").is_file()]
-        if args.partial:
+        if args.partial and len(failed) < len(unfinished):  # else every cell has run: the full report below
             if len(unfinished) == len(planned):
                 raise EcgbenchError(f"{args.run_dir} has no finished cell yet: there is nothing to report")
             finish_partial(store, len(planned) - len(unfinished), len(planned))
@@ -416,10 +416,10 @@ def cmd_compare(args) -> int:
     from ecgbench.io import output_file, write_text
     from ecgbench.store import resolve_run
 
-    run_a = resolve_run(args.run_a, args.results_dir)
-    run_b = resolve_run(args.run_b, args.results_dir) if args.run_b else run_a
     if args.markdown:
         output_file(args.markdown, "--markdown", args.overwrite, data_dir=resolve_data_dir(None))
+    run_a = resolve_run(args.run_a, args.results_dir)
+    run_b = resolve_run(args.run_b, args.results_dir) if args.run_b else run_a
     pairs = comparison_pairs(run_a, run_b, args.model_a, args.model_b)
     print(f"A = {run_a.root}{f' ({args.model_a})' if args.model_a else ''}\n"
           f"B = {run_b.root}{f' ({args.model_b})' if args.model_b else ''}\n")

@@ -622,3 +622,9 @@ def test_a_store_that_proved_a_cell_once_sees_it_altered_afterwards(run):
     assert [c["model"] for c in store.cells()] == ["minirocket"]
     _other_test_beats(run)
     assert store.cell_problem(store.planned_keys()[1]).startswith("its predictions are not of the split's test")
+
+
+def test_finish_partial_on_a_run_whose_cells_all_ran_writes_the_full_report(run, capsys):
+    code, out, err = cli(capsys, "finish", run, "--partial")
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert code == 0 and manifest["status"] == "complete" and "partial_report" not in manifest, err
