@@ -67,6 +67,10 @@ def proven_results(store: RunStore) -> pd.DataFrame:
     import io
 
     on_disk = store.read_results()
+    partial = store.read_manifest().get("partial_report")
+    if partial:
+        log.warning("%s holds a PARTIAL report (finish --partial): %d of %d cells finished", store.root,
+                    partial["finished_cells"], partial["planned_cells"])
     cells = store.cells()
     if not cells:
         raise EcgbenchError(f"{store.root} holds no finished cell that its predictions prove (see the warnings)")

@@ -558,6 +558,7 @@ def test_finish_partial_reports_the_finished_cells_marked_partial_never_complete
     board = run.parent.parent / "board.md"
     assert cli(capsys, "leaderboard", run, "--out", board)[0] == 0
     assert "(**PARTIAL**: 1 of 2 cells)" in board.read_text()
+    assert "holds a PARTIAL report (finish --partial): 1 of 2 cells finished" in cli(capsys, "compare", run)[2]
     code, _, err = resume(capsys, run)  # the full report replaces the partial one
     manifest = json.loads((run / "manifest.json").read_text())
     assert code == 0 and manifest["status"] == "complete" and "partial_report" not in manifest
