@@ -14,6 +14,8 @@ from ecgbench.errors import EcgbenchError
 from ecgbench.suite import PROTOCOLS
 
 log = logging.getLogger("ecgbench")
+OVERWRITE_HELP = ("replace the output file where it exists (never an input of the command, a run folder's file or a "
+                  "data file)")
 
 EPILOG = """examples:
   python -m ecgbench run --all                      every model on every dataset found locally
@@ -26,7 +28,7 @@ EPILOG = """examples:
   python -m ecgbench run-cell results/RUN CELL_ID  run one cell of a planned run (docs/scaling.md)
   python -m ecgbench list
   python -m ecgbench compare RUN_A RUN_B --markdown diff.md
-  python -m ecgbench leaderboard mitdb-intra mitdb-inter --out results/README.md
+  python -m ecgbench leaderboard mitdb-intra mitdb-inter --out results/README.md --overwrite
   python -m ecgbench soft-vote mitdb-ds1-cv tsfresh-xgboost+lstm all
   python -m ecgbench prior-weights mitdb-ds1-cv tsfresh-xgboost
   python -m ecgbench upgrade results/OLD-RUN          convert a run written by an older ecgbench
@@ -97,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     finish = commands.add_parser("finish", help="write the report of a run whose cells were run by run-cell")
     finish.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run folder")
+    finish.add_argument("--partial", action="store_true",
+                        help="write the report of the cells finished so far (an interrupted run), marked partial; "
+                             "the run is not marked complete")
 
     listing = commands.add_parser("list", help="models, datasets, and which datasets are present locally")
     listing.add_argument("--data-dir", type=Path, help="folder with the real data files")
@@ -122,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--model-b", metavar="MODEL", help="side B's model (with --model-a)")
     compare.add_argument("--results-dir", type=Path, default=Path("results"))
     compare.add_argument("--markdown", type=Path, metavar="FILE", help="also write the comparison as Markdown")
+    compare.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
     board = commands.add_parser("leaderboard", help="write the leaderboard of run reports beside published numbers")
     board.add_argument("runs", nargs="+", metavar="RUN", help="run folders or run ids under --results-dir")
@@ -129,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--published", type=Path, default=Path("benchmarks/published.toml"),
                        help="published anchors and targets (default: benchmarks/published.toml)")
     board.add_argument("--out", type=Path, required=True, metavar="FILE", help="the Markdown file to write")
+    board.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
     vote = commands.add_parser("soft-vote", help="score soft votes of a run's models from their saved probabilities")
     vote.add_argument("run", metavar="RUN", help="a finished run folder or run id under --results-dir")
@@ -136,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     vote.add_argument("--results-dir", type=Path, default=Path("results"))
     vote.add_argument("--out", type=Path, default=Path("results/soft-vote"), metavar="DIR",
                       help="where <run>.md goes (results/soft-vote)")
+    vote.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
     weights = commands.add_parser("prior-weights", help="choose a model's prior_weights from a run's saved "
                                                         "out-of-fold probabilities")
@@ -144,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     weights.add_argument("--results-dir", type=Path, default=Path("results"))
     weights.add_argument("--out", type=Path, default=Path("results/prior-weights"), metavar="DIR",
                          help="where <run>-<model>.md goes (results/prior-weights)")
+    weights.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
     upgrade = commands.add_parser("upgrade", help="convert run folders written by an older ecgbench, in place, "
                                                   "and rebuild their reports")
@@ -160,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("dataset", help="a dataset name (see list)")
     export.add_argument("--output", type=Path, required=True, metavar="DIR", help="folder for the CSV files")
     export.add_argument("--data-dir", type=Path, help="folder with the real data files")
+    export.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
     ec57 = commands.add_parser("ec57", help="ANSI/AAMI EC57 beat-by-beat comparison of a test annotator with a "
                                             "reference, as PhysioNet's bxb and sumstats compute it (docs/ec57.md)")
@@ -170,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="these records (default: the folder's RECORDS file, else every .hea in it)")
     ec57.add_argument("--markdown", type=Path, metavar="FILE", help="also write the report as Markdown")
     ec57.add_argument("--csv", type=Path, metavar="FILE", help="also write the per-record table as CSV")
-    ec57.add_argument("--force", action="store_true", help="overwrite --markdown/--csv files that exist")
+    ec57.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     nonstandard = ec57.add_argument_group("nonstandard comparisons (bxb's -f, -t, -w; not EC57)")
     nonstandard.add_argument("--start", type=float, default=300.0, metavar="SECONDS",
                              help="end of the learning period (default: 300)")
@@ -334,7 +344,7 @@ def executor_from_args(args, suite):
 def cmd_run_cell(args) -> int:
     from ecgbench.data import resolve_data_dir
     from ecgbench.executors import attempt, describe
-    from ecgbench.runner import planned_cells
+    from ecgbench.runner import planned_cells, sigterm_as_interrupt
     from ecgbench.store import CellKey, RunStore
     from ecgbench.threads import set_threads
 
@@ -348,7 +358,8 @@ def cmd_run_cell(args) -> int:
     if key not in planned_cells(store):
         raise EcgbenchError(f"{key.id} is not a cell of {args.run_dir} (`python -m ecgbench cells {args.run_dir} "
                             "--all` lists them)")
-    with store.cell_lock(key):
+    # SIGTERM (a batch system's cancel) stops the cell as Ctrl-C does, so the cell's lock is released on the way
+    with sigterm_as_interrupt(), store.cell_lock(key):
         if store.cell_finished(key) and not args.force:
             print(f"{key.id}: finished earlier, kept")
             return 0
@@ -377,18 +388,27 @@ def cmd_cells(args) -> int:
 
 
 def cmd_finish(args) -> int:
-    from ecgbench.runner import finish_run, planned_cells
+    from ecgbench.runner import finish_partial, finish_run, planned_cells, sigterm_as_interrupt
     from ecgbench.store import RunStore
 
     store = RunStore(args.run_dir)
     if not store.exists():
         raise EcgbenchError(f"{args.run_dir} is not a planned run folder (no manifest.json in it)")
-    with store.lock():
-        unfinished = [key for key in planned_cells(store) if not store.cell_finished(key)]
+    with sigterm_as_interrupt(), store.lock():
+        planned = planned_cells(store)
+        unfinished = [key for key in planned if not store.cell_finished(key)]
         failed = [key for key in unfinished if (store.cell_dir(key) / "error.txt").is_file()]
+        if args.partial and len(failed) < len(unfinished):  # else every cell has run: the full report below
+            if len(unfinished) == len(planned):
+                raise EcgbenchError(f"{args.run_dir} has no finished cell yet: there is nothing to report")
+            finish_partial(store, len(planned) - len(unfinished), len(planned))
+            print(f"partial report ({len(planned) - len(unfinished)} of {len(planned)} cells): "
+                  f"{args.run_dir / 'summary.md'}")
+            return 0
         if len(failed) < len(unfinished):
-            raise EcgbenchError(f"{len(unfinished) - len(failed)} cell(s) of {args.run_dir} have not run yet "
-                                f"(`python -m ecgbench cells {args.run_dir}` lists them)")
+            raise EcgbenchError(f"{len(unfinished) - len(failed)} cell(s) of {args.run_dir} are not finished (not "
+                                f"run yet, or damaged: see the warnings; `python -m ecgbench cells {args.run_dir}` "
+                                "lists them; `finish --partial` reports the finished ones)")
         failures = [{"cell": key.id, "error": "see error.txt", "message": str(store.cell_dir(key) / "error.txt")}
                     for key in failed]
         finish_run(store, failures)
@@ -419,14 +439,15 @@ def cmd_list(args) -> int:
 
 def cmd_compare(args) -> int:
     from ecgbench.compare import compare_runs, comparison_markdown, comparison_pairs, evidence_markdown
-    from ecgbench.io import writable_file, write_text
+    from ecgbench.data import resolve_data_dir
+    from ecgbench.io import output_file, write_text
     from ecgbench.store import resolve_run
 
     if not args.run_b and not (args.model_a or args.model_b):  # A and B would be the same cells
         raise EcgbenchError(f"compare {args.run_a} alone would compare the run with itself: give a second run "
                             "(compare RUN_A RUN_B) or two of its models (--model-a NAME --model-b NAME)")
     if args.markdown:
-        writable_file(args.markdown, "--markdown")
+        output_file(args.markdown, "--markdown", args.overwrite, data_dir=resolve_data_dir(None))
     run_a = resolve_run(args.run_a, args.results_dir)
     run_b = resolve_run(args.run_b, args.results_dir) if args.run_b else run_a
     pairs = comparison_pairs(run_a, run_b, args.model_a, args.model_b)
@@ -451,11 +472,12 @@ def cmd_compare(args) -> int:
 
 
 def cmd_leaderboard(args) -> int:
-    from ecgbench.io import writable_file, write_text
+    from ecgbench.data import resolve_data_dir
+    from ecgbench.io import output_file, write_text
     from ecgbench.leaderboard import leaderboard_markdown, left_out_lines, load_published
     from ecgbench.store import resolve_run
 
-    writable_file(args.out, "--out")
+    output_file(args.out, "--out", args.overwrite, inputs=[args.published], data_dir=resolve_data_dir(None))
     runs = [resolve_run(run, args.results_dir) for run in args.runs]
     command = "python -m ecgbench " + shlex.join(args.argv)
     write_text(args.out, leaderboard_markdown(runs, load_published(args.published), command))
@@ -481,13 +503,15 @@ def cmd_prior_weights(args) -> int:
 
 def _write_rescoring(args, report, file_name) -> int:
     """A rescoring report of one run into ``--out``: the folder checked first, the report printed and written."""
-    from ecgbench.io import writable_folder, write_text
+    from ecgbench.data import resolve_data_dir
+    from ecgbench.io import output_file, writable_folder, write_text
     from ecgbench.store import resolve_run
 
     writable_folder(args.out, "--out")
     store = resolve_run(args.run, args.results_dir)
+    path = output_file(args.out / file_name(store), "--out", args.overwrite, data_dir=resolve_data_dir(None))
     text = report(store, "python -m ecgbench " + shlex.join(args.argv))
-    path = write_text(args.out / file_name(store), text)
+    path = write_text(path, text)
     print(text, end="")
     print(f"written: {path}")
     return 0
@@ -495,14 +519,16 @@ def _write_rescoring(args, report, file_name) -> int:
 
 def cmd_upgrade(args) -> int:
     from ecgbench.reports import write_report
+    from ecgbench.runner import sigterm_as_interrupt
     from ecgbench.store import RunStore, upgrade
 
     for run in args.runs:
         store = RunStore(run)
         if not store.exists():
             raise EcgbenchError(f"{run} is not a run folder (no manifest.json in it)")
-        converted = upgrade(store)
-        write_report(store)
+        with sigterm_as_interrupt(), store.lock():  # not while a run or another upgrade works on it
+            converted = upgrade(store)
+            write_report(store)
         print(f"{run}: {converted} cell(s) converted, report rebuilt" if converted else
               f"{run}: already current, report rebuilt")
     return 0
@@ -523,23 +549,27 @@ def cmd_data(args) -> int:
             folder = fetch_physionet(args.name, data_dir, version=args.version, files=args.records)
             print(f"{args.name}: every file verified against SHA256SUMS.txt in {folder}")
         return 0
-    from ecgbench.data.export import export_csv
+    from ecgbench.data.export import export_csv, export_paths
+    from ecgbench.io import output_file
 
     writable_folder(args.output, "--output")
-    for path in export_csv(load_dataset(args.dataset, data_dir), args.output):
+    dataset = load_dataset(args.dataset, data_dir)
+    for path in export_paths(dataset, args.output):  # every file checked before the first is written
+        output_file(path, "--output", args.overwrite, data_dir=data_dir)
+    for path in export_csv(dataset, args.output):
         print(f"written: {path}")
     return 0
 
 
 def cmd_ec57(args) -> int:
     from ecgbench import ec57
-    from ecgbench.io import writable_file, write_text
+    from ecgbench.data import resolve_data_dir
+    from ecgbench.io import output_file, write_text
 
+    records = sorted(args.folder.iterdir()) if args.folder.is_dir() else []  # the annotations read are inputs
     for option, path in (("--markdown", args.markdown), ("--csv", args.csv)):
         if path:
-            writable_file(path, option)
-            if path.exists() and not args.force:
-                raise EcgbenchError(f"{option} {path}: the file exists; give --force to overwrite it")
+            output_file(path, option, args.overwrite, inputs=records, data_dir=resolve_data_dir(None))
     if args.start < 0 or args.window <= 0 or (args.end is not None and args.end < 0):
         raise EcgbenchError("--start and --end must be 0 or more seconds, --window more than 0")
     settings = ec57.Settings(args.start, args.end, args.window)

@@ -22,7 +22,7 @@ from ecgbench.evidence import (
     shown_metrics,
     unit_text,
 )
-from ecgbench.reports import BINARY_COLUMNS, SCORE_COLUMNS
+from ecgbench.reports import BINARY_COLUMNS, SCORE_COLUMNS, proven_results
 from ecgbench.store import RunStore
 
 
@@ -33,7 +33,7 @@ def compare_runs(run_a: RunStore, run_b: RunStore) -> pd.DataFrame:
     """
     tables = []
     for run in (run_a, run_b):
-        table = run.read_results()
+        table = proven_results(run)  # the cells' proven numbers, never results.csv as written
         metrics = [c for c in table.columns if c in SCORE_COLUMNS or c.startswith("f1_") and c not in SCORE_COLUMNS
                    or c in BINARY_COLUMNS or c in ("fit_seconds", "beats_per_second")]
         tables.append(table.groupby(["dataset", "model"], sort=False)[metrics].mean())

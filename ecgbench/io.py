@@ -178,3 +178,39 @@ def writable_file(path: str | Path, what: str) -> Path:
         raise EcgbenchError(f"{what} {path}: is a folder; give a file name (e.g. {path / 'out.md'})")
     _creatable(path.parent, what, path)
     return path
+
+
+def run_folder_of(path: str | Path) -> Path | None:
+    """The run folder ``path`` lies in (the nearest folder above it holding a manifest.json), or None."""
+    for folder in Path(os.path.abspath(path)).resolve().parents:
+        if (folder / "manifest.json").is_file():
+            return folder
+    return None
+
+
+def output_file(path: str | Path, what: str, overwrite: bool = False, inputs=(), data_dir: str | Path | None = None
+                ) -> Path:
+    """``path`` as a command's output file, checked before any work: writable (:func:`writable_file`), never one
+    of the command's ``inputs``, never inside a run folder (its files are the run's: results.csv, summary.md...),
+    never an existing file of the data directory, and, where it exists otherwise, replaced only with
+    ``overwrite`` (the command's --overwrite). Errors name ``what`` (the option) and the path."""
+    from ecgbench.errors import EcgbenchError
+
+    path = writable_file(path, what)
+    resolved = Path(os.path.abspath(path)).resolve()
+    for item in inputs:
+        if item is not None and resolved == Path(os.path.abspath(item)).resolve():
+            raise EcgbenchError(f"{what} {path}: is an input of this command ({item}); an output never replaces "
+                                "an input: choose another file")
+    run = run_folder_of(resolved)
+    if run is not None:
+        raise EcgbenchError(f"{what} {path}: lies inside the run folder {run}, whose files are the run's own; "
+                            "write it outside the run folder")
+    if data_dir is not None and resolved.exists():
+        data = Path(os.path.abspath(data_dir)).resolve()
+        if resolved.is_relative_to(data):
+            raise EcgbenchError(f"{what} {path}: is a file of the data directory {data_dir}; an output never "
+                                "replaces data: choose another place")
+    if resolved.exists() and not overwrite:
+        raise EcgbenchError(f"{what} {path}: exists; pass --overwrite to replace it, or choose another file")
+    return path

@@ -108,7 +108,9 @@ def _entry_problem(key: str, entry: dict) -> str | None:
 
 
 def load_run(store: RunStore) -> tuple[dict, pd.DataFrame]:
-    return store.read_manifest(), store.read_results()
+    from ecgbench.reports import proven_results
+
+    return store.read_manifest(), proven_results(store)  # the cells' proven numbers, never results.csv as written
 
 
 def model_rows(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
@@ -311,6 +313,9 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
         machine = manifest["machine"]
         where = f"{machine['cpu_count']} CPUs, {machine.get('accelerator', 'none (CPU)')}"
         dirty = " (uncommitted changes)" if manifest.get("dirty") else ""
+        partial = manifest.get("partial_report")  # finish --partial: say so wherever its numbers are shown
+        if partial:
+            data += f" (**PARTIAL**: {partial['finished_cells']} of {partial['planned_cells']} cells)"
         lines.append(f"| [`{run_dir.name}`]({run_dir.name}/summary.md) | {data} | `{manifest['command']}` | "
                      f"`{manifest['commit'][:10]}`{dirty} | {where} |")
     lines.append("")

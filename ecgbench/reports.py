@@ -6,12 +6,17 @@ ids, the records that hold most of each class's missed beats)."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from ecgbench.data import AAMI_CLASSES
+from ecgbench.errors import EcgbenchError
 from ecgbench.evaluation import Evaluation
-from ecgbench.store import CellKey, RunStore
+from ecgbench.store import RESULTS_FLOAT_FORMAT, SCHEMA_VERSION, CellKey, RunStore
+
+log = logging.getLogger(__name__)
 
 SCORE_COLUMNS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted")
 COST_COLUMNS = ("fit_seconds", "predict_seconds", "beats_per_second", "peak_memory_mb")
@@ -56,13 +61,42 @@ def results_table(cells: list[dict], run_id: str) -> pd.DataFrame:
     return table
 
 
+def proven_results(store: RunStore) -> pd.DataFrame:
+    """The run's flat table as readers use it (``compare``'s means, the leaderboard): rebuilt from the cells that
+    their predictions prove (:meth:`RunStore.cells`), never taken from ``results.csv`` as written. A results.csv
+    that is damaged is named (:meth:`RunStore.read_results`); one that disagrees with the cells (altered, or
+    stale beside a cell left out) gets a warning, and its numbers are not used."""
+    import io
+
+    on_disk = store.read_results()
+    partial = store.read_manifest().get("partial_report")
+    if partial:
+        log.warning("%s holds a PARTIAL report (finish --partial): %d of %d cells finished", store.root,
+                    partial["finished_cells"], partial["planned_cells"])
+    cells = store.cells()
+    if not cells:
+        raise EcgbenchError(f"{store.root} holds no finished cell that its predictions prove (see the warnings)")
+    table = results_table(cells, store.root.name).assign(schema_version=SCHEMA_VERSION)
+    # through the CSV text, as results.csv holds it, so that means match those of the written report exactly
+    table = pd.read_csv(io.StringIO(table.to_csv(index=False, float_format=RESULTS_FLOAT_FORMAT)))
+    if not table.equals(on_disk):
+        log.warning("%s does not match the run's cells (altered, or stale beside a cell left out): its numbers are "
+                    "not used, the cells' are; `python -m ecgbench upgrade %s` rewrites it", store.results_path,
+                    store.root)
+    return table
+
+
 def write_report(store: RunStore, manifest: dict | None = None) -> None:
     """results.csv, metrics.json, summary.md and the heatmaps, from the cell files alone (and the manifest:
     ``manifest`` where the caller is about to write a new one)."""
     from ecgbench.plots import write_heatmap
 
     cells = store.cells()
-    if not cells:
+    if not cells:  # no proven cell: an earlier report would show numbers nothing stored proves any more
+        for name in ("results.csv", "metrics.json", "summary.md"):
+            (store.root / name).unlink(missing_ok=True)
+        for stale in (store.root / "confusion").glob("*.png"):
+            stale.unlink()
         return
     table = results_table(cells, store.root.name)
     store.write_results(table, cells)
@@ -71,6 +105,11 @@ def write_report(store: RunStore, manifest: dict | None = None) -> None:
                                          evidence_sections(store, manifest, cells)))
     for cell in cells:
         write_heatmap(store.heatmap_path(CellKey.of(cell)), cell)
+    # the heatmap of a cell no longer in the report (damaged, outside the plan) must not stand beside it
+    shown = {store.heatmap_path(CellKey.of(cell)) for cell in cells}
+    for stale in sorted((store.root / "confusion").glob("*.png")):
+        if stale not in shown:
+            stale.unlink()
 
 
 def mean_std(values: pd.Series, digits: int = 4) -> str:
@@ -101,6 +140,11 @@ def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dic
 def summary_markdown(manifest: dict, table: pd.DataFrame, missed: pd.DataFrame,
                      evidence: dict[str, list[str]] | None = None) -> str:
     lines = [f"# ecgbench run `{manifest['run_id']}`", ""]
+    partial = manifest.get("partial_report")
+    if partial:  # finish --partial: the run stopped; these tables hold only the cells that finished
+        lines += [f"> **PARTIAL report**: {partial['finished_cells']} of {partial['planned_cells']} cells finished "
+                  f"(written {partial['at']}; the run's status: {manifest['status']}). Means, intervals and rankings "
+                  "below rest on the finished cells only; resume the run to complete it.", ""]
     if manifest["suite"].get("description"):  # .get: runs planned before suites had descriptions
         lines += [manifest["suite"]["description"], ""]
     dirty = " (with uncommitted changes)" if manifest.get("dirty") else ""

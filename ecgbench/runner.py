@@ -34,7 +34,7 @@ from ecgbench.metrics import binary_metrics, classification_metrics, majority_ba
 from ecgbench.models import build, check_plugins_unchanged, model_class, plugin_record
 from ecgbench.progress import cell_log
 from ecgbench.splits import make_splits, stratified_partition
-from ecgbench.store import CellKey, RunStore, predictions_frame
+from ecgbench.store import CellKey, RunStore, beats_checksum, labels_checksum, predictions_frame, split_checksum
 from ecgbench.suite import Suite
 from ecgbench.threads import pinned
 
@@ -168,7 +168,12 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -
                 raise EcgbenchError(f"{run_dir}: the data of dataset {name!r} differ from those this run was started "
                                     "on (files replaced or preprocessing changed); choose another --run-id, or "
                                     "delete the folder to start it over")
+            previous = manifest["datasets"].get(name)
             manifest["datasets"][name] = dataset_record(dataset, splits[name], suite, fingerprint)
+            # cells of a run planned before cells recorded their split, data and label checksums lack them: they
+            # are still proven by their index and labels against the split, never recomputed for the lack
+            manifest["datasets"][name]["cells_carry_checksums"] = bool(
+                previous is None or previous.get("cells_carry_checksums"))
             store.save_splits(name, splits[name])
         store.write_manifest(manifest)
     except BaseException:
@@ -177,7 +182,7 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -
             shutil.rmtree(store.root, ignore_errors=True)
         raise
     cells = suite_cells(suite, {name: [s.name for s in parts] for name, parts in splits.items()})
-    pending = [cell for cell in cells if not store.cell_finished(cell)]
+    pending = [cell for cell in cells if not store.cell_finished(cell, manifest)]
     return Plan(store, suite, data_dir, manifest, cells, pending, datasets, lock)
 
 
@@ -223,9 +228,7 @@ def refuse_empty_parts(name: str, dataset: Dataset, splits, suite: Suite) -> Non
 
 def planned_cells(store: RunStore) -> list[CellKey]:
     """Every cell of a planned run folder, in run order, from its manifest alone."""
-    manifest = store.read_manifest()
-    return suite_cells(Suite(**manifest["suite"]), {name: list(info["splits"])
-                                                   for name, info in manifest["datasets"].items()})
+    return store.planned_keys()
 
 
 def resumable_manifest(store: RunStore, suite: Suite) -> dict:
@@ -260,7 +263,14 @@ def dataset_record(dataset: Dataset, splits, suite: Suite, fingerprint: str) -> 
         "n_beats": len(dataset.y), "classes": list(dataset.classes), "class_counts": dataset.class_counts(),
         "synthetic": dataset.synthetic, "evaluation": evaluation.value, "fingerprint": fingerprint,
         "provenance": dataset.provenance, "context_features": list(dataset.context_names),
-        "splits": {s.name: {"protocol": s.protocol, "train": len(s.train), "val": len(s.val), "test": len(s.test)}
+        # each split's checksum and its test labels' checksum: every cell records the ones it was scored on, and
+        # a cell or splits file that no longer matches them is not finished (RunStore.cell_problem)
+        "splits": {s.name: {"protocol": s.protocol, "train": len(s.train), "val": len(s.val), "test": len(s.test),
+                            "sha256": split_checksum({"train": s.train, "val": s.val, "test": s.test}),
+                            "test_labels_sha256": labels_checksum(dataset.y[s.test]),
+                            "test_records_sha256": beats_checksum(
+                                None if dataset.groups is None else dataset.groups[s.test],
+                                None if dataset.conditions is None else dataset.conditions[s.test])}
                    for s in splits},
     }
 
@@ -273,8 +283,21 @@ def finish_run(store: RunStore, failures: list[dict]) -> None:
         manifest = store.read_manifest()
         manifest.pop("schema_version")
         manifest.update(status="failed cells" if failures else "complete", finished=now(), failures=failures)
+        manifest.pop("partial_report", None)  # the full report replaces an earlier partial one
         write_report(store, manifest)
         store.write_manifest(manifest)
+
+
+def finish_partial(store: RunStore, finished: int, planned: int) -> None:
+    """The report of the cells finished so far, for a run that stopped: marked partial in the manifest
+    (``partial_report``) and at the top of summary.md; the run's status is left as it is, never "complete"."""
+    from ecgbench.reports import write_report
+
+    manifest = store.read_manifest()
+    manifest.pop("schema_version")
+    manifest["partial_report"] = {"at": now(), "finished_cells": finished, "planned_cells": planned}
+    write_report(store, manifest)
+    store.write_manifest(manifest)
 
 
 # ---- stops -------------------------------------------------------------------------------------------------------
@@ -387,7 +410,7 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     # A worker (run-cell, a Dask or batch job) may have another version of a plugin than the planning process.
     check_plugins_unchanged(manifest.get("plugins"), [key.model], f"{store.root} (cell {key.id})")
     dataset = dataset if dataset is not None else cell_dataset(store, key, data_dir, manifest)
-    split = store.load_split(key.dataset, key.split)
+    split = store.load_split(key.dataset, key.split, manifest)  # verified against the manifest's checksum
     protocol = manifest["datasets"][key.dataset]["splits"][key.split]["protocol"]
     params = suite.params_for_model(key.model)
     seed_everything(key.seed)
@@ -415,6 +438,9 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         commit=manifest["commit"],
         beats_per_second=len(test) / predict_seconds if predict_seconds > 0 else None,
         baseline_f1_macro=majority_baseline(y[train], y[test], dataset.classes)["f1_macro"],
+        # what the cell was scored on, so that a later edit of the split or the data cannot keep it finished
+        split_sha256=split_checksum(split), data_fingerprint=data_fingerprint(dataset),
+        test_labels_sha256=labels_checksum(y[test]),
     )
     groups = None if dataset.groups is None else dataset.groups[test]
     conditions = None if dataset.conditions is None else dataset.conditions[test]

@@ -16,12 +16,16 @@ each column means)::
     results.csv  metrics.json  summary.md  confusion/*.png     the report, rebuilt from the cells alone
     ranks/<dataset>.png  noise/<dataset>/<model>.png         its other figures (:meth:`RunStore.figure`)
 
-A cell is finished when its ``metrics.json`` exists and the predictions file has the checksum recorded in it.
-Every file carries ``schema_version``; :func:`upgrade` converts a run written by an older ecgbench.
+A cell is finished when its ``metrics.json`` exists, the predictions file has the checksum recorded in it, and
+everything else it claims is proven by what is stored (:meth:`RunStore.cell_problem`): it is a cell of the plan, was
+scored on the split and data the manifest records, its predictions are of the split's test beats with the recorded
+labels, and its scores are those its predictions give. Every file carries ``schema_version``; :func:`upgrade`
+converts a run written by an older ecgbench.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import traceback
@@ -32,12 +36,13 @@ import numpy as np
 import pandas as pd
 
 from ecgbench.errors import EcgbenchError
-from ecgbench.io import atomic_write, os_error_text, regular_file, sha256_file, write_json, write_text
+from ecgbench.io import atomic_write, os_error_text, regular_file, sha256_array, sha256_file, write_json, write_text
 
 SCHEMA_VERSION = 2
 NOT_RUN = "not run"
 PREDICTIONS = "predictions.parquet"
 CELL_METRICS = "metrics.json"
+RESULTS_FLOAT_FORMAT = "%.6g"
 MANIFEST_KEYS = ("suite", "datasets")  # the tables every reader of a manifest relies on
 
 log = logging.getLogger(__name__)
@@ -81,6 +86,9 @@ def read_json(path: Path) -> dict | list:
 class RunStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        # cell_problem's answers, per cell, with the state of the files they rest on: a report, compare or the
+        # leaderboard read the same cells several times in one command, and proving them costs a full read each
+        self._proofs: dict[CellKey, tuple[tuple, str | None]] = {}
 
     # ---- the manifest --------------------------------------------------------------------------------------------
 
@@ -100,7 +108,57 @@ class RunStore:
         wrong = [key for key in MANIFEST_KEYS if not isinstance(manifest.get(key), dict)]
         if wrong:
             raise EcgbenchError(f"{self.manifest_path} is damaged: {' and '.join(wrong)} missing or not a table")
+        self._verify_suite(manifest)
+        self._verify_evaluations(manifest)
         return manifest
+
+    def _verify_evaluations(self, manifest: dict) -> None:
+        """Each dataset's ``evaluation`` is what its dataset and split protocol make it: the leaderboard files a run
+        under it and the reports warn by it (intra-patient: optimistic), so an edited one would pass intra-patient
+        numbers off as inter-patient ones."""
+        from ecgbench.data import dataset_spec
+        from ecgbench.evaluation import evaluation_of
+
+        for name, info in manifest["datasets"].items():
+            splits = info.get("splits") if isinstance(info, dict) else None
+            if not splits or "evaluation" not in info:
+                continue
+            try:
+                spec = dataset_spec(name)
+            except EcgbenchError:  # a plugin's dataset not installed here: nothing to check it against
+                continue
+            try:
+                expected = evaluation_of(spec.evaluation, next(iter(splits.values()))["protocol"]).value
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise EcgbenchError(f"{self.manifest_path} is damaged: dataset {name!r} has no split protocol "
+                                    f"({type(exc).__name__}: {exc})") from None
+            if info["evaluation"] != expected:
+                raise EcgbenchError(f"{self.manifest_path} is damaged: dataset {name!r} is recorded as evaluated "
+                                    f"{info['evaluation']!r}, but its data and split make it {expected!r}")
+
+    def _verify_suite(self, manifest: dict) -> None:
+        """The suite that every reader trains or reports is the one the fingerprint (and the command) describes:
+        an edited ``suite`` would otherwise change what a resumed run, ``run-cell`` or ``finish`` does."""
+        from ecgbench.suite import Suite
+
+        try:
+            fingerprint = Suite(**manifest["suite"]).fingerprint()
+        except (TypeError, ValueError) as exc:
+            raise EcgbenchError(f"{self.manifest_path} is damaged: its suite is not a suite ({exc})") from None
+        if fingerprint != manifest.get("suite_fingerprint"):
+            raise EcgbenchError(f"{self.manifest_path} is damaged: its suite does not match its suite_fingerprint "
+                                f"(the suite was edited after the run was planned); restore it, or start the run "
+                                f"over under another --run-id")
+
+    def planned_keys(self, manifest: dict | None = None) -> list[CellKey]:
+        """Every cell of the run's plan, in run order, from its (verified) manifest alone."""
+        from ecgbench.suite import Suite
+
+        manifest = manifest or self.read_manifest()
+        suite = Suite(**manifest["suite"])
+        return [CellKey(dataset, split, model, seed) for dataset in suite.datasets
+                for split in manifest["datasets"].get(dataset, {}).get("splits", {})
+                for model in suite.models for seed in suite.seeds_for(model)]
 
     def write_manifest(self, manifest: dict) -> None:
         write_json(self.manifest_path, {"schema_version": SCHEMA_VERSION, **manifest})
@@ -120,26 +178,42 @@ class RunStore:
         arrays = {f"{s.name}_{part}": getattr(s, part) for s in splits for part in ("train", "val", "test")}
         write_npz(self.splits_path(dataset), {"schema_version": np.array(SCHEMA_VERSION), **arrays})
 
-    def load_split(self, dataset: str, split: str) -> dict[str, np.ndarray]:
+    def load_split(self, dataset: str, split: str, manifest: dict | None = None) -> dict[str, np.ndarray]:
+        """A split's indices, proven to be the ones the run was planned with: disjoint parts inside the dataset,
+        and (where the manifest records it) the checksum recorded at planning. An altered file is refused by name,
+        never scored."""
         path = self.splits_path(dataset)
         try:
             with np.load(regular_file(path), allow_pickle=False) as saved:  # a run folder never runs code
-                return {part: saved[f"{split}_{part}"] for part in ("train", "val", "test")}
+                parts = {part: saved[f"{split}_{part}"] for part in ("train", "val", "test")}
         except FileNotFoundError:
             raise EcgbenchError(f"{path} is missing: plan the run first (python -m ecgbench run ...)") from None
         except KeyError:
             raise EcgbenchError(f"{path} holds no split {split!r}") from None
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # a damaged file: OSError, ValueError, zipfile.BadZipFile, EOFError...
             raise EcgbenchError(f"{path} is damaged: {exc}") from None
+        manifest = manifest if manifest is not None else (self.read_manifest() if self.exists() else None)
+        info = (manifest or {}).get("datasets", {}).get(dataset, {})
+        check_split(path, split, parts, info.get("n_beats"))
+        recorded = info.get("splits", {}).get(split, {}).get("sha256")
+        if recorded and split_checksum(parts) != recorded:
+            raise EcgbenchError(f"{path}: split {split!r} is not the one this run was planned with (its checksum "
+                                "differs from the one in manifest.json): the file was altered; its cells are not "
+                                "scored. Rerun the run's command with its --run-id to rewrite it from the data")
+        return parts
 
     # ---- cells ---------------------------------------------------------------------------------------------------
 
     def cell_dir(self, key: CellKey) -> Path:
         return self.root / "cells" / key.dataset / key.split / key.model / f"seed{key.seed}"
 
-    def cell_problem(self, key: CellKey) -> str | None:
-        """Why a stored cell cannot be used as finished: None where its metrics exist and the predictions they were
-        computed from are the ones on disk (their checksum), ``NOT_RUN`` where it has no metrics."""
+    def cell_problem(self, key: CellKey, manifest: dict | None = None) -> str | None:
+        """Why a stored cell cannot be used as finished: None where everything it claims is proven by what is
+        stored, ``NOT_RUN`` where it has no metrics. Proven: the predictions are the file its metrics were computed
+        from (checksum); it is the cell of its folder; where the manifest records them (runs planned since
+        2026-12-06), the split checksum, data fingerprint and test-label checksum the cell was scored on are the
+        manifest's; its predictions are of the split's test beats, in order; and every score it stores is the one
+        its predictions give. An altered splits file is raised (the whole run's problem), not returned."""
         folder = self.cell_dir(key)
         if not (folder / CELL_METRICS).is_file():
             return NOT_RUN
@@ -147,21 +221,111 @@ class RunStore:
             metrics = read_json(folder / CELL_METRICS)
         except EcgbenchError as exc:
             return str(exc)
+        if not isinstance(metrics, dict):
+            return f"{folder / CELL_METRICS} is damaged (a JSON {type(metrics).__name__}, not a cell's metrics)"
         self._require_current(metrics.get("schema_version", 1), folder / CELL_METRICS)
         predictions = folder / PREDICTIONS
         if not predictions.is_file():
             return f"{predictions} is missing"
         if metrics.get("predictions_sha256") != sha256_file(predictions):
             return f"{predictions} is not the file its metrics were computed from (checksum differs)"
+        if manifest is None and not self.exists():
+            return None  # a bare cell folder (no run around it): nothing more to prove it against
+        manifest = manifest if manifest is not None else self.read_manifest()
+        state = (self._files_state(key), json.dumps(manifest["datasets"].get(key.dataset), sort_keys=True,
+                                                    default=str))
+        cached = self._proofs.get(key)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        try:
+            problem = self._cell_evidence_problem(key, metrics, manifest)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:  # a key or value edited into another shape
+            problem = f"{folder / CELL_METRICS} is damaged ({type(exc).__name__}: {exc})"
+        self._proofs[key] = (state, problem)
+        return problem
+
+    def _files_state(self, key: CellKey) -> tuple:
+        """What identifies the files a cell's proof reads: any rewrite (atomic: a new inode) or edit changes it."""
+        paths = (self.cell_dir(key) / CELL_METRICS, self.cell_dir(key) / PREDICTIONS, self.splits_path(key.dataset))
+        state = []
+        for path in paths:
+            try:
+                st = path.stat()
+                state.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            except OSError:
+                state.append(None)
+        return tuple(state)
+
+    def _cell_evidence_problem(self, key: CellKey, metrics: dict, manifest: dict) -> str | None:
+        from ecgbench.metrics import classification_metrics
+
+        where = self.cell_dir(key) / CELL_METRICS
+        if CellKey.of(metrics) != key:
+            return f"{where} describes cell {CellKey.of(metrics).id}, not the cell of its folder"
+        info = manifest["datasets"].get(key.dataset)
+        if info is None or key.split not in info.get("splits", {}):
+            return f"{key.dataset}/{key.split} is not a dataset and split of this run's manifest"
+        planned = info["splits"][key.split]
+        recorded = {"split_sha256": planned.get("sha256"), "data_fingerprint": info.get("fingerprint"),
+                    "test_labels_sha256": planned.get("test_labels_sha256")}
+        for field, expected in recorded.items():
+            # a run planned since cells record them: each must be there and equal; an older run's cells may lack
+            # them (then the index and label checks below still hold them to the split)
+            if field in metrics or info.get("cells_carry_checksums"):
+                if metrics.get(field) != expected:
+                    what = {"split_sha256": "split", "data_fingerprint": "data",
+                            "test_labels_sha256": "test labels"}[field]
+                    return (f"it was scored on other {what} than the run's manifest and splits record "
+                            f"({field} {str(metrics.get(field))[:12]} vs {str(expected)[:12]})")
+        if list(metrics["classes"]) != list(info["classes"]):
+            return f"its classes {metrics['classes']} are not the dataset's {info['classes']}"
+        for name, expected in (("protocol", planned.get("protocol")), ("synthetic", info.get("synthetic"))):
+            if name in metrics and expected is not None and metrics[name] != expected:
+                return f"its {name} {metrics[name]!r} is not the run's ({expected!r})"
+        split = self.load_split(key.dataset, key.split, manifest)
+        try:
+            frame = self.predictions(key)
+        except EcgbenchError as exc:
+            return str(exc)
+        index = frame["index"].to_numpy()
+        if len(index) != len(split["test"]) or not np.array_equal(index, split["test"]):
+            return (f"its predictions are not of the split's test beats (their index column differs from "
+                    f"{self.splits_path(key.dataset).name}'s {key.split}_test)")
+        y_true, y_pred = frame["y_true"].to_numpy(np.int64), frame["y_pred"].to_numpy(np.int64)
+        if planned.get("test_labels_sha256") and labels_checksum(y_true) != planned["test_labels_sha256"]:
+            return "its predictions' true labels (y_true) are not the test labels the run's manifest records"
+        # record ids choose the bootstrap's resampling unit and the missed-beats tables, conditions the noise
+        # track's scores: data, like the labels
+        records = beats_checksum(frame.get("group"), frame.get("condition"))
+        if planned.get("test_records_sha256", records) != records:
+            return ("its predictions' record ids or conditions (group, condition) are not those of the test beats "
+                    "the run's manifest records")
+        k = len(metrics["classes"])
+        if len(y_true) and (y_true.min() < 0 or y_true.max() >= k or y_pred.min() < 0 or y_pred.max() >= k):
+            return "its predictions hold class numbers outside its classes"
+        proba = frame[[f"p_{c}" for c in metrics["classes"]]].to_numpy(np.float64)
+        # y_pred is the argmax of the float64 probabilities; stored as float32, a near-tie may round to a tie or
+        # flip by one unit in the last place, so the chosen class must be the maximum within that rounding.
+        if not np.isfinite(proba).all() or (proba < 0).any() or (np.abs(proba.sum(axis=1) - 1) > 1e-4).any():
+            return "its probabilities are not probabilities (each row must be finite, non-negative and sum to 1)"
+        if len(y_pred) and (proba[np.arange(len(y_pred)), y_pred] < proba.max(axis=1) - 1e-6).any():
+            return "its predicted labels (y_pred) are not the argmax of its probabilities"
+        expected = {**classification_metrics(y_true, y_pred, tuple(metrics["classes"])),
+                    "n_test": len(split["test"]), "n_train": len(split["train"]), "n_val": len(split["val"])}
+        for name, value in expected.items():
+            if name in metrics and metrics[name] != value or name not in metrics and name in SCORE_KEYS:
+                return (f"its {name} in {CELL_METRICS} is not what its predictions give (stored "
+                        f"{_short(metrics.get(name))}, recomputed {_short(value)}): the metrics were altered")
         return None
 
-    def cell_finished(self, key: CellKey) -> bool:
-        problem = self.cell_problem(key)
+    def cell_finished(self, key: CellKey, manifest: dict | None = None) -> bool:
+        problem = self.cell_problem(key, manifest)
         if problem not in (None, NOT_RUN):
             log.warning("cell %s: %s; it is computed again", key.id, problem)
         return problem is None
 
     def write_cell(self, key: CellKey, predictions: pd.DataFrame, metrics: dict) -> None:
+        """The predictions, then the metrics (which mark the cell finished) with the predictions' checksum."""
         folder = self.cell_dir(key)
         write_predictions(folder / PREDICTIONS, predictions)
         (folder / "error.txt").unlink(missing_ok=True)
@@ -189,12 +353,22 @@ class RunStore:
         return {"cell": key.id, "error": type(exc).__name__, "message": str(exc)}
 
     def cells(self) -> list[dict]:
-        """The metrics of every finished cell, in the order of their folders; a damaged cell is left out, with a
-        warning, never used."""
+        """The metrics of every finished cell of the plan, in the order of their folders, each proven against its
+        predictions, split and data (:meth:`cell_problem`); a damaged cell, and a folder the plan does not hold
+        (copied under another name, another seed or model), is left out with a warning, never used."""
+        manifest = self.read_manifest()
+        planned = set(self.planned_keys(manifest))
         cells = []
-        for path in sorted((self.root / "cells").glob(f"*/*/*/seed*/{CELL_METRICS}")):
-            key = CellKey.from_id("/".join(path.parts[-5:-1]))
-            problem = self.cell_problem(key)
+        for path in sorted((self.root / "cells").glob(f"*/*/*/*/{CELL_METRICS}")):
+            cell_id = "/".join(path.parts[-5:-1])
+            try:
+                key = CellKey.from_id(cell_id)
+            except EcgbenchError:
+                key = None
+            if key not in planned:
+                log.warning("cell folder %s is not a cell of this run's plan; it is ignored", path.parent)
+                continue
+            problem = self.cell_problem(key, manifest)
             if problem is None:
                 cells.append(read_json(path))
             else:
@@ -218,7 +392,7 @@ class RunStore:
 
     def write_results(self, table: pd.DataFrame, cells: list[dict]) -> None:
         table = table.assign(schema_version=SCHEMA_VERSION)
-        atomic_write(self.results_path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.6g"))
+        atomic_write(self.results_path, lambda tmp: table.to_csv(tmp, index=False, float_format=RESULTS_FLOAT_FORMAT))
         write_json(self.root / "metrics.json", {"schema_version": SCHEMA_VERSION, "cells": cells})
 
     def read_results(self) -> pd.DataFrame:
@@ -260,6 +434,57 @@ class RunStore:
         """A figure of the report, relative to the run folder (as summary.md links it): ``ranks/<dataset>.png``,
         ``noise/<dataset>/<model>.png``."""
         return Path(kind, *names[:-1], f"{names[-1]}.png")
+
+
+SCORE_KEYS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "per_class", "confusion")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def split_checksum(parts: dict[str, np.ndarray]) -> str:
+    """The checksum of a split's train / val / test indices (their sizes first, so no index can move between
+    parts unnoticed); recorded in the manifest when the run is planned, and in each cell scored on it."""
+    arrays = [np.ascontiguousarray(parts[p], dtype=np.int64) for p in ("train", "val", "test")]
+    return sha256_array(np.array([len(a) for a in arrays], dtype=np.int64), *arrays)
+
+
+def labels_checksum(labels) -> str:
+    """The checksum of a split's test labels, as class numbers."""
+    return sha256_array(np.ascontiguousarray(labels, dtype=np.int64))
+
+
+def beats_checksum(groups, conditions) -> str | None:
+    """The checksum of the test beats' record ids and conditions, as text (the predictions keep the dataset's
+    types), or None where the dataset has neither."""
+    if groups is None and conditions is None:
+        return None
+    digest = hashlib.sha256()
+    for name, values in (("group", groups), ("condition", conditions)):
+        if values is not None:
+            digest.update(f"{name}:{len(values)}\n".encode())
+            digest.update("\n".join(map(str, np.asarray(values).tolist())).encode())
+    return digest.hexdigest()
+
+
+def check_split(path: Path, split: str, parts: dict[str, np.ndarray], n_beats: int | None) -> None:
+    """Train, validation and test are disjoint sets of beat indices inside the dataset: a test beat that is also
+    trained on would be scored as unseen."""
+    for name, part in parts.items():
+        if part.ndim != 1 or not np.issubdtype(part.dtype, np.integer):
+            raise EcgbenchError(f"{path}: split {split!r} {name} is not a list of beat indices")
+        if len(np.unique(part)) != len(part):
+            raise EcgbenchError(f"{path}: split {split!r} lists a beat twice in its {name} part")
+        if len(part) and (part.min() < 0 or (n_beats is not None and part.max() >= n_beats)):
+            raise EcgbenchError(f"{path}: split {split!r} {name} holds indices outside the dataset's "
+                                f"{n_beats} beats")
+    for a, b in (("train", "test"), ("val", "test"), ("train", "val")):
+        shared = np.intersect1d(parts[a], parts[b])
+        if len(shared):
+            raise EcgbenchError(f"{path}: split {split!r} puts {len(shared)} beat(s) in both {a} and {b} (e.g. "
+                                f"beat {shared[0]}); the parts must be disjoint: the file was altered")
 
 
 def _last_byte(path: Path) -> bytes:
@@ -351,40 +576,66 @@ CELL_DEFAULTS = {"peak_memory_mb": None, "peak_memory_scope": None, "baseline_f1
 def upgrade(store: RunStore) -> int:
     """Convert a schema-1 run (CSV predictions, protocol as prose) to the current schema, in place; return the
     number of cells converted. Each cell's metrics are recomputed from the converted predictions and must equal
-    the stored ones, so the conversion provably changes no number. The report is not rebuilt here."""
+    the stored ones, so the conversion provably changes no number. The report is not rebuilt here.
+
+    All or nothing: every cell is read and checked before anything is written, so a refused cell leaves the run as
+    it was; then each step can be done again (the splits rewritten, a cell converted anew from its CSV, which is
+    removed only after its new files are in place), and the manifest, written last, is what makes the run current.
+    So an upgrade stopped midway (a full disk, a kill) leaves a run that the same command finishes converting."""
     from ecgbench.data import dataset_spec
     from ecgbench.evaluation import evaluation_of
     from ecgbench.metrics import classification_metrics
 
     manifest = read_json(store.manifest_path)
+    if not isinstance(manifest, dict):
+        raise EcgbenchError(f"{store.manifest_path} is damaged (not a run's manifest)")
     if manifest.get("schema_version", 1) == SCHEMA_VERSION:
         return 0
-    split_protocol = manifest["suite"]["split"]["protocol"]
-    for name, info in manifest["datasets"].items():
+    try:
+        split_protocol = manifest["suite"]["split"]["protocol"]
+        datasets = manifest["datasets"].items()
+    except (KeyError, TypeError):
+        raise EcgbenchError(f"{store.manifest_path} is damaged: no suite split protocol or datasets") from None
+    # 1. read and check everything; nothing is written yet
+    todo, done = [], 0
+    for path in sorted((store.root / "cells").glob(f"*/*/*/seed*/{CELL_METRICS}")):
+        metrics = read_json(path)
+        csv, parquet = path.parent / "predictions.csv", path.parent / PREDICTIONS
+        if not csv.is_file():
+            if metrics.get("schema_version") == SCHEMA_VERSION and parquet.is_file() \
+                    and metrics.get("predictions_sha256") == sha256_file(parquet):
+                done += 1  # converted by an earlier upgrade that stopped before the manifest
+                continue
+            raise EcgbenchError(f"{path.parent}: neither predictions.csv nor converted predictions; not converted")
+        metrics = {**CELL_DEFAULTS, **metrics}
+        try:
+            predictions = pd.read_csv(regular_file(csv))
+            recomputed = classification_metrics(predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy(),
+                                                tuple(metrics["classes"]))
+        except (KeyError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise EcgbenchError(f"{csv} is damaged ({type(exc).__name__}: {exc}); nothing was converted") from None
+        for name, value in recomputed.items():
+            if metrics.get(name) != value:
+                raise EcgbenchError(f"{csv}: {name} recomputed from the predictions is {value}, the stored one "
+                                    f"{metrics.get(name)}; nothing was converted")
+        todo.append((metrics, predictions, csv))
+    # 2. write: every step repeatable, the manifest last
+    for name, info in datasets:
         protocols = {s["protocol"] for s in info["splits"].values()} or {split_protocol}
         info["evaluation"] = evaluation_of(dataset_spec(name).evaluation, protocols.pop()).value
         with np.load(regular_file(store.splits_path(name)), allow_pickle=False) as saved:
-            write_npz(store.splits_path(name), {"schema_version": np.array(SCHEMA_VERSION), **saved})
+            arrays = dict(saved)
+        write_npz(store.splits_path(name), {**arrays, "schema_version": np.array(SCHEMA_VERSION)})
     manifest["failures"] = [{"cell": None, "error": None, "message": f} if isinstance(f, str) else f
                             for f in manifest.get("failures", [])]
-    converted = 0
-    for path in sorted((store.root / "cells").glob(f"*/*/*/seed*/{CELL_METRICS}")):
-        metrics = {**CELL_DEFAULTS, **read_json(path)}
-        csv = path.parent / "predictions.csv"
-        predictions = pd.read_csv(regular_file(csv))
-        recomputed = classification_metrics(predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy(),
-                                            tuple(metrics["classes"]))
-        for name, value in recomputed.items():
-            if metrics[name] != value:
-                raise EcgbenchError(f"{csv}: {name} recomputed from the predictions is {value}, the stored one "
-                                    f"{metrics[name]}; not converted")
-        store.write_cell(CellKey.of(metrics), predictions, {k: v for k, v in metrics.items() if k != "schema_version"})
+    for metrics, predictions, csv in todo:
+        store.write_cell(CellKey.of(metrics), predictions, {k: v for k, v in metrics.items()
+                                                            if k not in ("schema_version", "predictions_sha256")})
         csv.unlink()
-        converted += 1
     from ecgbench.environment import git_commit, now
 
     upgrades = manifest.setdefault("upgrades", [])
     upgrades.append({"from_schema": manifest.get("schema_version", 1), "to_schema": SCHEMA_VERSION, "at": now(),
                      **git_commit()})
     store.write_manifest({k: v for k, v in manifest.items() if k != "schema_version"})
-    return converted
+    return len(todo) + done

@@ -301,8 +301,8 @@ def test_ec57_command_prints_and_writes_the_tables_and_never_overwrites(records,
     assert md.read_text().startswith("# EC57") and csv.read_text().splitlines()[-1].startswith("average,")
     before = md.read_text()
     assert main(["ec57", str(records), "--test", "atr", "--records", "100", "--markdown", str(md)]) == 2
-    assert "exists; give --force" in capsys.readouterr().err and md.read_text() == before
-    assert main(["ec57", str(records), "--test", "atr", "--records", "100", "--markdown", str(md), "--force"]) == 0
+    assert "exists; pass --overwrite" in capsys.readouterr().err and md.read_text() == before
+    assert main(["ec57", str(records), "--test", "atr", "--records", "100", "--markdown", str(md), "--overwrite"]) == 0
     assert md.read_text() != before
 
 

@@ -53,10 +53,13 @@ def base_run(tmp_path_factory) -> Path:
 
 def finished_cells(run: Path) -> dict[str, str]:
     """sha256 of every finished cell's files: what must not change when a command fails or a run stops."""
-    store, digests = RunStore(run), {}
+    digests = {}
     for path in sorted(run.glob("cells/*/*/*/seed*/metrics.json")):
         key = CellKey.from_id("/".join(path.parts[-5:-1]))
-        if store.cell_problem(key) is None:
+        # the cell's own checksum only: some cases damage the manifest that the full proof reads
+        predictions = path.parent / "predictions.parquet"
+        if predictions.is_file() and json.loads(path.read_text()).get("predictions_sha256") == \
+                hashlib.sha256(predictions.read_bytes()).hexdigest():
             for name in ("metrics.json", "predictions.parquet"):
                 digests[f"{key.id}/{name}"] = hashlib.sha256((path.parent / name).read_bytes()).hexdigest()
     return digests

@@ -21,19 +21,29 @@ def export_csv(dataset: Dataset, out_dir: str | Path) -> list[Path]:
     beside each, where the dataset has groups, ``<stem>_groups.csv`` with the record id of every row (the Kaggle
     layout has no record column). Returns the written paths.
     """
-    out_dir = Path(out_dir)
+    written = []
+    for rows, beats, groups in _parts(dataset, Path(out_dir)):
+        written.append(atomic_write(beats, _beats_writer(dataset.X[rows], dataset.y[rows])))
+        if groups is not None:
+            written.append(atomic_write(groups, _groups_writer(dataset.groups[rows])))
+    log.info("exported %s beats of %s to %s", f"{len(dataset.y):,}", dataset.name, out_dir)
+    return written
+
+
+def export_paths(dataset: Dataset, out_dir: str | Path) -> list[Path]:
+    """The files :func:`export_csv` would write, for checking them before anything is written."""
+    return [p for _, beats, groups in _parts(dataset, Path(out_dir)) for p in (beats, groups) if p is not None]
+
+
+def _parts(dataset: Dataset, out_dir: Path) -> list[tuple[np.ndarray, Path, Path | None]]:
+    """(rows, beats file, record-id file or None) per exported file."""
     if dataset.predefined_split is None:
         parts = [(dataset.name, np.arange(len(dataset.y)))]
     else:
         parts = [(f"{dataset.name}_{side}", np.asarray(idx))
                  for side, idx in zip(("train", "test"), dataset.predefined_split, strict=True)]
-    written = []
-    for stem, rows in parts:
-        written.append(atomic_write(out_dir / f"{stem}.csv", _beats_writer(dataset.X[rows], dataset.y[rows])))
-        if dataset.groups is not None:
-            written.append(atomic_write(out_dir / f"{stem}_groups.csv", _groups_writer(dataset.groups[rows])))
-    log.info("exported %s beats of %s to %s", f"{len(dataset.y):,}", dataset.name, out_dir)
-    return written
+    return [(rows, out_dir / f"{stem}.csv", out_dir / f"{stem}_groups.csv" if dataset.groups is not None else None)
+            for stem, rows in parts]
 
 
 def _beats_writer(X: np.ndarray, y: np.ndarray):
