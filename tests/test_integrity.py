@@ -120,7 +120,7 @@ def test_an_edited_splits_file_is_refused_by_name_and_never_scored(edit_id, edit
     _edit_split(run, edit)
     before, table = digests(run), (run / "results.csv").read_text()
     argv = {"finish": ["finish", run], "run-cell": ["run-cell", run, "synthetic/holdout/rocket/seed0"],
-            "compare": ["compare", run], "cells": ["cells", run]}[command]
+            "compare": ["compare", run, run], "cells": ["cells", run]}[command]
     code, _, err = cli(capsys, *argv)
     assert code == 2 and "splits/synthetic.npz: split 'holdout'" in err and words in err, err
     assert digests(run) == before and (run / "results.csv").read_text() == table
@@ -336,7 +336,7 @@ SUITE_COMMANDS = {
     "run-cell": lambda run: ["run-cell", run, "synthetic/holdout/rocket/seed0", "--force"],
     "cells": lambda run: ["cells", run],
     "finish": lambda run: ["finish", run],
-    "compare": lambda run: ["compare", run],
+    "compare": lambda run: ["compare", run, run],
     "upgrade": lambda run: ["upgrade", run],
 }
 
@@ -493,9 +493,9 @@ def _data_dir(tmp_path: Path, monkeypatch) -> Path:
 
 
 OUTPUTS = [
-    ("compare-markdown-a-runs-results-csv", lambda run, t: ["compare", run, "--markdown", run / "results.csv",
+    ("compare-markdown-a-runs-results-csv", lambda run, t: ["compare", run, run, "--markdown", run / "results.csv",
                                                              "--overwrite"], "inside the run folder"),
-    ("compare-markdown-a-new-file-in-a-run", lambda run, t: ["compare", run, "--markdown", run / "diff.md"],
+    ("compare-markdown-a-new-file-in-a-run", lambda run, t: ["compare", run, run, "--markdown", run / "diff.md"],
      "inside the run folder"),
     ("leaderboard-out-a-runs-summary", lambda run, t: ["leaderboard", run, "--out", run / "summary.md", "--overwrite"],
      "inside the run folder"),
@@ -504,10 +504,11 @@ OUTPUTS = [
      "is an input of this command"),
     ("leaderboard-out-an-existing-file", lambda run, t: ["leaderboard", run, "--out", t / "existing.md"],
      "exists; pass --overwrite"),
-    ("compare-markdown-an-existing-file", lambda run, t: ["compare", run, "--markdown", t / "existing.md"],
+    ("compare-markdown-an-existing-file", lambda run, t: ["compare", run, run, "--markdown", t / "existing.md"],
      "exists; pass --overwrite"),
-    ("compare-markdown-a-data-file", lambda run, t: ["compare", run, "--markdown", t / "data/kaggle/mitbih_test.csv",
-                                                      "--overwrite"], "is a file of the data directory"),
+    ("compare-markdown-a-data-file", lambda run, t: ["compare", run, run, "--markdown",
+                                                      t / "data/kaggle/mitbih_test.csv", "--overwrite"],
+     "is a file of the data directory"),
     ("soft-vote-an-existing-report", lambda run, t: ["soft-vote", run, "all", "--out", t], "exists; pass --overwrite"),
     ("data-export-over-its-data", lambda run, t: ["data", "export", "synthetic", "--output", t / "data/kaggle",
                                                   "--overwrite"], "is a file of the data directory"),
@@ -558,7 +559,7 @@ def test_finish_partial_reports_the_finished_cells_marked_partial_never_complete
     board = run.parent.parent / "board.md"
     assert cli(capsys, "leaderboard", run, "--out", board)[0] == 0
     assert "(**PARTIAL**: 1 of 2 cells)" in board.read_text()
-    assert "holds a PARTIAL report (finish --partial): 1 of 2 cells finished" in cli(capsys, "compare", run)[2]
+    assert "holds a PARTIAL report (finish --partial): 1 of 2 cells finished" in cli(capsys, "compare", run, run)[2]
     code, _, err = resume(capsys, run)  # the full report replaces the partial one
     manifest = json.loads((run / "manifest.json").read_text())
     assert code == 0 and manifest["status"] == "complete" and "partial_report" not in manifest
