@@ -163,8 +163,7 @@ def test_cached_trial_scores_as_the_uncached_model(suite_file):
 
 
 def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path, counted, monkeypatch):
-    path = tmp_path / "one.toml"
-    path.write_text(SUITE.replace('["minirocket", "tsfresh-xgboost"]', '["minirocket"]'))
+    path = one_family_suite(tmp_path)
     fit_fold = tu.Tuner.fit_fold  # counting (the fixture)
     stopped = []
 
@@ -194,10 +193,50 @@ def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path
     assert len(records(Path("studies/u"), "minirocket")) == 4
 
 
+def one_family_suite(tmp_path, n_folds: int = 2) -> Path:
+    path = tmp_path / "one.toml"
+    path.write_text(SUITE.replace('["minirocket", "tsfresh-xgboost"]', '["minirocket"]')
+                    .replace("n_folds = 2", f"n_folds = {n_folds}"))
+    return path
+
+
+def test_trials_doing_badly_after_their_first_folds_are_pruned(tmp_path, monkeypatch):
+    """No model is trained: trials 0-4 predict every beat right, the later ones call every beat N."""
+    calls = []
+
+    def fake_fit_fold(self, family, params, fold):
+        calls.append(fold.name)
+        trial = (len(calls) - 1) // len(self.folds)
+        truth = self.dataset.y[fold.test]
+        return np.eye(self.dataset.n_classes)[truth if trial < 5 else np.zeros_like(truth)]
+
+    monkeypatch.setattr(tu.Tuner, "fit_fold", fake_fit_fold)
+    assert tune(one_family_suite(tmp_path, n_folds=3), "--trials", "7", "--study-id", "p") == 0
+    trials = records(Path("studies/p"), "minirocket")
+    assert [r["state"] for r in trials] == ["complete"] * 5 + ["pruned"] * 2
+    assert all(r["value"] == 1.0 for r in trials[:5])
+    assert [r["pruned_after_fold"] for r in trials[5:]] == [2, 2] and len(calls) == 5 * 3 + 2 * 2
+    assert "| minirocket | 7 (5 / 2 / 0)" in Path("studies/p/summary.md").read_text()
+
+
+def test_failed_trials_are_recorded_and_count_and_the_time_budget_stops_a_family(tmp_path, monkeypatch):
+    def failing(self, family, params, fold):
+        raise ValueError("no luck")
+
+    monkeypatch.setattr(tu.Tuner, "fit_fold", failing)
+    assert tune(one_family_suite(tmp_path), "--trials", "2", "--study-id", "f") == 0
+    trials = records(Path("studies/f"), "minirocket")
+    assert [r["state"] for r in trials] == ["failed", "failed"] and "ValueError: no luck" in trials[0]["error"]
+    assert "No completed trial." in Path("studies/f/summary.md").read_text()
+    # a time budget already spent by the first trial: one trial, whatever --trials says
+    assert tune(one_family_suite(tmp_path), "--trials", "5", "--study-id", "t", "--timeout-per-family",
+                "1e-9") == 0
+    assert len(records(Path("studies/t"), "minirocket")) == 1
+
+
 def test_workers_share_the_study_and_keep_to_the_budget(tmp_path):
     """Two processes on one journal (the spawned workers search minirocket's full space)."""
-    path = tmp_path / "one.toml"
-    path.write_text(SUITE.replace('["minirocket", "tsfresh-xgboost"]', '["minirocket"]'))
+    path = one_family_suite(tmp_path)
     assert tune(path, "--trials", "2", "--study-id", "w", "--workers", "2") == 0
     trials = records(Path("studies/w"), "minirocket")
     assert sorted(r["number"] for r in trials) == [0, 1] and {r["state"] for r in trials} == {"complete"}

@@ -365,6 +365,9 @@ def study_manifest(suite, suite_file, dataset, folds, command: str, trials: int,
         "pruner": PRUNER, "families": list(suite.models),
         "search_spaces": {m: {n: describe_space(p) for n, p in search_space(m).items()} for m in suite.models},
         "model_seeds": {m: suite.seeds_for(m)[0] for m in suite.models},
+        # the suite's values that stay as they are in every trial (its values of searched parameters do not)
+        "fixed_params": {m: {k: v for k, v in suite.params_for_model(m).items() if k not in search_space(m)}
+                         for m in suite.models},
     }
 
 

@@ -47,7 +47,8 @@ def importances(tuner, family: str, n_complete: int) -> dict | str:
     try:
         import optuna
 
-        return optuna.importance.get_param_importances(tuner.study(family))
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)  # seeded: the report is reproducible
+        return optuna.importance.get_param_importances(tuner.study(family), evaluator=evaluator)
     except Exception as exc:  # e.g. every completed trial has the same parameters or the same score
         return f"not computable ({type(exc).__name__}: {exc})"
 
@@ -61,6 +62,7 @@ def write_figure(path: Path, rows: dict, title: str) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for family, row in rows.items():
         if not row["curve"]:
+            ax.plot([], [], label=f"{family} (no completed trial)")
             continue
         n = np.arange(1, len(row["curve"]) + 1)
         mean = np.array([m for m, _ in row["curve"]])
@@ -122,6 +124,10 @@ def write_report(folder, tuner) -> Path:
             lines += ["No completed trial.", ""]
             continue
         best = row["best"]
+        fixed = manifest.get("fixed_params", {}).get(family)
+        if fixed:
+            lines += ["Fixed by the suite in every trial: " + ", ".join(f"`{k} = {show(v)}`" for k, v in fixed.items())
+                      + ".", ""]
         lines.append(f"Trial {best['number']}: objective **{best['value']:.4f}** (fold scores "
                      + ", ".join(f"{f['score']:.3f}" for f in best["folds"]) + f"; {best['seconds']:.0f} s).")
         lines.append("")
@@ -134,7 +140,7 @@ def write_report(folder, tuner) -> Path:
         if not isinstance(imp, dict):
             lines += [f"Parameter importances: {imp}.", ""]
         else:
-            lines += ["Parameter importances: optuna.importance (fANOVA) over the completed trials.", ""]
+            lines += ["Parameter importances: `optuna.importance`, fANOVA (seed 0), over the completed trials.", ""]
     write_figure(folder.root / "expected-max.png", rows,
                  f"{manifest['dataset']}{' (SYNTHETIC)' if manifest['synthetic'] else ''}: expected best "
                  "validation score")
@@ -163,7 +169,7 @@ def toml_key(key: str) -> str:
 def write_tuned_suite(folder, tuner, suite_file: Path, path: Path) -> Path:
     """The tuned suite with ``[model_params.NAME]`` set to each family's best configuration (the suite's own
     values where a family has no completed trial)."""
-    from ecgbench.suite import NOT_COMPUTED, load_suite
+    from ecgbench.suite import load_suite
 
     suite = tuner.suite
     model_params = {name: dict(params) for name, params in suite.model_params.items()}
@@ -185,7 +191,7 @@ def write_tuned_suite(folder, tuner, suite_file: Path, path: Path) -> Path:
     tables.append(("split", suite.split))
     tables += [(f"dataset_params.{toml_key(n)}", p) for n, p in suite.dataset_params.items()]
     tables += [(f"model_params.{toml_key(n)}", p) for n, p in model_params.items()]
-    if suite.cluster and "cluster" in NOT_COMPUTED:
+    if suite.cluster:
         tables.append(("cluster", suite.cluster))
     for name, table in tables:
         lines += ["", f"[{name}]"] + [f"{toml_key(k)} = {toml_value(v)}" for k, v in table.items() if v is not None]
