@@ -127,6 +127,7 @@ def test_tiny_study_stores_every_trial_with_an_equal_budget_and_reuses_the_fold_
     summary = (study / "summary.md").read_text()
     assert "SYNTHETIC" in summary and "| minirocket | 2 (2 / 0 / 0)" in summary and "### tsfresh-xgboost" in summary
     assert (study / "expected-max.png").stat().st_size > 1000
+    assert (study / "cache" / ".gitignore").read_text().endswith("*\n")
     tuned = tomllib.loads(Path("tuned.toml").read_text())
     best = max(records(study, "minirocket"), key=lambda r: r["value"])
     assert tuned["model_params"]["minirocket"] == {"max_epochs": 3, **best["params"]}

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.io import atomic_write
+from ecgbench.io import atomic_write, write_text
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,9 @@ def write(path: Path, arrays: dict) -> None:
             np.savez(fh, **arrays)
 
     atomic_write(path, save)
+    ignore = path.parent / ".gitignore"
+    if not ignore.exists():  # gigabytes that are recomputed, never committed with the study
+        write_text(ignore, "# the tuning cache: recomputed when missing, never committed\n*\n")
 
 
 def cached(path: Path, compute) -> dict:
