@@ -453,8 +453,13 @@ def tune(suite_file: Path, study_dir: Path, data_dir, command: str, trials: int,
             write_json(folder.manifest_path, manifest)
             exc.resume = command
             raise
+        except Exception as exc:  # a worker's crash, storage: recorded, then reported as usual
+            manifest.update(status="failed", stopped=now(), reason=f"{type(exc).__name__}: {exc}")
+            write_json(folder.manifest_path, manifest)
+            raise
         manifest.update(status="complete", finished=now())
         manifest.pop("stopped", None)
+        manifest.pop("reason", None)
         write_json(folder.manifest_path, manifest)
         summary = write_report(folder, tuner)
         if write_suite is not None:
