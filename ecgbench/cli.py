@@ -1,4 +1,5 @@
-"""Command line: ``python -m ecgbench COMMAND`` (run, list, compare, leaderboard, rescoring, upgrade, data, ec57)."""
+"""Command line: ``python -m ecgbench COMMAND`` (run, tune, list, compare, leaderboard, rescoring, upgrade, data,
+ec57)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ EPILOG = """examples:
   python -m ecgbench run --suite S.toml --cluster slurm --queue short --walltime 02:00:00 --memory 16GB --jobs 8
   python -m ecgbench cells results/RUN             the unfinished cells, one id a line (for job arrays)
   python -m ecgbench run-cell results/RUN CELL_ID  run one cell of a planned run (docs/scaling.md)
+  python -m ecgbench tune benchmarks/mitdb-inter.toml --trials 30   equal-budget search on DS1 (docs/tuning.md)
   python -m ecgbench list
   python -m ecgbench compare RUN_A RUN_B --markdown diff.md
   python -m ecgbench leaderboard mitdb-intra mitdb-inter --out results/README.md --overwrite
@@ -102,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     finish.add_argument("--partial", action="store_true",
                         help="write the report of the cells finished so far (an interrupted run), marked partial; "
                              "the run is not marked complete")
+
+    from ecgbench.tuning import add_parser as add_tune_parser
+
+    add_tune_parser(commands)
 
     listing = commands.add_parser("list", help="models, datasets, and which datasets are present locally")
     listing.add_argument("--data-dir", type=Path, help="folder with the real data files")
@@ -202,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         return {"run": cmd_run, "list": cmd_list, "compare": cmd_compare, "leaderboard": cmd_leaderboard,
                 "soft-vote": cmd_soft_vote, "prior-weights": cmd_prior_weights, "upgrade": cmd_upgrade,
                 "data": cmd_data, "run-cell": cmd_run_cell, "cells": cmd_cells,
-                "finish": cmd_finish, "ec57": cmd_ec57}[args.command](args)
+                "finish": cmd_finish, "ec57": cmd_ec57, "tune": cmd_tune}[args.command](args)
     except EcgbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         _resume_hint(exc)
@@ -417,6 +423,12 @@ def cmd_finish(args) -> int:
         print(f"{len(failures)} cell(s) failed (details in their error.txt)", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_tune(args) -> int:
+    from ecgbench.tuning import cmd_tune as tune
+
+    return tune(args)
 
 
 def cmd_list(args) -> int:

@@ -12,7 +12,10 @@ passes ``params={...}`` to ``register_dataset`` (the defaults come from the load
 ``low``/``high`` bound it inclusively, ``above``/``below`` strictly; ``choices`` lists the allowed values; a list
 may need ``min_items`` items and ``unique`` ones (no value twice);
 ``optional`` lets ``None`` through (a default that TOML cannot spell); ``check`` is a last ``value -> problem or
-None`` for what the rest cannot say. :func:`check_params` refuses, in one line, the first value that does not fit::
+None`` for what the rest cannot say. ``search=(low, high)`` (with ``log=True`` for a log scale) or
+``search_choices=(...)`` declare the range ``python -m ecgbench tune`` searches (:mod:`ecgbench.tuning`); a
+parameter without either keeps its value during tuning. :func:`check_params` refuses, in one line, the first
+value that does not fit::
 
     model 'cnn': epochs = -5: must be an integer >= 1
 """
@@ -43,10 +46,28 @@ class Param:
     unique: bool = False  # for lists: no value twice (12 and 12.0 are one value)
     min_items: int | None = None  # for lists: at least this many items
     check: Callable[[object], str | None] | None = None  # a further problem, or None
+    search: tuple | None = None  # (low, high): the range `tune` searches, of the Param's kind (int or float)
+    log: bool = False  # search on a log scale
+    search_choices: tuple | None = None  # or: the values `tune` chooses among
 
     def __post_init__(self):
         if self.resolved_kind() not in (*KINDS, None):
             raise ValueError(f"Param kind must be one of {KINDS}, got {self.kind!r}")
+        if self.search is not None and self.search_choices is not None:
+            raise ValueError("give a Param search=(low, high) or search_choices=(...), not both")
+        searched = tuple(self.search) if self.search is not None else tuple(self.search_choices or ())
+        if self.search is not None and (len(searched) != 2 or self.resolved_kind() not in ("int", "float")
+                                        or not searched[0] < searched[1] or (self.log and searched[0] <= 0)):
+            raise ValueError(f"Param search must be (low, high) with low < high for an int or float "
+                             f"(and low > 0 with log), got {self.search!r}")
+        bad = [v for v in searched if self.problem(v)]
+        if bad:
+            raise ValueError(f"Param search range or choices {bad} outside the parameter's own range")
+
+    @property
+    def searched(self) -> bool:
+        """Whether `tune` searches this parameter."""
+        return self.search is not None or self.search_choices is not None
 
     def resolved_kind(self) -> str | None:
         return self.kind or kind_of(self.default)

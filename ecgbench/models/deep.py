@@ -30,12 +30,12 @@ COMMON_PARAMS = {
     # Upper bound on the time budget: ~1-2 s an epoch on 6,000 beats on 2 CPU cores; early stopping usually
     # ends the convolutional models well before it (the CNN after ~15-25 epochs).
     "epochs": Param(40, low=1),
-    "batch_size": Param(128, low=1),
-    "learning_rate": Param(1e-3, above=0),
+    "batch_size": Param(128, low=1, search_choices=(64, 128, 256)),
+    "learning_rate": Param(1e-3, above=0, search=(3e-4, 1e-2), log=True),
     "patience": Param(6, low=0),  # epochs without a better validation loss before stopping (best weights restored)
     "lr_patience": Param(3, low=0),  # epochs without improvement before the learning rate is halved; 0 = never
     # balanced class weights ** 0.5: docs/decisions.md#deep-class-weights
-    "class_weight_power": Param(0.5, low=0),
+    "class_weight_power": Param(0.5, low=0, search=(0.0, 1.0)),
 }
 # --quick: 3 epochs; batches of 32 so that the few hundred to few thousand beats of a quick run still give the
 # network enough steps to learn something (a smoke test that shows learning, ~4-7 s a fit on 2,100 beats).
@@ -223,10 +223,10 @@ class ResidualCNN(KerasModel):
     description = "residual 1-D CNN (Kachuee et al. 2018)"
     default_params: ClassVar[dict] = {
         **COMMON_PARAMS,
-        "filters": Param(32, low=1),
-        "kernel_size": Param(5, low=1),
-        "blocks": Param(5, low=0),
-        "dense_units": Param(32, low=1),
+        "filters": Param(32, low=1, search_choices=(16, 32, 64)),
+        "kernel_size": Param(5, low=1, search_choices=(3, 5, 7)),
+        "blocks": Param(5, low=0, search=(2, 5)),
+        "dense_units": Param(32, low=1, search_choices=(32, 64)),
     }
 
     def trunk(self, keras, beats):
@@ -265,9 +265,9 @@ class LSTMModel(KerasModel):
     default_params: ClassVar[dict] = {
         **COMMON_PARAMS,
         "learning_rate": 3e-3,
-        "units": Param(64, low=1),
-        "downsample": Param(2, low=1),
-        "dropout": Param(0.2, low=0, below=1),
+        "units": Param(64, low=1, search_choices=(32, 64, 128)),
+        "downsample": Param(2, low=1, search_choices=(2, 3)),
+        "dropout": Param(0.2, low=0, below=1, search=(0.0, 0.5)),
         "go_backwards": Param(True),
     }
 
@@ -297,10 +297,10 @@ class CNNBiLSTM(KerasModel):
     default_params: ClassVar[dict] = {
         **COMMON_PARAMS,
         "learning_rate": 3e-3,
-        "filters": Param(32, low=1),
-        "conv_blocks": Param(3, low=1),
-        "units": Param(32, low=1),
-        "dropout": Param(0.2, low=0, below=1),
+        "filters": Param(32, low=1, search_choices=(16, 32, 64)),
+        "conv_blocks": Param(3, low=1, search=(2, 4)),
+        "units": Param(32, low=1, search_choices=(16, 32, 64)),
+        "dropout": Param(0.2, low=0, below=1, search=(0.0, 0.5)),
     }
 
     def trunk(self, keras, beats):

@@ -99,18 +99,18 @@ def balanced_sample(y: np.ndarray, size: int, rng: np.random.Generator) -> np.nd
 class TsfreshXGBoost(Model):
     description = "tsfresh features (efficient set minus slowest calculators, FDR-selected) + XGBoost"
     default_params = {
-        "n_estimators": Param(600, low=1),
-        "max_depth": Param(6, low=1),
-        "learning_rate": Param(0.1, above=0),
-        "subsample": Param(0.8, above=0, high=1),
-        "colsample_bytree": Param(0.5, above=0, high=1),
+        "n_estimators": Param(600, low=1, search=(100, 800), log=True),
+        "max_depth": Param(6, low=1, search=(3, 10)),
+        "learning_rate": Param(0.1, above=0, search=(0.02, 0.3), log=True),
+        "subsample": Param(0.8, above=0, high=1, search=(0.5, 1.0)),
+        "colsample_bytree": Param(0.5, above=0, high=1, search=(0.2, 1.0)),
         # on the validation beats' log loss; 0: no early stopping, n_estimators rounds
         "early_stopping_rounds": Param(30, low=0),
         "max_bin": Param(64, low=2),  # histogram bins per feature: tree cost grows with features x bins
-        "class_weight_power": Param(0.5, low=0),
+        "class_weight_power": Param(0.5, low=0, search=(0.0, 1.5)),
         "fdr_level": Param(0.05, above=0, below=1),  # false discovery rate of tsfresh's feature selection
         # 300 features, chosen on validation parts only: docs/decisions.md#tsfresh-300-features
-        "max_features": Param(300, low=1),
+        "max_features": Param(300, low=1, search=(50, 400), log=True),
         "selection_beats": Param(5000, low=1),  # the sample of training beats on which features are selected
         # true: tsfresh's whole efficient set, selected on every training beat and all relevant features kept
         # (the naive pipeline; benchmarks/tsfresh_speed.py compares the two, docs/decisions.md#tsfresh-slow-calculators)

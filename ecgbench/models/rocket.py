@@ -44,15 +44,15 @@ class RandomKernelModel(Model):
 
     default_params = {
         # averaged SGD at 1e-5: docs/decisions.md#rocket-averaged-sgd (mitdb-inter: #rocket-plain-sgd-inter)
-        "alpha": Param(1e-5, above=0),
-        "average": Param(True),
+        "alpha": Param(1e-5, above=0, search=(1e-6, 1e-2), log=True),
+        "average": Param(True, search_choices=(True, False)),
         "max_epochs": Param(40, low=1),
         "patience": Param(5, low=0),  # epochs without a better validation loss before stopping
-        "class_weight_power": Param(0.5, low=0),
+        "class_weight_power": Param(0.5, low=0, search=(0.0, 1.5)),
         "chunk_size": Param(2000, low=1),  # beats per transform chunk and per SGD mini-batch
         # The few context features (RR intervals) stand among thousands of kernel features under one L2
         # penalty; scaled up after standardising, they cost the penalty less and are not drowned out.
-        "context_scale": Param(10.0, above=0),
+        "context_scale": Param(10.0, above=0, search=(1.0, 30.0), log=True),
     }
 
     def make_transformer(self):
@@ -152,7 +152,8 @@ class MiniRocketModel(RandomKernelModel):
     """MiniRocket (Dempster et al. 2021): ~10,000 features from fixed convolution kernels, almost deterministic."""
 
     description = "sktime MiniRocket features + SGD logistic regression"
-    default_params = {**RandomKernelModel.default_params, "num_kernels": Param(10_000, low=84)}  # MiniRocket's minimum
+    default_params = {**RandomKernelModel.default_params,  # 84: MiniRocket's minimum
+                      "num_kernels": Param(10_000, low=84, search_choices=(2_500, 5_000, 10_000))}
     quick_params = {"num_kernels": 1_000, "max_epochs": 10}
 
     def make_transformer(self):
@@ -167,7 +168,8 @@ class RocketModel(RandomKernelModel):
 
     description = "sktime ROCKET features + SGD logistic regression"
     # 10,000 kernels is the paper's default; 2,000 keeps the default CPU run short at a small cost in accuracy.
-    default_params = {**RandomKernelModel.default_params, "num_kernels": Param(2_000, low=1)}
+    default_params = {**RandomKernelModel.default_params,
+                      "num_kernels": Param(2_000, low=1, search_choices=(1_000, 2_000, 5_000))}
     quick_params = {"num_kernels": 200, "max_epochs": 10}
 
     def make_transformer(self):

@@ -1,0 +1,550 @@
+"""``python -m ecgbench tune SUITE``: an equal hyperparameter budget per model family, on the development set only.
+
+Every family (model) of the suite gets the same number of trials and the same time budget. A trial draws the
+family's searched parameters (``Param(search=...)`` / ``Param(search_choices=...)`` beside each model's parameter
+schema; the suite's ``[model_params]`` fix the rest) from Optuna's TPE sampler, and is scored by cross-validation
+by whole records over the development set (:mod:`ecgbench.tuning.development`: the dataset's training part; the
+test part is never used and, for the MIT-BIH tracks, never read). The objective (docs/decisions.md#tune-objective):
+the mean of the S and V F1 scores over the pooled beats of the held-back folds (macro-F1 where the development set
+has neither S nor V beats). After each fold the mean of the fold scores so far is reported, and a median pruner
+stops trials that do badly after their first folds.
+
+The study folder ``results/<study-id>/`` holds the manifest, the Optuna journal (``journal.log``, the sampler's
+state, shared by worker processes), one JSON record per trial (``trials/<family>/NNNN.json``: the stored truth),
+the cache of :mod:`ecgbench.tuning.cache` and the report (:mod:`ecgbench.tuning.report`). Rerunning the command
+resumes: finished trials are kept, a trial interrupted mid-way is run again with the same parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import math
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ecgbench.errors import EcgbenchError
+from ecgbench.io import write_json
+from ecgbench.params import Param, show
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+FINISHED = ("complete", "pruned", "failed")  # record states that use up a trial of the budget
+N_STARTUP_TRIALS = 10  # TPE's random trials before it models the good region
+PRUNER = {"name": "MedianPruner", "n_startup_trials": 5, "n_warmup_steps": 1}  # never after the first fold only
+OBJECTIVE = ("mean of the S and V F1 scores (AAMI classes) over the pooled beats of the held-back folds of a "
+             "group k-fold over the development set's records (macro-F1 where it has neither S nor V beats)")
+
+
+# ---- search spaces -----------------------------------------------------------------------------------------------
+
+def search_space(model_name: str) -> dict[str, Param]:
+    """The searched parameters of a model (empty where it declares none)."""
+    from ecgbench.models import model_class
+
+    return {name: p for name, p in model_class(model_name).schema().items() if p.searched}
+
+
+def describe_space(param: Param) -> str:
+    if param.search_choices is not None:
+        return "one of " + ", ".join(map(show, param.search_choices))
+    low, high = param.search
+    return f"{param.resolved_kind()} in [{show(low)}, {show(high)}]" + (", log scale" if param.log else "")
+
+
+def suggest(trial, name: str, param: Param):
+    if param.search_choices is not None:
+        return trial.suggest_categorical(name, list(param.search_choices))
+    low, high = param.search
+    if param.resolved_kind() == "int":
+        return trial.suggest_int(name, int(low), int(high), log=param.log)
+    return trial.suggest_float(name, float(low), float(high), log=param.log)
+
+
+def require_spaces(models: list[str]) -> None:
+    from ecgbench.models import model_class
+
+    for name in models:
+        model_class(name)  # an unknown model is refused by name here
+        if not search_space(name):
+            raise EcgbenchError(f"model {name!r} declares no search space (no Param with search= or "
+                                "search_choices= in its default_params), so tune cannot give it a budget; declare "
+                                "one (docs/tuning.md) or leave it out of the suite")
+
+
+# ---- the objective -----------------------------------------------------------------------------------------------
+
+def objective_classes(dataset) -> list[str]:
+    """The classes whose F1 scores the objective averages: S and V where the development set has their beats."""
+    return [c for c in ("S", "V") if c in dataset.classes and np.any(dataset.y == dataset.classes.index(c))]
+
+
+def objective_score(y_true, y_pred, classes, targets: list[str]) -> float:
+    from ecgbench.metrics import classification_metrics
+
+    metrics = classification_metrics(np.asarray(y_true), np.asarray(y_pred), tuple(classes))
+    if not targets:
+        return metrics["f1_macro"]
+    return float(np.mean([metrics["per_class"][c]["f1"] for c in targets]))
+
+
+# ---- the study folder --------------------------------------------------------------------------------------------
+
+@dataclass
+class StudyFolder:
+    root: Path
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.root / "journal.log"
+
+    def trials_dir(self, family: str) -> Path:
+        return self.root / "trials" / family
+
+    def record_path(self, family: str, number: int) -> Path:
+        return self.trials_dir(family) / f"{number:04d}.json"
+
+    def records(self, family: str) -> dict[int, dict]:
+        from ecgbench.store import read_json
+
+        out = {}
+        for path in sorted(self.trials_dir(family).glob("[0-9][0-9][0-9][0-9].json")):
+            out[int(path.stem)] = read_json(path)
+        return out
+
+    def read_manifest(self) -> dict:
+        from ecgbench.store import read_json
+
+        return read_json(self.manifest_path)
+
+    @contextlib.contextmanager
+    def ask_lock(self):
+        """Serialises counting and asking between the processes of one study (an flock on a file beside it)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "ask.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def storage(folder: StudyFolder):
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    return JournalStorage(JournalFileBackend(str(folder.journal_path)))
+
+
+def sampler_seed(seed: int, family: str, ordinal: int) -> int:
+    """The sampler's seed for the ``ordinal``-th trial of ``family``'s budget: a fresh sampler per trial, so that a
+    resumed study draws what an uninterrupted one would have drawn (and not the first trial's draws again)."""
+    return int(hashlib.sha256(f"{seed}/{family}/{ordinal}".encode()).hexdigest()[:8], 16)
+
+
+def optuna_study(folder: StudyFolder, family: str, seed: int):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNER["n_startup_trials"],
+                                         n_warmup_steps=PRUNER["n_warmup_steps"])
+    return optuna.create_study(study_name=family, storage=storage(folder), direction="maximize",
+                               sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=N_STARTUP_TRIALS),
+                               pruner=pruner, load_if_exists=True)
+
+
+# ---- one study, in one process -----------------------------------------------------------------------------------
+
+class Tuner:
+    """What a process needs to run trials: the study folder, its manifest, the development set and its folds."""
+
+    def __init__(self, folder: StudyFolder, dataset, folds, manifest: dict):
+        from ecgbench.suite import Suite
+        from ecgbench.tuning.cache import FoldCache
+
+        self.folder, self.dataset, self.folds, self.manifest = folder, dataset, folds, manifest
+        self.suite = Suite(**manifest["suite"])
+        self.targets = manifest["objective"]["classes"]
+        self.budget = manifest["budget"]
+        self.seed = manifest["sampler"]["seed"]
+        self.cache = FoldCache(folder.root / "cache", dataset.X, manifest["data_fingerprint"])
+        self.studies = {}
+
+    def study(self, family: str):
+        if family not in self.studies:
+            self.studies[family] = optuna_study(self.folder, family, self.seed)
+        return self.studies[family]
+
+    # -- budget --------------------------------------------------------------------------------------------------
+    def used(self, family: str) -> tuple[int, float]:
+        """Trials of the budget used (finished records, and trials running elsewhere without one), seconds spent."""
+        from optuna.trial import TrialState
+
+        records = self.folder.records(family)
+        finished = {n for n, r in records.items() if r["state"] in FINISHED}
+        running = [t for t in self.study(family).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                   if t.number not in finished]
+        return len(finished) + len(running), sum(r["seconds"] for r in records.values() if r["state"] in FINISHED)
+
+    def has_budget(self, family: str) -> bool:
+        n, seconds = self.used(family)
+        timeout = self.budget["timeout_per_family_s"]
+        return n < self.budget["trials_per_family"] and (timeout is None or seconds < timeout)
+
+    def ask(self, family: str):
+        """A new trial of ``family`` (None once its budget is used), asked under the study's lock."""
+        import optuna
+
+        with self.folder.ask_lock():
+            if not self.has_budget(family):
+                return None
+            study = self.study(family)
+            ordinal = self.used(family)[0]  # the trial's place in the budget (interrupted trials do not count)
+            study.sampler = optuna.samplers.TPESampler(seed=sampler_seed(self.seed, family, ordinal),
+                                                       n_startup_trials=N_STARTUP_TRIALS)
+            return study.ask()
+
+    # -- one trial -----------------------------------------------------------------------------------------------
+    def params(self, family: str, trial) -> tuple[dict, dict]:
+        searched = {name: suggest(trial, name, p) for name, p in search_space(family).items()}
+        return searched, {**self.suite.params_for_model(family), **searched}
+
+    def fit_fold(self, family: str, params: dict, fold) -> np.ndarray:
+        """The class probabilities of the fold's held-back beats, the model trained on its training part (and
+        stopped on its validation part)."""
+        from ecgbench.models import build
+        from ecgbench.models.rocket import RandomKernelModel
+        from ecgbench.runner import context_columns, model_input, seed_everything
+        from ecgbench.threads import pinned
+
+        seed = self.suite.seeds_for(family)[0]
+        seed_everything(seed)
+        X, _ = model_input(self.dataset, family)
+        y = self.dataset.y
+        model = build(family, n_classes=self.dataset.n_classes, seed=seed,
+                      n_context=context_columns(self.dataset, family), **params)
+        if isinstance(model, RandomKernelModel):
+            self.cache.hook_kernel_model(model, fold.train)
+        elif family == "tsfresh-xgboost":
+            space = search_space(family).get("max_features")
+            top = int(space.search[1]) if space is not None and space.search else int(params["max_features"])
+            self.cache.hook_tsfresh_model(model, fold.train, y[fold.train], top)
+        with pinned():
+            model.fit(X[fold.train], y[fold.train], X[fold.val], y[fold.val])
+            return model.predict_proba(X[fold.test])
+
+    def run_trial(self, family: str, trial) -> dict:
+        from ecgbench.tuning import cache
+
+        searched, params = self.params(family, trial)
+        record = {"schema_version": SCHEMA_VERSION, "family": family, "number": trial.number, "params": searched,
+                  "state": "running", "folds": [], "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        before = dict(cache.STATS)
+        start = time.perf_counter()
+        y_true, y_pred = [], []
+        log.info("%s trial %d: %s", family, trial.number, ", ".join(f"{k}={show(v)}" for k, v in searched.items()))
+        try:
+            for step, fold in enumerate(self.folds):
+                fold_start = time.perf_counter()
+                pred = self.fit_fold(family, params, fold).argmax(axis=1)
+                truth = self.dataset.y[fold.test]
+                score = objective_score(truth, pred, self.dataset.classes, self.targets)
+                y_true.append(truth)
+                y_pred.append(pred)
+                record["folds"].append({"fold": fold.name, "score": score, "n_test": len(truth),
+                                        "seconds": time.perf_counter() - fold_start})
+                running = float(np.mean([f["score"] for f in record["folds"]]))
+                trial.report(running, step)
+                log.info("%s trial %d %s: %.4f (running mean %.4f)", family, trial.number, fold.name, score, running)
+                if step < len(self.folds) - 1 and trial.should_prune():
+                    record.update(state="pruned", pruned_after_fold=step + 1, value=running)
+                    break
+            else:
+                record.update(state="complete", value=objective_score(np.concatenate(y_true), np.concatenate(y_pred),
+                                                                      self.dataset.classes, self.targets))
+        except (KeyboardInterrupt, MemoryError):
+            raise  # no record: the trial is run again on resume
+        except Exception as exc:
+            record.update(state="failed", value=None, error=f"{type(exc).__name__}: {exc}",
+                          traceback=traceback.format_exc())
+            log.warning("%s trial %d failed: %s", family, trial.number, record["error"])
+        record["seconds"] = time.perf_counter() - start
+        record["cache"] = {k: cache.STATS[k] - before[k] for k in cache.STATS}
+        record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        write_json(self.folder.record_path(family, trial.number), record)
+        tell(self.study(family), trial.number, record)
+        return record
+
+    def loop(self, stop_after: float | None = None) -> int:
+        """Trials of every family in turn (one each, round after round) until every budget is used."""
+        done, families = 0, list(self.manifest["families"])
+        while families:
+            for family in list(families):
+                trial = self.ask(family)
+                if trial is None:
+                    families.remove(family)
+                    continue
+                self.run_trial(family, trial)
+                done += 1
+        return done
+
+
+def tell(study, number: int, record: dict) -> None:
+    from optuna.trial import TrialState
+
+    if record["state"] == "complete":
+        study.tell(number, record["value"])
+    elif record["state"] == "pruned":
+        study.tell(number, state=TrialState.PRUNED)
+    else:
+        study.tell(number, state=TrialState.FAIL)
+
+
+def recover(tuner: Tuner) -> list[str]:
+    """Before any trial of a resumed study: a trial the journal shows running (its process is gone: the study's
+    lock is held) is told from its record where it has one, else failed and queued to run again with its
+    parameters. Returns what was done, one line each."""
+    from optuna.trial import TrialState
+
+    notes = []
+    for family in tuner.manifest["families"]:
+        study = tuner.study(family)
+        records = tuner.folder.records(family)
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if trial.number in records and records[trial.number]["state"] in FINISHED:
+                tell(study, trial.number, records[trial.number])
+                continue
+            study.tell(trial.number, state=TrialState.FAIL)
+            study.enqueue_trial(trial.params, skip_if_exists=False)
+            notes.append(f"{family} trial {trial.number} was interrupted; it runs again with the same parameters")
+    return notes
+
+
+# ---- the command -------------------------------------------------------------------------------------------------
+
+def check_options(trials: int, timeout: float | None, workers: int) -> None:
+    if trials < 1:
+        raise EcgbenchError(f"--trials must be at least 1 (got {trials})")
+    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+        raise EcgbenchError(f"--timeout-per-family must be a positive number of seconds (got {timeout})")
+    if workers < 1:
+        raise EcgbenchError(f"--workers must be at least 1 (got {workers})")
+
+
+def study_manifest(suite, suite_file, dataset, folds, command: str, trials: int, timeout, seed: int,
+                   fingerprint: str) -> dict:
+    from ecgbench.environment import git_commit, machine, now, versions
+
+    return {
+        "schema_version": SCHEMA_VERSION, "kind": "tuning study", "command": command, "started": now(),
+        "suite_file": str(suite_file), "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(),
+        **git_commit(), "versions": {**versions(), "optuna": _optuna_version()}, "machine": machine(),
+        "dataset": dataset.name, "synthetic": dataset.synthetic, "data_fingerprint": fingerprint,
+        "development": {"n_beats": len(dataset.y), "class_counts": dataset.class_counts(),
+                        "records": sorted(int(g) for g in np.unique(dataset.groups)),
+                        "part": dataset.provenance.get("development_part", "the whole dataset"),
+                        "provenance": dataset.provenance},
+        "folds": [{"name": f.name, "train": len(f.train), "val": len(f.val), "test": len(f.test),
+                   "test_records": sorted(int(g) for g in np.unique(dataset.groups[f.test]))} for f in folds],
+        "objective": {"text": OBJECTIVE, "classes": objective_classes(dataset), "direction": "maximize",
+                      "decision": "docs/decisions.md#tune-objective"},
+        "budget": {"trials_per_family": trials, "timeout_per_family_s": timeout},
+        "sampler": {"name": "TPESampler", "seed": seed, "n_startup_trials": N_STARTUP_TRIALS,
+                    "reseeded": "per trial, from (seed, family, the trial's place in the budget)"},
+        "pruner": PRUNER, "families": list(suite.models),
+        "search_spaces": {m: {n: describe_space(p) for n, p in search_space(m).items()} for m in suite.models},
+        "model_seeds": {m: suite.seeds_for(m)[0] for m in suite.models},
+        # the suite's values that stay as they are in every trial (its values of searched parameters do not)
+        "fixed_params": {m: {k: v for k, v in suite.params_for_model(m).items() if k not in search_space(m)}
+                         for m in suite.models},
+    }
+
+
+def _optuna_version() -> str:
+    import optuna
+
+    return optuna.__version__
+
+
+IDENTITY = ("suite_fingerprint", "data_fingerprint", "families", "search_spaces", "sampler", "folds", "objective")
+
+
+def open_study(folder: StudyFolder, fresh: dict) -> dict:
+    """The manifest of a new study, or of the study being resumed (refused where it is another study)."""
+    from ecgbench.environment import now
+
+    if not folder.manifest_path.exists():
+        manifest = {**fresh, "invocations": []}
+    else:
+        manifest = folder.read_manifest()
+        changed = [key for key in IDENTITY if manifest.get(key) != fresh[key]]
+        if changed:
+            raise EcgbenchError(f"{folder.root} holds another study (different {', '.join(changed)}); choose another "
+                                "--study-id, or delete that folder to start it over")
+        manifest.update(budget=fresh["budget"], command=fresh["command"], commit=fresh["commit"],
+                        dirty=fresh["dirty"], versions=fresh["versions"], machine=fresh["machine"])
+    manifest["invocations"].append({"command": fresh["command"], "started": now(), "commit": fresh["commit"],
+                                    "budget": fresh["budget"]})
+    manifest["status"] = "running"
+    return manifest
+
+
+def tune(suite_file: Path, study_dir: Path, data_dir, command: str, trials: int, timeout: float | None = None,
+         workers: int = 1, seed: int = 0, write_suite: Path | None = None, force: bool = False) -> Path:
+    """Run (or resume) the study of ``suite_file`` in ``study_dir``; returns the summary's path."""
+    from ecgbench.data import dataset_spec, resolve_data_dir
+    from ecgbench.environment import now
+    from ecgbench.io import writable_file, writable_folder
+    from ecgbench.locks import FileLock
+    from ecgbench.models import model_class
+    from ecgbench.runner import data_fingerprint, sigterm_as_interrupt
+    from ecgbench.suite import load_suite
+    from ecgbench.tuning.development import development_dataset, development_folds
+    from ecgbench.tuning.report import write_report, write_tuned_suite
+
+    check_options(trials, timeout, workers)
+    suite = load_suite(suite_file)
+    if len(suite.datasets) != 1:
+        raise EcgbenchError(f"suite file {suite_file}: tune searches on one dataset, the suite names "
+                            f"{len(suite.datasets)} ({', '.join(suite.datasets)})")
+    require_spaces(suite.models)
+    if write_suite is not None:
+        writable_file(write_suite, "--write-suite")
+        if write_suite.exists() and not force:
+            raise EcgbenchError(f"--write-suite {write_suite}: the file exists; add --force to overwrite it")
+    data_dir = resolve_data_dir(data_dir)
+    for name in suite.models:
+        model_class(name).check_params(suite.params_for_model(name))
+    dataset_spec(suite.datasets[0]).check_params(suite.params_for_dataset(suite.datasets[0]))
+    # not suite.validate: the suite's test data need not be present, tune reads the development part only
+    folder = StudyFolder(writable_folder(study_dir, "study folder"))
+    dataset = development_dataset(suite, suite.datasets[0], data_dir)
+    folds = development_folds(dataset, suite)
+    fingerprint = data_fingerprint(dataset)
+    log.info("study %s: %s development set, %d beats %s, %d folds by record; %d trial(s) per family%s: %s",
+             folder.root.name, dataset.name + (" (SYNTHETIC)" if dataset.synthetic else ""), len(dataset.y),
+             dataset.class_counts(), len(folds), trials,
+             f", {timeout:g} s per family" if timeout else "", ", ".join(suite.models))
+    fresh = study_manifest(suite, suite_file, dataset, folds, command, trials, timeout, seed, fingerprint)
+    with sigterm_as_interrupt(), FileLock(folder.root / "lock", f"study folder {folder.root}"):
+        manifest = open_study(folder, fresh)
+        write_json(folder.manifest_path, manifest)
+        tuner = Tuner(folder, dataset, folds, manifest)
+        for note in recover(tuner):
+            log.info("%s", note)
+        try:
+            if workers == 1:
+                tuner.loop()
+            else:
+                run_workers(folder, data_dir, workers)
+        except KeyboardInterrupt as exc:
+            manifest.update(status="interrupted", stopped=now())
+            write_json(folder.manifest_path, manifest)
+            exc.resume = command
+            raise
+        except Exception as exc:  # a worker's crash, storage: recorded, then reported as usual
+            manifest.update(status="failed", stopped=now(), reason=f"{type(exc).__name__}: {exc}")
+            write_json(folder.manifest_path, manifest)
+            raise
+        manifest.update(status="complete", finished=now())
+        manifest.pop("stopped", None)
+        manifest.pop("reason", None)
+        write_json(folder.manifest_path, manifest)
+        summary = write_report(folder, tuner)
+        if write_suite is not None:
+            write_tuned_suite(folder, tuner, suite_file, write_suite)
+    return summary
+
+
+# ---- worker processes --------------------------------------------------------------------------------------------
+
+def run_workers(folder: StudyFolder, data_dir: Path, workers: int) -> None:
+    """``workers`` processes, each asking the shared study for trials until every budget is used."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ecgbench.threads import current_threads
+
+    threads = max(1, current_threads() // workers)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(worker_main, str(folder.root), str(data_dir), threads, index)
+                   for index in range(workers)]
+        done = [future.result() for future in futures]
+    log.info("%d worker(s) ran %s trial(s)", workers, " + ".join(map(str, done)))
+
+
+def worker_main(root: str, data_dir: str, threads: int, index: int) -> int:
+    from ecgbench.progress import setup_logging
+    from ecgbench.runner import data_fingerprint
+    from ecgbench.suite import Suite
+    from ecgbench.threads import set_threads
+    from ecgbench.tuning.development import development_dataset, development_folds
+
+    setup_logging(False)
+    set_threads(threads)
+    folder = StudyFolder(Path(root))
+    manifest = folder.read_manifest()
+    suite = Suite(**manifest["suite"])
+    dataset = development_dataset(suite, manifest["dataset"], Path(data_dir))
+    if data_fingerprint(dataset) != manifest["data_fingerprint"]:
+        raise EcgbenchError(f"worker {index}: the development data differ from the study's")
+    return Tuner(folder, dataset, development_folds(dataset, suite), manifest).loop()
+
+
+# ---- command line (ecgbench.cli adds the parser and calls cmd_tune) -----------------------------------------------
+
+def add_parser(commands) -> None:
+    tune_parser = commands.add_parser(
+        "tune", help="equal-budget hyperparameter search per model family on the development set (docs/tuning.md)")
+    tune_parser.add_argument("suite", type=Path, metavar="SUITE", help="a TOML suite file (one dataset)")
+    tune_parser.add_argument("--trials", type=int, default=20, help="trials per family (default 20)")
+    tune_parser.add_argument("--timeout-per-family", type=float, metavar="S",
+                             help="seconds of trials per family; trials started before it ran out finish "
+                                  "(default: none)")
+    tune_parser.add_argument("--study-id", help="the study folder's name under --results-dir; an existing study of "
+                                                "the same suite is resumed (default: tune-<suite name>)")
+    tune_parser.add_argument("--workers", type=int, default=1, metavar="N",
+                             help="N processes asking the shared study for trials (default 1)")
+    tune_parser.add_argument("--seed", type=int, default=0, help="the sampler's seed (default 0)")
+    tune_parser.add_argument("--results-dir", type=Path, default=Path("results"), help="where study folders go")
+    tune_parser.add_argument("--data-dir", type=Path, help="folder with the real data files "
+                                                           "(default: $ECGBENCH_DATA, else ~/.cache/ecgbench)")
+    tune_parser.add_argument("--threads", type=int, help="threads per trial (default: all CPUs, divided among "
+                                                         "--workers)")
+    tune_parser.add_argument("--write-suite", type=Path, metavar="FILE",
+                             help="write the suite with each family's best configuration as [model_params]")
+    tune_parser.add_argument("--force", action="store_true", help="overwrite an existing --write-suite file")
+
+
+def cmd_tune(args) -> int:
+    import shlex
+
+    from ecgbench.threads import set_threads
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise EcgbenchError(f"--threads must be at least 1 (got {args.threads})")
+        set_threads(args.threads)
+    if args.seed < 0:
+        raise EcgbenchError(f"--seed must be 0 or more (got {args.seed})")
+    study_id = args.study_id or f"tune-{args.suite.stem}"
+    if not study_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise EcgbenchError(f"--study-id {study_id!r}: use letters, digits, '-', '_' and '.' only")
+    command = "python -m ecgbench " + shlex.join(args.argv)
+    summary = tune(args.suite, args.results_dir / study_id, args.data_dir, command, args.trials,
+                   args.timeout_per_family, args.workers, args.seed, args.write_suite, args.force)
+    print(f"report: {summary}")
+    if args.write_suite:
+        print(f"tuned suite: {args.write_suite}")
+    return 0

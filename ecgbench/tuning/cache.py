@@ -1,0 +1,182 @@
+"""Work of a trial that does not depend on its searched parameters, done once per fold and reused.
+
+- ROCKET / MiniRocket: the kernel features of every development beat, from the transformer fitted on the fold's
+  training beats, per (fold, ``num_kernels``, seed).
+- tsfresh-xgboost: the ranking of the relevant features (selected on the fold's training beats as the model
+  selects them) and the values of the best ``K`` of them for every development beat, ``K`` the top of
+  ``max_features``' search range; a trial with ``max_features = k <= K`` takes the first ``k`` columns, which are
+  the values its own extraction would give (each feature is computed on its own, in the given column order).
+
+An entry is a ``.npz`` (``allow_pickle=False``; never a pickle) keyed by the sha256 of the data fingerprint, the
+fold's indices and the settings that decide the features, written atomically. The model itself is unchanged: a
+trial's model is the registered class, given a transformer (or a selection and extraction) that looks its rows
+up in the entry by the beat's values. ``tests/test_tuning.py`` checks that a cached trial scores as an uncached
+one. :data:`STATS` counts entries computed and reused in this process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ecgbench.io import atomic_write, write_text
+
+log = logging.getLogger(__name__)
+
+STATS = {"computed": 0, "reused": 0}
+
+
+def entry_key(**parts) -> str:
+    payload = {k: (hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest() if isinstance(v, np.ndarray)
+                   else v) for k, v in parts.items()}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def read(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {name: z[name] for name in z.files}
+    except Exception as exc:  # damaged: recompute, not fatal
+        log.warning("ignoring unreadable tuning cache file %s (%s); recomputing", path, exc)
+        return None
+
+
+def write(path: Path, arrays: dict) -> None:
+    def save(tmp: Path):
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+    atomic_write(path, save)
+    ignore = path.parent / ".gitignore"
+    if not ignore.exists():  # gigabytes that are recomputed, never committed with the study
+        write_text(ignore, "# the tuning cache: recomputed when missing, never committed\n*\n")
+
+
+def cached(path: Path, compute) -> dict:
+    entry = read(path)
+    if entry is not None:
+        STATS["reused"] += 1
+        return entry
+    start = time.monotonic()
+    entry = compute()
+    write(path, entry)
+    STATS["computed"] += 1
+    log.info("tuning cache: computed %s in %.1f s", path.name, time.monotonic() - start)
+    return entry
+
+
+class RowIndex:
+    """The position of each development beat, found by its values (the bytes of its float32 row)."""
+
+    def __init__(self, beats: np.ndarray):
+        self.positions = {row.tobytes(): i for i, row in enumerate(np.ascontiguousarray(beats, dtype=np.float32))}
+
+    def __call__(self, beats: np.ndarray) -> np.ndarray:
+        rows = np.ascontiguousarray(np.asarray(beats).reshape(len(beats), -1), dtype=np.float32)
+        return np.fromiter((self.positions[row.tobytes()] for row in rows), dtype=np.int64, count=len(rows))
+
+
+class LookupTransformer:
+    """Stands in for a fitted sktime transformer: the rows of precomputed features for the beats given."""
+
+    def __init__(self, features: np.ndarray, index: RowIndex):
+        self.features, self.index = features, index
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return self.features[self.index(np.asarray(X)[:, 0, :])]
+
+
+class FoldCache:
+    """The cache of one study (``folder``) over one development set (its beats, fingerprint and folds)."""
+
+    def __init__(self, folder: Path, beats: np.ndarray, fingerprint: str):
+        self.folder, self.beats, self.fingerprint = Path(folder), beats, fingerprint
+        self._index = None
+
+    @property
+    def index(self) -> RowIndex:
+        if self._index is None:
+            self._index = RowIndex(self.beats)
+        return self._index
+
+    def path(self, family: str, key: str) -> Path:
+        return self.folder / f"{family}-{key[:24]}.npz"
+
+    # ---- ROCKET / MiniRocket ---------------------------------------------------------------------------------
+    def kernel_features(self, model, train: np.ndarray) -> np.ndarray:
+        """Kernel features (float16, as the model stores them) of every development beat, from ``model``'s
+        transformer fitted on the fold's training beats ``train`` (indices)."""
+        key = entry_key(fingerprint=self.fingerprint, model=model.name, train=train, seed=model.seed,
+                        num_kernels=model.params["num_kernels"])
+
+        def compute():
+            beats = self.beats[train][:, None, :].astype(np.float64)
+            transformer = model.make_transformer().fit(beats)
+            out = None
+            for part in model.chunks(len(self.beats)):
+                block = np.asarray(transformer.transform(self.beats[part, None, :].astype(np.float64)),
+                                   dtype=np.float16)
+                if out is None:
+                    out = np.empty((len(self.beats), block.shape[1]), dtype=np.float16)
+                out[part] = block
+            return {"features": out}
+
+        return cached(self.path(model.name, key), compute)["features"]
+
+    def hook_kernel_model(self, model, train: np.ndarray) -> None:
+        features = self.kernel_features(model, train)
+        model.make_transformer = lambda: LookupTransformer(features, self.index)
+
+    # ---- tsfresh-xgboost -------------------------------------------------------------------------------------
+    def tsfresh_features(self, model, train: np.ndarray, y_train: np.ndarray, top: int) -> tuple[list, np.ndarray]:
+        """The ``top`` best-ranked columns as ``model.select`` ranks them on the fold's training beats, and their
+        values for every development beat (float32)."""
+        from ecgbench.models.features import extract
+        from ecgbench.threads import pinned
+
+        p = model.params
+        key = entry_key(fingerprint=self.fingerprint, model=model.name, train=train, seed=model.seed, top=top,
+                        selection_beats=p["selection_beats"], fdr_level=p["fdr_level"])
+
+        def compute():
+            from ecgbench.models import build
+
+            ranker = build(model.name, n_classes=model.n_classes, seed=model.seed, max_features=top,
+                           selection_beats=p["selection_beats"], fdr_level=p["fdr_level"])
+            with pinned():
+                ranker.select(self.beats[train], y_train)
+                values, _ = extract(self.beats, ranker.settings, ranker.columns)
+            return {"columns": np.array(ranker.columns, dtype=str), "features": values}
+
+        entry = cached(self.path(model.name, key), compute)
+        return [str(c) for c in entry["columns"]], entry["features"]
+
+    def hook_tsfresh_model(self, model, train: np.ndarray, y_train: np.ndarray, top: int) -> bool:
+        """Give ``model`` the cached selection and features; False where its settings are not the cached ones."""
+        p = model.params
+        if p["full_efficient_set"] or p["max_features"] > top:
+            return False
+        columns, features = self.tsfresh_features(model, train, y_train, top)
+        k = p["max_features"]
+
+        def select(X, y):
+            from tsfresh.feature_extraction.settings import from_columns
+
+            model.columns = columns[:k]
+            model.settings = from_columns(model.columns)["ecg"]
+
+        def lookup(X, label):
+            return features[self.index(X)][:, : len(model.columns)]
+
+        model.select, model.features = select, lookup
+        return True

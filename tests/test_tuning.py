@@ -1,0 +1,352 @@
+"""Tests of ``python -m ecgbench tune`` (ecgbench/tuning/): a tiny study on the embedded SYNTHETIC beats (two
+families, two trials, two folds by record), its records, resume, equal budget, the fold cache, the report and the
+tuned suite; the development set of mitdb-inter read without any DS2 file (small WFDB records written here); the
+search spaces' documentation; bad options."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgbench import cli
+from ecgbench import tuning as tu
+from ecgbench.models import Model, model_class
+from ecgbench.models.base import Model as BaseModel
+from ecgbench.params import Param
+from ecgbench.tuning import cache as tc
+from ecgbench.tuning.report import expected_max
+
+SUITE = """
+description = "tiny tuning test (SYNTHETIC)"
+datasets = ["synthetic"]
+models = ["minirocket", "tsfresh-xgboost"]
+seeds = [0]
+
+[split]
+protocol = "holdout"
+n_folds = 2
+val_size = 0.2
+seed = 0
+
+[dataset_params.synthetic]
+n_beats = 500
+n_patients = 10
+
+[model_params.minirocket]
+max_epochs = 3
+
+[model_params.tsfresh-xgboost]
+selection_beats = 80
+early_stopping_rounds = 0
+"""
+
+# Small spaces, so that a trial costs a second or two: one kernel count (the cache must then be hit by the second
+# trial), few features and trees.
+SMALL_SPACES = {
+    "minirocket": {"num_kernels": Param(10_000, low=84, search_choices=(168,))},
+    "tsfresh-xgboost": {"max_features": Param(300, low=1, search=(5, 12)),
+                        "n_estimators": Param(600, low=1, search=(5, 20)),
+                        "max_depth": Param(6, low=1, search=(2, 3))},
+}
+
+
+@pytest.fixture(autouse=True)
+def small_spaces(monkeypatch, tmp_path, request):
+    monkeypatch.chdir(tmp_path)
+    if request.node.name.startswith("test_docs_tuning_md"):  # the declared spaces, as they are
+        return
+    for name, entries in SMALL_SPACES.items():
+        cls = model_class(name)
+        monkeypatch.setattr(cls, "param_schema", {**cls.param_schema, **entries})
+
+
+@pytest.fixture
+def suite_file(tmp_path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(SUITE)
+    return path
+
+
+def tune(suite_file, *options) -> int:
+    return cli.main(["tune", str(suite_file), "--results-dir", "studies", "--threads", "1", *options])
+
+
+def records(study: Path, family: str) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((study / "trials" / family).glob("*.json"))]
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Every fold fitted (family, fold name, searched parameters) and every kernel transform computed."""
+    calls = {"folds": [], "transforms": 0}
+    fit_fold = tu.Tuner.fit_fold
+
+    def counting_fit_fold(self, family, params, fold):
+        calls["folds"].append((family, fold.name, json.dumps(params, sort_keys=True)))
+        return fit_fold(self, family, params, fold)
+
+    kernel_features = tc.FoldCache.kernel_features
+
+    def counting_kernel_features(self, model, train):
+        before = tc.STATS["computed"]
+        out = kernel_features(self, model, train)
+        calls["transforms"] += tc.STATS["computed"] - before
+        return out
+
+    monkeypatch.setattr(tu.Tuner, "fit_fold", counting_fit_fold)
+    monkeypatch.setattr(tc.FoldCache, "kernel_features", counting_kernel_features)
+    return calls
+
+
+def test_tiny_study_stores_every_trial_with_an_equal_budget_and_reuses_the_fold_cache(suite_file, counted, capsys):
+    assert tune(suite_file, "--trials", "2", "--study-id", "s", "--write-suite", "tuned.toml") == 0
+    study = Path("studies/s")
+    manifest = json.loads((study / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["synthetic"]
+    assert manifest["budget"] == {"trials_per_family": 2, "timeout_per_family_s": None}
+    assert manifest["objective"]["classes"] == ["S", "V"] and manifest["sampler"]["seed"] == 0
+    assert manifest["families"] == ["minirocket", "tsfresh-xgboost"] and len(manifest["folds"]) == 2
+    assert manifest["data_fingerprint"] and manifest["commit"] and manifest["versions"]["optuna"]
+    for family in manifest["families"]:  # the same budget for every family, every trial stored
+        trials = records(study, family)
+        assert [r["number"] for r in trials] == [0, 1]
+        for r in trials:
+            assert r["state"] == "complete" and 0 <= r["value"] <= 1 and r["seconds"] > 0
+            assert [f["fold"] for f in r["folds"]] == ["fold1", "fold2"]
+            assert set(r["params"]) == set(tu.search_space(family))
+    # the kernel transforms: once per fold (one kernel count), reused by the second trial
+    assert counted["transforms"] == 2
+    first, second = records(study, "minirocket")
+    assert first["cache"] == {"computed": 2, "reused": 0} and second["cache"] == {"computed": 0, "reused": 2}
+    assert records(study, "tsfresh-xgboost")[1]["cache"] == {"computed": 0, "reused": 2}
+    summary = (study / "summary.md").read_text()
+    assert "SYNTHETIC" in summary and "| minirocket | 2 (2 / 0 / 0)" in summary and "### tsfresh-xgboost" in summary
+    assert (study / "expected-max.png").stat().st_size > 1000
+    assert (study / "cache" / ".gitignore").read_text().endswith("*\n")
+    tuned = tomllib.loads(Path("tuned.toml").read_text())
+    best = max(records(study, "minirocket"), key=lambda r: r["value"])
+    assert tuned["model_params"]["minirocket"] == {"max_epochs": 3, **best["params"]}
+    assert tuned["split"]["n_folds"] == 2 and tuned["datasets"] == ["synthetic"]
+    # the tuned file is not overwritten unless asked; a rerun resumes and runs nothing
+    capsys.readouterr()
+    assert tune(suite_file, "--trials", "2", "--study-id", "s", "--write-suite", "tuned.toml") == 2
+    assert "exists; add --force" in capsys.readouterr().err
+    n_folds = len(counted["folds"])
+    assert tune(suite_file, "--trials", "2", "--study-id", "s", "--write-suite", "tuned.toml", "--force") == 0
+    assert len(counted["folds"]) == n_folds
+
+
+def test_cached_trial_scores_as_the_uncached_model(suite_file):
+    from ecgbench.suite import load_suite
+    from ecgbench.tuning.development import development_dataset, development_folds
+
+    suite = load_suite(suite_file)
+    dataset = development_dataset(suite, "synthetic", None)
+    fold = development_folds(dataset, suite)[0]
+    tuner = tu.Tuner.__new__(tu.Tuner)
+    tuner.suite, tuner.dataset = suite, dataset
+    tuner.cache = tc.FoldCache(Path("cache"), dataset.X, "fp")
+    for family, params in (("minirocket", {"max_epochs": 3, "num_kernels": 168}),
+                           ("tsfresh-xgboost", {"selection_beats": 80, "max_features": 7, "n_estimators": 10,
+                                                "early_stopping_rounds": 0})):
+        cached = tuner.fit_fold(family, params, fold)
+        hooks = (tc.FoldCache.hook_kernel_model, tc.FoldCache.hook_tsfresh_model)
+        with pytest.MonkeyPatch.context() as patch:
+            for hook in hooks:
+                patch.setattr(tc.FoldCache, hook.__name__, lambda *a, **k: False)
+            plain = tuner.fit_fold(family, params, fold)
+        np.testing.assert_allclose(cached, plain, rtol=0, atol=1e-12)
+
+
+def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path, counted, monkeypatch):
+    path = one_family_suite(tmp_path)
+    fit_fold = tu.Tuner.fit_fold  # counting (the fixture)
+    stopped = []
+
+    def interrupted_in_the_second_trial(self, family, params, fold):
+        if len(counted["folds"]) == 3:  # trial 1, its second fold
+            stopped.append(json.dumps(params, sort_keys=True))
+            raise KeyboardInterrupt
+        return fit_fold(self, family, params, fold)
+
+    monkeypatch.setattr(tu.Tuner, "fit_fold", interrupted_in_the_second_trial)
+    assert tune(path, "--trials", "3", "--study-id", "r") == 130
+    study = Path("studies/r")
+    assert json.loads((study / "manifest.json").read_text())["status"] == "interrupted"
+    assert [r["number"] for r in records(study, "minirocket")] == [0]
+    monkeypatch.setattr(tu.Tuner, "fit_fold", fit_fold)
+    counted["folds"].clear()
+    assert tune(path, "--trials", "3", "--study-id", "r") == 0
+    # 2 trials left, two folds each: the finished one is not run again, the interrupted one is, as it was
+    assert len(counted["folds"]) == 4 and counted["folds"][0][2] == stopped[0]
+    finished = [r for r in records(study, "minirocket") if r["state"] in tu.FINISHED]
+    assert len(finished) == 3
+    # reproducible from the seed: an uninterrupted study draws the same parameters
+    assert tune(path, "--trials", "3", "--study-id", "u") == 0
+    assert [r["params"] for r in finished] == [r["params"] for r in records(Path("studies/u"), "minirocket")]
+    # a larger budget extends the study
+    assert tune(path, "--trials", "4", "--study-id", "u") == 0
+    assert len(records(Path("studies/u"), "minirocket")) == 4
+
+
+def one_family_suite(tmp_path, n_folds: int = 2) -> Path:
+    path = tmp_path / "one.toml"
+    path.write_text(SUITE.replace('["minirocket", "tsfresh-xgboost"]', '["minirocket"]')
+                    .replace("n_folds = 2", f"n_folds = {n_folds}"))
+    return path
+
+
+def test_trials_doing_badly_after_their_first_folds_are_pruned(tmp_path, monkeypatch):
+    """No model is trained: trials 0-4 predict every beat right, the later ones call every beat N."""
+    calls = []
+
+    def fake_fit_fold(self, family, params, fold):
+        calls.append(fold.name)
+        trial = (len(calls) - 1) // len(self.folds)
+        truth = self.dataset.y[fold.test]
+        return np.eye(self.dataset.n_classes)[truth if trial < 5 else np.zeros_like(truth)]
+
+    monkeypatch.setattr(tu.Tuner, "fit_fold", fake_fit_fold)
+    assert tune(one_family_suite(tmp_path, n_folds=3), "--trials", "7", "--study-id", "p") == 0
+    trials = records(Path("studies/p"), "minirocket")
+    assert [r["state"] for r in trials] == ["complete"] * 5 + ["pruned"] * 2
+    assert all(r["value"] == 1.0 for r in trials[:5])
+    assert [r["pruned_after_fold"] for r in trials[5:]] == [2, 2] and len(calls) == 5 * 3 + 2 * 2
+    assert "| minirocket | 7 (5 / 2 / 0)" in Path("studies/p/summary.md").read_text()
+
+
+def test_failed_trials_are_recorded_and_count_and_the_time_budget_stops_a_family(tmp_path, monkeypatch):
+    def failing(self, family, params, fold):
+        raise ValueError("no luck")
+
+    monkeypatch.setattr(tu.Tuner, "fit_fold", failing)
+    assert tune(one_family_suite(tmp_path), "--trials", "2", "--study-id", "f") == 0
+    trials = records(Path("studies/f"), "minirocket")
+    assert [r["state"] for r in trials] == ["failed", "failed"] and "ValueError: no luck" in trials[0]["error"]
+    assert "No completed trial." in Path("studies/f/summary.md").read_text()
+    # a time budget already spent by the first trial: one trial, whatever --trials says
+    assert tune(one_family_suite(tmp_path), "--trials", "5", "--study-id", "t", "--timeout-per-family",
+                "1e-9") == 0
+    assert len(records(Path("studies/t"), "minirocket")) == 1
+
+
+def test_workers_share_the_study_and_keep_to_the_budget(tmp_path):
+    """Two processes on one journal (the spawned workers search minirocket's full space)."""
+    path = one_family_suite(tmp_path)
+    assert tune(path, "--trials", "2", "--study-id", "w", "--workers", "2") == 0
+    trials = records(Path("studies/w"), "minirocket")
+    assert sorted(r["number"] for r in trials) == [0, 1] and {r["state"] for r in trials} == {"complete"}
+
+
+def test_mitdb_inter_is_tuned_on_ds1_without_reading_any_ds2_file(tmp_path, wfdb, monkeypatch):
+    """A copy of mitdb with the DS1 records only: the full dataset cannot load, tune's development set does, and
+    no DS2 record is asked for."""
+    from ecgbench.data import load_dataset
+    from ecgbench.data import wfdb_dataset as wd
+    from ecgbench.data.mitdb import DS1, DS2
+    from ecgbench.errors import EcgbenchError
+    from tests.conftest import _write_record
+
+    monkeypatch.setenv("ECGBENCH_CACHE", str(tmp_path / "beat-cache"))
+    folder = tmp_path / "data" / "mitdb"
+    folder.mkdir(parents=True)
+    for i, record in enumerate(DS1):
+        _write_record(wfdb, folder, record, 360, seed=i, lead_names=("MLII", "V1"))
+    with pytest.raises(EcgbenchError, match="not found"):
+        load_dataset("mitdb-inter", tmp_path / "data")
+    asked = []
+    read_database = wd.read_database
+
+    def recording(folder, records, *args, **kwargs):
+        asked.extend(records)
+        return read_database(folder, records, *args, **kwargs)
+
+    monkeypatch.setattr(wd, "read_database", recording)
+    suite = tmp_path / "inter.toml"
+    suite.write_text('datasets = ["mitdb-inter"]\nmodels = ["minirocket"]\n[split]\nprotocol = "predefined"\n'
+                     'n_folds = 2\n[dataset_params.mitdb-inter]\ncontext = ["rr"]\n'
+                     '[model_params.minirocket]\nmax_epochs = 2\n')
+    assert cli.main(["tune", str(suite), "--trials", "1", "--results-dir", "studies", "--study-id", "m",
+                     "--data-dir", str(tmp_path / "data"), "--threads", "1"]) == 0
+    assert asked and set(asked) <= set(DS1) and not set(asked) & set(DS2)
+    manifest = json.loads(Path("studies/m/manifest.json").read_text())
+    assert manifest["development"]["records"] == sorted(int(r) for r in DS1)
+    assert "never read" in manifest["development"]["part"]
+    assert manifest["objective"]["classes"] == ["V"]  # these records have N and V beats only
+
+
+class NoSpace(BaseModel):
+    name = "no-space-model"
+    default_params = {"C": 1.0}
+
+
+@pytest.fixture
+def no_space_model(monkeypatch):
+    from ecgbench.models import MODELS
+
+    model_class("minirocket")  # the registry is loaded
+    monkeypatch.setitem(MODELS._entries, NoSpace.name, NoSpace)  # for this test only
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--trials", "0"], "--trials must be at least 1"),
+    (["--workers", "0"], "--workers must be at least 1"),
+    (["--timeout-per-family", "-3"], "--timeout-per-family must be a positive"),
+    (["--study-id", "a/b"], "--study-id"),
+])
+def test_bad_options_are_one_line_and_exit_2(suite_file, capsys, options, message):
+    assert tune(suite_file, *options) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("models, message", [
+    ('["minirocket", "nope"]', "unknown model 'nope'"),
+    ('["minirocket", "no-space-model"]', "model 'no-space-model' declares no search space"),
+])
+def test_models_without_a_space_or_unknown_are_refused_by_name(tmp_path, capsys, no_space_model, models, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(SUITE.replace('["minirocket", "tsfresh-xgboost"]', models))
+    assert tune(path) == 2
+    err = capsys.readouterr().err
+    assert message in err.lower() or message in err
+    assert len(err.strip().splitlines()) == 1 and not Path("studies").exists()
+
+
+def test_an_unknown_suite_file_is_one_line(capsys):
+    assert tune("missing.toml") == 2
+    err = capsys.readouterr().err
+    assert "suite file missing.toml does not exist" in err and len(err.strip().splitlines()) == 1
+
+
+def test_expected_maximum_is_the_mean_best_of_n_draws_with_replacement():
+    import itertools
+
+    scores = [0.2, 0.5, 0.9]
+    for n in (1, 2, 3):
+        best = [max(draw) for draw in itertools.product(scores, repeat=n)]
+        mean, std = expected_max(scores, n)
+        assert mean == pytest.approx(np.mean(best)) and std == pytest.approx(np.std(best))
+
+
+def test_a_search_range_outside_the_parameter_is_refused():
+    with pytest.raises(ValueError, match="outside"):
+        Param(5, low=1, search=(0, 10))
+    with pytest.raises(ValueError, match="not both"):
+        Param(5, search=(1, 10), search_choices=(1, 2))
+    assert issubclass(NoSpace, Model)
+
+
+def test_docs_tuning_md_lists_every_models_space_as_the_code_declares_it():
+    from ecgbench.tuning.docs import spaces_markdown
+
+    text = Path(__file__).resolve().parent.parent.joinpath("docs/tuning.md").read_text()
+    block = re.search(r"<!-- spaces: begin -->\n(.*)<!-- spaces: end -->", text, re.S)
+    assert block, "docs/tuning.md lost its generated block"
+    assert block.group(1) == spaces_markdown(), ("docs/tuning.md is out of date: regenerate it with "
+                                                 "`python -m ecgbench.tuning.docs`")
