@@ -260,13 +260,13 @@ def test_mitdb_inter_is_tuned_on_ds1_without_reading_any_ds2_file(tmp_path, wfdb
     with pytest.raises(EcgbenchError, match="not found"):
         load_dataset("mitdb-inter", tmp_path / "data")
     asked = []
-    read_database = wd.read_database
+    read_records = wd.read_records  # every WFDB read of a dataset goes through it
 
     def recording(folder, records, *args, **kwargs):
         asked.extend(records)
-        return read_database(folder, records, *args, **kwargs)
+        return read_records(folder, records, *args, **kwargs)
 
-    monkeypatch.setattr(wd, "read_database", recording)
+    monkeypatch.setattr(wd, "read_records", recording)
     suite = tmp_path / "inter.toml"
     suite.write_text('datasets = ["mitdb-inter"]\nmodels = ["minirocket"]\n[split]\nprotocol = "predefined"\n'
                      'n_folds = 2\n[dataset_params.mitdb-inter]\ncontext = ["rr"]\n'
