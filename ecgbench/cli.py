@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--results-dir", type=Path, default=Path("results"), help="where run folders go (results/)")
     run.add_argument("--data-dir", type=Path, help="folder with the real data files "
                                                    "(default: $ECGBENCH_DATA, else ~/.cache/ecgbench)")
+    run.add_argument("--no-models", action="store_true", help="do not store each cell's fitted model (and its "
+                                                              "card) beside its predictions")
     run.add_argument("--threads", type=int, help="threads per cell for BLAS, numba, XGBoost and TensorFlow "
                                                  "(default: all CPUs; 1 with --workers)")
     where = run.add_argument_group("where the cells run (default: one after another in this process; the run "
@@ -281,7 +283,8 @@ def cmd_run(args) -> int:
 
         print(job_script(cluster_options(args, suite), current_threads()))
         return 0
-    failures = run_suite(suite, run_dir, data_dir, command, executor, plan_only=args.plan_only)
+    failures = run_suite(suite, run_dir, data_dir, command, executor, plan_only=args.plan_only,
+                         save_models=not args.no_models)
     if args.plan_only:
         print(f"planned: {run_dir} (cells: python -m ecgbench cells {run_dir})")
         return 0

@@ -136,7 +136,7 @@ def suite_cells(suite: Suite, splits_by_dataset: dict[str, list[str]]) -> list[C
             for model in suite.models for seed in suite.seeds_for(model)]
 
 
-def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -> Plan:
+def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, save_models: bool = True) -> Plan:
     """Open (or resume) the run folder and list its cells; nothing is trained here.
 
     Every dataset is loaded and checked before anything is written, so a data error leaves no run folder behind.
@@ -161,6 +161,7 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -
     lock = store.lock().acquire()
     try:
         manifest = open_manifest(store, suite, command)
+        manifest["save_models"] = bool(save_models)  # whether cells store their fitted models (run --no-models)
         for name, dataset in datasets.items():
             fingerprint = data_fingerprint(dataset)
             planned = manifest["datasets"].get(name, {}).get("fingerprint")
@@ -400,18 +401,26 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     )
     groups = None if dataset.groups is None else dataset.groups[test]
     conditions = None if dataset.conditions is None else dataset.conditions[test]
-    store.write_cell(key, predictions_frame(test, y[test], proba, dataset.classes, groups, conditions), metrics)
+    card = None
+    if manifest.get("save_models", True):
+        from ecgbench.cards import model_card
+
+        trained_on = None if dataset.groups is None else np.unique(dataset.groups[np.concatenate([train, val])])
+        card = model_card(key, metrics, manifest, dataset, n_context, y[test], proba.argmax(axis=1), groups,
+                          trained_on)
+    store.write_cell(key, predictions_frame(test, y[test], proba, dataset.classes, groups, conditions), metrics,
+                     model if card is not None else None, card)
     return metrics
 
 
 def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, executor=None,
-              plan_only: bool = False) -> list[dict]:
+              plan_only: bool = False, save_models: bool = True) -> list[dict]:
     """Plan the run, execute its unfinished cells, write the report; return the failed cells' records.
     ``plan_only``: stop after planning (the cells are then run by ``run-cell``, e.g. in a job array)."""
     from ecgbench.executors import SerialExecutor
 
     with sigterm_as_interrupt():
-        plan = plan_run(suite, run_dir, data_dir, command)
+        plan = plan_run(suite, run_dir, data_dir, command, save_models)
         try:
             if plan_only:
                 log.info("planned %d cell(s), %d not finished; list them with `python -m ecgbench cells %s`",

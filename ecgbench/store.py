@@ -38,6 +38,7 @@ SCHEMA_VERSION = 2
 NOT_RUN = "not run"
 PREDICTIONS = "predictions.parquet"
 CELL_METRICS = "metrics.json"
+MODEL_DIR = "model"  # the cell's fitted model and its card; the checksums of its files: metrics' model_sha256
 MANIFEST_KEYS = ("suite", "datasets")  # the tables every reader of a manifest relies on
 
 log = logging.getLogger(__name__)
@@ -161,12 +162,27 @@ class RunStore:
             log.warning("cell %s: %s; it is computed again", key.id, problem)
         return problem is None
 
-    def write_cell(self, key: CellKey, predictions: pd.DataFrame, metrics: dict) -> None:
+    def write_cell(self, key: CellKey, predictions: pd.DataFrame, metrics: dict, model=None,
+                   card: dict | None = None) -> None:
+        """The cell's predictions, its fitted ``model`` and ``card`` where given (``model/``, checksummed in the
+        metrics as ``model_sha256``), then its metrics."""
         folder = self.cell_dir(key)
         write_predictions(folder / PREDICTIONS, predictions)
         (folder / "error.txt").unlink(missing_ok=True)
+        extra = {}
+        try:
+            if model is None:
+                raise NotImplementedError
+            extra["model_sha256"] = write_model_folder(folder / MODEL_DIR, model, card)
+        except NotImplementedError as exc:  # a plugin that can neither _save nor declares saved_by_pickle
+            if model is not None:
+                log.warning("cell %s: its model is not stored: %s", key.id, exc)  # a model of an earlier computation of the cell must not stand beside these predictions
+            remove_tree(folder / MODEL_DIR)
         write_json(folder / CELL_METRICS, {"schema_version": SCHEMA_VERSION, **metrics,
-                                           "predictions_sha256": sha256_file(folder / PREDICTIONS)})
+                                           "predictions_sha256": sha256_file(folder / PREDICTIONS), **extra})
+
+    def model_dir(self, key: CellKey) -> Path:
+        return self.cell_dir(key) / MODEL_DIR
 
     def lock(self):
         """The run's lock (``lock.json``): one client per run folder (:mod:`ecgbench.locks`)."""
@@ -269,6 +285,44 @@ def _last_byte(path: Path) -> bytes:
             return b""
         fh.seek(-1, 2)
         return fh.read(1)
+
+
+def remove_tree(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path)
+
+
+def write_model_folder(target: Path, model, card: dict | None = None) -> dict[str, str]:
+    """``model.save`` and its card (``card.json``, ``card.md``) into a temporary folder beside ``target``, renamed
+    into place once complete; returns the sha256 of every file (:func:`ecgbench.models.saving.model_checksums`)."""
+    import tempfile
+
+    from ecgbench.cards import CARD_JSON, CARD_MD, card_markdown
+    from ecgbench.models.saving import model_checksums
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        model.save(tmp)
+        if card is not None:
+            write_json(tmp / CARD_JSON, card)
+            write_text(tmp / CARD_MD, card_markdown(card))
+        checksums = model_checksums(tmp)
+        tmp.chmod(0o777 & ~_umask())
+        remove_tree(target)
+        tmp.rename(target)
+    except BaseException:
+        remove_tree(tmp)
+        raise
+    return checksums
+
+
+def _umask() -> int:
+    from ecgbench.io import _UMASK
+
+    return _UMASK
 
 
 def write_npz(path: Path, arrays: dict) -> None:

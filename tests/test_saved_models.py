@@ -1,0 +1,160 @@
+"""Every finished cell keeps its fitted model (``cells/.../seedK/model/``), checksummed in its metrics and verified
+on load; nothing is unpickled from a folder unless asked; ``run --no-models`` stores none (docs/using-models.md)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ecgbench.cli import main
+from ecgbench.errors import EcgbenchError
+from ecgbench.models import Model
+from ecgbench.models.check import check_data, check_model
+from ecgbench.models.saving import load_model
+from ecgbench.store import CellKey, RunStore
+from tests import test_model_contract as contract
+
+FAST = ["--model", "rocket", "--dataset", "synthetic", "--quick"]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    assert main(["run", *FAST, "--run-id", "r", "--results-dir", str(root)]) == 0
+    store = RunStore(root / "r")
+    key = CellKey.of(store.cells()[0])
+    return store, key
+
+
+def test_a_finished_cell_stores_its_model_and_card_checksummed_in_its_metrics(quick_run):
+    store, key = quick_run
+    folder = store.model_dir(key)
+    metrics = json.loads((store.cell_dir(key) / "metrics.json").read_text())
+    assert set(metrics["model_sha256"]) == {"model.json", "weights.npz", "linear.json", "card.json", "card.md"}
+    card = json.loads((folder / "card.json").read_text())
+    assert card["classes"] == ["N", "S", "V", "F", "Q"] and card["beats"]["length"] == 187
+    assert card["beats"]["sampling_rate_hz"] == 125 and card["training"]["synthetic"] is True
+    assert card["training"]["fingerprint"] == store.read_manifest()["datasets"]["synthetic"]["fingerprint"]
+    assert card["test"]["accuracy"] == metrics["accuracy"]
+    low, high = card["test"]["intervals"]["accuracy"]["low"], card["test"]["intervals"]["accuracy"]["high"]
+    assert low <= metrics["accuracy"] <= high
+    assert "# Model card: `rocket` seed 0" in (folder / "card.md").read_text()
+
+
+def test_the_stored_model_reproduces_the_stored_predictions(quick_run):
+    store, key = quick_run
+    metrics = json.loads((store.cell_dir(key) / "metrics.json").read_text())
+    model = load_model(store.model_dir(key), checksums=metrics["model_sha256"])
+    predictions = store.predictions(key)
+    from ecgbench.runner import model_input, suite_dataset
+    from ecgbench.suite import Suite
+
+    # --quick subsamples: the stored index is into the subsample, as the cell saw it
+    dataset = suite_dataset(Suite(**store.read_manifest()["suite"]), "synthetic", None)
+    X, _ = model_input(dataset, "rocket")
+    proba = model.predict_proba(X[predictions["index"].to_numpy()])
+    stored = predictions[[c for c in predictions if c.startswith("p_")]].to_numpy()
+    assert np.array_equal(proba.astype(np.float32), stored)
+
+
+@pytest.mark.parametrize("tamper", ["weights.npz", "model.json", "card.json"])
+def test_a_tampered_model_file_is_refused_by_name(quick_run, tmp_path, tamper):
+    import shutil
+
+    store, key = quick_run
+    metrics = json.loads((store.cell_dir(key) / "metrics.json").read_text())
+    copy = tmp_path / "model"
+    shutil.copytree(store.model_dir(key), copy)
+    with open(copy / tamper, "ab") as fh:
+        fh.write(b" ")
+    with pytest.raises(EcgbenchError, match=f"{tamper} is not the file saved with the model"):
+        load_model(copy, checksums=metrics["model_sha256"])
+
+
+def test_a_file_added_to_a_model_folder_is_refused(quick_run, tmp_path):
+    import shutil
+
+    store, key = quick_run
+    metrics = json.loads((store.cell_dir(key) / "metrics.json").read_text())
+    copy = tmp_path / "model"
+    shutil.copytree(store.model_dir(key), copy)
+    (copy / "model.pkl").write_bytes(b"not what was saved")
+    with pytest.raises(EcgbenchError, match="model.pkl was not saved with the model"):
+        load_model(copy, checksums=metrics["model_sha256"])
+
+
+def test_no_models_stores_none(tmp_path):
+    assert main(["run", *FAST, "--run-id", "n", "--results-dir", str(tmp_path), "--no-models"]) == 0
+    store = RunStore(tmp_path / "n")
+    cell = store.cells()[0]
+    assert "model_sha256" not in cell and not store.model_dir(CellKey.of(cell)).exists()
+    assert store.read_manifest()["save_models"] is False
+
+
+# -- the contract: save / load, and the models that can only pickle ------------------------------------------
+class PickleOnly(contract.Centroid):
+    saved_by_pickle = True
+
+
+class NoSave(contract.Centroid):
+    """A plugin written before save/load: neither _save nor saved_by_pickle."""
+
+    _save = Model._save
+    _load = Model._load
+
+
+class ForgetsOnSave(contract.Centroid):
+    """Saves its centroids, but its predictions depend on something it does not save."""
+
+    def _fit(self, X, y, X_val, y_val):
+        super()._fit(X, y, X_val, y_val)
+        self.shift = 0.5
+
+    def _load(self, folder):
+        super()._load(folder)
+        self.shift = 0.0
+
+    def _predict_proba(self, X):
+        return contract.softmax(np.log(super()._predict_proba(X) + 1e-9) + self.shift * np.arange(self.n_classes))
+
+
+def test_a_pickle_only_model_is_refused_without_allow_pickle_and_passes_its_check(tmp_path):
+    with contract.registered(PickleOnly) as name:
+        results = {r.name: r for r in check_model(name)}
+        assert results["save_load"].passed and "pickling" in results["save_load"].message
+        X, y = check_data()
+        model = PickleOnly(5).fit(X[:200], y[:200])
+        model.save(tmp_path / "m")
+        assert (tmp_path / "m" / "model.pkl").is_file()
+        with pytest.raises(EcgbenchError, match=r"saved by pickling .*\(--allow-pickle\)"):
+            load_model(tmp_path / "m")
+        again = load_model(tmp_path / "m", allow_pickle=True)
+        assert np.array_equal(again.predict_proba(X[200:]), model.predict_proba(X[200:]))
+
+
+def test_the_save_load_check_names_what_breaks_it():
+    assert set(contract.failures(NoSave)) == {"save_load"}
+    assert "implements no _save" in contract.failures(NoSave)["save_load"]
+    broken = contract.failures(ForgetsOnSave)
+    assert set(broken) == {"save_load"} and "bit for bit" in broken["save_load"]
+
+
+def test_a_model_that_cannot_save_still_finishes_its_cells(tmp_path, capsys):
+    with contract.registered(NoSave) as name:
+        assert main(["run", "--model", name, "--dataset", "synthetic", "--quick", "--run-id", "x",
+                     "--results-dir", str(tmp_path)]) == 0
+    assert "its model is not stored" in capsys.readouterr().err
+
+
+def test_loading_what_is_not_a_model_folder_is_one_clear_error(tmp_path):
+    with pytest.raises(EcgbenchError, match="no such folder"):
+        load_model(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EcgbenchError, match="model.json is missing"):
+        load_model(tmp_path / "empty")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "model.json").write_text(json.dumps({"model": "rocket", "n_classes": 5, "seed": 0,
+                                                             "n_context": 0, "n_columns": 187, "params": {}}))
+    with pytest.raises(EcgbenchError, match="cannot be loaded"):
+        load_model(tmp_path / "bad")
+
