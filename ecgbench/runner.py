@@ -72,9 +72,11 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
     groups = None if dataset.groups is None else dataset.groups[keep]
     context = None if dataset.context is None else dataset.context[keep]
     conditions = None if dataset.conditions is None else dataset.conditions[keep]
+    samples = None if dataset.samples is None else dataset.samples[keep]
     provenance = {**dataset.provenance, "subsample": {"max_beats": max_beats, "seed": seed}}
     return dataclasses.replace(dataset, X=dataset.X[keep], y=dataset.y[keep], groups=groups, context=context,
-                               predefined_split=predefined, provenance=provenance, conditions=conditions)
+                               predefined_split=predefined, provenance=provenance, conditions=conditions,
+                               samples=samples)
 
 
 def _paired_subsample(dataset: Dataset, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -408,8 +410,9 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         trained_on = None if dataset.groups is None else np.unique(dataset.groups[np.concatenate([train, val])])
         card = model_card(key, metrics, manifest, dataset, n_context, y[test], proba.argmax(axis=1), groups,
                           trained_on)
-    store.write_cell(key, predictions_frame(test, y[test], proba, dataset.classes, groups, conditions), metrics,
-                     model if card is not None else None, card)
+    samples = None if dataset.samples is None else dataset.samples[test]
+    frame = predictions_frame(test, y[test], proba, dataset.classes, groups, conditions, samples)
+    store.write_cell(key, frame, metrics, model if card is not None else None, card)
     return metrics
 
 

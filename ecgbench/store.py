@@ -170,13 +170,12 @@ class RunStore:
         write_predictions(folder / PREDICTIONS, predictions)
         (folder / "error.txt").unlink(missing_ok=True)
         extra = {}
-        try:
-            if model is None:
-                raise NotImplementedError
-            extra["model_sha256"] = write_model_folder(folder / MODEL_DIR, model, card)
-        except NotImplementedError as exc:  # a plugin that can neither _save nor declares saved_by_pickle
-            if model is not None:
-                log.warning("cell %s: its model is not stored: %s", key.id, exc)  # a model of an earlier computation of the cell must not stand beside these predictions
+        if model is not None:
+            try:
+                extra["model_sha256"] = write_model_folder(folder / MODEL_DIR, model, card)
+            except NotImplementedError as exc:  # a plugin that neither implements _save nor declares saved_by_pickle
+                log.warning("cell %s: its model is not stored: %s", key.id, exc)
+        if "model_sha256" not in extra:  # a model of an earlier computation must not stand beside these predictions
             remove_tree(folder / MODEL_DIR)
         write_json(folder / CELL_METRICS, {"schema_version": SCHEMA_VERSION, **metrics,
                                            "predictions_sha256": sha256_file(folder / PREDICTIONS), **extra})
@@ -201,6 +200,7 @@ class RunStore:
         folder = self.cell_dir(key)
         for stale in (CELL_METRICS, PREDICTIONS):  # an earlier result of this cell must not stand beside its failure
             (folder / stale).unlink(missing_ok=True)
+        remove_tree(folder / MODEL_DIR)
         write_text(folder / "error.txt", "".join(traceback.format_exception(exc)))
         return {"cell": key.id, "error": type(exc).__name__, "message": str(exc)}
 
@@ -348,12 +348,15 @@ def write_predictions(path: Path, predictions: pd.DataFrame) -> None:
         column_encoding=encodings))
 
 
-def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None, conditions=None) -> pd.DataFrame:
+def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None, conditions=None,
+                      samples=None) -> pd.DataFrame:
     """The predictions of one cell: the beats' indices, record ids where known, test conditions where the dataset
     has them (the noise track), labels and probabilities."""
     frame = pd.DataFrame({"index": index})
     if groups is not None:  # record ids: the summary shows which records hold the missed beats
         frame["group"] = groups
+    if samples is not None:  # the beat's R peak in its record (record's own sampling rate): found in the record
+        frame["sample"] = samples
     if conditions is not None:  # the noise track: each beat's condition (noise, SNR), scored apart
         frame["condition"] = conditions
     frame["y_true"] = y_true
