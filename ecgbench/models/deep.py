@@ -205,8 +205,11 @@ class KerasModel(Model):
         from ecgbench.models.saving import save_arrays
 
         _, keras = _keras()
-        # An uncompiled copy with the same weights: the .keras file then holds no optimizer state (half its size).
-        network = keras.models.clone_model(self.network_)
+        # An uncompiled copy with the same weights: the .keras file then holds no optimizer state (a third of its
+        # size; Keras 3's clone_model would copy the compiled optimizer too). Building it draws initial weights,
+        # which deterministic TensorFlow only does with a seed set.
+        keras.utils.set_random_seed(self.seed)
+        network = self.network_.__class__.from_config(self.network_.get_config())
         network.set_weights(self.network_.get_weights())
         network.save(str(folder / "network.keras"))  # the run store writes the whole folder atomically
         arrays = {"mean": np.float64(self.mean_), "scale": np.float64(self.scale_)}
