@@ -44,6 +44,8 @@ def model_card(key, metrics: dict, manifest: dict, dataset: Dataset, n_context: 
     versions and the cell's test metrics with their intervals."""
     info = manifest["datasets"].get(key.dataset, {})
     provenance = info.get("provenance", dataset.provenance)
+    if "params" not in provenance and isinstance(provenance.get("train"), dict):  # wfdb-cross: its training side
+        provenance = provenance["train"]
     params = provenance.get("params", {}) if isinstance(provenance.get("params"), dict) else {}
     split = info.get("splits", {}).get(key.split, {})
     leads = provenance.get("leads_used") or {}
@@ -52,7 +54,8 @@ def model_card(key, metrics: dict, manifest: dict, dataset: Dataset, n_context: 
         "window_s": params.get("window_s"), "rr_factor": params.get("rr_factor"),
         "leads_preferred": params.get("leads"), "annotator": params.get("annotator"),
         "extraction_version": params.get("extraction_version"), "drop_last_beat": params.get("drop_last_beat"),
-        "wfdb": bool(params),  # beats rebuilt from WFDB records: predict can cut them from a record
+        # beats rebuilt from WFDB records (ecgbench.data.wfdb_dataset): predict can cut them from a record
+        "wfdb": "extraction_version" in params and "rr_factor" in params,
     }
     lead_names = sorted(set(leads.values())) if isinstance(leads, dict) else []
     intervals = test_intervals(y_test, y_pred, groups_test, tuple(dataset.classes))

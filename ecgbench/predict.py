@@ -224,7 +224,7 @@ def csv_beats(loaded: LoadedModel, path: Path) -> Beats:
     """The beats of a Kaggle-layout CSV (one beat a row, the class label in the last column)."""
     settings = beat_settings(loaded)
     try:
-        table = pd.read_csv(path, header=None)
+        table = pd.read_csv(path, header=None, float_precision="round_trip")  # the beats exactly as written
     except FileNotFoundError:
         raise EcgbenchError(f"{path}: not found") from None
     except Exception as exc:
@@ -238,7 +238,7 @@ def csv_beats(loaded: LoadedModel, path: Path) -> Beats:
                             f"of {settings['length']} samples")
     if loaded.model.n_context:
         raise EcgbenchError(f"{path}: model {loaded.where} takes {loaded.model.n_context} context features, which "
-                            "a CSV of beats does not have; give WFDB records")
+                            "a CSV of beats does not have" + ("; give WFDB records" if settings["wfdb"] else ""))
     labels = values[:, -1].astype(np.int64)
     known = (labels >= 0) & (labels < len(loaded.card.get("classes") or AAMI_CLASSES))
     symbols = np.array([AAMI_CLASSES[c] if ok else "?" for c, ok in zip(labels, known, strict=True)])

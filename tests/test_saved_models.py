@@ -158,3 +158,31 @@ def test_loading_what_is_not_a_model_folder_is_one_clear_error(tmp_path):
     with pytest.raises(EcgbenchError, match="cannot be loaded"):
         load_model(tmp_path / "bad")
 
+
+
+def test_a_model_not_trained_on_wfdb_beats_refuses_a_record_and_takes_a_csv(quick_run, databases, tmp_path, capsys):
+    """The synthetic model's card says its beats were not cut from records: predict takes only a CSV of beats."""
+    import pandas as pd
+
+    from ecgbench.models.check import check_data
+
+    store, key = quick_run
+    root, _ = databases
+    model = store.model_dir(key)
+    assert main(["predict", str(model), str(root / "alpha" / "100"), "--output", str(tmp_path / "o")]) == 2
+    assert "not trained on beats cut from WFDB records" in capsys.readouterr().err
+    X, y = check_data()
+    csv = tmp_path / "beats.csv"
+    pd.DataFrame(np.column_stack([X[:20], y[:20]])).to_csv(csv, header=False, index=False)
+    assert main(["predict", str(model), str(csv), "--output", str(tmp_path / "o")]) == 2
+    assert "takes 6 context features, which a CSV of beats does not have\n" in capsys.readouterr().err
+    with contract.registered(contract.Centroid) as name:  # a model without context, saved without a card
+        assert name
+        fitted = contract.Centroid(5).fit(X[:200], y[:200])
+        fitted.save(tmp_path / "centroid")
+        assert main(["predict", str(tmp_path / "centroid"), str(csv), "--output", str(tmp_path / "o")]) == 0
+    table = pd.read_parquet(tmp_path / "o" / "beats.predictions.parquet")
+    assert len(table) == 20 and list(table["reference"]) == [("NSVFQ")[c] for c in y[:20]]
+    proba = fitted.predict_proba(X[:20])
+    # the toy's float32 means round by the beats' memory alignment (SIMD pairwise sums): equal to a float32 ulp
+    assert np.allclose(table[[f"p_{c}" for c in "NSVFQ"]].to_numpy(), proba, rtol=0, atol=3e-7)
