@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--strip-seconds", type=float, default=60.0, metavar="S",
                          help="seconds of the record drawn in the PNG strip (default: 60)")
     predict.add_argument("--results-dir", type=Path, default=Path("results"))
+    predict.add_argument("--threads", type=int, help="threads to predict with (default: those the model's cell ran "
+                                                     "with, so that its stored probabilities are reproduced to the "
+                                                     "last digit; else all CPUs)")
     predict.add_argument("--force", action="store_true", help="overwrite output files that exist")
     predict.add_argument("--allow-pickle", action="store_true",
                          help="load a model that was saved by pickling (a plugin that declares saved_by_pickle). "
@@ -598,7 +601,9 @@ def cmd_predict(args) -> int:
 
     if not args.strip_seconds > 0:
         raise EcgbenchError(f"--strip-seconds must be more than 0 (got {args.strip_seconds})")
-    loaded = resolve_model(args.model, args.results_dir, allow_pickle=args.allow_pickle)
+    if args.threads is not None and args.threads < 1:
+        raise EcgbenchError(f"--threads must be at least 1 (got {args.threads})")
+    loaded = resolve_model(args.model, args.results_dir, allow_pickle=args.allow_pickle, threads=args.threads)
     plans = predict_inputs(loaded, [Path(p) for p in args.inputs], args.output, args.lead, args.annotator,
                            args.out_annotator, args.force, args.strip_seconds)
     for paths in plans:

@@ -38,29 +38,35 @@ class LoadedModel:
     folder: Path
     card: dict
     where: str  # how it was named, for messages
+    threads: int  # the threads it predicts with (BLAS, numba, XGBoost, TensorFlow)
 
 
 # ---- the model -----------------------------------------------------------------------------------------------
 
-def resolve_model(spec: str, results_dir: Path, allow_pickle: bool = False) -> LoadedModel:
+def resolve_model(spec: str, results_dir: Path, allow_pickle: bool = False, threads: int | None = None
+                  ) -> LoadedModel:
     """The model named ``spec``: a model folder (``model.json`` in it), or ``RUN/MODEL[/seedK]`` of a run folder
     or run id under ``results_dir`` (default: the model's lowest seed). A run's model is checked against the
-    checksums its cell recorded."""
+    checksums its cell recorded. ``threads``: the threads to predict with; default the threads its cell ran with
+    (BLAS sums in another order with another thread count: the probabilities could differ in the last digits from
+    the stored ones), else all CPUs."""
     from ecgbench.cards import CARD_JSON
     from ecgbench.models.saving import load_model
+    from ecgbench.threads import current_threads, set_threads
 
     path = Path(spec)
-    checksums = None
+    metrics = {}
     if (path / "model.json").is_file() or (path / "model" / "model.json").is_file():
         folder = path if (path / "model.json").is_file() else path / "model"
-        metrics = folder.parent / "metrics.json"
-        if metrics.is_file():  # a cell's model folder: its recorded checksums apply
-            checksums = _read_json(metrics).get("model_sha256")
+        if (folder.parent / "metrics.json").is_file():  # a cell's model folder: its recorded checksums apply
+            metrics = _read_json(folder.parent / "metrics.json")
     else:
-        folder, checksums = _cell_model(spec, results_dir)
-    model = load_model(folder, allow_pickle=allow_pickle, checksums=checksums)
+        folder, metrics = _cell_model(spec, results_dir)
+    recorded = metrics.get("threads")
+    set_threads(threads or (recorded if isinstance(recorded, int) and recorded > 0 else current_threads()))
+    model = load_model(folder, allow_pickle=allow_pickle, checksums=metrics.get("model_sha256"))
     card = _read_json(folder / CARD_JSON) if (folder / CARD_JSON).is_file() else {}
-    return LoadedModel(model, folder, card, spec)
+    return LoadedModel(model, folder, card, spec, current_threads())
 
 
 def _read_json(path: Path) -> dict:
@@ -73,7 +79,7 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _cell_model(spec: str, results_dir: Path) -> tuple[Path, dict | None]:
+def _cell_model(spec: str, results_dir: Path) -> tuple[Path, dict]:
     from ecgbench.store import CellKey, resolve_run
 
     parts = spec.rstrip("/").split("/")
@@ -102,7 +108,7 @@ def _cell_model(spec: str, results_dir: Path) -> tuple[Path, dict | None]:
     if "model_sha256" not in cells[0] or not folder.is_dir():
         raise EcgbenchError(f"model {spec!r}: cell {key.id} of {store.root} stored no model (run with --no-models, "
                             "or by an ecgbench before models were kept); run it again to keep one")
-    return folder, cells[0]["model_sha256"]
+    return folder, cells[0]
 
 
 # ---- inputs --------------------------------------------------------------------------------------------------
@@ -391,8 +397,11 @@ def predict_inputs(loaded: LoadedModel, inputs: list[Path], output: Path, lead: 
     if any("annotations" in paths for paths in plans) and not set(classes) <= set(AAMI_CLASSES):
         raise EcgbenchError(f"model {loaded.where}: its classes {classes} are not AAMI beat classes; no WFDB "
                             "annotation file can say them")
+    from ecgbench.threads import pinned
+
     for beats, paths in zip(read, plans, strict=True):
-        proba = predict_beats(loaded, beats)
+        with pinned(loaded.threads):
+            proba = predict_beats(loaded, beats)
         table = beat_table(beats, proba, classes)
         write_outputs(beats, table, paths, out_annotator, strip_s)
         log.info("%s: %d beats predicted -> %s", beats.name, len(table), ", ".join(str(p) for p in paths.values()))
