@@ -186,3 +186,20 @@ def test_a_model_not_trained_on_wfdb_beats_refuses_a_record_and_takes_a_csv(quic
     proba = fitted.predict_proba(X[:20])
     # the toy's float32 means round by the beats' memory alignment (SIMD pairwise sums): equal to a float32 ulp
     assert np.allclose(table[[f"p_{c}" for c in "NSVFQ"]].to_numpy(), proba, rtol=0, atol=3e-7)
+
+
+def test_predict_loads_a_pickled_model_only_with_allow_pickle(tmp_path, capsys):
+    import pandas as pd
+
+    X, y = check_data()
+    csv = tmp_path / "beats.csv"
+    pd.DataFrame(np.column_stack([X[:10], y[:10]])).to_csv(csv, header=False, index=False)
+    with contract.registered(PickleOnly):
+        PickleOnly(5).fit(X[:200], y[:200]).save(tmp_path / "m")
+        args = ["predict", str(tmp_path / "m"), str(csv), "--output", str(tmp_path / "o")]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "saved by pickling" in err and "--allow-pickle" in err and len(err.strip().splitlines()) == 1
+        assert not (tmp_path / "o").exists()
+        assert main([*args, "--allow-pickle"]) == 0
+    assert len(pd.read_csv(tmp_path / "o" / "beats.predictions.csv")) == 10
