@@ -65,8 +65,9 @@ def write_gallery(run: str, results_dir: Path, model: str, true: str, pred: str,
 
     from ecgbench.data import SAMPLING_RATE_HZ, resolve_data_dir
     from ecgbench.io import atomic_write, writable_file
-    from ecgbench.runner import cell_dataset
+    from ecgbench.runner import cell_dataset, suite_dataset
     from ecgbench.store import CellKey, resolve_run
+    from ecgbench.suite import Suite
 
     if most < 1:
         raise EcgbenchError(f"--max must be at least 1 (got {most})")
@@ -82,7 +83,20 @@ def write_gallery(run: str, results_dir: Path, model: str, true: str, pred: str,
     datasets = {}
     for dataset in rows["dataset"].unique():  # the beats as the cell saw them (the run's data, checked)
         key = CellKey.of(next(c for c in cells if c["dataset"] == dataset))
-        datasets[dataset] = cell_dataset(store, key, data_dir, manifest)
+        if manifest["datasets"].get(dataset, {}).get("fingerprint"):
+            datasets[dataset] = cell_dataset(store, key, data_dir, manifest)
+        else:  # a run from before fingerprints: the beats' labels must at least be the ones it scored
+            datasets[dataset] = suite_dataset(Suite(**manifest["suite"]), dataset, data_dir)
+        mine = rows[rows["dataset"] == dataset]
+        index = mine["index"].to_numpy()
+        loaded = datasets[dataset]
+        if index.max() >= len(loaded.y) or not np.array_equal(loaded.y[index], mine["y_true"].to_numpy()):
+            raise EcgbenchError(f"dataset {dataset!r} as loaded from {data_dir} is not the data run {store.root} "
+                                "scored (its beats' labels differ); point --data-dir at the run's data")
+    if "sample" not in rows or rows["sample"].isna().any():  # a run from before the column: the data know it
+        positions = [datasets[d].samples[int(i)] if datasets[d].samples is not None else np.nan
+                     for d, i in zip(rows["dataset"], rows["index"], strict=True)]
+        rows = rows.assign(sample=rows["sample"].fillna(pd.Series(positions)) if "sample" in rows else positions)
     n = len(rows)
     n_rows = math.ceil(n / COLUMNS)
     fig, axes = plt.subplots(n_rows, min(COLUMNS, n), figsize=(2.6 * min(COLUMNS, n), 2.1 * n_rows), squeeze=False)
@@ -96,7 +110,9 @@ def write_gallery(run: str, results_dir: Path, model: str, true: str, pred: str,
         ax.plot(np.arange(len(beat)) / SAMPLING_RATE_HZ, beat, color="black", linewidth=0.8)
         ax.set_xticks([])
         ax.set_yticks([])
-        lines = [where(row, manifest["datasets"].get(row["dataset"], {}).get("provenance", {}))]
+        # the run's record of the data, else (a run from before fs_used) what the data say now
+        provenance = {**dataset.provenance, **manifest["datasets"].get(row["dataset"], {}).get("provenance", {})}
+        lines = [where(row, provenance)]
         if row.get("condition"):
             lines.append(str(row["condition"]))
         lines.append(f"p({pred}) {row[f'p_{pred}']:.2f}, p({true}) {row[f'p_{true}']:.2f}")

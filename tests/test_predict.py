@@ -238,3 +238,21 @@ def test_gallery_of_an_empty_selection_or_an_unknown_run_is_one_line(small_run, 
     assert main(["gallery", str(tmp_path / "none"), "--model", "m", "--true", "S", "--pred", "N",
                  "--output", str(tmp_path / "g.png")]) == 2
     assert "no run found" in capsys.readouterr().err
+
+
+def test_the_gallery_finds_the_sample_of_a_run_from_before_the_column(small_run, tmp_path, monkeypatch):
+    """Older runs' predictions have no ``sample``: the gallery takes it from the reloaded (checked) data."""
+    from ecgbench import gallery
+    from ecgbench.store import RunStore as Store
+
+    store, key, mitdb = small_run
+    stored = store.predictions(key)
+    original, where, drawn = Store.predictions, gallery.where, []
+    monkeypatch.setattr(Store, "predictions", lambda self, k: original(self, k).drop(columns="sample"))
+    monkeypatch.setattr(gallery, "where", lambda row, provenance: drawn.append(row) or where(row, provenance))
+    wrong = stored[stored["y_true"] != stored["y_pred"]].iloc[0]
+    true, pred = "NSVFQ"[int(wrong["y_true"])], "NSVFQ"[int(wrong["y_pred"])]
+    assert main(["gallery", str(store.root), "--model", "minirocket", "--true", true, "--pred", pred, "--max", "3",
+                 "--output", str(tmp_path / "g.png"), "--data-dir", str(mitdb.parent)]) == 0
+    by_index = stored.set_index("index")["sample"]
+    assert drawn and all(int(row["sample"]) == by_index[int(row["index"])] for row in drawn)
