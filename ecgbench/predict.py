@@ -107,7 +107,8 @@ def _cell_model(spec: str, results_dir: Path) -> tuple[Path, dict]:
     folder = store.model_dir(key)
     if "model_sha256" not in cells[0] or not folder.is_dir():
         raise EcgbenchError(f"model {spec!r}: cell {key.id} of {store.root} stored no model (run with --no-models, "
-                            "or by an ecgbench before models were kept); run it again to keep one")
+                            "or by an ecgbench before models were kept); to keep one, compute the cell again: "
+                            f"python -m ecgbench run-cell {store.root} {key.id} --force")
     return folder, cells[0]
 
 

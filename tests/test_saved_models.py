@@ -83,12 +83,14 @@ def test_a_file_added_to_a_model_folder_is_refused(quick_run, tmp_path):
         load_model(copy, checksums=metrics["model_sha256"])
 
 
-def test_no_models_stores_none(tmp_path):
+def test_no_models_stores_none(tmp_path, capsys):
     assert main(["run", *FAST, "--run-id", "n", "--results-dir", str(tmp_path), "--no-models"]) == 0
     store = RunStore(tmp_path / "n")
     cell = store.cells()[0]
     assert "model_sha256" not in cell and not store.model_dir(CellKey.of(cell)).exists()
     assert store.read_manifest()["save_models"] is False
+    assert main(["predict", str(tmp_path / "n" / "rocket"), str(tmp_path / "x.csv"), "--output", str(tmp_path)]) == 2
+    assert "stored no model" in capsys.readouterr().err
 
 
 # -- the contract: save / load, and the models that can only pickle ------------------------------------------
