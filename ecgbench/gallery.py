@@ -135,6 +135,12 @@ def where(row, provenance: dict) -> str:
     if sample is None or (isinstance(sample, float) and math.isnan(sample)):
         return f"record {record}, beat {int(row['index'])}"
     fs = (provenance.get("fs_used") or {}).get(record)
+    names = provenance.get("groups")  # wfdb-cross: groups are positions in its list of DATABASE/RECORD names
+    if isinstance(names, dict) and (names.get(record) or names.get(int(record) if record.isdigit() else None)):
+        record = names.get(record) or names.get(int(record))
+        database, _, base = record.partition("/")
+        sides = [provenance.get(side) or {} for side in ("train", "test")]
+        fs = next(((side.get("fs_used") or {}).get(base) for side in sides if side.get("database") == database), None)
     if fs is None:
         return f"record {record}, sample {int(sample)}"
     return f"record {record}, {_clock(int(sample) / fs)} (sample {int(sample)})"

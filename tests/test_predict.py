@@ -256,3 +256,15 @@ def test_the_gallery_finds_the_sample_of_a_run_from_before_the_column(small_run,
                  "--output", str(tmp_path / "g.png"), "--data-dir", str(mitdb.parent)]) == 0
     by_index = stored.set_index("index")["sample"]
     assert drawn and all(int(row["sample"]) == by_index[int(row["index"])] for row in drawn)
+
+
+def test_the_gallery_names_a_beat_by_record_and_time_wherever_the_run_knows_them():
+    from ecgbench.gallery import where
+
+    cross = {"groups": {"0": "mitdb/100", "1": "svdb/800"}, "train": {"database": "mitdb", "fs_used": {"100": 360.0}},
+             "test": {"database": "svdb", "fs_used": {"800": 128.0}}}
+    assert where(pd.Series({"group": 1, "sample": 1280, "index": 7}), cross) == "record svdb/800, 0:10.000 (sample 1280)"
+    assert where(pd.Series({"group": 100, "sample": 720, "index": 3}), {"fs_used": {"100": 360.0}}) == \
+        "record 100, 0:02.000 (sample 720)"
+    assert where(pd.Series({"group": 100, "sample": 720, "index": 3}), {}) == "record 100, sample 720"
+    assert where(pd.Series({"group": float("nan"), "index": 3}), {}) == "beat 3"
