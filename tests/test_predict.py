@@ -263,7 +263,8 @@ def test_the_gallery_names_a_beat_by_record_and_time_wherever_the_run_knows_them
 
     cross = {"groups": {"0": "mitdb/100", "1": "svdb/800"}, "train": {"database": "mitdb", "fs_used": {"100": 360.0}},
              "test": {"database": "svdb", "fs_used": {"800": 128.0}}}
-    assert where(pd.Series({"group": 1, "sample": 1280, "index": 7}), cross) == "record svdb/800, 0:10.000 (sample 1280)"
+    assert where(pd.Series({"group": 1, "sample": 1280, "index": 7}), cross) == \
+        "record svdb/800, 0:10.000 (sample 1280)"
     assert where(pd.Series({"group": 100, "sample": 720, "index": 3}), {"fs_used": {"100": 360.0}}) == \
         "record 100, 0:02.000 (sample 720)"
     assert where(pd.Series({"group": 100, "sample": 720, "index": 3}), {}) == "record 100, sample 720"
