@@ -32,10 +32,12 @@ def test_intervals(y_true: np.ndarray, y_pred: np.ndarray, groups, classes) -> d
         result = cluster_bootstrap(y_true, y_pred, groups, classes=classes)
     except (ValueError, ArithmeticError):  # too few beats or records to resample: no intervals
         return {}
-    names = [*CARD_METRICS, *(f"{kind}_{c}" for c in classes for kind in ("recall", "precision"))]
+    # named as in metrics.json (recall_N, ...); the bootstrap names them recall:N
+    names = {name: name for name in CARD_METRICS}
+    names.update({f"{kind}_{c}": f"{kind}:{c}" for c in classes for kind in ("recall", "precision")})
     return {name: {"estimate": _finite(i.estimate), "low": _finite(i.low), "high": _finite(i.high),
                    "unit": i.unit, "level": i.level, "n_resamples": i.n_resamples}
-            for name in names if (i := result.intervals.get(name)) is not None}
+            for name, key in names.items() if (i := result.intervals.get(key)) is not None}
 
 
 def model_card(key, metrics: dict, manifest: dict, dataset: Dataset, n_context: int, y_test: np.ndarray,

@@ -38,6 +38,8 @@ def test_a_finished_cell_stores_its_model_and_card_checksummed_in_its_metrics(qu
     assert card["test"]["accuracy"] == metrics["accuracy"]
     low, high = card["test"]["intervals"]["accuracy"]["low"], card["test"]["intervals"]["accuracy"]["high"]
     assert low <= metrics["accuracy"] <= high
+    assert {"recall_V", "precision_S"} <= set(card["test"]["intervals"])
+    assert card["test"]["intervals"]["recall_V"]["estimate"] == pytest.approx(metrics["per_class"]["V"]["recall"])
     assert "# Model card: `rocket` seed 0" in (folder / "card.md").read_text()
 
 
