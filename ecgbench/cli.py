@@ -37,6 +37,8 @@ EPILOG = """examples:
   python -m ecgbench data fetch mitdb               download a PhysioNet database, verified by SHA256
   python -m ecgbench data export mitdb-inter --output DIR
   python -m ecgbench ec57 DIR --test ANNOTATOR      ANSI/AAMI EC57 beat-by-beat statistics, as PhysioNet's bxb
+  python -m ecgbench predict mitdb-inter/tsfresh-xgboost DATA/mitdb/100 --annotator atr --output out/
+  python -m ecgbench gallery mitdb-inter --model tsfresh-xgboost --true S --pred N --output s-as-n.png
 """
 
 
@@ -65,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--results-dir", type=Path, default=Path("results"), help="where run folders go (results/)")
     run.add_argument("--data-dir", type=Path, help="folder with the real data files "
                                                    "(default: $ECGBENCH_DATA, else ~/.cache/ecgbench)")
+    run.add_argument("--no-models", action="store_true", help="do not store each cell's fitted model (and its "
+                                                              "card) beside its predictions")
     run.add_argument("--threads", type=int, help="threads per cell for BLAS, numba, XGBoost and TensorFlow "
                                                  "(default: all CPUs; 1 with --workers)")
     where = run.add_argument_group("where the cells run (default: one after another in this process; the run "
@@ -194,6 +198,47 @@ def build_parser() -> argparse.ArgumentParser:
                              help="end of the comparison (default: the record's end; 0: the end of either file)")
     nonstandard.add_argument("--window", type=float, default=0.15, metavar="SECONDS",
                              help="match window (default: 0.15)")
+    predict = commands.add_parser(
+        "predict", help="classify the beats of WFDB records (or a CSV of beats) with a stored model",
+        description="Classify the beats of WFDB records with a model a run stored: beats and context are cut "
+                    "exactly as in its training (resampled from the record's own rate). R peaks come from "
+                    "--annotator, else from the XQRS detector. Per input: a per-beat table (Parquet and CSV), a WFDB "
+                    "annotation file of AAMI beat symbols and a PNG strip (docs/using-models.md).",
+        epilog="examples:\n  python -m ecgbench predict mitdb-inter/minirocket DATA/mitdb/100 --output out/\n"
+               "  python -m ecgbench predict results/RUN/cells/D/S/M/seed0/model rec1 rec2 --lead II --output out/",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    predict.add_argument("model", metavar="MODEL", help="RUN/MODEL[/seedK] (a run folder or run id under "
+                                                        "--results-dir; default: the lowest seed) or a model folder")
+    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="WFDB records (the path without extension) or "
+                                                                    "Kaggle-layout CSV files of beats")
+    predict.add_argument("--output", type=Path, required=True, metavar="DIR", help="folder for the outputs")
+    predict.add_argument("--lead", help="the lead to classify, by name (default: the lead the model was trained on)")
+    predict.add_argument("--annotator", metavar="NAME", help="take the R peaks from this reference annotator (e.g. "
+                                                             "atr); default: detect them with XQRS")
+    predict.add_argument("--out-annotator", default="ecgb", metavar="NAME",
+                         help="annotator (file extension) of the written WFDB annotations (default: ecgb)")
+    predict.add_argument("--strip-seconds", type=float, default=60.0, metavar="S",
+                         help="seconds of the record drawn in the PNG strip (default: 60)")
+    predict.add_argument("--results-dir", type=Path, default=Path("results"))
+    predict.add_argument("--threads", type=int, help="threads to predict with (default: those the model's cell ran "
+                                                     "with, so that its stored probabilities are reproduced to the "
+                                                     "last digit; else all CPUs)")
+    predict.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    predict.add_argument("--allow-pickle", action="store_true",
+                         help="load a model that was saved by pickling (a plugin that declares saved_by_pickle). "
+                              "UNSAFE: unpickling runs whatever code the file names; only for folders you trust")
+
+    gallery = commands.add_parser("gallery", help="draw the misclassified beats of one (true, predicted) pair")
+    gallery.add_argument("run", metavar="RUN", help="a run folder or run id under --results-dir")
+    gallery.add_argument("--model", required=True, help="a model of the run")
+    gallery.add_argument("--true", required=True, metavar="CLASS", help="the true class, e.g. S")
+    gallery.add_argument("--pred", required=True, metavar="CLASS", help="the predicted class, e.g. N")
+    gallery.add_argument("--seed", type=int, help="the model's seed (default: its lowest)")
+    gallery.add_argument("--max", type=int, default=24, help="beats drawn at most (default 24)")
+    gallery.add_argument("--output", type=Path, required=True, metavar="FILE.png", help="the PNG to write")
+    gallery.add_argument("--results-dir", type=Path, default=Path("results"))
+    gallery.add_argument("--data-dir", type=Path, help="folder with the real data files")
+    gallery.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     return parser
 
 
@@ -208,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         return {"run": cmd_run, "list": cmd_list, "compare": cmd_compare, "leaderboard": cmd_leaderboard,
                 "soft-vote": cmd_soft_vote, "prior-weights": cmd_prior_weights, "upgrade": cmd_upgrade,
                 "data": cmd_data, "run-cell": cmd_run_cell, "cells": cmd_cells,
-                "finish": cmd_finish, "ec57": cmd_ec57, "tune": cmd_tune}[args.command](args)
+                "finish": cmd_finish, "ec57": cmd_ec57, "tune": cmd_tune, "predict": cmd_predict,
+                "gallery": cmd_gallery}[args.command](args)
     except EcgbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         _resume_hint(exc)
@@ -297,7 +343,8 @@ def cmd_run(args) -> int:
 
         print(job_script(cluster_options(args, suite), current_threads()))
         return 0
-    failures = run_suite(suite, run_dir, data_dir, command, executor, plan_only=args.plan_only)
+    failures = run_suite(suite, run_dir, data_dir, command, executor, plan_only=args.plan_only,
+                         save_models=not args.no_models)
     if args.plan_only:
         print(f"planned: {run_dir} (cells: python -m ecgbench cells {run_dir})")
         return 0
@@ -594,4 +641,29 @@ def cmd_ec57(args) -> int:
         print(f"written: {write_text(args.markdown, ec57.report_markdown(evaluation, title))}")
     if args.csv:
         print(f"written: {write_text(args.csv, ec57.report_csv(evaluation))}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from ecgbench.predict import predict_inputs, resolve_model
+
+    if not args.strip_seconds > 0:
+        raise EcgbenchError(f"--strip-seconds must be more than 0 (got {args.strip_seconds})")
+    if args.threads is not None and args.threads < 1:
+        raise EcgbenchError(f"--threads must be at least 1 (got {args.threads})")
+    loaded = resolve_model(args.model, args.results_dir, allow_pickle=args.allow_pickle, threads=args.threads)
+    plans = predict_inputs(loaded, [Path(p) for p in args.inputs], args.output, args.lead, args.annotator,
+                           args.out_annotator, args.overwrite, args.strip_seconds)
+    for paths in plans:
+        for path in paths.values():
+            print(f"written: {path}")
+    return 0
+
+
+def cmd_gallery(args) -> int:
+    from ecgbench.gallery import write_gallery
+
+    path = write_gallery(args.run, args.results_dir, args.model, args.true, args.pred, args.seed, args.max,
+                         args.output, args.data_dir, args.overwrite)
+    print(f"written: {path}")
     return 0

@@ -72,9 +72,11 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
     groups = None if dataset.groups is None else dataset.groups[keep]
     context = None if dataset.context is None else dataset.context[keep]
     conditions = None if dataset.conditions is None else dataset.conditions[keep]
+    samples = None if dataset.samples is None else dataset.samples[keep]
     provenance = {**dataset.provenance, "subsample": {"max_beats": max_beats, "seed": seed}}
     return dataclasses.replace(dataset, X=dataset.X[keep], y=dataset.y[keep], groups=groups, context=context,
-                               predefined_split=predefined, provenance=provenance, conditions=conditions)
+                               predefined_split=predefined, provenance=provenance, conditions=conditions,
+                               samples=samples)
 
 
 def _paired_subsample(dataset: Dataset, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -136,7 +138,7 @@ def suite_cells(suite: Suite, splits_by_dataset: dict[str, list[str]]) -> list[C
             for model in suite.models for seed in suite.seeds_for(model)]
 
 
-def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -> Plan:
+def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, save_models: bool = True) -> Plan:
     """Open (or resume) the run folder and list its cells; nothing is trained here.
 
     Every dataset is loaded and checked before anything is written, so a data error leaves no run folder behind.
@@ -161,6 +163,7 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str) -
     lock = store.lock().acquire()
     try:
         manifest = open_manifest(store, suite, command)
+        manifest["save_models"] = bool(save_models)  # whether cells store their fitted models (run --no-models)
         for name, dataset in datasets.items():
             fingerprint = data_fingerprint(dataset)
             planned = manifest["datasets"].get(name, {}).get("fingerprint")
@@ -444,18 +447,27 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     )
     groups = None if dataset.groups is None else dataset.groups[test]
     conditions = None if dataset.conditions is None else dataset.conditions[test]
-    store.write_cell(key, predictions_frame(test, y[test], proba, dataset.classes, groups, conditions), metrics)
+    card = None
+    if manifest.get("save_models", True):
+        from ecgbench.cards import model_card
+
+        trained_on = None if dataset.groups is None else np.unique(dataset.groups[np.concatenate([train, val])])
+        card = model_card(key, metrics, manifest, dataset, n_context, y[test], proba.argmax(axis=1), groups,
+                          trained_on)
+    samples = None if dataset.samples is None else dataset.samples[test]
+    frame = predictions_frame(test, y[test], proba, dataset.classes, groups, conditions, samples)
+    store.write_cell(key, frame, metrics, model if card is not None else None, card)
     return metrics
 
 
 def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, executor=None,
-              plan_only: bool = False) -> list[dict]:
+              plan_only: bool = False, save_models: bool = True) -> list[dict]:
     """Plan the run, execute its unfinished cells, write the report; return the failed cells' records.
     ``plan_only``: stop after planning (the cells are then run by ``run-cell``, e.g. in a job array)."""
     from ecgbench.executors import SerialExecutor
 
     with sigterm_as_interrupt():
-        plan = plan_run(suite, run_dir, data_dir, command)
+        plan = plan_run(suite, run_dir, data_dir, command, save_models)
         try:
             if plan_only:
                 log.info("planned %d cell(s), %d not finished; list them with `python -m ecgbench cells %s`",

@@ -43,6 +43,7 @@ NOT_RUN = "not run"
 PREDICTIONS = "predictions.parquet"
 CELL_METRICS = "metrics.json"
 RESULTS_FLOAT_FORMAT = "%.6g"
+MODEL_DIR = "model"  # the cell's fitted model and its card; the checksums of its files: metrics' model_sha256
 MANIFEST_KEYS = ("suite", "datasets")  # the tables every reader of a manifest relies on
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,12 @@ class RunStore:
             return f"{predictions} is missing"
         if metrics.get("predictions_sha256") != sha256_file(predictions):
             return f"{predictions} is not the file its metrics were computed from (checksum differs)"
+        if isinstance(metrics.get("model_sha256"), dict):  # a stored model is part of the cell: a tampered one too
+            from ecgbench.models.saving import checksum_problem
+
+            problem = checksum_problem(folder / MODEL_DIR, metrics["model_sha256"])
+            if problem:
+                return problem
         if manifest is None and not self.exists():
             return None  # a bare cell folder (no run around it): nothing more to prove it against
         manifest = manifest if manifest is not None else self.read_manifest()
@@ -324,13 +331,26 @@ class RunStore:
             log.warning("cell %s: %s; it is computed again", key.id, problem)
         return problem is None
 
-    def write_cell(self, key: CellKey, predictions: pd.DataFrame, metrics: dict) -> None:
-        """The predictions, then the metrics (which mark the cell finished) with the predictions' checksum."""
+    def write_cell(self, key: CellKey, predictions: pd.DataFrame, metrics: dict, model=None,
+                   card: dict | None = None) -> None:
+        """The cell's predictions, its fitted ``model`` and ``card`` where given (``model/``, checksummed in the
+        metrics as ``model_sha256``), then its metrics."""
         folder = self.cell_dir(key)
         write_predictions(folder / PREDICTIONS, predictions)
         (folder / "error.txt").unlink(missing_ok=True)
+        extra = {}
+        if model is not None:
+            try:
+                extra["model_sha256"] = write_model_folder(folder / MODEL_DIR, model, card)
+            except NotImplementedError as exc:  # a plugin that neither implements _save nor declares saved_by_pickle
+                log.warning("cell %s: its model is not stored: %s", key.id, exc)
+        if "model_sha256" not in extra:  # a model of an earlier computation must not stand beside these predictions
+            remove_tree(folder / MODEL_DIR)
         write_json(folder / CELL_METRICS, {"schema_version": SCHEMA_VERSION, **metrics,
-                                           "predictions_sha256": sha256_file(folder / PREDICTIONS)})
+                                           "predictions_sha256": sha256_file(folder / PREDICTIONS), **extra})
+
+    def model_dir(self, key: CellKey) -> Path:
+        return self.cell_dir(key) / MODEL_DIR
 
     def lock(self):
         """The run's lock (``lock.json``): one client per run folder (:mod:`ecgbench.locks`)."""
@@ -349,6 +369,7 @@ class RunStore:
         folder = self.cell_dir(key)
         for stale in (CELL_METRICS, PREDICTIONS):  # an earlier result of this cell must not stand beside its failure
             (folder / stale).unlink(missing_ok=True)
+        remove_tree(folder / MODEL_DIR)
         write_text(folder / "error.txt", "".join(traceback.format_exception(exc)))
         return {"cell": key.id, "error": type(exc).__name__, "message": str(exc)}
 
@@ -496,6 +517,44 @@ def _last_byte(path: Path) -> bytes:
         return fh.read(1)
 
 
+def remove_tree(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path)
+
+
+def write_model_folder(target: Path, model, card: dict | None = None) -> dict[str, str]:
+    """``model.save`` and its card (``card.json``, ``card.md``) into a temporary folder beside ``target``, renamed
+    into place once complete; returns the sha256 of every file (:func:`ecgbench.models.saving.model_checksums`)."""
+    import tempfile
+
+    from ecgbench.cards import CARD_JSON, CARD_MD, card_markdown
+    from ecgbench.models.saving import model_checksums
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        model.save(tmp)
+        if card is not None:
+            write_json(tmp / CARD_JSON, card)
+            write_text(tmp / CARD_MD, card_markdown(card))
+        checksums = model_checksums(tmp)
+        tmp.chmod(0o777 & ~_umask())
+        remove_tree(target)
+        tmp.rename(target)
+    except BaseException:
+        remove_tree(tmp)
+        raise
+    return checksums
+
+
+def _umask() -> int:
+    from ecgbench.io import _UMASK
+
+    return _UMASK
+
+
 def write_npz(path: Path, arrays: dict) -> None:
     def write(tmp: Path):
         with open(tmp, "wb") as fh:
@@ -519,12 +578,15 @@ def write_predictions(path: Path, predictions: pd.DataFrame) -> None:
         column_encoding=encodings))
 
 
-def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None, conditions=None) -> pd.DataFrame:
+def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None, conditions=None,
+                      samples=None) -> pd.DataFrame:
     """The predictions of one cell: the beats' indices, record ids where known, test conditions where the dataset
     has them (the noise track), labels and probabilities."""
     frame = pd.DataFrame({"index": index})
     if groups is not None:  # record ids: the summary shows which records hold the missed beats
         frame["group"] = groups
+    if samples is not None:  # the beat's R peak in its record (record's own sampling rate): found in the record
+        frame["sample"] = samples
     if conditions is not None:  # the noise track: each beat's condition (noise, SNR), scored apart
         frame["condition"] = conditions
     frame["y_true"] = y_true

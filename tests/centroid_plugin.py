@@ -16,6 +16,13 @@ class NearestCentroid(Model):
         self.centroids = np.stack([X[y == c].mean(axis=0) if np.any(y == c) else np.full(X.shape[1], np.inf)
                                    for c in range(self.n_classes)])
 
+    def _save(self, folder):
+        np.savez(folder / "centroids.npz", centroids=self.centroids)
+
+    def _load(self, folder):
+        with np.load(folder / "centroids.npz", allow_pickle=False) as saved:
+            self.centroids = saved["centroids"]
+
     def _predict_proba(self, X):
         distances = np.sqrt(((X[:, None, :] - self.centroids[None]) ** 2).mean(axis=2))
         logits = -np.nan_to_num(distances, posinf=1e6) / self.params["temperature"]

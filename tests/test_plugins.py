@@ -145,7 +145,7 @@ def test_plugin_runs_and_passes_the_conformance_check(plugin_path, tmp_path):
     env = plugin_env(plugin_path)
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["16", "16"]
+    assert done.stdout.split() == ["17", "17"]
 
 
 PLUGIN_TESTS = '''
@@ -168,7 +168,7 @@ def test_a_plugin_runs_the_checks_in_its_own_tests(plugin_path, tmp_path):
                            "-v", str(tests)], capture_output=True, text=True, env=env, cwd=tests, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "test_conformance[nearest-centroid-predict_in_pieces] PASSED" in done.stdout
-    assert "16 passed" in done.stdout
+    assert "17 passed" in done.stdout
 
 
 def test_a_broken_plugin_is_reported_and_the_rest_still_works(plugin_path, tmp_path):

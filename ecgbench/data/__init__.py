@@ -53,6 +53,9 @@ class Dataset:
     # Per beat, the test condition it belongs to (the noise track: "DS2/clean", "DS2/em/12", ...; "" for beats of
     # no condition, e.g. training beats): kept beside each test beat's prediction as its ``condition``.
     conditions: np.ndarray | None = None
+    # Per beat, its R peak's sample position in its record (at the record's own sampling rate) where the beats come
+    # from records: with ``groups`` it finds any beat in its record (the predictions' ``sample`` column).
+    samples: np.ndarray | None = None
 
     def __post_init__(self):
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)
@@ -69,6 +72,10 @@ class Dataset:
             self.conditions = np.asarray(self.conditions, dtype=str)
             if len(self.conditions) != len(self.y):
                 raise ValueError(f"{self.name}: one condition per beat expected")
+        if self.samples is not None:
+            self.samples = np.asarray(self.samples, dtype=np.int64)
+            if len(self.samples) != len(self.y):
+                raise ValueError(f"{self.name}: one sample position per beat expected")
 
     @property
     def synthetic(self) -> bool:

@@ -64,6 +64,8 @@ def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", 
         validation_by_group=True,
         context=None if sides[0].context is None else np.concatenate([sides[0].context, sides[1].context]),
         context_names=sides[0].context_names,
+        samples=None if sides[0].samples is None or sides[1].samples is None else
+        np.concatenate([sides[0].samples, sides[1].samples]),
     )
 
 

@@ -294,6 +294,7 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
         context=np.concatenate([record_context(b, context)[m] for _, b, m in parts]) if context else None,
         context_names=context_names(context),
         conditions=np.where(np.arange(n) < n_train, "", names),
+        samples=np.concatenate([b.samples[m] for _, b, m in parts]).astype(np.int64),
     )
 
 

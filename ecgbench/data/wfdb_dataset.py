@@ -313,6 +313,7 @@ def load_wfdb_database(
         "n_files": len(checksums),
         "params": {**params.as_dict(), "drop_last_beat": drop_last_beat, "context": list(context)},
         "leads_used": {beats.record: beats.lead for beats in all_beats},
+        "fs_used": {beats.record: float(beats.fs) for beats in all_beats},
         "annotations_outside_signal": dropped_annotations(all_beats),
         "records_without_beats": [beats.record for beats in all_beats if len(beats) == 0],
         # What each record is (the sha256 of its signal files): how train and test sides are kept apart
@@ -330,6 +331,7 @@ def load_wfdb_database(
         context=_concat([record_context(b, context)[k] for b, k in zip(all_beats, keep, strict=True)],
                         (0, len(context_names(context))), np.float32) if context else None,
         context_names=context_names(context),
+        samples=_concat([b.samples[k] for b, k in zip(all_beats, keep, strict=True)], (0,), np.int64),
     )
 
 

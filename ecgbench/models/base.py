@@ -17,7 +17,10 @@ Models that do not declare it never see context columns.
 
 from __future__ import annotations
 
+import json
 import logging
+import pickle
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -46,6 +49,9 @@ class Model:
     uses_context: ClassVar[bool] = False  # whether X may end in n_context per-beat context columns
     picklable: ClassVar[bool] = True  # whether a fitted model pickles and predicts the same after unpickling
     predict_chunk_size: int | None = None
+    # A model that can only be saved by pickling declares it: loading it then needs allow_pickle (--allow-pickle),
+    # since unpickling runs whatever code the file names. Every other model implements _save and _load.
+    saved_by_pickle: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
         """Split ``default_params`` into plain defaults and ``param_schema``; an entry that a subclass sets to a
@@ -121,6 +127,72 @@ class Model:
             raise EcgbenchError(f"model {self.name!r}: predict_proba {problem}")
         return proba
 
+    def save(self, folder: str | Path) -> Path:
+        """Write the fitted model into ``folder`` (created): the subclass's files (:meth:`_save`: formats that load
+        without running code from the folder) and ``model.json``, what the model was built with. Returns the folder.
+        A model that declares ``saved_by_pickle`` is pickled into ``model.pkl`` instead."""
+        from ecgbench.io import atomic_write, write_json
+
+        if not getattr(self, "_fitted", False):
+            raise EcgbenchError(f"model {self.name!r}: save called before fit")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.saved_by_pickle:
+            atomic_write(folder / PICKLE_FILE, lambda tmp: tmp.write_bytes(pickle.dumps(self)))
+        else:
+            self._save(folder)
+        write_json(folder / MODEL_FILE, {
+            "format_version": MODEL_FORMAT_VERSION, "model": self.name,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}", "n_classes": self.n_classes,
+            "seed": self.seed, "n_context": self.n_context, "n_columns": int(self.n_columns_), "params": self.params,
+            "pickled": bool(self.saved_by_pickle),
+        })
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, allow_pickle: bool = False) -> Model:
+        """The model saved in ``folder`` by :meth:`save`, ready to predict. A pickled model (``saved_by_pickle``)
+        is refused unless ``allow_pickle``: unpickling runs whatever code the file names."""
+        folder = Path(folder)
+        meta = read_model_meta(folder)
+        if meta["model"] != cls.name:
+            raise EcgbenchError(f"{folder / MODEL_FILE}: the folder holds model {meta['model']!r}, not {cls.name!r}")
+        if meta.get("pickled"):
+            if not allow_pickle:
+                raise EcgbenchError(
+                    f"{folder}: model {cls.name!r} was saved by pickling ({PICKLE_FILE}); loading it runs whatever "
+                    "code the file names, so it is refused unless you trust the folder and allow it (--allow-pickle)")
+            with open(folder / PICKLE_FILE, "rb") as fh:
+                model = pickle.load(fh)  # noqa: S301 - asked for explicitly (allow_pickle)
+            if not isinstance(model, cls):
+                raise EcgbenchError(f"{folder / PICKLE_FILE}: not a {cls.name!r} model ({type(model).__name__})")
+        else:
+            model = cls(n_classes=meta["n_classes"], seed=meta["seed"], n_context=meta["n_context"],
+                        **meta["params"])
+            try:
+                model._load(folder)
+            except EcgbenchError:
+                raise
+            except FileNotFoundError as exc:
+                raise EcgbenchError(f"{folder}: model {cls.name!r} cannot be loaded: {exc.filename or exc} is "
+                                    "missing") from None
+            except Exception as exc:  # a damaged file: whatever its reader raises
+                raise EcgbenchError(f"{folder}: model {cls.name!r} cannot be loaded ({type(exc).__name__}: {exc}); "
+                                    "its files are damaged or were written by another version") from None
+        model.n_columns_ = int(meta["n_columns"])
+        model._fitted = True
+        return model
+
+    def _save(self, folder: Path) -> None:
+        """Write the fitted state into ``folder``, in formats that load without running code from it (Keras's
+        ``.keras``, XGBoost's UBJSON, ``numpy.savez`` arrays, JSON)."""
+        raise NotImplementedError(f"model {self.name!r} implements no _save; implement _save and _load, or declare "
+                                  "saved_by_pickle = True (its folders then load only with --allow-pickle)")
+
+    def _load(self, folder: Path) -> None:
+        """Restore what :meth:`_save` wrote into this freshly built instance (same parameters, classes, seed)."""
+        raise NotImplementedError(f"model {self.name!r} implements no _load")
+
     def _fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None, y_val: np.ndarray | None) -> None:
         """Fit on validated input: ``X`` 2-D numbers, ``y`` one label in ``0..n_classes-1`` per row."""
         raise NotImplementedError
@@ -168,6 +240,29 @@ class Model:
         out = np.zeros((len(proba), self.n_classes), dtype=np.float64)
         out[:, seen_classes] = proba
         return out / out.sum(axis=1, keepdims=True)
+
+
+MODEL_FILE = "model.json"  # what the model was built with, beside the files its _save wrote
+PICKLE_FILE = "model.pkl"  # only for models that declare saved_by_pickle
+MODEL_FORMAT_VERSION = 1
+
+
+def read_model_meta(folder: str | Path) -> dict:
+    """``model.json`` of a saved model, checked for the keys :meth:`Model.load` needs."""
+    path = Path(folder) / MODEL_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EcgbenchError(f"{folder} holds no saved model ({MODEL_FILE} is missing)") from None
+    except (OSError, ValueError) as exc:
+        raise EcgbenchError(f"{path} is damaged ({exc})") from None
+    needed = ("model", "n_classes", "seed", "n_context", "n_columns", "params")
+    if not isinstance(meta, dict) or any(k not in meta for k in needed):
+        raise EcgbenchError(f"{path} is damaged: it lacks {', '.join(k for k in needed if k not in meta)}"
+                            if isinstance(meta, dict) else f"{path} is damaged: not a JSON object")
+    if meta.get("format_version", 1) > MODEL_FORMAT_VERSION:
+        raise EcgbenchError(f"{path}: saved by a newer ecgbench (format {meta['format_version']})")
+    return meta
 
 
 def probability_problem(proba: np.ndarray, n: int, n_classes: int) -> str | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -296,6 +297,37 @@ def pickle_round_trip(s: _Shared):
     return None
 
 
+def save_load(s: _Shared):
+    """``save(folder)`` then ``load(folder)`` gives a model that predicts the same probabilities, bit for bit; a
+    model that declares ``saved_by_pickle`` is refused without ``allow_pickle`` and loads with it."""
+    import tempfile
+
+    from ecgbench.models.saving import load_model
+
+    model, _ = s.fitted
+    at_once = s.proba
+    with tempfile.TemporaryDirectory(prefix="ecgbench-save-load-") as tmp:
+        folder = Path(tmp) / "model"
+        try:
+            model.save(folder)
+        except Exception as exc:
+            raise AssertionError(f"save(folder) raised {type(exc).__name__}: {exc}; a model implements _save and "
+                                 "_load, or declares saved_by_pickle = True") from exc
+        if s.cls.saved_by_pickle:
+            _raises_ecgbench_error(lambda: load_model(folder), "loading a pickled model without allow_pickle")
+        try:
+            loaded = load_model(folder, allow_pickle=s.cls.saved_by_pickle)
+            again = loaded.predict_proba(s.X_test)
+        except Exception as exc:
+            raise AssertionError(f"the saved model could not be loaded and used ({type(exc).__name__}: {exc})") \
+                from exc
+    assert type(loaded) is type(model), f"load returned a {type(loaded).__name__}, not a {type(model).__name__}"
+    assert np.array_equal(np.asarray(again), np.asarray(at_once)), (
+        f"the loaded model predicts otherwise (max difference {_gap(again, at_once):.3g}); saved and loaded, a model "
+        "must give the same probabilities bit for bit")
+    return "saved by pickling (loads only with allow_pickle)" if s.cls.saved_by_pickle else None
+
+
 def learns_from_context(s: _Shared):
     """A model that declares ``uses_context`` must learn from the context columns: here the beats are noise and
     only the two context columns (a noisy code of the class) tell the classes apart."""
@@ -333,7 +365,8 @@ RULES = (
     params_are_declared, unknown_parameter_refused, context_refused_without_uses_context,
     predict_before_fit_fails_clearly, bad_input_refused, fit_returns_self, input_not_modified, output_shape,
     probabilities_valid, same_seed_same_result, fit_twice_same_model, beats_majority_baseline,
-    class_absent_from_training, fit_without_validation, predict_in_pieces, pickle_round_trip, learns_from_context,
+    class_absent_from_training, fit_without_validation, predict_in_pieces, pickle_round_trip, save_load,
+    learns_from_context,
 )
 
 

@@ -200,6 +200,34 @@ class KerasModel(Model):
             self.best_epoch_,
         )
 
+    # -- saving: the network in Keras's native .keras (no optimizer state), the scaling as numpy arrays -----------
+    def _save(self, folder):
+        from ecgbench.models.saving import save_arrays
+
+        _, keras = _keras()
+        # An uncompiled copy with the same weights: the .keras file then holds no optimizer state (a third of its
+        # size; Keras 3's clone_model would copy the compiled optimizer too). Building it draws initial weights,
+        # which deterministic TensorFlow only does with a seed set.
+        keras.utils.set_random_seed(self.seed)
+        network = self.network_.__class__.from_config(self.network_.get_config())
+        network.set_weights(self.network_.get_weights())
+        network.save(str(folder / "network.keras"))  # the run store writes the whole folder atomically
+        arrays = {"mean": np.float64(self.mean_), "scale": np.float64(self.scale_)}
+        if self.n_context:
+            arrays.update(context_mean=self.context_mean_, context_scale=self.context_scale_)
+        save_arrays(folder / "scaling.npz", arrays)
+
+    def _load(self, folder):
+        from ecgbench.models.saving import load_arrays
+
+        _, keras = _keras()
+        # safe_mode: a Lambda layer's code in the file is refused, never run
+        self.network_ = keras.models.load_model(str(folder / "network.keras"), compile=False, safe_mode=True)
+        arrays = load_arrays(folder / "scaling.npz")
+        self.mean_, self.scale_ = float(arrays["mean"]), float(arrays["scale"])
+        if self.n_context:
+            self.context_mean_, self.context_scale_ = arrays["context_mean"], arrays["context_scale"]
+
     def _predict_proba(self, X) -> np.ndarray:
         batch_size = self.predict_chunk_size or PREDICT_BATCH_SIZE
         proba = self.network_.predict(self._prepare(X), batch_size=batch_size, verbose=0).astype(np.float64)

@@ -22,6 +22,7 @@ from functools import partial
 
 import numpy as np
 
+from ecgbench.errors import EcgbenchError
 from ecgbench.models import register
 from ecgbench.models.base import Model, check_prior_weights, sample_weights, shift_priors
 from ecgbench.params import Param
@@ -208,6 +209,35 @@ class TsfreshXGBoost(Model):
         else:
             log.info("tsfresh-xgboost: %d boosting rounds (no early stopping%s)", rounds,
                      "" if p["early_stopping_rounds"] == 0 else ": no validation beats of a trained class")
+
+    # -- saving: the booster in XGBoost's UBJSON, the tsfresh feature list as JSON ---------------------------------
+    def _save(self, folder):
+        from ecgbench.io import write_json
+
+        # the extension chooses the format (UBJSON); the run store writes the whole folder atomically
+        self.booster.get_booster().save_model(str(folder / "booster.ubj"))
+        best = getattr(self.booster, "best_iteration", None) if self.booster.early_stopping_rounds else None
+        write_json(folder / "features.json", {"tsfresh_columns": self.columns, "seen_classes": self.seen.tolist(),
+                                              "best_iteration": None if best is None else int(best)})
+
+    def _load(self, folder):
+        import json
+
+        from tsfresh.feature_extraction.settings import from_columns
+        from xgboost import Booster, XGBClassifier
+
+        meta = json.loads((folder / "features.json").read_text(encoding="utf-8"))
+        self.columns = list(meta["tsfresh_columns"])
+        self.settings = from_columns(self.columns)["ecg"]
+        self.seen = np.asarray(meta["seen_classes"], dtype=np.int64)
+        booster = Booster(model_file=str(folder / "booster.ubj"))
+        booster.set_param({"nthread": current_threads()})
+        self.booster = XGBClassifier(n_jobs=current_threads())
+        self.booster._Booster = booster
+        self.booster.n_classes_ = len(self.seen)  # the booster's attributes keep best_iteration (early stopping)
+        if meta["best_iteration"] is not None and self.booster.best_iteration != meta["best_iteration"]:
+            raise EcgbenchError(f"{folder / 'booster.ubj'}: its best iteration {self.booster.best_iteration} is "
+                                f"not the saved {meta['best_iteration']}")
 
     def _predict_proba(self, X):
         proba = self.full_proba(self.booster.predict_proba(self.feature_matrix(X, "test")), self.seen)

@@ -134,6 +134,51 @@ class RandomKernelModel(Model):
         return self.full_proba(np.concatenate(proba), self.seen)
 
 
+    # -- saving: the kernels, the scaler and the linear weights as numpy arrays, the rest as JSON -------------
+    def _save(self, folder):
+        from ecgbench.io import write_json
+        from ecgbench.models.saving import save_arrays
+
+        c = self.classifier
+        save_arrays(folder / "weights.npz", {
+            **{f"kernel_{k}": v for k, v in self.kernel_arrays().items()},
+            "mean": self.mean_, "scale": self.scale_, "coef": c.coef_, "intercept": c.intercept_,
+        })
+        write_json(folder / "linear.json", {"seen_classes": self.seen.tolist(), "classes_": c.classes_.tolist(),
+                                            "n_features_in": int(c.n_features_in_),
+                                            "beat_length": int(self.n_columns_ - self.n_context)})
+
+    def _load(self, folder):
+        import json
+
+        from sklearn.linear_model import SGDClassifier
+
+        from ecgbench.models.saving import load_arrays
+
+        arrays = load_arrays(folder / "weights.npz")
+        meta = json.loads((folder / "linear.json").read_text(encoding="utf-8"))
+        # The transformer fitted on a few stand-in beats of the right length gives its structure; its kernels are
+        # then replaced by the saved ones (nothing else of a fit reaches transform).
+        dummy = np.random.default_rng(0).standard_normal((4, 1, meta["beat_length"]))
+        self.transformer = self.make_transformer().fit(dummy)
+        self.set_kernel_arrays({k[len("kernel_"):]: v for k, v in arrays.items() if k.startswith("kernel_")})
+        self.mean_, self.scale_ = arrays["mean"], arrays["scale"]
+        self.seen = np.asarray(meta["seen_classes"], dtype=np.int64)
+        classifier = SGDClassifier(loss="log_loss", alpha=self.params["alpha"], average=self.params["average"],
+                                   random_state=self.seed)
+        classifier.coef_, classifier.intercept_ = arrays["coef"], arrays["intercept"]
+        classifier.classes_ = np.asarray(meta["classes_"], dtype=np.int64)
+        classifier.n_features_in_ = meta["n_features_in"]
+        classifier.t_ = 1.0  # marks it fitted for scikit-learn's checks (predicting does not use it)
+        self.classifier = classifier
+
+    def kernel_arrays(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def set_kernel_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+
 def column_mean_std(features: np.ndarray, parts) -> tuple[np.ndarray, np.ndarray]:
     """Per-column mean and standard deviation (1 where constant), accumulated in float64 chunk by chunk."""
     total = np.zeros(features.shape[1])
@@ -161,6 +206,14 @@ class MiniRocketModel(RandomKernelModel):
 
         return MiniRocket(num_kernels=self.params["num_kernels"], random_state=self.seed, n_jobs=1)
 
+    PARTS = ("dilations", "num_features_per_dilation", "biases")
+
+    def kernel_arrays(self):
+        return dict(zip(self.PARTS, self.transformer.parameters, strict=True))
+
+    def set_kernel_arrays(self, arrays):
+        self.transformer.parameters = tuple(arrays[name] for name in self.PARTS)
+
 
 @register("rocket")
 class RocketModel(RandomKernelModel):
@@ -176,3 +229,14 @@ class RocketModel(RandomKernelModel):
         from sktime.transformations.panel.rocket import Rocket
 
         return Rocket(num_kernels=self.params["num_kernels"], random_state=self.seed, n_jobs=1)
+
+    PARTS = ("weights", "lengths", "biases", "dilations", "paddings", "num_channel_indices", "channel_indices")
+
+    def kernel_arrays(self):
+        kernels = self.transformer.kernels
+        if len(kernels) != len(self.PARTS):
+            raise RuntimeError(f"sktime's Rocket holds {len(kernels)} kernel arrays, expected {len(self.PARTS)}")
+        return dict(zip(self.PARTS, kernels, strict=True))
+
+    def set_kernel_arrays(self, arrays):
+        self.transformer.kernels = tuple(arrays[name] for name in self.PARTS)
