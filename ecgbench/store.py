@@ -344,7 +344,9 @@ class RunStore:
                 extra["model_sha256"] = write_model_folder(folder / MODEL_DIR, model, card)
             except NotImplementedError as exc:  # a plugin that neither implements _save nor declares saved_by_pickle
                 log.warning("cell %s: its model is not stored: %s", key.id, exc)
-        if "model_sha256" not in extra:  # a model of an earlier computation must not stand beside these predictions
+        # A model of an earlier computation must not stand beside these predictions; metrics that carry their
+        # model's checksums (upgrade rewrites a cell's files) keep it, and cell_problem proves it against them.
+        if "model_sha256" not in extra and "model_sha256" not in metrics:
             remove_tree(folder / MODEL_DIR)
         write_json(folder / CELL_METRICS, {"schema_version": SCHEMA_VERSION, **metrics,
                                            "predictions_sha256": sha256_file(folder / PREDICTIONS), **extra})
