@@ -161,6 +161,16 @@ class RecordResult:
         return sum(self.cells.get(r + t.lower(), 0) for r in ref for t in test)
 
 
+def counted_record(record: str, pairs: dict[str, int]) -> RecordResult:
+    """A record's bxb table from counts of (reference class, test class) pairs named as in CELLS (``{"Vv": 40,
+    "Nv": 2}``), for beats paired some other way than bxb's matching (a classifier's beats cut at the reference
+    beats): no RR error, no shutdown, no window or comparison interval."""
+    unknown = set(pairs) - set(CELLS)
+    if unknown:
+        raise EcgbenchError(f"record {record}: no such bxb cell(s): {', '.join(sorted(unknown))}")
+    return RecordResult(record, {**dict.fromkeys(CELLS, 0), **pairs}, None, 0, 0.0, 0, 0, 0)
+
+
 def compare_annotations(ref: Annotations, test: Annotations, fs: float, n_samples: int | None,
                         settings: Settings = Settings(), record: str = "") -> RecordResult:
     """bxb -r RECORD -a REF TEST: the beat-by-beat comparison of one record."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ecgbench import ec57
 from ecgbench import statistics as st
 from ecgbench.errors import EcgbenchError
 from ecgbench.store import CellKey, RunStore
@@ -174,6 +175,95 @@ def binary_uncertainty_table(gathered: list[Gathered]) -> list[str]:
             texts.append(fmt(i) + sd)
         lines.append(f"| {g.model} | {len(g.seeds)} | " + " | ".join(texts) + " |")
     return lines
+
+
+# ---- average (per-record mean) statistics, as EC57's sumstats averages -------------------------------------------
+
+# (statistic of ecgbench.ec57, heading, the records its average leaves out)
+AVERAGED = (("v_se", "Se V", "no reference V beat"),
+            ("v_pp", "+P V", "no V predicted on a reference N, S or V beat"),
+            ("s_se", "Se S", "no reference S beat"),
+            ("s_pp", "+P S", "no S predicted on a reference N, S or V beat"))
+
+
+def record_statistics(g: Gathered, seed_row: int) -> ec57.Evaluation:
+    """One seed's beats as EC57 records: per record (group), the counts of (reference class, predicted class) pairs
+    as bxb's table (``ec57.counted_record``), summarized as sumstats does (gross and average, the records left out of
+    each average). Every scored beat is a matched pair: no learning period, no missed or extra beats."""
+    k = len(g.classes)
+    frame = pd.DataFrame({"record": g.groups, "pair": g.y_true * k + g.y_pred[seed_row]})
+    counts = frame.groupby(["record", "pair"], sort=False).size()
+    records = [ec57.counted_record(record, {g.classes[pair // k] + g.classes[pair % k].lower(): int(n)
+                                            for pair, n in counts[record].items()})
+               for record in pd.unique(frame["record"])]
+    return ec57.summarize(records)
+
+
+def averages_apply(g: Gathered) -> bool:
+    """Record ids saved, and the classes EC57's (with V and S among them)."""
+    return g.groups is not None and {"V", "S"} <= set(g.classes) and set(g.classes) <= set(ec57.BEATS)
+
+
+def average_statistics_table(gathered: list[Gathered]) -> list[str]:
+    """Per model, the gross (pooled) and average (per-record mean) Se and +P of V and S by EC57's sumstats rules
+    (:mod:`ecgbench.ec57`), each the mean over seeds (± SD over seeds), and a line per statistic naming the records
+    left out of its average. No lines unless every model's predictions carry record ids and the classes are EC57's
+    with V and S among them."""
+    from ecgbench.reports import mean_std
+
+    if not gathered or not all(averages_apply(g) for g in gathered):
+        return []
+    n_records = gathered[0].n_units
+    header = ["model", "seeds"] + [f"{heading} {kind}" for _, heading, _ in AVERAGED for kind in ("gross", "average")]
+    lines = [f"Average statistics (per-record mean) beside the gross (pooled) ones, for V and S over the {n_records} "
+             "test records, by the rules of EC57's `sumstats` (`ecgbench/ec57.py`, docs/ec57.md): a record enters the "
+             "Se average only if it holds reference beats of the class, the +P average only if the model predicted "
+             "the class on at least one of its reference N, S or V beats (a V or S predicted on a reference F or Q "
+             "beat is not a false positive for EC57, so +P gross can exceed the +P of the AAMI table above). Each "
+             "value is the mean over seeds (± SD over seeds). These are the statistics of the scored beats, which "
+             "are cut at the reference R peaks (no learning period, no missed or extra beats): comparable to EC57's "
+             "averages, but not an EC57 run; `python -m ecgbench ec57` compares annotation files (docs/ec57.md).", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    left_out: dict[str, dict[str, list[tuple[int, list[str]]]]] = {key: {} for key, _, _ in AVERAGED}
+    for g in gathered:
+        evaluations = [record_statistics(g, row) for row in range(len(g.seeds))]
+        texts = [g.model, str(len(g.seeds))]
+        for key, _, _ in AVERAGED:
+            for values in ("gross", "average"):
+                # sumstats' percentages as fractions, as the tables above; undefined in a seed: left out of the mean
+                per_seed = pd.Series([getattr(e, values)[key] for e in evaluations], dtype=float) / 100.0
+                texts.append("–" if per_seed.isna().all() else mean_std(per_seed.dropna()))
+            for seed, e in zip(g.seeds, evaluations, strict=True):
+                left_out[key].setdefault(g.model, []).append((seed, e.excluded[key]))
+        lines.append("| " + " | ".join(texts) + " |")
+    lines.append("")
+    for key, heading, why in AVERAGED:
+        lines.append(f"- {heading} average leaves out the records with {why}: {_left_out_text(left_out[key])}.")
+    return [*lines, ""]
+
+
+def _left_out_text(by_model: dict[str, list[tuple[int, list[str]]]]) -> str:
+    """The records left out of one average, once where every model and seed leaves out the same, else per model;
+    a record left out in some seeds only is named with those seeds."""
+    def one(seeds: list[tuple[int, list[str]]]) -> str:
+        every = [r for r in seeds[0][1] if all(r in records for _, records in seeds)]
+        some = [r for r in dict.fromkeys(r for _, records in seeds for r in records) if r not in every]
+        if not every and not some:
+            return "none"
+        texts = [f"{len(every)} record(s){' in every seed' if some else ''}: {', '.join(every)}"] if every else []
+        texts += [f"{r} (seed(s) {', '.join(str(s) for s, records in seeds if r in records)} only)" for r in some]
+        return "; ".join(texts)
+
+    texts = {model: one(seeds) for model, seeds in by_model.items()}
+    if len(set(texts.values())) == 1:
+        return next(iter(texts.values()))
+    return "; ".join(f"{model}: {text}" for model, text in texts.items())
+
+
+def average_statistics_section(store: RunStore, dataset: str, models: list[str], cells: list[dict]) -> list[str]:
+    """The summary's average statistics of ``dataset`` (:func:`average_statistics_table`), from the stored
+    predictions; no lines for a dataset without record ids or without EC57's V and S classes."""
+    return average_statistics_table([gather(store, dataset, m, cells) for m in models])
 
 
 # ---- ranking over blocks -------------------------------------------------------------------------------------------

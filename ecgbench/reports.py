@@ -121,7 +121,7 @@ def mean_std(values: pd.Series, digits: int = 4) -> str:
 def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dict[str, list[str]]:
     """Per dataset, the uncertainty table and, where it applies, the ranking over folds or patients
     (:mod:`ecgbench.evidence`), models in the suite's order."""
-    from ecgbench.evidence import ranking_section, uncertainty_table
+    from ecgbench.evidence import average_statistics_section, ranking_section, uncertainty_table
 
     sections = {}
     for dataset in dict.fromkeys(c["dataset"] for c in cells):
@@ -129,6 +129,7 @@ def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dic
         models = [m for m in manifest["suite"]["models"] if m in present]
         evaluation = manifest["datasets"].get(dataset, {}).get("evaluation", "")
         sections[dataset] = [*uncertainty_table(store, dataset, models, cells),
+                             *average_statistics_section(store, dataset, models, cells),
                              *ranking_section(store, dataset, models, cells, evaluation)]
         if evaluation == Evaluation.NOISE_STRESS:  # the noise track: every condition scored on its own
             from ecgbench.noise_report import summary_section
