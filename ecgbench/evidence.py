@@ -242,12 +242,17 @@ def average_statistics_table(gathered: list[Gathered]) -> list[str]:
     return [*lines, ""]
 
 
+def _record_order(record: str) -> tuple:
+    """Numeric record ids by number (2 before 13), any other after them as text."""
+    return (0, int(record), "") if record.isdigit() else (1, 0, record)
+
+
 def _left_out_text(by_model: dict[str, list[tuple[int, list[str]]]]) -> str:
     """The records left out of one average, once where every model and seed leaves out the same, else per model;
     a record left out in some seeds only is named with those seeds."""
     def one(seeds: list[tuple[int, list[str]]]) -> str:
-        every = [r for r in seeds[0][1] if all(r in records for _, records in seeds)]
-        some = [r for r in dict.fromkeys(r for _, records in seeds for r in records) if r not in every]
+        every = sorted((r for r in seeds[0][1] if all(r in records for _, records in seeds)), key=_record_order)
+        some = sorted({r for _, records in seeds for r in records} - set(every), key=_record_order)
         if not every and not some:
             return "none"
         texts = [f"{len(every)} record(s){' in every seed' if some else ''}: {', '.join(every)}"] if every else []

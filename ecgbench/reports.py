@@ -2,7 +2,8 @@
 one row per cell; columns in docs/results-format.md) and ``summary.md`` (per dataset, the evaluation, a table of
 accuracy / macro-F1 / per-class F1 per model, the AAMI Se and +P, their patient-level bootstrap intervals, the
 ranking over folds or test patients where at least 3 models are scored on at least 5, and where beats carry record
-ids, the records that hold most of each class's missed beats)."""
+ids, the average (per-record mean) Se and +P of V and S beside the gross ones and the records that hold most of each
+class's missed beats)."""
 
 from __future__ import annotations
 

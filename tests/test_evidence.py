@@ -116,3 +116,61 @@ def test_mcnemar_tests_every_seed_and_says_which(capsys):
     # two models with no seed in common: the seeds in order
     d = gathered("cnn", (5, 6), y, [b.y_pred[0], b.y_pred[1]], groups)
     assert [name for name, _ in mcnemar(a, d)] == ["A seed 0 / B seed 5", "A seed 1 / B seed 6"]
+
+
+def beats_of(*pairs):
+    """(record, true class, predicted class, count) -> record ids, true and predicted class indices."""
+    index = {c: i for i, c in enumerate("NSVFQ")}
+    rows = [(record, index[t], index[p]) for record, t, p, n in pairs for _ in range(n)]
+    records, y_true, y_pred = map(np.array, zip(*rows, strict=True))
+    return records, y_true, y_pred
+
+
+def test_average_statistics_are_per_record_means_with_the_records_left_out_named():
+    """Made-up predictions of three records, worked out by hand (EC57's sumstats rules, docs/ec57.md)."""
+    from ecgbench.evidence import average_statistics_table
+    from ecgbench.reports import mean_std
+
+    seed0 = [("a", "V", "V", 9), ("a", "V", "N", 1), ("a", "N", "N", 19), ("a", "N", "V", 1), ("a", "S", "S", 4),
+             ("a", "F", "V", 1),  # V predicted on a reference F beat: not a false V for EC57
+             ("b", "V", "V", 1), ("b", "V", "N", 1), ("b", "N", "N", 30),
+             ("c", "S", "S", 1), ("c", "S", "N", 4), ("c", "N", "N", 8), ("c", "N", "S", 2)]
+    seed1 = [*seed0[:8], ("b", "N", "N", 29), ("b", "N", "S", 1), *seed0[9:]]  # seed 1 predicts S once in b
+    groups, y_true, pred0 = beats_of(*seed0)
+    _, y_true1, pred1 = beats_of(*seed1)
+    assert np.array_equal(y_true, y_true1)
+    table = average_statistics_table([gathered("m", (0, 1), y_true, [pred0, pred1], groups)])
+    # By hand. Se V: a 9/10, b 1/2, c has no V beat (left out); gross 10/12.
+    # +P V: a 9/(9 + 1) (the F beat called V does not count), b 1/1, c never called V (left out); gross 10/11.
+    # Se S: a 4/4, b has no S beat (left out), c 1/5; gross 5/9.
+    # +P S, seed 0: a 4/4, b never called S (left out), c 1/(1 + 2); gross 5/7.
+    #       seed 1: a 4/4, b 0/1, c 1/3; gross 5/8.
+    expected = [(10 / 12, (0.9 + 0.5) / 2), (10 / 11, (0.9 + 1.0) / 2), (5 / 9, (1.0 + 0.2) / 2)]
+    texts = [f"{v:.4f}" for pair in expected for v in pair]
+    texts += [mean_std(pd.Series([5 / 7, 5 / 8])), mean_std(pd.Series([(1 + 1 / 3) / 2, (1 + 0 + 1 / 3) / 3]))]
+    assert "| m | 2 | " + " | ".join(texts) + " |" in table
+    assert texts[:2] == ["0.8333", "0.7000"]  # pooled and average differ
+    assert "- Se V average leaves out the records with no reference V beat: 1 record(s): c." in table
+    assert "- +P V average leaves out the records with no V predicted on a reference N, S or V beat: 1 record(s): c." \
+        in table
+    assert "- Se S average leaves out the records with no reference S beat: 1 record(s): b." in table
+    assert "- +P S average leaves out the records with no S predicted on a reference N, S or V beat: b (seed(s) 0 " \
+        "only)." in table
+    assert any("over the 3 test records" in line and "not an EC57 run" in line for line in table)
+
+
+def test_no_average_statistics_without_record_ids_or_without_v_and_s():
+    from ecgbench.evidence import average_statistics_table
+
+    groups, y_true, y_pred = beats_of(("a", "V", "V", 3), ("a", "S", "N", 2), ("b", "N", "N", 4))
+    assert average_statistics_table([gathered("m", (0,), y_true, [y_pred], groups)])  # the section applies here
+    assert average_statistics_table([gathered("m", (0,), y_true, [y_pred], None)]) == []  # no record ids
+    beats = pd.DataFrame({"split": "holdout", "index": np.arange(len(y_true)), "y_true": y_true % 2})
+    two_class = Gathered("ptbdb", "m", beats, np.asarray([y_pred % 2]), groups, ("normal", "MI"), (0,))
+    assert average_statistics_table([two_class]) == []  # no V and S classes
+
+
+def test_the_summary_shows_average_statistics_where_record_ids_are_saved(runs):
+    summary = (runs / "a" / "summary.md").read_text()
+    assert "Average statistics (per-record mean) beside the gross (pooled) ones" in summary
+    assert re.search(r"^\| rocket \| 1 \| [\d.]+ \| [\d.]+ \|", summary, re.M)
