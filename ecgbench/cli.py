@@ -205,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "--annotator, else from the XQRS detector. Per input: a per-beat table (Parquet and CSV), a WFDB "
                     "annotation file of AAMI beat symbols and a PNG strip (docs/using-models.md).",
         epilog="examples:\n  python -m ecgbench predict mitdb-inter/minirocket DATA/mitdb/100 --output out/\n"
-               "  python -m ecgbench predict results/RUN/cells/D/S/M/seed0/model rec1 rec2 --lead II --output out/",
+               "  python -m ecgbench predict results/RUN/cells/D/S/M/seed0/model rec1 rec2 --lead II --output out/\n"
+               "  python -m ecgbench predict mitdb-inter/minirocket DATA/mitdb/100 DATA/mitdb/101 --workers 2 "
+               "--output out/",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     predict.add_argument("model", metavar="MODEL", help="RUN/MODEL[/seedK] (a run folder or run id under "
                                                         "--results-dir; default: the lowest seed) or a model folder")
@@ -223,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--threads", type=int, help="threads to predict with (default: those the model's cell ran "
                                                      "with, so that its stored probabilities are reproduced to the "
                                                      "last digit; else all CPUs)")
+    parallel = predict.add_mutually_exclusive_group()
+    parallel.add_argument("--workers", type=int, metavar="N", help="predict the inputs in parallel on a local Dask "
+                                                                   "cluster of N worker processes (as run --workers)")
+    parallel.add_argument("--scheduler", metavar="ADDRESS", help="predict the inputs on an existing Dask cluster")
     predict.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     predict.add_argument("--allow-pickle", action="store_true",
                          help="load a model that was saved by pickling (a plugin that declares saved_by_pickle). "
@@ -651,9 +657,11 @@ def cmd_predict(args) -> int:
         raise EcgbenchError(f"--strip-seconds must be more than 0 (got {args.strip_seconds})")
     if args.threads is not None and args.threads < 1:
         raise EcgbenchError(f"--threads must be at least 1 (got {args.threads})")
+    if args.workers is not None and args.workers < 1:
+        raise EcgbenchError(f"--workers must be at least 1 (got {args.workers})")
     loaded = resolve_model(args.model, args.results_dir, allow_pickle=args.allow_pickle, threads=args.threads)
     plans = predict_inputs(loaded, [Path(p) for p in args.inputs], args.output, args.lead, args.annotator,
-                           args.out_annotator, args.overwrite, args.strip_seconds)
+                           args.out_annotator, args.overwrite, args.strip_seconds, args.workers, args.scheduler)
     for paths in plans:
         for path in paths.values():
             print(f"written: {path}")

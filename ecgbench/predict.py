@@ -39,6 +39,8 @@ class LoadedModel:
     card: dict
     where: str  # how it was named, for messages
     threads: int  # the threads it predicts with (BLAS, numba, XGBoost, TensorFlow)
+    checksums: dict | None = None  # the cell's recorded checksums of the folder's files (a Dask worker checks them)
+    allow_pickle: bool = False
 
 
 # ---- the model -----------------------------------------------------------------------------------------------
@@ -66,7 +68,7 @@ def resolve_model(spec: str, results_dir: Path, allow_pickle: bool = False, thre
     set_threads(threads or (recorded if isinstance(recorded, int) and recorded > 0 else current_threads()))
     model = load_model(folder, allow_pickle=allow_pickle, checksums=metrics.get("model_sha256"))
     card = _read_json(folder / CARD_JSON) if (folder / CARD_JSON).is_file() else {}
-    return LoadedModel(model, folder, card, spec, current_threads())
+    return LoadedModel(model, folder, card, spec, current_threads(), metrics.get("model_sha256"), allow_pickle)
 
 
 def _read_json(path: Path) -> dict:
@@ -368,9 +370,11 @@ def write_strip(path: Path, beats: Beats, table: pd.DataFrame, strip_s: float) -
 
 def predict_inputs(loaded: LoadedModel, inputs: list[Path], output: Path, lead: str | None = None,
                    annotator: str | None = None, out_annotator: str = DEFAULT_ANNOTATOR, overwrite: bool = False,
-                   strip_s: float = DEFAULT_STRIP_S) -> list[dict[str, Path]]:
+                   strip_s: float = DEFAULT_STRIP_S, workers: int | None = None, scheduler: str | None = None
+                   ) -> list[dict[str, Path]]:
     """Predict every input; every input is read and checked, and every output file checked as a command's output
-(:func:`ecgbench.io.output_file`: an existing one replaced only with ``overwrite``), before anything is written."""
+(:func:`ecgbench.io.output_file`: an existing one replaced only with ``overwrite``), before anything is written.
+With ``workers`` (a local Dask cluster) or ``scheduler``, the inputs are predicted in parallel as Dask tasks."""
     from ecgbench.data import resolve_data_dir
     from ecgbench.io import output_file, writable_folder
 
@@ -398,12 +402,71 @@ def predict_inputs(loaded: LoadedModel, inputs: list[Path], output: Path, lead: 
     if any("annotations" in paths for paths in plans) and not set(classes) <= set(AAMI_CLASSES):
         raise EcgbenchError(f"model {loaded.where}: its classes {classes} are not AAMI beat classes; no WFDB "
                             "annotation file can say them")
+    if workers is None and scheduler is None:
+        for beats, paths in zip(read, plans, strict=True):
+            predict_one(loaded, beats, paths, classes, out_annotator, strip_s)
+        return plans
+    return _predict_on_dask(loaded, read, plans, classes, out_annotator, strip_s, workers, scheduler)
+
+
+def predict_one(loaded: LoadedModel, beats: Beats, paths: dict[str, Path], classes, out_annotator: str,
+                strip_s: float) -> None:
+    """Predict one read input and write its outputs (in this process, or as a Dask task: :func:`_worker_task`)."""
     from ecgbench.threads import pinned
 
-    for beats, paths in zip(read, plans, strict=True):
-        with pinned(loaded.threads):
-            proba = predict_beats(loaded, beats)
-        table = beat_table(beats, proba, classes)
-        write_outputs(beats, table, paths, out_annotator, strip_s)
-        log.info("%s: %d beats predicted -> %s", beats.name, len(table), ", ".join(str(p) for p in paths.values()))
+    with pinned(loaded.threads):
+        proba = predict_beats(loaded, beats)
+    table = beat_table(beats, proba, classes)
+    write_outputs(beats, table, paths, out_annotator, strip_s)
+    log.info("%s: %d beats predicted -> %s", beats.name, len(table), ", ".join(str(p) for p in paths.values()))
+
+
+_WORKER_MODELS: dict = {}  # a worker process's loaded models, by folder and threads
+
+
+def _worker_task(folder: str, checksums: dict | None, allow_pickle: bool, threads: int, card: dict, where: str,
+                 beats: Beats, paths: dict[str, Path], classes, out_annotator: str, strip_s: float) -> str:
+    """On a Dask worker: load the model from its folder (its checksums checked, once per worker process) and
+    predict one input. Only plain arguments travel; the model never does."""
+    from ecgbench.models.saving import load_model
+    from ecgbench.threads import set_threads
+
+    set_threads(threads)
+    key = (folder, threads)
+    if key not in _WORKER_MODELS:
+        _WORKER_MODELS[key] = load_model(Path(folder), allow_pickle=allow_pickle, checksums=checksums)
+    loaded = LoadedModel(_WORKER_MODELS[key], Path(folder), card, where, threads, checksums, allow_pickle)
+    predict_one(loaded, beats, paths, classes, out_annotator, strip_s)
+    return beats.name
+
+
+def _predict_on_dask(loaded: LoadedModel, read: list[Beats], plans: list[dict[str, Path]], classes,
+                     out_annotator: str, strip_s: float, workers: int | None, scheduler: str | None
+                     ) -> list[dict[str, Path]]:
+    """Every input as a Dask task on ``--workers N`` local processes (executors.local_cluster, TLS) or on the
+    cluster at ``--scheduler``; an input that fails there is named, and the others' outputs stay."""
+    from ecgbench import executors
+
+    connect = executors.local_cluster(workers, loaded.threads) if workers else executors.scheduler(scheduler)
+    done, failed = [], []
+    with connect() as client:
+        from distributed import as_completed
+
+        futures = {client.submit(_worker_task, str(loaded.folder), loaded.checksums, loaded.allow_pickle,
+                                 loaded.threads, loaded.card, loaded.where, beats, paths, classes, out_annotator,
+                                 strip_s, key=f"predict-{i}-{beats.name}", pure=False, retries=0): (beats, paths)
+                   for i, (beats, paths) in enumerate(zip(read, plans, strict=True))}
+        for future in as_completed(futures):
+            beats, paths = futures[future]
+            try:
+                future.result()
+            except Exception as exc:
+                failed.append(beats.name)
+                log.error("%s: failed on a worker: %s: %s", beats.name, type(exc).__name__, exc)
+            else:
+                done.append(paths)
+                log.info("%s: predicted on a worker -> %s", beats.name, ", ".join(str(p) for p in paths.values()))
+    if failed:
+        raise EcgbenchError(f"predict: {len(failed)} input(s) failed on the workers ({', '.join(failed)}); "
+                            f"the outputs of the other {len(done)} are written")
     return plans

@@ -269,3 +269,60 @@ def test_the_gallery_names_a_beat_by_record_and_time_wherever_the_run_knows_them
         "record 100, 0:02.000 (sample 720)"
     assert where(pd.Series({"group": 100, "sample": 720, "index": 3}), {}) == "record 100, sample 720"
     assert where(pd.Series({"group": float("nan"), "index": 3}), {}) == "beat 3"
+
+
+def test_predict_with_workers_writes_the_serial_run_s_outputs_byte_for_byte(small_run, tmp_path):
+    store, key, mitdb = small_run
+    records = [mitdb / RECORD, mitdb / "103", mitdb / "105"]
+    outputs = {}
+    for how in ([], ["--workers", "2"]):
+        out = tmp_path / ("dask" if how else "serial")
+        assert predict(f"{store.root}/minirocket", *records, "--annotator", "atr", "--output", out, *how) == 0
+        outputs[bool(how)] = out
+    for record in records:
+        for suffix in (".predictions.parquet", ".predictions.csv", ".ecgb"):
+            name = f"{record.name}{suffix}"
+            assert (outputs[True] / name).read_bytes() == (outputs[False] / name).read_bytes(), name
+        assert (outputs[True] / f"{record.name}.predictions.png").stat().st_size > 10_000
+
+
+def test_a_bad_worker_count_is_one_line_and_exit_2(small_run, tmp_path, capsys):
+    store, key, mitdb = small_run
+    assert predict(f"{store.root}/minirocket", mitdb / RECORD, "--output", tmp_path / "out", "--workers", "0") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--workers must be at least 1" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_input_that_fails_on_a_worker_is_named_and_the_others_outputs_stay(small_run, tmp_path, capsys,
+                                                                             monkeypatch):
+    import contextlib
+
+    from distributed import Client, LocalCluster
+
+    from ecgbench import executors
+    from ecgbench import predict as predict_module
+
+    @contextlib.contextmanager
+    def in_process():  # workers as threads of this process, so that the failure below reaches them
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+            with Client(cluster) as client:
+                yield client
+
+    monkeypatch.setattr(executors, "local_cluster", lambda workers, threads: in_process)
+    write = predict_module.write_outputs
+
+    def failing(beats, *args):
+        if beats.name == "103":
+            raise OSError("disk full")
+        write(beats, *args)
+
+    monkeypatch.setattr(predict_module, "write_outputs", failing)
+    monkeypatch.setattr(predict_module, "_WORKER_MODELS", {})  # not this process's cache of models, after
+    store, key, mitdb = small_run
+    out = tmp_path / "out"
+    assert predict(f"{store.root}/minirocket", mitdb / RECORD, mitdb / "103", "--annotator", "atr", "--output", out,
+                   "--workers", "2") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "103" in err[-1] and "failed on the workers" in err[-1]
+    assert (out / f"{RECORD}.predictions.parquet").is_file() and not (out / "103.predictions.parquet").exists()
