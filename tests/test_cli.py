@@ -314,24 +314,28 @@ def test_a_description_edit_keeps_the_fingerprint_and_the_run_resumes(tmp_path, 
 
 
 def _committed_suite_runs():
-    """(run folder, suite file) of every committed run whose manifest names a suite file."""
+    """(run folder, the words of its command after ``python -m ecgbench``) of every committed run whose command
+    names a suite file."""
     root = Path(__file__).resolve().parent.parent
     runs = []
     for manifest in sorted((root / "results").glob("*/manifest.json")):
         words = json.loads(manifest.read_text())["command"].split()
         if "--suite" in words:
-            runs.append((manifest.parent, root / words[words.index("--suite") + 1]))
+            runs.append((manifest.parent, words[3:]))
     return runs
 
 
-@pytest.mark.parametrize(("run", "suite_file"), _committed_suite_runs(), ids=lambda p: p.name)
-def test_committed_runs_keep_the_fingerprint_of_their_suite_file(run, suite_file):
+@pytest.mark.parametrize(("run", "argv"), _committed_suite_runs(), ids=lambda p: p.name if isinstance(p, Path) else "its-command")
+def test_committed_runs_keep_the_fingerprint_of_their_suite_file(run, argv, monkeypatch):
     # Comments and the description of a suite file may change; what its cells compute may not, or the committed
-    # run could no longer be resumed (or rerun into the same folder) from the file that made it.
-    from ecgbench.suite import load_suite
+    # run could no longer be resumed (or rerun into the same folder) from the command that made it: the suite file
+    # as that command line builds it (--seeds, --protocol, --quick applied).
+    from ecgbench.cli import build_parser, suite_from_args
 
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # the command's suite path is the repository's
     manifest = json.loads((run / "manifest.json").read_text())
-    assert load_suite(suite_file).fingerprint() == manifest["suite_fingerprint"]
+    suite = suite_from_args(build_parser().parse_args(argv), available_datasets=[])
+    assert suite.fingerprint() == manifest["suite_fingerprint"]
 
 
 def test_the_ds1_cross_validation_suite_mirrors_the_inter_patient_suite():
