@@ -325,7 +325,8 @@ def _committed_suite_runs():
     return runs
 
 
-@pytest.mark.parametrize(("run", "argv"), _committed_suite_runs(), ids=lambda p: p.name if isinstance(p, Path) else "its-command")
+@pytest.mark.parametrize(("run", "argv"), _committed_suite_runs(),
+                         ids=lambda p: p.name if isinstance(p, Path) else "its-command")
 def test_committed_runs_keep_the_fingerprint_of_their_suite_file(run, argv, monkeypatch):
     # Comments and the description of a suite file may change; what its cells compute may not, or the committed
     # run could no longer be resumed (or rerun into the same folder) from the command that made it: the suite file
