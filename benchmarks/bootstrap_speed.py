@@ -64,23 +64,33 @@ def main(argv=None) -> int:
     y_true, pred_a, pred_b, groups = simulate(args.beats, args.seeds, args.groups)
     cases = {
         "patient-level bootstrap, one cell": lambda: cluster_bootstrap(
-            y_true, pred_a, groups, classes=CLASSES, n_resamples=args.resamples),
+            y_true, pred_a, groups, classes=CLASSES, n_resamples=args.resamples
+        ),
         "beat-level bootstrap, one cell": lambda: cluster_bootstrap(
-            y_true, pred_a, None, classes=CLASSES, n_resamples=args.resamples),
+            y_true, pred_a, None, classes=CLASSES, n_resamples=args.resamples
+        ),
         "paired patient-level bootstrap, two cells": lambda: paired_bootstrap(
-            y_true, pred_a, pred_b, groups, classes=CLASSES, n_resamples=args.resamples),
+            y_true, pred_a, pred_b, groups, classes=CLASSES, n_resamples=args.resamples
+        ),
     }
     with threadpool_limits(limits=1):
         times = {name: timed(args.repeats, fn) for name, fn in cases.items()}
     env = environment()
     command = "python benchmarks/bootstrap_speed.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     machine = env["machine"]
-    lines = ["# Bootstrap speed (simulated predictions)", "", f"- command: `{command}`",
-             f"- commit: `{env['commit']}`{' (with uncommitted changes)' if env['dirty'] else ''}",
-             f"- machine: {machine['processor']}, {machine['cpu_count']} CPUs, BLAS limited to 1 thread; "
-             f"numpy {env['versions']['numpy']}",
-             f"- case: {args.beats:,} beats, {args.seeds} seeds, {args.groups} records, {args.resamples:,} resamples; "
-             f"best / median of {args.repeats}", "", "| case | best (ms) | median (ms) |", "|---|---|---|"]
+    lines = [
+        "# Bootstrap speed (simulated predictions)",
+        "",
+        f"- command: `{command}`",
+        f"- commit: `{env['commit']}`{' (with uncommitted changes)' if env['dirty'] else ''}",
+        f"- machine: {machine['processor']}, {machine['cpu_count']} CPUs, BLAS limited to 1 thread; "
+        f"numpy {env['versions']['numpy']}",
+        f"- case: {args.beats:,} beats, {args.seeds} seeds, {args.groups} records, {args.resamples:,} resamples; "
+        f"best / median of {args.repeats}",
+        "",
+        "| case | best (ms) | median (ms) |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {best * 1e3:.1f} | {median * 1e3:.1f} |" for name, (best, median) in times.items()]
     text = "\n".join(lines) + "\n"
     print(text, end="")

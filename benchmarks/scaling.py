@@ -37,8 +37,12 @@ from ecgbench.threads import set_threads
 
 
 def grid(args) -> Suite:
-    suite = Suite(datasets=["synthetic"], models=args.models, seeds=args.seeds,
-                  dataset_params={"synthetic": {"n_beats": args.n_beats}})
+    suite = Suite(
+        datasets=["synthetic"],
+        models=args.models,
+        seeds=args.seeds,
+        dataset_params={"synthetic": {"n_beats": args.n_beats}},
+    )
     if args.quick:
         suite.make_quick()
         suite.dataset_params = {}
@@ -58,27 +62,35 @@ def timed_run(suite: Suite, folder: Path, command: str, executor=None) -> tuple[
 
 
 def identical(a: Path, b: Path, cells) -> bool:
-    return all((RunStore(a).predictions(CellKey.from_id(c))).equals(RunStore(b).predictions(CellKey.from_id(c)))
-               for c in cells)
+    return all(
+        (RunStore(a).predictions(CellKey.from_id(c))).equals(RunStore(b).predictions(CellKey.from_id(c))) for c in cells
+    )
 
 
 def markdown(result: dict) -> str:
     m, r = result["machine"], result
     lines = [
-        "# Scaling: serial vs a local Dask cluster", "",
-        f"- command: `{r['command']}`", f"- commit: `{r['commit']}`{' (dirty)' if r['dirty'] else ''}",
+        "# Scaling: serial vs a local Dask cluster",
+        "",
+        f"- command: `{r['command']}`",
+        f"- commit: `{r['commit']}`{' (dirty)' if r['dirty'] else ''}",
         f"- when: {r['finished']}",
         f"- machine: {m['processor']}, {m['cpu_count']} CPUs, accelerator: {m['accelerator']}; {m['platform']}",
         f"- grid: {r['cells']} cells (synthetic x {', '.join(r['models'])} x seeds {r['seeds']}"
         f"{', quick' if r['quick'] else ''}); {r['threads']} thread(s) per cell",
-        f"- predictions identical between the two executors: {'yes' if r['identical'] else 'NO'}", "",
-        "| executor | wall (s) | sum of cell times (s) | speed-up |", "|---|---|---|---|",
+        f"- predictions identical between the two executors: {'yes' if r['identical'] else 'NO'}",
+        "",
+        "| executor | wall (s) | sum of cell times (s) | speed-up |",
+        "|---|---|---|---|",
         f"| serial | {r['serial']['wall_seconds']:.1f} | {sum(r['serial']['cells'].values()):.1f} | 1.00 |",
         f"| {r['workers']} workers | {r['parallel']['wall_seconds']:.1f} | "
-        f"{sum(r['parallel']['cells'].values()):.1f} | {r['speedup']:.2f} |", "",
+        f"{sum(r['parallel']['cells'].values()):.1f} | {r['speedup']:.2f} |",
+        "",
         "Cell times (fit + predict, s): a cell's own time grows under the cluster where the workers compete for "
-        "cores or memory bandwidth.", "",
-        "| cell | serial | workers |", "|---|---|---|",
+        "cores or memory bandwidth.",
+        "",
+        "| cell | serial | workers |",
+        "|---|---|---|",
         *(f"| {c} | {r['serial']['cells'][c]:.2f} | {r['parallel']['cells'][c]:.2f} |" for c in r["serial"]["cells"]),
         "",
     ]
@@ -104,10 +116,18 @@ def main(argv=None) -> int:
     parallel_wall, parallel_cells = timed_run(suite, args.out / "runs" / "workers", command, executor)
     code = git_commit()
     result = {
-        "command": command, "finished": now(), **code, "ecgbench": str(Path(ecgbench.__file__).parent),
-        "machine": machine(), "versions": versions(),
-        "models": args.models, "seeds": args.seeds, "quick": args.quick, "cells": len(serial_cells),
-        "workers": args.workers, "threads": args.threads,
+        "command": command,
+        "finished": now(),
+        **code,
+        "ecgbench": str(Path(ecgbench.__file__).parent),
+        "machine": machine(),
+        "versions": versions(),
+        "models": args.models,
+        "seeds": args.seeds,
+        "quick": args.quick,
+        "cells": len(serial_cells),
+        "workers": args.workers,
+        "threads": args.threads,
         "serial": {"wall_seconds": serial_wall, "cells": serial_cells},
         "parallel": {"wall_seconds": parallel_wall, "cells": parallel_cells},
         "speedup": serial_wall / parallel_wall,

@@ -78,27 +78,44 @@ def measure(model: str, size: int, data_dir: Path, epochs: int) -> dict:
         start = time.perf_counter()
         proba = instance.predict_proba(X[test])
         predict_seconds = time.perf_counter() - start
-    return {"model": model, "train_beats": len(train), "fit_seconds": fit_seconds,
-            "predict_beats_per_second": len(test) / predict_seconds, "peak_memory_mb": peak.mb,
-            "peak_memory_scope": peak.scope, "test_accuracy": float((proba.argmax(1) == dataset.y[test]).mean()),
-            "params": params, "threads": threads, "data": name, "synthetic": dataset.synthetic}
+    return {
+        "model": model,
+        "train_beats": len(train),
+        "fit_seconds": fit_seconds,
+        "predict_beats_per_second": len(test) / predict_seconds,
+        "peak_memory_mb": peak.mb,
+        "peak_memory_scope": peak.scope,
+        "test_accuracy": float((proba.argmax(1) == dataset.y[test]).mean()),
+        "params": params,
+        "threads": threads,
+        "data": name,
+        "synthetic": dataset.synthetic,
+    }
 
 
 def markdown(rows: list[dict], environment: dict, command: str) -> str:
     data = rows[0]["data"] + (" (SYNTHETIC beats: timings only, accuracy meaningless)" if rows[0]["synthetic"] else "")
     machine = environment["machine"]
-    lines = ["# Speed and memory by training size", "",
-             f"- command: `{command}`", f"- commit: `{environment['commit']}`",
-             f"- machine: {machine['processor']}, {machine['cpu_count']} CPUs, {machine['accelerator']}; "
-             f"{rows[0]['threads']} threads", f"- data: {data}; test part {TEST_BEATS:,} beats, validation "
-             f"{VAL_BEATS:,}", "- deep models: a fixed number of epochs (see `params`), so fit time is per that "
-             "many epochs; the others: default parameters", "",
-             "| model | training beats | fit (s) | fit (s) per 1k beats | predict (beats/s) | peak MB |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "# Speed and memory by training size",
+        "",
+        f"- command: `{command}`",
+        f"- commit: `{environment['commit']}`",
+        f"- machine: {machine['processor']}, {machine['cpu_count']} CPUs, {machine['accelerator']}; "
+        f"{rows[0]['threads']} threads",
+        f"- data: {data}; test part {TEST_BEATS:,} beats, validation {VAL_BEATS:,}",
+        "- deep models: a fixed number of epochs (see `params`), so fit time is per that "
+        "many epochs; the others: default parameters",
+        "",
+        "| model | training beats | fit (s) | fit (s) per 1k beats | predict (beats/s) | peak MB |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['train_beats']:,} | {r['fit_seconds']:.1f} | "
-                     f"{1000 * r['fit_seconds'] / r['train_beats']:.2f} | {r['predict_beats_per_second']:,.0f} | "
-                     f"{r['peak_memory_mb']:,.0f} |")
+        lines.append(
+            f"| {r['model']} | {r['train_beats']:,} | {r['fit_seconds']:.1f} | "
+            f"{1000 * r['fit_seconds'] / r['train_beats']:.2f} | {r['predict_beats_per_second']:,.0f} | "
+            f"{r['peak_memory_mb']:,.0f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -136,15 +153,32 @@ def main(argv=None) -> int:
     for model in models:
         for size in args.sizes:
             print(f"{model} on {size:,} beats ...", file=sys.stderr, flush=True)
-            child = subprocess.run([sys.executable, __file__, "--one", model, str(size), "--epochs", str(args.epochs),
-                                    "--data-dir", str(data_dir)], capture_output=True, text=True)
+            child = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    model,
+                    str(size),
+                    "--epochs",
+                    str(args.epochs),
+                    "--data-dir",
+                    str(data_dir),
+                ],
+                capture_output=True,
+                text=True,
+            )
             if child.returncode != 0:
                 print(f"error: {model} on {size} beats failed:\n{child.stderr[-2000:]}", file=sys.stderr)
                 return 1
             rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
             r = rows[-1]
-            print(f"  fit {r['fit_seconds']:.1f} s, {r['predict_beats_per_second']:,.0f} beats/s, "
-                  f"peak {r['peak_memory_mb']:,.0f} MB", file=sys.stderr, flush=True)
+            print(
+                f"  fit {r['fit_seconds']:.1f} s, {r['predict_beats_per_second']:,.0f} beats/s, "
+                f"peak {r['peak_memory_mb']:,.0f} MB",
+                file=sys.stderr,
+                flush=True,
+            )
             write_outputs(args.out, rows, env, command)  # after every measurement: an interruption keeps them
     print(f"written: {args.out / 'speed.md'}")
     return 0

@@ -55,11 +55,18 @@ def run(variant: str, params: dict, threads: int, dataset, split) -> tuple[dict,
     predicted = proba.argmax(1)
     metrics = classification_metrics(dataset.y[split.test], predicted, dataset.classes)
     n = len(split.train) + len(split.val) + len(split.test)
-    return {"variant": variant, "threads": threads, "params": model.params, "n_features": len(model.columns),
-            "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
-            "total_seconds": fit_seconds + predict_seconds,
-            "seconds_per_beat": (fit_seconds + predict_seconds) / n, "accuracy": metrics["accuracy"],
-            "f1_macro": metrics["f1_macro"]}, predicted
+    return {
+        "variant": variant,
+        "threads": threads,
+        "params": model.params,
+        "n_features": len(model.columns),
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
+        "total_seconds": fit_seconds + predict_seconds,
+        "seconds_per_beat": (fit_seconds + predict_seconds) / n,
+        "accuracy": metrics["accuracy"],
+        "f1_macro": metrics["f1_macro"],
+    }, predicted
 
 
 def paired_bootstrap(y: np.ndarray, ours: np.ndarray, naive: np.ndarray, classes) -> tuple[float, float]:
@@ -79,8 +86,11 @@ def main(argv=None) -> int:
     dataset = subsample(load_dataset("mitdb-intra", resolve_data_dir(args.data_dir)), args.beats, 0)
     split = make_splits(dataset, protocol="holdout", test_size=0.2, val_size=0.1, seed=0)[0]
     rows, predicted = [], []
-    for variant, params, threads in (("ours", {}, 1), ("ours", {}, 2),
-                                     ("naive: full efficient set", {"full_efficient_set": True}, 2)):
+    for variant, params, threads in (
+        ("ours", {}, 1),
+        ("ours", {}, 2),
+        ("naive: full efficient set", {"full_efficient_set": True}, 2),
+    ):
         print(f"{variant}, {threads} thread(s) ...", file=sys.stderr, flush=True)
         row, labels = run(variant, params, threads, dataset, split)
         rows.append(row)
@@ -88,36 +98,54 @@ def main(argv=None) -> int:
         print(f"  {row['total_seconds']:.0f} s, macro-F1 {row['f1_macro']:.4f}", file=sys.stderr)
     one_thread, ours, naive = rows
     interval = paired_bootstrap(dataset.y[split.test], *predicted[1:], dataset.classes)
-    result = {**environment(), "command": command, "n_beats": len(dataset.y),
-              "data_checksum": sha256_array(dataset.X, dataset.y),
-              "split": {"train": len(split.train), "val": len(split.val), "test": len(split.test)}, "rows": rows,
-              "speedup": naive["total_seconds"] / ours["total_seconds"],
-              "two_threads_speedup": one_thread["total_seconds"] / ours["total_seconds"],
-              "two_threads_identical": bool(np.array_equal(predicted[0], predicted[1])),
-              "f1_macro_difference": ours["f1_macro"] - naive["f1_macro"], "f1_macro_difference_95": interval}
-    lines = ["# tsfresh: our pipeline against the full efficient set", "", f"- command: `{command}`",
-             f"- commit: `{result['commit']}`",
-             f"- machine: {result['machine']['processor']}, {result['machine']['cpu_count']} CPUs, "
-             f"{result['machine']['accelerator']}",
-             f"- data: {len(dataset.y):,} real MIT-BIH beats (mitdb-intra, stratified sample), hold-out split: train "
-             f"{len(split.train):,} / val {len(split.val):,} / test {len(split.test):,}", "",
-             "| pipeline | threads | features | fit (s) | predict (s) | total (s) | s per beat | accuracy | macro-F1 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    result = {
+        **environment(),
+        "command": command,
+        "n_beats": len(dataset.y),
+        "data_checksum": sha256_array(dataset.X, dataset.y),
+        "split": {"train": len(split.train), "val": len(split.val), "test": len(split.test)},
+        "rows": rows,
+        "speedup": naive["total_seconds"] / ours["total_seconds"],
+        "two_threads_speedup": one_thread["total_seconds"] / ours["total_seconds"],
+        "two_threads_identical": bool(np.array_equal(predicted[0], predicted[1])),
+        "f1_macro_difference": ours["f1_macro"] - naive["f1_macro"],
+        "f1_macro_difference_95": interval,
+    }
+    lines = [
+        "# tsfresh: our pipeline against the full efficient set",
+        "",
+        f"- command: `{command}`",
+        f"- commit: `{result['commit']}`",
+        f"- machine: {result['machine']['processor']}, {result['machine']['cpu_count']} CPUs, "
+        f"{result['machine']['accelerator']}",
+        f"- data: {len(dataset.y):,} real MIT-BIH beats (mitdb-intra, stratified sample), hold-out split: train "
+        f"{len(split.train):,} / val {len(split.val):,} / test {len(split.test):,}",
+        "",
+        "| pipeline | threads | features | fit (s) | predict (s) | total (s) | s per beat | accuracy | macro-F1 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['variant']} | {r['threads']} | {r['n_features']} | {r['fit_seconds']:.1f} | "
-                     f"{r['predict_seconds']:.1f} | "
-                     f"{r['total_seconds']:.1f} | {r['seconds_per_beat']:.4f} | {r['accuracy']:.4f} | "
-                     f"{r['f1_macro']:.4f} |")
+        lines.append(
+            f"| {r['variant']} | {r['threads']} | {r['n_features']} | {r['fit_seconds']:.1f} | "
+            f"{r['predict_seconds']:.1f} | "
+            f"{r['total_seconds']:.1f} | {r['seconds_per_beat']:.4f} | {r['accuracy']:.4f} | "
+            f"{r['f1_macro']:.4f} |"
+        )
     same = "identical to" if result["two_threads_identical"] else "**different from**"
-    lines += ["", f"Two threads against one (ours): **{result['two_threads_speedup']:.2f}x** faster, predictions "
-              f"{same} the one-thread run's.", "",
-              f"Measured at two threads: ours is **{result['speedup']:.1f}x** faster; macro-F1 difference "
-              f"(ours - naive) **{result['f1_macro_difference']:+.4f}** (95% paired bootstrap interval over the test "
-              f"beats {interval[0]:+.4f} to {interval[1]:+.4f}).", "",
-              f"Extrapolated to all {FULL_MITBIH_BEATS:,} beats at the measured per-beat rates (not measured; our "
-              "pipeline's selection step costs the same at any size, so this overstates its cost): naive "
-              f"{naive['seconds_per_beat'] * FULL_MITBIH_BEATS / 3600:.1f} h, ours "
-              f"{ours['seconds_per_beat'] * FULL_MITBIH_BEATS / 60:.0f} min."]
+    lines += [
+        "",
+        f"Two threads against one (ours): **{result['two_threads_speedup']:.2f}x** faster, predictions "
+        f"{same} the one-thread run's.",
+        "",
+        f"Measured at two threads: ours is **{result['speedup']:.1f}x** faster; macro-F1 difference "
+        f"(ours - naive) **{result['f1_macro_difference']:+.4f}** (95% paired bootstrap interval over the test "
+        f"beats {interval[0]:+.4f} to {interval[1]:+.4f}).",
+        "",
+        f"Extrapolated to all {FULL_MITBIH_BEATS:,} beats at the measured per-beat rates (not measured; our "
+        "pipeline's selection step costs the same at any size, so this overstates its cost): naive "
+        f"{naive['seconds_per_beat'] * FULL_MITBIH_BEATS / 3600:.1f} h, ours "
+        f"{ours['seconds_per_beat'] * FULL_MITBIH_BEATS / 60:.0f} min.",
+    ]
     write_text(args.out / "tsfresh_speed.md", "\n".join(lines) + "\n")
     write_json(args.out / "tsfresh_speed.json", result)
     print(f"written: {args.out / 'tsfresh_speed.md'}")

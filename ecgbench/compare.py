@@ -34,8 +34,15 @@ def compare_runs(run_a: RunStore, run_b: RunStore) -> pd.DataFrame:
     tables = []
     for run in (run_a, run_b):
         table = proven_results(run)  # the cells' proven numbers, never results.csv as written
-        metrics = [c for c in table.columns if c in SCORE_COLUMNS or c.startswith("f1_") and c not in SCORE_COLUMNS
-                   or c in BINARY_COLUMNS or c in ("fit_seconds", "beats_per_second")]
+        metrics = [
+            c
+            for c in table.columns
+            if c in SCORE_COLUMNS
+            or c.startswith("f1_")
+            and c not in SCORE_COLUMNS
+            or c in BINARY_COLUMNS
+            or c in ("fit_seconds", "beats_per_second")
+        ]
         tables.append(table.groupby(["dataset", "model"], sort=False)[metrics].mean())
     a, b = tables
     shared = a.index.intersection(b.index)
@@ -46,14 +53,14 @@ def compare_runs(run_a: RunStore, run_b: RunStore) -> pd.DataFrame:
         for metric in a.columns.intersection(b.columns):
             va, vb = a.loc[(dataset, model), metric], b.loc[(dataset, model), metric]
             if pd.notna(va) or pd.notna(vb):
-                rows.append({"dataset": dataset, "model": model, "metric": metric, "a": va, "b": vb,
-                             "difference": vb - va})
+                rows.append(
+                    {"dataset": dataset, "model": model, "metric": metric, "a": va, "b": vb, "difference": vb - va}
+                )
     return pd.DataFrame(rows)
 
 
 def comparison_markdown(diff: pd.DataFrame, name_a: str, name_b: str) -> str:
-    lines = [f"# ecgbench: `{name_a}` (A) vs `{name_b}` (B)", "",
-             "Means over seeds and folds; difference = B − A.", ""]
+    lines = [f"# ecgbench: `{name_a}` (A) vs `{name_b}` (B)", "", "Means over seeds and folds; difference = B − A.", ""]
     for dataset, rows in diff.groupby("dataset", sort=False):
         lines += [f"## {dataset}", "", "| model | metric | A | B | B − A |", "|---|---|---|---|---|"]
         for r in rows.itertuples():
@@ -72,8 +79,9 @@ def _fmt(value: float, sign: bool = False) -> str:
 # ---- evidence: paired patient-level differences ---------------------------------------------------------------------
 
 
-def comparison_pairs(run_a: RunStore, run_b: RunStore, model_a: str | None = None, model_b: str | None = None
-                     ) -> list[tuple[str, str, str]]:
+def comparison_pairs(
+    run_a: RunStore, run_b: RunStore, model_a: str | None = None, model_b: str | None = None
+) -> list[tuple[str, str, str]]:
     """(dataset, model of A, model of B): every shared (dataset, model) pair, or with ``model_a`` and ``model_b``
     those two models on every dataset where A has the one and B the other."""
     cells_a = {(c["dataset"], c["model"]) for c in run_a.cells()}
@@ -83,8 +91,9 @@ def comparison_pairs(run_a: RunStore, run_b: RunStore, model_a: str | None = Non
             raise EcgbenchError("--model-a and --model-b go together")
         pairs = [(d, model_a, model_b) for d, m in sorted(cells_a) if m == model_a and (d, model_b) in cells_b]
         if not pairs:
-            raise EcgbenchError(f"no dataset on which {run_a.root.name} has {model_a} and {run_b.root.name} has "
-                                f"{model_b}")
+            raise EcgbenchError(
+                f"no dataset on which {run_a.root.name} has {model_a} and {run_b.root.name} has {model_b}"
+            )
         return pairs
     pairs = [(d, m, m) for d, m in sorted(cells_a & cells_b)]
     if not pairs:
@@ -100,8 +109,10 @@ def pairing(run_a: RunStore, run_b: RunStore, dataset: str, a: Gathered, b: Gath
             return False, f"the runs score different splits ({', '.join(splits_a)} vs {', '.join(splits_b)})"
         for split in splits_a:
             if not np.array_equal(run_a.load_split(dataset, split)["test"], run_b.load_split(dataset, split)["test"]):
-                return False, (f"the saved test indices of split {split} differ (another split seed or other data): "
-                               "not the same test beats")
+                return False, (
+                    f"the saved test indices of split {split} differ (another split seed or other data): "
+                    "not the same test beats"
+                )
         fingerprints = [s.read_manifest()["datasets"].get(dataset, {}).get("fingerprint") for s in (run_a, run_b)]
         if all(fingerprints) and fingerprints[0] != fingerprints[1]:
             return False, "the datasets' fingerprints differ: the same indices name other beats"
@@ -110,18 +121,23 @@ def pairing(run_a: RunStore, run_b: RunStore, dataset: str, a: Gathered, b: Gath
     if not a.same_beats(b):
         return False, "the predictions' test beats (index, y_true) differ"
     if not all(fingerprints):
-        return True, ("paired on the same saved test indices; a run lacks the data fingerprint (converted from an "
-                      "older schema), so the predictions' index and y_true columns were compared instead, and agree")
-    return True, "paired: same saved test indices and data fingerprint" if fingerprints[0] != "same run" else \
-        "paired: two models of one run, on the same test beats"
+        return True, (
+            "paired on the same saved test indices; a run lacks the data fingerprint (converted from an "
+            "older schema), so the predictions' index and y_true columns were compared instead, and agree"
+        )
+    return True, "paired: same saved test indices and data fingerprint" if fingerprints[
+        0
+    ] != "same run" else "paired: two models of one run, on the same test beats"
 
 
 def mcnemar_seeds_text(a: Gathered, b: Gathered) -> str:
     """Which seeds McNemar's test compares, and which seeds it leaves out (those without a counterpart)."""
     pairs = seed_pairs(a, b)
     tested = ", ".join(f"{x}" if x == y else f"A {x} / B {y}" for x, y in pairs)
-    untested = [(side, [s for s in g.seeds if s not in {pair[i] for pair in pairs}])
-                for i, (side, g) in enumerate((("A", a), ("B", b)))]
+    untested = [
+        (side, [s for s in g.seeds if s not in {pair[i] for pair in pairs}])
+        for i, (side, g) in enumerate((("A", a), ("B", b)))
+    ]
     left = "; ".join(f"{side}'s {', '.join(map(str, seeds))}" for side, seeds in untested if seeds)
     return f"McNemar per seed: {tested}" + (f" (seeds without a counterpart, not tested: {left})" if left else "")
 
@@ -134,8 +150,10 @@ def evidence_markdown(run_a: RunStore, run_b: RunStore, pairs: list[tuple[str, s
         a, b = gather(run_a, dataset, model_a), gather(run_b, dataset, model_b)
         ok, why = pairing(run_a, run_b, dataset, a, b)
         label = f"{dataset}: {model_a}" if model_a == model_b else f"{dataset}: {model_a} (A) vs {model_b} (B)"
-        notes.append(f"- {label}: {why}; resampling {a.unit}s ({unit_text(a)}); seeds A {len(a.seeds)}, "
-                     f"B {len(b.seeds)}" + (f"; {mcnemar_seeds_text(a, b)}" if ok else ""))
+        notes.append(
+            f"- {label}: {why}; resampling {a.unit}s ({unit_text(a)}); seeds A {len(a.seeds)}, "
+            f"B {len(b.seeds)}" + (f"; {mcnemar_seeds_text(a, b)}" if ok else "")
+        )
         if ok:
             result, shown = paired_with_binary(a, b)  # two classes: sensitivity, specificity, ROC AUC too
             paired_rows.append((label, a.unit, result, mcnemar(a, b)))
@@ -144,13 +162,23 @@ def evidence_markdown(run_a: RunStore, run_b: RunStore, pairs: list[tuple[str, s
             unpaired.append((label, a, b))
     lines = ["## Evidence: differences B − A", "", *notes, ""]
     if paired_rows:
-        lines += [f"Paired bootstrap over the same resampled patients (or beats), {N_RESAMPLES:,} resamples, "
-                  "95% percentile interval of B − A; with several seeds each side is its mean over seeds.", "",
-                  *paired_table(paired_rows, metrics), "", VERDICT_NOTE, ""]
+        lines += [
+            f"Paired bootstrap over the same resampled patients (or beats), {N_RESAMPLES:,} resamples, "
+            "95% percentile interval of B − A; with several seeds each side is its mean over seeds.",
+            "",
+            *paired_table(paired_rows, metrics),
+            "",
+            VERDICT_NOTE,
+            "",
+        ]
     if unpaired:
-        lines += ["Not paired (see why above): each side's own interval; overlapping intervals do not show that "
-                  "there is no difference, nor do disjoint ones test it.", "",
-                  "| comparison | metric | A [95% interval] | B [95% interval] |", "|---|---|---|---|"]
+        lines += [
+            "Not paired (see why above): each side's own interval; overlapping intervals do not show that "
+            "there is no difference, nor do disjoint ones test it.",
+            "",
+            "| comparison | metric | A [95% interval] | B [95% interval] |",
+            "|---|---|---|---|",
+        ]
         for label, a, b in unpaired:
             ia, ib = intervals(a), intervals(b)
             for name, heading in shown_metrics(a.classes):

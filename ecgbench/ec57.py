@@ -25,11 +25,27 @@ QRS_CODES = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 25, 30, 31, 34
 # amap() with SVEB statistics (bxb -L): N = normal and bundle branch block; S = supraventricular ectopic and escape
 # beats, aberrated APCs included; V = PVC, R-on-T, ventricular escape; F = fusion of V and N; Q = unclassifiable,
 # paced, fusion of paced and normal, and LEARN (which EC57 allows only in the learning period).
-AAMI_CLASS = {1: "N", 2: "N", 3: "N", 25: "N",
-              4: "S", 7: "S", 8: "S", 9: "S", 11: "S", 34: "S", 35: "S",
-              5: "V", 10: "V", 41: "V",
-              6: "F",
-              12: "Q", 13: "Q", 30: "Q", 38: "Q"}
+AAMI_CLASS = {
+    1: "N",
+    2: "N",
+    3: "N",
+    25: "N",
+    4: "S",
+    7: "S",
+    8: "S",
+    9: "S",
+    11: "S",
+    34: "S",
+    35: "S",
+    5: "V",
+    10: "V",
+    41: "V",
+    6: "F",
+    12: "Q",
+    13: "Q",
+    30: "Q",
+    38: "Q",
+}
 BEATS = "NSVFQ"
 # 'O': no beat at that time in the other file; 'X': none because the other file marks shutdown (both signals
 # unreadable) there. pair() counts a beat against a beat or a pseudo-beat, never a pseudo-beat against one.
@@ -42,9 +58,9 @@ class Settings:
     """bxb's comparison interval and match window. The EC57 values are the defaults; any other is what bxb calls a
     "nonstandard comparison" (its -f, -t and -w options)."""
 
-    start_s: float = 300.0        # -f: the learning period, excluded (5 minutes)
-    end_s: float | None = None    # -t: None = the record's end from its header (0: the end of either file)
-    window_s: float = 0.15        # -w: the match window, 150 ms each side
+    start_s: float = 300.0  # -f: the learning period, excluded (5 minutes)
+    end_s: float | None = None  # -t: None = the record's end from its header (0: the end of either file)
+    window_s: float = 0.15  # -w: the match window, 150 ms each side
 
     @property
     def standard(self) -> bool:
@@ -52,6 +68,7 @@ class Settings:
 
 
 # ---- one record: bxb ------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Annotations:
@@ -70,12 +87,12 @@ class _Side:
     def __init__(self, ann: Annotations, test: bool):
         self.ann, self.i, self.test = ann, 0, test
         self.cur = self.next = 0
-        self.cls: str | int = 0   # 0 before the first read, as bxb's globals start
+        self.cls: str | int = 0  # 0 before the first read, as bxb's globals start
         self.next_cls: str | int = 0
         self.rr = 0
         self.sdon = self.sdoff = self.vfon = self.vfoff = -1
         self.psdon = self.psdoff = self.pvfon = self.pvfoff = -1
-        self.shutdown = 0         # samples of test shutdown (test side only)
+        self.shutdown = 0  # samples of test shutdown (test side only)
 
     def _read(self):
         if self.i >= len(self.ann.time):
@@ -134,12 +151,14 @@ class _Side:
         self._at_end()
 
     def in_shutdown(self, t: int) -> bool:
-        return ((self.sdon != -1 and self.sdon <= t and (t <= self.sdoff or self.sdoff == -1))
-                or (self.psdon != -1 and self.psdon <= t <= self.psdoff))
+        return (self.sdon != -1 and self.sdon <= t and (t <= self.sdoff or self.sdoff == -1)) or (
+            self.psdon != -1 and self.psdon <= t <= self.psdoff
+        )
 
     def in_vf(self, t: int) -> bool:
-        return ((self.vfon != -1 and self.vfon <= t and (t <= self.vfoff or self.vfoff == -1))
-                or (self.pvfon != -1 and self.pvfon <= t <= self.pvfoff))
+        return (self.vfon != -1 and self.vfon <= t and (t <= self.vfoff or self.vfoff == -1)) or (
+            self.pvfon != -1 and self.pvfon <= t <= self.pvfoff
+        )
 
 
 @dataclass
@@ -149,12 +168,12 @@ class RecordResult:
 
     record: str
     cells: dict[str, int]
-    rr_error_ms: float | None      # None: no pair of RR intervals to compare
-    shutdown_s: int                # rounded to the nearest second, as bxb prints it
+    rr_error_ms: float | None  # None: no pair of RR intervals to compare
+    shutdown_s: int  # rounded to the nearest second, as bxb prints it
     fs: float
-    window: int                    # samples
-    start: int                     # samples
-    end: int                       # samples; -1: the end of the reference file, 0: the end of either file
+    window: int  # samples
+    start: int  # samples
+    end: int  # samples; -1: the end of the reference file, 0: the end of either file
 
     def count(self, ref: str, test: str) -> int:
         """The sum of the cells whose reference class is in ``ref`` and test class in ``test``."""
@@ -171,8 +190,14 @@ def counted_record(record: str, pairs: dict[str, int]) -> RecordResult:
     return RecordResult(record, {**dict.fromkeys(CELLS, 0), **pairs}, None, 0, 0.0, 0, 0, 0)
 
 
-def compare_annotations(ref: Annotations, test: Annotations, fs: float, n_samples: int | None,
-                        settings: Settings = Settings(), record: str = "") -> RecordResult:
+def compare_annotations(
+    ref: Annotations,
+    test: Annotations,
+    fs: float,
+    n_samples: int | None,
+    settings: Settings = Settings(),
+    record: str = "",
+) -> RecordResult:
     """bxb -r RECORD -a REF TEST: the beat-by-beat comparison of one record."""
     fs = fs if fs and fs > 0 else 250.0  # bxb assumes WFDB_DEFFREQ when the header gives none
     window = _samples(settings.window_s, fs)
@@ -182,8 +207,9 @@ def compare_annotations(ref: Annotations, test: Annotations, fs: float, n_sample
     else:
         end = n_samples if n_samples else -1  # unknown length: to the end of the reference file
     if 0 < end < start:
-        raise EcgbenchError(f"record {record}: the comparison would end ({end} samples) before it starts "
-                            f"({start} samples)")
+        raise EcgbenchError(
+            f"record {record}: the comparison would end ({end} samples) before it starts ({start} samples)"
+        )
     r, t = _Side(ref, test=False), _Side(test, test=True)
     cells = dict.fromkeys(CELLS, 0)
     rr = [0.0, 0]  # sum of squared RR differences, number of them
@@ -222,8 +248,11 @@ def compare_annotations(ref: Annotations, test: Annotations, fs: float, n_sample
         if t.cur - start <= window and abs(r.cur - t.next) < abs(r.cur - t.cur):
             t.advance(window, end)
 
-    while ((end > 0 and (r.cur <= end or t.cur <= end)) or (end == -1 and r.cur != HUGE)
-           or (end == 0 and r.cur != HUGE and t.cur != HUGE)):
+    while (
+        (end > 0 and (r.cur <= end or t.cur <= end))
+        or (end == -1 and r.cur != HUGE)
+        or (end == 0 and r.cur != HUGE and t.cur != HUGE)
+    ):
         T, Tn, tt, tn = r.cur, r.next, t.cur, t.next
         if tt < T:
             if T - tt <= window and (T - tt < abs(T - tn) or abs(Tn - tn) < abs(T - tn)):
@@ -273,7 +302,7 @@ class Statistic:
     key: str
     label: str
     decimals: int
-    numerator: tuple[tuple[str, str], ...]    # (reference classes, test classes) blocks of cells
+    numerator: tuple[tuple[str, str], ...]  # (reference classes, test classes) blocks of cells
     denominator: tuple[tuple[str, str], ...]
     # sumstats' denominator where it differs from bxb's (SVEB +P: bxb counts test S on reference F as false
     # positives, sumstats does not)
@@ -285,15 +314,16 @@ class Statistic:
 
 
 def _stat(key, label, decimals, numerator, false, pooled_false=None) -> Statistic:
-    return Statistic(key, label, decimals, numerator, numerator + false,
-                     numerator + pooled_false if pooled_false else None)
+    return Statistic(
+        key, label, decimals, numerator, numerator + false, numerator + pooled_false if pooled_false else None
+    )
 
 
 STATISTICS = (
     _stat("q_se", "QRS Se", 2, ((ALL, ALL),), ((ALL, PSEUDO),)),
     _stat("q_pp", "QRS +P", 2, ((ALL, ALL),), ((PSEUDO, ALL),)),
     _stat("v_se", "VEB Se", 2, (("V", "V"),), (("V", "NSFQOX"),)),
-    _stat("v_pp", "VEB +P", 2, (("V", "V"),), (("NSOX", "V"),)),          # test V on reference F or Q: no error
+    _stat("v_pp", "VEB +P", 2, (("V", "V"),), (("NSOX", "V"),)),  # test V on reference F or Q: no error
     _stat("v_fpr", "VEB FPR", 3, (("NSOX", "V"),), (("NSFQOX", "NSFQ"),)),  # false V among reference non-V
     _stat("s_se", "SVEB Se", 2, (("S", "S"),), (("S", "NVFQOX"),)),
     _stat("s_pp", "SVEB +P", 2, (("S", "S"),), (("NVFOX", "S"),), pooled_false=(("NVOX", "S"),)),
@@ -344,8 +374,9 @@ def summarize(records: list[RecordResult]) -> Evaluation:
         _average(evaluation, stat.key, [(name, n / float(d) if d else None) for name, n, d in ratios])
     # sumstats reads each record's RR error from bxb's printed report, that is rounded to 2 decimals, and keeps
     # their sum divided by 100 (its averages are all printed as 100 * sum / count)
-    _average(evaluation, RR_ERROR.key, [(result.record, _rounded(result.rr_error_ms)) for result in records],
-             scale=100.0)
+    _average(
+        evaluation, RR_ERROR.key, [(result.record, _rounded(result.rr_error_ms)) for result in records], scale=100.0
+    )
     return evaluation
 
 
@@ -375,10 +406,25 @@ def fmt(value: float | None, decimals: int) -> str:
 
 # bxb's line-format report folds some cells together: a primed column adds the F/Q/O/X cells shown beside it.
 LINE_COLUMNS = {
-    "Nn'": ("N", "NFQ"), "Sn'": ("S", "NFQ"), "Vn'": ("V", "NFQ"), "Fn'": ("FQ", "NFQ"), "On'": ("OX", "NFQ"),
-    "Ns": ("N", "S"), "Ss": ("S", "S"), "Vs": ("V", "S"), "Fs'": ("FQ", "S"), "Os'": ("OX", "S"),
-    "Nv": ("N", "V"), "Sv": ("S", "V"), "Vv": ("V", "V"), "Fv'": ("FQ", "V"), "Ov'": ("OX", "V"),
-    "No'": ("N", "OX"), "So'": ("S", "OX"), "Vo'": ("V", "OX"), "Fo'": ("FQ", "OX"),
+    "Nn'": ("N", "NFQ"),
+    "Sn'": ("S", "NFQ"),
+    "Vn'": ("V", "NFQ"),
+    "Fn'": ("FQ", "NFQ"),
+    "On'": ("OX", "NFQ"),
+    "Ns": ("N", "S"),
+    "Ss": ("S", "S"),
+    "Vs": ("V", "S"),
+    "Fs'": ("FQ", "S"),
+    "Os'": ("OX", "S"),
+    "Nv": ("N", "V"),
+    "Sv": ("S", "V"),
+    "Vv": ("V", "V"),
+    "Fv'": ("FQ", "V"),
+    "Ov'": ("OX", "V"),
+    "No'": ("N", "OX"),
+    "So'": ("S", "OX"),
+    "Vo'": ("V", "OX"),
+    "Fo'": ("FQ", "OX"),
 }
 SHUTDOWN_COLUMNS = {"Nx": ("N", "X"), "Sx": ("S", "X"), "Vx": ("V", "X"), "Fx": ("F", "X"), "Qx": ("Q", "X")}
 
@@ -413,14 +459,17 @@ def read_annotations(folder: Path, record: str, annotator: str, fs: float) -> An
     try:
         ann = wfdb.rdann(str(folder / record), annotator, return_label_elements=["label_store"])
     except Exception as exc:  # wfdb raises many kinds on a file that is not an annotation file
-        raise EcgbenchError(f"record {record}: {path} is not a WFDB annotation file "
-                            f"({type(exc).__name__}: {exc})") from None
+        raise EcgbenchError(
+            f"record {record}: {path} is not a WFDB annotation file ({type(exc).__name__}: {exc})"
+        ) from None
     times = [int(x) for x in ann.sample]
     if any(b < a for a, b in zip(times, times[1:], strict=False)) or (times and times[0] < 0):
         raise EcgbenchError(f"record {record}: {path} is not a WFDB annotation file (annotation times go backwards)")
     if ann.fs and fs and abs(float(ann.fs) - fs) > 1e-9:
-        raise EcgbenchError(f"record {record}: {path} has its own time resolution ({ann.fs} Hz, the record "
-                            f"{fs} Hz); rescaling annotation times is not supported")
+        raise EcgbenchError(
+            f"record {record}: {path} has its own time resolution ({ann.fs} Hz, the record "
+            f"{fs} Hz); rescaling annotation times is not supported"
+        )
     return Annotations(times, [int(x) for x in ann.label_store], [int(x) for x in ann.subtype])
 
 
@@ -438,15 +487,17 @@ def read_header(folder: Path, record: str) -> tuple[float, int | None]:
     return float(header.fs or 0), header.sig_len or None
 
 
-def evaluate(folder: str | Path, test: str, ref: str = "atr", records: list[str] | None = None,
-             settings: Settings = Settings()) -> Evaluation:
+def evaluate(
+    folder: str | Path, test: str, ref: str = "atr", records: list[str] | None = None, settings: Settings = Settings()
+) -> Evaluation:
     """EC57 evaluation of annotator ``test`` against ``ref`` on the records of ``folder`` (bxb + sumstats)."""
     folder = Path(folder)
     names = record_names(folder, records)
     for annotator in (ref, test):
         if not any((folder / f"{name}.{annotator}").is_file() for name in names):
-            raise EcgbenchError(f"unknown annotator '{annotator}': no record in {folder} has it "
-                                f"(no {names[0]}.{annotator}, ...)")
+            raise EcgbenchError(
+                f"unknown annotator '{annotator}': no record in {folder} has it (no {names[0]}.{annotator}, ...)"
+            )
     results = []
     for name in names:
         fs, length = read_header(folder, name)
@@ -457,6 +508,7 @@ def evaluate(folder: str | Path, test: str, ref: str = "atr", records: list[str]
 
 
 # ---- reports ---------------------------------------------------------------------------------------------------------
+
 
 def _count_rows(evaluation: Evaluation) -> list[list[str]]:
     names = [*LINE_COLUMNS, *SHUTDOWN_COLUMNS]
@@ -476,8 +528,13 @@ def _stat_rows(evaluation: Evaluation) -> list[list[str]]:
     rows = [["Record", *(s.label for s in stats)]]
     for result in evaluation.records:
         values = record_statistics(result)
-        rows.append([result.record, *(fmt(values[s.key], s.decimals) for s in STATISTICS),
-                     fmt(result.rr_error_ms, RR_ERROR.decimals)])
+        rows.append(
+            [
+                result.record,
+                *(fmt(values[s.key], s.decimals) for s in STATISTICS),
+                fmt(result.rr_error_ms, RR_ERROR.decimals),
+            ]
+        )
     rows.append(["Gross", *(fmt(evaluation.gross.get(s.key), s.decimals) if s is not RR_ERROR else "" for s in stats)])
     rows.append(["Average", *(fmt(evaluation.average[s.key], s.decimals) for s in stats)])
     rows.append(["averaged over", *(str(evaluation.averaged[s.key]) for s in stats)])
@@ -486,32 +543,45 @@ def _stat_rows(evaluation: Evaluation) -> list[list[str]]:
 
 def _notes(evaluation: Evaluation) -> list[str]:
     first = evaluation.records[0]
-    settings = (f"learning period: the first {first.start} samples ({first.start / first.fs:g} s) of each record "
-                f"excluded; match window {first.window} samples ({first.window / first.fs * 1000:g} ms); ")
-    settings += ("to the end of each record" if first.end > 0 else "to the end of the reference annotations"
-                 if first.end == -1 else "to the end of either annotation file")
+    settings = (
+        f"learning period: the first {first.start} samples ({first.start / first.fs:g} s) of each record "
+        f"excluded; match window {first.window} samples ({first.window / first.fs * 1000:g} ms); "
+    )
+    settings += (
+        "to the end of each record"
+        if first.end > 0
+        else "to the end of the reference annotations"
+        if first.end == -1
+        else "to the end of either annotation file"
+    )
     notes = [settings + (f" (at {first.fs:g} Hz)" if len({r.fs for r in evaluation.records}) == 1 else "")]
     labels = {s.key: s.label for s in (*STATISTICS, RR_ERROR)}
     for key, records in evaluation.excluded.items():
         if records:
             why = "no pair of RR intervals" if key == RR_ERROR.key else "its denominator is 0"
-            notes.append(f"{labels[key]} average leaves out {len(records)} record(s) where {why}: "
-                         + " ".join(records))
-    notes.append("SVEB +P per record is bxb's (test S on reference F counts as false); Gross and Average are "
-                 "sumstats' (it does not)")
+            notes.append(f"{labels[key]} average leaves out {len(records)} record(s) where {why}: " + " ".join(records))
+    notes.append(
+        "SVEB +P per record is bxb's (test S on reference F counts as false); Gross and Average are "
+        "sumstats' (it does not)"
+    )
     return notes
 
 
 def _aligned(rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths,
-                                                                                                 strict=True)))
-            .rstrip() for row in rows]
+    return [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
 
 
 def _markdown_table(rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" if i == 0 else "---:"
-                                                              for i in range(len(rows[0]))) + "|"]
+    lines = [
+        "| " + " | ".join(rows[0]) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(rows[0]))) + "|",
+    ]
     return lines + ["| " + " | ".join(row) + " |" for row in rows[1:]]
 
 
@@ -525,8 +595,13 @@ def report_text(evaluation: Evaluation, title: str) -> str:
 
 
 def report_markdown(evaluation: Evaluation, title: str) -> str:
-    lines = [f"# {title}", "", "Beat-by-beat counts (reference class upper case, test class lower case; bxb -L "
-             "columns; a primed column adds the F/Q/O/X cells folded into it):", ""]
+    lines = [
+        f"# {title}",
+        "",
+        "Beat-by-beat counts (reference class upper case, test class lower case; bxb -L "
+        "columns; a primed column adds the F/Q/O/X cells folded into it):",
+        "",
+    ]
     lines += _markdown_table(_count_rows(evaluation))
     lines += ["", "Statistics (%, VEB FPR to 3 decimals):", ""]
     lines += _markdown_table(_stat_rows(evaluation))
@@ -546,9 +621,20 @@ def report_csv(evaluation: Evaluation) -> str:
     writer.writerow(["record", *CELLS, "shutdown_s", *(s.key for s in stats)])
     for result in evaluation.records:
         values = {**record_statistics(result), RR_ERROR.key: result.rr_error_ms}
-        writer.writerow([result.record, *(result.cells[c] for c in CELLS), result.shutdown_s,
-                         *("" if values[s.key] is None else repr(values[s.key]) for s in stats)])
+        writer.writerow(
+            [
+                result.record,
+                *(result.cells[c] for c in CELLS),
+                result.shutdown_s,
+                *("" if values[s.key] is None else repr(values[s.key]) for s in stats),
+            ]
+        )
     for name, values in (("gross", evaluation.gross), ("average", evaluation.average)):
-        writer.writerow([name, *([""] * (len(CELLS) + 1)),
-                         *("" if values.get(s.key) is None else repr(values[s.key]) for s in stats)])
+        writer.writerow(
+            [
+                name,
+                *([""] * (len(CELLS) + 1)),
+                *("" if values.get(s.key) is None else repr(values[s.key]) for s in stats),
+            ]
+        )
     return out.getvalue()

@@ -17,8 +17,22 @@ from pathlib import Path
 
 import ecgbench
 
-LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "xgboost", "tsfresh", "sktime", "numba", "tensorflow",
-             "keras", "seaborn", "matplotlib", "pyarrow", "wfdb")
+LIBRARIES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "xgboost",
+    "tsfresh",
+    "sktime",
+    "numba",
+    "tensorflow",
+    "keras",
+    "seaborn",
+    "matplotlib",
+    "pyarrow",
+    "wfdb",
+)
 CODE_PATHS = ("ecgbench", "benchmarks", "pyproject.toml")
 
 
@@ -30,11 +44,17 @@ def git_commit() -> dict:
     """The checked-out commit, and whether the code (``CODE_PATHS``) differs from it."""
     repo = Path(ecgbench.__file__).resolve().parent.parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
-                                check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
         # Only the code counts: the run's own report files under results/ change while it runs.
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS],
-                               cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return {"commit": "unknown (not a git checkout)", "dirty": None}
     return {"commit": commit, "dirty": bool(dirty)}
@@ -69,8 +89,14 @@ def machine() -> dict:
     from ecgbench.threads import current_threads
 
     processor = cpu()
-    return {"platform": platform.platform(), "processor": processor["model"], "cpu_flags": processor["flags"],
-            "cpu_count": os.cpu_count(), "threads_per_cell": current_threads(), "accelerator": accelerator()}
+    return {
+        "platform": platform.platform(),
+        "processor": processor["model"],
+        "cpu_flags": processor["flags"],
+        "cpu_count": os.cpu_count(),
+        "threads_per_cell": current_threads(),
+        "accelerator": accelerator(),
+    }
 
 
 def accelerator() -> str:
@@ -78,8 +104,13 @@ def accelerator() -> str:
     if not shutil.which("nvidia-smi"):
         return "none (CPU)"
     try:
-        listing = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
-                                 capture_output=True, text=True, timeout=20, check=True).stdout.strip()
+        listing = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "none (CPU)"
     return "; ".join(listing.splitlines()) or "none (CPU)"

@@ -18,8 +18,10 @@ class Evaluation(StrEnum):
 
     @property
     def title(self) -> str:
-        titles = {Evaluation.RECORD_CV: "cross-validation by record",
-                  Evaluation.NOISE_STRESS: "noise stress (inter-patient, noisy test signals)"}
+        titles = {
+            Evaluation.RECORD_CV: "cross-validation by record",
+            Evaluation.NOISE_STRESS: "noise stress (inter-patient, noisy test signals)",
+        }
         return titles.get(self, self.value)
 
     @property

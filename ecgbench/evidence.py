@@ -22,10 +22,21 @@ from ecgbench.store import CellKey, RunStore
 N_RESAMPLES = st.DEFAULT_RESAMPLES
 SEED = st.DEFAULT_SEED
 # The metrics shown with intervals: (bootstrap name, heading); per-class ones only where the class exists.
-SHOWN = (("accuracy", "accuracy"), ("f1_macro", "macro-F1"), ("recall:S", "Se S"), ("precision:S", "+P S"),
-         ("recall:V", "Se V"), ("precision:V", "+P V"))
-LEADERBOARD_METRICS = {"accuracy": "accuracy", "f1_macro": "f1_macro", "recall_S": "recall:S",
-                       "recall_V": "recall:V", **{f"f1_{c}": f"f1:{c}" for c in "NSVFQ"}}
+SHOWN = (
+    ("accuracy", "accuracy"),
+    ("f1_macro", "macro-F1"),
+    ("recall:S", "Se S"),
+    ("precision:S", "+P S"),
+    ("recall:V", "Se V"),
+    ("precision:V", "+P V"),
+)
+LEADERBOARD_METRICS = {
+    "accuracy": "accuracy",
+    "f1_macro": "f1_macro",
+    "recall_S": "recall:S",
+    "recall_V": "recall:V",
+    **{f"f1_{c}": f"f1:{c}" for c in "NSVFQ"},
+}
 
 
 @dataclass(frozen=True)
@@ -66,18 +77,32 @@ def gather(store: RunStore, dataset: str, model: str, cells: list[dict] | None =
     by_seed: dict[int, list[pd.DataFrame]] = {}
     for cell in cells:
         by_seed.setdefault(cell["seed"], []).append(store.predictions(CellKey.of(cell)).assign(split=cell["split"]))
-    frames = {seed: pd.concat(parts).sort_values(["split", "index"], ignore_index=True)
-              for seed, parts in sorted(by_seed.items())}
+    frames = {
+        seed: pd.concat(parts).sort_values(["split", "index"], ignore_index=True)
+        for seed, parts in sorted(by_seed.items())
+    }
     first = next(iter(frames.values()))
     beats = first[["split", "index", "y_true"]]
     kept = {s: f for s, f in frames.items() if f[["split", "index", "y_true"]].equals(beats)}
     groups = first["group"].astype(str).to_numpy() if "group" in first else None
     classes = tuple(cells[0]["classes"])
     positive = f"p_{classes[-1]}"
-    scores = (np.vstack([f[positive].to_numpy(dtype=np.float64) for f in kept.values()])
-              if len(classes) == 2 and all(positive in f for f in kept.values()) else None)
-    return Gathered(dataset, model, beats, np.vstack([f["y_pred"].to_numpy(dtype=np.int64) for f in kept.values()]),
-                    groups, classes, tuple(kept), tuple(s for s in frames if s not in kept), scores)
+    scores = (
+        np.vstack([f[positive].to_numpy(dtype=np.float64) for f in kept.values()])
+        if len(classes) == 2 and all(positive in f for f in kept.values())
+        else None
+    )
+    return Gathered(
+        dataset,
+        model,
+        beats,
+        np.vstack([f["y_pred"].to_numpy(dtype=np.int64) for f in kept.values()]),
+        groups,
+        classes,
+        tuple(kept),
+        tuple(s for s in frames if s not in kept),
+        scores,
+    )
 
 
 def intervals(g: Gathered) -> st.BootstrapResult:
@@ -89,11 +114,19 @@ def binary_intervals(g: Gathered) -> st.BootstrapResult:
     return st.binary_bootstrap(g.y_true, g.y_pred, g.scores, g.groups, n_resamples=N_RESAMPLES, seed=SEED)
 
 
-def paired(a: Gathered, b: Gathered, pred_a: np.ndarray | None = None, pred_b: np.ndarray | None = None
-           ) -> st.PairedResult:
+def paired(
+    a: Gathered, b: Gathered, pred_a: np.ndarray | None = None, pred_b: np.ndarray | None = None
+) -> st.PairedResult:
     """B − A on the same beats (patient-level where record ids are known); ``pred_*`` replace the cells' labels."""
-    return st.paired_bootstrap(a.y_true, a.y_pred if pred_a is None else pred_a, b.y_pred if pred_b is None else pred_b,
-                               a.groups, classes=a.classes, n_resamples=N_RESAMPLES, seed=SEED)
+    return st.paired_bootstrap(
+        a.y_true,
+        a.y_pred if pred_a is None else pred_a,
+        b.y_pred if pred_b is None else pred_b,
+        a.groups,
+        classes=a.classes,
+        n_resamples=N_RESAMPLES,
+        seed=SEED,
+    )
 
 
 BINARY_SHOWN = (("sensitivity", "sensitivity"), ("specificity", "specificity"), ("roc_auc", "ROC AUC"))
@@ -105,10 +138,13 @@ def paired_with_binary(a: Gathered, b: Gathered) -> tuple[st.PairedResult, list[
     result, metrics = paired(a, b), shown_metrics(a.classes)
     if a.scores is None or b.scores is None:
         return result, metrics
-    binary = st.binary_paired_bootstrap(a.y_true, a.y_pred, a.scores, b.y_pred, b.scores, a.groups,
-                                        n_resamples=N_RESAMPLES, seed=SEED)
-    return (st.PairedResult({**result.differences, **binary.differences}, {**result.samples, **binary.samples}),
-            [*metrics, *BINARY_SHOWN])
+    binary = st.binary_paired_bootstrap(
+        a.y_true, a.y_pred, a.scores, b.y_pred, b.scores, a.groups, n_resamples=N_RESAMPLES, seed=SEED
+    )
+    return (
+        st.PairedResult({**result.differences, **binary.differences}, {**result.samples, **binary.samples}),
+        [*metrics, *BINARY_SHOWN],
+    )
 
 
 def shown_metrics(classes) -> list[tuple[str, str]]:
@@ -136,11 +172,18 @@ def uncertainty_table(store: RunStore, dataset: str, models: list[str], cells: l
     metrics = shown_metrics(gathered[0].classes)
     g0 = gathered[0]
     pooled = g0.beats["split"].nunique()
-    pooled = f" The {pooled} splits' test beats are pooled (each scored by its own split's model), so the " \
-             "estimates are of the pooled beats, not the means over splits above." if pooled > 1 else ""
-    lines = [f"Uncertainty: 95% intervals, resampling {g0.unit}s ({unit_text(g0)}), {N_RESAMPLES:,} resamples, "
-             "percentile; with several seeds the interval covers patients and training together; seed SD beside "
-             f"(docs/evidence.md). A class with no test beats has no interval (–).{pooled}", ""]
+    pooled = (
+        f" The {pooled} splits' test beats are pooled (each scored by its own split's model), so the "
+        "estimates are of the pooled beats, not the means over splits above."
+        if pooled > 1
+        else ""
+    )
+    lines = [
+        f"Uncertainty: 95% intervals, resampling {g0.unit}s ({unit_text(g0)}), {N_RESAMPLES:,} resamples, "
+        "percentile; with several seeds the interval covers patients and training together; seed SD beside "
+        f"(docs/evidence.md). A class with no test beats has no interval (–).{pooled}",
+        "",
+    ]
     header = ["model", "seeds"] + [h for _, h in metrics]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for g in gathered:
@@ -152,8 +195,10 @@ def uncertainty_table(store: RunStore, dataset: str, models: list[str], cells: l
             cells_text.append(fmt(i) + sd)
         lines.append("| " + " | ".join(cells_text) + " |")
         if g.dropped_seeds:
-            lines.append(f"| ({g.model}: seed(s) {', '.join(map(str, g.dropped_seeds))} scored other beats; left out "
-                         "of the interval) |" + " |" * (len(header) - 1))
+            lines.append(
+                f"| ({g.model}: seed(s) {', '.join(map(str, g.dropped_seeds))} scored other beats; left out "
+                "of the interval) |" + " |" * (len(header) - 1)
+            )
     binary = [g for g in gathered if g.scores is not None]
     if binary:
         lines += ["", *binary_uncertainty_table(binary)]
@@ -163,9 +208,14 @@ def uncertainty_table(store: RunStore, dataset: str, models: list[str], cells: l
 def binary_uncertainty_table(gathered: list[Gathered]) -> list[str]:
     """Two classes: sensitivity, specificity and ROC AUC with their intervals, resampled as the table above."""
     negative, positive = gathered[0].classes
-    lines = [f"Two classes, `{positive}` the positive one: sensitivity (recall of {positive}), specificity (recall "
-             f"of {negative}) and ROC AUC of the {positive} probability, 95% intervals resampling {gathered[0].unit}s "
-             f"as above:", "", "| model | seeds | sensitivity | specificity | ROC AUC |", "|---|---|---|---|---|"]
+    lines = [
+        f"Two classes, `{positive}` the positive one: sensitivity (recall of {positive}), specificity (recall "
+        f"of {negative}) and ROC AUC of the {positive} probability, 95% intervals resampling {gathered[0].unit}s "
+        f"as above:",
+        "",
+        "| model | seeds | sensitivity | specificity | ROC AUC |",
+        "|---|---|---|---|---|",
+    ]
     for g in gathered:
         result = binary_intervals(g)
         texts = []
@@ -180,10 +230,12 @@ def binary_uncertainty_table(gathered: list[Gathered]) -> list[str]:
 # ---- average (per-record mean) statistics, as EC57's sumstats averages -------------------------------------------
 
 # (statistic of ecgbench.ec57, heading, the records its average leaves out)
-AVERAGED = (("v_se", "Se V", "no reference V beat"),
-            ("v_pp", "+P V", "no V predicted on a reference N, S or V beat"),
-            ("s_se", "Se S", "no reference S beat"),
-            ("s_pp", "+P S", "no S predicted on a reference N, S or V beat"))
+AVERAGED = (
+    ("v_se", "Se V", "no reference V beat"),
+    ("v_pp", "+P V", "no V predicted on a reference N, S or V beat"),
+    ("s_se", "Se S", "no reference S beat"),
+    ("s_pp", "+P S", "no S predicted on a reference N, S or V beat"),
+)
 
 
 def record_statistics(g: Gathered, seed_row: int) -> ec57.Evaluation:
@@ -193,9 +245,12 @@ def record_statistics(g: Gathered, seed_row: int) -> ec57.Evaluation:
     k = len(g.classes)
     frame = pd.DataFrame({"record": g.groups, "pair": g.y_true * k + g.y_pred[seed_row]})
     counts = frame.groupby(["record", "pair"], sort=False).size()
-    records = [ec57.counted_record(record, {g.classes[pair // k] + g.classes[pair % k].lower(): int(n)
-                                            for pair, n in counts[record].items()})
-               for record in pd.unique(frame["record"])]
+    records = [
+        ec57.counted_record(
+            record, {g.classes[pair // k] + g.classes[pair % k].lower(): int(n) for pair, n in counts[record].items()}
+        )
+        for record in pd.unique(frame["record"])
+    ]
     return ec57.summarize(records)
 
 
@@ -215,15 +270,19 @@ def average_statistics_table(gathered: list[Gathered]) -> list[str]:
         return []
     n_records = gathered[0].n_units
     header = ["model", "seeds"] + [f"{heading} {kind}" for _, heading, _ in AVERAGED for kind in ("gross", "average")]
-    lines = [f"Average statistics (per-record mean) beside the gross (pooled) ones, for V and S over the {n_records} "
-             "test records, by the rules of EC57's `sumstats` (`ecgbench/ec57.py`, docs/ec57.md): a record enters the "
-             "Se average only if it holds reference beats of the class, the +P average only if the model predicted "
-             "the class on at least one of its reference N, S or V beats (a V or S predicted on a reference F or Q "
-             "beat is not a false positive for EC57, so +P gross can exceed the +P of the AAMI table above). Each "
-             "value is the mean over seeds (± SD over seeds). These are the statistics of the scored beats, which "
-             "are cut at the reference R peaks (no learning period, no missed or extra beats): comparable to EC57's "
-             "averages, but not an EC57 run; `python -m ecgbench ec57` compares annotation files (docs/ec57.md).", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [
+        f"Average statistics (per-record mean) beside the gross (pooled) ones, for V and S over the {n_records} "
+        "test records, by the rules of EC57's `sumstats` (`ecgbench/ec57.py`, docs/ec57.md): a record enters the "
+        "Se average only if it holds reference beats of the class, the +P average only if the model predicted "
+        "the class on at least one of its reference N, S or V beats (a V or S predicted on a reference F or Q "
+        "beat is not a false positive for EC57, so +P gross can exceed the +P of the AAMI table above). Each "
+        "value is the mean over seeds (± SD over seeds). These are the statistics of the scored beats, which "
+        "are cut at the reference R peaks (no learning period, no missed or extra beats): comparable to EC57's "
+        "averages, but not an EC57 run; `python -m ecgbench ec57` compares annotation files (docs/ec57.md).",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     left_out: dict[str, dict[str, list[tuple[int, list[str]]]]] = {key: {} for key, _, _ in AVERAGED}
     for g in gathered:
         evaluations = [record_statistics(g, row) for row in range(len(g.seeds))]
@@ -250,6 +309,7 @@ def _record_order(record: str) -> tuple:
 def _left_out_text(by_model: dict[str, list[tuple[int, list[str]]]]) -> str:
     """The records left out of one average, once where every model and seed leaves out the same, else per model;
     a record left out in some seeds only is named with those seeds."""
+
     def one(seeds: list[tuple[int, list[str]]]) -> str:
         every = sorted((r for r in seeds[0][1] if all(r in records for _, records in seeds)), key=_record_order)
         some = sorted({r for _, records in seeds for r in records} - set(every), key=_record_order)
@@ -291,8 +351,7 @@ def block_scores(gathered: list[Gathered], by: str) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def ranking_section(store: RunStore, dataset: str, models: list[str], cells: list[dict], evaluation: str
-                    ) -> list[str]:
+def ranking_section(store: RunStore, dataset: str, models: list[str], cells: list[dict], evaluation: str) -> list[str]:
     """Friedman, Wilcoxon-Holm and the critical-difference diagram (``ranks/<dataset>.png``) where at least 3
     models are scored on at least 5 blocks: the folds of a run of several splits, else the test patients of an
     inter-patient or cross-database evaluation. No lines where neither applies."""
@@ -304,21 +363,30 @@ def ranking_section(store: RunStore, dataset: str, models: list[str], cells: lis
     n_splits = gathered[0].beats["split"].nunique()
     if n_splits >= 5:
         by, what = "split", f"the {n_splits} folds (balanced accuracy per fold)"
-    elif gathered[0].groups is not None and evaluation in ("inter-patient", "cross-database") \
-            and gathered[0].n_units >= 5:
+    elif (
+        gathered[0].groups is not None
+        and evaluation in ("inter-patient", "cross-database")
+        and gathered[0].n_units >= 5
+    ):
         by, what = "group", f"the {gathered[0].n_units} test patients (accuracy per patient)"
     else:
         return []
     scores = block_scores(gathered, by)
     png = store.figure("ranks", dataset)
     result = st.rank_models(scores, png=store.root / png)
-    lines = [f"Ranking over {what}, mean over seeds: Friedman chi-square {result.friedman_statistic:.2f}, "
-             f"p = {result.friedman_p:.3g}; average rank (1 = best) and pairwise Wilcoxon signed-rank p-values, "
-             f"Holm-adjusted; critical-difference diagram: [{png.as_posix()}]({png.as_posix()}).", ""]
+    lines = [
+        f"Ranking over {what}, mean over seeds: Friedman chi-square {result.friedman_statistic:.2f}, "
+        f"p = {result.friedman_p:.3g}; average rank (1 = best) and pairwise Wilcoxon signed-rank p-values, "
+        f"Holm-adjusted; critical-difference diagram: [{png.as_posix()}]({png.as_posix()}).",
+        "",
+    ]
     if result.n_blocks <= 5:
-        lines += [f"With {result.n_blocks} blocks no pairwise Wilcoxon test can reach 0.05 (the smallest exact "
-                  "two-sided p-value with 5 blocks is 2/32 = 0.0625): the pairwise tests cannot separate models "
-                  "here; the patient-level intervals above and `compare` can.", ""]
+        lines += [
+            f"With {result.n_blocks} blocks no pairwise Wilcoxon test can reach 0.05 (the smallest exact "
+            "two-sided p-value with 5 blocks is 2/32 = 0.0625): the pairwise tests cannot separate models "
+            "here; the patient-level intervals above and `compare` can.",
+            "",
+        ]
     order = list(result.average_ranks.index)
     header = ["model", "average rank", *order]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -331,28 +399,37 @@ def ranking_section(store: RunStore, dataset: str, models: list[str], cells: lis
 # ---- paired rows (compare, rescoring) ------------------------------------------------------------------------------
 
 
-def paired_table(rows: list[tuple[str, str, st.PairedResult, McNemar | None]], metrics: list[tuple[str, str]],
-                 alpha: float = 0.05) -> list[str]:
+def paired_table(
+    rows: list[tuple[str, str, st.PairedResult, McNemar | None]], metrics: list[tuple[str, str]], alpha: float = 0.05
+) -> list[str]:
     """One Markdown row per (label, metric): A, B, B − A [interval], bootstrap p, Holm-adjusted verdict over every
     row shown, McNemar's exact p beside the accuracy row. ``rows``: (label, unit text, paired result, McNemar: one
     result, or one per seed pair from :func:`mcnemar`, each named)."""
-    flat = [(label, unit, r[name], heading, mc if name == "accuracy" else None)
-            for label, unit, r, mc in rows for name, heading in metrics
-            if name in r.differences and not np.isnan(r[name].difference)]
-    verdicts = st.paired_verdicts([d.difference for _, _, d, _, _ in flat], [d.p_value for _, _, d, _, _ in flat],
-                                  alpha=alpha)
+    flat = [
+        (label, unit, r[name], heading, mc if name == "accuracy" else None)
+        for label, unit, r, mc in rows
+        for name, heading in metrics
+        if name in r.differences and not np.isnan(r[name].difference)
+    ]
+    verdicts = st.paired_verdicts(
+        [d.difference for _, _, d, _, _ in flat], [d.p_value for _, _, d, _, _ in flat], alpha=alpha
+    )
     adjusted = st.holm([d.p_value for _, _, d, _, _ in flat])
     per_seed = any(isinstance(mc, list) for *_, mc in rows)
-    lines = ["| comparison | metric | A | B | B − A [95% interval] | p (bootstrap) | p (Holm) | verdict | "
-             f"McNemar exact p{', each seed' if per_seed else ''} (assumes independent beats) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| comparison | metric | A | B | B − A [95% interval] | p (bootstrap) | p (Holm) | verdict | "
+        f"McNemar exact p{', each seed' if per_seed else ''} (assumes independent beats) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for (label, _, d, heading, mc), verdict, p_holm in zip(flat, verdicts, adjusted, strict=True):
         if isinstance(mc, list):
             mcnemar = "; ".join(f"{seeds}: {_mcnemar_text(result)}" for seeds, result in mc)
         else:
             mcnemar = _mcnemar_text(mc) if mc else ""
-        lines.append(f"| {label} | {heading} | {d.a:.3f} | {d.b:.3f} | {fmt(d)} | {d.p_value:.3g} | {p_holm:.3g} | "
-                     f"**{verdict}** | {mcnemar} |")
+        lines.append(
+            f"| {label} | {heading} | {d.a:.3f} | {d.b:.3f} | {fmt(d)} | {d.p_value:.3g} | {p_holm:.3g} | "
+            f"**{verdict}** | {mcnemar} |"
+        )
     return lines
 
 
@@ -385,9 +462,11 @@ def mcnemar(a: Gathered, b: Gathered) -> list[tuple[str, st.McNemarResult]]:
     return out
 
 
-VERDICT_NOTE = ("Verdict: B better / A better where the Holm-adjusted bootstrap p-value (over every row of this "
-                "table) is at most 0.05, else no detectable difference (which is not evidence of equality). McNemar's "
-                "test treats beats as independent, which beats of one patient are not: a beat-level view only.")
+VERDICT_NOTE = (
+    "Verdict: B better / A better where the Holm-adjusted bootstrap p-value (over every row of this "
+    "table) is at most 0.05, else no detectable difference (which is not evidence of equality). McNemar's "
+    "test treats beats as independent, which beats of one patient are not: a beat-level view only."
+)
 
 
 # ---- rescoring: the rescored predictions against the model alone ---------------------------------------------------
@@ -397,21 +476,38 @@ def pooled_groups(store: RunStore, y: np.ndarray) -> np.ndarray | None:
     """The record ids of :func:`~ecgbench.store.pooled_probabilities`' beats (same order), or None without them."""
     cells = [c for c in store.cells() if c["seed"] == 0]
     model = cells[0]["model"]
-    frame = pd.concat(store.predictions(CellKey.of(c)).assign(split=c["split"]) for c in cells
-                      if c["model"] == model).sort_values(["split", "index"], ignore_index=True)
+    frame = pd.concat(
+        store.predictions(CellKey.of(c)).assign(split=c["split"]) for c in cells if c["model"] == model
+    ).sort_values(["split", "index"], ignore_index=True)
     if not np.array_equal(frame["y_true"].to_numpy(), y):
         raise EcgbenchError(f"{store.root}: the pooled beats of {model} are not those of the pooled probabilities")
     return frame["group"].astype(str).to_numpy() if "group" in frame else None
 
 
-def rescored_table(comparisons: list[tuple[str, np.ndarray, np.ndarray]], y: np.ndarray, groups: np.ndarray | None,
-                   classes) -> list[str]:
+def rescored_table(
+    comparisons: list[tuple[str, np.ndarray, np.ndarray]], y: np.ndarray, groups: np.ndarray | None, classes
+) -> list[str]:
     """Paired differences of rescored predictions B against the model alone A: ``comparisons`` are (label, A's
     labels, B's labels) on the pooled beats ``y``; verdicts Holm-corrected over every row shown."""
-    rows = [(label, "", st.paired_bootstrap(y, a, b, groups, classes=classes, n_resamples=N_RESAMPLES, seed=SEED),
-             st.mcnemar_exact(y, a, b)) for label, a, b in comparisons]
-    unit = (f"patients ({len(np.unique(groups))} records)" if groups is not None else
-            f"beats ({len(y):,}; no record ids saved)")
-    return [f"Differences against the model alone: paired bootstrap resampling {unit}, {N_RESAMPLES:,} resamples, "
-            "95% percentile interval of B − A (docs/evidence.md).", "",
-            *paired_table(rows, shown_metrics(classes)), "", VERDICT_NOTE]
+    rows = [
+        (
+            label,
+            "",
+            st.paired_bootstrap(y, a, b, groups, classes=classes, n_resamples=N_RESAMPLES, seed=SEED),
+            st.mcnemar_exact(y, a, b),
+        )
+        for label, a, b in comparisons
+    ]
+    unit = (
+        f"patients ({len(np.unique(groups))} records)"
+        if groups is not None
+        else f"beats ({len(y):,}; no record ids saved)"
+    )
+    return [
+        f"Differences against the model alone: paired bootstrap resampling {unit}, {N_RESAMPLES:,} resamples, "
+        "95% percentile interval of B − A (docs/evidence.md).",
+        "",
+        *paired_table(rows, shown_metrics(classes)),
+        "",
+        VERDICT_NOTE,
+    ]

@@ -30,8 +30,15 @@ log = logging.getLogger(__name__)
 LOG_TOPIC = "ecgbench-log"
 STARTED_TOPIC = "ecgbench-started"  # a worker began a cell's task: its death now costs that cell a try
 MAX_REQUEUES = 5  # a cell whose worker died before it started is submitted again this often without a try counted
-JOBQUEUE_SYSTEMS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster",
-                    "htcondor": "HTCondorCluster", "oar": "OARCluster", "moab": "MoabCluster"}
+JOBQUEUE_SYSTEMS = {
+    "slurm": "SLURMCluster",
+    "pbs": "PBSCluster",
+    "sge": "SGECluster",
+    "lsf": "LSFCluster",
+    "htcondor": "HTCondorCluster",
+    "oar": "OARCluster",
+    "moab": "MoabCluster",
+}
 
 
 def describe(key: CellKey) -> str:
@@ -62,8 +69,10 @@ def attempt(store: RunStore, key: CellKey, data_dir: Path | None, dataset=None) 
 
 
 def storage_stop(key: CellKey, exc: OSError) -> EcgbenchError:
-    return EcgbenchError(f"{describe(key)} could not be stored: {os_error_text(exc)}; the run stops here, the cells "
-                         "finished so far are kept: rerun the same command once there is room (or write access)")
+    return EcgbenchError(
+        f"{describe(key)} could not be stored: {os_error_text(exc)}; the run stops here, the cells "
+        "finished so far are kept: rerun the same command once there is room (or write access)"
+    )
 
 
 def failed(store: RunStore, key: CellKey, exc: BaseException) -> dict:
@@ -72,8 +81,14 @@ def failed(store: RunStore, key: CellKey, exc: BaseException) -> dict:
 
 
 def finished_line(key: CellKey, metrics: dict, seconds: float, where: str = "") -> None:
-    log.info("%s: accuracy %.4f, macro-F1 %.4f (%.0f s%s)", describe(key), metrics["accuracy"], metrics["f1_macro"],
-             seconds, where)
+    log.info(
+        "%s: accuracy %.4f, macro-F1 %.4f (%.0f s%s)",
+        describe(key),
+        metrics["accuracy"],
+        metrics["f1_macro"],
+        seconds,
+        where,
+    )
 
 
 class SerialExecutor:
@@ -100,6 +115,7 @@ class SerialExecutor:
 
 # ---- on a Dask worker ----------------------------------------------------------------------------------------------
 
+
 def uses_gpu(model: str) -> bool:
     from ecgbench.models import model_class
 
@@ -114,8 +130,9 @@ def _relay_to_client(cell_id: str):
         worker = get_worker()
     except (ImportError, ValueError):
         return lambda record: None
-    return lambda record: worker.log_event(LOG_TOPIC, {"cell": cell_id, "level": record.levelno,
-                                                       "message": record.getMessage()})
+    return lambda record: worker.log_event(
+        LOG_TOPIC, {"cell": cell_id, "level": record.levelno, "message": record.getMessage()}
+    )
 
 
 def _announce_start(task: str) -> None:
@@ -147,8 +164,15 @@ def work_cell(run_dir: str, cell_id: str, data_dir: str | None, threads: int, ta
         worker = "?"
     import ecgbench
 
-    return {"cell": cell_id, "metrics": metrics, "failure": failure, "seconds": time.monotonic() - start,
-            "worker": worker, "pid": os.getpid(), "ecgbench": ecgbench.__file__}
+    return {
+        "cell": cell_id,
+        "metrics": metrics,
+        "failure": failure,
+        "seconds": time.monotonic() - start,
+        "worker": worker,
+        "pid": os.getpid(),
+        "ecgbench": ecgbench.__file__,
+    }
 
 
 class WorkerDied(RuntimeError):
@@ -156,6 +180,7 @@ class WorkerDied(RuntimeError):
 
 
 # ---- the client ----------------------------------------------------------------------------------------------------
+
 
 class DaskExecutor:
     """The cells as Dask tasks on the cluster that ``connect()`` (a context manager yielding a Client) opens.
@@ -166,8 +191,9 @@ class DaskExecutor:
     seconds while cells remain (batch jobs that ended at their walltime are not replaced); None: wait.
     """
 
-    def __init__(self, connect, threads: int, retries: int = 1, gpu: bool | None = None,
-                 no_worker_timeout: float | None = None):
+    def __init__(
+        self, connect, threads: int, retries: int = 1, gpu: bool | None = None, no_worker_timeout: float | None = None
+    ):
         self.connect, self.threads, self.retries, self.gpu = connect, threads, retries, gpu
         self.no_worker_timeout = no_worker_timeout
         self.placements: dict[CellKey, str] = {}  # which worker ran each finished cell
@@ -190,8 +216,14 @@ class DaskExecutor:
             workers = client.scheduler_info().get("workers", {}).values()
             gpu = self.gpu if self.gpu is not None else any(w.get("resources", {}).get("GPU") for w in workers)
             parallel = sum(w.get("nthreads", 1) for w in workers) or 1
-            log.info("%d cell(s) on %s (%d worker(s) now, %d thread(s) per cell%s)", len(plan.pending),
-                     client.scheduler.address, len(workers), self.threads, "; GPU cells on GPU workers" if gpu else "")
+            log.info(
+                "%d cell(s) on %s (%d worker(s) now, %d thread(s) per cell%s)",
+                len(plan.pending),
+                client.scheduler.address,
+                len(workers),
+                self.threads,
+                "; GPU cells on GPU workers" if gpu else "",
+            )
             tries: dict[CellKey, int] = {}
             requeues: dict[CellKey, int] = {}
 
@@ -202,9 +234,17 @@ class DaskExecutor:
                     tries[key] = tries.get(key, 0) + 1
                 resources = {"GPU": 1} if gpu and uses_gpu(key.model) else None
                 task = f"ecgbench-{key.id}-try{tries[key]}" + (f"-requeue{requeues[key]}" if requeue else "")
-                future = client.submit(work_cell, str(plan.store.root), key.id,
-                                       str(plan.data_dir) if plan.data_dir else None, self.threads, task,
-                                       key=task, resources=resources, pure=False)
+                future = client.submit(
+                    work_cell,
+                    str(plan.store.root),
+                    key.id,
+                    str(plan.data_dir) if plan.data_dir else None,
+                    self.threads,
+                    task,
+                    key=task,
+                    resources=resources,
+                    pure=False,
+                )
                 cell_of[future.key] = key
                 return future
 
@@ -221,17 +261,24 @@ class DaskExecutor:
                         if future.key not in started and requeues.get(key, 0) < MAX_REQUEUES:
                             # only queued on the worker that died (Dask fails those too): run it elsewhere, no
                             # try lost; bounded, in case a start went unannounced
-                            log.info("%s: the worker it was queued on died before it started; queued again",
-                                     describe(key))
+                            log.info(
+                                "%s: the worker it was queued on died before it started; queued again", describe(key)
+                            )
                             futures.add(submit(key, requeue=True))
                             continue
                         if tries[key] <= self.retries:
-                            log.warning("%s: its worker died (%s); trying again (%d of %d)", describe(key), exc,
-                                        tries[key], self.retries)
+                            log.warning(
+                                "%s: its worker died (%s); trying again (%d of %d)",
+                                describe(key),
+                                exc,
+                                tries[key],
+                                self.retries,
+                            )
                             futures.add(submit(key))
                             continue
-                        died = WorkerDied(f"the worker running this cell died (killed, or out of memory) "
-                                          f"{tries[key]} time(s): {exc}")
+                        died = WorkerDied(
+                            f"the worker running this cell died (killed, or out of memory) {tries[key]} time(s): {exc}"
+                        )
                         failures.append(failed(plan.store, key, died))
                         progress.cell_ended(None)
                         continue
@@ -291,9 +338,11 @@ class _NoWorkerWatch:
                 return
 
     def error(self) -> EcgbenchError:
-        return EcgbenchError(f"the cluster has had no worker for {self.timeout:g} s while cells remained (batch jobs "
-                             "that ended, e.g. at their walltime, are not replaced); the finished cells are kept: "
-                             "rerun the same command to go on")
+        return EcgbenchError(
+            f"the cluster has had no worker for {self.timeout:g} s while cells remained (batch jobs "
+            "that ended, e.g. at their walltime, are not replaced); the finished cells are kept: "
+            "rerun the same command to go on"
+        )
 
     def stop(self) -> None:
         self.done.set()
@@ -309,6 +358,7 @@ def relay(event) -> None:
 
 # ---- clusters ------------------------------------------------------------------------------------------------------
 
+
 def worker_environment(threads: int) -> dict[str, str]:
     """What a worker process needs in its environment before it starts: its BLAS/OpenMP pools at ``threads``,
     TensorFlow's C++ log noise off, and room for tsfresh's process pool (a Dask worker is daemonic by default)."""
@@ -322,8 +372,11 @@ def client_config(threads: int) -> dict:
     import dask
 
     spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **worker_environment(threads)}
-    return {"distributed.scheduler.allowed-failures": 0, "distributed.worker.daemon": False,
-            "distributed.nanny.pre-spawn-environ": spawn}
+    return {
+        "distributed.scheduler.allowed-failures": 0,
+        "distributed.worker.daemon": False,
+        "distributed.nanny.pre-spawn-environ": spawn,
+    }
 
 
 def local_security():
@@ -336,8 +389,9 @@ def local_security():
     try:
         return Security.temporary()
     except ImportError:
-        raise EcgbenchError("--workers needs the cryptography package for its TLS credentials: "
-                            "pip install cryptography") from None
+        raise EcgbenchError(
+            "--workers needs the cryptography package for its TLS credentials: pip install cryptography"
+        ) from None
 
 
 def local_cluster(workers: int, threads: int):
@@ -350,9 +404,18 @@ def local_cluster(workers: int, threads: int):
         from distributed import Client, LocalCluster
 
         security = local_security()
-        with dask.config.set(client_config(threads)), LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                host="127.0.0.1", protocol="tls://", security=security) as cluster:
+        with (
+            dask.config.set(client_config(threads)),
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                host="127.0.0.1",
+                protocol="tls://",
+                security=security,
+            ) as cluster,
+        ):
             with Client(cluster, security=security) as client:
                 yield client
 
@@ -396,8 +459,10 @@ def check_submit_command(options: dict) -> None:
     system, cluster_class = _jobqueue_class(options)
     command = shlex.split(cluster_class.job_cls.submit_command)[0]
     if shutil.which(command) is None:
-        raise EcgbenchError(f"--cluster {system}: its submit command {command!r} is not found on this machine "
-                            f"(PATH); run from a login node of the {system} cluster")
+        raise EcgbenchError(
+            f"--cluster {system}: its submit command {command!r} is not found on this machine "
+            f"(PATH); run from a login node of the {system} cluster"
+        )
 
 
 def _recording_job(job_class, errors: list):
@@ -438,11 +503,18 @@ def jobqueue_cluster(options: dict, threads: int, submit_errors: list | None = N
     if cores < threads:
         raise EcgbenchError(f"[cluster] cores ({cores}) must be at least --threads ({threads})")
     if not options.get("memory"):
-        raise EcgbenchError("[cluster] needs memory (per job, e.g. memory = \"16GB\" or --memory 16GB)")
+        raise EcgbenchError('[cluster] needs memory (per job, e.g. memory = "16GB" or --memory 16GB)')
     extra = ["--nthreads", "1"] + (["--resources", "GPU=1"] if options.get("gpu") else [])
     prologue = [f"export {name}={shlex.quote(value)}" for name, value in worker_environment(threads).items()]
-    kwargs = dict(cores=cores, processes=cores // threads, memory=options["memory"], worker_extra_args=extra,
-                  job_script_prologue=prologue, python=shlex.quote(sys.executable), job_name="ecgbench")
+    kwargs = dict(
+        cores=cores,
+        processes=cores // threads,
+        memory=options["memory"],
+        worker_extra_args=extra,
+        job_script_prologue=prologue,
+        python=shlex.quote(sys.executable),
+        job_name="ecgbench",
+    )
     kwargs.update({k: options[k] for k in ("queue", "walltime", "account", "job_extra_directives") if k in options})
     if submit_errors is not None:
         kwargs["job_cls"] = _recording_job(cluster_class.job_cls, submit_errors)
@@ -469,11 +541,13 @@ def wait_for_a_worker(client, errors: list, system: str, timeout: float, jobs: i
     while True:
         if len(errors) >= jobs:
             said = _submit_error_text(errors[0])
-            raise EcgbenchError(f"--cluster {system}: the batch system refused the job{'s' if jobs > 1 else ''}: "
-                                f"{said}")
+            raise EcgbenchError(
+                f"--cluster {system}: the batch system refused the job{'s' if jobs > 1 else ''}: {said}"
+            )
         if len(errors) > warned:
-            log.warning("--cluster %s: %d of %d job(s) refused: %s", system, len(errors), jobs,
-                        _submit_error_text(errors[-1]))
+            log.warning(
+                "--cluster %s: %d of %d job(s) refused: %s", system, len(errors), jobs, _submit_error_text(errors[-1])
+            )
             warned = len(errors)
         try:
             client.wait_for_workers(1, timeout=min(1.0, max(0.1, deadline - time.monotonic())))
@@ -481,15 +555,18 @@ def wait_for_a_worker(client, errors: list, system: str, timeout: float, jobs: i
         except TimeoutError:
             pass
         if time.monotonic() >= deadline:
-            raise EcgbenchError(f"--cluster {system}: no batch job started a worker within {timeout:g} s (queued "
-                                "too long, or failed once started: see the batch system's queue and the jobs' "
-                                "output files); raise [cluster] start_timeout to wait longer")
+            raise EcgbenchError(
+                f"--cluster {system}: no batch job started a worker within {timeout:g} s (queued "
+                "too long, or failed once started: see the batch system's queue and the jobs' "
+                "output files); raise [cluster] start_timeout to wait longer"
+            )
 
 
 @contextlib.contextmanager
 def _reported_by_us(errors: list):
     """Keep the traceback that tornado logs for a failed submission off the terminal: the client reports that
     failure itself, in one line (wait_for_a_worker). Other errors are logged as before."""
+
     def keep(record: logging.LogRecord) -> bool:
         return not (record.exc_info and any(record.exc_info[1] is exc for exc in errors))
 
@@ -515,8 +592,9 @@ def jobqueue(options: dict, threads: int):
             with jobqueue_cluster(options, threads, errors) as cluster, Client(cluster) as client:
                 jobs = int(options.get("jobs", 1))
                 cluster.scale(jobs=jobs)
-                wait_for_a_worker(client, errors, options.get("system", "slurm"),
-                                  options.get("start_timeout", START_TIMEOUT_S), jobs)
+                wait_for_a_worker(
+                    client, errors, options.get("system", "slurm"), options.get("start_timeout", START_TIMEOUT_S), jobs
+                )
                 yield client
 
     return connect

@@ -27,13 +27,15 @@ def selected_beats(store, model: str, true: str, pred: str, seed: int | None):
     cells = [c for c in store.cells() if c["model"] == model]
     if not cells:
         models = sorted({c["model"] for c in store.cells()})
-        raise EcgbenchError(f"run {store.root} has no finished cell of model {model!r} (its models: "
-                            f"{', '.join(models) or 'none'})")
+        raise EcgbenchError(
+            f"run {store.root} has no finished cell of model {model!r} (its models: {', '.join(models) or 'none'})"
+        )
     seeds = sorted({c["seed"] for c in cells})
     chosen = seeds[0] if seed is None else seed
     if chosen not in seeds:
-        raise EcgbenchError(f"model {model!r} of run {store.root} has no seed {seed} (its seeds: "
-                            f"{', '.join(map(str, seeds))})")
+        raise EcgbenchError(
+            f"model {model!r} of run {store.root} has no seed {seed} (its seeds: {', '.join(map(str, seeds))})"
+        )
     cells = [c for c in cells if c["seed"] == chosen]
     classes = list(cells[0]["classes"])
     for name, value in (("--true", true), ("--pred", pred)):
@@ -50,14 +52,26 @@ def selected_beats(store, model: str, true: str, pred: str, seed: int | None):
         frames.append(frame.assign(cell=key.id, dataset=key.dataset, split=key.split))
     chosen_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if chosen_rows.empty:
-        raise EcgbenchError(f"model {model!r} (seed {chosen}) of run {store.root} predicted no beat of true class "
-                            f"{true} as {pred}: nothing to draw")
+        raise EcgbenchError(
+            f"model {model!r} (seed {chosen}) of run {store.root} predicted no beat of true class "
+            f"{true} as {pred}: nothing to draw"
+        )
     chosen_rows = chosen_rows.sort_values(f"p_{pred}", ascending=False, kind="stable", ignore_index=True)
     return cells, classes, chosen_rows, chosen
 
 
-def write_gallery(run: str, results_dir: Path, model: str, true: str, pred: str, seed: int | None, most: int,
-                  output: Path, data_dir: Path | None = None, overwrite: bool = False) -> Path:
+def write_gallery(
+    run: str,
+    results_dir: Path,
+    model: str,
+    true: str,
+    pred: str,
+    seed: int | None,
+    most: int,
+    output: Path,
+    data_dir: Path | None = None,
+    overwrite: bool = False,
+) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -89,11 +103,15 @@ def write_gallery(run: str, results_dir: Path, model: str, true: str, pred: str,
         index = mine["index"].to_numpy()
         loaded = datasets[dataset]
         if index.max() >= len(loaded.y) or not np.array_equal(loaded.y[index], mine["y_true"].to_numpy()):
-            raise EcgbenchError(f"dataset {dataset!r} as loaded from {data_dir} is not the data run {store.root} "
-                                "scored (its beats' labels differ); point --data-dir at the run's data")
+            raise EcgbenchError(
+                f"dataset {dataset!r} as loaded from {data_dir} is not the data run {store.root} "
+                "scored (its beats' labels differ); point --data-dir at the run's data"
+            )
     if "sample" not in rows or rows["sample"].isna().any():  # a run from before the column: the data know it
-        positions = [datasets[d].samples[int(i)] if datasets[d].samples is not None else np.nan
-                     for d, i in zip(rows["dataset"], rows["index"], strict=True)]
+        positions = [
+            datasets[d].samples[int(i)] if datasets[d].samples is not None else np.nan
+            for d, i in zip(rows["dataset"], rows["index"], strict=True)
+        ]
         rows = rows.assign(sample=rows["sample"].fillna(pd.Series(positions)) if "sample" in rows else positions)
     n = len(rows)
     n_rows = math.ceil(n / COLUMNS)
@@ -115,8 +133,11 @@ def write_gallery(run: str, results_dir: Path, model: str, true: str, pred: str,
             lines.append(str(row["condition"]))
         lines.append(f"p({pred}) {row[f'p_{pred}']:.2f}, p({true}) {row[f'p_{true}']:.2f}")
         ax.set_xlabel("\n".join(lines), fontsize=7)
-    fig.suptitle(f"{store.root.name}: {model} seed {chosen}, true {true} predicted {pred}: {n} of {total} beats, "
-                 "most confident first", fontsize=9)
+    fig.suptitle(
+        f"{store.root.name}: {model} seed {chosen}, true {true} predicted {pred}: {n} of {total} beats, "
+        "most confident first",
+        fontsize=9,
+    )
     fig.tight_layout()
     atomic_write(output, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)

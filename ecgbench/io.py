@@ -65,8 +65,9 @@ def write_json(path: str | Path, obj) -> Path:
             raise
         from ecgbench.errors import EcgbenchError
 
-        raise EcgbenchError(f"{path}: not written: {found[0]} is {found[1]}, and NaN and infinity are not valid "
-                            "JSON") from exc
+        raise EcgbenchError(
+            f"{path}: not written: {found[0]} is {found[1]}, and NaN and infinity are not valid JSON"
+        ) from exc
     return write_text(path, text + "\n")
 
 
@@ -76,8 +77,9 @@ def _non_finite(obj, where: str = "") -> tuple[str, float] | None:
         return where or "the value", obj
     items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
     for key, value in items:
-        found = _non_finite(value, f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}" if where else
-                            str(key))
+        found = _non_finite(
+            value, f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}" if where else str(key)
+        )
         if found:
             return found
     return None
@@ -94,8 +96,12 @@ def _json_default(obj):
 
 # ---- input files: regular files only ------------------------------------------------------------------------
 
-_NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-                (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def not_regular(path: str | Path) -> str | None:
@@ -118,8 +124,10 @@ def regular_file(path: str | Path, what: str = "") -> Path:
 
     kind = not_regular(path)
     if kind:
-        raise EcgbenchError(f"{what + ' ' if what else ''}{path} is {kind}, not a regular file: ecgbench reads "
-                            "only regular files (a pipe or device could block the run or never end)")
+        raise EcgbenchError(
+            f"{what + ' ' if what else ''}{path} is {kind}, not a regular file: ecgbench reads "
+            "only regular files (a pipe or device could block the run or never end)"
+        )
     return Path(path)
 
 
@@ -141,6 +149,7 @@ def sha256_array(*arrays) -> str:
 
 
 # ---- output paths, checked before any work ---------------------------------------------------------------------
+
 
 def _creatable(folder: Path, what: str, named: Path) -> None:
     """``folder`` exists as a writable folder, or can be made: its nearest existing ancestor is one. Errors name
@@ -188,8 +197,9 @@ def run_folder_of(path: str | Path) -> Path | None:
     return None
 
 
-def output_file(path: str | Path, what: str, overwrite: bool = False, inputs=(), data_dir: str | Path | None = None
-                ) -> Path:
+def output_file(
+    path: str | Path, what: str, overwrite: bool = False, inputs=(), data_dir: str | Path | None = None
+) -> Path:
     """``path`` as a command's output file, checked before any work: writable (:func:`writable_file`), never one
     of the command's ``inputs``, never inside a run folder (its files are the run's: results.csv, summary.md...),
     never an existing file of the data directory, and, where it exists otherwise, replaced only with
@@ -200,17 +210,23 @@ def output_file(path: str | Path, what: str, overwrite: bool = False, inputs=(),
     resolved = Path(os.path.abspath(path)).resolve()
     for item in inputs:
         if item is not None and resolved == Path(os.path.abspath(item)).resolve():
-            raise EcgbenchError(f"{what} {path}: is an input of this command ({item}); an output never replaces "
-                                "an input: choose another file")
+            raise EcgbenchError(
+                f"{what} {path}: is an input of this command ({item}); an output never replaces "
+                "an input: choose another file"
+            )
     run = run_folder_of(resolved)
     if run is not None:
-        raise EcgbenchError(f"{what} {path}: lies inside the run folder {run}, whose files are the run's own; "
-                            "write it outside the run folder")
+        raise EcgbenchError(
+            f"{what} {path}: lies inside the run folder {run}, whose files are the run's own; "
+            "write it outside the run folder"
+        )
     if data_dir is not None and resolved.exists():
         data = Path(os.path.abspath(data_dir)).resolve()
         if resolved.is_relative_to(data):
-            raise EcgbenchError(f"{what} {path}: is a file of the data directory {data_dir}; an output never "
-                                "replaces data: choose another place")
+            raise EcgbenchError(
+                f"{what} {path}: is a file of the data directory {data_dir}; an output never "
+                "replaces data: choose another place"
+            )
     if resolved.exists() and not overwrite:
         raise EcgbenchError(f"{what} {path}: exists; pass --overwrite to replace it, or choose another file")
     return path

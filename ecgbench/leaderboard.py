@@ -44,14 +44,13 @@ COLUMNS = ("accuracy", "f1_macro") + tuple(f"f1_{c}" for c in CLASSES) + ("recal
 HEADINGS = ("accuracy", "macro-F1") + tuple(f"F1 {c}" for c in CLASSES) + ("Se S", "Se V")
 SECTION_TITLES = {
     Evaluation.INTRA_PATIENT: "Intra-patient (random beat split) -- OPTIMISTIC: the same patients' beats train and "
-                              "test the models",
+    "test the models",
     Evaluation.INTER_PATIENT: "Inter-patient (de Chazal et al. 2004: train DS1, test DS2)",
-    Evaluation.CROSS_DATABASE: "Cross-database (train on one database, test on another, each at its own sampling "
-                               "rate)",
+    Evaluation.CROSS_DATABASE: "Cross-database (train on one database, test on another, each at its own sampling rate)",
     Evaluation.NOISE_STRESS: "Noise stress (inter-patient models on DS2 and nstdb records with nstdb noise added, "
-                             "accuracy against SNR)",
+    "accuracy against SNR)",
     Evaluation.RECORD_CV: "Cross-validation by record (group-kfold: each fold tests on patients its models never saw; "
-                          "for choosing settings, not comparable with published numbers)",
+    "for choosing settings, not comparable with published numbers)",
 }
 
 
@@ -65,8 +64,7 @@ def load_published(path: Path) -> dict:
     except UnicodeDecodeError as exc:
         raise EcgbenchError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
-        raise EcgbenchError(f"published numbers file {path} cannot be read: {os_error_text(exc, file=False)}"
-                            ) from None
+        raise EcgbenchError(f"published numbers file {path} cannot be read: {os_error_text(exc, file=False)}") from None
     except tomllib.TOMLDecodeError as exc:
         raise EcgbenchError(f"{path}: not valid TOML: {exc}") from None
     for key in ("anchor", "target"):
@@ -91,13 +89,13 @@ def _entry_problem(key: str, entry: dict) -> str | None:
             try:
                 _anchor_range(entry[column])
             except (TypeError, ValueError):
-                return f"{column} = {entry[column]!r} is not a fraction or a range \"low-high\""
+                return f'{column} = {entry[column]!r} is not a fraction or a range "low-high"'
         return None
     models = entry.get("models")
     if not isinstance(models, list) or not models or not all(isinstance(m, str) for m in models):
         return "models must be a non-empty list of model names"
     if entry.get("rule", "any") not in ("any", "every"):
-        return f"rule = {entry['rule']!r}: use \"any\" or \"every\""
+        return f'rule = {entry["rule"]!r}: use "any" or "every"'
     thresholds = {k: v for k, v in entry.items() if k in COLUMNS}
     if not thresholds:
         return f"no threshold (one of {', '.join(COLUMNS)})"
@@ -152,9 +150,15 @@ def check_targets(targets: list[dict], evidence: dict[str, tuple[Gathered, Boots
         thresholds = {k: v for k, v in target.items() if k in COLUMNS}
         wanted = ", ".join(f"{k} >= {v}" for k, v in thresholds.items())
         models = [m for m in target["models"] if m in evidence]
-        per_model = {m: {k: target_verdict(evidence[m][1][LEADERBOARD_METRICS[k]].low,
-                                           evidence[m][1][LEADERBOARD_METRICS[k]].high, v)
-                         for k, v in thresholds.items()} for m in models}
+        per_model = {
+            m: {
+                k: target_verdict(
+                    evidence[m][1][LEADERBOARD_METRICS[k]].low, evidence[m][1][LEADERBOARD_METRICS[k]].high, v
+                )
+                for k, v in thresholds.items()
+            }
+            for m in models
+        }
         met = [m for m in models if all(v == "met" for v in per_model[m].values())]
         missed = [m for m in models if "missed" in per_model[m].values()]
         if target.get("rule") == "every":
@@ -164,8 +168,10 @@ def check_targets(targets: list[dict], evidence: dict[str, tuple[Gathered, Boots
         else:
             verdict = "met" if met else "missed" if models and len(missed) == len(models) else "not resolved"
             what = "the best model"
-        details = [f"{m}: " + ", ".join(f"{k} {_interval_text(evidence[m][1], k)} {v}"
-                                        for k, v in per_model[m].items()) for m in models]
+        details = [
+            f"{m}: " + ", ".join(f"{k} {_interval_text(evidence[m][1], k)} {v}" for k, v in per_model[m].items())
+            for m in models
+        ]
         absent = [m for m in target["models"] if m not in evidence]
         if absent:
             details.append(f"{', '.join(absent)}: not in this run (no saved predictions)")
@@ -189,8 +195,13 @@ def check_anchors(anchors: list[dict], evidence: dict[str, tuple[Gathered, Boots
             name = LEADERBOARD_METRICS[column]
             best = max(evidence, key=lambda m: evidence[m][1][name].estimate)
             i = evidence[best][1][name]
-            verdict = "above" if anchor_verdict(i.low, i.high, high_anchor) == "above" else \
-                "below" if anchor_verdict(i.low, i.high, low_anchor) == "below" else "indistinguishable"
+            verdict = (
+                "above"
+                if anchor_verdict(i.low, i.high, high_anchor) == "above"
+                else "below"
+                if anchor_verdict(i.low, i.high, low_anchor) == "below"
+                else "indistinguishable"
+            )
             parts.append(f"{column} {anchor[column]} vs {best} {fmt(i)}: **{verdict}**")
         if parts:
             lines.append(f"- {anchor['source']}: " + "; ".join(parts))
@@ -204,20 +215,35 @@ def best_and_tied(evidence: dict[str, tuple[Gathered, BootstrapResult]], metric:
     others = [m for m in evidence if m != best and evidence[m][0].same_beats(g_best)]
     differences = [paired(g_best, evidence[m][0])[metric] for m in others]
     verdicts = paired_verdicts([d.difference for d in differences], [d.p_value for d in differences])
-    tied = [f"{m} ({fmt(d)})" for m, d, v in zip(others, differences, verdicts, strict=True)
-            if v == "no detectable difference"]
+    tied = [
+        f"{m} ({fmt(d)})"
+        for m, d, v in zip(others, differences, verdicts, strict=True)
+        if v == "no detectable difference"
+    ]
     # a model scored on other beats (another split, a seed that covered others) cannot be paired: say so
     unpaired = [m for m in evidence if m != best and m not in others]
-    left = (f" Not compared with it (scored other test beats, so no paired difference): {', '.join(unpaired)}."
-            if unpaired else "")
-    return (f"Best macro-F1: **{best}** {fmt(evidence[best][1][metric])}; statistically indistinguishable from it "
-            f"(paired {g_best.unit}-level bootstrap of the difference, Holm over {len(others)} comparisons, alpha "
-            f"0.05): {', '.join(tied) if tied else 'none'}.{left}")
+    left = (
+        f" Not compared with it (scored other test beats, so no paired difference): {', '.join(unpaired)}."
+        if unpaired
+        else ""
+    )
+    return (
+        f"Best macro-F1: **{best}** {fmt(evidence[best][1][metric])}; statistically indistinguishable from it "
+        f"(paired {g_best.unit}-level bootstrap of the difference, Holm over {len(others)} comparisons, alpha "
+        f"0.05): {', '.join(tied) if tied else 'none'}.{left}"
+    )
 
 
-def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: Evaluation,
-                    published: dict, store: RunStore | None = None, classes=CLASSES, note: str | None = None
-                    ) -> list[str]:
+def dataset_section(
+    dataset: str,
+    run_id: str,
+    rows: pd.DataFrame,
+    evaluation: Evaluation,
+    published: dict,
+    store: RunStore | None = None,
+    classes=CLASSES,
+    note: str | None = None,
+) -> list[str]:
     # The published anchors and targets are five-class AAMI numbers: a task of other classes (normal/abnormal)
     # is shown on its own, with its two-class measures, and set beside none of them.
     aami = tuple(classes) == CLASSES
@@ -225,15 +251,22 @@ def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: E
     if note:  # files that are not the published ones (a subset, test files): not comparable with the anchors
         lines += [f"> **Data: {note}.** No published anchor or target is set beside it.", ""]
     if not aami:
-        lines += [f"Classes {', '.join(classes)}: the published anchors and targets (five AAMI classes) are not "
-                  "set beside this task.", ""]
+        lines += [
+            f"Classes {', '.join(classes)}: the published anchors and targets (five AAMI classes) are not "
+            "set beside this task.",
+            "",
+        ]
     if aami:
         columns, headings = COLUMNS, HEADINGS
     else:
         two = [c for c in BINARY_COLUMNS if f"text_{c}" in rows]
         columns = ("accuracy", "f1_macro", *(f"f1_{c}" for c in classes), *two)
-        headings = ("accuracy", "macro-F1", *(f"F1 {c}" for c in classes),
-                    *("ROC AUC" if c == "roc_auc" else c for c in two))
+        headings = (
+            "accuracy",
+            "macro-F1",
+            *(f"F1 {c}" for c in classes),
+            *("ROC AUC" if c == "roc_auc" else c for c in two),
+        )
     header = ["", "seeds", *headings, "fit (s)", "peak MB"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in rows.iterrows():
@@ -252,9 +285,14 @@ def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: E
         binary = len(g.classes) == 2 and all(gathered.scores is not None for gathered, _ in evidence.values())
         extra = ["sensitivity", "specificity", "ROC AUC"] if binary else []
         headings = [HEADINGS[COLUMNS.index(c)] for c in shown] + extra
-        lines += ["", f"95% intervals (resampling {g.unit}s: {unit_text(g)}; {N_RESAMPLES:,} resamples, "
-                      "percentile; several seeds or folds: their predictions pooled, see docs/evidence.md):", "",
-                  "| | " + " | ".join(headings) + " |", "|---|" + "---|" * len(headings)]
+        lines += [
+            "",
+            f"95% intervals (resampling {g.unit}s: {unit_text(g)}; {N_RESAMPLES:,} resamples, "
+            "percentile; several seeds or folds: their predictions pooled, see docs/evidence.md):",
+            "",
+            "| | " + " | ".join(headings) + " |",
+            "|---|" + "---|" * len(headings),
+        ]
         for m, (gathered, r) in evidence.items():
             texts = [_interval_text(r, c) for c in shown]
             if binary:
@@ -263,12 +301,20 @@ def dataset_section(dataset: str, run_id: str, rows: pd.DataFrame, evaluation: E
             lines.append(f"| {m} | " + " | ".join(texts) + " |")
         lines += ["", best_and_tied(evidence)]
         if anchors:
-            lines += ["", "Published values against our best model on each metric:", "",
-                      *check_anchors(anchors, evidence)]
+            lines += [
+                "",
+                "Published values against our best model on each metric:",
+                "",
+                *check_anchors(anchors, evidence),
+            ]
     targets = [t for t in published.get("target", []) if t["evaluation"] == evaluation and aami and not note]
     if targets:
-        lines += ["", "Targets (met: the interval lies above the threshold; missed: below it; not resolved: it "
-                      "contains it):", "", *check_targets(targets, evidence)]
+        lines += [
+            "",
+            "Targets (met: the interval lies above the threshold; missed: below it; not resolved: it contains it):",
+            "",
+            *check_targets(targets, evidence),
+        ]
     return lines + [""]
 
 
@@ -290,39 +336,50 @@ def left_out(runs) -> dict[tuple[str, str], str]:
 
 def left_out_lines(stores: list[RunStore]) -> list[str]:
     """One line per run and dataset left out of the leaderboard's tables, with why (what the command prints)."""
-    return [f"left out of the tables: run {run} dataset {dataset}: {why}"
-            for (run, dataset), why in left_out([(s.root, *load_run(s), s) for s in stores]).items()]
+    return [
+        f"left out of the tables: run {run} dataset {dataset}: {why}"
+        for (run, dataset), why in left_out([(s.root, *load_run(s), s) for s in stores]).items()
+    ]
 
 
 def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) -> str:
     runs = [(store.root, *load_run(store), store) for store in stores]
     excluded = left_out(runs)
-    lines = ["# Results", "",
-             f"Generated by `{command}` from the run folders below; do not edit by hand. The means in the tables "
-             "come from a run's `results.csv`, the intervals and verdicts from its saved predictions "
-             "([docs/evidence.md](../docs/evidence.md) says how to read them); each run's `manifest.json` "
-             "records its command, commit, library versions, data checksums and machine, and its `summary.md` has "
-             "the full tables (with, where beats carry "
-             "record ids, the records that hold each model's missed beats). Published numbers "
-             "are quoted from the papers named (see `benchmarks/published.toml`), not rerun here.", ""]
+    lines = [
+        "# Results",
+        "",
+        f"Generated by `{command}` from the run folders below; do not edit by hand. The means in the tables "
+        "come from a run's `results.csv`, the intervals and verdicts from its saved predictions "
+        "([docs/evidence.md](../docs/evidence.md) says how to read them); each run's `manifest.json` "
+        "records its command, commit, library versions, data checksums and machine, and its `summary.md` has "
+        "the full tables (with, where beats carry "
+        "record ids, the records that hold each model's missed beats). Published numbers "
+        "are quoted from the papers named (see `benchmarks/published.toml`), not rerun here.",
+        "",
+    ]
     lines += ["## Runs", "", "| run | data | command | commit | machine |", "|---|---|---|---|---|"]
     for run_dir, manifest, _, _ in runs:
-        data = ", ".join(f"{name}{' (SYNTHETIC)' if info.get('synthetic') else ''}"
-                         f"{' (not the published files)' if info.get('provenance', {}).get('note') else ''}"
-                         for name, info in manifest["datasets"].items())
+        data = ", ".join(
+            f"{name}{' (SYNTHETIC)' if info.get('synthetic') else ''}"
+            f"{' (not the published files)' if info.get('provenance', {}).get('note') else ''}"
+            for name, info in manifest["datasets"].items()
+        )
         machine = manifest["machine"]
         where = f"{machine['cpu_count']} CPUs, {machine.get('accelerator', 'none (CPU)')}"
         dirty = " (uncommitted changes)" if manifest.get("dirty") else ""
         partial = manifest.get("partial_report")  # finish --partial: say so wherever its numbers are shown
         if partial:
             data += f" (**PARTIAL**: {partial['finished_cells']} of {partial['planned_cells']} cells)"
-        lines.append(f"| [`{run_dir.name}`]({run_dir.name}/summary.md) | {data} | `{manifest['command']}` | "
-                     f"`{manifest['commit'][:10]}`{dirty} | {where} |")
+        lines.append(
+            f"| [`{run_dir.name}`]({run_dir.name}/summary.md) | {data} | `{manifest['command']}` | "
+            f"`{manifest['commit'][:10]}`{dirty} | {where} |"
+        )
     lines.append("")
     if excluded:
         lines += ["Left out of the tables below:", ""]
-        lines += [f"- run [`{run}`]({run}/summary.md), dataset `{dataset}`: {why}"
-                  for (run, dataset), why in excluded.items()]
+        lines += [
+            f"- run [`{run}`]({run}/summary.md), dataset `{dataset}`: {why}" for (run, dataset), why in excluded.items()
+        ]
         lines.append("")
     for evaluation, title in SECTION_TITLES.items():
         sections = []
@@ -336,11 +393,22 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
                     sections += leaderboard_section(dataset, info, run_dir.name, store, manifest["suite"]["models"])
                     continue
                 rows = model_rows(table[table["dataset"] == dataset], manifest["suite"]["models"])
-                sections += dataset_section(dataset, run_dir.name, rows, evaluation, published, store,
-                                            tuple(info.get("classes", CLASSES)), info.get("provenance", {}).get("note"))
+                sections += dataset_section(
+                    dataset,
+                    run_dir.name,
+                    rows,
+                    evaluation,
+                    published,
+                    store,
+                    tuple(info.get("classes", CLASSES)),
+                    info.get("provenance", {}).get("note"),
+                )
         if sections:
             lines += [f"## {title}", "", *sections]
-    lines += ["Se = sensitivity (recall). Seeds: model seeds; with more than one seed or fold, a cell shows mean ± "
-              "standard deviation. fit (s): mean training time per cell, feature extraction included; peak MB: the "
-              "largest peak resident memory of a cell.", ""]
+    lines += [
+        "Se = sensitivity (recall). Seeds: model seeds; with more than one seed or fold, a cell shows mean ± "
+        "standard deviation. fit (s): mean training time per cell, feature extraction included; peak MB: the "
+        "largest peak resident memory of a cell.",
+        "",
+    ]
     return "\n".join(lines)

@@ -58,8 +58,12 @@ class FileLock:
 
     def acquire(self) -> FileLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        mine = {"host": socket.gethostname(), "pid": os.getpid(), "started": now(),
-                "process_created": process_created(os.getpid())}
+        mine = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": now(),
+            "process_created": process_created(os.getpid()),
+        }
         for _ in range(3):
             if self._link(mine):
                 self.held = True
@@ -106,13 +110,23 @@ class FileLock:
         except json.JSONDecodeError:
             holder = None
         pid = holder.get("pid") if isinstance(holder, dict) else None
-        if not isinstance(holder, dict) or not isinstance(pid, int) or isinstance(pid, bool) \
-                or not isinstance(holder.get("host"), str):
-            shape = ("unreadable" if text is None else "empty" if not text.strip() else
-                     "not a lock (no host and process id in it)")
+        if (
+            not isinstance(holder, dict)
+            or not isinstance(pid, int)
+            or isinstance(pid, bool)
+            or not isinstance(holder.get("host"), str)
+        ):
+            shape = (
+                "unreadable"
+                if text is None
+                else "empty"
+                if not text.strip()
+                else "not a lock (no host and process id in it)"
+            )
             raise EcgbenchError(
                 f"{self.what}: its lock file {self.path} is damaged ({shape}), so no holder can be named. If no "
-                f"ecgbench process works on it (check with `ps`), delete {self.path} and run the command again")
+                f"ecgbench process works on it (check with `ps`), delete {self.path} and run the command again"
+            )
         host = holder["host"]
         if host == mine["host"] and pid != mine["pid"]:
             created = process_created(pid) if process_alive(pid) else None
@@ -121,13 +135,19 @@ class FileLock:
             reused = not gone and recorded is not None and created is not None and abs(created - recorded) > 1
             if gone or reused:
                 why = "no longer running" if gone else "its process id now belongs to another process"
-                log.warning("%s: taking over the stale lock of process %d (started %s, %s)", self.what, pid,
-                            holder.get("started"), why)
+                log.warning(
+                    "%s: taking over the stale lock of process %d (started %s, %s)",
+                    self.what,
+                    pid,
+                    holder.get("started"),
+                    why,
+                )
                 self.path.unlink(missing_ok=True)
                 return
         raise EcgbenchError(
             f"{self.what} is in use by process {pid} on host {host} (started {holder.get('started')}); one client "
-            f"per run folder. Wait for it to finish, or, if it is dead, delete {self.path}")
+            f"per run folder. Wait for it to finish, or, if it is dead, delete {self.path}"
+        )
 
     def release(self) -> None:
         if self.held:

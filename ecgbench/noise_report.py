@@ -22,14 +22,18 @@ from ecgbench.io import atomic_write
 from ecgbench.store import CellKey, RunStore
 
 DROP = 0.05  # the accuracy lost against clean that defines a model's breaking SNR
-REFERENCE_BEATS = ("the beats of the noisy segments, the same beats in every condition (clean included), cut again "
-                   "from the noisy signal at the reference R peaks. Context computed from the signal sees the noise; "
-                   "RR intervals come from the annotations and do not.")
-DETECTED_BEATS = ("R peaks re-detected in every condition's own signal (clean included) by wfdb's XQRS, so the beats "
-                  "and the RR intervals come from the detections and see the noise; the scored beats are the "
-                  "detections in the noisy segments matched to a reference beat (within 150 ms), so conditions are "
-                  "scored on different beats: a missed beat has no prediction and a false detection no true class "
-                  "(the detector's counts below).")
+REFERENCE_BEATS = (
+    "the beats of the noisy segments, the same beats in every condition (clean included), cut again "
+    "from the noisy signal at the reference R peaks. Context computed from the signal sees the noise; "
+    "RR intervals come from the annotations and do not."
+)
+DETECTED_BEATS = (
+    "R peaks re-detected in every condition's own signal (clean included) by wfdb's XQRS, so the beats "
+    "and the RR intervals come from the detections and see the noise; the scored beats are the "
+    "detections in the noisy segments matched to a reference beat (within 150 ms), so conditions are "
+    "scored on different beats: a missed beat has no prediction and a false detection no true class "
+    "(the detector's counts below)."
+)
 
 
 def _detected(info: dict) -> dict | None:
@@ -40,14 +44,21 @@ def _detected(info: dict) -> dict | None:
 
 def detection_table(detection: dict) -> list[str]:
     """The R-peak detector's counts per condition (``provenance["detection"]`` of the noise track)."""
+
     def ratio(value) -> str:
         return "-" if value is None else f"{value:.4f}"
 
-    lines = ["R-peak detection per condition (XQRS against the reference beats of the noisy segments):", "",
-             "| condition | reference beats | detections | matched | Se | +P |", "|---|---|---|---|---|---|"]
+    lines = [
+        "R-peak detection per condition (XQRS against the reference beats of the noisy segments):",
+        "",
+        "| condition | reference beats | detections | matched | Se | +P |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, c in detection.items():
-        lines.append(f"| {name} | {c['reference']:,} | {c['detected']:,} | {c['matched']:,} | "
-                     f"{ratio(c['sensitivity'])} | {ratio(c['positive_predictivity'])} |")
+        lines.append(
+            f"| {name} | {c['reference']:,} | {c['detected']:,} | {c['matched']:,} | "
+            f"{ratio(c['sensitivity'])} | {ratio(c['positive_predictivity'])} |"
+        )
     return lines + [""]
 
 
@@ -59,8 +70,9 @@ def condition_labels(store: RunStore, g: Gathered, cells: list[dict]) -> np.ndar
     return by_beat.loc[pd.MultiIndex.from_frame(g.beats[["split", "index"]])].to_numpy().astype(str)
 
 
-def condition_results(store: RunStore, g: Gathered, cells: list[dict], bootstrap: bool = True
-                      ) -> dict[Condition, st.BootstrapResult | float]:
+def condition_results(
+    store: RunStore, g: Gathered, cells: list[dict], bootstrap: bool = True
+) -> dict[Condition, st.BootstrapResult | float]:
     """Per condition of ``g``'s beats (in their order): the patient-level intervals, or (``bootstrap`` false) the
     accuracy, mean over seeds."""
     labels = condition_labels(store, g, cells)
@@ -70,8 +82,13 @@ def condition_results(store: RunStore, g: Gathered, cells: list[dict], bootstrap
         y_true, y_pred = g.y_true[mask], g.y_pred[:, mask]
         if bootstrap:
             out[Condition.parse(name)] = st.cluster_bootstrap(
-                y_true, y_pred, None if g.groups is None else g.groups[mask], classes=g.classes,
-                n_resamples=N_RESAMPLES, seed=SEED)
+                y_true,
+                y_pred,
+                None if g.groups is None else g.groups[mask],
+                classes=g.classes,
+                n_resamples=N_RESAMPLES,
+                seed=SEED,
+            )
         else:
             out[Condition.parse(name)] = float((y_pred == y_true).mean())
     return out
@@ -112,8 +129,10 @@ def _by_group(results: dict) -> dict[str, tuple[object, dict[str, dict[float, ob
 def _breaking(clean, noises: dict) -> dict[str, str]:
     if clean is None:
         return {}
-    return {noise: breaking_snr(_estimate(clean), [(s, _estimate(v)) for s, v in by_snr.items()])
-            for noise, by_snr in noises.items()}
+    return {
+        noise: breaking_snr(_estimate(clean), [(s, _estimate(v)) for s, v in by_snr.items()])
+        for noise, by_snr in noises.items()
+    }
 
 
 def write_noise_figure(path: Path, model: str, results: dict, metrics: list[tuple[str, str]]) -> None:
@@ -144,12 +163,18 @@ def write_noise_figure(path: Path, model: str, results: dict, metrics: list[tupl
 def summary_section(store: RunStore, dataset: str, info: dict, models: list[str], cells: list[dict]) -> list[str]:
     """The summary's noise section (module docstring); ``info``: the dataset's entry in the run's manifest."""
     detection = _detected(info)
-    lines = ["### Scores per noise condition", "",
-             "The tables above pool the beats of every condition. Below, each condition is scored on its own: "
-             + (DETECTED_BEATS if detection else REFERENCE_BEATS) + " SNRs are nst's nominal ones (docs/noise.md: "
-             "with nst's calibration, channel MLII is measured about 4.5 dB noisier for em). Each model was fitted "
-             f"once and predicted every condition. 95% intervals: records resampled per condition, {N_RESAMPLES:,} "
-             "resamples.", "", *(detection_table(detection) if detection else [])]
+    lines = [
+        "### Scores per noise condition",
+        "",
+        "The tables above pool the beats of every condition. Below, each condition is scored on its own: "
+        + (DETECTED_BEATS if detection else REFERENCE_BEATS)
+        + " SNRs are nst's nominal ones (docs/noise.md: "
+        "with nst's calibration, channel MLII is measured about 4.5 dB noisier for em). Each model was fitted "
+        f"once and predicted every condition. 95% intervals: records resampled per condition, {N_RESAMPLES:,} "
+        "resamples.",
+        "",
+        *(detection_table(detection) if detection else []),
+    ]
     breaking_rows = []
     for model in models:
         g = gather(store, dataset, model, cells)
@@ -165,13 +190,22 @@ def summary_section(store: RunStore, dataset: str, info: dict, models: list[str]
             for name, heading in metrics:
                 for noise, by_snr in noises.items():
                     values = [fmt(by_snr[s][name]) if s in by_snr else "-" for s in snrs]
-                    lines.append(f"| {heading} | {noise} | {fmt(clean[name]) if clean else '-'} | "
-                                 + " | ".join(values) + " |")
+                    lines.append(
+                        f"| {heading} | {noise} | {fmt(clean[name]) if clean else '-'} | " + " | ".join(values) + " |"
+                    )
             lines.append("")
-            breaking_rows += [f"| {model} | {group} | {noise} | {snr} |"
-                              for noise, snr in _breaking(clean, noises).items()]
-    lines += [f"SNR at which accuracy has fallen {DROP * 100:.0f} points below clean (linear interpolation between "
-              "grid points):", "", "| model | group | noise | SNR |", "|---|---|---|---|", *breaking_rows, ""]
+            breaking_rows += [
+                f"| {model} | {group} | {noise} | {snr} |" for noise, snr in _breaking(clean, noises).items()
+            ]
+    lines += [
+        f"SNR at which accuracy has fallen {DROP * 100:.0f} points below clean (linear interpolation between "
+        "grid points):",
+        "",
+        "| model | group | noise | SNR |",
+        "|---|---|---|---|",
+        *breaking_rows,
+        "",
+    ]
     return lines
 
 
@@ -190,15 +224,23 @@ def leaderboard_section(dataset: str, info: dict, run_id: str, store: RunStore, 
                 rows.append((model, f"{group} {noise}", clean, by_snr, breaking.get(noise, "-")))
     snrs = sorted(all_snrs, reverse=True)
     header = ["", "condition", "clean", *(f"{s:g} dB" for s in snrs), f"SNR at -{DROP * 100:.0f} points"]
-    lines = [f"### `{dataset}` (run `{run_id}`)", "",
-             "Accuracy per condition (the noisy segments' beats, "
-             + ("cut at the R peaks XQRS detects in each condition" if _detected(info) else
-                "cut at the reference R peaks") + "; mean over seeds), and the SNR at which a model has "
-             f"lost {DROP * 100:.0f} points of accuracy against clean (interpolated; the run's summary.md has the "
-             "intervals and the S and V scores):", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [
+        f"### `{dataset}` (run `{run_id}`)",
+        "",
+        "Accuracy per condition (the noisy segments' beats, "
+        + ("cut at the R peaks XQRS detects in each condition" if _detected(info) else "cut at the reference R peaks")
+        + "; mean over seeds), and the SNR at which a model has "
+        f"lost {DROP * 100:.0f} points of accuracy against clean (interpolated; the run's summary.md has the "
+        "intervals and the S and V scores):",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     for model, condition, clean, by_snr, breaking in rows:
         values = [f"{by_snr[s]:.4f}" if s in by_snr else "-" for s in snrs]
-        lines.append(f"| {model} | {condition} | {'-' if clean is None else f'{clean:.4f}'} | "
-                     + " | ".join(values) + f" | {breaking} |")
+        lines.append(
+            f"| {model} | {condition} | {'-' if clean is None else f'{clean:.4f}'} | "
+            + " | ".join(values)
+            + f" | {breaking} |"
+        )
     return lines + [""]

@@ -56,10 +56,16 @@ class Param:
         if self.search is not None and self.search_choices is not None:
             raise ValueError("give a Param search=(low, high) or search_choices=(...), not both")
         searched = tuple(self.search) if self.search is not None else tuple(self.search_choices or ())
-        if self.search is not None and (len(searched) != 2 or self.resolved_kind() not in ("int", "float")
-                                        or not searched[0] < searched[1] or (self.log and searched[0] <= 0)):
-            raise ValueError(f"Param search must be (low, high) with low < high for an int or float "
-                             f"(and low > 0 with log), got {self.search!r}")
+        if self.search is not None and (
+            len(searched) != 2
+            or self.resolved_kind() not in ("int", "float")
+            or not searched[0] < searched[1]
+            or (self.log and searched[0] <= 0)
+        ):
+            raise ValueError(
+                f"Param search must be (low, high) with low < high for an int or float "
+                f"(and low > 0 with log), got {self.search!r}"
+            )
         bad = [v for v in searched if self.problem(v)]
         if bad:
             raise ValueError(f"Param search range or choices {bad} outside the parameter's own range")
@@ -78,11 +84,19 @@ class Param:
         if self.choices is not None:
             text = "one of " + ", ".join(map(show, self.choices))
         else:
-            text = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
-                    "list": "a list", None: "any value"}[kind]
-            bounds = [f"{op} {show(bound)}" for op, bound in ((">=", self.low), (">", self.above),
-                                                              ("<=", self.high), ("<", self.below))
-                      if bound is not None]
+            text = {
+                "int": "an integer",
+                "float": "a number",
+                "bool": "true or false",
+                "str": "a string",
+                "list": "a list",
+                None: "any value",
+            }[kind]
+            bounds = [
+                f"{op} {show(bound)}"
+                for op, bound in ((">=", self.low), (">", self.above), ("<=", self.high), ("<", self.below))
+                if bound is not None
+            ]
             text += " " + " and ".join(bounds) if bounds else ""
         if kind == "list" and self.min_items:
             text = text.replace("a list", f"a list of at least {self.min_items} item{'s' * (self.min_items > 1)}", 1)
@@ -113,8 +127,12 @@ class Param:
         if kind == "list" and self.unique and _has_repeats(value):
             return False
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return ((self.low is None or value >= self.low) and (self.high is None or value <= self.high)
-                    and (self.above is None or value > self.above) and (self.below is None or value < self.below))
+            return (
+                (self.low is None or value >= self.low)
+                and (self.high is None or value <= self.high)
+                and (self.above is None or value > self.above)
+                and (self.below is None or value < self.below)
+            )
         return True
 
 

@@ -45,8 +45,8 @@ class LoadedModel:
 
 # ---- the model -----------------------------------------------------------------------------------------------
 
-def resolve_model(spec: str, results_dir: Path, allow_pickle: bool = False, threads: int | None = None
-                  ) -> LoadedModel:
+
+def resolve_model(spec: str, results_dir: Path, allow_pickle: bool = False, threads: int | None = None) -> LoadedModel:
     """The model named ``spec``: a model folder (``model.json`` in it), or ``RUN/MODEL[/seedK]`` of a run folder
     or run id under ``results_dir`` (default: the model's lowest seed). A run's model is checked against the
     checksums its cell recorded. ``threads``: the threads to predict with; default the threads its cell ran with
@@ -89,32 +89,40 @@ def _cell_model(spec: str, results_dir: Path) -> tuple[Path, dict]:
     if len(parts) >= 3 and parts[-1].startswith("seed") and parts[-1][4:].isdigit():
         seed, parts = int(parts[-1][4:]), parts[:-1]
     if len(parts) < 2:
-        raise EcgbenchError(f"model {spec!r}: give RUN/MODEL[/seedK] (a run folder or run id under "
-                            f"{results_dir}) or a model folder")
+        raise EcgbenchError(
+            f"model {spec!r}: give RUN/MODEL[/seedK] (a run folder or run id under {results_dir}) or a model folder"
+        )
     run, model = "/".join(parts[:-1]), parts[-1]
     store = resolve_run(run, results_dir)
     cells = [c for c in store.cells() if c["model"] == model and (seed is None or c["seed"] == seed)]
     if not cells:
         models = sorted({c["model"] for c in store.cells()})
-        raise EcgbenchError(f"model {spec!r}: run {store.root} has no finished cell of model {model!r}"
-                            + (f" with seed {seed}" if seed is not None else "")
-                            + f" (its models: {', '.join(models) or 'none'})")
+        raise EcgbenchError(
+            f"model {spec!r}: run {store.root} has no finished cell of model {model!r}"
+            + (f" with seed {seed}" if seed is not None else "")
+            + f" (its models: {', '.join(models) or 'none'})"
+        )
     lowest = min(c["seed"] for c in cells)
     cells = [c for c in cells if c["seed"] == lowest]
     if len(cells) > 1:
         ids = ", ".join(CellKey.of(c).id for c in cells)
-        raise EcgbenchError(f"model {spec!r}: run {store.root} holds several cells of it ({ids}); name one by its "
-                            "model folder (cells/DATASET/SPLIT/MODEL/seedK/model)")
+        raise EcgbenchError(
+            f"model {spec!r}: run {store.root} holds several cells of it ({ids}); name one by its "
+            "model folder (cells/DATASET/SPLIT/MODEL/seedK/model)"
+        )
     key = CellKey.of(cells[0])
     folder = store.model_dir(key)
     if "model_sha256" not in cells[0] or not folder.is_dir():
-        raise EcgbenchError(f"model {spec!r}: cell {key.id} of {store.root} stored no model (run with --no-models, "
-                            "or by an ecgbench before models were kept); to keep one, compute the cell again: "
-                            f"python -m ecgbench run-cell {store.root} {key.id} --force")
+        raise EcgbenchError(
+            f"model {spec!r}: cell {key.id} of {store.root} stored no model (run with --no-models, "
+            "or by an ecgbench before models were kept); to keep one, compute the cell again: "
+            f"python -m ecgbench run-cell {store.root} {key.id} --force"
+        )
     return folder, cells[0]
 
 
 # ---- inputs --------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Beats:
@@ -140,10 +148,13 @@ def input_kind(path: Path) -> str:
 
 def beat_settings(loaded: LoadedModel) -> dict:
     beats = loaded.card.get("beats") or {}
-    return {"length": int(beats.get("length") or (loaded.model.n_columns_ - loaded.model.n_context)),
-            "rate_hz": int(beats.get("sampling_rate_hz") or SAMPLING_RATE_HZ),
-            "window_s": beats.get("window_s"), "rr_factor": beats.get("rr_factor"),
-            "wfdb": bool(beats.get("wfdb"))}
+    return {
+        "length": int(beats.get("length") or (loaded.model.n_columns_ - loaded.model.n_context)),
+        "rate_hz": int(beats.get("sampling_rate_hz") or SAMPLING_RATE_HZ),
+        "window_s": beats.get("window_s"),
+        "rr_factor": beats.get("rr_factor"),
+        "wfdb": bool(beats.get("wfdb")),
+    }
 
 
 def record_beats(loaded: LoadedModel, path: Path, lead: str | None, annotator: str | None) -> Beats:
@@ -164,8 +175,10 @@ def record_beats(loaded: LoadedModel, path: Path, lead: str | None, annotator: s
     settings = beat_settings(loaded)
     card = loaded.card
     if not settings["wfdb"] or settings["window_s"] is None:
-        raise EcgbenchError(f"{path}: model {loaded.where} was not trained on beats cut from WFDB records (its card "
-                            "names no window or RR factor), so it cannot cut beats from a record; give a CSV of beats")
+        raise EcgbenchError(
+            f"{path}: model {loaded.where} was not trained on beats cut from WFDB records (its card "
+            "names no window or RR factor), so it cannot cut beats from a record; give a CSV of beats"
+        )
     folder, record = path.parent, path.name
     header_text = _non_empty_bytes(folder, record, f"{record}.hea", "a WFDB header").decode("latin-1")
     import wfdb
@@ -176,8 +189,10 @@ def record_beats(loaded: LoadedModel, path: Path, lead: str | None, annotator: s
     fs = float(header.fs) if fs is None else fs
     low, high = PLAUSIBLE_FS_HZ
     if not (math.isfinite(fs) and low <= fs <= high):
-        raise EcgbenchError(f"{path}.hea: the sampling rate {fs:g} Hz is out of range (an ECG record for this model "
-                            f"must be sampled at {low:g}..{high:g} Hz)")
+        raise EcgbenchError(
+            f"{path}.hea: the sampling rate {fs:g} Hz is out of range (an ECG record for this model "
+            f"must be sampled at {low:g}..{high:g} Hz)"
+        )
     if getattr(header, "seg_name", None):
         raise EcgbenchError(f"{path}.hea: a multi-segment record; give its segments one by one")
     _check_signal_files(folder, record, header)
@@ -186,14 +201,23 @@ def record_beats(loaded: LoadedModel, path: Path, lead: str | None, annotator: s
         wanted = wanted[0]
     names = [n.strip().upper() for n in header.sig_name]
     if wanted.upper() not in names:
-        raise EcgbenchError(f"{path}: the record has no lead {wanted!r} (its leads: {', '.join(header.sig_name)}); "
-                            "name one with --lead")
+        raise EcgbenchError(
+            f"{path}: the record has no lead {wanted!r} (its leads: {', '.join(header.sig_name)}); name one with --lead"
+        )
     window = float(settings["window_s"])
     if header.sig_len is not None and header.sig_len < window * fs:
-        raise EcgbenchError(f"{path}: the record is too short ({header.sig_len / fs:.1f} s); the model's beats are "
-                            f"cut from windows of {window:g} s, so it needs at least {window:g} s")
-    params = BeatParams(window_s=window, rr_factor=float(settings["rr_factor"]), leads=(wanted,),
-                        annotator=annotator or "atr", rate_hz=settings["rate_hz"], beat_length=settings["length"])
+        raise EcgbenchError(
+            f"{path}: the record is too short ({header.sig_len / fs:.1f} s); the model's beats are "
+            f"cut from windows of {window:g} s, so it needs at least {window:g} s"
+        )
+    params = BeatParams(
+        window_s=window,
+        rr_factor=float(settings["rr_factor"]),
+        leads=(wanted,),
+        annotator=annotator or "atr",
+        rate_hz=settings["rate_hz"],
+        beat_length=settings["length"],
+    )
     if annotator:
         recording = read_record(folder, record, (wanted,), annotator)
     else:
@@ -201,17 +225,26 @@ def record_beats(loaded: LoadedModel, path: Path, lead: str | None, annotator: s
 
         lead_index = names.index(wanted.upper())
         with wfdb_errors(folder, record, (header.file_name or [f"{record}.dat"])[lead_index]):
-            signal = fill_gaps(np.asarray(wfdb.rdrecord(str(path), channels=[lead_index]).p_signal,
-                                          dtype=np.float64)[:, 0])
+            signal = fill_gaps(
+                np.asarray(wfdb.rdrecord(str(path), channels=[lead_index]).p_signal, dtype=np.float64)[:, 0]
+            )
         log.info("%s: detecting R peaks (XQRS) in %.0f s of lead %s", record, len(signal) / fs, wanted)
         peaks = detect_r_peaks(signal, fs)
         peaks = peaks[(peaks >= 0) & (peaks < len(signal))]
-        recording = Recording(signal, fs, header.sig_name[lead_index], peaks, np.full(len(peaks), "?"),
-                              np.full(len(peaks), -1, dtype=np.int64))
+        recording = Recording(
+            signal,
+            fs,
+            header.sig_name[lead_index],
+            peaks,
+            np.full(len(peaks), "?"),
+            np.full(len(peaks), -1, dtype=np.int64),
+        )
     if len(recording.samples) < 2:
-        raise EcgbenchError(f"{path}: {len(recording.samples)} beat(s) "
-                            + (f"annotated by {annotator!r}" if annotator else "detected")
-                            + "; the model needs at least two (RR intervals)")
+        raise EcgbenchError(
+            f"{path}: {len(recording.samples)} beat(s) "
+            + (f"annotated by {annotator!r}" if annotator else "detected")
+            + "; the model needs at least two (RR intervals)"
+        )
     beats = beats_from_recording(record, recording, params)
     X = beats.X
     n_context = loaded.model.n_context
@@ -219,14 +252,15 @@ def record_beats(loaded: LoadedModel, path: Path, lead: str | None, annotator: s
     if n_context:
         context = record_context(beats, groups)
         if context.shape[1] != n_context:
-            raise EcgbenchError(f"model {loaded.where}: its card's context groups give {context.shape[1]} features, "
-                                f"the model takes {n_context}")
+            raise EcgbenchError(
+                f"model {loaded.where}: its card's context groups give {context.shape[1]} features, "
+                f"the model takes {n_context}"
+            )
         X = np.hstack([X, context]).astype(np.float32)
     reference = reference_labels = None
     if annotator:
         reference, reference_labels = recording.symbols, recording.labels
-    return Beats(record, path, X, recording.samples, fs, reference, reference_labels, recording.signal,
-                 recording.lead)
+    return Beats(record, path, X, recording.samples, fs, reference, reference_labels, recording.signal, recording.lead)
 
 
 def csv_beats(loaded: LoadedModel, path: Path) -> Beats:
@@ -243,16 +277,27 @@ def csv_beats(loaded: LoadedModel, path: Path) -> Beats:
         raise EcgbenchError(f"{path}: not a CSV of beats (empty, or cells that are not numbers)")
     width = values.shape[1] - 1
     if width != settings["length"]:
-        raise EcgbenchError(f"{path}: beats of {width} samples (plus the label column), but the model takes beats "
-                            f"of {settings['length']} samples")
+        raise EcgbenchError(
+            f"{path}: beats of {width} samples (plus the label column), but the model takes beats "
+            f"of {settings['length']} samples"
+        )
     if loaded.model.n_context:
-        raise EcgbenchError(f"{path}: model {loaded.where} takes {loaded.model.n_context} context features, which "
-                            "a CSV of beats does not have" + ("; give WFDB records" if settings["wfdb"] else ""))
+        raise EcgbenchError(
+            f"{path}: model {loaded.where} takes {loaded.model.n_context} context features, which "
+            "a CSV of beats does not have" + ("; give WFDB records" if settings["wfdb"] else "")
+        )
     labels = values[:, -1].astype(np.int64)
     known = (labels >= 0) & (labels < len(loaded.card.get("classes") or AAMI_CLASSES))
     symbols = np.array([AAMI_CLASSES[c] if ok else "?" for c, ok in zip(labels, known, strict=True)])
-    return Beats(path.stem, path, values[:, :-1].astype(np.float32), np.arange(len(values)), None, symbols,
-                 np.where(known, labels, -1))
+    return Beats(
+        path.stem,
+        path,
+        values[:, :-1].astype(np.float32),
+        np.arange(len(values)),
+        None,
+        symbols,
+        np.where(known, labels, -1),
+    )
 
 
 def read_input(loaded: LoadedModel, path: Path, lead: str | None, annotator: str | None) -> Beats:
@@ -266,6 +311,7 @@ def read_input(loaded: LoadedModel, path: Path, lead: str | None, annotator: str
 
 # ---- predicting and writing ----------------------------------------------------------------------------------
 
+
 def predict_beats(loaded: LoadedModel, beats: Beats) -> np.ndarray:
     from ecgbench.progress import duration
 
@@ -273,8 +319,13 @@ def predict_beats(loaded: LoadedModel, beats: Beats) -> np.ndarray:
     for begin in range(0, len(beats.X), PROGRESS_BEATS):
         parts.append(loaded.model.predict_proba(beats.X[begin : begin + PROGRESS_BEATS]))
         if len(beats.X) > PROGRESS_BEATS:
-            log.info("%s: %d / %d beats, elapsed %s", beats.name, min(begin + PROGRESS_BEATS, len(beats.X)),
-                     len(beats.X), duration(time.monotonic() - started))
+            log.info(
+                "%s: %d / %d beats, elapsed %s",
+                beats.name,
+                min(begin + PROGRESS_BEATS, len(beats.X)),
+                len(beats.X),
+                duration(time.monotonic() - started),
+            )
     return np.concatenate(parts)
 
 
@@ -300,8 +351,9 @@ def beat_table(beats: Beats, proba: np.ndarray, classes) -> pd.DataFrame:
     return table
 
 
-def write_outputs(beats: Beats, table: pd.DataFrame, paths: dict[str, Path], out_annotator: str,
-                  strip_s: float) -> None:
+def write_outputs(
+    beats: Beats, table: pd.DataFrame, paths: dict[str, Path], out_annotator: str, strip_s: float
+) -> None:
     from ecgbench.io import atomic_write
 
     atomic_write(paths["parquet"], lambda tmp: table.to_parquet(tmp, index=False))
@@ -318,8 +370,14 @@ def write_annotations(path: Path, beats: Beats, table: pd.DataFrame, out_annotat
     import wfdb
 
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".wrann.") as tmp:
-        wfdb.wrann(beats.name, out_annotator, np.asarray(beats.samples, dtype=np.int64),
-                   symbol=table["predicted"].tolist(), write_dir=tmp, fs=beats.fs)
+        wfdb.wrann(
+            beats.name,
+            out_annotator,
+            np.asarray(beats.samples, dtype=np.int64),
+            symbol=table["predicted"].tolist(),
+            write_dir=tmp,
+            fs=beats.fs,
+        )
         Path(tmp, f"{beats.name}.{out_annotator}").replace(path)
 
 
@@ -351,11 +409,23 @@ def write_strip(path: Path, beats: Beats, table: pd.DataFrame, strip_s: float) -
         for i in np.flatnonzero(inside.to_numpy()):
             x = table["sample"].iat[i] / fs
             wrong = bool(disagree.iat[i]) if disagree is not None else False
-            ax.text(x, top + 0.15 * span, table["predicted"].iat[i], ha="center", fontsize=7,
-                    color="red" if wrong else "tab:blue")
+            ax.text(
+                x,
+                top + 0.15 * span,
+                table["predicted"].iat[i],
+                ha="center",
+                fontsize=7,
+                color="red" if wrong else "tab:blue",
+            )
             if has_reference and table["reference"].iat[i]:
-                ax.text(x, bottom - 0.3 * span, table["reference"].iat[i], ha="center", fontsize=7,
-                        color="red" if wrong else "dimgray")
+                ax.text(
+                    x,
+                    bottom - 0.3 * span,
+                    table["reference"].iat[i],
+                    ha="center",
+                    fontsize=7,
+                    color="red" if wrong else "dimgray",
+                )
         ax.set_yticks([])
         ax.tick_params(labelsize=7)
     axes[-1, 0].set_xlabel("time (s)")
@@ -368,26 +438,36 @@ def write_strip(path: Path, beats: Beats, table: pd.DataFrame, strip_s: float) -
     plt.close(fig)
 
 
-def predict_inputs(loaded: LoadedModel, inputs: list[Path], output: Path, lead: str | None = None,
-                   annotator: str | None = None, out_annotator: str = DEFAULT_ANNOTATOR, overwrite: bool = False,
-                   strip_s: float = DEFAULT_STRIP_S, workers: int | None = None, scheduler: str | None = None
-                   ) -> list[dict[str, Path]]:
+def predict_inputs(
+    loaded: LoadedModel,
+    inputs: list[Path],
+    output: Path,
+    lead: str | None = None,
+    annotator: str | None = None,
+    out_annotator: str = DEFAULT_ANNOTATOR,
+    overwrite: bool = False,
+    strip_s: float = DEFAULT_STRIP_S,
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> list[dict[str, Path]]:
     """Predict every input; every input is read and checked, and every output file checked as a command's output
-(:func:`ecgbench.io.output_file`: an existing one replaced only with ``overwrite``), before anything is written.
-With ``workers`` (a local Dask cluster) or ``scheduler``, the inputs are predicted in parallel as Dask tasks."""
+    (:func:`ecgbench.io.output_file`: an existing one replaced only with ``overwrite``), before anything is written.
+    With ``workers`` (a local Dask cluster) or ``scheduler``, the inputs are predicted in parallel as Dask tasks."""
     from ecgbench.data import resolve_data_dir
     from ecgbench.io import output_file, writable_folder
 
     if not out_annotator.isalnum():
         raise EcgbenchError(f"--out-annotator {out_annotator!r}: letters and digits only (a file extension)")
     if annotator is not None and annotator == out_annotator:
-        raise EcgbenchError(f"--out-annotator {out_annotator!r} is the reference annotator: its file would be "
-                            "overwritten")
+        raise EcgbenchError(
+            f"--out-annotator {out_annotator!r} is the reference annotator: its file would be overwritten"
+        )
     writable_folder(output, "--output")
     classes = loaded.card.get("classes") or list(AAMI_CLASSES[: loaded.model.n_classes])
     if len(classes) != loaded.model.n_classes:
-        raise EcgbenchError(f"model {loaded.where}: its card names {len(classes)} classes, the model predicts "
-                            f"{loaded.model.n_classes}")
+        raise EcgbenchError(
+            f"model {loaded.where}: its card names {len(classes)} classes, the model predicts {loaded.model.n_classes}"
+        )
     read = [read_input(loaded, Path(path), lead, annotator) for path in inputs]
     names = [beats.name for beats in read]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -400,8 +480,10 @@ With ``workers`` (a local Dask cluster) or ``scheduler``, the inputs are predict
             output_file(path, "--output", overwrite, inputs=sources, data_dir=resolve_data_dir(None))
     output.mkdir(parents=True, exist_ok=True)
     if any("annotations" in paths for paths in plans) and not set(classes) <= set(AAMI_CLASSES):
-        raise EcgbenchError(f"model {loaded.where}: its classes {classes} are not AAMI beat classes; no WFDB "
-                            "annotation file can say them")
+        raise EcgbenchError(
+            f"model {loaded.where}: its classes {classes} are not AAMI beat classes; no WFDB "
+            "annotation file can say them"
+        )
     if workers is None and scheduler is None:
         for beats, paths in zip(read, plans, strict=True):
             predict_one(loaded, beats, paths, classes, out_annotator, strip_s)
@@ -409,8 +491,9 @@ With ``workers`` (a local Dask cluster) or ``scheduler``, the inputs are predict
     return _predict_on_dask(loaded, read, plans, classes, out_annotator, strip_s, workers, scheduler)
 
 
-def predict_one(loaded: LoadedModel, beats: Beats, paths: dict[str, Path], classes, out_annotator: str,
-                strip_s: float) -> None:
+def predict_one(
+    loaded: LoadedModel, beats: Beats, paths: dict[str, Path], classes, out_annotator: str, strip_s: float
+) -> None:
     """Predict one read input and write its outputs (in this process, or as a Dask task: :func:`_worker_task`)."""
     from ecgbench.threads import pinned
 
@@ -424,8 +507,19 @@ def predict_one(loaded: LoadedModel, beats: Beats, paths: dict[str, Path], class
 _WORKER_MODELS: dict = {}  # a worker process's loaded models, by folder and threads
 
 
-def _worker_task(folder: str, checksums: dict | None, allow_pickle: bool, threads: int, card: dict, where: str,
-                 beats: Beats, paths: dict[str, Path], classes, out_annotator: str, strip_s: float) -> str:
+def _worker_task(
+    folder: str,
+    checksums: dict | None,
+    allow_pickle: bool,
+    threads: int,
+    card: dict,
+    where: str,
+    beats: Beats,
+    paths: dict[str, Path],
+    classes,
+    out_annotator: str,
+    strip_s: float,
+) -> str:
     """On a Dask worker: load the model from its folder (its checksums checked, once per worker process) and
     predict one input. Only plain arguments travel; the model never does."""
     from ecgbench.models.saving import load_model
@@ -440,9 +534,16 @@ def _worker_task(folder: str, checksums: dict | None, allow_pickle: bool, thread
     return beats.name
 
 
-def _predict_on_dask(loaded: LoadedModel, read: list[Beats], plans: list[dict[str, Path]], classes,
-                     out_annotator: str, strip_s: float, workers: int | None, scheduler: str | None
-                     ) -> list[dict[str, Path]]:
+def _predict_on_dask(
+    loaded: LoadedModel,
+    read: list[Beats],
+    plans: list[dict[str, Path]],
+    classes,
+    out_annotator: str,
+    strip_s: float,
+    workers: int | None,
+    scheduler: str | None,
+) -> list[dict[str, Path]]:
     """Every input as a Dask task on ``--workers N`` local processes (executors.local_cluster, TLS) or on the
     cluster at ``--scheduler``; an input that fails there is named, and the others' outputs stay."""
     from ecgbench import executors
@@ -452,10 +553,26 @@ def _predict_on_dask(loaded: LoadedModel, read: list[Beats], plans: list[dict[st
     with connect() as client:
         from distributed import as_completed
 
-        futures = {client.submit(_worker_task, str(loaded.folder), loaded.checksums, loaded.allow_pickle,
-                                 loaded.threads, loaded.card, loaded.where, beats, paths, classes, out_annotator,
-                                 strip_s, key=f"predict-{i}-{beats.name}", pure=False, retries=0): (beats, paths)
-                   for i, (beats, paths) in enumerate(zip(read, plans, strict=True))}
+        futures = {
+            client.submit(
+                _worker_task,
+                str(loaded.folder),
+                loaded.checksums,
+                loaded.allow_pickle,
+                loaded.threads,
+                loaded.card,
+                loaded.where,
+                beats,
+                paths,
+                classes,
+                out_annotator,
+                strip_s,
+                key=f"predict-{i}-{beats.name}",
+                pure=False,
+                retries=0,
+            ): (beats, paths)
+            for i, (beats, paths) in enumerate(zip(read, plans, strict=True))
+        }
         for future in as_completed(futures):
             beats, paths = futures[future]
             try:
@@ -467,6 +584,8 @@ def _predict_on_dask(loaded: LoadedModel, read: list[Beats], plans: list[dict[st
                 done.append(paths)
                 log.info("%s: predicted on a worker -> %s", beats.name, ", ".join(str(p) for p in paths.values()))
     if failed:
-        raise EcgbenchError(f"predict: {len(failed)} input(s) failed on the workers ({', '.join(failed)}); "
-                            f"the outputs of the other {len(done)} are written")
+        raise EcgbenchError(
+            f"predict: {len(failed)} input(s) failed on the workers ({', '.join(failed)}); "
+            f"the outputs of the other {len(done)} are written"
+        )
     return plans

@@ -66,6 +66,7 @@ def cell_log(path: Path):
     """The "ecgbench" log lines of this thread into ``path`` (a cell's ``log.txt``), time-stamped, appended."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as fh:
+
         def write(record):
             fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {record.levelname.lower()}: {record.getMessage()}\n")
             fh.flush()
@@ -96,8 +97,10 @@ class RunProgress:
             self.times.append(seconds)
         left = self.total - self.ended
         running = min(left, self.parallel) if running is None else running
-        line = (f"progress: {self.ended} done / {running} running / {left - running} left, "
-                f"elapsed {duration(time.monotonic() - self.start)}")
+        line = (
+            f"progress: {self.ended} done / {running} running / {left - running} left, "
+            f"elapsed {duration(time.monotonic() - self.start)}"
+        )
         if self.times and left:
             eta = sum(self.times) / len(self.times) * left / min(self.parallel, left)
             line += f", ETA {duration(eta)}"

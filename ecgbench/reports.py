@@ -38,16 +38,19 @@ def missed_by_group(store: RunStore, cells: list[dict]) -> pd.DataFrame:
         predictions["missed"] = predictions["y_true"] != predictions["y_pred"]
         counts = predictions.groupby(["y_true", "group"])["missed"].agg(beats="size", missed="sum").reset_index()
         counts["class"] = [cell["classes"][i] for i in counts["y_true"]]
-        frames.append(counts.drop(columns="y_true").assign(
-            dataset=cell["dataset"], model=cell["model"], seed=cell["seed"]))
+        frames.append(
+            counts.drop(columns="y_true").assign(dataset=cell["dataset"], model=cell["model"], seed=cell["seed"])
+        )
     if not frames:
         return pd.DataFrame(columns=["group", "beats", "missed", "class", "dataset", "model", "seed"])
     return pd.concat(frames, ignore_index=True)
 
 
 def flat_row(cell: dict) -> dict:
-    row = {key: cell[key] for key in ("dataset", "synthetic", "split", "protocol", "model", "seed", "n_train",
-                                      "n_val", "n_test")}
+    row = {
+        key: cell[key]
+        for key in ("dataset", "synthetic", "split", "protocol", "model", "seed", "n_train", "n_val", "n_test")
+    }
     row.update({key: cell[key] for key in SCORE_COLUMNS})
     for name, scores in cell["per_class"].items():
         row.update({f"{metric}_{name}": scores[metric] for metric in ("precision", "recall", "f1", "support")})
@@ -72,8 +75,12 @@ def proven_results(store: RunStore) -> pd.DataFrame:
     on_disk = store.read_results()
     partial = store.read_manifest().get("partial_report")
     if partial:
-        log.warning("%s holds a PARTIAL report (finish --partial): %d of %d cells finished", store.root,
-                    partial["finished_cells"], partial["planned_cells"])
+        log.warning(
+            "%s holds a PARTIAL report (finish --partial): %d of %d cells finished",
+            store.root,
+            partial["finished_cells"],
+            partial["planned_cells"],
+        )
     cells = store.cells()
     if not cells:
         raise EcgbenchError(f"{store.root} holds no finished cell that its predictions prove (see the warnings)")
@@ -81,9 +88,12 @@ def proven_results(store: RunStore) -> pd.DataFrame:
     # through the CSV text, as results.csv holds it, so that means match those of the written report exactly
     table = pd.read_csv(io.StringIO(table.to_csv(index=False, float_format=RESULTS_FLOAT_FORMAT)))
     if not table.equals(on_disk):
-        log.warning("%s does not match the run's cells (altered, or stale beside a cell left out): its numbers are "
-                    "not used, the cells' are; `python -m ecgbench upgrade %s` rewrites it", store.results_path,
-                    store.root)
+        log.warning(
+            "%s does not match the run's cells (altered, or stale beside a cell left out): its numbers are "
+            "not used, the cells' are; `python -m ecgbench upgrade %s` rewrites it",
+            store.results_path,
+            store.root,
+        )
     return table
 
 
@@ -102,8 +112,9 @@ def write_report(store: RunStore, manifest: dict | None = None) -> None:
     table = results_table(cells, store.root.name)
     store.write_results(table, cells)
     manifest = manifest or store.read_manifest()
-    store.write_summary(summary_markdown(manifest, table, missed_by_group(store, cells),
-                                         evidence_sections(store, manifest, cells)))
+    store.write_summary(
+        summary_markdown(manifest, table, missed_by_group(store, cells), evidence_sections(store, manifest, cells))
+    )
     for cell in cells:
         write_heatmap(store.heatmap_path(CellKey.of(cell)), cell)
     # the heatmap of a cell no longer in the report (damaged, outside the plan) must not stand beside it
@@ -129,9 +140,11 @@ def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dic
         present = {c["model"] for c in cells if c["dataset"] == dataset}
         models = [m for m in manifest["suite"]["models"] if m in present]
         evaluation = manifest["datasets"].get(dataset, {}).get("evaluation", "")
-        sections[dataset] = [*uncertainty_table(store, dataset, models, cells),
-                             *average_statistics_section(store, dataset, models, cells),
-                             *ranking_section(store, dataset, models, cells, evaluation)]
+        sections[dataset] = [
+            *uncertainty_table(store, dataset, models, cells),
+            *average_statistics_section(store, dataset, models, cells),
+            *ranking_section(store, dataset, models, cells, evaluation),
+        ]
         if evaluation == Evaluation.NOISE_STRESS:  # the noise track: every condition scored on its own
             from ecgbench.noise_report import summary_section
 
@@ -139,32 +152,48 @@ def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dic
     return sections
 
 
-def summary_markdown(manifest: dict, table: pd.DataFrame, missed: pd.DataFrame,
-                     evidence: dict[str, list[str]] | None = None) -> str:
+def summary_markdown(
+    manifest: dict, table: pd.DataFrame, missed: pd.DataFrame, evidence: dict[str, list[str]] | None = None
+) -> str:
     lines = [f"# ecgbench run `{manifest['run_id']}`", ""]
     partial = manifest.get("partial_report")
     if partial:  # finish --partial: the run stopped; these tables hold only the cells that finished
-        lines += [f"> **PARTIAL report**: {partial['finished_cells']} of {partial['planned_cells']} cells finished "
-                  f"(written {partial['at']}; the run's status: {manifest['status']}). Means, intervals and rankings "
-                  "below rest on the finished cells only; resume the run to complete it.", ""]
+        lines += [
+            f"> **PARTIAL report**: {partial['finished_cells']} of {partial['planned_cells']} cells finished "
+            f"(written {partial['at']}; the run's status: {manifest['status']}). Means, intervals and rankings "
+            "below rest on the finished cells only; resume the run to complete it.",
+            "",
+        ]
     if manifest["suite"].get("description"):  # .get: runs planned before suites had descriptions
         lines += [manifest["suite"]["description"], ""]
     dirty = " (with uncommitted changes)" if manifest.get("dirty") else ""
-    lines += [f"- command: `{manifest['command']}`", f"- commit: `{manifest['commit']}`{dirty}",
-              f"- finished: {manifest.get('finished', 'not yet')}; status: {manifest['status']}",
-              f"- machine: {manifest['machine']['processor']}, {manifest['machine']['cpu_count']} CPUs, "
-              f"{manifest['machine']['threads_per_cell']} threads per cell",
-              "- full versions, checksums and parameters: `manifest.json`; every cell: `results.csv`", ""]
+    lines += [
+        f"- command: `{manifest['command']}`",
+        f"- commit: `{manifest['commit']}`{dirty}",
+        f"- finished: {manifest.get('finished', 'not yet')}; status: {manifest['status']}",
+        f"- machine: {manifest['machine']['processor']}, {manifest['machine']['cpu_count']} CPUs, "
+        f"{manifest['machine']['threads_per_cell']} threads per cell",
+        "- full versions, checksums and parameters: `manifest.json`; every cell: `results.csv`",
+        "",
+    ]
     invocations = manifest.get("invocations", [])
     if len(invocations) > 1:  # a resumed run: each invocation ran only the cells not yet finished
-        lines += ["Resumed run; its invocations, each of which ran the cells not finished before it (a cell's "
-                  "`commit` column in `results.csv` names the code that ran it, where recorded):", ""]
-        lines += [f"- {i['started']}: `{i['command']}` at commit `{i['commit']}`"
-                  f"{' (with uncommitted changes)' if i.get('dirty') else ''}" for i in invocations]
+        lines += [
+            "Resumed run; its invocations, each of which ran the cells not finished before it (a cell's "
+            "`commit` column in `results.csv` names the code that ran it, where recorded):",
+            "",
+        ]
+        lines += [
+            f"- {i['started']}: `{i['command']}` at commit `{i['commit']}`"
+            f"{' (with uncommitted changes)' if i.get('dirty') else ''}"
+            for i in invocations
+        ]
         lines += [""]
     if manifest["suite"].get("quick"):
-        lines += ["> **Quick run** (`--quick`): smoke-sized data and models. These numbers only show that the "
-                  "harness works.", ""]
+        lines += [
+            "> **Quick run** (`--quick`): smoke-sized data and models. These numbers only show that the harness works.",
+            "",
+        ]
     order = {name: i for i, name in enumerate(manifest["suite"]["models"])}  # the suite's order, not the alphabet
     table = table.sort_values("model", key=lambda models: models.map(order), kind="stable")
     for dataset, rows in table.groupby("dataset", sort=False):
@@ -173,8 +202,9 @@ def summary_markdown(manifest: dict, table: pd.DataFrame, missed: pd.DataFrame,
         missed_here = missed[missed["dataset"] == dataset]
         if not missed_here.empty:
             lines = lines[:-1] if lines[-1] == "" else lines  # the table below opens with its own blank line
-            lines += _missed_by_group_table(missed_here, list(rows["model"].unique()),
-                                            manifest["datasets"][dataset]["classes"])
+            lines += _missed_by_group_table(
+                missed_here, list(rows["model"].unique()), manifest["datasets"][dataset]["classes"]
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -184,8 +214,9 @@ def _dataset_section(dataset: str, rows: pd.DataFrame, info: dict) -> list[str]:
     if info.get("synthetic"):
         title += " (SYNTHETIC data: simulated beats; these numbers say nothing about real ECGs)"
     splits = info.get("splits", {})
-    split_text = "; ".join(f"{name}: train {s['train']} / val {s['val']} / test {s['test']} beats"
-                           for name, s in splits.items())
+    split_text = "; ".join(
+        f"{name}: train {s['train']} / val {s['val']} / test {s['test']} beats" for name, s in splits.items()
+    )
     protocol = rows["protocol"].iloc[0]
     seeds = sorted(rows["seed"].unique())
     lines = [title, ""]
@@ -197,16 +228,25 @@ def _dataset_section(dataset: str, rows: pd.DataFrame, info: dict) -> list[str]:
         lines += [f"> **Data: {info['provenance']['note']}.**", ""]
     if info.get("context_features"):
         lines += [f"Per-beat context given to the models that take it: {', '.join(info['context_features'])}.", ""]
-    lines += [f"Split protocol: **{protocol}** ({split_text}); seeds: {', '.join(map(str, seeds))}. "
-              "With several seeds or folds a cell shows mean ± standard deviation.", ""]
-    header = ["model", "seeds", "accuracy", "balanced acc.", "macro-F1", "weighted-F1"] + [
-        f"F1 {c}" for c in classes] + ["fit (s)", "test beats/s", "peak MB"]
+    lines += [
+        f"Split protocol: **{protocol}** ({split_text}); seeds: {', '.join(map(str, seeds))}. "
+        "With several seeds or folds a cell shows mean ± standard deviation.",
+        "",
+    ]
+    header = (
+        ["model", "seeds", "accuracy", "balanced acc.", "macro-F1", "weighted-F1"]
+        + [f"F1 {c}" for c in classes]
+        + ["fit (s)", "test beats/s", "peak MB"]
+    )
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for model, group in rows.groupby("model", sort=False):
         cells = [model, str(group["seed"].nunique())] + [mean_std(group[c]) for c in SCORE_COLUMNS]
         cells += [mean_std(group[f"f1_{c}"]) for c in classes]
-        cells += [mean_std(group["fit_seconds"], 1), f"{group['beats_per_second'].mean():,.0f}",
-                  f"{group['peak_memory_mb'].max():,.0f}" if group["peak_memory_mb"].notna().any() else "-"]
+        cells += [
+            mean_std(group["fit_seconds"], 1),
+            f"{group['beats_per_second'].mean():,.0f}",
+            f"{group['peak_memory_mb'].max():,.0f}" if group["peak_memory_mb"].notna().any() else "-",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     if rows["baseline_f1_macro"].notna().any():
         lines += ["", f"Majority-class baseline macro-F1: {rows['baseline_f1_macro'].iloc[0]:.4f}."]
@@ -219,9 +259,13 @@ def _dataset_section(dataset: str, rows: pd.DataFrame, info: dict) -> list[str]:
 
 def _binary_table(rows: pd.DataFrame, classes) -> list[str]:
     """Two classes: sensitivity (the abnormal class found), specificity (the normal class kept) and ROC AUC."""
-    lines = [f"Two classes, `{classes[1]}` the positive one: sensitivity (recall of {classes[1]}), specificity "
-             f"(recall of {classes[0]}) and ROC AUC of the {classes[1]} probability:", "",
-             "| model | sensitivity | specificity | ROC AUC |", "|---|---|---|---|"]
+    lines = [
+        f"Two classes, `{classes[1]}` the positive one: sensitivity (recall of {classes[1]}), specificity "
+        f"(recall of {classes[0]}) and ROC AUC of the {classes[1]} probability:",
+        "",
+        "| model | sensitivity | specificity | ROC AUC |",
+        "|---|---|---|---|",
+    ]
     for model, group in rows.groupby("model", sort=False):
         lines.append("| " + " | ".join([model, *(mean_std(group[c]) for c in BINARY_COLUMNS)]) + " |")
     return lines
@@ -230,8 +274,12 @@ def _binary_table(rows: pd.DataFrame, classes) -> list[str]:
 def _aami_table(rows: pd.DataFrame, classes) -> list[str]:
     """The AAMI EC57 view: sensitivity (Se, recall) and positive predictivity (+P, precision) per class."""
     header = ["model"] + [f"{kind} {c}" for c in classes for kind in ("Se", "+P")]
-    lines = ["AAMI EC57 per-class sensitivity (Se) and positive predictivity (+P):", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [
+        "AAMI EC57 per-class sensitivity (Se) and positive predictivity (+P):",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     for model, group in rows.groupby("model", sort=False):
         cells = [model] + [mean_std(group[f"{metric}_{c}"]) for c in classes for metric in ("recall", "precision")]
         lines.append("| " + " | ".join(cells) + " |")
@@ -243,9 +291,13 @@ def _missed_by_group_table(missed: pd.DataFrame, models: list[str], classes: lis
     # Mean over seeds per (model, class, record); the beats per record are the same for every seed of a split.
     per_record = missed.groupby(["model", "class", "group"], sort=False)[["beats", "missed"]].mean().reset_index()
     header = ["model"] + [f"missed {c}" for c in classes]
-    lines = [f"Where the missed beats are: per true class, the missed beats of all records (mean over seeds) and the "
-             f"{top} records (or patients) that hold the most, as record: missed / beats of that class in it.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [
+        f"Where the missed beats are: per true class, the missed beats of all records (mean over seeds) and the "
+        f"{top} records (or patients) that hold the most, as record: missed / beats of that class in it.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     for model in models:
         cells = [model]
         for name in classes:

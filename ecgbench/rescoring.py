@@ -20,20 +20,26 @@ from ecgbench.models.base import shift_priors
 from ecgbench.store import RunStore, pooled_probabilities
 
 PRIOR_WEIGHT_GRID = {"S": (0.5, 1, 1.5, 2, 3), "V": (1, 1.5, 2, 3, 4, 6, 8), "F": (1, 0.3, 0.1)}
-PRIOR_WEIGHT_RULE = ("of the weights whose pooled accuracy is at least the unweighted accuracy, the highest mean of "
-                     "S and V sensitivity")
+PRIOR_WEIGHT_RULE = (
+    "of the weights whose pooled accuracy is at least the unweighted accuracy, the highest mean of S and V sensitivity"
+)
 
 
 def header(title: str, command: str, store: RunStore, manifest: dict) -> list[str]:
     """The opening lines of a rescored report: what made it, from which run; SYNTHETIC in the title where the run's
     data is, as every report of synthetic numbers must say."""
     synthetic = any(info["synthetic"] for info in manifest["datasets"].values())
-    return [f"# {title}" + (" (SYNTHETIC data)" if synthetic else ""), "",
-            f"- command: `{command}`", f"- commit: `{git_commit()['commit']}`",
-            f"- run: `{store.root.name}` (`{manifest['command']}`, commit `{manifest['commit']}`)"]
+    return [
+        f"# {title}" + (" (SYNTHETIC data)" if synthetic else ""),
+        "",
+        f"- command: `{command}`",
+        f"- commit: `{git_commit()['commit']}`",
+        f"- run: `{store.root.name}` (`{manifest['command']}`, commit `{manifest['commit']}`)",
+    ]
 
 
 # ---- soft votes ------------------------------------------------------------------------------------------------------
+
 
 def vote_members(vote: str, models: list[str]) -> list[str]:
     """The models of a vote: names joined by ``+``, or ``all``."""
@@ -52,13 +58,15 @@ def vote_rows(votes: list[str], proba: dict[str, np.ndarray], y: np.ndarray, cla
         scores = classification_metrics(y, np.mean([proba[m] for m in members], axis=0).argmax(1), classes)
         per_class = scores["per_class"]
         cells = [scores["accuracy"], scores["f1_macro"]] + [
-            per_class[c][metric] for c in ("S", "V") for metric in ("recall", "precision")]
+            per_class[c][metric] for c in ("S", "V") for metric in ("recall", "precision")
+        ]
         rows.append(f"| {vote.replace('+', ' + ')} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
     return rows
 
 
-def vote_comparisons(votes: list[str], proba: dict[str, np.ndarray], y: np.ndarray, classes
-                     ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def vote_comparisons(
+    votes: list[str], proba: dict[str, np.ndarray], y: np.ndarray, classes
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Per vote: (label, the labels of its best member alone by pooled macro-F1, the vote's labels)."""
     out = []
     for vote in votes:
@@ -71,6 +79,7 @@ def vote_comparisons(votes: list[str], proba: dict[str, np.ndarray], y: np.ndarr
 
 # ---- prior weights ---------------------------------------------------------------------------------------------------
 
+
 def score_prior_weights(proba: np.ndarray, y: np.ndarray, classes: tuple[str, ...]) -> list[dict]:
     """One row per combination of the grid: the weights (one per class) and the pooled scores they give."""
     missing = [c for c in PRIOR_WEIGHT_GRID if c not in classes]
@@ -82,9 +91,15 @@ def score_prior_weights(proba: np.ndarray, y: np.ndarray, classes: tuple[str, ..
         weights = [factors.get(c, 1) for c in classes]
         scores = classification_metrics(y, shift_priors(proba, weights).argmax(1), classes)
         per_class = scores["per_class"]
-        rows.append({"weights": weights, "accuracy": scores["accuracy"], "f1_macro": scores["f1_macro"],
-                     **{f"{m} {c}": per_class[c][m] for c in ("S", "V") for m in ("recall", "precision")},
-                     "mean_se": (per_class["S"]["recall"] + per_class["V"]["recall"]) / 2})
+        rows.append(
+            {
+                "weights": weights,
+                "accuracy": scores["accuracy"],
+                "f1_macro": scores["f1_macro"],
+                **{f"{m} {c}": per_class[c][m] for c in ("S", "V") for m in ("recall", "precision")},
+                "mean_se": (per_class["S"]["recall"] + per_class["V"]["recall"]) / 2,
+            }
+        )
     return rows
 
 
@@ -102,21 +117,39 @@ def choose_prior_weights(rows: list[dict]) -> dict:
 
 def prior_weight_table(rows: list[dict], chosen: dict, classes) -> list[str]:
     base = unweighted(rows)
-    header_row = ("| " + " | ".join(f"w {c}" for c in PRIOR_WEIGHT_GRID)
-                  + " | accuracy | macro-F1 | Se S | +P S | Se V | +P V | |")
+    header_row = (
+        "| "
+        + " | ".join(f"w {c}" for c in PRIOR_WEIGHT_GRID)
+        + " | accuracy | macro-F1 | Se S | +P S | Se V | +P V | |"
+    )
     lines = [header_row, "|" + "---|" * (len(PRIOR_WEIGHT_GRID) + 7)]
     for row in rows:
         weights = dict(zip(classes, row["weights"], strict=True))
-        note = "chosen" if row is chosen else ("unweighted" if row is base else
-                                               ("" if row["accuracy"] >= base["accuracy"] else "loses accuracy"))
-        values = [row["accuracy"], row["f1_macro"], row["recall S"], row["precision S"], row["recall V"],
-                  row["precision V"]]
-        lines.append("| " + " | ".join(f"{weights[c]:g}" for c in PRIOR_WEIGHT_GRID) + " | "
-                     + " | ".join(f"{v:.4f}" for v in values) + f" | {note} |")
+        note = (
+            "chosen"
+            if row is chosen
+            else ("unweighted" if row is base else ("" if row["accuracy"] >= base["accuracy"] else "loses accuracy"))
+        )
+        values = [
+            row["accuracy"],
+            row["f1_macro"],
+            row["recall S"],
+            row["precision S"],
+            row["recall V"],
+            row["precision V"],
+        ]
+        lines.append(
+            "| "
+            + " | ".join(f"{weights[c]:g}" for c in PRIOR_WEIGHT_GRID)
+            + " | "
+            + " | ".join(f"{v:.4f}" for v in values)
+            + f" | {note} |"
+        )
     return lines
 
 
 # ---- the reports -----------------------------------------------------------------------------------------------------
+
 
 def soft_vote_report(store: RunStore, votes: list[str], command: str) -> str:
     """Markdown: every model alone and every vote on the pooled test beats, then each vote against its best member
@@ -126,12 +159,19 @@ def soft_vote_report(store: RunStore, votes: list[str], command: str) -> str:
     manifest = store.read_manifest()
     proba, y, classes = pooled_probabilities(store)
     rows = vote_rows(votes, proba, y, classes)
-    lines = [*header("Soft votes, scored from saved probabilities", command, store, manifest),
-             f"- beats: {len(y):,}, the test beats of every split pooled (seed 0 of each model)", "",
-             "| model or vote | accuracy | macro-F1 | Se S | +P S | Se V | +P V |",
-             "|---|---|---|---|---|---|---|", *rows, "",
-             "Each vote (B) against its best member alone (A, the highest pooled macro-F1):", "",
-             *rescored_table(vote_comparisons(votes, proba, y, classes), y, pooled_groups(store, y), classes), ""]
+    lines = [
+        *header("Soft votes, scored from saved probabilities", command, store, manifest),
+        f"- beats: {len(y):,}, the test beats of every split pooled (seed 0 of each model)",
+        "",
+        "| model or vote | accuracy | macro-F1 | Se S | +P S | Se V | +P V |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "Each vote (B) against its best member alone (A, the highest pooled macro-F1):",
+        "",
+        *rescored_table(vote_comparisons(votes, proba, y, classes), y, pooled_groups(store, y), classes),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -146,14 +186,18 @@ def prior_weights_report(store: RunStore, model: str, command: str) -> str:
         raise EcgbenchError(f"model {model!r} is not in {store.root} ({', '.join(proba)})")
     rows = score_prior_weights(proba[model], y, classes)
     chosen = choose_prior_weights(rows)
-    head = [*header(f"Prior weights for {model}, chosen on saved probabilities", command, store, manifest),
-            f"- beats: {len(y):,}, the test beats of every split pooled (seed 0)",
-            f"- rule: {PRIOR_WEIGHT_RULE}", "",
-            f"chosen: `prior_weights = [{', '.join(f'{w:g}' for w in chosen['weights'])}]` (classes "
-            f"{', '.join(classes)})"]
+    head = [
+        *header(f"Prior weights for {model}, chosen on saved probabilities", command, store, manifest),
+        f"- beats: {len(y):,}, the test beats of every split pooled (seed 0)",
+        f"- rule: {PRIOR_WEIGHT_RULE}",
+        "",
+        f"chosen: `prior_weights = [{', '.join(f'{w:g}' for w in chosen['weights'])}]` (classes {', '.join(classes)})",
+    ]
     alone = proba[model].argmax(1)
     weighted = shift_priors(proba[model], chosen["weights"]).argmax(1)
-    evidence = ["The chosen weights (B) against the model alone, unweighted (A):", "",
-                *rescored_table([(f"{model} chosen weights", alone, weighted)], y, pooled_groups(store, y), classes)]
+    evidence = [
+        "The chosen weights (B) against the model alone, unweighted (A):",
+        "",
+        *rescored_table([(f"{model} chosen weights", alone, weighted)], y, pooled_groups(store, y), classes),
+    ]
     return "\n".join([*head, "", *prior_weight_table(rows, chosen, classes), "", *evidence, ""])
-

@@ -55,6 +55,7 @@ class Plan:
 
 # ---- data --------------------------------------------------------------------------------------------------------
 
+
 def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
     """A stratified subsample of about ``max_beats`` beats, keeping a predefined split's sides apart; test
     conditions that score the same beats keep the same beats (:func:`_paired_subsample`)."""
@@ -74,9 +75,17 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
     conditions = None if dataset.conditions is None else dataset.conditions[keep]
     samples = None if dataset.samples is None else dataset.samples[keep]
     provenance = {**dataset.provenance, "subsample": {"max_beats": max_beats, "seed": seed}}
-    return dataclasses.replace(dataset, X=dataset.X[keep], y=dataset.y[keep], groups=groups, context=context,
-                               predefined_split=predefined, provenance=provenance, conditions=conditions,
-                               samples=samples)
+    return dataclasses.replace(
+        dataset,
+        X=dataset.X[keep],
+        y=dataset.y[keep],
+        groups=groups,
+        context=context,
+        predefined_split=predefined,
+        provenance=provenance,
+        conditions=conditions,
+        samples=samples,
+    )
 
 
 def _paired_subsample(dataset: Dataset, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -94,9 +103,12 @@ def _paired_subsample(dataset: Dataset, fraction: float, rng: np.random.Generato
         groups.setdefault(name.split("/", 1)[0], []).append(name)
     for members in groups.values():
         first = rows[members[0]]
-        paired = all(len(rows[m]) == len(first) and np.array_equal(dataset.y[rows[m]], dataset.y[first])
-                     and (dataset.groups is None or np.array_equal(dataset.groups[rows[m]], dataset.groups[first]))
-                     for m in members)
+        paired = all(
+            len(rows[m]) == len(first)
+            and np.array_equal(dataset.y[rows[m]], dataset.y[first])
+            and (dataset.groups is None or np.array_equal(dataset.groups[rows[m]], dataset.groups[first]))
+            for m in members
+        )
         if paired:
             positions = stratified_partition(dataset.y[first], 1 - fraction, rng)[0]
             kept += [rows[m][positions] for m in members]
@@ -133,9 +145,15 @@ def model_input(dataset: Dataset, model_name: str) -> tuple[np.ndarray, int]:
 
 # ---- plan --------------------------------------------------------------------------------------------------------
 
+
 def suite_cells(suite: Suite, splits_by_dataset: dict[str, list[str]]) -> list[CellKey]:
-    return [CellKey(dataset, split, model, seed) for dataset in suite.datasets for split in splits_by_dataset[dataset]
-            for model in suite.models for seed in suite.seeds_for(model)]
+    return [
+        CellKey(dataset, split, model, seed)
+        for dataset in suite.datasets
+        for split in splits_by_dataset[dataset]
+        for model in suite.models
+        for seed in suite.seeds_for(model)
+    ]
 
 
 def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, save_models: bool = True) -> Plan:
@@ -151,14 +169,25 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, s
     splits = {}
     for name, dataset in datasets.items():
         for model_name in suite.models:  # values that depend on the data (prior_weights: one per class) fail here
-            build(model_name, n_classes=dataset.n_classes, n_context=context_columns(dataset, model_name),
-                  **suite.params_for_model(model_name))
+            build(
+                model_name,
+                n_classes=dataset.n_classes,
+                n_context=context_columns(dataset, model_name),
+                **suite.params_for_model(model_name),
+            )
         splits[name] = make_splits(dataset, **split_settings(suite, name))
         refuse_empty_parts(name, dataset, splits[name], suite)
         label = " (SYNTHETIC)" if dataset.synthetic else ""
-        log.info("dataset %s%s: %d beats %s; %s", name, label, len(dataset.y), dataset.class_counts(),
-                 ", ".join(f"{s.name} split: train {len(s.train)} / val {len(s.val)} / test {len(s.test)}"
-                           for s in splits[name]))
+        log.info(
+            "dataset %s%s: %d beats %s; %s",
+            name,
+            label,
+            len(dataset.y),
+            dataset.class_counts(),
+            ", ".join(
+                f"{s.name} split: train {len(s.train)} / val {len(s.val)} / test {len(s.test)}" for s in splits[name]
+            ),
+        )
     new_folder = not store.root.exists()
     lock = store.lock().acquire()
     try:
@@ -168,15 +197,18 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, s
             fingerprint = data_fingerprint(dataset)
             planned = manifest["datasets"].get(name, {}).get("fingerprint")
             if planned and planned != fingerprint:
-                raise EcgbenchError(f"{run_dir}: the data of dataset {name!r} differ from those this run was started "
-                                    "on (files replaced or preprocessing changed); choose another --run-id, or "
-                                    "delete the folder to start it over")
+                raise EcgbenchError(
+                    f"{run_dir}: the data of dataset {name!r} differ from those this run was started "
+                    "on (files replaced or preprocessing changed); choose another --run-id, or "
+                    "delete the folder to start it over"
+                )
             previous = manifest["datasets"].get(name)
             manifest["datasets"][name] = dataset_record(dataset, splits[name], suite, fingerprint)
             # cells of a run planned before cells recorded their split, data and label checksums lack them: they
             # are still proven by their index and labels against the split, never recomputed for the lack
             manifest["datasets"][name]["cells_carry_checksums"] = bool(
-                previous is None or previous.get("cells_carry_checksums"))
+                previous is None or previous.get("cells_carry_checksums")
+            )
             store.save_splits(name, splits[name])
         store.write_manifest(manifest)
     except BaseException:
@@ -215,8 +247,10 @@ def refuse_empty_parts(name: str, dataset: Dataset, splits, suite: Suite) -> Non
         if len(split.train) == 0:
             problem = "the training part is empty"
         elif len(train_classes) < 2:
-            problem = (f"the training part holds a single class ({dataset.classes[train_classes[0]]}), from which "
-                       "no classifier can be learnt")
+            problem = (
+                f"the training part holds a single class ({dataset.classes[train_classes[0]]}), from which "
+                "no classifier can be learnt"
+            )
         elif len(split.test) == 0:
             problem = "the test part is empty"
         else:
@@ -225,8 +259,10 @@ def refuse_empty_parts(name: str, dataset: Dataset, splits, suite: Suite) -> Non
             if absent:
                 problem = f"the test part holds no beat of condition(s) {', '.join(absent[:3])}"
         if problem:
-            raise EcgbenchError(f"dataset {name!r}, split {split.name}: {problem} ({how}; train {len(split.train):,}"
-                                f" / val {len(split.val):,} / test {len(split.test):,} beats); {fix}")
+            raise EcgbenchError(
+                f"dataset {name!r}, split {split.name}: {problem} ({how}; train {len(split.train):,}"
+                f" / val {len(split.val):,} / test {len(split.test):,} beats); {fix}"
+            )
 
 
 def planned_cells(store: RunStore) -> list[CellKey]:
@@ -238,8 +274,10 @@ def resumable_manifest(store: RunStore, suite: Suite) -> dict:
     """The manifest of the run in ``store``, refused unless it is a run of ``suite``."""
     manifest = store.read_manifest()
     if manifest["suite_fingerprint"] != suite.fingerprint():
-        raise EcgbenchError(f"{store.root} holds a run of another suite (different datasets, models, seeds or "
-                            "parameters); choose another --run-id, or delete that folder to start it over")
+        raise EcgbenchError(
+            f"{store.root} holds a run of another suite (different datasets, models, seeds or "
+            "parameters); choose another --run-id, or delete that folder to start it over"
+        )
     check_plugins_unchanged(manifest.get("plugins"), suite.models, str(store.root))
     return manifest
 
@@ -251,30 +289,54 @@ def open_manifest(store: RunStore, suite: Suite, command: str) -> dict:
         manifest.pop("schema_version")
         manifest.pop("stopped", None)  # an earlier stop, now resumed (its invocation keeps the record)
     else:
-        manifest = {"run_id": store.root.name, "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(),
-                    "started": now(), "datasets": {}}
+        manifest = {
+            "run_id": store.root.name,
+            "suite": suite.to_dict(),
+            "suite_fingerprint": suite.fingerprint(),
+            "started": now(),
+            "datasets": {},
+        }
     code = git_commit()
     manifest.setdefault("invocations", []).append({"command": command, "started": now(), **code})
-    manifest.update(status="running", command=command, versions=versions(), machine=machine(), **code,
-                    plugins=plugin_record(suite.models))
+    manifest.update(
+        status="running",
+        command=command,
+        versions=versions(),
+        machine=machine(),
+        **code,
+        plugins=plugin_record(suite.models),
+    )
     return manifest
 
 
 def dataset_record(dataset: Dataset, splits, suite: Suite, fingerprint: str) -> dict:
     evaluation = evaluation_of(dataset_spec(dataset.name).evaluation, splits[0].protocol)
     return {
-        "n_beats": len(dataset.y), "classes": list(dataset.classes), "class_counts": dataset.class_counts(),
-        "synthetic": dataset.synthetic, "evaluation": evaluation.value, "fingerprint": fingerprint,
-        "provenance": dataset.provenance, "context_features": list(dataset.context_names),
+        "n_beats": len(dataset.y),
+        "classes": list(dataset.classes),
+        "class_counts": dataset.class_counts(),
+        "synthetic": dataset.synthetic,
+        "evaluation": evaluation.value,
+        "fingerprint": fingerprint,
+        "provenance": dataset.provenance,
+        "context_features": list(dataset.context_names),
         # each split's checksum and its test labels' checksum: every cell records the ones it was scored on, and
         # a cell or splits file that no longer matches them is not finished (RunStore.cell_problem)
-        "splits": {s.name: {"protocol": s.protocol, "train": len(s.train), "val": len(s.val), "test": len(s.test),
-                            "sha256": split_checksum({"train": s.train, "val": s.val, "test": s.test}),
-                            "test_labels_sha256": labels_checksum(dataset.y[s.test]),
-                            "test_records_sha256": beats_checksum(
-                                None if dataset.groups is None else dataset.groups[s.test],
-                                None if dataset.conditions is None else dataset.conditions[s.test])}
-                   for s in splits},
+        "splits": {
+            s.name: {
+                "protocol": s.protocol,
+                "train": len(s.train),
+                "val": len(s.val),
+                "test": len(s.test),
+                "sha256": split_checksum({"train": s.train, "val": s.val, "test": s.test}),
+                "test_labels_sha256": labels_checksum(dataset.y[s.test]),
+                "test_records_sha256": beats_checksum(
+                    None if dataset.groups is None else dataset.groups[s.test],
+                    None if dataset.conditions is None else dataset.conditions[s.test],
+                ),
+            }
+            for s in splits
+        },
     }
 
 
@@ -304,6 +366,7 @@ def finish_partial(store: RunStore, finished: int, planned: int) -> None:
 
 
 # ---- stops -------------------------------------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def sigterm_as_interrupt():
@@ -373,6 +436,7 @@ def resume_command(command: str, run_id: str) -> str:
 
 # ---- one cell ----------------------------------------------------------------------------------------------------
 
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -383,8 +447,10 @@ def cell_dataset(store: RunStore, key: CellKey, data_dir: Path | None, manifest:
     suite = Suite(**manifest["suite"])
     dataset = suite_dataset(suite, key.dataset, data_dir)
     if data_fingerprint(dataset) != manifest["datasets"][key.dataset]["fingerprint"]:
-        raise EcgbenchError(f"{store.root}: dataset {key.dataset!r} as loaded from {data_dir} is not the data this "
-                            "run was planned on; point --data-dir at the same data")
+        raise EcgbenchError(
+            f"{store.root}: dataset {key.dataset!r} as loaded from {data_dir} is not the data this "
+            "run was planned on; point --data-dir at the same data"
+        )
     return dataset
 
 
@@ -431,10 +497,21 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     if dataset.n_classes == 2:  # normal (0) against abnormal (1): sensitivity, specificity, ROC AUC
         metrics.update(binary_metrics(y[test], proba))
     metrics.update(
-        dataset=key.dataset, split=key.split, protocol=protocol, model=key.model, seed=key.seed,
-        synthetic=dataset.synthetic, classes=list(dataset.classes), params=model.params, threads=threads,
-        n_train=len(train), n_val=len(val), n_test=len(test),
-        fit_seconds=fit_seconds, predict_seconds=predict_seconds, peak_memory_scope=peak.scope,
+        dataset=key.dataset,
+        split=key.split,
+        protocol=protocol,
+        model=key.model,
+        seed=key.seed,
+        synthetic=dataset.synthetic,
+        classes=list(dataset.classes),
+        params=model.params,
+        threads=threads,
+        n_train=len(train),
+        n_val=len(val),
+        n_test=len(test),
+        fit_seconds=fit_seconds,
+        predict_seconds=predict_seconds,
+        peak_memory_scope=peak.scope,
         # None where unknown: NaN and infinity are not JSON (ecgbench.io.write_json refuses them)
         peak_memory_mb=peak.mb if np.isfinite(peak.mb) else None,
         context_features=list(dataset.context_names) if n_context else [],
@@ -442,7 +519,8 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         beats_per_second=len(test) / predict_seconds if predict_seconds > 0 else None,
         baseline_f1_macro=majority_baseline(y[train], y[test], dataset.classes)["f1_macro"],
         # what the cell was scored on, so that a later edit of the split or the data cannot keep it finished
-        split_sha256=split_checksum(split), data_fingerprint=data_fingerprint(dataset),
+        split_sha256=split_checksum(split),
+        data_fingerprint=data_fingerprint(dataset),
         test_labels_sha256=labels_checksum(y[test]),
     )
     groups = None if dataset.groups is None else dataset.groups[test]
@@ -452,16 +530,22 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         from ecgbench.cards import model_card
 
         trained_on = None if dataset.groups is None else np.unique(dataset.groups[np.concatenate([train, val])])
-        card = model_card(key, metrics, manifest, dataset, n_context, y[test], proba.argmax(axis=1), groups,
-                          trained_on)
+        card = model_card(key, metrics, manifest, dataset, n_context, y[test], proba.argmax(axis=1), groups, trained_on)
     samples = None if dataset.samples is None else dataset.samples[test]
     frame = predictions_frame(test, y[test], proba, dataset.classes, groups, conditions, samples)
     store.write_cell(key, frame, metrics, model if card is not None else None, card)
     return metrics
 
 
-def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, executor=None,
-              plan_only: bool = False, save_models: bool = True) -> list[dict]:
+def run_suite(
+    suite: Suite,
+    run_dir: Path,
+    data_dir: Path | None,
+    command: str,
+    executor=None,
+    plan_only: bool = False,
+    save_models: bool = True,
+) -> list[dict]:
     """Plan the run, execute its unfinished cells, write the report; return the failed cells' records.
     ``plan_only``: stop after planning (the cells are then run by ``run-cell``, e.g. in a job array)."""
     from ecgbench.executors import SerialExecutor
@@ -470,16 +554,21 @@ def run_suite(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, 
         plan = plan_run(suite, run_dir, data_dir, command, save_models)
         try:
             if plan_only:
-                log.info("planned %d cell(s), %d not finished; list them with `python -m ecgbench cells %s`",
-                         len(plan.cells), len(plan.pending), run_dir)
+                log.info(
+                    "planned %d cell(s), %d not finished; list them with `python -m ecgbench cells %s`",
+                    len(plan.cells),
+                    len(plan.pending),
+                    run_dir,
+                )
                 return []
             resume = resume_command(command, plan.store.root.name)
             with recording_stops(plan.store, resume):
                 failures = (executor or SerialExecutor()).run(plan)
                 finish_run(plan.store, failures)
             if failures:
-                log.warning("%d cell(s) failed; to try them again (the finished ones are kept): %s", len(failures),
-                            resume)
+                log.warning(
+                    "%d cell(s) failed; to try them again (the finished ones are kept): %s", len(failures), resume
+                )
             return failures
         finally:
             plan.lock.release()

@@ -80,11 +80,15 @@ def group_folds(dataset: Dataset, n_folds: int, seed: int) -> list[tuple[str, np
         raise EcgbenchError(f"dataset {dataset.name!r} has no record ids, so group-kfold cannot split it by record")
     n_groups = len(np.unique(dataset.groups))
     if not 2 <= n_folds <= n_groups:
-        raise EcgbenchError(f"group-kfold needs 2 to {n_groups} folds for dataset {dataset.name!r} ({n_groups} "
-                            f"records); got n_folds = {n_folds}")
+        raise EcgbenchError(
+            f"group-kfold needs 2 to {n_groups} folds for dataset {dataset.name!r} ({n_groups} "
+            f"records); got n_folds = {n_folds}"
+        )
     folds = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    return [(f"fold{k + 1}", tr, te)
-            for k, (tr, te) in enumerate(folds.split(np.zeros(len(dataset.y)), dataset.y, dataset.groups))]
+    return [
+        (f"fold{k + 1}", tr, te)
+        for k, (tr, te) in enumerate(folds.split(np.zeros(len(dataset.y)), dataset.y, dataset.groups))
+    ]
 
 
 def make_splits(
@@ -109,9 +113,11 @@ def make_splits(
     largest = int(np.bincount(y).max()) if len(y) else 0
     if protocol in ("kfold", "group-kfold") and n_folds > largest:
         # scikit-learn's stratified folds need one class with a beat per fold (a tiny file, or max_beats / --quick)
-        raise EcgbenchError(f"dataset {dataset.name!r}: {protocol} with n_folds = {n_folds} needs a class with at "
-                            f"least {n_folds} beats, and its largest has {largest} ({len(y):,} beats in all); "
-                            "lower n_folds, or give it more beats (raise max_beats, or run without --quick)")
+        raise EcgbenchError(
+            f"dataset {dataset.name!r}: {protocol} with n_folds = {n_folds} needs a class with at "
+            f"least {n_folds} beats, and its largest has {largest} ({len(y):,} beats in all); "
+            "lower n_folds, or give it more beats (raise max_beats, or run without --quick)"
+        )
     if protocol == "predefined":
         if dataset.predefined_split is None:
             raise EcgbenchError(f"dataset {dataset.name!r} has no train/test files of its own; use holdout or kfold")
@@ -132,6 +138,7 @@ def make_splits(
         if max_train_beats and len(train_pos) > max_train_beats:
             kept, _ = stratified_partition(y[train_val][train_pos], 1 - max_train_beats / len(train_pos), rng)
             train_pos = train_pos[kept]
-        splits.append(Split(name, protocol, np.asarray(train_val)[train_pos], np.asarray(train_val)[val_pos],
-                            np.asarray(test)))
+        splits.append(
+            Split(name, protocol, np.asarray(train_val)[train_pos], np.asarray(train_val)[val_pos], np.asarray(test))
+        )
     return splits

@@ -335,8 +335,9 @@ def cluster_bootstrap(
 BINARY_METRICS = ("sensitivity", "specificity", "roc_auc")
 
 
-def weighted_binary_metrics(y_true: np.ndarray, y_pred: np.ndarray, score: np.ndarray,
-                            weights: np.ndarray) -> dict[str, np.ndarray]:
+def weighted_binary_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, score: np.ndarray, weights: np.ndarray
+) -> dict[str, np.ndarray]:
     """Sensitivity, specificity and ROC AUC of one prediction per beat, under each row of ``weights`` ``(r, n)``
     (a beat's weight: how often a resample drew it; a row of ones is the test set itself). Class 1 is the positive
     (abnormal) class. ROC AUC is the Mann-Whitney probability that a positive beat scores above a negative one,
@@ -360,8 +361,11 @@ def weighted_binary_metrics(y_true: np.ndarray, y_pred: np.ndarray, score: np.nd
         wins = ((weights[:, order] * positive[order]) * (below + 0.5 * tied)).sum(axis=1)
         auc = wins / (w_pos * w_neg)
     nan = (w_pos == 0) | (w_neg == 0)
-    return {"sensitivity": np.where(w_pos == 0, np.nan, sensitivity),
-            "specificity": np.where(w_neg == 0, np.nan, specificity), "roc_auc": np.where(nan, np.nan, auc)}
+    return {
+        "sensitivity": np.where(w_pos == 0, np.nan, sensitivity),
+        "specificity": np.where(w_neg == 0, np.nan, specificity),
+        "roc_auc": np.where(nan, np.nan, auc),
+    }
 
 
 def _binary_resamples(y_true, sides, groups, n_resamples: int, seed: int):
@@ -376,8 +380,10 @@ def _binary_resamples(y_true, sides, groups, n_resamples: int, seed: int):
         n_units, unit_name = int(unit.max()) + 1, "patient"
     else:
         unit, n_units, unit_name = np.arange(n), n, "beat"
-    full = [[weighted_binary_metrics(y_true, p, sc, np.ones((1, n))) for p, sc in zip(preds, scores, strict=True)]
-            for preds, scores in sides]
+    full = [
+        [weighted_binary_metrics(y_true, p, sc, np.ones((1, n))) for p, sc in zip(preds, scores, strict=True)]
+        for preds, scores in sides
+    ]
     samples = [{name: np.empty(n_resamples) for name in BINARY_METRICS} for _ in sides]
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_resamples, _CHUNK_ENTRIES // (4 * max(n, 1))))
@@ -426,8 +432,9 @@ def binary_bootstrap(
         values = np.array([float(m[name][0]) for m in full])
         low, high, n_defined = _percentile(samples[name], level)
         seed_sd = float(np.std(values, ddof=1)) if n_seeds > 1 else math.nan
-        intervals[name] = Interval(name, float(values.mean()), low, high, seed_sd, unit_name, level, n_resamples,
-                                   n_defined, n_units, n_seeds)
+        intervals[name] = Interval(
+            name, float(values.mean()), low, high, seed_sd, unit_name, level, n_resamples, n_defined, n_units, n_seeds
+        )
     return BootstrapResult(intervals, samples)
 
 
@@ -447,16 +454,16 @@ def binary_paired_bootstrap(
     (or beats), the difference B − A per resample, its percentile interval and bootstrap p-value."""
     y_true = np.asarray(y_true)
     sides = [_binary_side(y_true, pred_a, score_a, "a: "), _binary_side(y_true, pred_b, score_b, "b: ")]
-    (full_a, full_b), (res_a, res_b), unit_name, n_units = _binary_resamples(y_true, sides, groups, n_resamples,
-                                                                            seed)
+    (full_a, full_b), (res_a, res_b), unit_name, n_units = _binary_resamples(y_true, sides, groups, n_resamples, seed)
     out, samples = {}, {}
     for name in BINARY_METRICS:
         d = res_b[name] - res_a[name]
         low, high, n_defined = _percentile(d, level)
         pa = float(np.mean([m[name][0] for m in full_a]))
         pb = float(np.mean([m[name][0] for m in full_b]))
-        out[name] = Difference(name, pa, pb, pb - pa, low, high, bootstrap_p_value(d), unit_name, level,
-                               n_resamples, n_defined, n_units)
+        out[name] = Difference(
+            name, pa, pb, pb - pa, low, high, bootstrap_p_value(d), unit_name, level, n_resamples, n_defined, n_units
+        )
         samples[name] = d
     return PairedResult(out, samples)
 
@@ -529,15 +536,17 @@ def paired_bootstrap(
     matrices, sizes, draws, unit = _units(y_true, [a, b], groups, k)
     n_groups = len(sizes) if unit == "patient" else len(y_true)
     full_a, full_b = (_seed_mean(cm, classes)[0] for cm in _full_confusions(matrices, sizes, k))
-    res_a, res_b = (_seed_mean(cm, classes)[0] for cm in
-                    _resampled_confusions(matrices, sizes, draws, n_resamples, k, seed))
+    res_a, res_b = (
+        _seed_mean(cm, classes)[0] for cm in _resampled_confusions(matrices, sizes, draws, n_resamples, k, seed)
+    )
     out, samples = {}, {}
     for name in metric_names(classes):
         d = res_b[name] - res_a[name]
         low, high, n_defined = _percentile(d, level)
         pa, pb = float(full_a[name]), float(full_b[name])
-        out[name] = Difference(name, pa, pb, pb - pa, low, high, bootstrap_p_value(d), unit, level, n_resamples,
-                               n_defined, n_groups)
+        out[name] = Difference(
+            name, pa, pb, pb - pa, low, high, bootstrap_p_value(d), unit, level, n_resamples, n_defined, n_groups
+        )
         samples[name] = d
     return PairedResult(out, samples)
 
@@ -607,7 +616,7 @@ def paired_verdicts(differences: Sequence[float], p_values: Sequence[float], *, 
 
 
 def target_verdict(low: float, high: float, threshold: float) -> Literal["met", "missed", "not resolved"]:
-    """"met" if the closed interval [low, high] lies wholly above the threshold (``low > threshold``), "missed" if
+    """ "met" if the closed interval [low, high] lies wholly above the threshold (``low > threshold``), "missed" if
     wholly below (``high < threshold``), else "not resolved" — an endpoint equal to the threshold, or a NaN
     interval, does not resolve it."""
     if low > threshold:
@@ -620,9 +629,7 @@ def target_verdict(low: float, high: float, threshold: float) -> Literal["met", 
 def anchor_verdict(low: float, high: float, anchor: float) -> Literal["above", "below", "indistinguishable"]:
     """Against a published value: "above" if ``low > anchor``, "below" if ``high < anchor``, else
     "indistinguishable" (the same closed-interval edge rule as :func:`target_verdict`)."""
-    return {"met": "above", "missed": "below", "not resolved": "indistinguishable"}[
-        target_verdict(low, high, anchor)
-    ]
+    return {"met": "above", "missed": "below", "not resolved": "indistinguishable"}[target_verdict(low, high, anchor)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -681,8 +688,13 @@ def rank_models(
         margin = min(0.4, 0.05 + 0.011 * (max(len(c) for c in scores.columns) + 6))  # labels sit outside the axes
         fig.subplots_adjust(left=margin, right=1 - margin, top=0.75, bottom=0.05)
         sp.critical_difference_diagram(average, wilcoxon, alpha=alpha, ax=ax)
-        ax.set_title(title or f"average rank over {len(scores)} blocks (Friedman p = {friedman.pvalue:.3g}); "
-                     f"a bar joins models not told apart (Wilcoxon, Holm, alpha = {alpha:g})", fontsize=9, pad=18)
+        ax.set_title(
+            title
+            or f"average rank over {len(scores)} blocks (Friedman p = {friedman.pvalue:.3g}); "
+            f"a bar joins models not told apart (Wilcoxon, Holm, alpha = {alpha:g})",
+            fontsize=9,
+            pad=18,
+        )
         written = Path(png)
         written.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(written, dpi=120)

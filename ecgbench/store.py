@@ -103,8 +103,9 @@ class RunStore:
     def read_manifest(self) -> dict:
         manifest = read_json(self.manifest_path)
         if not isinstance(manifest, dict):
-            raise EcgbenchError(f"{self.manifest_path} is damaged (a JSON {type(manifest).__name__}, not a run's "
-                                "manifest)")
+            raise EcgbenchError(
+                f"{self.manifest_path} is damaged (a JSON {type(manifest).__name__}, not a run's manifest)"
+            )
         self._require_current(manifest.get("schema_version", 1), self.manifest_path)
         wrong = [key for key in MANIFEST_KEYS if not isinstance(manifest.get(key), dict)]
         if wrong:
@@ -131,11 +132,15 @@ class RunStore:
             try:
                 expected = evaluation_of(spec.evaluation, next(iter(splits.values()))["protocol"]).value
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise EcgbenchError(f"{self.manifest_path} is damaged: dataset {name!r} has no split protocol "
-                                    f"({type(exc).__name__}: {exc})") from None
+                raise EcgbenchError(
+                    f"{self.manifest_path} is damaged: dataset {name!r} has no split protocol "
+                    f"({type(exc).__name__}: {exc})"
+                ) from None
             if info["evaluation"] != expected:
-                raise EcgbenchError(f"{self.manifest_path} is damaged: dataset {name!r} is recorded as evaluated "
-                                    f"{info['evaluation']!r}, but its data and split make it {expected!r}")
+                raise EcgbenchError(
+                    f"{self.manifest_path} is damaged: dataset {name!r} is recorded as evaluated "
+                    f"{info['evaluation']!r}, but its data and split make it {expected!r}"
+                )
 
     def _verify_suite(self, manifest: dict) -> None:
         """The suite that every reader trains or reports is the one the fingerprint (and the command) describes:
@@ -147,9 +152,11 @@ class RunStore:
         except (TypeError, ValueError) as exc:
             raise EcgbenchError(f"{self.manifest_path} is damaged: its suite is not a suite ({exc})") from None
         if fingerprint != manifest.get("suite_fingerprint"):
-            raise EcgbenchError(f"{self.manifest_path} is damaged: its suite does not match its suite_fingerprint "
-                                f"(the suite was edited after the run was planned); restore it, or start the run "
-                                f"over under another --run-id")
+            raise EcgbenchError(
+                f"{self.manifest_path} is damaged: its suite does not match its suite_fingerprint "
+                f"(the suite was edited after the run was planned); restore it, or start the run "
+                f"over under another --run-id"
+            )
 
     def planned_keys(self, manifest: dict | None = None) -> list[CellKey]:
         """Every cell of the run's plan, in run order, from its (verified) manifest alone."""
@@ -157,17 +164,23 @@ class RunStore:
 
         manifest = manifest or self.read_manifest()
         suite = Suite(**manifest["suite"])
-        return [CellKey(dataset, split, model, seed) for dataset in suite.datasets
-                for split in manifest["datasets"].get(dataset, {}).get("splits", {})
-                for model in suite.models for seed in suite.seeds_for(model)]
+        return [
+            CellKey(dataset, split, model, seed)
+            for dataset in suite.datasets
+            for split in manifest["datasets"].get(dataset, {}).get("splits", {})
+            for model in suite.models
+            for seed in suite.seeds_for(model)
+        ]
 
     def write_manifest(self, manifest: dict) -> None:
         write_json(self.manifest_path, {"schema_version": SCHEMA_VERSION, **manifest})
 
     def _require_current(self, version, path: Path) -> None:
         if version != SCHEMA_VERSION:
-            raise EcgbenchError(f"{path} has schema version {version}, this ecgbench reads {SCHEMA_VERSION}; "
-                                f"convert the run with `python -m ecgbench upgrade {self.root}`")
+            raise EcgbenchError(
+                f"{path} has schema version {version}, this ecgbench reads {SCHEMA_VERSION}; "
+                f"convert the run with `python -m ecgbench upgrade {self.root}`"
+            )
 
     # ---- splits --------------------------------------------------------------------------------------------------
 
@@ -198,9 +211,11 @@ class RunStore:
         check_split(path, split, parts, info.get("n_beats"))
         recorded = info.get("splits", {}).get(split, {}).get("sha256")
         if recorded and split_checksum(parts) != recorded:
-            raise EcgbenchError(f"{path}: split {split!r} is not the one this run was planned with (its checksum "
-                                "differs from the one in manifest.json): the file was altered; its cells are not "
-                                "scored. Rerun the run's command with its --run-id to rewrite it from the data")
+            raise EcgbenchError(
+                f"{path}: split {split!r} is not the one this run was planned with (its checksum "
+                "differs from the one in manifest.json): the file was altered; its cells are not "
+                "scored. Rerun the run's command with its --run-id to rewrite it from the data"
+            )
         return parts
 
     # ---- cells ---------------------------------------------------------------------------------------------------
@@ -239,8 +254,7 @@ class RunStore:
         if manifest is None and not self.exists():
             return None  # a bare cell folder (no run around it): nothing more to prove it against
         manifest = manifest if manifest is not None else self.read_manifest()
-        state = (self._files_state(key), json.dumps(manifest["datasets"].get(key.dataset), sort_keys=True,
-                                                    default=str))
+        state = (self._files_state(key), json.dumps(manifest["datasets"].get(key.dataset), sort_keys=True, default=str))
         cached = self._proofs.get(key)
         if cached is not None and cached[0] == state:
             return cached[1]
@@ -273,17 +287,23 @@ class RunStore:
         if info is None or key.split not in info.get("splits", {}):
             return f"{key.dataset}/{key.split} is not a dataset and split of this run's manifest"
         planned = info["splits"][key.split]
-        recorded = {"split_sha256": planned.get("sha256"), "data_fingerprint": info.get("fingerprint"),
-                    "test_labels_sha256": planned.get("test_labels_sha256")}
+        recorded = {
+            "split_sha256": planned.get("sha256"),
+            "data_fingerprint": info.get("fingerprint"),
+            "test_labels_sha256": planned.get("test_labels_sha256"),
+        }
         for field, expected in recorded.items():
             # a run planned since cells record them: each must be there and equal; an older run's cells may lack
             # them (then the index and label checks below still hold them to the split)
             if field in metrics or info.get("cells_carry_checksums"):
                 if metrics.get(field) != expected:
-                    what = {"split_sha256": "split", "data_fingerprint": "data",
-                            "test_labels_sha256": "test labels"}[field]
-                    return (f"it was scored on other {what} than the run's manifest and splits record "
-                            f"({field} {str(metrics.get(field))[:12]} vs {str(expected)[:12]})")
+                    what = {"split_sha256": "split", "data_fingerprint": "data", "test_labels_sha256": "test labels"}[
+                        field
+                    ]
+                    return (
+                        f"it was scored on other {what} than the run's manifest and splits record "
+                        f"({field} {str(metrics.get(field))[:12]} vs {str(expected)[:12]})"
+                    )
         if list(metrics["classes"]) != list(info["classes"]):
             return f"its classes {metrics['classes']} are not the dataset's {info['classes']}"
         for name, expected in (("protocol", planned.get("protocol")), ("synthetic", info.get("synthetic"))):
@@ -296,8 +316,10 @@ class RunStore:
             return str(exc)
         index = frame["index"].to_numpy()
         if len(index) != len(split["test"]) or not np.array_equal(index, split["test"]):
-            return (f"its predictions are not of the split's test beats (their index column differs from "
-                    f"{self.splits_path(key.dataset).name}'s {key.split}_test)")
+            return (
+                f"its predictions are not of the split's test beats (their index column differs from "
+                f"{self.splits_path(key.dataset).name}'s {key.split}_test)"
+            )
         y_true, y_pred = frame["y_true"].to_numpy(np.int64), frame["y_pred"].to_numpy(np.int64)
         if planned.get("test_labels_sha256") and labels_checksum(y_true) != planned["test_labels_sha256"]:
             return "its predictions' true labels (y_true) are not the test labels the run's manifest records"
@@ -305,8 +327,10 @@ class RunStore:
         # track's scores: data, like the labels
         records = beats_checksum(frame.get("group"), frame.get("condition"))
         if planned.get("test_records_sha256", records) != records:
-            return ("its predictions' record ids or conditions (group, condition) are not those of the test beats "
-                    "the run's manifest records")
+            return (
+                "its predictions' record ids or conditions (group, condition) are not those of the test beats "
+                "the run's manifest records"
+            )
         k = len(metrics["classes"])
         if len(y_true) and (y_true.min() < 0 or y_true.max() >= k or y_pred.min() < 0 or y_pred.max() >= k):
             return "its predictions hold class numbers outside its classes"
@@ -317,12 +341,18 @@ class RunStore:
             return "its probabilities are not probabilities (each row must be finite, non-negative and sum to 1)"
         if len(y_pred) and (proba[np.arange(len(y_pred)), y_pred] < proba.max(axis=1) - 1e-6).any():
             return "its predicted labels (y_pred) are not the argmax of its probabilities"
-        expected = {**classification_metrics(y_true, y_pred, tuple(metrics["classes"])),
-                    "n_test": len(split["test"]), "n_train": len(split["train"]), "n_val": len(split["val"])}
+        expected = {
+            **classification_metrics(y_true, y_pred, tuple(metrics["classes"])),
+            "n_test": len(split["test"]),
+            "n_train": len(split["train"]),
+            "n_val": len(split["val"]),
+        }
         for name, value in expected.items():
             if name in metrics and metrics[name] != value or name not in metrics and name in SCORE_KEYS:
-                return (f"its {name} in {CELL_METRICS} is not what its predictions give (stored "
-                        f"{_short(metrics.get(name))}, recomputed {_short(value)}): the metrics were altered")
+                return (
+                    f"its {name} in {CELL_METRICS} is not what its predictions give (stored "
+                    f"{_short(metrics.get(name))}, recomputed {_short(value)}): the metrics were altered"
+                )
         return None
 
     def cell_finished(self, key: CellKey, manifest: dict | None = None) -> bool:
@@ -331,8 +361,9 @@ class RunStore:
             log.warning("cell %s: %s; it is computed again", key.id, problem)
         return problem is None
 
-    def write_cell(self, key: CellKey, predictions: pd.DataFrame, metrics: dict, model=None,
-                   card: dict | None = None) -> None:
+    def write_cell(
+        self, key: CellKey, predictions: pd.DataFrame, metrics: dict, model=None, card: dict | None = None
+    ) -> None:
         """The cell's predictions, its fitted ``model`` and ``card`` where given (``model/``, checksummed in the
         metrics as ``model_sha256``), then its metrics."""
         folder = self.cell_dir(key)
@@ -348,8 +379,15 @@ class RunStore:
         # model's checksums (upgrade rewrites a cell's files) keep it, and cell_problem proves it against them.
         if "model_sha256" not in extra and "model_sha256" not in metrics:
             remove_tree(folder / MODEL_DIR)
-        write_json(folder / CELL_METRICS, {"schema_version": SCHEMA_VERSION, **metrics,
-                                           "predictions_sha256": sha256_file(folder / PREDICTIONS), **extra})
+        write_json(
+            folder / CELL_METRICS,
+            {
+                "schema_version": SCHEMA_VERSION,
+                **metrics,
+                "predictions_sha256": sha256_file(folder / PREDICTIONS),
+                **extra,
+            },
+        )
 
     def model_dir(self, key: CellKey) -> Path:
         return self.cell_dir(key) / MODEL_DIR
@@ -432,19 +470,24 @@ class RunStore:
             raise EcgbenchError(f"{path} cannot be read: {os_error_text(exc, file=False)}") from None
         missing = {"dataset", "model", "seed", "split", "schema_version"} - set(table.columns)
         if missing:
-            raise EcgbenchError(f"{path} is damaged or from an older ecgbench: it lacks column(s) "
-                                f"{', '.join(sorted(missing))}")
+            raise EcgbenchError(
+                f"{path} is damaged or from an older ecgbench: it lacks column(s) {', '.join(sorted(missing))}"
+            )
         incomplete = table.index[table["schema_version"].ne(SCHEMA_VERSION)]
         if not ends_a_line or len(incomplete):
             row = incomplete[0] + 2 if len(incomplete) else len(table) + 1
-            raise EcgbenchError(f"{path} is damaged (truncated or altered at line {row}); rebuild the report with "
-                                f"`python -m ecgbench upgrade {self.root}`")
+            raise EcgbenchError(
+                f"{path} is damaged (truncated or altered at line {row}); rebuild the report with "
+                f"`python -m ecgbench upgrade {self.root}`"
+            )
         report = self.root / "metrics.json"
         cells = read_json(report) if report.is_file() else {}
         cells = cells.get("cells", []) if isinstance(cells, dict) else []
         if report.is_file() and len(cells) != len(table):
-            raise EcgbenchError(f"{path} is damaged: {len(table)} row(s), but {report} lists {len(cells)} cell(s); "
-                                f"rebuild the report with `python -m ecgbench upgrade {self.root}`")
+            raise EcgbenchError(
+                f"{path} is damaged: {len(table)} row(s), but {report} lists {len(cells)} cell(s); "
+                f"rebuild the report with `python -m ecgbench upgrade {self.root}`"
+            )
         return table
 
     def write_summary(self, text: str) -> None:
@@ -501,13 +544,14 @@ def check_split(path: Path, split: str, parts: dict[str, np.ndarray], n_beats: i
         if len(np.unique(part)) != len(part):
             raise EcgbenchError(f"{path}: split {split!r} lists a beat twice in its {name} part")
         if len(part) and (part.min() < 0 or (n_beats is not None and part.max() >= n_beats)):
-            raise EcgbenchError(f"{path}: split {split!r} {name} holds indices outside the dataset's "
-                                f"{n_beats} beats")
+            raise EcgbenchError(f"{path}: split {split!r} {name} holds indices outside the dataset's {n_beats} beats")
     for a, b in (("train", "test"), ("val", "test"), ("train", "val")):
         shared = np.intersect1d(parts[a], parts[b])
         if len(shared):
-            raise EcgbenchError(f"{path}: split {split!r} puts {len(shared)} beat(s) in both {a} and {b} (e.g. "
-                                f"beat {shared[0]}); the parts must be disjoint: the file was altered")
+            raise EcgbenchError(
+                f"{path}: split {split!r} puts {len(shared)} beat(s) in both {a} and {b} (e.g. "
+                f"beat {shared[0]}); the parts must be disjoint: the file was altered"
+            )
 
 
 def _last_byte(path: Path) -> bytes:
@@ -570,18 +614,29 @@ def write_predictions(path: Path, predictions: pd.DataFrame) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    frame = predictions.astype({c: "float32" for c in predictions if c.startswith("p_")}
-                               | {"y_true": "int16", "y_pred": "int16", "index": "int64"})
+    frame = predictions.astype(
+        {c: "float32" for c in predictions if c.startswith("p_")}
+        | {"y_true": "int16", "y_pred": "int16", "index": "int64"}
+    )
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata({**table.schema.metadata, b"ecgbench_schema_version": b"%d" % SCHEMA_VERSION})
     encodings = {c: "BYTE_STREAM_SPLIT" for c in frame if c.startswith("p_")} | {"index": "DELTA_BINARY_PACKED"}
-    atomic_write(path, lambda tmp: pq.write_table(
-        table, tmp, compression="zstd", compression_level=9, use_dictionary=[c for c in frame if c not in encodings],
-        column_encoding=encodings))
+    atomic_write(
+        path,
+        lambda tmp: pq.write_table(
+            table,
+            tmp,
+            compression="zstd",
+            compression_level=9,
+            use_dictionary=[c for c in frame if c not in encodings],
+            column_encoding=encodings,
+        ),
+    )
 
 
-def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None, conditions=None,
-                      samples=None) -> pd.DataFrame:
+def predictions_frame(
+    index, y_true, proba: np.ndarray, classes, groups=None, conditions=None, samples=None
+) -> pd.DataFrame:
     """The predictions of one cell: the beats' indices, record ids where known, test conditions where the dataset
     has them (the noise track), labels and probabilities."""
     frame = pd.DataFrame({"index": index})
@@ -633,8 +688,13 @@ def pooled_probabilities(store: RunStore) -> tuple[dict[str, np.ndarray], np.nda
 
 # ---- older runs ----------------------------------------------------------------------------------------------------
 
-CELL_DEFAULTS = {"peak_memory_mb": None, "peak_memory_scope": None, "baseline_f1_macro": None, "commit": None,
-                 "context_features": []}  # keys that schema-1 cells written by early versions may lack
+CELL_DEFAULTS = {
+    "peak_memory_mb": None,
+    "peak_memory_scope": None,
+    "baseline_f1_macro": None,
+    "commit": None,
+    "context_features": [],
+}  # keys that schema-1 cells written by early versions may lack
 
 
 def upgrade(store: RunStore) -> int:
@@ -666,22 +726,28 @@ def upgrade(store: RunStore) -> int:
         metrics = read_json(path)
         csv, parquet = path.parent / "predictions.csv", path.parent / PREDICTIONS
         if not csv.is_file():
-            if metrics.get("schema_version") == SCHEMA_VERSION and parquet.is_file() \
-                    and metrics.get("predictions_sha256") == sha256_file(parquet):
+            if (
+                metrics.get("schema_version") == SCHEMA_VERSION
+                and parquet.is_file()
+                and metrics.get("predictions_sha256") == sha256_file(parquet)
+            ):
                 done += 1  # converted by an earlier upgrade that stopped before the manifest
                 continue
             raise EcgbenchError(f"{path.parent}: neither predictions.csv nor converted predictions; not converted")
         metrics = {**CELL_DEFAULTS, **metrics}
         try:
             predictions = pd.read_csv(regular_file(csv))
-            recomputed = classification_metrics(predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy(),
-                                                tuple(metrics["classes"]))
+            recomputed = classification_metrics(
+                predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy(), tuple(metrics["classes"])
+            )
         except (KeyError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise EcgbenchError(f"{csv} is damaged ({type(exc).__name__}: {exc}); nothing was converted") from None
         for name, value in recomputed.items():
             if metrics.get(name) != value:
-                raise EcgbenchError(f"{csv}: {name} recomputed from the predictions is {value}, the stored one "
-                                    f"{metrics.get(name)}; nothing was converted")
+                raise EcgbenchError(
+                    f"{csv}: {name} recomputed from the predictions is {value}, the stored one "
+                    f"{metrics.get(name)}; nothing was converted"
+                )
         todo.append((metrics, predictions, csv))
     # 2. write: every step repeatable, the manifest last
     for name, info in datasets:
@@ -690,16 +756,21 @@ def upgrade(store: RunStore) -> int:
         with np.load(regular_file(store.splits_path(name)), allow_pickle=False) as saved:
             arrays = dict(saved)
         write_npz(store.splits_path(name), {**arrays, "schema_version": np.array(SCHEMA_VERSION)})
-    manifest["failures"] = [{"cell": None, "error": None, "message": f} if isinstance(f, str) else f
-                            for f in manifest.get("failures", [])]
+    manifest["failures"] = [
+        {"cell": None, "error": None, "message": f} if isinstance(f, str) else f for f in manifest.get("failures", [])
+    ]
     for metrics, predictions, csv in todo:
-        store.write_cell(CellKey.of(metrics), predictions, {k: v for k, v in metrics.items()
-                                                            if k not in ("schema_version", "predictions_sha256")})
+        store.write_cell(
+            CellKey.of(metrics),
+            predictions,
+            {k: v for k, v in metrics.items() if k not in ("schema_version", "predictions_sha256")},
+        )
         csv.unlink()
     from ecgbench.environment import git_commit, now
 
     upgrades = manifest.setdefault("upgrades", [])
-    upgrades.append({"from_schema": manifest.get("schema_version", 1), "to_schema": SCHEMA_VERSION, "at": now(),
-                     **git_commit()})
+    upgrades.append(
+        {"from_schema": manifest.get("schema_version", 1), "to_schema": SCHEMA_VERSION, "at": now(), **git_commit()}
+    )
     store.write_manifest({k: v for k, v in manifest.items() if k != "schema_version"})
     return len(todo) + done

@@ -46,14 +46,16 @@ from ecgbench.errors import EcgbenchError
 from ecgbench.params import Param, check_params, show, split_schema
 
 PROTOCOLS = ("auto", "predefined", "holdout", "kfold", "group-kfold")  # ecgbench.splits says what each does
-SPLIT_DEFAULTS, SPLIT_PARAMS = split_schema({
-    "protocol": Param("auto", choices=PROTOCOLS),
-    "test_size": Param(0.2, above=0, below=1),
-    "val_size": Param(0.1, above=0, below=1),
-    "n_folds": Param(5, low=2),
-    "seed": Param(0, low=0),
-    "max_train_beats": Param(0, low=0),  # 0: every training beat
-})
+SPLIT_DEFAULTS, SPLIT_PARAMS = split_schema(
+    {
+        "protocol": Param("auto", choices=PROTOCOLS),
+        "test_size": Param(0.2, above=0, below=1),
+        "val_size": Param(0.1, above=0, below=1),
+        "n_folds": Param(5, low=2),
+        "seed": Param(0, low=0),
+        "max_train_beats": Param(0, low=0),  # 0: every training beat
+    }
+)
 SEED = Param(0, low=0)  # a model seed (numpy refuses negative ones)
 # --quick: a smoke-sized run, for trying the harness and for the tests. Numbers from it mean little.
 QUICK_DATASET_PARAMS = {"synthetic": {"n_beats": 1500}}
@@ -106,9 +108,14 @@ class Suite:
 
 NOT_COMPUTED = ("description", "cluster")  # suite keys that say nothing about what the cells compute
 CLUSTER_PARAMS = {  # the [cluster] table (ecgbench.executors.jobqueue reads it)
-    "system": Param(kind="str"), "queue": Param(kind="str"), "cores": Param(kind="int", low=1),
-    "memory": Param(kind="str"), "walltime": Param(kind="str"), "jobs": Param(kind="int", low=1),
-    "gpu": Param(kind="bool"), "account": Param(kind="str"),
+    "system": Param(kind="str"),
+    "queue": Param(kind="str"),
+    "cores": Param(kind="int", low=1),
+    "memory": Param(kind="str"),
+    "walltime": Param(kind="str"),
+    "jobs": Param(kind="int", low=1),
+    "gpu": Param(kind="bool"),
+    "account": Param(kind="str"),
     "job_extra_directives": Param(kind="list", items=Param(kind="str")),
     "start_timeout": Param(kind="int", low=1),  # seconds to wait for the first worker (default 1800)
 }
@@ -119,23 +126,34 @@ JOBQUEUE_SYSTEMS = ("slurm", "pbs", "sge", "lsf", "htcondor", "oar", "moab")
 # $, ;, |, &, `, <, >, (, ), \, # or glob character, ever. What passes cannot start a shell command on the cluster.
 _SAFE = r"A-Za-z0-9_.:,=@/+%-"
 CLUSTER_PATTERNS = {  # key: (pattern of the whole value, what it must be)
-    "queue": (re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@,-]{0,127}"),
-              "a queue or partition name (letters, digits and . _ - @ , only)"),
-    "account": (re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}"),
-                "an account or project name (letters, digits and . _ - @ only)"),
-    "walltime": (re.compile(r"([0-9]{1,3}-)?[0-9]{1,4}:[0-5][0-9](:[0-5][0-9])?"),
-                 "a time limit HH:MM:SS, e.g. \"04:00:00\" (D-HH:MM:SS for Slurm, HH:MM for LSF)"),
-    "memory": (re.compile(r"[0-9]{1,7}(\.[0-9]{1,3})?[KMGTP]i?B", re.IGNORECASE),
-               "an amount of memory such as \"16GB\" or \"500MB\" (a number, then KB, MB, GB, TB or PB, no space)"),
-    "job_extra_directives": (re.compile(rf"--?[A-Za-z][A-Za-z0-9_-]*([= ][{_SAFE}]{{1,200}})?"),
-                             "an option of the batch system's own, such as \"--constraint=avx2\" or "
-                             "\"-l select=1:ncpus=8\" (letters, digits and _ . : , = @ / + % - after it only)"),
+    "queue": (
+        re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@,-]{0,127}"),
+        "a queue or partition name (letters, digits and . _ - @ , only)",
+    ),
+    "account": (
+        re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}"),
+        "an account or project name (letters, digits and . _ - @ only)",
+    ),
+    "walltime": (
+        re.compile(r"([0-9]{1,3}-)?[0-9]{1,4}:[0-5][0-9](:[0-5][0-9])?"),
+        'a time limit HH:MM:SS, e.g. "04:00:00" (D-HH:MM:SS for Slurm, HH:MM for LSF)',
+    ),
+    "memory": (
+        re.compile(r"[0-9]{1,7}(\.[0-9]{1,3})?[KMGTP]i?B", re.IGNORECASE),
+        'an amount of memory such as "16GB" or "500MB" (a number, then KB, MB, GB, TB or PB, no space)',
+    ),
+    "job_extra_directives": (
+        re.compile(rf"--?[A-Za-z][A-Za-z0-9_-]*([= ][{_SAFE}]{{1,200}})?"),
+        'an option of the batch system\'s own, such as "--constraint=avx2" or '
+        '"-l select=1:ncpus=8" (letters, digits and _ . : , = @ / + % - after it only)',
+    ),
 }
 
 
 def check_cluster(cluster: dict, where: str, names: dict[str, str] | None = None) -> None:
     """Refuse, by key, a [cluster] value that could be anything but what it is meant to be (see CLUSTER_PATTERNS).
     ``names``: what to call a key in the message (``--queue`` for a command line option); default ``[cluster] key``."""
+
     def refuse(key, value, what):
         name = (names or {}).get(key) or f"[cluster] {key}"
         raise EcgbenchError(f"{where}{name} = {show(value)}: must be {what}; it goes into the batch job script")
@@ -147,8 +165,20 @@ def check_cluster(cluster: dict, where: str, names: dict[str, str] | None = None
         for value in values if isinstance(values, list) else [] if values is None else [values]:
             if not isinstance(value, str) or not pattern.fullmatch(value):
                 refuse(key, value, what)
-SUITE_KEYS = {"cluster", "description", "datasets", "models", "seeds", "model_seeds", "split", "dataset_params",
-              "model_params", "max_beats"}
+
+
+SUITE_KEYS = {
+    "cluster",
+    "description",
+    "datasets",
+    "models",
+    "seeds",
+    "model_seeds",
+    "split",
+    "dataset_params",
+    "model_params",
+    "max_beats",
+}
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -170,8 +200,9 @@ def load_suite(path: str | Path) -> Suite:
         raise EcgbenchError(f"suite file {path} is not valid TOML: {exc}") from None
     unknown = sorted(set(raw) - SUITE_KEYS)
     if unknown:
-        raise EcgbenchError(f"suite file {path}: unknown key(s) {', '.join(unknown)}; "
-                            f"known keys: {', '.join(sorted(SUITE_KEYS))}")
+        raise EcgbenchError(
+            f"suite file {path}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(SUITE_KEYS))}"
+        )
     check_top_level(raw, f"suite file {path}")
     description = raw.get("description", "")
     split = {**SPLIT_DEFAULTS, **raw.get("split", {})}
@@ -189,29 +220,44 @@ def load_suite(path: str | Path) -> Suite:
     cluster = raw.get("cluster", {})
     if not isinstance(cluster, dict) or set(cluster) - CLUSTER_KEYS:
         bad = ", ".join(sorted(set(cluster) - CLUSTER_KEYS)) if isinstance(cluster, dict) else "(not a table)"
-        raise EcgbenchError(f"suite file {path}: unknown [cluster] key(s) {bad}; "
-                            f"known: {', '.join(sorted(CLUSTER_KEYS))}")
+        raise EcgbenchError(
+            f"suite file {path}: unknown [cluster] key(s) {bad}; known: {', '.join(sorted(CLUSTER_KEYS))}"
+        )
     check_params(CLUSTER_PARAMS, cluster, f"suite file {path}: [cluster]")
     check_cluster(cluster, f"suite file {path}: ")
-    return Suite(raw["datasets"], raw["models"], seeds, split, raw.get("dataset_params", {}),
-                 raw.get("model_params", {}), model_seeds, max_beats=raw.get("max_beats"), description=description,
-                 cluster=cluster)
+    return Suite(
+        raw["datasets"],
+        raw["models"],
+        seeds,
+        split,
+        raw.get("dataset_params", {}),
+        raw.get("model_params", {}),
+        model_seeds,
+        max_beats=raw.get("max_beats"),
+        description=description,
+        cluster=cluster,
+    )
 
 
 # The top-level keys of a suite file other than the ones checked on their own: (is it right?, what it must be).
 TOP_LEVEL = {
     "description": (lambda v: isinstance(v, str), "a string"),
-    "datasets": (lambda v: isinstance(v, list) and v and all(isinstance(n, str) for n in v),
-                 "a non-empty list of names"),
-    "models": (lambda v: isinstance(v, list) and v and all(isinstance(n, str) for n in v),
-               "a non-empty list of names"),
+    "datasets": (
+        lambda v: isinstance(v, list) and v and all(isinstance(n, str) for n in v),
+        "a non-empty list of names",
+    ),
+    "models": (lambda v: isinstance(v, list) and v and all(isinstance(n, str) for n in v), "a non-empty list of names"),
     "max_beats": (lambda v: Param(kind="int", low=1).problem(v) is None, "a positive integer"),
     "split": (lambda v: isinstance(v, dict), "a table ([split] with protocol = ..., test_size = ...)"),
     "model_seeds": (lambda v: isinstance(v, dict), "a table of seed lists ([model_seeds] with cnn = [0, 1])"),
-    "dataset_params": (lambda v: isinstance(v, dict) and all(isinstance(t, dict) for t in v.values()),
-                       "a table of tables ([dataset_params.NAME] with its parameters)"),
-    "model_params": (lambda v: isinstance(v, dict) and all(isinstance(t, dict) for t in v.values()),
-                     "a table of tables ([model_params.NAME] with its parameters)"),
+    "dataset_params": (
+        lambda v: isinstance(v, dict) and all(isinstance(t, dict) for t in v.values()),
+        "a table of tables ([dataset_params.NAME] with its parameters)",
+    ),
+    "model_params": (
+        lambda v: isinstance(v, dict) and all(isinstance(t, dict) for t in v.values()),
+        "a table of tables ([model_params.NAME] with its parameters)",
+    ),
 }
 
 
@@ -236,13 +282,18 @@ def check_named_params(raw: dict, where: str) -> None:
     from ecgbench.data import DATASETS
     from ecgbench.models import MODELS
 
-    for section, names, registry in (("model_params", raw["models"], MODELS),
-                                     ("dataset_params", raw["datasets"], DATASETS)):
+    for section, names, registry in (
+        ("model_params", raw["models"], MODELS),
+        ("dataset_params", raw["datasets"], DATASETS),
+    ):
         for name, params in raw.get(section, {}).items():
             if name in names and name in registry.names():
                 entry = registry.get(name)
-                check_params(entry.schema() if section == "model_params" else entry.params, params,
-                             f"{where}: [{section}.{name}]")
+                check_params(
+                    entry.schema() if section == "model_params" else entry.params,
+                    params,
+                    f"{where}: [{section}.{name}]",
+                )
 
 
 def validate(suite: Suite, data_dir: Path) -> None:
@@ -259,8 +310,11 @@ def validate(suite: Suite, data_dir: Path) -> None:
         require_available(name, data_dir, **suite.params_for_dataset(name))
     for name in suite.models:
         model_class(name).check_params(suite.params_for_model(name))
-    for section, names in (("model_params", suite.models), ("model_seeds", suite.models),
-                           ("dataset_params", suite.datasets)):
+    for section, names in (
+        ("model_params", suite.models),
+        ("model_seeds", suite.models),
+        ("dataset_params", suite.datasets),
+    ):
         extra = sorted(set(getattr(suite, section)) - set(names))
         if extra:
             raise EcgbenchError(f"[{section}] names {', '.join(extra)}, which the suite does not run")

@@ -73,10 +73,16 @@ def process_pool():
         return None
     from joblib.externals.loky import get_reusable_executor
 
-    one_thread = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                          "NUMBA_NUM_THREADS")}
-    _pool = get_reusable_executor(max_workers=workers, timeout=POOL_IDLE_SECONDS, env=one_thread,
-                                  initializer=die_with_parent, initargs=(os.getpid(), PR_SET_PDEATHSIG))
+    one_thread = {
+        name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+    }
+    _pool = get_reusable_executor(
+        max_workers=workers,
+        timeout=POOL_IDLE_SECONDS,
+        env=one_thread,
+        initializer=die_with_parent,
+        initargs=(os.getpid(), PR_SET_PDEATHSIG),
+    )
     return _pool
 
 
@@ -162,4 +168,3 @@ def tensorflow():
         tf.config.experimental.enable_op_determinism()
         _tf = tf
     return _tf
-

@@ -13,8 +13,9 @@ class NearestCentroid(Model):
     default_params = {"temperature": 0.05}
 
     def _fit(self, X, y, X_val, y_val):
-        self.centroids = np.stack([X[y == c].mean(axis=0) if np.any(y == c) else np.full(X.shape[1], np.inf)
-                                   for c in range(self.n_classes)])
+        self.centroids = np.stack(
+            [X[y == c].mean(axis=0) if np.any(y == c) else np.full(X.shape[1], np.inf) for c in range(self.n_classes)]
+        )
 
     def _save(self, folder):
         np.savez(folder / "centroids.npz", centroids=self.centroids)

@@ -25,8 +25,10 @@ def find_mitdb() -> Path | None:
 def mitdb_dir() -> Path:
     folder = find_mitdb()
     if folder is None:
-        pytest.skip("MIT-BIH records not found: set ECGBENCH_DATA to a folder holding mitdb/ "
-                    "(CI uses ../shared/data; or run `python -m ecgbench data fetch mitdb`)")
+        pytest.skip(
+            "MIT-BIH records not found: set ECGBENCH_DATA to a folder holding mitdb/ "
+            "(CI uses ../shared/data; or run `python -m ecgbench data fetch mitdb`)"
+        )
     return folder
 
 
@@ -108,13 +110,21 @@ def _write_record(wfdb, folder: Path, name: str, fs: int, seed: int, ecg_lead: i
     beats = [(at, "V" if i % 5 == 4 else "N") for i, at in enumerate(times)]
     leads = np.column_stack([rng.normal(0, 0.02, int(duration * fs)) for _ in lead_names])
     leads[:, ecg_lead] += _ecg(fs, beats, duration)
-    wfdb.wrsamp(name, fs=fs, units=["mV"] * len(lead_names), sig_name=list(lead_names), p_signal=leads,
-                fmt=["16"] * len(lead_names), write_dir=str(folder))
+    wfdb.wrsamp(
+        name,
+        fs=fs,
+        units=["mV"] * len(lead_names),
+        sig_name=list(lead_names),
+        p_signal=leads,
+        fmt=["16"] * len(lead_names),
+        write_dir=str(folder),
+    )
     samples = [int(round(at * fs)) for at, _ in beats]
     extra = [(5, "+"), (int(10.1 * fs), "~"), (int(20.05 * fs), "x")]  # rhythm, noise, blocked P: not beats
     annotations = sorted([*zip(samples, [s for _, s in beats], strict=True), *extra])
-    wfdb.wrann(name, "atr", np.array([a for a, _ in annotations]), symbol=[s for _, s in annotations],
-               write_dir=str(folder))
+    wfdb.wrann(
+        name, "atr", np.array([a for a, _ in annotations]), symbol=[s for _, s in annotations], write_dir=str(folder)
+    )
     return beats
 
 
@@ -136,7 +146,6 @@ def databases(wfdb, tmp_path, tmp_cache):
 
 def beat_labels(beats) -> list[int]:
     return [AAMI_CLASSES.index(symbol) for _, symbol in beats]
-
 
 
 def write_plugin(folder: Path, module: str, source: str, entry_points: str, version: str = "0.1") -> Path:

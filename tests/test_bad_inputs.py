@@ -39,6 +39,7 @@ def _cut(name: str, size):
         path = folder / name
         data = path.read_bytes()
         path.write_bytes(data[: size(len(data))])
+
     return damage
 
 
@@ -51,6 +52,7 @@ def _annotations(samples, symbols):
         import wfdb
 
         wfdb.wrann("100", "atr", np.asarray(samples, dtype=np.int64), symbol=list(symbols), write_dir=str(folder))
+
     return damage
 
 
@@ -63,8 +65,10 @@ def _flip_a_byte(folder: Path):
 
 # WFDB annotation bytes (code << 10 | interval, little-endian; SKIP = code 59 with a 32-bit interval, high word
 # first): N at 5, N at 900, a skip of -500, V at 400, N at 1200, end. wfdb's writer refuses this order.
-BACKWARDS = b"".join(int(w).to_bytes(2, "little") for w in (1 << 10 | 5, 1 << 10 | 895, 59 << 10, 0xFFFF, 0xFE0C,
-                                                             5 << 10 | 0, 1 << 10 | 800, 0))
+BACKWARDS = b"".join(
+    int(w).to_bytes(2, "little")
+    for w in (1 << 10 | 5, 1 << 10 | 895, 59 << 10, 0xFFFF, 0xFE0C, 5 << 10 | 0, 1 << 10 | 800, 0)
+)
 GARBAGE = np.random.default_rng(17).integers(1, 256, 3000, dtype=np.uint8).tobytes()
 
 # (id, train database folder name, damage of record 100, words the message must hold)
@@ -72,10 +76,18 @@ WFDB_CASES = [
     ("dat-truncated", "mitdb", _cut("100.dat", lambda n: n // 2), ["100.dat", "truncated", "650,000 samples"]),
     ("dat-empty", "mitdb", _write("100.dat", b""), ["100.dat", "empty (0 bytes)"]),
     ("dat-missing", "mitdb", lambda f: (f / "100.dat").unlink(), ["100.dat", "not found"]),
-    ("hea-count-larger-than-data", "mitdb", lambda f: _header(f, "2 360 650000", "2 360 700000"),
-     ["100.dat", "700,000 samples", "truncated"]),
-    ("hea-count-smaller-than-data", "mitdb", lambda f: _header(f, "2 360 650000", "2 360 1000"),
-     ["100.dat", "1,000 samples", "would cut the record short"]),
+    (
+        "hea-count-larger-than-data",
+        "mitdb",
+        lambda f: _header(f, "2 360 650000", "2 360 700000"),
+        ["100.dat", "700,000 samples", "truncated"],
+    ),
+    (
+        "hea-count-smaller-than-data",
+        "mitdb",
+        lambda f: _header(f, "2 360 650000", "2 360 1000"),
+        ["100.dat", "1,000 samples", "would cut the record short"],
+    ),
     ("hea-empty", "mitdb", _write("100.hea", b""), ["100.hea", "empty (0 bytes)"]),
     ("hea-garbage", "mitdb", _write("100.hea", GARBAGE), ["100.hea", "cannot be read"]),
     ("hea-no-signals", "mitdb", _write("100.hea", b"100 0 360 650000\n"), ["100.hea", "lists no signals"]),
@@ -83,21 +95,33 @@ WFDB_CASES = [
     ("fs-zero", "mitdb", lambda f: _header(f, "2 360 ", "2 0 "), ["100.hea", "0 Hz, not positive"]),
     ("fs-negative", "mitdb", lambda f: _header(f, "2 360 ", "2 -5 "), ["100.hea", "-5 Hz, not positive"]),
     ("fs-not-a-number", "mitdb", lambda f: _header(f, "2 360 ", "2 fast "), ["100.hea", "'fast' is not a number"]),
-    ("fs-wrong-for-the-database", "mitdb", lambda f: _header(f, "2 360 ", "2 250 "),
-     ["100.hea", "250 Hz", "mitdb is recorded at 360 Hz"]),
+    (
+        "fs-wrong-for-the-database",
+        "mitdb",
+        lambda f: _header(f, "2 360 ", "2 250 "),
+        ["100.hea", "250 Hz", "mitdb is recorded at 360 Hz"],
+    ),
     ("fs-implausible", "ecgdb", lambda f: _header(f, "2 360 ", "2 20000 "), ["'ecgdb'", "100.hea", "20000 Hz"]),
     ("atr-empty", "mitdb", _write("100.atr", b""), ["100.atr", "empty (0 bytes)"]),
     ("atr-truncated", "mitdb", _cut("100.atr", lambda n: 2000), ["100.atr", "end-of-file marker", "truncated"]),
     ("atr-truncated-odd", "mitdb", _cut("100.atr", lambda n: 2001), ["100.atr", "truncated"]),
     ("atr-garbage", "mitdb", _write("100.atr", GARBAGE), ["100.atr", "not an annotation file"]),
     ("atr-garbage-with-end-marker", "mitdb", _write("100.atr", GARBAGE + b"\0\0"), ["100.atr", "in time order"]),
-    ("atr-out-of-time-order", "mitdb", _write("100.atr", BACKWARDS),
-     ["100.atr", "annotation 3 (sample 400) comes before", "damaged"]),
+    (
+        "atr-out-of-time-order",
+        "mitdb",
+        _write("100.atr", BACKWARDS),
+        ["100.atr", "annotation 3 (sample 400) comes before", "damaged"],
+    ),
     ("atr-no-beats", "mitdb", _annotations([5, 1000, 90_000], ["+", "~", "+"]), ["100.atr", "no beat annotations"]),
     # Beats annotated at or past the signal's end are dropped and counted, not refused (tests/test_leaks.py); a
     # record whose every beat lies there has none left:
-    ("atr-every-beat-beyond-the-signal", "mitdb", _annotations([650_000, 650_500], ["N", "V"]),
-     ["100.atr", "all 2 beat annotations lie outside the signal's 650,000 samples"]),
+    (
+        "atr-every-beat-beyond-the-signal",
+        "mitdb",
+        _annotations([650_000, 650_500], ["N", "V"]),
+        ["100.atr", "all 2 beat annotations lie outside the signal's 650,000 samples"],
+    ),
     ("checksum-differs", "mitdb", _flip_a_byte, ["100.dat", "sha256 differs from SHA256SUMS.txt", "expected"]),
 ]
 
@@ -116,8 +140,9 @@ def _assert_refused(capsys, code, words, untouched: Path):
 
 
 @pytest.mark.parametrize("case_id, database, damage, words", WFDB_CASES, ids=[c[0] for c in WFDB_CASES])
-def test_a_damaged_wfdb_record_is_refused_by_database_record_and_file(case_id, database, damage, words, mitdb_dir,
-                                                                      wfdb, tmp_path, tmp_cache, capsys):
+def test_a_damaged_wfdb_record_is_refused_by_database_record_and_file(
+    case_id, database, damage, words, mitdb_dir, wfdb, tmp_path, tmp_cache, capsys
+):
     data = tmp_path / "data"
     train, other = data / database, data / "other"
     for folder, record in ((train, "100"), (other, "101")):
@@ -164,8 +189,11 @@ def test_checksums_are_verified_with_the_cache_key_hashes_and_can_be_skipped(dat
     wd.load_wfdb_database(alpha)
     assert sorted(hashed) == sorted(set(hashed))  # every file hashed once, for the key and the check together
     _sums(alpha, wrong="101.dat")
-    with pytest.raises(wd.EcgbenchError, match=r"'alpha', record 101, file 101\.dat: its sha256 differs .*"
-                                               r"expected 0{64}, found [0-9a-f]{64}"):
+    with pytest.raises(
+        wd.EcgbenchError,
+        match=r"'alpha', record 101, file 101\.dat: its sha256 differs .*"
+        r"expected 0{64}, found [0-9a-f]{64}",
+    ):
         wd.load_wfdb_database(alpha)
     assert len(wd.load_wfdb_database(alpha, verify_checksums=False).y) > 0
     monkeypatch.setenv("ECGBENCH_VERIFY_CHECKSUMS", "0")
@@ -246,20 +274,41 @@ def _row(label=0) -> str:
 GOOD = (_row(0) + _row(1)) * 3
 
 KAGGLE_CASES = [
-    ("gzip", lambda d: (d / "mitbih_train.csv").write_bytes(gzip.compress(GOOD.encode())),
-     ["mitbih_train.csv", "gzip file; unzip it first"]),
-    ("zip", lambda d: (d / "mitbih_train.csv").write_bytes(b"PK\x03\x04" + GARBAGE),
-     ["mitbih_train.csv", "zip archive"]),
-    ("binary", lambda d: (d / "mitbih_train.csv").write_bytes(GOOD.encode() + b"\0\0\x01\x02"),
-     ["mitbih_train.csv", "binary file", "line 7"]),
-    ("one-long-line", lambda d: (d / "mitbih_train.csv").write_text("0.5," * 100_000 + "0\n"),
-     ["mitbih_train.csv line 1", "longer than 64 kB"]),
-    ("a-long-line-later", lambda d: (d / "mitbih_test.csv").write_text(GOOD + "1" * 70_000 + "\n" + GOOD),
-     ["mitbih_test.csv line 7", "longer than 64 kB"]),
-    ("long-line-without-end", lambda d: (d / "mitbih_test.csv").write_text(GOOD + "1" * 3_000_000),
-     ["mitbih_test.csv line 7", "longer than 64 kB"]),
-    ("a-directory", lambda d: ((d / "mitbih_test.csv").unlink(), (d / "mitbih_test.csv").mkdir()),
-     ["mitbih_test.csv is a directory"]),
+    (
+        "gzip",
+        lambda d: (d / "mitbih_train.csv").write_bytes(gzip.compress(GOOD.encode())),
+        ["mitbih_train.csv", "gzip file; unzip it first"],
+    ),
+    (
+        "zip",
+        lambda d: (d / "mitbih_train.csv").write_bytes(b"PK\x03\x04" + GARBAGE),
+        ["mitbih_train.csv", "zip archive"],
+    ),
+    (
+        "binary",
+        lambda d: (d / "mitbih_train.csv").write_bytes(GOOD.encode() + b"\0\0\x01\x02"),
+        ["mitbih_train.csv", "binary file", "line 7"],
+    ),
+    (
+        "one-long-line",
+        lambda d: (d / "mitbih_train.csv").write_text("0.5," * 100_000 + "0\n"),
+        ["mitbih_train.csv line 1", "longer than 64 kB"],
+    ),
+    (
+        "a-long-line-later",
+        lambda d: (d / "mitbih_test.csv").write_text(GOOD + "1" * 70_000 + "\n" + GOOD),
+        ["mitbih_test.csv line 7", "longer than 64 kB"],
+    ),
+    (
+        "long-line-without-end",
+        lambda d: (d / "mitbih_test.csv").write_text(GOOD + "1" * 3_000_000),
+        ["mitbih_test.csv line 7", "longer than 64 kB"],
+    ),
+    (
+        "a-directory",
+        lambda d: ((d / "mitbih_test.csv").unlink(), (d / "mitbih_test.csv").mkdir()),
+        ["mitbih_test.csv is a directory"],
+    ),
     ("one-file-missing", lambda d: (d / "mitbih_test.csv").unlink(), ["mitbih_test.csv not found"]),
     ("empty", lambda d: (d / "mitbih_test.csv").write_bytes(b""), ["mitbih_test.csv is empty"]),
 ]
@@ -277,14 +326,12 @@ def test_a_bad_kaggle_file_is_named_with_its_problem(case_id, damage, words, tmp
 
 def test_a_misspelled_dataset_parameter_lists_the_valid_ones_as_known(tmp_path, capsys):
     suite = tmp_path / "suite.toml"
-    suite.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n[dataset_params.synthetic]\n'
-                     "n_beat = 100\n")
+    suite.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n[dataset_params.synthetic]\nn_beat = 100\n')
     results = tmp_path / "results"
     code = main(["run", "--suite", str(suite), "--quick", "--results-dir", str(results)])
     line = _assert_refused(capsys, code, ["unknown parameter(s) n_beat; known: "], results)
     known = line.split("known: ")[1]
     assert "n_beats" in known and "n_beat," not in known
-
 
 
 def test_data_export_refuses_a_damaged_record_too(mitdb_dir, wfdb, tmp_path, tmp_cache, capsys):
@@ -342,8 +389,9 @@ NOT_REGULAR = "is a FIFO (named pipe), not a regular file"
 
 
 @pytest.mark.parametrize("name", ["100.hea", "100.dat", "100.atr"])
-def test_a_record_file_that_is_a_fifo_is_refused_by_record_and_file(name, mitdb_dir, wfdb, tmp_path, tmp_cache,
-                                                                    capsys, fifo):
+def test_a_record_file_that_is_a_fifo_is_refused_by_record_and_file(
+    name, mitdb_dir, wfdb, tmp_path, tmp_cache, capsys, fifo
+):
     data = tmp_path / "data"
     for folder, record in ((data / "mitdb", "100"), (data / "other", "101")):
         folder.mkdir(parents=True)
@@ -354,8 +402,7 @@ def test_a_record_file_that_is_a_fifo_is_refused_by_record_and_file(name, mitdb_
     suite.write_text(SUITE.format(train="mitdb"))
     results = tmp_path / "results"
     code = main(["run", "--suite", str(suite), "--quick", "--data-dir", str(data), "--results-dir", str(results)])
-    line = _assert_refused(capsys, code, [f"record 100, file {name}", "FIFO (named pipe), not a regular file"],
-                           results)
+    line = _assert_refused(capsys, code, [f"record 100, file {name}", "FIFO (named pipe), not a regular file"], results)
     assert "'mitdb'" in line
 
 
@@ -403,15 +450,44 @@ def test_a_published_file_that_is_a_fifo_is_refused(tmp_path, fifo):
 @pytest.mark.parametrize("name", ["manifest.json", "lock.json"])
 def test_a_run_folder_file_that_is_a_fifo_is_refused(name, tmp_path, capsys, fifo):
     results = tmp_path / "results"
-    assert main(["run", "--model", "minirocket", "--dataset", "synthetic", "--quick", "--run-id", "p",
-                 "--results-dir", str(results), "--plan-only"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--model",
+                "minirocket",
+                "--dataset",
+                "synthetic",
+                "--quick",
+                "--run-id",
+                "p",
+                "--results-dir",
+                str(results),
+                "--plan-only",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     fifo(results / "p" / name)
     if name == "manifest.json":
         code = main(["cells", str(results / "p")])
     else:
-        code = main(["run", "--model", "minirocket", "--dataset", "synthetic", "--quick", "--run-id", "p",
-                     "--results-dir", str(results), "--plan-only"])
+        code = main(
+            [
+                "run",
+                "--model",
+                "minirocket",
+                "--dataset",
+                "synthetic",
+                "--quick",
+                "--run-id",
+                "p",
+                "--results-dir",
+                str(results),
+                "--plan-only",
+            ]
+        )
     out, err = capsys.readouterr()
     assert code == 2 and "Traceback" not in err
     (line,) = [line for line in err.splitlines() if line.startswith("error: ")]

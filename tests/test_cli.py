@@ -73,8 +73,10 @@ def test_predictions_carry_record_ids_and_the_summary_names_the_records_holding_
             missed = beats.assign(missed=beats["y_pred"] != i).groupby("group")["missed"].agg(["sum", "size"])
             total, _, listed = cell.partition(" (")
             assert total == f"{missed['sum'].sum()} / {len(beats)}", (model, cell)
-            shown = {int(g): tuple(map(int, counts.split(" / ")))
-                     for g, counts in (part.split(": ") for part in listed.rstrip(")").split("; ") if part)}
+            shown = {
+                int(g): tuple(map(int, counts.split(" / ")))
+                for g, counts in (part.split(": ") for part in listed.rstrip(")").split("; ") if part)
+            }
             assert len(shown) == min(3, (missed["sum"] > 0).sum()), (model, cell)
             for group, counts in shown.items():
                 assert counts == (missed.loc[group, "sum"], missed.loc[group, "size"]), (model, cell, group)
@@ -163,8 +165,10 @@ def test_compare_of_runs_without_shared_pairs_is_a_clear_error(tmp_path, capsys)
         (["run", "--suite", "missing.toml"], "suite file missing.toml does not exist"),
         (["run", "--all", "--threads", "0"], "--threads must be at least 1"),
         (["run", "--all", "--run-id", "../x"], "--run-id '../x': use letters"),
-        (["run", "--model", "cnn", "--dataset", "mitbih", "--data-dir", "/nonexistent"],
-         "dataset 'mitbih' cannot be read from /nonexistent: mitbih_train.csv not found"),
+        (
+            ["run", "--model", "cnn", "--dataset", "mitbih", "--data-dir", "/nonexistent"],
+            "dataset 'mitbih' cannot be read from /nonexistent: mitbih_train.csv not found",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_message_and_exit_code_2(args, message, capsys, tmp_path):
@@ -181,18 +185,30 @@ def test_bad_input_gets_a_clear_message_and_exit_code_2(args, message, capsys, t
         ("datasets = ['synthetic']\nmodels = ['rocket']\nepochs = 3\n", "unknown key(s) epochs"),
         ("datasets = ['synthetic']\nmodels = []\n", "models = []: must be a non-empty list of names"),
         ("datasets = ['synthetic'\n", "is not valid TOML"),
-        ("datasets = ['synthetic']\nmodels = ['rocket']\n[model_params.rocket]\nkernels = 3\n",
-         "model 'rocket': unknown parameter(s) kernels"),
-        ("datasets = ['synthetic']\nmodels = ['rocket']\n[dataset_params.synthetic]\nbeats = 3\n",
-         "dataset 'synthetic': unknown parameter(s) beats"),
-        ("datasets = ['synthetic']\nmodels = ['rocket']\n[split]\nprotocol = 'random'\n",
-         '[split] protocol = "random": must be one of "auto", "predefined", "holdout"'),
-        ("datasets = ['synthetic']\nmodels = ['rocket']\n[model_seeds]\nrocket = []\n",
-         "'[model_seeds] rocket' must be a non-empty list of integers"),
-        ("datasets = ['synthetic']\nmodels = ['rocket']\n[model_seeds]\ncnn = [1]\n",
-         "[model_seeds] names cnn, which the suite does not run"),
-        ("description = ['a', 'list']\ndatasets = ['synthetic']\nmodels = ['rocket']\n",
-         'description = ["a", "list"]: must be a string'),
+        (
+            "datasets = ['synthetic']\nmodels = ['rocket']\n[model_params.rocket]\nkernels = 3\n",
+            "model 'rocket': unknown parameter(s) kernels",
+        ),
+        (
+            "datasets = ['synthetic']\nmodels = ['rocket']\n[dataset_params.synthetic]\nbeats = 3\n",
+            "dataset 'synthetic': unknown parameter(s) beats",
+        ),
+        (
+            "datasets = ['synthetic']\nmodels = ['rocket']\n[split]\nprotocol = 'random'\n",
+            '[split] protocol = "random": must be one of "auto", "predefined", "holdout"',
+        ),
+        (
+            "datasets = ['synthetic']\nmodels = ['rocket']\n[model_seeds]\nrocket = []\n",
+            "'[model_seeds] rocket' must be a non-empty list of integers",
+        ),
+        (
+            "datasets = ['synthetic']\nmodels = ['rocket']\n[model_seeds]\ncnn = [1]\n",
+            "[model_seeds] names cnn, which the suite does not run",
+        ),
+        (
+            "description = ['a', 'list']\ndatasets = ['synthetic']\nmodels = ['rocket']\n",
+            'description = ["a", "list"]: must be a string',
+        ),
     ],
 )
 def test_bad_suite_files_are_named(suite, message, tmp_path, capsys):
@@ -206,8 +222,10 @@ def test_bad_suite_files_are_named(suite, message, tmp_path, capsys):
 def test_prior_weights_that_do_not_fit_the_dataset_fail_before_any_cell_runs(tmp_path, capsys):
     # Their length is checked against the dataset's classes, so only once it is loaded; no cell may run first.
     path = tmp_path / "suite.toml"
-    path.write_text("datasets = ['synthetic']\nmodels = ['rocket', 'tsfresh-xgboost']\n"
-                    "[model_params.tsfresh-xgboost]\nprior_weights = [1, 3]\n")
+    path.write_text(
+        "datasets = ['synthetic']\nmodels = ['rocket', 'tsfresh-xgboost']\n"
+        "[model_params.tsfresh-xgboost]\nprior_weights = [1, 3]\n"
+    )
     assert main(["run", "--suite", str(path), "--results-dir", str(tmp_path / "results")]) == 2
     err = capsys.readouterr().err
     assert "model 'tsfresh-xgboost': prior_weights must be 5 positive numbers" in err and "Traceback" not in err
@@ -216,13 +234,16 @@ def test_prior_weights_that_do_not_fit_the_dataset_fail_before_any_cell_runs(tmp
 
 def test_a_suite_file_overrides_parameters(tmp_path):
     path = tmp_path / "suite.toml"
-    path.write_text("datasets = ['synthetic']\nmodels = ['rocket', 'minirocket']\nseeds = [3]\n"
-                    "[model_seeds]\nminirocket = [1, 2]\n"
-                    "[dataset_params.synthetic]\nn_beats = 1200\n[model_params.rocket]\nnum_kernels = 64\n"
-                    "[model_params.minirocket]\nnum_kernels = 84\n")
+    path.write_text(
+        "datasets = ['synthetic']\nmodels = ['rocket', 'minirocket']\nseeds = [3]\n"
+        "[model_seeds]\nminirocket = [1, 2]\n"
+        "[dataset_params.synthetic]\nn_beats = 1200\n[model_params.rocket]\nnum_kernels = 64\n"
+        "[model_params.minirocket]\nnum_kernels = 84\n"
+    )
     assert main(["run", "--suite", str(path), "--run-id", "s", "--results-dir", str(tmp_path)]) == 0
-    cell = json.loads((tmp_path / "s" / "cells" / "synthetic" / "holdout" / "rocket" / "seed3" / "metrics.json")
-                      .read_text())
+    cell = json.loads(
+        (tmp_path / "s" / "cells" / "synthetic" / "holdout" / "rocket" / "seed3" / "metrics.json").read_text()
+    )
     assert cell["params"]["num_kernels"] == 64
     table = pd.read_csv(tmp_path / "s" / "results.csv")
     pairs = sorted(zip(table["model"], table["seed"], strict=True))
@@ -261,8 +282,9 @@ def test_data_export_writes_kaggle_csvs_that_the_loader_reads_back(tmp_path, cap
     assert np.array_equal(groups, original.groups)
 
 
-SUITE_FILES = sorted(p for p in (Path(__file__).resolve().parent.parent / "benchmarks").glob("*.toml")
-                     if p.name != "published.toml")  # published.toml holds the leaderboard's anchors
+SUITE_FILES = sorted(
+    p for p in (Path(__file__).resolve().parent.parent / "benchmarks").glob("*.toml") if p.name != "published.toml"
+)  # published.toml holds the leaderboard's anchors
 
 
 @pytest.mark.parametrize("path", SUITE_FILES, ids=lambda p: p.name)
@@ -325,8 +347,9 @@ def _committed_suite_runs():
     return runs
 
 
-@pytest.mark.parametrize(("run", "argv"), _committed_suite_runs(),
-                         ids=lambda p: p.name if isinstance(p, Path) else "its-command")
+@pytest.mark.parametrize(
+    ("run", "argv"), _committed_suite_runs(), ids=lambda p: p.name if isinstance(p, Path) else "its-command"
+)
 def test_committed_runs_keep_the_fingerprint_of_their_suite_file(run, argv, monkeypatch):
     # Comments and the description of a suite file may change; what its cells compute may not, or the committed
     # run could no longer be resumed (or rerun into the same folder) from the command that made it: the suite file
@@ -363,8 +386,9 @@ def test_the_noise_suite_mirrors_the_inter_patient_suite():
     for model in inter.models:
         assert noise.params_for_model(model) == inter.params_for_model(model), model
     assert noise.split == inter.split
-    assert noise.seeds_for("tsfresh-xgboost") == [0, 1, 2] and all(noise.seeds_for(m) == [0] for m in noise.models
-                                                                   if m != "tsfresh-xgboost")
+    assert noise.seeds_for("tsfresh-xgboost") == [0, 1, 2] and all(
+        noise.seeds_for(m) == [0] for m in noise.models if m != "tsfresh-xgboost"
+    )
 
 
 def test_the_re_detected_noise_suite_differs_from_the_noise_suite_in_r_peaks_only():

@@ -142,8 +142,12 @@ def test_tsfresh_features_extracted_in_chunks_match_one_pass():
     from ecgbench.models.features import extract
 
     X = np.random.default_rng(0).random((25, 187)).astype(np.float32)
-    settings = {"mean": None, "maximum": None, "quantile": [{"q": 0.1}],
-                "fft_coefficient": [{"coeff": 1, "attr": "abs"}]}
+    settings = {
+        "mean": None,
+        "maximum": None,
+        "quantile": [{"q": 0.1}],
+        "fft_coefficient": [{"coeff": 1, "attr": "abs"}],
+    }
     whole, columns = extract(X, settings)
     chunked, chunk_columns = extract(X, settings, chunk_size=7)
     assert chunk_columns == columns and whole.shape == (25, 4)
@@ -194,8 +198,10 @@ def test_pre_r_samples_are_the_signal_before_each_peak():
     assert PRE_R_FEATURES[0] == "pre_r_256ms" and PRE_R_FEATURES[-1] == "pre_r_16ms"
 
 
-@pytest.mark.parametrize(("groups", "problem"), [(["rr", "qrs_width"], "unknown group(s) 'qrs_width'"),
-                                                 (["rr", "rr"], "a group named twice")])
+@pytest.mark.parametrize(
+    ("groups", "problem"),
+    [(["rr", "qrs_width"], "unknown group(s) 'qrs_width'"), (["rr", "rr"], "a group named twice")],
+)
 def test_unknown_or_repeated_context_groups_are_refused_by_name(groups, problem):
     known = r"dataset option context: .*known groups: rr, morphology, pre_r, qrs, neighbours"
     with pytest.raises(EcgbenchError, match=known) as err:
@@ -224,8 +230,12 @@ def test_qrs_measures_see_a_wide_tall_beat_among_narrow_ones():
 def test_qrs_ratios_do_not_depend_on_the_gain_or_the_offset_of_the_lead():
     signal, peaks = _qrs_signal([3, 5, 3, 4, 3, 6], [1.0, 1.5, 0.8, 1.0, 1.2, 2.0])
     signal = signal + np.sin(np.arange(len(signal)) / 50)  # baseline wander
-    np.testing.assert_allclose(relative_to_record(qrs_measures(signal, peaks)),
-                               relative_to_record(qrs_measures(0.004 * signal - 3.0, peaks)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        relative_to_record(qrs_measures(signal, peaks)),
+        relative_to_record(qrs_measures(0.004 * signal - 3.0, peaks)),
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 def test_qrs_measures_of_edges_and_empty_records():
@@ -258,8 +268,9 @@ def test_a_beat_unlike_both_neighbours_has_low_correlations_with_them():
 
 def test_neighbour_correlations_do_not_depend_on_the_gain_or_the_offset():
     signal, peaks = _qrs_signal([3, 5, 3, 8, 3], [1.0, 1.5, 0.8, 2.0, 1.0])
-    np.testing.assert_allclose(neighbour_correlations(signal, peaks),
-                               neighbour_correlations(0.004 * signal - 3.0, peaks), atol=1e-4)
+    np.testing.assert_allclose(
+        neighbour_correlations(signal, peaks), neighbour_correlations(0.004 * signal - 3.0, peaks), atol=1e-4
+    )
     assert neighbour_correlations(np.zeros(0), np.array([], dtype=int)).shape == (0, 2)
 
 

@@ -53,5 +53,3 @@ def test_cross_database_refuses_the_same_records_on_both_sides(databases):
         cross.load_cross_database(root, train="alpha", test="alpha", train_records=["100", "101"], test_records=["101"])
     ok = cross.load_cross_database(root, train="alpha", test="alpha", train_records=["100"], test_records=["101"])
     assert set(ok.groups[ok.predefined_split[0]]) == {0} and set(ok.groups[ok.predefined_split[1]]) == {1}
-
-

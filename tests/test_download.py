@@ -31,8 +31,8 @@ def source() -> Path:
     """The real records the server copies (tests using it depend on the server, which skips without them)."""
     return find_mitdb()
 
-SERVED_FILES = [f"{record}.{ext}" for record in RECORDS for ext in ("atr", "dat", "hea")] + ["RECORDS", "ANNOTATORS"]
 
+SERVED_FILES = [f"{record}.{ext}" for record in RECORDS for ext in ("atr", "dat", "hea")] + ["RECORDS", "ANNOTATORS"]
 
 
 # ------------------------------------------------------------------------------------------ the server
@@ -74,8 +74,10 @@ def make_handler(root: Path, misbehaviour: Misbehaviour):
                 self.send_header("Content-Length", str(misbehaviour.declare_length[name]))
                 return self.end_headers()
             if name in misbehaviour.trickle_headers_s:
-                return self._trickle(b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n" + b"X-Slow: a\r\n" * 1000,
-                                     misbehaviour.trickle_headers_s[name])
+                return self._trickle(
+                    b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n" + b"X-Slow: a\r\n" * 1000,
+                    misbehaviour.trickle_headers_s[name],
+                )
             path = root / self.path.lstrip("/")
             if not path.is_file():
                 return self.send_error(404)
@@ -409,8 +411,9 @@ def test_the_whole_fetch_has_a_deadline(server, tmp_path, small_limits, monkeypa
     assert (tmp_path / "mitdb").is_dir() and not (tmp_path / "mitdb" / "SHA256SUMS.txt").exists()
 
 
-@pytest.mark.parametrize("name, kind", [("100.dat", "record file"), ("RECORDS", "list file"),
-                                        ("SHA256SUMS.txt", "list file")])
+@pytest.mark.parametrize(
+    "name, kind", [("100.dat", "record file"), ("RECORDS", "list file"), ("SHA256SUMS.txt", "list file")]
+)
 def test_an_endless_file_stops_at_its_size_bound_and_is_not_kept(server, tmp_path, small_limits, name, kind):
     server.endless.add(name)
     _refused_in_time(tmp_path, [name, "sent more than", f"more than a {kind} may have", "nothing more is stored"])
@@ -532,12 +535,17 @@ def test_data_fetch_kaggle_explains_how_to_get_the_files(tmp_path, capsys):
     assert "kaggle datasets download -d shayanfazeli/heartbeat" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("misbehave, words", [
-    (lambda s: s.trickle_s.update({"SHA256SUMS.txt": 0.05}), ["SHA256SUMS.txt", "not complete within"]),
-    (lambda s: s.endless.add("100.dat"), ["100.dat", "more than a record file may have"]),
-], ids=["trickle", "endless"])
-def test_data_fetch_command_stops_a_misbehaving_server_in_one_line(server, tmp_path, small_limits, capsys,
-                                                                    misbehave, words):
+@pytest.mark.parametrize(
+    "misbehave, words",
+    [
+        (lambda s: s.trickle_s.update({"SHA256SUMS.txt": 0.05}), ["SHA256SUMS.txt", "not complete within"]),
+        (lambda s: s.endless.add("100.dat"), ["100.dat", "more than a record file may have"]),
+    ],
+    ids=["trickle", "endless"],
+)
+def test_data_fetch_command_stops_a_misbehaving_server_in_one_line(
+    server, tmp_path, small_limits, capsys, misbehave, words
+):
     from ecgbench.cli import main
 
     misbehave(server)

@@ -38,8 +38,10 @@ def bxb(tmp_path_factory) -> Path:
     """bxb and sumstats built into a temporary folder (the sources' folder is read-only)."""
     sources = find_bxb_sources()
     if sources is None:
-        pytest.skip("PhysioNet's bxb/sumstats sources not found: set ECGBENCH_WFDB_BXB to the wfdb-bxb folder "
-                    "(CI: ../shared/tools/wfdb-bxb beside the checkout)")
+        pytest.skip(
+            "PhysioNet's bxb/sumstats sources not found: set ECGBENCH_WFDB_BXB to the wfdb-bxb folder "
+            "(CI: ../shared/tools/wfdb-bxb beside the checkout)"
+        )
     if not (shutil.which("cc") or shutil.which("gcc")):
         pytest.skip("no C compiler (cc or gcc) to build PhysioNet's bxb and sumstats")
     out = tmp_path_factory.mktemp("wfdb-bxb-bin")
@@ -68,9 +70,9 @@ def write_synthetic(wfdb, folder: Path) -> None:
         test_marks: list[tuple[int, str, int]] = []
         if name == "syn1":
             test.pop(108_020 - 9, None), test.pop(108_020 + 7, None)
-            test[start - 10] = "N"                       # learning-period beat matching the first reference beat
+            test[start - 10] = "N"  # learning-period beat matching the first reference beat
         else:
-            test[start + 10] = "V"                       # dropped: the next test beat matches the reference better
+            test[start + 10] = "V"  # dropped: the next test beat matches the reference better
             for t in (108_020 - 9, 108_020 + 7):
                 test.pop(t, None)
             test[108_025] = "N"
@@ -78,24 +80,31 @@ def write_synthetic(wfdb, folder: Path) -> None:
             del test[t]
         for t in [t for t in ref if 119_700 < t < 120_400 or 129_700 < t < 130_400]:
             del ref[t]
-        ref.update({120_000: "N", 120_060: "V"})         # case 1: both test beats in the window of T
+        ref.update({120_000: "N", 120_060: "V"})  # case 1: both test beats in the window of T
         test.update({119_968: "N", 120_032: "V"})
-        ref.update({129_968: "N", 130_032: "A"})         # case 3: both reference beats in the window of t
+        ref.update({129_968: "N", 130_032: "A"})  # case 3: both reference beats in the window of t
         test.update({130_000: "N", 130_060: "A"})
-        test_marks += [(140_000, "[", 0), (140_500, "]", 0), (141_000, "~", -1)]    # VF, then a one-mark shutdown
+        test_marks += [(140_000, "[", 0), (140_500, "]", 0), (141_000, "~", -1)]  # VF, then a one-mark shutdown
         for t in [t for t in test if 140_000 < t < 141_000]:
             del test[t]
-        ref_marks += [(125_000, "~", 0x30), (126_000, "~", 0)]                     # reference shutdown
+        ref_marks += [(125_000, "~", 0x30), (126_000, "~", 0)]  # reference shutdown
         for t in [t for t in ref if 125_000 < t < 126_000]:
             del ref[t]
         if name == "syn2":
             test_marks = [m for m in test_marks if m[1] != "~"]
         test = {t: sym for t, sym in test.items() if t < 146_000}
-        test_marks.append((146_000, "~", 0x30))          # the test file ends in shutdown
+        test_marks.append((146_000, "~", 0x30))  # the test file ends in shutdown
         for annotator, beats, marks in (("atr", ref, ref_marks), ("tst", test, test_marks)):
             items = sorted([(t, sym, 0) for t, sym in beats.items()] + marks)
-            wfdb.wrann(name, annotator, np.array([i[0] for i in items]), [i[1] for i in items],
-                       subtype=np.array([i[2] for i in items]), fs=360, write_dir=str(folder))
+            wfdb.wrann(
+                name,
+                annotator,
+                np.array([i[0] for i in items]),
+                [i[1] for i in items],
+                subtype=np.array([i[2] for i in items]),
+                fs=360,
+                write_dir=str(folder),
+            )
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +119,7 @@ def records(mitdb_dir, tmp_path_factory) -> Path:
         ref = wfdb.rdann(str(folder / record), "atr")
         length = wfdb.rdheader(str(folder / record)).sig_len
         samples, symbols, subtypes = perturbed(ref, length, seed, false_v=record != "101")
-        wfdb.wrann(record, "tst", np.array(samples), symbols, subtype=np.array(subtypes), fs=360,
-                   write_dir=str(folder))
+        wfdb.wrann(record, "tst", np.array(samples), symbols, subtype=np.array(subtypes), fs=360, write_dir=str(folder))
     write_synthetic(wfdb, folder)
     return folder
 
@@ -176,6 +184,7 @@ def perturbed(ref, length: int, seed: int, false_v: bool = True):
 
 # ---- bxb and sumstats, run and read ----------------------------------------------------------------------------------
 
+
 def run_bxb(bxb: Path, folder: Path, test: str, records: list[str], options: list[str]) -> dict:
     """bxb -l and -L on each record (appending to their line-format files, as the WFDB guide shows), then sumstats
     on each file: {"l": lines, "L": lines, "Ls": lines, "sum_l": text, "sum_L": text, "sum_Ls": text}."""
@@ -184,12 +193,18 @@ def run_bxb(bxb: Path, folder: Path, test: str, records: list[str], options: lis
         path.unlink(missing_ok=True)
     for record in records:
         for flag, a, b in (("-l", files["l"], files["ls"]), ("-L", files["L"], files["Ls"])):
-            subprocess.run([str(bxb / "bxb"), "-r", record, "-a", "atr", test, flag, a.name, b.name, *options],
-                           cwd=folder, check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                [str(bxb / "bxb"), "-r", record, "-a", "atr", test, flag, a.name, b.name, *options],
+                cwd=folder,
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
     out = {key: files[key].read_text().splitlines() for key in ("l", "L", "Ls")}
     for key in ("l", "L", "Ls"):
-        out[f"sum_{key}"] = subprocess.run([str(bxb / "sumstats"), files[key].name], cwd=folder, check=True,
-                                           capture_output=True, text=True, timeout=60).stdout
+        out[f"sum_{key}"] = subprocess.run(
+            [str(bxb / "sumstats"), files[key].name], cwd=folder, check=True, capture_output=True, text=True, timeout=60
+        ).stdout
     return out
 
 
@@ -201,9 +216,19 @@ def row(text_or_lines, first: str) -> list[str]:
 
 
 # the columns of bxb -l (no SVEB: S folded into N), as sums of ecgbench's cells
-L_COLUMNS = {"Nn'": ("NS", "NSFQ"), "Vn'": ("V", "NSFQ"), "Fn'": ("FQ", "NSFQ"), "On'": ("OX", "NSFQ"),
-             "Nv": ("NS", "V"), "Vv": ("V", "V"), "Fv'": ("FQ", "V"), "Ov'": ("OX", "V"),
-             "No'": ("NS", "OX"), "Vo'": ("V", "OX"), "Fo'": ("FQ", "OX")}
+L_COLUMNS = {
+    "Nn'": ("NS", "NSFQ"),
+    "Vn'": ("V", "NSFQ"),
+    "Fn'": ("FQ", "NSFQ"),
+    "On'": ("OX", "NSFQ"),
+    "Nv": ("NS", "V"),
+    "Vv": ("V", "V"),
+    "Fv'": ("FQ", "V"),
+    "Ov'": ("OX", "V"),
+    "No'": ("NS", "OX"),
+    "Vo'": ("V", "OX"),
+    "Fo'": ("FQ", "OX"),
+}
 LINE_L = [*ec57.LINE_COLUMNS]  # bxb -L's 19 count columns, in its order
 STATS_L = ["q_se", "q_pp", "v_se", "v_pp", "s_se", "s_pp"]
 STATS_l = ["q_se", "q_pp", "v_se", "v_pp", "v_fpr"]
@@ -220,19 +245,26 @@ def compared_numbers(evaluation: ec57.Evaluation, theirs: dict) -> list[tuple[st
         # bxb -L: 19 counts, 6 statistics, RMS RR error
         ours = [str(columns[c]) for c in LINE_L] + [ec57.fmt(stats[k], 2) for k in STATS_L]
         ours.append(ec57.fmt(result.rr_error_ms, 2))
-        pairs += [(f"{name} -L {what}", a, b)
-                  for what, a, b in zip([*LINE_L, *STATS_L, "rr"], ours, row(theirs["L"], name), strict=True)]
+        pairs += [
+            (f"{name} -L {what}", a, b)
+            for what, a, b in zip([*LINE_L, *STATS_L, "rr"], ours, row(theirs["L"], name), strict=True)
+        ]
         # bxb -l: 11 counts, 5 statistics (VEB FPR to 3 decimals)
         ours = [str(result.count(*L_COLUMNS[c])) for c in L_COLUMNS]
         ours += [ec57.fmt(stats[k], decimals[k]) for k in STATS_l]
-        pairs += [(f"{name} -l {what}", a, b)
-                  for what, a, b in zip([*L_COLUMNS, *STATS_l], ours, row(theirs["l"], name), strict=True)]
+        pairs += [
+            (f"{name} -l {what}", a, b)
+            for what, a, b in zip([*L_COLUMNS, *STATS_l], ours, row(theirs["l"], name), strict=True)
+        ]
         # bxb -L shutdown report: Nx Sx Vx Fx Qx, then five percentages, then the shutdown time in seconds
         shutdown = row(theirs["Ls"], name)
         ours = [str(columns[c]) for c in ec57.SHUTDOWN_COLUMNS] + [str(result.shutdown_s)]
-        pairs += [(f"{name} shutdown {what}", a, b)
-                  for what, a, b in zip([*ec57.SHUTDOWN_COLUMNS, "seconds"], ours, shutdown[:5] + shutdown[10:11],
-                                        strict=True)]
+        pairs += [
+            (f"{name} shutdown {what}", a, b)
+            for what, a, b in zip(
+                [*ec57.SHUTDOWN_COLUMNS, "seconds"], ours, shutdown[:5] + shutdown[10:11], strict=True
+            )
+        ]
     # sumstats: sums, gross, average
     sums = {c: sum(ec57.line_columns(r)[c] for r in evaluation.records) for c in [*LINE_L, *ec57.SHUTDOWN_COLUMNS]}
     pairs += [(f"Sum -L {c}", str(sums[c]), b) for c, b in zip(LINE_L, row(theirs["sum_L"], "Sum"), strict=True)]
@@ -248,10 +280,14 @@ def compared_numbers(evaluation: ec57.Evaluation, theirs: dict) -> list[tuple[st
         if kind == "L":
             average.append(ec57.fmt(evaluation.average["rr_err"], 2))
             names = [*keys, "rr"]
-        pairs += [(f"Gross -{kind} {k}", a, b)
-                  for k, a, b in zip(keys, gross, row(theirs[f"sum_{kind}"], "Gross"), strict=True)]
-        pairs += [(f"Average -{kind} {k}", a, b)
-                  for k, a, b in zip(names, average, row(theirs[f"sum_{kind}"], "Average"), strict=True)]
+        pairs += [
+            (f"Gross -{kind} {k}", a, b)
+            for k, a, b in zip(keys, gross, row(theirs[f"sum_{kind}"], "Gross"), strict=True)
+        ]
+        pairs += [
+            (f"Average -{kind} {k}", a, b)
+            for k, a, b in zip(names, average, row(theirs[f"sum_{kind}"], "Average"), strict=True)
+        ]
     return pairs
 
 
@@ -260,8 +296,11 @@ CASES = {
     "errors-ec57": ("tst", ec57.Settings(), []),
     "perfect-ec57": ("atr", ec57.Settings(), []),
     "errors-from-0-to-either-end": ("tst", ec57.Settings(start_s=0, end_s=0), ["-f", "0", "-t", "0"]),
-    "errors-60s-to-900s-window-100ms": ("tst", ec57.Settings(start_s=60, end_s=900, window_s=0.1),
-                                        ["-f", "60", "-t", "900", "-w", "0.1"]),
+    "errors-60s-to-900s-window-100ms": (
+        "tst",
+        ec57.Settings(start_s=60, end_s=900, window_s=0.1),
+        ["-f", "60", "-t", "900", "-w", "0.1"],
+    ),
 }
 
 
@@ -287,15 +326,19 @@ def test_the_perturbed_annotator_exercises_every_kind_of_disagreement(records):
     for cell in ("No", "Vo", "So", "On", "Ov", "Os", "Nv", "Vn", "Sn", "Ns", "Nx", "Fn", "Qn"):
         assert total[cell] > 0, cell
     assert evaluation.excluded["v_se"] == ["101", "232"]  # no reference V: out of the VEB Se average
-    assert "101" in evaluation.excluded["v_pp"]            # ... and out of +P where the test calls none V either
-    assert "232" not in evaluation.excluded["v_pp"]        # false V on a record without V: +P 0, averaged
+    assert "101" in evaluation.excluded["v_pp"]  # ... and out of +P where the test calls none V either
+    assert "232" not in evaluation.excluded["v_pp"]  # false V on a record without V: +P 0, averaged
     assert any(r.shutdown_s > 0 for r in evaluation.records)
 
 
 def test_ec57_command_prints_and_writes_the_tables_and_never_overwrites(records, tmp_path, capsys):
     md, csv = tmp_path / "ec57.md", tmp_path / "ec57.csv"
-    assert main(["ec57", str(records), "--test", "tst", "--records", "100", "232",
-                 "--markdown", str(md), "--csv", str(csv)]) == 0
+    assert (
+        main(
+            ["ec57", str(records), "--test", "tst", "--records", "100", "232", "--markdown", str(md), "--csv", str(csv)]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Gross" in out and "Average" in out and "VEB Se average leaves out 1 record(s)" in out
     assert md.read_text().startswith("# EC57") and csv.read_text().splitlines()[-1].startswith("average,")
@@ -307,6 +350,7 @@ def test_ec57_command_prints_and_writes_the_tables_and_never_overwrites(records,
 
 
 # ---- refusals: one line naming the record or file, exit 2 ------------------------------------------------------------
+
 
 def _refused(capsys, argv, *words):
     assert main(argv) == 2
@@ -341,9 +385,27 @@ def test_sumstats_rules_on_random_line_reports(bxb, tmp_path):
     """sumstats alone, on a bxb -L report of 40 made-up records (many zero counts, so that records drop out of
     averages, and RR errors whose rounding to 2 decimals changes their mean): its Sum, Gross and Average lines."""
     rng = np.random.default_rng(57)
-    columns = {"Nn'": "Nn", "Sn'": "Sn", "Vn'": "Vn", "Fn'": "Fn", "On'": "On", "Ns": "Ns", "Ss": "Ss", "Vs": "Vs",
-               "Fs'": "Fs", "Os'": "Os", "Nv": "Nv", "Sv": "Sv", "Vv": "Vv", "Fv'": "Fv", "Ov'": "Ov",
-               "No'": "No", "So'": "So", "Vo'": "Vo", "Fo'": "Fo"}
+    columns = {
+        "Nn'": "Nn",
+        "Sn'": "Sn",
+        "Vn'": "Vn",
+        "Fn'": "Fn",
+        "On'": "On",
+        "Ns": "Ns",
+        "Ss": "Ss",
+        "Vs": "Vs",
+        "Fs'": "Fs",
+        "Os'": "Os",
+        "Nv": "Nv",
+        "Sv": "Sv",
+        "Vv": "Vv",
+        "Fv'": "Fv",
+        "Ov'": "Ov",
+        "No'": "No",
+        "So'": "So",
+        "Vo'": "Vo",
+        "Fo'": "Fo",
+    }
     results, lines = [], []
     for i in range(40):
         counts = {cell: int(rng.integers(0, 40) * (rng.random() < 0.4)) for cell in columns.values()}
@@ -353,13 +415,22 @@ def test_sumstats_rules_on_random_line_reports(bxb, tmp_path):
         result = ec57.RecordResult(f"r{i}", {**dict.fromkeys(ec57.CELLS, 0), **counts}, rr, 0, 360.0, 54, 0, 0)
         results.append(result)
         stats = ec57.record_statistics(result)
-        lines.append(f"r{i} " + " ".join(str(counts[c]) for c in columns.values()) + " "
-                     + " ".join(ec57.fmt(stats[k], 2) for k in STATS_L) + " " + ec57.fmt(rr, 2))
+        lines.append(
+            f"r{i} "
+            + " ".join(str(counts[c]) for c in columns.values())
+            + " "
+            + " ".join(ec57.fmt(stats[k], 2) for k in STATS_L)
+            + " "
+            + ec57.fmt(rr, 2)
+        )
     report = tmp_path / "L.txt"
-    report.write_text("Record Nn' Sn' Vn' Fn' On'  Ns  Ss  Vs  Fs' Os' Nv  Sv   Vv  Fv' Ov' No' So' Vo' Fo'  Q Se   "
-                      "Q +P   V Se   V +P   S Se   S +P RR err\n" + "\n".join(lines) + "\n")
-    out = subprocess.run([str(bxb / "sumstats"), report.name], cwd=tmp_path, check=True, capture_output=True,
-                         text=True, timeout=60).stdout
+    report.write_text(
+        "Record Nn' Sn' Vn' Fn' On'  Ns  Ss  Vs  Fs' Os' Nv  Sv   Vv  Fv' Ov' No' So' Vo' Fo'  Q Se   "
+        "Q +P   V Se   V +P   S Se   S +P RR err\n" + "\n".join(lines) + "\n"
+    )
+    out = subprocess.run(
+        [str(bxb / "sumstats"), report.name], cwd=tmp_path, check=True, capture_output=True, text=True, timeout=60
+    ).stdout
     evaluation = ec57.summarize(results)
     assert row(out, "Sum") == [str(sum(ec57.line_columns(r)[c] for r in results)) for c in LINE_L]
     assert row(out, "Gross") == [ec57.fmt(evaluation.gross[k], 2) for k in STATS_L]

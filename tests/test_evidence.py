@@ -27,8 +27,11 @@ def runs(tmp_path_factory):
 
 def test_the_summary_carries_intervals_naming_the_unit(runs):
     summary = (runs / "a" / "summary.md").read_text()
-    assert re.search(r"Uncertainty: 95% intervals, resampling patients \(\d+ patients\), 2,000 resamples, "
-                     "percentile", summary)
+    assert re.search(
+        r"Uncertainty: 95% intervals, resampling patients \(\d+ patients\), 2,000 resamples, "
+        "percentile",
+        summary,
+    )
     row = next(line for line in summary.splitlines() if line.startswith("| rocket | 1 | ") and "[" in line)
     estimate, low, high = map(float, re.match(r"\| rocket \| 1 \| ([\d.]+) \[([\d.]+), ([\d.]+)\]", row).groups())
     assert low <= estimate <= high
@@ -56,11 +59,25 @@ def test_pairing_is_refused_when_the_test_beats_differ(runs, capsys):
 
 
 def test_two_models_of_one_run(tmp_path, capsys):
-    assert main(["run", "--model", "rocket", "--model", "minirocket", *BASE, "--run-id", "m",
-                 "--results-dir", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--model",
+                "rocket",
+                "--model",
+                "minirocket",
+                *BASE,
+                "--run-id",
+                "m",
+                "--results-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["compare", "m", "--model-a", "rocket", "--model-b", "minirocket", "--results-dir",
-                 str(tmp_path)]) == 0
+    assert main(["compare", "m", "--model-a", "rocket", "--model-b", "minirocket", "--results-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "paired: two models of one run" in out
     assert "| synthetic: rocket (A) vs minirocket (B) | accuracy |" in out
@@ -69,8 +86,27 @@ def test_two_models_of_one_run(tmp_path, capsys):
 
 
 def test_a_group_kfold_run_of_three_models_ranks_them_with_a_diagram(tmp_path):
-    assert main(["run", "--model", "rocket", "--model", "minirocket", "--model", "cnn", *BASE, "--protocol",
-                 "group-kfold", "--run-id", "cv", "--results-dir", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--model",
+                "rocket",
+                "--model",
+                "minirocket",
+                "--model",
+                "cnn",
+                *BASE,
+                "--protocol",
+                "group-kfold",
+                "--run-id",
+                "cv",
+                "--results-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     png = tmp_path / "cv" / "ranks" / "synthetic.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
     summary = (tmp_path / "cv" / "summary.md").read_text()
@@ -83,8 +119,10 @@ def test_compare_of_one_run_alone_is_refused_in_one_line(tmp_path, capsys):
     # (no run folder is needed: the command is refused before any file is read)
     assert main(["compare", "some-run", "--results-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: compare some-run alone would compare the run with itself: give a second run "
-                   "(compare RUN_A RUN_B) or two of its models (--model-a NAME --model-b NAME)"]
+    assert err == [
+        "error: compare some-run alone would compare the run with itself: give a second run "
+        "(compare RUN_A RUN_B) or two of its models (--model-a NAME --model-b NAME)"
+    ]
 
 
 def gathered(model, seeds, y_true, preds, groups):
@@ -99,14 +137,16 @@ def test_mcnemar_tests_every_seed_and_says_which(capsys):
     groups = np.repeat([f"r{i}" for i in range(8)], 50)
     wrong = [lambda p, s=s: np.where(rng.random(400) < 0.1 + 0.1 * s, (p + 1) % 5, p) for s in range(3)]
     a = gathered("rocket", (0, 1, 2), y, [w(y) for w in wrong], groups)
-    b = gathered("rocket", (0, 1, 2), y, [np.where(rng.random(400) < 0.05, (y + 2) % 5, y) for _ in range(3)],
-                 groups)
+    b = gathered("rocket", (0, 1, 2), y, [np.where(rng.random(400) < 0.05, (y + 2) % 5, y) for _ in range(3)], groups)
     results = mcnemar(a, b)
     assert [name for name, _ in results] == ["seed 0", "seed 1", "seed 2"]
     for i, (_, result) in enumerate(results):
         assert result == st.mcnemar_exact(y, a.y_pred[i], b.y_pred[i])
-    row = next(line for line in paired_table([("x", "patient", paired(a, b), results)], shown_metrics(a.classes))
-               if line.startswith("| x | accuracy |"))
+    row = next(
+        line
+        for line in paired_table([("x", "patient", paired(a, b), results)], shown_metrics(a.classes))
+        if line.startswith("| x | accuracy |")
+    )
     for name, result in results:
         assert f"{name}: {result.p_value:.3g} ({result.only_a_correct} vs {result.only_b_correct}" in row
     # other seeds on the two sides: the shared ones are tested, the rest named as not tested
@@ -131,10 +171,21 @@ def test_average_statistics_are_per_record_means_with_the_records_left_out_named
     from ecgbench.evidence import average_statistics_table
     from ecgbench.reports import mean_std
 
-    seed0 = [("a", "V", "V", 9), ("a", "V", "N", 1), ("a", "N", "N", 19), ("a", "N", "V", 1), ("a", "S", "S", 4),
-             ("a", "F", "V", 1),  # V predicted on a reference F beat: not a false V for EC57
-             ("b", "V", "V", 1), ("b", "V", "N", 1), ("b", "N", "N", 30),
-             ("c", "S", "S", 1), ("c", "S", "N", 4), ("c", "N", "N", 8), ("c", "N", "S", 2)]
+    seed0 = [
+        ("a", "V", "V", 9),
+        ("a", "V", "N", 1),
+        ("a", "N", "N", 19),
+        ("a", "N", "V", 1),
+        ("a", "S", "S", 4),
+        ("a", "F", "V", 1),  # V predicted on a reference F beat: not a false V for EC57
+        ("b", "V", "V", 1),
+        ("b", "V", "N", 1),
+        ("b", "N", "N", 30),
+        ("c", "S", "S", 1),
+        ("c", "S", "N", 4),
+        ("c", "N", "N", 8),
+        ("c", "N", "S", 2),
+    ]
     seed1 = [*seed0[:8], ("b", "N", "N", 29), ("b", "N", "S", 1), *seed0[9:]]  # seed 1 predicts S once in b
     groups, y_true, pred0 = beats_of(*seed0)
     _, y_true1, pred1 = beats_of(*seed1)
@@ -151,11 +202,15 @@ def test_average_statistics_are_per_record_means_with_the_records_left_out_named
     assert "| m | 2 | " + " | ".join(texts) + " |" in table
     assert texts[:2] == ["0.8333", "0.7000"]  # pooled and average differ
     assert "- Se V average leaves out the records with no reference V beat: 1 record(s): c." in table
-    assert "- +P V average leaves out the records with no V predicted on a reference N, S or V beat: 1 record(s): c." \
+    assert (
+        "- +P V average leaves out the records with no V predicted on a reference N, S or V beat: 1 record(s): c."
         in table
+    )
     assert "- Se S average leaves out the records with no reference S beat: 1 record(s): b." in table
-    assert "- +P S average leaves out the records with no S predicted on a reference N, S or V beat: b (seed(s) 0 " \
+    assert (
+        "- +P S average leaves out the records with no S predicted on a reference N, S or V beat: b (seed(s) 0 "
         "only)." in table
+    )
     assert any("over the 3 test records" in line and "not an EC57 run" in line for line in table)
 
 

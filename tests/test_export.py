@@ -15,8 +15,12 @@ def test_export_round_trips_through_the_kaggle_reader(databases, tmp_path):
     root, _ = databases
     dataset = cross.load_cross_database(root, train="alpha", test="beta")
     paths = export_csv(dataset, tmp_path / "export")
-    assert [p.name for p in paths] == ["wfdb-cross_train.csv", "wfdb-cross_train_groups.csv",
-                                       "wfdb-cross_test.csv", "wfdb-cross_test_groups.csv"]
+    assert [p.name for p in paths] == [
+        "wfdb-cross_train.csv",
+        "wfdb-cross_train_groups.csv",
+        "wfdb-cross_test.csv",
+        "wfdb-cross_test_groups.csv",
+    ]
     for (beats, groups), rows in zip((paths[:2], paths[2:]), dataset.predefined_split, strict=True):
         X, y = read_beats_csv(beats, len(AAMI_CLASSES))
         np.testing.assert_array_equal(X, dataset.X[rows])  # %.18e prints float32 exactly

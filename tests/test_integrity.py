@@ -66,8 +66,11 @@ def resume(capsys, run: Path):
 
 
 def digests(run: Path) -> dict[str, str]:
-    return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(run.glob("cells/**/*")) if p.is_file() and p.name != "log.txt"}
+    return {
+        str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(run.glob("cells/**/*"))
+        if p.is_file() and p.name != "log.txt"
+    }
 
 
 def reported_models(run: Path) -> list[str]:
@@ -75,6 +78,7 @@ def reported_models(run: Path) -> list[str]:
 
 
 # ---- 1. a cell is tied to the split and data it used ---------------------------------------------------------------
+
 
 def _edit_split(run: Path, edit) -> None:
     path = run / "splits" / "synthetic.npz"
@@ -119,8 +123,12 @@ def test_an_edited_splits_file_is_refused_by_name_and_never_scored(edit_id, edit
     (run / ROCKET / "metrics.json").unlink()  # a cell left to score on the edited split
     _edit_split(run, edit)
     before, table = digests(run), (run / "results.csv").read_text()
-    argv = {"finish": ["finish", run], "run-cell": ["run-cell", run, "synthetic/holdout/rocket/seed0"],
-            "compare": ["compare", run, run], "cells": ["cells", run]}[command]
+    argv = {
+        "finish": ["finish", run],
+        "run-cell": ["run-cell", run, "synthetic/holdout/rocket/seed0"],
+        "compare": ["compare", run, run],
+        "cells": ["cells", run],
+    }[command]
     code, _, err = cli(capsys, *argv)
     assert code == 2 and "splits/synthetic.npz: split 'holdout'" in err and words in err, err
     assert digests(run) == before and (run / "results.csv").read_text() == table
@@ -168,8 +176,12 @@ def _other_labels(run):  # y_true changed, the metrics recomputed to match: the 
     frame = _predictions(run)
     frame["y_true"] = frame["y_pred"]
     metrics = json.loads((run / ROCKET / "metrics.json").read_text())
-    _forge(run, ROCKET, frame, **classification_metrics(frame["y_true"].to_numpy(), frame["y_pred"].to_numpy(),
-                                                        tuple(metrics["classes"])))
+    _forge(
+        run,
+        ROCKET,
+        frame,
+        **classification_metrics(frame["y_true"].to_numpy(), frame["y_pred"].to_numpy(), tuple(metrics["classes"])),
+    )
 
 
 def _field(name, value):
@@ -181,6 +193,7 @@ def _field_removed(name):
         metrics = json.loads((run / ROCKET / "metrics.json").read_text())
         del metrics[name]
         (run / ROCKET / "metrics.json").write_text(json.dumps(metrics))
+
     return act
 
 
@@ -207,6 +220,7 @@ def _scaled(name, factor):
     def act(run):
         metrics = json.loads((run / ROCKET / "metrics.json").read_text())
         _forge(run, ROCKET, **{name: metrics[name] * factor})
+
     return act
 
 
@@ -270,7 +284,8 @@ CELL_FORGERIES = [
 
 @pytest.mark.parametrize("forgery_id, forge, words", CELL_FORGERIES, ids=[f[0] for f in CELL_FORGERIES])
 def test_a_cell_whose_numbers_its_predictions_do_not_prove_is_named_left_out_and_computed_again(
-        forgery_id, forge, words, run, capsys):
+    forgery_id, forge, words, run, capsys
+):
     forge(run)
     minirocket = (run / "cells/synthetic/holdout/minirocket/seed0/metrics.json").read_bytes()
     # the report: the cell is left out with its reason named; the other cell stays
@@ -315,18 +330,23 @@ def test_a_hand_edited_results_csv_is_not_what_compare_or_the_leaderboard_show(r
 
 # ---- 3. the manifest's suite against its fingerprint ---------------------------------------------------------------
 
+
 def _suite_edit(edit):
     def act(run: Path):
         manifest = json.loads((run / "manifest.json").read_text())
         edit(manifest["suite"])
         (run / "manifest.json").write_text(json.dumps(manifest))
+
     return act
 
 
 SUITE_EDITS = [
     ("more-seeds", _suite_edit(lambda s: s.update(seeds=[0, 1])), "does not match its suite_fingerprint"),
-    ("model-params", _suite_edit(lambda s: s["model_params"].update(rocket={"n_kernels": 100})),
-     "does not match its suite_fingerprint"),
+    (
+        "model-params",
+        _suite_edit(lambda s: s["model_params"].update(rocket={"n_kernels": 100})),
+        "does not match its suite_fingerprint",
+    ),
     ("split-seed", _suite_edit(lambda s: s["split"].update(seed=3)), "does not match its suite_fingerprint"),
     ("unknown-key", _suite_edit(lambda s: s.update(extra=1)), "its suite is not a suite"),
     ("models-removed", _suite_edit(lambda s: s.pop("models")), "its suite is not a suite"),
@@ -353,6 +373,7 @@ def test_an_edited_suite_in_the_manifest_is_refused_by_every_command(edit_id, ed
 
 # ---- 4. locks, stops and conversions ---------------------------------------------------------------------------
 
+
 def _lock(text: str | None):
     def act(folder: Path):
         folder.mkdir(parents=True, exist_ok=True)
@@ -360,6 +381,7 @@ def _lock(text: str | None):
             (folder / "lock.json").mkdir()
         else:
             (folder / "lock.json").write_text(text)
+
     return act
 
 
@@ -412,13 +434,46 @@ def test_sigterm_to_run_cell_releases_the_cells_lock(tmp_path):
     write_plugin(tmp_path, "sleepy_plugin", SLEEPY, "sleepy = sleepy_plugin:Sleepy")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]), "SLEEPY_SECONDS": "120"}
     results = tmp_path / "results"
-    subprocess.run([sys.executable, "-m", "ecgbench", "run", "--model", "sleepy", "--dataset", "synthetic", "--quick",
-                    "--run-id", "p", "--results-dir", str(results), "--plan-only"], check=True, env=env, cwd=REPO,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ecgbench",
+            "run",
+            "--model",
+            "sleepy",
+            "--dataset",
+            "synthetic",
+            "--quick",
+            "--run-id",
+            "p",
+            "--results-dir",
+            str(results),
+            "--plan-only",
+        ],
+        check=True,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+    )
     cell = results / "p" / "cells/synthetic/holdout/sleepy/seed0"
-    process = subprocess.Popen([sys.executable, "-m", "ecgbench", "run-cell", str(results / "p"),
-                                "synthetic/holdout/sleepy/seed0", "--threads", "1"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ecgbench",
+            "run-cell",
+            str(results / "p"),
+            "synthetic/holdout/sleepy/seed0",
+            "--threads",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
     deadline = time.monotonic() + 120
     while not (cell / "log.txt").exists() and time.monotonic() < deadline:  # the cell is training (sleeping)
         time.sleep(0.2)
@@ -442,8 +497,9 @@ def _as_schema_1(run: Path) -> dict:
         before[path.parent.name + path.parent.parent.name] = metrics
         pd.read_parquet(path.parent / "predictions.parquet").to_csv(path.parent / "predictions.csv", index=False)
         (path.parent / "predictions.parquet").unlink()
-        path.write_text(json.dumps({**{k: v for k, v in metrics.items() if k != "predictions_sha256"},
-                                    "schema_version": 1}))
+        path.write_text(
+            json.dumps({**{k: v for k, v in metrics.items() if k != "predictions_sha256"}, "schema_version": 1})
+        )
     return before
 
 
@@ -465,11 +521,14 @@ def test_an_upgrade_stopped_midway_is_finished_by_the_same_command(run, capsys, 
     monkeypatch.undo()
     code, out, err = cli(capsys, "upgrade", run)
     assert code == 0 and "2 cell(s) converted" in out, err
-    after = {p.parent.name + p.parent.parent.name: json.loads(p.read_text())
-             for p in run.glob("cells/*/*/*/seed*/metrics.json")}
+    after = {
+        p.parent.name + p.parent.parent.name: json.loads(p.read_text())
+        for p in run.glob("cells/*/*/*/seed*/metrics.json")
+    }
     for name, metrics in before.items():
-        assert {k: v for k, v in after[name].items() if k != "predictions_sha256"} == \
-            {k: v for k, v in metrics.items() if k != "predictions_sha256"}
+        assert {k: v for k, v in after[name].items() if k != "predictions_sha256"} == {
+            k: v for k, v in metrics.items() if k != "predictions_sha256"
+        }
     assert len(RunStore(run).cells()) == 2 and not list(run.glob("cells/**/predictions.csv"))
 
 
@@ -485,6 +544,7 @@ def test_an_upgrade_refused_for_one_cell_converts_nothing(run, capsys):
 
 # ---- 5. outputs never replace what they should not -------------------------------------------------------------
 
+
 def _data_dir(tmp_path: Path, monkeypatch) -> Path:
     data = tmp_path / "data"
     (data / "kaggle").mkdir(parents=True)
@@ -493,33 +553,67 @@ def _data_dir(tmp_path: Path, monkeypatch) -> Path:
 
 
 OUTPUTS = [
-    ("compare-markdown-a-runs-results-csv", lambda run, t: ["compare", run, run, "--markdown", run / "results.csv",
-                                                             "--overwrite"], "inside the run folder"),
-    ("compare-markdown-a-new-file-in-a-run", lambda run, t: ["compare", run, run, "--markdown", run / "diff.md"],
-     "inside the run folder"),
-    ("leaderboard-out-a-runs-summary", lambda run, t: ["leaderboard", run, "--out", run / "summary.md", "--overwrite"],
-     "inside the run folder"),
-    ("leaderboard-out-its-published-file", lambda run, t: ["leaderboard", run, "--published", t / "published.toml",
-                                                            "--out", t / "published.toml", "--overwrite"],
-     "is an input of this command"),
-    ("leaderboard-out-an-existing-file", lambda run, t: ["leaderboard", run, "--out", t / "existing.md"],
-     "exists; pass --overwrite"),
-    ("compare-markdown-an-existing-file", lambda run, t: ["compare", run, run, "--markdown", t / "existing.md"],
-     "exists; pass --overwrite"),
-    ("compare-markdown-a-data-file", lambda run, t: ["compare", run, run, "--markdown",
-                                                      t / "data/kaggle/mitbih_test.csv", "--overwrite"],
-     "is a file of the data directory"),
+    (
+        "compare-markdown-a-runs-results-csv",
+        lambda run, t: ["compare", run, run, "--markdown", run / "results.csv", "--overwrite"],
+        "inside the run folder",
+    ),
+    (
+        "compare-markdown-a-new-file-in-a-run",
+        lambda run, t: ["compare", run, run, "--markdown", run / "diff.md"],
+        "inside the run folder",
+    ),
+    (
+        "leaderboard-out-a-runs-summary",
+        lambda run, t: ["leaderboard", run, "--out", run / "summary.md", "--overwrite"],
+        "inside the run folder",
+    ),
+    (
+        "leaderboard-out-its-published-file",
+        lambda run, t: [
+            "leaderboard",
+            run,
+            "--published",
+            t / "published.toml",
+            "--out",
+            t / "published.toml",
+            "--overwrite",
+        ],
+        "is an input of this command",
+    ),
+    (
+        "leaderboard-out-an-existing-file",
+        lambda run, t: ["leaderboard", run, "--out", t / "existing.md"],
+        "exists; pass --overwrite",
+    ),
+    (
+        "compare-markdown-an-existing-file",
+        lambda run, t: ["compare", run, run, "--markdown", t / "existing.md"],
+        "exists; pass --overwrite",
+    ),
+    (
+        "compare-markdown-a-data-file",
+        lambda run, t: ["compare", run, run, "--markdown", t / "data/kaggle/mitbih_test.csv", "--overwrite"],
+        "is a file of the data directory",
+    ),
     ("soft-vote-an-existing-report", lambda run, t: ["soft-vote", run, "all", "--out", t], "exists; pass --overwrite"),
-    ("data-export-over-its-data", lambda run, t: ["data", "export", "synthetic", "--output", t / "data/kaggle",
-                                                  "--overwrite"], "is a file of the data directory"),
-    ("data-export-over-an-existing-file", lambda run, t: ["data", "export", "synthetic", "--output", t],
-     "exists; pass --overwrite"),
+    (
+        "data-export-over-its-data",
+        lambda run, t: ["data", "export", "synthetic", "--output", t / "data/kaggle", "--overwrite"],
+        "is a file of the data directory",
+    ),
+    (
+        "data-export-over-an-existing-file",
+        lambda run, t: ["data", "export", "synthetic", "--output", t],
+        "exists; pass --overwrite",
+    ),
 ]
 
 
 @pytest.mark.parametrize("case_id, argv, words", OUTPUTS, ids=[o[0] for o in OUTPUTS])
 def test_no_output_replaces_an_input_a_run_file_a_data_file_or_an_existing_file_unasked(
-        case_id, argv, words, run, tmp_path, capsys, monkeypatch):
+    case_id, argv, words, run, tmp_path, capsys, monkeypatch
+):
     data = _data_dir(tmp_path, monkeypatch)
     (data / "kaggle" / "mitbih_test.csv").write_text("data")
     (data / "kaggle" / "synthetic.csv").write_text("data")
@@ -540,6 +634,7 @@ def test_overwrite_replaces_an_unrelated_existing_output(run, tmp_path, capsys):
 
 
 # ---- 6. finish --partial -------------------------------------------------------------------------------------------
+
 
 def test_finish_partial_reports_the_finished_cells_marked_partial_never_complete(run, capsys):
     manifest = json.loads((run / "manifest.json").read_text())
@@ -574,22 +669,29 @@ def test_finish_partial_with_no_finished_cell_says_so(tmp_path, capsys):
 
 # ---- the manifest's own records of the data and splits -------------------------------------------------------------
 
+
 def _dataset_edit(edit):
     def act(run: Path):
         manifest = json.loads((run / "manifest.json").read_text())
         edit(manifest["datasets"]["synthetic"])
         (run / "manifest.json").write_text(json.dumps(manifest))
+
     return act
 
 
 MANIFEST_EDITS = [
-    ("evaluation-edited", _dataset_edit(lambda d: d.update(evaluation="inter-patient")),
-     "recorded as evaluated 'inter-patient'"),
+    (
+        "evaluation-edited",
+        _dataset_edit(lambda d: d.update(evaluation="inter-patient")),
+        "recorded as evaluated 'inter-patient'",
+    ),
     ("data-fingerprint-edited", _dataset_edit(lambda d: d.update(fingerprint="0" * 64)), "other data"),
-    ("split-checksum-edited", _dataset_edit(lambda d: d["splits"]["holdout"].update(sha256="0" * 64)),
-     "other split"),
-    ("test-labels-checksum-edited", _dataset_edit(lambda d: d["splits"]["holdout"].update(
-        test_labels_sha256="0" * 64)), "test labels"),
+    ("split-checksum-edited", _dataset_edit(lambda d: d["splits"]["holdout"].update(sha256="0" * 64)), "other split"),
+    (
+        "test-labels-checksum-edited",
+        _dataset_edit(lambda d: d["splits"]["holdout"].update(test_labels_sha256="0" * 64)),
+        "test labels",
+    ),
     ("classes-edited", _dataset_edit(lambda d: d.update(classes=["A", "B", "C", "D", "E"])), "classes"),
     ("n-beats-shrunk", _dataset_edit(lambda d: d.update(n_beats=10)), "indices outside the dataset"),
 ]

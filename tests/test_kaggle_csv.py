@@ -74,8 +74,9 @@ def ecgbench_log(caplog, monkeypatch):
 
 
 def warnings_logged(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.name.split(".")[0] == "ecgbench" and r.levelno == logging.WARNING]
+    return [
+        r.getMessage() for r in caplog.records if r.name.split(".")[0] == "ecgbench" and r.levelno == logging.WARNING
+    ]
 
 
 # --------------------------------------------------------------------------------------- valid files
@@ -297,9 +298,7 @@ def test_ptbdb_has_two_classes_and_no_predefined_split(ptbdb_dir, ecgbench_log):
     assert any("ptbdb_abnormal.csv" in m and "10,506" in m for m in warnings_logged(ecgbench_log))
 
 
-@pytest.mark.parametrize(
-    ("name", "line", "wrong_label"), [("ptbdb_normal.csv", 3, 1), ("ptbdb_abnormal.csv", 5, 0)]
-)
+@pytest.mark.parametrize(("name", "line", "wrong_label"), [("ptbdb_normal.csv", 3, 1), ("ptbdb_abnormal.csv", 5, 0)])
 def test_ptbdb_file_with_the_other_label_names_file_and_line(ptbdb_dir, name, line, wrong_label):
     data_dir = ptbdb_dir[0]
     path = data_dir / name
@@ -354,8 +353,12 @@ def test_real_ptbdb_has_the_published_counts(ecgbench_log):
 @pytest.fixture
 def four_files_dir(tmp_path):
     """SYNTHETIC test files in the Kaggle layout (random beats; the real CSVs are not used here)."""
-    files = {"mitbih_train.csv": (TRAIN_COUNTS, 1), "mitbih_test.csv": (TEST_COUNTS, 2),
-             "ptbdb_normal.csv": ((4, 0), 3), "ptbdb_abnormal.csv": ((0, 6), 4)}
+    files = {
+        "mitbih_train.csv": (TRAIN_COUNTS, 1),
+        "mitbih_test.csv": (TEST_COUNTS, 2),
+        "ptbdb_normal.csv": ((4, 0), 3),
+        "ptbdb_abnormal.csv": ((0, 6), 4),
+    }
     return tmp_path, {name: write_dataset_file(tmp_path, name, counts, seed) for name, (counts, seed) in files.items()}
 
 
@@ -367,8 +370,10 @@ def test_normal_abnormal_pools_the_four_files_with_every_non_n_beat_abnormal(fou
     expected = np.concatenate([written[name][1] != 0 for name in order[:2]] + [written[name][1] for name in order[2:]])
     np.testing.assert_array_equal(dataset.y, expected.astype(int))
     assert dataset.classes == ("normal", "abnormal")
-    assert dataset.class_counts() == {"normal": TRAIN_COUNTS[0] + TEST_COUNTS[0] + 4,
-                                      "abnormal": sum(TRAIN_COUNTS[1:]) + sum(TEST_COUNTS[1:]) + 6}
+    assert dataset.class_counts() == {
+        "normal": TRAIN_COUNTS[0] + TEST_COUNTS[0] + 4,
+        "abnormal": sum(TRAIN_COUNTS[1:]) + sum(TEST_COUNTS[1:]) + 6,
+    }
     assert dataset.predefined_split is None and dataset.groups is None
     assert dataset.provenance["files"] == {name: sha256_file(data_dir / name) for name in order}
     assert dataset.provenance["protocol"].startswith("intra-patient")
@@ -415,8 +420,25 @@ def test_a_two_class_run_reports_sensitivity_specificity_and_roc_auc_with_interv
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     separable_two_class_files(data_dir)
-    assert main(["run", "--model", "rocket", "--dataset", "ptbdb", "--quick", "--data-dir", str(data_dir),
-                 "--run-id", "binary", "--results-dir", str(tmp_path / "results")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--model",
+                "rocket",
+                "--dataset",
+                "ptbdb",
+                "--quick",
+                "--data-dir",
+                str(data_dir),
+                "--run-id",
+                "binary",
+                "--results-dir",
+                str(tmp_path / "results"),
+            ]
+        )
+        == 0
+    )
     run = tmp_path / "results" / "binary"
     metrics = json.loads(next(run.glob("cells/ptbdb/*/rocket/seed0/metrics.json")).read_text())
     per_class = metrics["per_class"]
@@ -432,16 +454,22 @@ def test_a_two_class_run_reports_sensitivity_specificity_and_roc_auc_with_interv
     assert "| model | sensitivity | specificity | ROC AUC |" in summary
     assert "Two classes, `MI` the positive one" in summary and "resampling beats" in summary
     row = [line for line in summary.splitlines() if line.startswith("| rocket | 1 | ") and "[" in line][-1]
-    auc, low, high = (float(v) for v in row.split("|")[-2].replace("[", " ").replace(",", " ").replace("]", " ")
-                      .split()[:3])
+    auc, low, high = (
+        float(v) for v in row.split("|")[-2].replace("[", " ").replace(",", " ").replace("]", " ").split()[:3]
+    )
     assert low < auc < high and auc == pytest.approx(metrics["roc_auc"], abs=5e-4)
 
     # compare pairs the two-class measures too (here the run against itself: every difference exactly 0)
     capsys.readouterr()
     assert main(["compare", "binary", "binary", "--results-dir", str(tmp_path / "results")]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ptbdb: rocket |")]
-    assert [row.split("|")[2].strip() for row in rows] == ["accuracy", "macro-F1", "sensitivity", "specificity",
-                                                           "ROC AUC"]
+    assert [row.split("|")[2].strip() for row in rows] == [
+        "accuracy",
+        "macro-F1",
+        "sensitivity",
+        "specificity",
+        "ROC AUC",
+    ]
     assert all("+0.000 [+0.000, +0.000]" in row for row in rows)
 
     # the leaderboard shows the task with its two-class measures, beside no five-class anchor or target
@@ -464,11 +492,30 @@ def test_files_that_are_not_the_published_ones_are_said_to_be_so_wherever_their_
     write_dataset_file(data_dir, "mitbih_train.csv", (40, 20, 20, 20, 20), seed=1)
     write_dataset_file(data_dir, "mitbih_test.csv", TEST_COUNTS, seed=2)
     note = load_dataset("mitbih", data_dir=data_dir).provenance["note"]
-    assert note.startswith("NOT the published Kaggle files: mitbih_train.csv 120 beats (published 87,554), "
-                           "mitbih_test.csv 7 beats (published 21,892)")
+    assert note.startswith(
+        "NOT the published Kaggle files: mitbih_train.csv 120 beats (published 87,554), "
+        "mitbih_test.csv 7 beats (published 21,892)"
+    )
     results = tmp_path / "results"
-    assert main(["run", "--model", "rocket", "--dataset", "mitbih", "--quick", "--data-dir", str(data_dir),
-                 "--run-id", "subset", "--results-dir", str(results)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--model",
+                "rocket",
+                "--dataset",
+                "mitbih",
+                "--quick",
+                "--data-dir",
+                str(data_dir),
+                "--run-id",
+                "subset",
+                "--results-dir",
+                str(results),
+            ]
+        )
+        == 0
+    )
     assert f"> **Data: {note}.**" in (results / "subset" / "summary.md").read_text()
     board = tmp_path / "board.md"
     assert main(["leaderboard", "subset", "--results-dir", str(results), "--out", str(board)]) == 0

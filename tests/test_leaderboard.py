@@ -27,13 +27,14 @@ def fake_predictions(accuracy: float, patients: int = 10, beats: int = 100) -> p
     y_pred = y_true.copy()
     wrong = beats - round(accuracy * beats)
     for i in range(patients):
-        y_pred[i * beats:i * beats + wrong] = 1
+        y_pred[i * beats : i * beats + wrong] = 1
     proba = np.eye(5)[y_pred]
     return predictions_frame(np.arange(len(y_true)), y_true, proba, CLASSES, groups)
 
 
-def fake_run(folder: Path, dataset: str, evaluation: str, rows: list[dict], split: str = "auto",
-             synthetic: bool = False) -> None:
+def fake_run(
+    folder: Path, dataset: str, evaluation: str, rows: list[dict], split: str = "auto", synthetic: bool = False
+) -> None:
     """A finished run folder as the runner writes it (manifest, splits, cells with predictions, results.csv), whose
     cells' predictions have the row's accuracy in every record. Every number the leaderboard shows is proven by
     the predictions (RunStore.cells), so the rows give only the model, split and accuracy."""
@@ -43,8 +44,9 @@ def fake_run(folder: Path, dataset: str, evaluation: str, rows: list[dict], spli
     from ecgbench.suite import SPLIT_DEFAULTS, Suite
 
     folder.mkdir(parents=True)
-    suite = Suite(datasets=[dataset], models=sorted({r["model"] for r in rows}),
-                  split={**SPLIT_DEFAULTS, "protocol": split})
+    suite = Suite(
+        datasets=[dataset], models=sorted({r["model"] for r in rows}), split={**SPLIT_DEFAULTS, "protocol": split}
+    )
     protocol = "predefined" if split == "auto" else split
     first = fake_predictions(rows[0]["accuracy"])
     n = len(first)
@@ -52,42 +54,104 @@ def fake_run(folder: Path, dataset: str, evaluation: str, rows: list[dict], spli
     names = list(dict.fromkeys(r.get("split", "predefined") for r in rows))
     store = RunStore(folder)
     store.save_splits(dataset, [type("S", (), {"name": name, **parts}) for name in names])
-    manifest = {"run_id": folder.name, "command": f"python -m ecgbench run --run-id {folder.name}",
-                "commit": "0" * 40, "dirty": False, "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(),
-                "machine": {"cpu_count": 2, "accelerator": "none (CPU)"},
-                "datasets": {dataset: {"synthetic": synthetic, "evaluation": evaluation, "classes": CLASSES,
-                                       "n_beats": n + 15, "fingerprint": "f" * 64, "cells_carry_checksums": True,
-                                       "splits": {name: {"protocol": protocol, "train": 10, "val": 5, "test": n,
-                                                         "sha256": split_checksum(parts),
-                                                         "test_labels_sha256": labels_checksum(first["y_true"])}
-                                                  for name in names}}}}
+    manifest = {
+        "run_id": folder.name,
+        "command": f"python -m ecgbench run --run-id {folder.name}",
+        "commit": "0" * 40,
+        "dirty": False,
+        "suite": suite.to_dict(),
+        "suite_fingerprint": suite.fingerprint(),
+        "machine": {"cpu_count": 2, "accelerator": "none (CPU)"},
+        "datasets": {
+            dataset: {
+                "synthetic": synthetic,
+                "evaluation": evaluation,
+                "classes": CLASSES,
+                "n_beats": n + 15,
+                "fingerprint": "f" * 64,
+                "cells_carry_checksums": True,
+                "splits": {
+                    name: {
+                        "protocol": protocol,
+                        "train": 10,
+                        "val": 5,
+                        "test": n,
+                        "sha256": split_checksum(parts),
+                        "test_labels_sha256": labels_checksum(first["y_true"]),
+                    }
+                    for name in names
+                },
+            }
+        },
+    }
     store.write_manifest(manifest)
     for r in rows:
         key = CellKey(dataset, r.get("split", "predefined"), r["model"], 0)
         predictions = fake_predictions(r["accuracy"])
         metrics = classification_metrics(predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy(), CLASSES)
-        store.write_cell(key, predictions, {
-            **metrics, "dataset": dataset, "split": key.split, "model": r["model"], "seed": 0, "classes": CLASSES,
-            "protocol": protocol, "synthetic": synthetic, "n_train": 10, "n_val": 5, "n_test": n, "fit_seconds": 10.0,
-            "predict_seconds": 1.0, "beats_per_second": float(n), "peak_memory_mb": 900.0, "baseline_f1_macro": None,
-            "commit": "0" * 40, "split_sha256": split_checksum(parts), "data_fingerprint": "f" * 64,
-            "test_labels_sha256": labels_checksum(predictions["y_true"])})
+        store.write_cell(
+            key,
+            predictions,
+            {
+                **metrics,
+                "dataset": dataset,
+                "split": key.split,
+                "model": r["model"],
+                "seed": 0,
+                "classes": CLASSES,
+                "protocol": protocol,
+                "synthetic": synthetic,
+                "n_train": 10,
+                "n_val": 5,
+                "n_test": n,
+                "fit_seconds": 10.0,
+                "predict_seconds": 1.0,
+                "beats_per_second": float(n),
+                "peak_memory_mb": 900.0,
+                "baseline_f1_macro": None,
+                "commit": "0" * 40,
+                "split_sha256": split_checksum(parts),
+                "data_fingerprint": "f" * 64,
+                "test_labels_sha256": labels_checksum(predictions["y_true"]),
+            },
+        )
     cells = store.cells()
     assert len(cells) == len(rows)
     store.write_results(results_table(cells, folder.name), cells)
 
 
 def test_the_leaderboard_sets_runs_beside_anchors_and_checks_targets(tmp_path, capsys):
-    fake_run(tmp_path / "intra", "mitdb-intra", "intra-patient", [
-        {"model": "cnn", "accuracy": 0.99, "f1_macro": 0.93, "recall_S": 0.8, "recall_V": 0.95},
-        {"model": "lstm", "accuracy": 0.97, "f1_macro": 0.85, "recall_S": 0.7, "recall_V": 0.9},
-    ])
-    fake_run(tmp_path / "inter", "mitdb-inter", "inter-patient", [
-        {"model": "cnn", "accuracy": 0.95, "f1_macro": 0.6, "recall_S": 0.5, "recall_V": 0.92},
-    ])
+    fake_run(
+        tmp_path / "intra",
+        "mitdb-intra",
+        "intra-patient",
+        [
+            {"model": "cnn", "accuracy": 0.99, "f1_macro": 0.93, "recall_S": 0.8, "recall_V": 0.95},
+            {"model": "lstm", "accuracy": 0.97, "f1_macro": 0.85, "recall_S": 0.7, "recall_V": 0.9},
+        ],
+    )
+    fake_run(
+        tmp_path / "inter",
+        "mitdb-inter",
+        "inter-patient",
+        [
+            {"model": "cnn", "accuracy": 0.95, "f1_macro": 0.6, "recall_S": 0.5, "recall_V": 0.92},
+        ],
+    )
     out = tmp_path / "README.md"
-    code = main(["leaderboard", "intra", "inter", "--results-dir", str(tmp_path), "--published", str(PUBLISHED),
-                 "--out", str(out)])
+    code = main(
+        [
+            "leaderboard",
+            "intra",
+            "inter",
+            "--results-dir",
+            str(tmp_path),
+            "--published",
+            str(PUBLISHED),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     text = out.read_text()
     intra, inter = text.split("## Intra-patient")[1].split("## Inter-patient")
@@ -95,8 +159,10 @@ def test_the_leaderboard_sets_runs_beside_anchors_and_checks_targets(tmp_path, c
     assert "Kachuee et al. 2018" in intra and "Niu et al. 2020" in inter and "Niu" not in intra
     assert "| cnn | 1 | 0.9900 | " in intra  # the accuracy of cnn's predictions
     # intervals from the predictions: cnn's accuracy [0.99, 0.99] lies above 0.988, lstm's [0.97, 0.97] below 0.98
-    assert "- the best model at accuracy >= 0.988, f1_macro >= 0.92: **met** (cnn: accuracy 0.990 [0.990, 0.990] " \
-           "met" in intra
+    assert (
+        "- the best model at accuracy >= 0.988, f1_macro >= 0.92: **met** (cnn: accuracy 0.990 [0.990, 0.990] "
+        "met" in intra
+    )
     assert "- every one of cnn, lstm, cnn-bilstm at accuracy >= 0.98, f1_macro >= 0.88: **missed**" in intra
     assert "lstm: accuracy 0.970 [0.970, 0.970] missed" in intra
     assert "- the best model at accuracy >= 0.94, recall_V >= 0.9, recall_S >= 0.7: **met**" in inter
@@ -105,12 +171,21 @@ def test_the_leaderboard_sets_runs_beside_anchors_and_checks_targets(tmp_path, c
 
 
 def test_cross_validation_by_record_gets_its_own_section_without_anchors_or_targets(tmp_path):
-    fake_run(tmp_path / "cv", "mitdb-ds1", "record-cv", [
-        {"model": "cnn", "split": f"fold{k}", "accuracy": a, "f1_macro": 0.5, "recall_S": 0.4, "recall_V": 0.9}
-        for k, a in enumerate((0.90, 0.94), 1)], split="group-kfold")
+    fake_run(
+        tmp_path / "cv",
+        "mitdb-ds1",
+        "record-cv",
+        [
+            {"model": "cnn", "split": f"fold{k}", "accuracy": a, "f1_macro": 0.5, "recall_S": 0.4, "recall_V": 0.9}
+            for k, a in enumerate((0.90, 0.94), 1)
+        ],
+        split="group-kfold",
+    )
     out = tmp_path / "README.md"
-    assert main(["leaderboard", "cv", "--results-dir", str(tmp_path), "--published", str(PUBLISHED),
-                 "--out", str(out)]) == 0
+    assert (
+        main(["leaderboard", "cv", "--results-dir", str(tmp_path), "--published", str(PUBLISHED), "--out", str(out)])
+        == 0
+    )
     text = out.read_text()
     assert "## Inter-patient" not in text and "## Intra-patient" not in text
     section = text.split("## Cross-validation by record")[1]
@@ -134,11 +209,17 @@ def test_every_registered_dataset_maps_to_a_leaderboard_section(name):
 
 
 def test_a_cross_database_run_gets_its_own_section(tmp_path):
-    fake_run(tmp_path / "cross", "wfdb-cross", "cross-database", [
-        {"model": "cnn", "accuracy": 0.81, "f1_macro": 0.4, "recall_S": 0.2, "recall_V": 0.7}])
+    fake_run(
+        tmp_path / "cross",
+        "wfdb-cross",
+        "cross-database",
+        [{"model": "cnn", "accuracy": 0.81, "f1_macro": 0.4, "recall_S": 0.2, "recall_V": 0.7}],
+    )
     out = tmp_path / "README.md"
-    assert main(["leaderboard", "cross", "--results-dir", str(tmp_path), "--published", str(PUBLISHED),
-                 "--out", str(out)]) == 0
+    assert (
+        main(["leaderboard", "cross", "--results-dir", str(tmp_path), "--published", str(PUBLISHED), "--out", str(out)])
+        == 0
+    )
     section = out.read_text().split("## Cross-database")[1]
     assert "### `wfdb-cross` (run `cross`)" in section and "| cnn | 1 | 0.8100 | " in section
 
@@ -160,50 +241,100 @@ def test_the_committed_leaderboard_is_what_its_command_makes_of_the_committed_ru
 
 def test_verdict_words_at_their_edges(tmp_path):
     # cnn: accuracy 0.9 in every record, interval [0.9, 0.9]; lstm 0.8 in every record
-    fake_run(tmp_path / "inter", "mitdb-inter", "inter-patient", [
-        {"model": "cnn", "accuracy": 0.9, "f1_macro": 0.6, "recall_S": 1.0, "recall_V": 1.0},
-        {"model": "lstm", "accuracy": 0.8, "f1_macro": 0.5, "recall_S": 1.0, "recall_V": 1.0}])
+    fake_run(
+        tmp_path / "inter",
+        "mitdb-inter",
+        "inter-patient",
+        [
+            {"model": "cnn", "accuracy": 0.9, "f1_macro": 0.6, "recall_S": 1.0, "recall_V": 1.0},
+            {"model": "lstm", "accuracy": 0.8, "f1_macro": 0.5, "recall_S": 1.0, "recall_V": 1.0},
+        ],
+    )
     published = tmp_path / "published.toml"
-    anchors = {"below us": "0.89", "equal": "0.9", "above us": "0.91", "range to us": "0.85-0.9",
-               "range beyond": "0.905-0.95"}
+    anchors = {
+        "below us": "0.89",
+        "equal": "0.9",
+        "above us": "0.91",
+        "range to us": "0.85-0.9",
+        "range beyond": "0.905-0.95",
+    }
     targets = {"0.89": "met", "0.9": "not resolved", "0.91": "missed"}
-    published.write_text("".join(f'[[anchor]]\nevaluation = "inter-patient"\nsource = "{s}"\naccuracy = "{v}"\n'
-                                 for s, v in anchors.items())
-                         + "".join(f'[[target]]\nevaluation = "inter-patient"\nrule = "any"\nmodels = ["cnn"]\n'
-                                   f'accuracy = {t}\n' for t in targets))
+    published.write_text(
+        "".join(
+            f'[[anchor]]\nevaluation = "inter-patient"\nsource = "{s}"\naccuracy = "{v}"\n' for s, v in anchors.items()
+        )
+        + "".join(
+            f'[[target]]\nevaluation = "inter-patient"\nrule = "any"\nmodels = ["cnn"]\naccuracy = {t}\n'
+            for t in targets
+        )
+    )
     out = tmp_path / "README.md"
-    assert main(["leaderboard", "inter", "--results-dir", str(tmp_path), "--published", str(published),
-                 "--out", str(out)]) == 0
+    assert (
+        main(["leaderboard", "inter", "--results-dir", str(tmp_path), "--published", str(published), "--out", str(out)])
+        == 0
+    )
     text = out.read_text()
-    for source, verdict in zip(anchors, ["above", "indistinguishable", "below", "indistinguishable", "below"],
-                               strict=True):
+    for source, verdict in zip(
+        anchors, ["above", "indistinguishable", "below", "indistinguishable", "below"], strict=True
+    ):
         assert f"- {source}: accuracy {anchors[source]} vs cnn 0.900 [0.900, 0.900]: **{verdict}**" in text
     for threshold, verdict in targets.items():
-        assert f"- the best model at accuracy >= {threshold}: **{verdict}** (cnn: accuracy 0.900 [0.900, 0.900] " \
-               f"{verdict})" in text
+        assert (
+            f"- the best model at accuracy >= {threshold}: **{verdict}** (cnn: accuracy 0.900 [0.900, 0.900] "
+            f"{verdict})" in text
+        )
     # lstm is 0.1 below cnn in every record: told apart from the best model on macro-F1
     assert "Best macro-F1: **cnn**" in text and "Holm over 1 comparisons, alpha 0.05): none." in text
 
 
 def test_the_leaderboard_says_which_runs_it_left_out_and_why(tmp_path, capsys):
-    fake_run(tmp_path / "sim", "synthetic", "intra-patient", [
-        {"model": "cnn", "accuracy": 0.99, "f1_macro": 0.93, "recall_S": 0.8, "recall_V": 0.95}], synthetic=True)
-    fake_run(tmp_path / "inter", "mitdb-inter", "inter-patient", [
-        {"model": "cnn", "accuracy": 0.95, "f1_macro": 0.6, "recall_S": 0.5, "recall_V": 0.92}])
+    fake_run(
+        tmp_path / "sim",
+        "synthetic",
+        "intra-patient",
+        [{"model": "cnn", "accuracy": 0.99, "f1_macro": 0.93, "recall_S": 0.8, "recall_V": 0.95}],
+        synthetic=True,
+    )
+    fake_run(
+        tmp_path / "inter",
+        "mitdb-inter",
+        "inter-patient",
+        [{"model": "cnn", "accuracy": 0.95, "f1_macro": 0.6, "recall_S": 0.5, "recall_V": 0.92}],
+    )
     # a planned run whose cells never finished: its manifest names a dataset its results.csv does not hold
-    fake_run(tmp_path / "unfinished", "mitdb-intra", "intra-patient", [
-        {"model": "cnn", "accuracy": 0.97, "f1_macro": 0.9, "recall_S": 0.8, "recall_V": 0.9}])
+    fake_run(
+        tmp_path / "unfinished",
+        "mitdb-intra",
+        "intra-patient",
+        [{"model": "cnn", "accuracy": 0.97, "f1_macro": 0.9, "recall_S": 0.8, "recall_V": 0.9}],
+    )
     manifest = json.loads((tmp_path / "unfinished" / "manifest.json").read_text())
     manifest["datasets"]["mitdb-ds1"] = {"synthetic": False, "evaluation": "record-cv"}
     (tmp_path / "unfinished" / "manifest.json").write_text(json.dumps(manifest))
     out = tmp_path / "README.md"
-    assert main(["leaderboard", "sim", "inter", "unfinished", "--results-dir", str(tmp_path), "--published",
-                 str(PUBLISHED), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "leaderboard",
+                "sim",
+                "inter",
+                "unfinished",
+                "--results-dir",
+                str(tmp_path),
+                "--published",
+                str(PUBLISHED),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out.splitlines()
     assert printed[1:] == [
         "left out of the tables: run sim dataset synthetic: SYNTHETIC data (simulated beats: its numbers say "
         "nothing about real ECGs)",
-        "left out of the tables: run unfinished dataset mitdb-ds1: no finished cell in its results.csv"]
+        "left out of the tables: run unfinished dataset mitdb-ds1: no finished cell in its results.csv",
+    ]
     text = out.read_text()
     head, tables = text.split("## Intra-patient")
     assert "Left out of the tables below:" in head
@@ -214,8 +345,12 @@ def test_the_leaderboard_says_which_runs_it_left_out_and_why(tmp_path, capsys):
 
 
 def test_nothing_left_out_says_nothing(tmp_path, capsys):
-    fake_run(tmp_path / "inter", "mitdb-inter", "inter-patient", [
-        {"model": "cnn", "accuracy": 0.95, "f1_macro": 0.6, "recall_S": 0.5, "recall_V": 0.92}])
+    fake_run(
+        tmp_path / "inter",
+        "mitdb-inter",
+        "inter-patient",
+        [{"model": "cnn", "accuracy": 0.95, "f1_macro": 0.6, "recall_S": 0.5, "recall_V": 0.92}],
+    )
     out = tmp_path / "README.md"
     assert main(["leaderboard", "inter", "--results-dir", str(tmp_path), "--out", str(out)]) == 0
     assert capsys.readouterr().out.splitlines() == [f"written: {out}"]
@@ -225,13 +360,22 @@ def test_nothing_left_out_says_nothing(tmp_path, capsys):
 def test_a_cell_scored_on_other_beats_than_its_split_is_left_out_not_compared(tmp_path, capsys):
     # Every cell of one split is scored on the split's test beats (RunStore proves it), so a cell whose predictions
     # hold other beats is damaged: left out of the leaderboard by name, never set beside the best model.
-    fake_run(tmp_path / "inter", "mitdb-inter", "inter-patient", [
-        {"model": "cnn", "accuracy": 0.9, "f1_macro": 0.6, "recall_S": 1.0, "recall_V": 1.0},
-        {"model": "lstm", "accuracy": 0.8, "f1_macro": 0.5, "recall_S": 1.0, "recall_V": 1.0}])
+    fake_run(
+        tmp_path / "inter",
+        "mitdb-inter",
+        "inter-patient",
+        [
+            {"model": "cnn", "accuracy": 0.9, "f1_macro": 0.6, "recall_S": 1.0, "recall_V": 1.0},
+            {"model": "lstm", "accuracy": 0.8, "f1_macro": 0.5, "recall_S": 1.0, "recall_V": 1.0},
+        ],
+    )
     store = RunStore(tmp_path / "inter")
     key = CellKey("mitdb-inter", "predefined", "lstm", 0)
-    store.write_cell(key, fake_predictions(0.8, patients=8), {"dataset": "mitdb-inter", "split": "predefined",
-                                                               "model": "lstm", "seed": 0, "classes": CLASSES})
+    store.write_cell(
+        key,
+        fake_predictions(0.8, patients=8),
+        {"dataset": "mitdb-inter", "split": "predefined", "model": "lstm", "seed": 0, "classes": CLASSES},
+    )
     out = tmp_path / "README.md"
     assert main(["leaderboard", "inter", "--results-dir", str(tmp_path), "--out", str(out)]) == 0
     text = out.read_text()

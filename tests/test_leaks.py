@@ -38,8 +38,20 @@ def _run_suite(tmp_path: Path, data_dir: Path, body: str, *extra: str) -> tuple[
     suite = tmp_path / "suite.toml"
     suite.write_text(body)
     results = tmp_path / "results"
-    code = main(["run", "--suite", str(suite), "--quick", "--plan-only", "--data-dir", str(data_dir),
-                 "--results-dir", str(results), *extra])
+    code = main(
+        [
+            "run",
+            "--suite",
+            str(suite),
+            "--quick",
+            "--plan-only",
+            "--data-dir",
+            str(data_dir),
+            "--results-dir",
+            str(results),
+            *extra,
+        ]
+    )
     return code, results
 
 
@@ -106,8 +118,16 @@ def test_a_record_without_beats_adds_none_and_only_a_database_without_any_is_ref
     assert dataset.provenance["annotations_outside_signal"] == {"101": 2}
     wfdb.wrann("100", "atr", np.array([5, 900]), symbol=["+", "~"], write_dir=str(alpha))  # rhythm and noise only
     code, results = _run_suite(tmp_path, root, CROSS.format(test="beta", extra=""))
-    _assert_refused(capsys, code, ["WFDB database 'alpha': no record gives a beat", "record 100, file 100.atr: no "
-                                   "beat annotations (2 annotations, symbols: +, ~)", "1 more record(s)"], results)
+    _assert_refused(
+        capsys,
+        code,
+        [
+            "WFDB database 'alpha': no record gives a beat",
+            "record 100, file 100.atr: no beat annotations (2 annotations, symbols: +, ~)",
+            "1 more record(s)",
+        ],
+        results,
+    )
 
 
 # ------------------------------------------------------------------ 2. no record on both sides of any split
@@ -128,37 +148,87 @@ def _subfolder_link(root: Path) -> None:
 
 # (id, how the data are changed, the suite's test database, extra [dataset_params.wfdb-cross] lines, words)
 LEAK_CASES = [
-    ("test-database-links-to-train", lambda root: _link_database(root, "alpha2", "alpha"), "alpha2", "",
-     ["wfdb-cross", "share 2 record(s)", "alpha/100 (train) and alpha2/100 (test)", "the same files"]),
-    ("record-copied-under-another-name-elsewhere", lambda root: _copy_record(root / "alpha", "100", root / "beta",
-                                                                             "b3"), "beta", "",
-     ["share 1 record(s)", "alpha/100 (train) and beta/b3 (test)", "identical signal files"]),
-    ("same-database-overlapping-record-lists", lambda root: None, "alpha",
-     'train_records = ["100", "101"]\ntest_records = ["101"]', ["alpha/101 (train) and alpha/101 (test)"]),
-    ("records-entry-leaves-the-folder", _records_file("100\n../beta/b1\n"), "beta", "",
-     ["'alpha', file RECORDS", "record '../beta/b1'", "inside the database folder"]),
-    ("records-entry-absolute", lambda root: (root / "alpha" / "RECORDS").write_text(f"100\n{root}/beta/b1\n"),
-     "beta", "", ["'alpha', file RECORDS", "/beta/b1'", "absolute path"]),
-    ("records-entry-through-a-link-outside", _subfolder_link, "beta", "",
-     ["record 'sub/b1' leaves the database folder", "symbolic link pointing outside"]),
-    ("records-entry-listed-twice", _records_file("100\n101\n100\n"), "beta", "",
-     ["'alpha', file RECORDS", "record '100' is listed twice"]),
-    ("record-list-parameter-twice", lambda root: None, "beta", 'train_records = ["100", "100"]',
-     ['train_records = ["100", "100"]', "no value twice"]),
-    ("record-list-parameter-leaves-the-folder", lambda root: None, "beta", 'train_records = ["../beta/b1"]',
-     ["record '../beta/b1'", "inside the database folder"]),
-    ("database-name-is-a-path", lambda root: None, "../elsewhere/beta", "",
-     ['test = "../elsewhere/beta"', "no path"]),
-    ("one-side-holds-a-record-twice-under-two-names", lambda root: (
-        _copy_record(root / "alpha", "101", root / "alpha", "102"),
-        (root / "alpha" / "RECORDS").write_text("100\n101\n102\n")), "beta", "",
-     ["'alpha': records 101 and 102 are one recording", "identical signal files"]),
+    (
+        "test-database-links-to-train",
+        lambda root: _link_database(root, "alpha2", "alpha"),
+        "alpha2",
+        "",
+        ["wfdb-cross", "share 2 record(s)", "alpha/100 (train) and alpha2/100 (test)", "the same files"],
+    ),
+    (
+        "record-copied-under-another-name-elsewhere",
+        lambda root: _copy_record(root / "alpha", "100", root / "beta", "b3"),
+        "beta",
+        "",
+        ["share 1 record(s)", "alpha/100 (train) and beta/b3 (test)", "identical signal files"],
+    ),
+    (
+        "same-database-overlapping-record-lists",
+        lambda root: None,
+        "alpha",
+        'train_records = ["100", "101"]\ntest_records = ["101"]',
+        ["alpha/101 (train) and alpha/101 (test)"],
+    ),
+    (
+        "records-entry-leaves-the-folder",
+        _records_file("100\n../beta/b1\n"),
+        "beta",
+        "",
+        ["'alpha', file RECORDS", "record '../beta/b1'", "inside the database folder"],
+    ),
+    (
+        "records-entry-absolute",
+        lambda root: (root / "alpha" / "RECORDS").write_text(f"100\n{root}/beta/b1\n"),
+        "beta",
+        "",
+        ["'alpha', file RECORDS", "/beta/b1'", "absolute path"],
+    ),
+    (
+        "records-entry-through-a-link-outside",
+        _subfolder_link,
+        "beta",
+        "",
+        ["record 'sub/b1' leaves the database folder", "symbolic link pointing outside"],
+    ),
+    (
+        "records-entry-listed-twice",
+        _records_file("100\n101\n100\n"),
+        "beta",
+        "",
+        ["'alpha', file RECORDS", "record '100' is listed twice"],
+    ),
+    (
+        "record-list-parameter-twice",
+        lambda root: None,
+        "beta",
+        'train_records = ["100", "100"]',
+        ['train_records = ["100", "100"]', "no value twice"],
+    ),
+    (
+        "record-list-parameter-leaves-the-folder",
+        lambda root: None,
+        "beta",
+        'train_records = ["../beta/b1"]',
+        ["record '../beta/b1'", "inside the database folder"],
+    ),
+    ("database-name-is-a-path", lambda root: None, "../elsewhere/beta", "", ['test = "../elsewhere/beta"', "no path"]),
+    (
+        "one-side-holds-a-record-twice-under-two-names",
+        lambda root: (
+            _copy_record(root / "alpha", "101", root / "alpha", "102"),
+            (root / "alpha" / "RECORDS").write_text("100\n101\n102\n"),
+        ),
+        "beta",
+        "",
+        ["'alpha': records 101 and 102 are one recording", "identical signal files"],
+    ),
 ]
 
 
 @pytest.mark.parametrize("case_id, change, test, extra, words", LEAK_CASES, ids=[c[0] for c in LEAK_CASES])
-def test_a_record_on_both_sides_or_outside_its_database_is_refused_by_name(case_id, change, test, extra, words,
-                                                                          databases, tmp_path, capsys):
+def test_a_record_on_both_sides_or_outside_its_database_is_refused_by_name(
+    case_id, change, test, extra, words, databases, tmp_path, capsys
+):
     root, _ = databases
     change(root)
     stored = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
@@ -184,15 +254,16 @@ def test_a_leak_found_when_resuming_leaves_the_stored_run_as_it_was(databases, t
 
 def test_disjoint_sides_of_one_database_and_records_in_a_real_subfolder_pass(databases, tmp_path):
     root, _ = databases
-    ok = data.load_dataset("wfdb-cross", root, train="alpha", test="alpha", train_records=["100"],
-                           test_records=["101"])
+    ok = data.load_dataset("wfdb-cross", root, train="alpha", test="alpha", train_records=["100"], test_records=["101"])
     assert len(ok.predefined_split[1]) > 0
     # PhysioNet's own RECORDS files may name records in subfolders of the database: they are inside.
     (root / "alpha" / "sub").mkdir()
     for ext in ("hea", "dat", "atr"):
         shutil.move(root / "alpha" / f"101.{ext}", root / "alpha" / "sub" / f"101.{ext}")
-    assert data.dataset_spec("wfdb-cross").missing(root, train="alpha", test="beta",
-                                                   train_records=["100", "sub/101"]) is None
+    assert (
+        data.dataset_spec("wfdb-cross").missing(root, train="alpha", test="beta", train_records=["100", "sub/101"])
+        is None
+    )
     both = data.load_dataset("wfdb-cross", root, train="alpha", test="beta", train_records=["100", "sub/101"])
     assert both.provenance["groups"][1] == "alpha/sub/101" and len(both.predefined_split[0]) == len(ok.y)
 
@@ -222,13 +293,21 @@ shipped = false
 """
 
 
-@pytest.mark.parametrize("extra, words", [
-    ('train_records = ["101", "105"]\ntest_records = ["105"]', ["mitdb-noise", "mitdb/105 (train) and mitdb/105 "
-                                                                 "(test)"]),
-    ('train_records = ["101", "905"]\ntest_records = ["105"]', ["mitdb/905 (train) and mitdb/105 (test)",
-                                                                 "identical signal files"]),
-    ('train_records = ["101"]\ntest_records = ["105", "105"]', ['test_records = ["105", "105"]', "no value twice"]),
-], ids=["same-name", "a-copy-under-another-name", "listed-twice"])
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (
+            'train_records = ["101", "105"]\ntest_records = ["105"]',
+            ["mitdb-noise", "mitdb/105 (train) and mitdb/105 (test)"],
+        ),
+        (
+            'train_records = ["101", "905"]\ntest_records = ["105"]',
+            ["mitdb/905 (train) and mitdb/105 (test)", "identical signal files"],
+        ),
+        ('train_records = ["101"]\ntest_records = ["105", "105"]', ['test_records = ["105", "105"]', "no value twice"]),
+    ],
+    ids=["same-name", "a-copy-under-another-name", "listed-twice"],
+)
 def test_the_noise_track_refuses_a_record_on_both_sides(extra, words, real_data, tmp_path, tmp_cache, capsys):
     mitdb = real_data / "mitdb"
     (mitdb / "SHA256SUMS.txt").unlink()  # the copy below is not PhysioNet's; the others are links to verified files
@@ -254,8 +333,11 @@ PARAM_CASES = [
     ("snr-absurd-high", _suite("mitdb-noise", "snrs = [1e6]"), ["snrs = [1000000.0]", "<= 60"]),
     ("snr-bool", _suite("mitdb-noise", "snrs = [true]"), ["snrs = [true]", "each a number"]),
     ("snr-twice", _suite("mitdb-noise", "snrs = [12, 6, 12.0]"), ["snrs = [12, 6, 12.0]", "no value twice"]),
-    ("snr-one-condition-name", _suite("mitdb-noise", "snrs = [12.000001, 12.0000001]"),
-     ["snrs = [12.000001, 12.0000001]", "both name the condition .../12"]),
+    (
+        "snr-one-condition-name",
+        _suite("mitdb-noise", "snrs = [12.000001, 12.0000001]"),
+        ["snrs = [12.000001, 12.0000001]", "both name the condition .../12"],
+    ),
     ("snr-none", _suite("mitdb-noise", "snrs = []"), ["snrs = []", "at least 1 item"]),
     ("snr-not-a-list", _suite("mitdb-noise", "snrs = 12"), ["snrs = 12", "must be a list"]),
     ("noise-twice", _suite("mitdb-noise", 'noises = ["em", "em"]'), ['noises = ["em", "em"]', "no value twice"]),
@@ -315,10 +397,18 @@ def _conditions_dataset() -> Dataset:
     X[300:1500, 0] = np.tile(ids, 3)
     X[1500:, 0] = np.tile(1000 + np.arange(100.0), 2)
     y = np.concatenate([y_train, np.tile(y_test, 3), np.tile(y_other, 2)])
-    groups = np.concatenate([rng.integers(0, 5, 300), np.tile(rng.integers(5, 9, 400), 3),
-                             np.tile(rng.integers(9, 11, 100), 2)])
-    return Dataset("noisy", X, y, ("N", "S", "V"), groups=groups, conditions=conditions,
-                   predefined_split=(np.arange(300), np.arange(300, 1700)))
+    groups = np.concatenate(
+        [rng.integers(0, 5, 300), np.tile(rng.integers(5, 9, 400), 3), np.tile(rng.integers(9, 11, 100), 2)]
+    )
+    return Dataset(
+        "noisy",
+        X,
+        y,
+        ("N", "S", "V"),
+        groups=groups,
+        conditions=conditions,
+        predefined_split=(np.arange(300), np.arange(300, 1700)),
+    )
 
 
 def test_a_quick_subsample_keeps_the_same_beats_in_every_condition():
@@ -339,35 +429,70 @@ def _kaggle(train_labels: list[int], test_labels: list[int]):
     def write(folder: Path) -> None:
         (folder / "mitbih_train.csv").write_text("".join(_row(label) for label in train_labels))
         (folder / "mitbih_test.csv").write_text("".join(_row(label) for label in test_labels))
+
     return write
 
 
 # (id, the data written, dataset, the suite's max_beats (None: none), words)
 EMPTY_CASES = [
-    ("max-beats-leaves-a-small-test-file-empty", _kaggle([0, 1] * 200, [0]), "mitbih", 20,
-     ["dataset 'mitbih', split predefined: the test part is empty", "max_beats = 20", "raise max_beats"]),
-    ("a-training-file-of-one-class", _kaggle([0] * 50, [1] * 5), "mitbih", None,
-     ["dataset 'mitbih', split predefined: the training part holds a single class (N)", "give it more beats"]),
-    ("max-beats-leaves-one-class-to-train-on", lambda folder: None, "synthetic", 3,
-     ["dataset 'synthetic', split holdout: the test part is empty", "max_beats = 3"]),
-    ("max-beats-leaves-fewer-beats-than-folds", lambda folder: None, "synthetic --protocol kfold", 3,
-     ["dataset 'synthetic': kfold with n_folds = 5 needs a class with at least 5 beats", "raise max_beats"]),
-    ("max-beats-leaves-fewer-beats-than-record-folds", lambda folder: None, "synthetic --protocol group-kfold", 3,
-     ["dataset 'synthetic': group-kfold with n_folds = 5", "lower n_folds"]),
+    (
+        "max-beats-leaves-a-small-test-file-empty",
+        _kaggle([0, 1] * 200, [0]),
+        "mitbih",
+        20,
+        ["dataset 'mitbih', split predefined: the test part is empty", "max_beats = 20", "raise max_beats"],
+    ),
+    (
+        "a-training-file-of-one-class",
+        _kaggle([0] * 50, [1] * 5),
+        "mitbih",
+        None,
+        ["dataset 'mitbih', split predefined: the training part holds a single class (N)", "give it more beats"],
+    ),
+    (
+        "max-beats-leaves-one-class-to-train-on",
+        lambda folder: None,
+        "synthetic",
+        3,
+        ["dataset 'synthetic', split holdout: the test part is empty", "max_beats = 3"],
+    ),
+    (
+        "max-beats-leaves-fewer-beats-than-folds",
+        lambda folder: None,
+        "synthetic --protocol kfold",
+        3,
+        ["dataset 'synthetic': kfold with n_folds = 5 needs a class with at least 5 beats", "raise max_beats"],
+    ),
+    (
+        "max-beats-leaves-fewer-beats-than-record-folds",
+        lambda folder: None,
+        "synthetic --protocol group-kfold",
+        3,
+        ["dataset 'synthetic': group-kfold with n_folds = 5", "lower n_folds"],
+    ),
 ]
 
 
 @pytest.mark.parametrize("case_id, prepare, dataset, max_beats, words", EMPTY_CASES, ids=[c[0] for c in EMPTY_CASES])
-def test_a_split_part_left_empty_is_refused_at_plan_time(case_id, prepare, dataset, max_beats, words, tmp_path,
-                                                        capsys):
+def test_a_split_part_left_empty_is_refused_at_plan_time(case_id, prepare, dataset, max_beats, words, tmp_path, capsys):
     prepare(tmp_path)
     dataset, *options = dataset.split()
     body = f'datasets = ["{dataset}"]\nmodels = ["minirocket"]\n'
     body += f"max_beats = {max_beats}\n" if max_beats else ""
     (tmp_path / "suite.toml").write_text(body)
     results = tmp_path / "results"
-    code = main(["run", "--suite", str(tmp_path / "suite.toml"), *options, "--data-dir", str(tmp_path),
-                 "--results-dir", str(results)])
+    code = main(
+        [
+            "run",
+            "--suite",
+            str(tmp_path / "suite.toml"),
+            *options,
+            "--data-dir",
+            str(tmp_path),
+            "--results-dir",
+            str(results),
+        ]
+    )
     _assert_refused(capsys, code, words, results)
 
 
@@ -379,25 +504,50 @@ def test_run_all_quick_keeps_every_dataset_s_declared_protocol():
     suite = suite_from_args(args, dataset_names())
     assert suite.quick and suite.split["protocol"] == "auto"
     protocols = {name: split_settings(suite, name)["protocol"] for name in dataset_names()}
-    declared = {"mitbih": "predefined", "ptbdb": "holdout", "synthetic": "holdout", "mitdb-intra": "holdout",
-                "mitdb-inter": "predefined", "mitdb-ds1": "group-kfold", "wfdb-cross": "predefined",
-                "mitdb-noise": "predefined"}
+    declared = {
+        "mitbih": "predefined",
+        "ptbdb": "holdout",
+        "synthetic": "holdout",
+        "mitdb-intra": "holdout",
+        "mitdb-inter": "predefined",
+        "mitdb-ds1": "group-kfold",
+        "wfdb-cross": "predefined",
+        "mitdb-noise": "predefined",
+    }
     assert {name: protocols[name] for name in declared} == declared
     args = build_parser().parse_args(["run", "--all", "--quick", "--protocol", "holdout"])
     assert split_settings(suite_from_args(args, dataset_names()), "mitdb-ds1")["protocol"] == "holdout"
 
 
-def test_run_all_quick_plans_mitdb_ds1_by_record_folds_and_the_others_as_before(mitdb_dir, wfdb, tmp_path,
-                                                                                  tmp_cache):
+def test_run_all_quick_plans_mitdb_ds1_by_record_folds_and_the_others_as_before(mitdb_dir, wfdb, tmp_path, tmp_cache):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "mitdb").symlink_to(mitdb_dir, target_is_directory=True)  # mitdb alone: no noise track
     results = tmp_path / "results"
-    assert main(["run", "--all", "--quick", "--plan-only", "--run-id", "q", "--data-dir", str(tmp_path / "data"),
-                 "--results-dir", str(results)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--all",
+                "--quick",
+                "--plan-only",
+                "--run-id",
+                "q",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--results-dir",
+                str(results),
+            ]
+        )
+        == 0
+    )
     datasets = json.loads((results / "q" / "manifest.json").read_text())["datasets"]
     assert set(datasets) == {"synthetic", "mitdb-intra", "mitdb-inter", "mitdb-ds1"}
     protocols = {name: {s["protocol"] for s in info["splits"].values()} for name, info in datasets.items()}
-    assert protocols == {"synthetic": {"holdout"}, "mitdb-intra": {"holdout"}, "mitdb-inter": {"predefined"},
-                         "mitdb-ds1": {"group-kfold"}}
+    assert protocols == {
+        "synthetic": {"holdout"},
+        "mitdb-intra": {"holdout"},
+        "mitdb-inter": {"predefined"},
+        "mitdb-ds1": {"group-kfold"},
+    }
     assert list(datasets["mitdb-ds1"]["splits"]) == [f"fold{k}" for k in range(1, 6)]
     assert datasets["mitdb-ds1"]["evaluation"] == "record-cv"

@@ -57,7 +57,6 @@ def mitdb_inter(mitdb_build, mitdb_dir):
     return data.load_dataset("mitdb-inter", mitdb_dir.parent)
 
 
-
 def test_record_100_gives_2273_beats(mitdb_dir, tmp_cache):
     beats = wd.rebuild_record(mitdb_dir, "100")
     assert len(beats) == 2_273
@@ -208,7 +207,6 @@ def test_cache_is_invalidated_by_a_parameter_or_a_file_change(mitdb_dir, tmp_pat
     assert not list(mitdb_dir.parent.glob("**/*.npz")), "nothing may be written into the data folder"
 
 
-
 def test_mitdb_datasets_are_registered_with_how_to_get_them(tmp_path):
     for name in ("mitdb-intra", "mitdb-inter", "mitdb-ds1"):
         spec = data.dataset_spec(name)
@@ -216,5 +214,3 @@ def test_mitdb_datasets_are_registered_with_how_to_get_them(tmp_path):
         assert not spec.is_available(tmp_path)
         with pytest.raises(EcgbenchError, match="python -m ecgbench data fetch mitdb"):
             data.require_available(name, tmp_path)
-
-

@@ -141,15 +141,18 @@ def test_the_sound_toy_passes_every_check():
     assert len(results) == 17 and all(r.passed for r in results)
 
 
-@pytest.mark.parametrize(("cls", "failed", "says"), [
-    (BatchDependent, {"predict_in_pieces"}, "predicting in pieces of 1, 12, 37 beats"),
-    (RemembersFits, {"fit_twice_same_model"}, "fitting the same instance again"),
-    (HoldsALambda, {"pickle_round_trip"}, "does not pickle"),
-    (WritesIntoItsInput, {"input_not_modified"}, "modified the beats"),
-    (NeedsValidation, {"fit_without_validation"}, "fit(X, y) without a validation part raised TypeError"),
-    # Overriding the public method skips the validation: both rules that rely on it fail, the rest pass.
-    (OldStyle, {"predict_before_fit_fails_clearly", "bad_input_refused"}, "not an EcgbenchError"),
-])
+@pytest.mark.parametrize(
+    ("cls", "failed", "says"),
+    [
+        (BatchDependent, {"predict_in_pieces"}, "predicting in pieces of 1, 12, 37 beats"),
+        (RemembersFits, {"fit_twice_same_model"}, "fitting the same instance again"),
+        (HoldsALambda, {"pickle_round_trip"}, "does not pickle"),
+        (WritesIntoItsInput, {"input_not_modified"}, "modified the beats"),
+        (NeedsValidation, {"fit_without_validation"}, "fit(X, y) without a validation part raised TypeError"),
+        # Overriding the public method skips the validation: both rules that rely on it fail, the rest pass.
+        (OldStyle, {"predict_before_fit_fails_clearly", "bad_input_refused"}, "not an EcgbenchError"),
+    ],
+)
 def test_each_check_catches_the_toy_that_breaks_its_rule_and_only_that(cls, failed, says):
     broken = failures(cls)
     assert set(broken) == failed, broken
@@ -167,8 +170,13 @@ def test_nan_probabilities_are_refused_naming_the_model_and_the_other_checks_sti
     assert "non-finite probabilities (NaN or infinite) for 25 of 50 beats" in broken["probabilities_valid"]
     assert "returnsnan-for-test" in broken["probabilities_valid"]
     # The checks that need no prediction of the test beats pass; those that need one report why they could not.
-    assert not {"params_are_declared", "unknown_parameter_refused", "predict_before_fit_fails_clearly",
-                "bad_input_refused", "fit_returns_self"} & set(broken)
+    assert not {
+        "params_are_declared",
+        "unknown_parameter_refused",
+        "predict_before_fit_fails_clearly",
+        "bad_input_refused",
+        "fit_returns_self",
+    } & set(broken)
     assert "predicting the test beats raised EcgbenchError" in broken["output_shape"]
 
 
@@ -206,18 +214,21 @@ def toy():
         yield name
 
 
-@pytest.mark.parametrize(("change", "says"), [
-    (lambda X, y, Xv, yv: (X[0], y, Xv, yv), "X must be a 2-D array of numbers"),
-    (lambda X, y, Xv, yv: (X.astype(str), y, Xv, yv), "X must be a 2-D array of numbers"),
-    (lambda X, y, Xv, yv: (X, y[:-1], Xv, yv), "y must hold one label per row of X"),
-    (lambda X, y, Xv, yv: (X, y + 0.0, Xv, yv), "y must be integer class labels, got float64"),
-    (lambda X, y, Xv, yv: (X, y + 1, Xv, yv), r"y holds labels outside 0..4 \(n_classes = 5\): \[5\]"),
-    (lambda X, y, Xv, yv: (X[:0], y[:0], Xv, yv), "no training beats"),
-    (lambda X, y, Xv, yv: (X, y, Xv[:, :-1], yv), "X_val has 186 columns, expected 187"),
-    (lambda X, y, Xv, yv: (X, y, Xv, yv[:-1]), "y_val must hold one label per row of X_val"),
-    (lambda X, y, Xv, yv: (X, y, Xv, yv - 1), r"y_val holds labels outside 0..4 \(n_classes = 5\): \[-1\]"),
-    (lambda X, y, Xv, yv: (X, y, Xv, None), "X_val and y_val must be given together"),
-])
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda X, y, Xv, yv: (X[0], y, Xv, yv), "X must be a 2-D array of numbers"),
+        (lambda X, y, Xv, yv: (X.astype(str), y, Xv, yv), "X must be a 2-D array of numbers"),
+        (lambda X, y, Xv, yv: (X, y[:-1], Xv, yv), "y must hold one label per row of X"),
+        (lambda X, y, Xv, yv: (X, y + 0.0, Xv, yv), "y must be integer class labels, got float64"),
+        (lambda X, y, Xv, yv: (X, y + 1, Xv, yv), r"y holds labels outside 0..4 \(n_classes = 5\): \[5\]"),
+        (lambda X, y, Xv, yv: (X[:0], y[:0], Xv, yv), "no training beats"),
+        (lambda X, y, Xv, yv: (X, y, Xv[:, :-1], yv), "X_val has 186 columns, expected 187"),
+        (lambda X, y, Xv, yv: (X, y, Xv, yv[:-1]), "y_val must hold one label per row of X_val"),
+        (lambda X, y, Xv, yv: (X, y, Xv, yv - 1), r"y_val holds labels outside 0..4 \(n_classes = 5\): \[-1\]"),
+        (lambda X, y, Xv, yv: (X, y, Xv, None), "X_val and y_val must be given together"),
+    ],
+)
 def test_fit_refuses_bad_input_naming_the_model(toy, change, says):
     X, y = check_data()
     with pytest.raises(EcgbenchError, match=f"model 'centroid-for-test': {says}"):
@@ -248,12 +259,15 @@ def test_predict_proba_refuses_an_unfitted_model_and_the_wrong_width_and_predict
     assert empty.shape == (0, 5) and empty.dtype == np.float64
 
 
-@pytest.mark.parametrize(("proba", "says"), [
-    (lambda p: p[:, :4], r"must return \(n, n_classes\) = \(50, 5\), got shape \(50, 4\)"),
-    (lambda p: p * 2, "rows must sum to 1, found sums from 2 to 2"),
-    (lambda p: p - p.max(axis=1, keepdims=True) / 5, r"returned negative probabilities \(min -0\.\d+\)"),
-    (lambda p: np.where(p > 0.5, np.inf, p), r"non-finite probabilities \(NaN or infinite\)"),
-])
+@pytest.mark.parametrize(
+    ("proba", "says"),
+    [
+        (lambda p: p[:, :4], r"must return \(n, n_classes\) = \(50, 5\), got shape \(50, 4\)"),
+        (lambda p: p * 2, "rows must sum to 1, found sums from 2 to 2"),
+        (lambda p: p - p.max(axis=1, keepdims=True) / 5, r"returned negative probabilities \(min -0\.\d+\)"),
+        (lambda p: np.where(p > 0.5, np.inf, p), r"non-finite probabilities \(NaN or infinite\)"),
+    ],
+)
 def test_predict_proba_refuses_output_that_is_not_probabilities(proba, says):
     class Bent(Centroid):
         def _predict_proba(self, X):

@@ -37,12 +37,17 @@ def sample_record_name(record: str, snr: int) -> str:
 @pytest.fixture(scope="module")
 def nst_data() -> tuple[Path, Path]:
     if not os.environ.get("ECGBENCH_DATA"):
-        pytest.skip("MIT-BIH and Noise Stress Test records not found: set ECGBENCH_DATA to a folder holding "
-                    "mitdb/ and nstdb/ (CI uses ../shared/data)")
+        pytest.skip(
+            "MIT-BIH and Noise Stress Test records not found: set ECGBENCH_DATA to a folder holding "
+            "mitdb/ and nstdb/ (CI uses ../shared/data)"
+        )
     root = resolve_data_dir()
     mitdb, nstdb = root / "mitdb", root / "nstdb"
-    missing = [str(p) for p in (mitdb / "118.dat", mitdb / "119.dat", nstdb / "em.dat", nstdb / "118e06.dat")
-               if not p.is_file()]
+    missing = [
+        str(p)
+        for p in (mitdb / "118.dat", mitdb / "119.dat", nstdb / "em.dat", nstdb / "118e06.dat")
+        if not p.is_file()
+    ]
     if missing:
         pytest.skip(f"noise stress test data absent under {root}: {', '.join(missing)} (see data/SOURCES.md)")
     pytest.importorskip("wfdb")
@@ -67,8 +72,10 @@ def test_regenerates_physionet_sample_record(nst_data, record, snr):
     difference = noisy.signal - shipped.signal
     identical = float((difference == 0).mean())
     max_abs = int(np.abs(difference).max())
-    print(f"{sample_record_name(record, snr)}: identical {identical:.6f}, max |diff| {max_abs} ADC units, "
-          f"gains {noisy.gains}, measured SNR {np.round(noisy.measured_snr_db, 2)} dB")
+    print(
+        f"{sample_record_name(record, snr)}: identical {identical:.6f}, max |diff| {max_abs} ADC units, "
+        f"gains {noisy.gains}, measured SNR {np.round(noisy.measured_snr_db, 2)} dB"
+    )
     assert noisy.signal.shape == shipped.signal.shape == (650_000, 2)
     assert identical >= MIN_IDENTICAL_SHARE and max_abs <= MAX_ABS_DIFF_ADC
     assert noisy.noise_offset == 0 and noisy.segments[0] == (108_000, 151_200) and len(noisy.segments) == 7
@@ -91,8 +98,13 @@ def test_nst_wrap_quirk_is_the_last_sample_only(nst_data):
 
 def test_calibration_is_sigamps(clean_records, em):
     """S and N as sigamp measures them (ADC units): the values nst used, which the exact match confirms."""
-    assert np.allclose(nz.qrs_amplitude(clean_records["118"].signal, clean_records["118"].samples,
-                                        clean_records["118"].symbols, fs=FS), [548.619, 440.211], atol=5e-4)
+    assert np.allclose(
+        nz.qrs_amplitude(
+            clean_records["118"].signal, clean_records["118"].samples, clean_records["118"].symbols, fs=FS
+        ),
+        [548.619, 440.211],
+        atol=5e-4,
+    )
     assert np.allclose(nz.noise_rms(em.signal, fs=FS), [65.4789, 20.3516], atol=5e-5)
     assert np.allclose(nz.snr_to_gain(6, [548.619, 440.211], [65.4789, 20.3516]), [1.48465, 3.83281])
 
@@ -117,15 +129,28 @@ def test_measured_snr_of_the_shipped_records(nst_data, clean_records, em):
 def test_added_calibration_gives_the_requested_snr(clean_records, em, snr):
     clean = clean_records["118"]
     for protocol in ("standard", "whole"):
-        noisy = nz.add_noise(clean.signal, clean.samples, clean.symbols, em.signal, snr, fs=FS, record="118",
-                             seed=3, adc_zero=1024, calibration="added", protocol=protocol)
+        noisy = nz.add_noise(
+            clean.signal,
+            clean.samples,
+            clean.symbols,
+            em.signal,
+            snr,
+            fs=FS,
+            record="118",
+            seed=3,
+            adc_zero=1024,
+            calibration="added",
+            protocol=protocol,
+        )
         assert np.all(np.abs(noisy.measured_snr_db - snr) <= SNR_TOLERANCE_DB), noisy.measured_snr_db
-        again = nz.measure_snr(clean.signal, noisy.signal, clean.samples, clean.symbols, fs=FS,
-                               segments=noisy.segments, adc_zero=1024)
+        again = nz.measure_snr(
+            clean.signal, noisy.signal, clean.samples, clean.symbols, fs=FS, segments=noisy.segments, adc_zero=1024
+        )
         assert np.array_equal(again, noisy.measured_snr_db)
 
 
 # --- synthetic record: runs without the data ---------------------------------------------------------------
+
 
 def synthetic_record(seconds: float = 900.0, seed: int = 0):
     """Two channels of spiky beats (float, mV-like) with N and V annotations, and a two-channel random walk
@@ -185,7 +210,7 @@ def test_whole_record_option(synthetic):
     added = whole.signal - clean
     wrap = len(noise) - 99  # noise sample 0 is added at output sample len - 99
     residual = added[108_000:] - whole.gains * noise[(99 + np.arange(108_000, len(clean))) % len(noise)]
-    before, after = residual[:wrap - 108_000], residual[wrap - 108_000:]
+    before, after = residual[: wrap - 108_000], residual[wrap - 108_000 :]
     assert np.allclose(before, before[0], atol=1e-9) and np.allclose(after, after[0], atol=1e-9)
     assert np.allclose(added[wrap], added[wrap - 1], atol=1e-9)  # no step where the noise wraps
     # every one-second window after the learning period carries noise, and more of it than the standard protocol

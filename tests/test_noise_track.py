@@ -20,8 +20,13 @@ from ecgbench.errors import EcgbenchError
 from ecgbench.noise_report import breaking_snr
 
 CONTEXT = ["rr", "morphology", "pre_r", "qrs", "neighbours"]
-SMALL = {"train_records": ["101", "106"], "test_records": ["100", "103"], "noises": ["em"], "snrs": [24, 12, 0],
-         "context": CONTEXT}
+SMALL = {
+    "train_records": ["101", "106"],
+    "test_records": ["100", "103"],
+    "noises": ["em"],
+    "snrs": [24, 12, 0],
+    "context": CONTEXT,
+}
 PUBLISHED = Path(__file__).resolve().parent.parent / "benchmarks" / "published.toml"
 
 
@@ -30,8 +35,9 @@ def data_dir():
     pytest.importorskip("wfdb")
     root = resolve_data_dir()
     if nt._missing(root, **{k: v for k, v in SMALL.items() if k != "context"}):
-        pytest.skip(f"mitdb/ and nstdb/ records not found in $ECGBENCH_DATA ({root}): run with "
-                    "ECGBENCH_DATA=../shared/data")
+        pytest.skip(
+            f"mitdb/ and nstdb/ records not found in $ECGBENCH_DATA ({root}): run with ECGBENCH_DATA=../shared/data"
+        )
     return root
 
 
@@ -57,8 +63,12 @@ def test_the_clean_condition_is_mitdb_inter_s_ds2_beats_in_the_noisy_segments(da
     train, test_rows = small.predefined_split
     assert set(small.groups[train]) == {101, 106} and set(small.conditions[train]) == {""}
     assert set(small.groups[test_rows]) == {100, 103} and "118" not in nt.TRAIN and "119" not in nt.TRAIN
-    assert small.provenance["conditions"] == {"DS2/clean": clean.sum(), "DS2/em/24": clean.sum(),
-                                              "DS2/em/12": clean.sum(), "DS2/em/0": clean.sum()}
+    assert small.provenance["conditions"] == {
+        "DS2/clean": clean.sum(),
+        "DS2/em/24": clean.sum(),
+        "DS2/em/12": clean.sum(),
+        "DS2/em/0": clean.sum(),
+    }
 
 
 def test_condition_beats_are_cut_from_the_noisy_signal_and_only_the_signal_changes(small, data_dir, module_cache):
@@ -99,9 +109,11 @@ def test_a_noise_run_fits_once_per_cell_and_reports_every_condition(data_dir, mo
     monkeypatch.setattr(MiniRocketModel, "fit", lambda self, *a, **k: (fits.append(1), fit(self, *a, **k))[1])
     suite = tmp_path / "noise.toml"
     params = "\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in SMALL.items())
-    suite.write_text('description = "small"\ndatasets = ["mitdb-noise"]\nmodels = ["minirocket"]\nseeds = [0, 1]\n'
-                     f'[dataset_params.mitdb-noise]\n{params}\n'
-                     '[split]\nprotocol = "predefined"\n[model_params.minirocket]\nnum_kernels = 200\n')
+    suite.write_text(
+        'description = "small"\ndatasets = ["mitdb-noise"]\nmodels = ["minirocket"]\nseeds = [0, 1]\n'
+        f"[dataset_params.mitdb-noise]\n{params}\n"
+        '[split]\nprotocol = "predefined"\n[model_params.minirocket]\nnum_kernels = 200\n'
+    )
     args = ["--results-dir", str(tmp_path), "--data-dir", str(data_dir)]
     assert main(["run", "--suite", str(suite), "--run-id", "noise", *args]) == 0
     assert len(fits) == 2  # one fit per cell (two seeds), never one per condition
@@ -115,14 +127,18 @@ def test_a_noise_run_fits_once_per_cell_and_reports_every_condition(data_dir, mo
 
     summary = (tmp_path / "noise" / "summary.md").read_text()
     assert "### Scores per noise condition" in summary and "#### minirocket" in summary
-    assert "(noise/mitdb-noise/minirocket.png)" in summary and (tmp_path / "noise" / "noise" / "mitdb-noise" /
-                                                                 "minirocket.png").is_file()
+    assert (
+        "(noise/mitdb-noise/minirocket.png)" in summary
+        and (tmp_path / "noise" / "noise" / "mitdb-noise" / "minirocket.png").is_file()
+    )
     assert "| accuracy | em | " in summary and "| Se V | em | " in summary and "| 24 dB | 12 dB | 0 dB |" in summary
     assert "| minirocket | DS2 | em | " in summary and "| minirocket | nstdb | em | " in summary  # -5 points
 
     out = tmp_path / "README.md"
-    assert main(["leaderboard", "noise", "--results-dir", str(tmp_path), "--published", str(PUBLISHED),
-                 "--out", str(out)]) == 0
+    assert (
+        main(["leaderboard", "noise", "--results-dir", str(tmp_path), "--published", str(PUBLISHED), "--out", str(out)])
+        == 0
+    )
     section = out.read_text().split("## Noise stress")[1]
     assert "### `mitdb-noise` (run `noise`)" in section and "| minirocket | DS2 em | " in section
 
@@ -131,13 +147,28 @@ def test_a_cross_database_run_finds_its_leaderboard_section(databases):
     root, _ = databases  # alpha at 128 Hz, beta at 250 Hz
     args = ["--results-dir", str(root / "results"), "--data-dir", str(root)]
     suite = root / "cross.toml"
-    suite.write_text('description = "small"\ndatasets = ["wfdb-cross"]\nmodels = ["minirocket"]\n'
-                     '[dataset_params.wfdb-cross]\ntrain = "alpha"\ntest = "beta"\ncontext = []\n'
-                     '[split]\nprotocol = "predefined"\nval_size = 0.3\n[model_params.minirocket]\nnum_kernels = 200\n')
+    suite.write_text(
+        'description = "small"\ndatasets = ["wfdb-cross"]\nmodels = ["minirocket"]\n'
+        '[dataset_params.wfdb-cross]\ntrain = "alpha"\ntest = "beta"\ncontext = []\n'
+        '[split]\nprotocol = "predefined"\nval_size = 0.3\n[model_params.minirocket]\nnum_kernels = 200\n'
+    )
     assert main(["run", "--suite", str(suite), "--run-id", "cross", *args]) == 0
     out = root / "README.md"
-    assert main(["leaderboard", "cross", "--results-dir", str(root / "results"), "--published", str(PUBLISHED),
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "leaderboard",
+                "cross",
+                "--results-dir",
+                str(root / "results"),
+                "--published",
+                str(PUBLISHED),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     section = out.read_text().split("## Cross-database")[1]
     assert "### `wfdb-cross` (run `cross`)" in section and "| minirocket | 1 |" in section
 
@@ -150,6 +181,7 @@ def test_the_breaking_snr_is_interpolated_between_grid_points():
 
 
 # ---- R peaks re-detected (r_peaks = "xqrs") -------------------------------------------------------------------
+
 
 def test_detections_are_matched_to_the_nearest_reference_beat_within_150_ms():
     from ecgbench.data.detection import matched_reference
@@ -190,6 +222,7 @@ def test_re_detected_r_peaks_make_the_rr_intervals_see_the_noise(small, detected
 
     def f1(c):
         return 2 * c["matched"] / (c["reference"] + c["detected"])
+
     assert f1(counts["DS2/em/0"]) < f1(counts["DS2/em/24"])  # noise costs the detector beats
     rr = [i for i, name in enumerate(detected.context_names) if name in context_names(["rr"])]
     clean, noisy = (detected.context[detected.conditions == name][:, rr] for name in ("DS2/clean", "DS2/em/0"))
@@ -202,12 +235,28 @@ def test_re_detected_r_peaks_make_the_rr_intervals_see_the_noise(small, detected
 
 def test_a_run_with_re_detected_r_peaks_says_so_and_reports_the_detector(data_dir, module_cache, tmp_path):
     suite = tmp_path / "noise.toml"
-    suite.write_text('datasets = ["mitdb-noise"]\nmodels = ["minirocket"]\nseeds = [0]\n'
-                     '[dataset_params.mitdb-noise]\ntrain_records = ["101", "106"]\ntest_records = ["100", "103"]\n'
-                     'noises = ["em"]\nsnrs = [0]\nshipped = false\nr_peaks = "xqrs"\n'
-                     '[split]\nprotocol = "predefined"\n[model_params.minirocket]\nnum_kernels = 200\n')
-    assert main(["run", "--suite", str(suite), "--run-id", "detected", "--results-dir", str(tmp_path),
-                 "--data-dir", str(data_dir)]) == 0
+    suite.write_text(
+        'datasets = ["mitdb-noise"]\nmodels = ["minirocket"]\nseeds = [0]\n'
+        '[dataset_params.mitdb-noise]\ntrain_records = ["101", "106"]\ntest_records = ["100", "103"]\n'
+        'noises = ["em"]\nsnrs = [0]\nshipped = false\nr_peaks = "xqrs"\n'
+        '[split]\nprotocol = "predefined"\n[model_params.minirocket]\nnum_kernels = 200\n'
+    )
+    assert (
+        main(
+            [
+                "run",
+                "--suite",
+                str(suite),
+                "--run-id",
+                "detected",
+                "--results-dir",
+                str(tmp_path),
+                "--data-dir",
+                str(data_dir),
+            ]
+        )
+        == 0
+    )
     summary = (tmp_path / "detected" / "summary.md").read_text()
     assert "R peaks re-detected in every condition's own signal (clean included) by wfdb's XQRS" in summary
     assert "RR intervals come from the annotations" not in summary

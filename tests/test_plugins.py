@@ -21,8 +21,12 @@ from tests.conftest import write_plugin
 
 @pytest.fixture
 def plugin_path(tmp_path):
-    return write_plugin(tmp_path, "centroid_plugin", Path(centroid_plugin.__file__).read_text(),
-                        "nearest-centroid = centroid_plugin:NearestCentroid")
+    return write_plugin(
+        tmp_path,
+        "centroid_plugin",
+        Path(centroid_plugin.__file__).read_text(),
+        "nearest-centroid = centroid_plugin:NearestCentroid",
+    )
 
 
 def plugin_env(plugin_path) -> dict:
@@ -35,8 +39,9 @@ def plugin_env(plugin_path) -> dict:
 
 def ecgbench(args, plugin_path, cwd):
     env = plugin_env(plugin_path)
-    return subprocess.run([sys.executable, "-m", "ecgbench", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "ecgbench", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600
+    )
 
 
 def test_plugin_appears_in_list(plugin_path, tmp_path):
@@ -58,8 +63,12 @@ def one_line_refusal(result) -> str:
 
 @pytest.mark.parametrize("builtin", ["rocket", "cnn", "tsfresh-xgboost"])
 def test_a_plugin_named_like_a_builtin_is_refused_naming_the_distribution_and_the_name(tmp_path, builtin):
-    path = write_plugin(tmp_path, "centroid_plugin", Path(centroid_plugin.__file__).read_text(),
-                        f"{builtin} = centroid_plugin:NearestCentroid")
+    path = write_plugin(
+        tmp_path,
+        "centroid_plugin",
+        Path(centroid_plugin.__file__).read_text(),
+        f"{builtin} = centroid_plugin:NearestCentroid",
+    )
     for args in (["list"], ["run", "--model", builtin, "--dataset", "synthetic", "--quick"]):
         line = one_line_refusal(ecgbench(args, path, tmp_path))
         assert "plugin centroid-plugin 0.1" in line and f"entry point {builtin!r}" in line, line
@@ -78,21 +87,26 @@ def test_two_plugins_with_one_name_are_refused_naming_both(tmp_path):
 def test_a_plugin_module_that_registers_a_builtin_name_is_refused(tmp_path):
     source = Path(centroid_plugin.__file__).read_text() + (
         "\n\nfrom ecgbench.models import register\n\n\n@register('minirocket')\n"
-        "class Impostor(NearestCentroid):\n    pass\n")
+        "class Impostor(NearestCentroid):\n    pass\n"
+    )
     path = write_plugin(tmp_path, "centroid_plugin", source, "impostor = centroid_plugin")
     line = one_line_refusal(ecgbench(["list"], path, tmp_path))
     assert "plugin centroid-plugin 0.1" in line and "'minirocket' is registered twice" in line, line
 
 
-@pytest.mark.parametrize(("target", "says"), [
-    ("numpy:ndarray", "is not a subclass of ecgbench.models.Model (it is the class numpy.ndarray)"),
-    ("numpy:zeros", "is not a subclass of ecgbench.models.Model (it is"),
-    ("centroid_plugin:np", "registers no model"),
-    ("no_such_module:Model", "could not be loaded, skipped: ModuleNotFoundError"),
-])
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        ("numpy:ndarray", "is not a subclass of ecgbench.models.Model (it is the class numpy.ndarray)"),
+        ("numpy:zeros", "is not a subclass of ecgbench.models.Model (it is"),
+        ("centroid_plugin:np", "registers no model"),
+        ("no_such_module:Model", "could not be loaded, skipped: ModuleNotFoundError"),
+    ],
+)
 def test_an_entry_point_that_is_no_model_is_warned_about_by_name_and_skipped(plugin_path, tmp_path, target, says):
     (plugin_path / "centroid_plugin-0.1.dist-info" / "entry_points.txt").write_text(
-        f"[ecgbench.models]\nnot-a-model = {target}\nnearest-centroid = centroid_plugin:NearestCentroid\n")
+        f"[ecgbench.models]\nnot-a-model = {target}\nnearest-centroid = centroid_plugin:NearestCentroid\n"
+    )
     result = ecgbench(["list"], plugin_path, tmp_path)
     assert result.returncode == 0, result.stderr
     warning = next(line for line in result.stderr.splitlines() if "'not-a-model'" in line)
@@ -108,18 +122,25 @@ def test_the_manifest_records_the_plugin_and_a_resume_with_another_version_is_re
     for folder in (original, upgraded, work):
         folder.mkdir()
     write_plugin(original, "centroid_plugin", source, "nearest-centroid = centroid_plugin:NearestCentroid")
-    write_plugin(upgraded, "centroid_plugin", source, "nearest-centroid = centroid_plugin:NearestCentroid",
-                 version="0.2")
+    write_plugin(
+        upgraded, "centroid_plugin", source, "nearest-centroid = centroid_plugin:NearestCentroid", version="0.2"
+    )
     args = ["run", "--model", "nearest-centroid", "--dataset", "synthetic", "--quick", "--run-id", "v"]
     result = ecgbench(args, original, work)
     assert result.returncode == 0, result.stderr
     manifest = json.loads((work / "results" / "v" / "manifest.json").read_text())
-    assert manifest["plugins"] == {"nearest-centroid": {
-        "distribution": "centroid-plugin", "version": "0.1",
-        "entry_point": "nearest-centroid = centroid_plugin:NearestCentroid"}}
+    assert manifest["plugins"] == {
+        "nearest-centroid": {
+            "distribution": "centroid-plugin",
+            "version": "0.1",
+            "entry_point": "nearest-centroid = centroid_plugin:NearestCentroid",
+        }
+    }
     line = one_line_refusal(ecgbench(args, upgraded, work))
-    assert "model 'nearest-centroid' was run from plugin centroid-plugin 0.1 and now comes from plugin " \
-           "centroid-plugin 0.2" in line, line
+    assert (
+        "model 'nearest-centroid' was run from plugin centroid-plugin 0.1 and now comes from plugin "
+        "centroid-plugin 0.2" in line
+    ), line
     # a worker with the other version (run-cell, as a job array runs it) is refused a cell still to compute
     cell = ecgbench(["cells", "results/v", "--all"], original, work).stdout.split()[0]
     shutil.rmtree(work / "results" / "v" / "cells" / cell)
@@ -130,8 +151,11 @@ def test_the_manifest_records_the_plugin_and_a_resume_with_another_version_is_re
 
 
 def test_plugin_runs_and_passes_the_conformance_check(plugin_path, tmp_path):
-    result = ecgbench(["run", "--model", "nearest-centroid", "--dataset", "synthetic", "--quick", "--run-id", "p"],
-                      plugin_path, tmp_path)
+    result = ecgbench(
+        ["run", "--model", "nearest-centroid", "--dataset", "synthetic", "--quick", "--run-id", "p"],
+        plugin_path,
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     cell = tmp_path / "results" / "p" / "cells" / "synthetic" / "holdout" / "nearest-centroid" / "seed0"
     metrics = json.loads((cell / "metrics.json").read_text())
@@ -148,14 +172,14 @@ def test_plugin_runs_and_passes_the_conformance_check(plugin_path, tmp_path):
     assert done.stdout.split() == ["17", "17"]
 
 
-PLUGIN_TESTS = '''
+PLUGIN_TESTS = """
 from ecgbench.models.check import parametrize_with_checks
 
 
 @parametrize_with_checks(["nearest-centroid"])
 def test_conformance(check):
     check()
-'''
+"""
 
 
 def test_a_plugin_runs_the_checks_in_its_own_tests(plugin_path, tmp_path):
@@ -164,8 +188,14 @@ def test_a_plugin_runs_the_checks_in_its_own_tests(plugin_path, tmp_path):
     tests.mkdir()
     (tests / "test_centroid.py").write_text(PLUGIN_TESTS)
     env = plugin_env(plugin_path)
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tests),
-                           "-v", str(tests)], capture_output=True, text=True, env=env, cwd=tests, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tests), "-v", str(tests)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tests,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "test_conformance[nearest-centroid-predict_in_pieces] PASSED" in done.stdout
     assert "17 passed" in done.stdout
@@ -173,7 +203,8 @@ def test_a_plugin_runs_the_checks_in_its_own_tests(plugin_path, tmp_path):
 
 def test_a_broken_plugin_is_reported_and_the_rest_still_works(plugin_path, tmp_path):
     (plugin_path / "centroid_plugin-0.1.dist-info" / "entry_points.txt").write_text(
-        "[ecgbench.models]\nbroken = no_such_module:Model\n")
+        "[ecgbench.models]\nbroken = no_such_module:Model\n"
+    )
     result = ecgbench(["list"], plugin_path, tmp_path)
     assert result.returncode == 0
     assert "plugin 'broken' (no_such_module:Model, from centroid-plugin 0.1) could not be loaded" in result.stderr
@@ -189,8 +220,11 @@ def test_a_resume_is_checked_against_every_used_models_recorded_origin():
     check_plugins_unchanged(None, ["rocket"], "old-run")  # runs before the record: not checked
     check_plugins_unchanged({}, ["rocket"], "run")
     plugin = {"distribution": "my-models", "version": "1.0", "entry_point": "rocket = my_models:Rocket"}
-    with pytest.raises(EcgbenchError, match="^run: model 'rocket' was run from plugin my-models 1.0 and now comes "
-                                            r"from ecgbench \(built-in\); resuming would mix"):
+    with pytest.raises(
+        EcgbenchError,
+        match="^run: model 'rocket' was run from plugin my-models 1.0 and now comes "
+        r"from ecgbench \(built-in\); resuming would mix",
+    ):
         check_plugins_unchanged({"rocket": plugin}, ["rocket"], "run")
     with pytest.raises(EcgbenchError, match="model 'cnn' was run from plugin my-models 1.0"):  # the first
         check_plugins_unchanged({"rocket": plugin, "cnn": plugin}, ["cnn", "rocket"], "run")

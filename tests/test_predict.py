@@ -36,8 +36,22 @@ seed = 0
 num_kernels = 84
 max_epochs = 3
 """)
-    assert main(["run", "--suite", str(suite), "--run-id", "small", "--results-dir", str(root),
-                 "--data-dir", str(mitdb_dir.parent)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--suite",
+                str(suite),
+                "--run-id",
+                "small",
+                "--results-dir",
+                str(root),
+                "--data-dir",
+                str(mitdb_dir.parent),
+            ]
+        )
+        == 0
+    )
     store = RunStore(root / "small")
     return store, CellKey.of(store.cells()[0]), mitdb_dir
 
@@ -77,8 +91,19 @@ def test_the_annotation_file_is_read_by_wfdb_and_by_ec57(small_run, tmp_path):
     out.mkdir()
     for ext in ("hea", "atr"):  # ec57 compares two annotators of records in one folder
         shutil.copy(mitdb / f"{RECORD}.{ext}", out)
-    assert predict(f"{store.root}/minirocket/seed0", mitdb / RECORD, "--annotator", "atr", "--output", out,
-                   "--out-annotator", "mine") == 0
+    assert (
+        predict(
+            f"{store.root}/minirocket/seed0",
+            mitdb / RECORD,
+            "--annotator",
+            "atr",
+            "--output",
+            out,
+            "--out-annotator",
+            "mine",
+        )
+        == 0
+    )
     ann = wfdb.rdann(str(out / RECORD), "mine")
     table = pd.read_parquet(out / f"{RECORD}.predictions.parquet")
     assert list(ann.sample) == list(table["sample"]) and list(ann.symbol) == list(table["predicted"])
@@ -95,8 +120,17 @@ def test_a_record_at_250_hz_without_annotations_is_predicted_end_to_end(small_ru
     signal = resample_poly(source.p_signal, 25, 36, axis=0)
     folder = tmp_path / "rec250"
     folder.mkdir()
-    wfdb.wrsamp("r250", fs=250, units=source.units, sig_name=source.sig_name, p_signal=signal,
-                fmt=["16", "16"], adc_gain=[200, 200], baseline=[0, 0], write_dir=str(folder))
+    wfdb.wrsamp(
+        "r250",
+        fs=250,
+        units=source.units,
+        sig_name=source.sig_name,
+        p_signal=signal,
+        fmt=["16", "16"],
+        adc_gain=[200, 200],
+        baseline=[0, 0],
+        write_dir=str(folder),
+    )
     out = tmp_path / "out"
     assert predict(store.model_dir(key), folder / "r250", "--output", out) == 0  # a model folder; XQRS R peaks
     table = pd.read_parquet(out / "r250.predictions.parquet")
@@ -135,21 +169,33 @@ def _bad_record(tmp_path, mitdb, what):
         import wfdb
 
         source = wfdb.rdrecord(str(mitdb / RECORD), sampto=360 * 5)
-        wfdb.wrsamp(RECORD, fs=360, units=source.units, sig_name=source.sig_name, p_signal=source.p_signal,
-                    fmt=["212", "212"], adc_gain=[200, 200], baseline=[1024, 1024], write_dir=str(folder))
+        wfdb.wrsamp(
+            RECORD,
+            fs=360,
+            units=source.units,
+            sig_name=source.sig_name,
+            p_signal=source.p_signal,
+            fmt=["212", "212"],
+            adc_gain=[200, 200],
+            baseline=[1024, 1024],
+            write_dir=str(folder),
+        )
     return folder / RECORD
 
 
-@pytest.mark.parametrize(("case", "says"), [
-    ("missing", "no WFDB record there"),
-    ("truncated", "the file is truncated"),
-    ("rate", "20000 Hz is out of range"),
-    ("short", "the record is too short (5.0 s)"),
-    ("lead", "the record has no lead 'V9'"),
-    ("annotator", "file 100.nope: not found"),
-    ("csv-length", "beats of 100 samples (plus the label column), but the model takes beats of 187"),
-    ("unknown-model", "has no finished cell of model 'nope'"),
-])
+@pytest.mark.parametrize(
+    ("case", "says"),
+    [
+        ("missing", "no WFDB record there"),
+        ("truncated", "the file is truncated"),
+        ("rate", "20000 Hz is out of range"),
+        ("short", "the record is too short (5.0 s)"),
+        ("lead", "the record has no lead 'V9'"),
+        ("annotator", "file 100.nope: not found"),
+        ("csv-length", "beats of 100 samples (plus the label column), but the model takes beats of 187"),
+        ("unknown-model", "has no finished cell of model 'nope'"),
+    ],
+)
 def test_each_input_the_model_cannot_serve_gets_one_line_and_exit_2(small_run, tmp_path, capsys, case, says):
     store, key, mitdb = small_run
     model, record, extra = f"{store.root}/minirocket", mitdb / RECORD, []
@@ -202,8 +248,27 @@ def test_the_gallery_draws_a_pair_s_errors_with_record_and_time(small_run, tmp_p
     (t, p) = next(pair for pair in counts.index if pair[0] != pair[1])
     true, pred = "NSVFQ"[t], "NSVFQ"[p]
     out = tmp_path / "gallery.png"
-    assert main(["gallery", str(store.root), "--model", "minirocket", "--true", true, "--pred", pred, "--max", "8",
-                 "--output", str(out), "--data-dir", str(mitdb.parent)]) == 0
+    assert (
+        main(
+            [
+                "gallery",
+                str(store.root),
+                "--model",
+                "minirocket",
+                "--true",
+                true,
+                "--pred",
+                pred,
+                "--max",
+                "8",
+                "--output",
+                str(out),
+                "--data-dir",
+                str(mitdb.parent),
+            ]
+        )
+        == 0
+    )
     assert out.stat().st_size > 5_000
     _, _, rows, _ = selected_beats(store, "minirocket", true, pred, None)
     assert len(rows) == counts[(t, p)] and {"group", "sample"} <= set(rows.columns)
@@ -214,12 +279,15 @@ def test_the_gallery_draws_a_pair_s_errors_with_record_and_time(small_run, tmp_p
     assert text.startswith(f"record {int(first['group'])}, ") and f"(sample {int(first['sample'])})" in text
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    (["--model", "nope", "--true", "S", "--pred", "N"], "no finished cell of model 'nope'"),
-    (["--model", "minirocket", "--true", "X", "--pred", "N"], "--true 'X' is not a class of the run"),
-    (["--model", "minirocket", "--true", "N", "--pred", "N"], "not misclassified"),
-    (["--model", "minirocket", "--true", "S", "--pred", "N", "--seed", "7"], "has no seed 7"),
-])
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--model", "nope", "--true", "S", "--pred", "N"], "no finished cell of model 'nope'"),
+        (["--model", "minirocket", "--true", "X", "--pred", "N"], "--true 'X' is not a class of the run"),
+        (["--model", "minirocket", "--true", "N", "--pred", "N"], "not misclassified"),
+        (["--model", "minirocket", "--true", "S", "--pred", "N", "--seed", "7"], "has no seed 7"),
+    ],
+)
 def test_gallery_refuses_in_one_line(small_run, tmp_path, capsys, args, says):
     store, _, _ = small_run
     assert main(["gallery", str(store.root), *args, "--output", str(tmp_path / "g.png")]) == 2
@@ -232,11 +300,41 @@ def test_gallery_of_an_empty_selection_or_an_unknown_run_is_one_line(small_run, 
     stored = store.predictions(key)
     present = set(zip(stored["y_true"], stored["y_pred"], strict=True))
     t, p = next((t, p) for t in range(5) for p in range(5) if t != p and (t, p) not in present)
-    assert main(["gallery", str(store.root), "--model", "minirocket", "--true", "NSVFQ"[t], "--pred", "NSVFQ"[p],
-                 "--output", str(tmp_path / "g.png")]) == 2
+    assert (
+        main(
+            [
+                "gallery",
+                str(store.root),
+                "--model",
+                "minirocket",
+                "--true",
+                "NSVFQ"[t],
+                "--pred",
+                "NSVFQ"[p],
+                "--output",
+                str(tmp_path / "g.png"),
+            ]
+        )
+        == 2
+    )
     assert "nothing to draw" in capsys.readouterr().err
-    assert main(["gallery", str(tmp_path / "none"), "--model", "m", "--true", "S", "--pred", "N",
-                 "--output", str(tmp_path / "g.png")]) == 2
+    assert (
+        main(
+            [
+                "gallery",
+                str(tmp_path / "none"),
+                "--model",
+                "m",
+                "--true",
+                "S",
+                "--pred",
+                "N",
+                "--output",
+                str(tmp_path / "g.png"),
+            ]
+        )
+        == 2
+    )
     assert "no run found" in capsys.readouterr().err
 
 
@@ -252,8 +350,27 @@ def test_the_gallery_finds_the_sample_of_a_run_from_before_the_column(small_run,
     monkeypatch.setattr(gallery, "where", lambda row, provenance: drawn.append(row) or where(row, provenance))
     wrong = stored[stored["y_true"] != stored["y_pred"]].iloc[0]
     true, pred = "NSVFQ"[int(wrong["y_true"])], "NSVFQ"[int(wrong["y_pred"])]
-    assert main(["gallery", str(store.root), "--model", "minirocket", "--true", true, "--pred", pred, "--max", "3",
-                 "--output", str(tmp_path / "g.png"), "--data-dir", str(mitdb.parent)]) == 0
+    assert (
+        main(
+            [
+                "gallery",
+                str(store.root),
+                "--model",
+                "minirocket",
+                "--true",
+                true,
+                "--pred",
+                pred,
+                "--max",
+                "3",
+                "--output",
+                str(tmp_path / "g.png"),
+                "--data-dir",
+                str(mitdb.parent),
+            ]
+        )
+        == 0
+    )
     by_index = stored.set_index("index")["sample"]
     assert drawn and all(int(row["sample"]) == by_index[int(row["index"])] for row in drawn)
 
@@ -261,12 +378,18 @@ def test_the_gallery_finds_the_sample_of_a_run_from_before_the_column(small_run,
 def test_the_gallery_names_a_beat_by_record_and_time_wherever_the_run_knows_them():
     from ecgbench.gallery import where
 
-    cross = {"groups": {"0": "mitdb/100", "1": "svdb/800"}, "train": {"database": "mitdb", "fs_used": {"100": 360.0}},
-             "test": {"database": "svdb", "fs_used": {"800": 128.0}}}
-    assert where(pd.Series({"group": 1, "sample": 1280, "index": 7}), cross) == \
-        "record svdb/800, 0:10.000 (sample 1280)"
-    assert where(pd.Series({"group": 100, "sample": 720, "index": 3}), {"fs_used": {"100": 360.0}}) == \
-        "record 100, 0:02.000 (sample 720)"
+    cross = {
+        "groups": {"0": "mitdb/100", "1": "svdb/800"},
+        "train": {"database": "mitdb", "fs_used": {"100": 360.0}},
+        "test": {"database": "svdb", "fs_used": {"800": 128.0}},
+    }
+    assert (
+        where(pd.Series({"group": 1, "sample": 1280, "index": 7}), cross) == "record svdb/800, 0:10.000 (sample 1280)"
+    )
+    assert (
+        where(pd.Series({"group": 100, "sample": 720, "index": 3}), {"fs_used": {"100": 360.0}})
+        == "record 100, 0:02.000 (sample 720)"
+    )
     assert where(pd.Series({"group": 100, "sample": 720, "index": 3}), {}) == "record 100, sample 720"
     assert where(pd.Series({"group": float("nan"), "index": 3}), {}) == "beat 3"
 
@@ -294,8 +417,7 @@ def test_a_bad_worker_count_is_one_line_and_exit_2(small_run, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_an_input_that_fails_on_a_worker_is_named_and_the_others_outputs_stay(small_run, tmp_path, capsys,
-                                                                             monkeypatch):
+def test_an_input_that_fails_on_a_worker_is_named_and_the_others_outputs_stay(small_run, tmp_path, capsys, monkeypatch):
     import contextlib
 
     from distributed import Client, LocalCluster
@@ -321,8 +443,20 @@ def test_an_input_that_fails_on_a_worker_is_named_and_the_others_outputs_stay(sm
     monkeypatch.setattr(predict_module, "_WORKER_MODELS", {})  # not this process's cache of models, after
     store, key, mitdb = small_run
     out = tmp_path / "out"
-    assert predict(f"{store.root}/minirocket", mitdb / RECORD, mitdb / "103", "--annotator", "atr", "--output", out,
-                   "--workers", "2") == 2
+    assert (
+        predict(
+            f"{store.root}/minirocket",
+            mitdb / RECORD,
+            mitdb / "103",
+            "--annotator",
+            "atr",
+            "--output",
+            out,
+            "--workers",
+            "2",
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert "103" in err[-1] and "failed on the workers" in err[-1]
     assert (out / f"{RECORD}.predictions.parquet").is_file() and not (out / "103.predictions.parquet").exists()

@@ -30,9 +30,7 @@ def test_lead_choice_prefers_mlii_then_lead_ii_then_the_first():
     assert rec.choose_lead(["ECG1", "ECG2"]) == 0
 
 
-
 def test_records_come_from_the_records_file_else_the_headers(databases):
     root, _ = databases
     assert rec.list_records(root / "alpha") == ["100", "101"]
     assert rec.list_records(root / "beta") == ["b1", "b2"]
-

@@ -58,8 +58,11 @@ def finished_cells(run: Path) -> dict[str, str]:
         key = CellKey.from_id("/".join(path.parts[-5:-1]))
         # the cell's own checksum only: some cases damage the manifest that the full proof reads
         predictions = path.parent / "predictions.parquet"
-        if predictions.is_file() and json.loads(path.read_text()).get("predictions_sha256") == \
-                hashlib.sha256(predictions.read_bytes()).hexdigest():
+        if (
+            predictions.is_file()
+            and json.loads(path.read_text()).get("predictions_sha256")
+            == hashlib.sha256(predictions.read_bytes()).hexdigest()
+        ):
             for name in ("metrics.json", "predictions.parquet"):
                 digests[f"{key.id}/{name}"] = hashlib.sha256((path.parent / name).read_bytes()).hexdigest()
     return digests
@@ -85,15 +88,38 @@ class Ctx:
 
 # ---- stops ----------------------------------------------------------------------------------------------------------
 
+
 def _signal(sig):
     def act(ctx: Ctx):
         write_plugin(ctx.tmp, "sleepy_plugin", SLEEPY, "sleepy = sleepy_plugin:Sleepy")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ctx.tmp), str(REPO)]), "SLEEPY_SECONDS": "120"}
         ctx.run = ctx.tmp / "results" / "sig"
         process = subprocess.Popen(
-            [sys.executable, "-m", "ecgbench", "run", "--model", "minirocket", "--model", "sleepy", "--dataset",
-             "synthetic", "--quick", "--threads", "1", "--run-id", "sig", "--results-dir", str(ctx.run.parent)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+            [
+                sys.executable,
+                "-m",
+                "ecgbench",
+                "run",
+                "--model",
+                "minirocket",
+                "--model",
+                "sleepy",
+                "--dataset",
+                "synthetic",
+                "--quick",
+                "--threads",
+                "1",
+                "--run-id",
+                "sig",
+                "--results-dir",
+                str(ctx.run.parent),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
         seen = []
         for line in process.stderr:  # wait until the sleepy cell trains, minirocket's cell finished before it
             seen.append(line)
@@ -106,6 +132,7 @@ def _signal(sig):
         process.send_signal(sig)
         out, err = process.communicate(timeout=120)
         return process.returncode, out, "".join(seen) + err
+
     return act
 
 
@@ -122,6 +149,7 @@ def _failing_write(where: str, error):
 
         ctx.monkeypatch.setattr(RunStore, where, refuse)
         return ctx.resume()
+
     return act
 
 
@@ -142,6 +170,7 @@ def _a_model_fails(ctx: Ctx):
 def _a_model_misbehaves(method: str, behaviour):
     """rocket's own code misbehaves, through the real run_cell and the real output checks of Model.predict_proba:
     its cell fails with error.txt and a failure record, minirocket's finished cell stands, the run goes on."""
+
     def act(ctx: Ctx):
         from ecgbench.models import model_class
 
@@ -153,6 +182,7 @@ def _a_model_misbehaves(method: str, behaviour):
         failures = json.loads((ctx.run / "manifest.json").read_text())["failures"]
         assert [f["cell"] for f in failures] == ["synthetic/holdout/rocket/seed0"] and failures[0]["message"] in error
         return code, out, err
+
     return act
 
 
@@ -184,6 +214,7 @@ def _ecgbench_error_in_fit(self, *args):
 
 # ---- output paths --------------------------------------------------------------------------------------------------
 
+
 def _a_file(ctx: Ctx, name="a-file") -> Path:
     path = ctx.tmp / name
     path.write_text("in the way")
@@ -214,16 +245,19 @@ def _compare_markdown(ctx):
 def _leaderboard_out(out):
     def act(ctx):
         return ctx.cli("leaderboard", ctx.run, "--out", out(ctx))
+
     return act
 
 
 # ---- damaged inputs ------------------------------------------------------------------------------------------------
+
 
 def _damage(name: str, damage):
     def act(ctx: Ctx):
         path = ctx.run / name
         damage(path)
         return ctx.cli("compare", ctx.run, ctx.run)
+
     return act
 
 
@@ -246,6 +280,7 @@ def _published(text: bytes | None):
         else:
             path.write_bytes(text)
         return ctx.cli("leaderboard", ctx.run, "--published", path, "--out", ctx.tmp / "board.md")
+
     return act
 
 
@@ -255,72 +290,194 @@ TARGET = b'[[target]]\nevaluation = "intra-patient"\nmodels = ["cnn"]\n'
 # (id, act, exit code, words (the first in the one error: line where the code is 2), manifest status or None)
 CASES = [
     ("sigint", _signal(signal.SIGINT), 130, ["interrupted (SIGINT)", "to continue:", "--run-id sig"], "interrupted"),
-    ("sigterm", _signal(signal.SIGTERM), 143, ["interrupted (SIGTERM)", "to continue:", "--run-id sig"],
-     "interrupted"),
-    ("disk-full-storing-a-cell", _failing_write("write_cell", errno.ENOSPC), 2,
-     ["rocket on synthetic/holdout seed 0 could not be stored", "no space left on device", "--run-id base"],
-     "failed"),
-    ("permission-denied-storing-a-cell", _failing_write("write_cell", errno.EACCES), 2,
-     ["could not be stored", "permission denied", "to continue:"], "failed"),
-    ("disk-full-writing-the-report", _failing_write("write_results", errno.ENOSPC), 2,
-     ["the run stopped", "some-file: no space left on device", "to continue:"], "failed"),
-    ("ctrl-c-during-the-report", _failing_write("write_summary", KeyboardInterrupt), 130,
-     ["interrupted (SIGINT)", "to continue:"], "interrupted"),
-    ("a-model-fails", _a_model_fails, 1, ["synthetic/holdout/rocket/seed0: RuntimeError: the model broke",
-                                         "to try them again", "--run-id base"], "failed cells"),
-    ("a-model-returns-nan", _a_model_misbehaves("_predict_proba", _nan_probabilities), 1,
-     ["synthetic/holdout/rocket/seed0: EcgbenchError: model 'rocket': predict_proba returned non-finite",
-      "to try them again"], "failed cells"),
-    ("a-model-returns-inf", _a_model_misbehaves("_predict_proba", _infinite_probabilities), 1,
-     ["synthetic/holdout/rocket/seed0:", "non-finite probabilities (NaN or infinite) for 1 of"], "failed cells"),
-    ("a-model-raises-an-ecgbench-error-in-fit", _a_model_misbehaves("_fit", _ecgbench_error_in_fit), 1,
-     ["synthetic/holdout/rocket/seed0: EcgbenchError: a plugin's own check failed"], "failed cells"),
-    ("a-model-calls-sys-exit", _a_model_misbehaves("_fit", _exit_in_fit), 1,
-     ["synthetic/holdout/rocket/seed0: RuntimeError: the model called sys.exit(3)"], "failed cells"),
+    ("sigterm", _signal(signal.SIGTERM), 143, ["interrupted (SIGTERM)", "to continue:", "--run-id sig"], "interrupted"),
+    (
+        "disk-full-storing-a-cell",
+        _failing_write("write_cell", errno.ENOSPC),
+        2,
+        ["rocket on synthetic/holdout seed 0 could not be stored", "no space left on device", "--run-id base"],
+        "failed",
+    ),
+    (
+        "permission-denied-storing-a-cell",
+        _failing_write("write_cell", errno.EACCES),
+        2,
+        ["could not be stored", "permission denied", "to continue:"],
+        "failed",
+    ),
+    (
+        "disk-full-writing-the-report",
+        _failing_write("write_results", errno.ENOSPC),
+        2,
+        ["the run stopped", "some-file: no space left on device", "to continue:"],
+        "failed",
+    ),
+    (
+        "ctrl-c-during-the-report",
+        _failing_write("write_summary", KeyboardInterrupt),
+        130,
+        ["interrupted (SIGINT)", "to continue:"],
+        "interrupted",
+    ),
+    (
+        "a-model-fails",
+        _a_model_fails,
+        1,
+        ["synthetic/holdout/rocket/seed0: RuntimeError: the model broke", "to try them again", "--run-id base"],
+        "failed cells",
+    ),
+    (
+        "a-model-returns-nan",
+        _a_model_misbehaves("_predict_proba", _nan_probabilities),
+        1,
+        [
+            "synthetic/holdout/rocket/seed0: EcgbenchError: model 'rocket': predict_proba returned non-finite",
+            "to try them again",
+        ],
+        "failed cells",
+    ),
+    (
+        "a-model-returns-inf",
+        _a_model_misbehaves("_predict_proba", _infinite_probabilities),
+        1,
+        ["synthetic/holdout/rocket/seed0:", "non-finite probabilities (NaN or infinite) for 1 of"],
+        "failed cells",
+    ),
+    (
+        "a-model-raises-an-ecgbench-error-in-fit",
+        _a_model_misbehaves("_fit", _ecgbench_error_in_fit),
+        1,
+        ["synthetic/holdout/rocket/seed0: EcgbenchError: a plugin's own check failed"],
+        "failed cells",
+    ),
+    (
+        "a-model-calls-sys-exit",
+        _a_model_misbehaves("_fit", _exit_in_fit),
+        1,
+        ["synthetic/holdout/rocket/seed0: RuntimeError: the model called sys.exit(3)"],
+        "failed cells",
+    ),
     ("results-dir-is-a-file", _run_into(_a_file), 2, ["--results-dir", "is a file; a folder is wanted"], None),
-    ("results-dir-under-a-file", _run_into(lambda ctx: _a_file(ctx) / "results"), 2,
-     ["--results-dir", "results: it cannot be created", "is a file, not a folder"], None),
-    ("results-dir-read-only", _run_into(lambda ctx: _read_only(ctx, _a_folder(ctx))), 2,
-     ["--results-dir", "permission denied"], None),
+    (
+        "results-dir-under-a-file",
+        _run_into(lambda ctx: _a_file(ctx) / "results"),
+        2,
+        ["--results-dir", "results: it cannot be created", "is a file, not a folder"],
+        None,
+    ),
+    (
+        "results-dir-read-only",
+        _run_into(lambda ctx: _read_only(ctx, _a_folder(ctx))),
+        2,
+        ["--results-dir", "permission denied"],
+        None,
+    ),
     ("compare-markdown-is-a-folder", _compare_markdown, 2, ["--markdown", "is a folder; give a file name"], None),
     ("leaderboard-out-is-a-folder", _leaderboard_out(_a_folder), 2, ["--out", "is a folder"], None),
-    ("leaderboard-out-in-a-folder-that-cannot-be-made", _leaderboard_out(lambda ctx: _a_file(ctx) / "sub" / "x.md"),
-     2, ["--out", "x.md: its folder cannot be created", "is a file, not a folder"], None),
-    ("soft-vote-out-read-only", lambda ctx: ctx.cli("soft-vote", ctx.run, "all", "--out",
-                                                    _read_only(ctx, _a_folder(ctx))),
-     2, ["--out", "permission denied"], None),
-    ("prior-weights-out-is-a-file", lambda ctx: ctx.cli("prior-weights", ctx.run, "rocket", "--out", _a_file(ctx)),
-     2, ["--out", "is a file"], None),
-    ("data-export-output-is-a-file", lambda ctx: ctx.cli("data", "export", "synthetic", "--output", _a_file(ctx)),
-     2, ["--output", "is a file; a folder is wanted"], None),
+    (
+        "leaderboard-out-in-a-folder-that-cannot-be-made",
+        _leaderboard_out(lambda ctx: _a_file(ctx) / "sub" / "x.md"),
+        2,
+        ["--out", "x.md: its folder cannot be created", "is a file, not a folder"],
+        None,
+    ),
+    (
+        "soft-vote-out-read-only",
+        lambda ctx: ctx.cli("soft-vote", ctx.run, "all", "--out", _read_only(ctx, _a_folder(ctx))),
+        2,
+        ["--out", "permission denied"],
+        None,
+    ),
+    (
+        "prior-weights-out-is-a-file",
+        lambda ctx: ctx.cli("prior-weights", ctx.run, "rocket", "--out", _a_file(ctx)),
+        2,
+        ["--out", "is a file"],
+        None,
+    ),
+    (
+        "data-export-output-is-a-file",
+        lambda ctx: ctx.cli("data", "export", "synthetic", "--output", _a_file(ctx)),
+        2,
+        ["--output", "is a file; a folder is wanted"],
+        None,
+    ),
     ("results-csv-truncated", _damage("results.csv", _cut(25)), 2, ["results.csv is damaged", "truncated"], None),
-    ("results-csv-cut-at-a-line", _damage("results.csv", _drop_last_line), 2,
-     ["results.csv is damaged", "1 row(s), but", "lists 2 cell(s)"], None),
-    ("results-csv-garbage", _damage("results.csv", lambda p: p.write_bytes(GARBAGE)), 2,
-     ["results.csv", "damaged"], None),
-    ("manifest-garbage", _damage("manifest.json", lambda p: p.write_bytes(GARBAGE)), 2,
-     ["manifest.json is damaged"], None),
-    ("manifest-not-an-object", _damage("manifest.json", lambda p: p.write_text("[1, 2]")), 2,
-     ["manifest.json is damaged", "list"], None),
-    ("manifest-without-datasets", _damage("manifest.json", lambda p: p.write_text(json.dumps(
-        {k: v for k, v in json.loads(p.read_text()).items() if k != "datasets"}))), 2,
-     ["manifest.json is damaged", "datasets missing"], None),
+    (
+        "results-csv-cut-at-a-line",
+        _damage("results.csv", _drop_last_line),
+        2,
+        ["results.csv is damaged", "1 row(s), but", "lists 2 cell(s)"],
+        None,
+    ),
+    (
+        "results-csv-garbage",
+        _damage("results.csv", lambda p: p.write_bytes(GARBAGE)),
+        2,
+        ["results.csv", "damaged"],
+        None,
+    ),
+    (
+        "manifest-garbage",
+        _damage("manifest.json", lambda p: p.write_bytes(GARBAGE)),
+        2,
+        ["manifest.json is damaged"],
+        None,
+    ),
+    (
+        "manifest-not-an-object",
+        _damage("manifest.json", lambda p: p.write_text("[1, 2]")),
+        2,
+        ["manifest.json is damaged", "list"],
+        None,
+    ),
+    (
+        "manifest-without-datasets",
+        _damage(
+            "manifest.json",
+            lambda p: p.write_text(json.dumps({k: v for k, v in json.loads(p.read_text()).items() if k != "datasets"})),
+        ),
+        2,
+        ["manifest.json is damaged", "datasets missing"],
+        None,
+    ),
     ("published-a-directory", _published(None), 2, ["published.toml", "cannot be read"], None),
     ("published-not-utf8", _published(ANCHOR + b'source = "caf\xe9"\n'), 2, ["published.toml", "not a UTF-8"], None),
-    ("published-anchor-without-source", _published(ANCHOR + b'accuracy = "0.9"\n'), 2,
-     ["published.toml: anchor #1", "source"], None),
-    ("published-anchor-value-not-a-number", _published(ANCHOR + b'source = "x"\nf1_macro = "high"\n'), 2,
-     ["published.toml: anchor #1", "f1_macro = 'high'"], None),
-    ("published-target-threshold-a-string", _published(TARGET + b'accuracy = "0.9"\n'), 2,
-     ["published.toml: target #1", "accuracy = '0.9' is not a number"], None),
-    ("published-target-models-not-a-list", _published(TARGET.replace(b'["cnn"]', b'"cnn"') + b"accuracy = 0.9\n"),
-     2, ["published.toml: target #1", "models must be"], None),
+    (
+        "published-anchor-without-source",
+        _published(ANCHOR + b'accuracy = "0.9"\n'),
+        2,
+        ["published.toml: anchor #1", "source"],
+        None,
+    ),
+    (
+        "published-anchor-value-not-a-number",
+        _published(ANCHOR + b'source = "x"\nf1_macro = "high"\n'),
+        2,
+        ["published.toml: anchor #1", "f1_macro = 'high'"],
+        None,
+    ),
+    (
+        "published-target-threshold-a-string",
+        _published(TARGET + b'accuracy = "0.9"\n'),
+        2,
+        ["published.toml: target #1", "accuracy = '0.9' is not a number"],
+        None,
+    ),
+    (
+        "published-target-models-not-a-list",
+        _published(TARGET.replace(b'["cnn"]', b'"cnn"') + b"accuracy = 0.9\n"),
+        2,
+        ["published.toml: target #1", "models must be"],
+        None,
+    ),
 ]
 
 
 @pytest.mark.parametrize("case_id, act, code, words, status", CASES, ids=[c[0] for c in CASES])
-def test_every_stop_and_every_error_is_recorded_and_one_line(case_id, act, code, words, status, base_run, tmp_path,
-                                                             monkeypatch, capsys):
+def test_every_stop_and_every_error_is_recorded_and_one_line(
+    case_id, act, code, words, status, base_run, tmp_path, monkeypatch, capsys
+):
     run = tmp_path / "results" / "base"
     shutil.copytree(base_run, run)
     ctx = Ctx(tmp_path, run, monkeypatch, capsys)

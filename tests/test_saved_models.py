@@ -160,8 +160,23 @@ def test_the_save_load_check_names_what_breaks_it():
 
 def test_a_model_that_cannot_save_still_finishes_its_cells(tmp_path, capsys):
     with contract.registered(NoSave) as name:
-        assert main(["run", "--model", name, "--dataset", "synthetic", "--quick", "--run-id", "x",
-                     "--results-dir", str(tmp_path)]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    "--model",
+                    name,
+                    "--dataset",
+                    "synthetic",
+                    "--quick",
+                    "--run-id",
+                    "x",
+                    "--results-dir",
+                    str(tmp_path),
+                ]
+            )
+            == 0
+        )
     assert "its model is not stored" in capsys.readouterr().err
 
 
@@ -172,11 +187,11 @@ def test_loading_what_is_not_a_model_folder_is_one_clear_error(tmp_path):
     with pytest.raises(EcgbenchError, match="model.json is missing"):
         load_model(tmp_path / "empty")
     (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "model.json").write_text(json.dumps({"model": "rocket", "n_classes": 5, "seed": 0,
-                                                             "n_context": 0, "n_columns": 187, "params": {}}))
+    (tmp_path / "bad" / "model.json").write_text(
+        json.dumps({"model": "rocket", "n_classes": 5, "seed": 0, "n_context": 0, "n_columns": 187, "params": {}})
+    )
     with pytest.raises(EcgbenchError, match="cannot be loaded"):
         load_model(tmp_path / "bad")
-
 
 
 def test_a_model_not_trained_on_wfdb_beats_refuses_a_record_and_takes_a_csv(quick_run, databases, tmp_path, capsys):

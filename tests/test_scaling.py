@@ -20,8 +20,20 @@ from ecgbench.suite import Suite, load_suite
 from tests.conftest import write_plugin
 
 REPO = Path(__file__).resolve().parents[1]
-FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick", "--seeds", "0", "1",
-        "--threads", "1"]
+FAST = [
+    "--model",
+    "minirocket",
+    "--model",
+    "rocket",
+    "--dataset",
+    "synthetic",
+    "--quick",
+    "--seeds",
+    "0",
+    "1",
+    "--threads",
+    "1",
+]
 TIMING = ["run_id", "fit_seconds", "predict_seconds", "beats_per_second", "peak_memory_mb"]
 
 
@@ -33,8 +45,9 @@ def workers_import_this_tree(monkeypatch):
 
 
 def run(root: Path, run_id: str, *extra: str) -> int:
-    return main(["run", *FAST, "--run-id", run_id, "--results-dir", str(root), "--data-dir", str(root / "no-data"),
-                 *extra])
+    return main(
+        ["run", *FAST, "--run-id", run_id, "--results-dir", str(root), "--data-dir", str(root / "no-data"), *extra]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +81,9 @@ def test_serial_and_two_workers_give_identical_results(serial_and_parallel):
     pd.testing.assert_frame_equal(a, b)
     for cell in sorted((serial / "cells").glob("*/*/*/seed*")):
         twin = parallel / cell.relative_to(serial)
-        pd.testing.assert_frame_equal(pd.read_parquet(cell / "predictions.parquet"),
-                                      pd.read_parquet(twin / "predictions.parquet"))
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(cell / "predictions.parquet"), pd.read_parquet(twin / "predictions.parquet")
+        )
         assert "transformed" in (twin / "log.txt").read_text()  # the worker's log lines, in the cell's folder
     summaries = [without_timings((run / "summary.md").read_text()) for run in serial_and_parallel]
     assert summaries[0] == summaries[1] and any("| minirocket |" in line for line in summaries[0])
@@ -107,8 +121,10 @@ def test_an_interrupted_serial_run_is_finished_cell_by_cell(tmp_path, monkeypatc
     assert main(["cells", str(folder)]) == 0 and capsys.readouterr().out == ""
     assert main(["finish", str(folder)]) == 0
     serial, _ = serial_and_parallel
-    pd.testing.assert_frame_equal(pd.read_csv(folder / "results.csv").drop(columns=TIMING),
-                                  pd.read_csv(serial / "results.csv").drop(columns=TIMING))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(folder / "results.csv").drop(columns=TIMING),
+        pd.read_csv(serial / "results.csv").drop(columns=TIMING),
+    )
     assert json.loads((folder / "manifest.json").read_text())["status"] == "complete"
 
 
@@ -182,10 +198,34 @@ class Crash(Model):
 def test_a_worker_that_dies_fails_only_its_cell(tmp_path):
     write_plugin(tmp_path, "crash_plugin", CRASH_PLUGIN, "crash = crash_plugin:Crash")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
-    done = subprocess.run([sys.executable, "-m", "ecgbench", "run", "--model", "minirocket", "--model", "crash",
-                           "--dataset", "synthetic", "--quick", "--run-id", "d", "--results-dir", str(tmp_path),
-                           "--workers", "1", "--retries", "1"], capture_output=True, text=True, env=env,
-                          cwd=REPO, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ecgbench",
+            "run",
+            "--model",
+            "minirocket",
+            "--model",
+            "crash",
+            "--dataset",
+            "synthetic",
+            "--quick",
+            "--run-id",
+            "d",
+            "--results-dir",
+            str(tmp_path),
+            "--workers",
+            "1",
+            "--retries",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stderr
     cells = tmp_path / "d" / "cells" / "synthetic" / "holdout"
     assert (cells / "minirocket" / "seed0" / "metrics.json").is_file()
@@ -195,7 +235,8 @@ def test_a_worker_that_dies_fails_only_its_cell(tmp_path):
     assert "synthetic/holdout/crash/seed0: WorkerDied" in done.stderr
     manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
     assert manifest["status"] == "failed cells" and [f["cell"] for f in manifest["failures"]] == [
-        "synthetic/holdout/crash/seed0"]
+        "synthetic/holdout/crash/seed0"
+    ]
 
 
 SEED0_CRASH_PLUGIN = '''
@@ -224,10 +265,39 @@ def test_a_dead_worker_fails_only_the_cell_it_was_running_not_those_queued_on_it
     Seed 1 never started, so it runs again on the restarted worker, no try counted (--retries 0), and finishes."""
     write_plugin(tmp_path, "crash_plugin", SEED0_CRASH_PLUGIN, "crash = crash_plugin:Crash")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
-    done = subprocess.run([sys.executable, "-m", "ecgbench", "run", "--model", "crash", "--model", "minirocket",
-                           "--dataset", "synthetic", "--quick", "--seeds", "0", "1", "--run-id", "q", "--results-dir",
-                           str(tmp_path), "--workers", "1", "--retries", "0", "--threads", "1"],
-                          capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ecgbench",
+            "run",
+            "--model",
+            "crash",
+            "--model",
+            "minirocket",
+            "--dataset",
+            "synthetic",
+            "--quick",
+            "--seeds",
+            "0",
+            "1",
+            "--run-id",
+            "q",
+            "--results-dir",
+            str(tmp_path),
+            "--workers",
+            "1",
+            "--retries",
+            "0",
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stderr
     manifest = json.loads((tmp_path / "q" / "manifest.json").read_text())
     assert [f["cell"] for f in manifest["failures"]] == ["synthetic/holdout/crash/seed0"], done.stderr
@@ -245,8 +315,10 @@ def test_gpu_cells_go_to_gpu_workers(tmp_path, monkeypatch):
 
     assert executors.uses_gpu("cnn") and executors.uses_gpu("lstm") and not executors.uses_gpu("rocket")
     monkeypatch.setattr(model_class("rocket"), "uses_gpu", True, raising=False)  # a cheap stand-in for a GPU model
-    workers = {"cpu": {"cls": Worker, "options": {"nthreads": 1}},
-               "gpu": {"cls": Worker, "options": {"nthreads": 1, "resources": {"GPU": 1}}}}
+    workers = {
+        "cpu": {"cls": Worker, "options": {"nthreads": 1}},
+        "gpu": {"cls": Worker, "options": {"nthreads": 1, "resources": {"GPU": 1}}},
+    }
     with SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": None}}) as cluster:
         executor = executors.DaskExecutor(executors.scheduler(cluster.scheduler_address), threads=1)
         suite = Suite(datasets=["synthetic"], models=["minirocket", "rocket"], seeds=[0, 1, 2])
@@ -262,13 +334,28 @@ def test_gpu_cells_go_to_gpu_workers(tmp_path, monkeypatch):
 def test_print_job_script_shows_the_queue_and_walltime(tmp_path, capsys):
     pytest.importorskip("dask_jobqueue")
     suite = tmp_path / "s.toml"
-    suite.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n\n'
-                     '[cluster]\nsystem = "slurm"\nqueue = "long"\nmemory = "8GB"\ncores = 4\nwalltime = "09:00:00"\n')
+    suite.write_text(
+        'datasets = ["synthetic"]\nmodels = ["minirocket"]\n\n'
+        '[cluster]\nsystem = "slurm"\nqueue = "long"\nmemory = "8GB"\ncores = 4\nwalltime = "09:00:00"\n'
+    )
     plain = tmp_path / "plain.toml"
     plain.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n')
     assert load_suite(suite).fingerprint() == load_suite(plain).fingerprint()  # where it runs is not what it is
-    code = main(["run", "--suite", str(suite), "--quick", "--threads", "2", "--walltime", "01:30:00",
-                 "--print-job-script", "--results-dir", str(tmp_path / "results")])
+    code = main(
+        [
+            "run",
+            "--suite",
+            str(suite),
+            "--quick",
+            "--threads",
+            "2",
+            "--walltime",
+            "01:30:00",
+            "--print-job-script",
+            "--results-dir",
+            str(tmp_path / "results"),
+        ]
+    )
     assert code == 0
     script = capsys.readouterr().out
     assert "#SBATCH -p long" in script and "#SBATCH -t 01:30:00" in script and "--cpus-per-task=4" in script
@@ -284,8 +371,8 @@ def test_an_unknown_cluster_key_is_named(tmp_path):
         load_suite(suite)
 
 
-
 # ---- tsfresh over the cell's threads ----------------------------------------------------------------------------
+
 
 def test_tsfresh_features_are_the_same_in_one_process_and_in_a_pool_of_two():
     from ecgbench.data import load_dataset
@@ -357,20 +444,30 @@ def test_a_cell_s_tsfresh_pool_ends_with_the_cell():
     threads.set_threads(2)
     with threads.pinned():
         workers = {pid for _, _, pid in threads.process_pool().map(_worker_state, range(4))}
-    assert workers and not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-                               for pid in workers)
+    assert workers and not any(
+        psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in workers
+    )
     assert {state[:2] for state in threads.process_pool().map(_worker_state, range(4))} == {(False, "1")}
 
 
 # ---- [cluster]: nothing from configuration runs as a shell command; a job that cannot start stops the run --------
 
 BAD_CLUSTER = [  # (key, TOML value): each would put a command, or garbage, into the job script
-    ("queue", '"short\\nhostname"'), ("queue", '"short;reboot"'), ("queue", '"short $(id)"'),
-    ("walltime", '"01:00:00\\nrm -rf ~"'), ("walltime", '"1 hour"'), ("walltime", '"04:00:00`id`"'),
-    ("memory", '"4GB\\nid"'), ("memory", '"lots"'), ("memory", '"4 GB|id"'), ("account", '"$(id)"'),
-    ("account", '"proj\\u0000"'), ("system", '"slurm; id"'),
+    ("queue", '"short\\nhostname"'),
+    ("queue", '"short;reboot"'),
+    ("queue", '"short $(id)"'),
+    ("walltime", '"01:00:00\\nrm -rf ~"'),
+    ("walltime", '"1 hour"'),
+    ("walltime", '"04:00:00`id`"'),
+    ("memory", '"4GB\\nid"'),
+    ("memory", '"lots"'),
+    ("memory", '"4 GB|id"'),
+    ("account", '"$(id)"'),
+    ("account", '"proj\\u0000"'),
+    ("system", '"slurm; id"'),
     ("job_extra_directives", '["--constraint=avx2\\n#SBATCH --wrap=id"]'),
-    ("job_extra_directives", '["--comment=\'a b\'"]'), ("job_extra_directives", '["; id"]'),
+    ("job_extra_directives", "[\"--comment='a b'\"]"),
+    ("job_extra_directives", '["; id"]'),
 ]
 
 
@@ -379,8 +476,7 @@ def test_a_cluster_string_that_could_run_a_command_is_refused_by_name(key, value
     suite = tmp_path / "s.toml"
     memory = "" if key == "memory" else 'memory = "8GB"\n'
     suite.write_text(f'datasets = ["synthetic"]\nmodels = ["minirocket"]\n[cluster]\n{memory}{key} = {value}\n')
-    code = main(["run", "--suite", str(suite), "--cluster", "--print-job-script", "--results-dir",
-                 str(tmp_path / "r")])
+    code = main(["run", "--suite", str(suite), "--cluster", "--print-job-script", "--results-dir", str(tmp_path / "r")])
     out, err = capsys.readouterr()
     assert code == 2 and "Traceback" not in err and out == ""
     (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
@@ -388,13 +484,34 @@ def test_a_cluster_string_that_could_run_a_command_is_refused_by_name(key, value
     assert not (tmp_path / "r").exists()
 
 
-@pytest.mark.parametrize("option, value", [("--queue", "short\nhostname"), ("--walltime", "01:00:00;id"),
-                                           ("--memory", "8GB && id"), ("--cluster", "slurm;id")])
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--queue", "short\nhostname"),
+        ("--walltime", "01:00:00;id"),
+        ("--memory", "8GB && id"),
+        ("--cluster", "slurm;id"),
+    ],
+)
 def test_a_cluster_option_that_could_run_a_command_is_refused_by_name(option, value, tmp_path, capsys):
     extra = [] if option == "--cluster" else ["--cluster"]
-    code = main(["run", "--model", "minirocket", "--dataset", "synthetic", *extra, option, value, "--memory" if
-                 option != "--memory" else "--cores", "8GB" if option != "--memory" else "2", "--print-job-script",
-                 "--results-dir", str(tmp_path / "r")])
+    code = main(
+        [
+            "run",
+            "--model",
+            "minirocket",
+            "--dataset",
+            "synthetic",
+            *extra,
+            option,
+            value,
+            "--memory" if option != "--memory" else "--cores",
+            "8GB" if option != "--memory" else "2",
+            "--print-job-script",
+            "--results-dir",
+            str(tmp_path / "r"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
@@ -404,9 +521,17 @@ def test_a_cluster_option_that_could_run_a_command_is_refused_by_name(option, va
 def test_the_cluster_strings_that_sites_use_pass(tmp_path):
     from ecgbench.suite import check_cluster
 
-    check_cluster({"system": "pbs", "queue": "long@server1", "walltime": "120:00:00", "memory": "1.5TiB",
-                   "account": "proj-2026_a", "job_extra_directives": ["--constraint=avx2", "-l select=1:ncpus=8",
-                                                                      "--gres=gpu:a100:1", "--exclusive"]}, "")
+    check_cluster(
+        {
+            "system": "pbs",
+            "queue": "long@server1",
+            "walltime": "120:00:00",
+            "memory": "1.5TiB",
+            "account": "proj-2026_a",
+            "job_extra_directives": ["--constraint=avx2", "-l select=1:ncpus=8", "--gres=gpu:a100:1", "--exclusive"],
+        },
+        "",
+    )
     for walltime in ("1-12:00:00", "04:00", "0:30:00"):  # Slurm's days, LSF's HH:MM
         check_cluster({"walltime": walltime}, "")
 
@@ -422,24 +547,54 @@ def _fake_batch_system(folder: Path, sbatch: str | None) -> dict:
     return {**os.environ, "PATH": str(folder)}
 
 
-@pytest.mark.parametrize("case, sbatch, words", [
-    ("no-sbatch", None, ["--cluster slurm: its submit command 'sbatch' is not found"]),
-    ("sbatch-refuses", 'echo "sbatch: error: invalid partition specified: nosuch" >&2; exit 1',
-     ["--cluster slurm: the batch system refused the job: exit code 1", "invalid partition specified: nosuch"]),
-    ("job-never-starts", 'echo "Submitted batch job 4242"', ["no batch job started a worker within 3 s"]),
-    ("one-of-two-refused", 'if /bin/mkdir "$0.first" 2>/dev/null; then echo "sbatch: error: job limit" >&2; '
-     'exit 1; fi; echo "Submitted batch job 4243"', ["no batch job started a worker within 3 s"]),
-])
+@pytest.mark.parametrize(
+    "case, sbatch, words",
+    [
+        ("no-sbatch", None, ["--cluster slurm: its submit command 'sbatch' is not found"]),
+        (
+            "sbatch-refuses",
+            'echo "sbatch: error: invalid partition specified: nosuch" >&2; exit 1',
+            ["--cluster slurm: the batch system refused the job: exit code 1", "invalid partition specified: nosuch"],
+        ),
+        ("job-never-starts", 'echo "Submitted batch job 4242"', ["no batch job started a worker within 3 s"]),
+        (
+            "one-of-two-refused",
+            'if /bin/mkdir "$0.first" 2>/dev/null; then echo "sbatch: error: job limit" >&2; '
+            'exit 1; fi; echo "Submitted batch job 4243"',
+            ["no batch job started a worker within 3 s"],
+        ),
+    ],
+)
 def test_a_cluster_job_that_cannot_start_stops_the_run_in_bounded_time(case, sbatch, words, tmp_path):
     pytest.importorskip("dask_jobqueue")
     suite = tmp_path / "s.toml"
-    suite.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n[cluster]\nqueue = "nosuch"\n'
-                     f'memory = "1GB"\nstart_timeout = 3\njobs = {2 if case == "one-of-two-refused" else 1}\n')
+    suite.write_text(
+        'datasets = ["synthetic"]\nmodels = ["minirocket"]\n[cluster]\nqueue = "nosuch"\n'
+        f'memory = "1GB"\nstart_timeout = 3\njobs = {2 if case == "one-of-two-refused" else 1}\n'
+    )
     env = _fake_batch_system(tmp_path / "bin", sbatch)
     start = __import__("time").monotonic()
-    done = subprocess.run([sys.executable, "-m", "ecgbench", "run", "--suite", str(suite), "--quick", "--cluster",
-                           "--run-id", "c", "--results-dir", str(tmp_path / "r")], capture_output=True, text=True,
-                          env=env, cwd=REPO, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ecgbench",
+            "run",
+            "--suite",
+            str(suite),
+            "--quick",
+            "--cluster",
+            "--run-id",
+            "c",
+            "--results-dir",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     (line,) = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
     for word in words:
@@ -490,8 +645,13 @@ def test_tsfresh_pool_workers_die_with_a_sigkilled_parent(use_prctl, monkeypatch
 
     import psutil
 
-    code = POOL_STARTER if use_prctl else POOL_STARTER.replace(
-        "from ecgbench import threads", "from ecgbench import threads\nthreads.PR_SET_PDEATHSIG = -1  # refused")
+    code = (
+        POOL_STARTER
+        if use_prctl
+        else POOL_STARTER.replace(
+            "from ecgbench import threads", "from ecgbench import threads\nthreads.PR_SET_PDEATHSIG = -1  # refused"
+        )
+    )
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:
         line = parent.stdout.readline()
@@ -541,8 +701,7 @@ def test_a_cluster_that_loses_every_worker_stops_the_run_in_bounded_time(tmp_pat
     workers = {"w": {"cls": Worker, "options": {"nthreads": 1}}}
     try:
         with SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": None}}) as cl:
-            executor = executors.DaskExecutor(executors.scheduler(cl.scheduler_address), threads=1,
-                                              no_worker_timeout=2)
+            executor = executors.DaskExecutor(executors.scheduler(cl.scheduler_address), threads=1, no_worker_timeout=2)
             threading.Timer(3, lambda: cl.scale(0)).start()  # the job ends while its cell runs
             start = time.monotonic()
             with pytest.raises(EcgbenchError, match="the cluster has had no worker for 2 s while cells remained"):

@@ -29,4 +29,3 @@ def test_beats_stop_at_the_window_end_and_the_record_end():
     assert lengths[3] <= 20 and not beats[3, 20:].any()
     assert lengths[6] <= 10 and not beats[6, 10:].any()  # kept, zero padded at the record end
     assert beats.shape == (7, BEAT_LENGTH) and beats.min() >= 0 and beats.max() <= 1
-

@@ -21,8 +21,24 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 @pytest.fixture(scope="module")
 def group_kfold_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    code = main(["run", "--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick",
-                 "--protocol", "group-kfold", "--run-id", "cv", "--results-dir", str(root)])
+    code = main(
+        [
+            "run",
+            "--model",
+            "minirocket",
+            "--model",
+            "rocket",
+            "--dataset",
+            "synthetic",
+            "--quick",
+            "--protocol",
+            "group-kfold",
+            "--run-id",
+            "cv",
+            "--results-dir",
+            str(root),
+        ]
+    )
     assert code == 0
     return root / "cv"
 
@@ -47,8 +63,11 @@ def test_votes_are_scored_on_the_mean_probabilities_of_the_pooled_folds(group_kf
     assert main(["soft-vote", str(group_kfold_run), "minirocket+rocket", "--out", str(tmp_path)]) == 0
     written = (tmp_path / f"{group_kfold_run.name}.md").read_text().splitlines()
     assert written[0] == "# Soft votes, scored from saved probabilities (SYNTHETIC data)"
-    rows = {line.split(" | ")[0].strip("| "): line for line in written
-            if line.startswith("| ") and not line.startswith("| model")}
+    rows = {
+        line.split(" | ")[0].strip("| "): line
+        for line in written
+        if line.startswith("| ") and not line.startswith("| model")
+    }
     vote = np.mean([proba["minirocket"], proba["rocket"]], axis=0).argmax(1)
     assert rows["minirocket + rocket"].split(" | ")[1] == f"{np.mean(vote == y):.3f}"
     files = group_kfold_run.glob("cells/synthetic/fold*/rocket/seed0/predictions.parquet")
@@ -93,8 +112,9 @@ def test_mitdb_inter_uses_the_prior_weights_the_command_chooses_on_the_committed
     from ecgbench.suite import load_suite
 
     root = BENCHMARKS.parent
-    assert main(["prior-weights", str(root / "results" / "mitdb-ds1-cv"), "tsfresh-xgboost", "--out",
-                 str(tmp_path)]) == 0
+    assert (
+        main(["prior-weights", str(root / "results" / "mitdb-ds1-cv"), "tsfresh-xgboost", "--out", str(tmp_path)]) == 0
+    )
     fresh = (tmp_path / "mitdb-ds1-cv-tsfresh-xgboost.md").read_text()
     committed = (root / "results" / "prior-weights" / "mitdb-ds1-cv-tsfresh-xgboost.md").read_text()
     assert "SYNTHETIC" not in fresh  # real MIT-BIH beats

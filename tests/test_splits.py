@@ -113,8 +113,15 @@ def test_validation_by_group_keeps_every_record_on_one_side():
     groups = np.repeat(np.arange(30), 40)
     y = np.where(rng.random(len(groups)) < 0.1, rng.integers(1, 5, len(groups)), 0)
     train_part = np.arange(0, 800)  # records 0..19 train, 20..29 test
-    d = Dataset("toy", np.zeros((len(y), 187)), y, tuple("NSVFQ"), groups=groups,
-                predefined_split=(train_part, np.arange(800, len(y))), validation_by_group=True)
+    d = Dataset(
+        "toy",
+        np.zeros((len(y), 187)),
+        y,
+        tuple("NSVFQ"),
+        groups=groups,
+        predefined_split=(train_part, np.arange(800, len(y))),
+        validation_by_group=True,
+    )
     (s,) = make_splits(d, val_size=0.2)
     assert set(groups[s.val]).isdisjoint(groups[s.train])
     assert set(groups[s.val]) | set(groups[s.train]) == set(range(20))  # validation records come from training

@@ -80,8 +80,9 @@ def test_beat_level_accuracy_interval_agrees_with_scipy_percentile_bootstrap():
     rng = np.random.default_rng(1)
     y_true, y_pred = random_labels(rng, 2_000, accuracy=0.75)
     ours = cluster_bootstrap(y_true, y_pred, None, classes=CLASSES, n_resamples=10_000, seed=2)["accuracy"]
-    ref = stats.bootstrap((y_pred == y_true,), np.mean, method="percentile", n_resamples=10_000,
-                          random_state=np.random.default_rng(3)).confidence_interval
+    ref = stats.bootstrap(
+        (y_pred == y_true,), np.mean, method="percentile", n_resamples=10_000, random_state=np.random.default_rng(3)
+    ).confidence_interval
     # Monte-Carlo SD of each endpoint is about 0.00025 for either method; accuracy moves in steps of 0.0005
     assert ours.low == pytest.approx(ref.low, abs=0.002)
     assert ours.high == pytest.approx(ref.high, abs=0.002)
@@ -149,8 +150,7 @@ def test_several_seeds_score_the_seed_mean_and_report_the_seed_sd():
     # the same prediction three times: the same interval as one seed, and a seed SD of 0
     one = cluster_bootstrap(y_true, preds[0], groups)
     three = cluster_bootstrap(y_true, np.stack([preds[0]] * 3), groups)
-    assert (three["accuracy"].low, three["accuracy"].high) == pytest.approx((one["accuracy"].low,
-                                                                             one["accuracy"].high))
+    assert (three["accuracy"].low, three["accuracy"].high) == pytest.approx((one["accuracy"].low, one["accuracy"].high))
     assert three["accuracy"].seed_sd == 0 and math.isnan(one["accuracy"].seed_sd)
 
 
@@ -308,8 +308,11 @@ def test_anchor_verdict_edges_count_as_indistinguishable():
 def score_table(rng, n_blocks=8):
     base = rng.normal(0.8, 0.05, (n_blocks, 1))
     offsets = np.array([0.0, 0.01, 0.03, 0.06])
-    return pd.DataFrame(base + offsets + rng.normal(0, 0.01, (n_blocks, 4)),
-                        index=[f"fold{i}" for i in range(n_blocks)], columns=["knn", "svm", "xgb", "cnn"])
+    return pd.DataFrame(
+        base + offsets + rng.normal(0, 0.01, (n_blocks, 4)),
+        index=[f"fold{i}" for i in range(n_blocks)],
+        columns=["knn", "svm", "xgb", "cnn"],
+    )
 
 
 def test_rank_models_tests_ranks_and_draws_the_diagram(tmp_path):
@@ -321,7 +324,7 @@ def test_rank_models_tests_ranks_and_draws_the_diagram(tmp_path):
     ranks = stats.rankdata(-scores.to_numpy(), axis=1).mean(axis=0)
     assert result.average_ranks.to_dict() == pytest.approx(dict(zip(scores.columns, ranks, strict=True)))
     assert result.average_ranks.index[0] == "cnn"
-    pairs = [(a, b) for i, a in enumerate(scores.columns) for b in scores.columns[i + 1:]]
+    pairs = [(a, b) for i, a in enumerate(scores.columns) for b in scores.columns[i + 1 :]]
     raw = [stats.wilcoxon(scores[a], scores[b]).pvalue for a, b in pairs]
     adjusted = multipletests(raw, method="holm")[1]
     for (a, b), p in zip(pairs, adjusted, strict=True):
@@ -359,8 +362,9 @@ def binary_set(rng, n_patients=20, beats=60):
     """SYNTHETIC two-class beats with patient effects: each patient's abnormal share and score shift differ."""
     groups = np.repeat(np.arange(n_patients), beats)
     y_true = (rng.random(groups.size) < rng.uniform(0.1, 0.6, n_patients)[groups]).astype(int)
-    score = 1 / (1 + np.exp(-(2 * y_true - 1 + rng.normal(0, 1, n_patients)[groups] * 0.5
-                              + rng.normal(0, 1.2, groups.size))))
+    score = 1 / (
+        1 + np.exp(-(2 * y_true - 1 + rng.normal(0, 1, n_patients)[groups] * 0.5 + rng.normal(0, 1.2, groups.size)))
+    )
     return y_true, (score > 0.5).astype(int), np.round(score, 2), groups  # rounded: tied scores occur
 
 
@@ -406,10 +410,12 @@ def test_binary_bootstrap_resamples_patients_and_averages_seeds():
     assert beats.unit == "beat" and beats.high - beats.low < auc.high - auc.low
     # two seeds: the estimate is their mean, the SD beside it
     other = np.clip(score + rng.normal(0, 0.05, len(score)), 0, 1)
-    two = binary_bootstrap(y_true, np.vstack([y_pred, (other > 0.5).astype(int)]), np.vstack([score, other]),
-                           groups, n_resamples=200)["roc_auc"]
+    two = binary_bootstrap(
+        y_true, np.vstack([y_pred, (other > 0.5).astype(int)]), np.vstack([score, other]), groups, n_resamples=200
+    )["roc_auc"]
     assert two.n_seeds == 2 and two.estimate == pytest.approx(
-        (sk.roc_auc_score(y_true, score) + sk.roc_auc_score(y_true, other)) / 2)
+        (sk.roc_auc_score(y_true, score) + sk.roc_auc_score(y_true, other)) / 2
+    )
     assert two.seed_sd > 0
 
 

@@ -82,8 +82,10 @@ def test_a_run_of_an_older_schema_is_refused_until_upgraded(tmp_path, capsys):
     (tmp_path / "r" / "manifest.json").write_text(json.dumps({**manifest, "schema_version": 1}))
     capsys.readouterr()
     assert main(["run", *FAST, "--run-id", "r", "--results-dir", str(tmp_path)]) == 2
-    assert "has schema version 1, this ecgbench reads 2; convert the run with `python -m ecgbench upgrade" in \
-        capsys.readouterr().err
+    assert (
+        "has schema version 1, this ecgbench reads 2; convert the run with `python -m ecgbench upgrade"
+        in capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize("run", ["synthetic-default", "mitdb-inter", "mitdb-intra", "mitdb-ds1-cv"])

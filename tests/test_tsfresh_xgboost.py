@@ -12,8 +12,14 @@ from ecgbench.models.check import check_data
 @pytest.mark.parametrize(("early_stopping_rounds", "uses_validation"), [(0, False), (3, True)])
 def test_early_stopping_can_be_turned_off(early_stopping_rounds, uses_validation):
     X, y = check_data()
-    model = build("tsfresh-xgboost", n_classes=5, n_estimators=12, early_stopping_rounds=early_stopping_rounds,
-                  max_features=20, selection_beats=150)
+    model = build(
+        "tsfresh-xgboost",
+        n_classes=5,
+        n_estimators=12,
+        early_stopping_rounds=early_stopping_rounds,
+        max_features=20,
+        selection_beats=150,
+    )
     labels = []
     extract = model.feature_matrix
     model.feature_matrix = lambda X, label: labels.append(label) or extract(X, label)
@@ -31,8 +37,11 @@ def test_prior_weights_shift_the_fitted_probabilities_by_bayes_rule():
     params = dict(n_classes=5, n_estimators=12, early_stopping_rounds=0, max_features=20, selection_beats=150)
     plain = build("tsfresh-xgboost", **params).fit(X[::2], y[::2], X[1::2], y[1::2]).predict_proba(X[1::2])
     weights = [1, 1, 3, 0.1, 1]
-    shifted = build("tsfresh-xgboost", prior_weights=weights, **params).fit(
-        X[::2], y[::2], X[1::2], y[1::2]).predict_proba(X[1::2])
+    shifted = (
+        build("tsfresh-xgboost", prior_weights=weights, **params)
+        .fit(X[::2], y[::2], X[1::2], y[1::2])
+        .predict_proba(X[1::2])
+    )
     expected = plain * weights
     assert np.allclose(shifted, expected / expected.sum(axis=1, keepdims=True), atol=1e-6)
     assert np.allclose(shifted.sum(axis=1), 1)
@@ -51,7 +60,10 @@ def test_shift_priors_moves_a_border_beat_and_leaves_none_unchanged():
 @pytest.mark.parametrize("weights", [[1, 1, 3], [1, 1, 3, 0, 1], [1, 1, -3, 0.1, 1], [1, 1, "3", 0.1, 1], 3])
 def test_bad_prior_weights_are_refused_when_the_model_is_built(weights):
     # the schema refuses what is no list of positive numbers; the model, a list of another length than n_classes
-    refusal = "prior_weights must be 5 positive numbers" if len(np.atleast_1d(weights)) == 3 else \
-        "prior_weights = .*: must be a list, each a number > 0"
+    refusal = (
+        "prior_weights must be 5 positive numbers"
+        if len(np.atleast_1d(weights)) == 3
+        else "prior_weights = .*: must be a list, each a number > 0"
+    )
     with pytest.raises(EcgbenchError, match=f"model 'tsfresh-xgboost': {refusal}"):
         build("tsfresh-xgboost", n_classes=5, prior_weights=weights)

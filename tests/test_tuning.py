@@ -49,9 +49,11 @@ early_stopping_rounds = 0
 # trial), few features and trees.
 SMALL_SPACES = {
     "minirocket": {"num_kernels": Param(10_000, low=84, search_choices=(168,))},
-    "tsfresh-xgboost": {"max_features": Param(300, low=1, search=(5, 12)),
-                        "n_estimators": Param(600, low=1, search=(5, 20)),
-                        "max_depth": Param(6, low=1, search=(2, 3))},
+    "tsfresh-xgboost": {
+        "max_features": Param(300, low=1, search=(5, 12)),
+        "n_estimators": Param(600, low=1, search=(5, 20)),
+        "max_depth": Param(6, low=1, search=(2, 3)),
+    },
 }
 
 
@@ -151,9 +153,10 @@ def test_cached_trial_scores_as_the_uncached_model(suite_file):
     tuner = tu.Tuner.__new__(tu.Tuner)
     tuner.suite, tuner.dataset = suite, dataset
     tuner.cache = tc.FoldCache(Path("cache"), dataset.X, "fp")
-    for family, params in (("minirocket", {"max_epochs": 3, "num_kernels": 168}),
-                           ("tsfresh-xgboost", {"selection_beats": 80, "max_features": 7, "n_estimators": 10,
-                                                "early_stopping_rounds": 0})):
+    for family, params in (
+        ("minirocket", {"max_epochs": 3, "num_kernels": 168}),
+        ("tsfresh-xgboost", {"selection_beats": 80, "max_features": 7, "n_estimators": 10, "early_stopping_rounds": 0}),
+    ):
         cached = tuner.fit_fold(family, params, fold)
         hooks = (tc.FoldCache.hook_kernel_model, tc.FoldCache.hook_tsfresh_model)
         with pytest.MonkeyPatch.context() as patch:
@@ -196,8 +199,11 @@ def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path
 
 def one_family_suite(tmp_path, n_folds: int = 2) -> Path:
     path = tmp_path / "one.toml"
-    path.write_text(SUITE.replace('["minirocket", "tsfresh-xgboost"]', '["minirocket"]')
-                    .replace("n_folds = 2", f"n_folds = {n_folds}"))
+    path.write_text(
+        SUITE.replace('["minirocket", "tsfresh-xgboost"]', '["minirocket"]').replace(
+            "n_folds = 2", f"n_folds = {n_folds}"
+        )
+    )
     return path
 
 
@@ -230,8 +236,7 @@ def test_failed_trials_are_recorded_and_count_and_the_time_budget_stops_a_family
     assert [r["state"] for r in trials] == ["failed", "failed"] and "ValueError: no luck" in trials[0]["error"]
     assert "No completed trial." in Path("studies/f/summary.md").read_text()
     # a time budget already spent by the first trial: one trial, whatever --trials says
-    assert tune(one_family_suite(tmp_path), "--trials", "5", "--study-id", "t", "--timeout-per-family",
-                "1e-9") == 0
+    assert tune(one_family_suite(tmp_path), "--trials", "5", "--study-id", "t", "--timeout-per-family", "1e-9") == 0
     assert len(records(Path("studies/t"), "minirocket")) == 1
 
 
@@ -268,11 +273,30 @@ def test_mitdb_inter_is_tuned_on_ds1_without_reading_any_ds2_file(tmp_path, wfdb
 
     monkeypatch.setattr(wd, "read_records", recording)
     suite = tmp_path / "inter.toml"
-    suite.write_text('datasets = ["mitdb-inter"]\nmodels = ["minirocket"]\n[split]\nprotocol = "predefined"\n'
-                     'n_folds = 2\n[dataset_params.mitdb-inter]\ncontext = ["rr"]\n'
-                     '[model_params.minirocket]\nmax_epochs = 2\n')
-    assert cli.main(["tune", str(suite), "--trials", "1", "--results-dir", "studies", "--study-id", "m",
-                     "--data-dir", str(tmp_path / "data"), "--threads", "1"]) == 0
+    suite.write_text(
+        'datasets = ["mitdb-inter"]\nmodels = ["minirocket"]\n[split]\nprotocol = "predefined"\n'
+        'n_folds = 2\n[dataset_params.mitdb-inter]\ncontext = ["rr"]\n'
+        "[model_params.minirocket]\nmax_epochs = 2\n"
+    )
+    assert (
+        cli.main(
+            [
+                "tune",
+                str(suite),
+                "--trials",
+                "1",
+                "--results-dir",
+                "studies",
+                "--study-id",
+                "m",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert asked and set(asked) <= set(DS1) and not set(asked) & set(DS2)
     manifest = json.loads(Path("studies/m/manifest.json").read_text())
     assert manifest["development"]["records"] == sorted(int(r) for r in DS1)
@@ -293,22 +317,28 @@ def no_space_model(monkeypatch):
     monkeypatch.setitem(MODELS._entries, NoSpace.name, NoSpace)  # for this test only
 
 
-@pytest.mark.parametrize("options, message", [
-    (["--trials", "0"], "--trials must be at least 1"),
-    (["--workers", "0"], "--workers must be at least 1"),
-    (["--timeout-per-family", "-3"], "--timeout-per-family must be a positive"),
-    (["--study-id", "a/b"], "--study-id"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--trials", "0"], "--trials must be at least 1"),
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--timeout-per-family", "-3"], "--timeout-per-family must be a positive"),
+        (["--study-id", "a/b"], "--study-id"),
+    ],
+)
 def test_bad_options_are_one_line_and_exit_2(suite_file, capsys, options, message):
     assert tune(suite_file, *options) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-@pytest.mark.parametrize("models, message", [
-    ('["minirocket", "nope"]', "unknown model 'nope'"),
-    ('["minirocket", "no-space-model"]', "model 'no-space-model' declares no search space"),
-])
+@pytest.mark.parametrize(
+    "models, message",
+    [
+        ('["minirocket", "nope"]', "unknown model 'nope'"),
+        ('["minirocket", "no-space-model"]', "model 'no-space-model' declares no search space"),
+    ],
+)
 def test_models_without_a_space_or_unknown_are_refused_by_name(tmp_path, capsys, no_space_model, models, message):
     path = tmp_path / "bad.toml"
     path.write_text(SUITE.replace('["minirocket", "tsfresh-xgboost"]', models))
@@ -348,5 +378,6 @@ def test_docs_tuning_md_lists_every_models_space_as_the_code_declares_it():
     text = Path(__file__).resolve().parent.parent.joinpath("docs/tuning.md").read_text()
     block = re.search(r"<!-- spaces: begin -->\n(.*)<!-- spaces: end -->", text, re.S)
     assert block, "docs/tuning.md lost its generated block"
-    assert block.group(1) == spaces_markdown(), ("docs/tuning.md is out of date: regenerate it with "
-                                                 "`python -m ecgbench.tuning.docs`")
+    assert block.group(1) == spaces_markdown(), (
+        "docs/tuning.md is out of date: regenerate it with `python -m ecgbench.tuning.docs`"
+    )

@@ -72,5 +72,3 @@ def test_bad_extraction_parameters_are_refused(databases, params):
     root, _ = databases
     with pytest.raises(EcgbenchError, match="must be positive"):
         wd.load_wfdb_database(root / "alpha", **params)
-
-

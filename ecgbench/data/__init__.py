@@ -127,9 +127,15 @@ def _load_builtin_datasets():
 DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin_datasets)
 
 
-def register_dataset(name: str, *, description: str, evaluation: Evaluation,
-                     missing=lambda data_dir, **params: None, params: dict[str, Param] | None = None,
-                     split_protocol: str = "auto"):
+def register_dataset(
+    name: str,
+    *,
+    description: str,
+    evaluation: Evaluation,
+    missing=lambda data_dir, **params: None,
+    params: dict[str, Param] | None = None,
+    split_protocol: str = "auto",
+):
     """Decorator that adds a loader ``load(data_dir: Path, **params) -> Dataset`` to the registry.
 
     ``missing(data_dir, **params)`` names what keeps the data from being read (which file is absent, empty or a
@@ -139,18 +145,24 @@ def register_dataset(name: str, *, description: str, evaluation: Evaluation,
     ``split_protocol``: how the dataset is split when the suite's protocol is "auto" (``--quick`` keeps it)."""
 
     def decorate(load):
-        defaults = {p.name: p.default for p in list(inspect.signature(load).parameters.values())[1:]
-                    if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        defaults = {
+            p.name: p.default
+            for p in list(inspect.signature(load).parameters.values())[1:]
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
         from ecgbench.suite import PROTOCOLS
 
         if split_protocol not in PROTOCOLS:
             raise ValueError(f"dataset {name!r}: split_protocol must be one of {PROTOCOLS}")
         if set(params or {}) - set(defaults):
             raise ValueError(f"dataset {name!r}: params names what its loader does not take")
-        schema = {**typed_by_default(defaults),
-                  **{k: replace(v, default=defaults[k]) for k, v in (params or {}).items()}}
-        DATASETS.register(name, DatasetSpec(name, load, description, Evaluation(evaluation), missing, schema,
-                                            split_protocol))
+        schema = {
+            **typed_by_default(defaults),
+            **{k: replace(v, default=defaults[k]) for k, v in (params or {}).items()},
+        }
+        DATASETS.register(
+            name, DatasetSpec(name, load, description, Evaluation(evaluation), missing, schema, split_protocol)
+        )
         return load
 
     return decorate

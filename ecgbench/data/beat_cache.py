@@ -60,6 +60,7 @@ _UNWRITABLE: set[Path] = set()  # cache folders already warned about
 def write_entry(path: Path, arrays: dict[str, np.ndarray]) -> bool:
     """Write a cache entry; where that fails (a full disk, a read-only folder) warn once per folder and go on
     without caching. Returns whether the entry was written."""
+
     def write(tmp: Path):
         with open(tmp, "wb") as fh:  # a file object: np.savez would add ".npz" to the temporary name
             np.savez(fh, **arrays)
@@ -69,7 +70,11 @@ def write_entry(path: Path, arrays: dict[str, np.ndarray]) -> bool:
     except OSError as exc:
         if path.parent not in _UNWRITABLE:
             _UNWRITABLE.add(path.parent)
-            log.warning("cannot write the beat cache in %s (%s); going on without caching (set ECGBENCH_CACHE "
-                        "to a writable folder to cache rebuilt records)", path.parent, exc.strerror or exc)
+            log.warning(
+                "cannot write the beat cache in %s (%s); going on without caching (set ECGBENCH_CACHE "
+                "to a writable folder to cache rebuilt records)",
+                path.parent,
+                exc.strerror or exc,
+            )
         return False
     return True

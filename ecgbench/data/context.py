@@ -30,12 +30,14 @@ def morphology_features(X: np.ndarray) -> np.ndarray:
         return np.zeros((0, len(MORPHOLOGY_FEATURES)), dtype=np.float32)
     median = np.median(X, axis=0)
     difference = X - median
-    return np.column_stack([
-        _correlation(X, median),
-        _correlation(X[:, :EARLY_SAMPLES], median[:EARLY_SAMPLES]),
-        np.sqrt((difference**2).mean(axis=1)) / (median.std() + 1e-9),
-        np.abs(difference).max(axis=1),
-    ]).astype(np.float32)
+    return np.column_stack(
+        [
+            _correlation(X, median),
+            _correlation(X[:, :EARLY_SAMPLES], median[:EARLY_SAMPLES]),
+            np.sqrt((difference**2).mean(axis=1)) / (median.std() + 1e-9),
+            np.abs(difference).max(axis=1),
+        ]
+    ).astype(np.float32)
 
 
 def _correlation(X: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -77,13 +79,15 @@ def qrs_measures(signal: np.ndarray, r_peaks: np.ndarray) -> np.ndarray:
     slope = np.diff(qrs, axis=1) ** 2
     share = np.cumsum(slope, axis=1) / (slope.sum(axis=1, keepdims=True) + 1e-12)
     width = (share >= 0.9).argmax(axis=1) - (share >= 0.1).argmax(axis=1)
-    return np.column_stack([
-        qrs.max(axis=1) - qrs.min(axis=1),
-        signal[r_peaks.clip(0, len(signal) - 1)] - baseline,
-        width,
-        np.sqrt(slope.sum(axis=1)),
-        np.abs(qrs - baseline[:, None]).sum(axis=1),
-    ]).astype(np.float32)
+    return np.column_stack(
+        [
+            qrs.max(axis=1) - qrs.min(axis=1),
+            signal[r_peaks.clip(0, len(signal) - 1)] - baseline,
+            width,
+            np.sqrt(slope.sum(axis=1)),
+            np.abs(qrs - baseline[:, None]).sum(axis=1),
+        ]
+    ).astype(np.float32)
 
 
 def relative_to_record(measures: np.ndarray) -> np.ndarray:
@@ -132,8 +136,14 @@ def neighbour_features(beats) -> np.ndarray:
     corr_record = morphology_features(beats.X)[:, 0]
     if len(corr_record) == 0:
         return np.zeros((0, len(NEIGHBOUR_FEATURES)), dtype=np.float32)
-    return np.column_stack([beats.neighbours, np.r_[corr_record[:1], corr_record[:-1]],
-                            np.r_[corr_record[1:], corr_record[-1:]], unlike_nearby(corr_record)]).astype(np.float32)
+    return np.column_stack(
+        [
+            beats.neighbours,
+            np.r_[corr_record[:1], corr_record[:-1]],
+            np.r_[corr_record[1:], corr_record[-1:]],
+            unlike_nearby(corr_record),
+        ]
+    ).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -169,8 +179,10 @@ def groups_problem(groups) -> str | None:
         if not unknown and len(set(groups)) == len(groups):
             return None
         problem = f"unknown group(s) {', '.join(map(repr, unknown))}" if unknown else "a group named twice"
-    return (f"{problem}; known groups: {', '.join(CONTEXT_GROUPS)} "
-            "(a list, e.g. context = [\"rr\", \"morphology\"]; [] for none)")
+    return (
+        f"{problem}; known groups: {', '.join(CONTEXT_GROUPS)} "
+        '(a list, e.g. context = ["rr", "morphology"]; [] for none)'
+    )
 
 
 def context_names(groups: tuple[str, ...]) -> tuple[str, ...]:

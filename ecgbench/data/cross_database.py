@@ -25,22 +25,46 @@ from ecgbench.evaluation import Evaluation
     evaluation=Evaluation.CROSS_DATABASE,
     split_protocol="predefined",
     missing=lambda data_dir, **params: _sides_problem(data_dir, **params),  # defined below
-    params={**WFDB_PARAMS, "train": DATABASE, "test": DATABASE, "train_records": RECORD_LIST,
-            "test_records": RECORD_LIST},
+    params={
+        **WFDB_PARAMS,
+        "train": DATABASE,
+        "test": DATABASE,
+        "train_records": RECORD_LIST,
+        "test_records": RECORD_LIST,
+    },
 )
-def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", train_records=None,
-                        test_records=None, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
-                        drop_last_beat: bool = False, context=("rr",), verify_checksums: bool | None = None) -> Dataset:
+def load_cross_database(
+    data_dir: Path,
+    train: str = MITDB,
+    test: str = "svdb",
+    train_records=None,
+    test_records=None,
+    window_s: float = WINDOW_S,
+    rr_factor: float = RR_FACTOR,
+    drop_last_beat: bool = False,
+    context=("rr",),
+    verify_checksums: bool | None = None,
+) -> Dataset:
     """Train on ``train``'s beats, test on ``test``'s; ``groups`` number the (database, record) pairs."""
-    options = {"window_s": window_s, "rr_factor": rr_factor, "drop_last_beat": drop_last_beat,
-               "context": context, "verify_checksums": verify_checksums}
+    options = {
+        "window_s": window_s,
+        "rr_factor": rr_factor,
+        "drop_last_beat": drop_last_beat,
+        "context": context,
+        "verify_checksums": verify_checksums,
+    }
     folders = [Path(data_dir) / train, Path(data_dir) / test]
-    sides = [load_wfdb_database(folder, records, **options)
-             for folder, records in zip(folders, (train_records, test_records), strict=True)]
+    sides = [
+        load_wfdb_database(folder, records, **options)
+        for folder, records in zip(folders, (train_records, test_records), strict=True)
+    ]
     # By what the records are (real paths, signal sha256), not by name: a test database that links to the
     # training one, or holds a copy of one of its records, is refused too.
-    refuse_shared_records("wfdb-cross", *(dataset_identities(f, side) for f, side in zip(folders, sides, strict=True)),
-                          fix="pick other databases, or disjoint train_records and test_records")
+    refuse_shared_records(
+        "wfdb-cross",
+        *(dataset_identities(f, side) for f, side in zip(folders, sides, strict=True)),
+        fix="pick other databases, or disjoint train_records and test_records",
+    )
     n_train, n_test = len(sides[0].y), len(sides[1].y)
     names = [f"{side.provenance['database']}/{r}" for side in sides for r in side.provenance["records"]]
     n_train_records = len(sides[0].provenance["records"])
@@ -64,15 +88,17 @@ def load_cross_database(data_dir: Path, train: str = MITDB, test: str = "svdb", 
         validation_by_group=True,
         context=None if sides[0].context is None else np.concatenate([sides[0].context, sides[1].context]),
         context_names=sides[0].context_names,
-        samples=None if sides[0].samples is None or sides[1].samples is None else
-        np.concatenate([sides[0].samples, sides[1].samples]),
+        samples=None
+        if sides[0].samples is None or sides[1].samples is None
+        else np.concatenate([sides[0].samples, sides[1].samples]),
     )
 
 
 def _sides_problem(data_dir, train=MITDB, test="svdb", train_records=None, test_records=None, **params):
     """What keeps the train or the test database from being read (cheap file checks), or None."""
-    return (records_problem(Path(data_dir) / train, train_records)
-            or records_problem(Path(data_dir) / test, test_records))
+    return records_problem(Path(data_dir) / train, train_records) or records_problem(
+        Path(data_dir) / test, test_records
+    )
 
 
 def _record_positions(side: Dataset) -> np.ndarray:

@@ -36,12 +36,16 @@ class DetectionCounts:
     matched: int = 0
 
     def __add__(self, other: DetectionCounts) -> DetectionCounts:
-        return DetectionCounts(self.reference + other.reference, self.detected + other.detected,
-                               self.matched + other.matched)
+        return DetectionCounts(
+            self.reference + other.reference, self.detected + other.detected, self.matched + other.matched
+        )
 
     def as_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "sensitivity": self.matched / self.reference if self.reference else None,
-                "positive_predictivity": self.matched / self.detected if self.detected else None}
+        return {
+            **dataclasses.asdict(self),
+            "sensitivity": self.matched / self.reference if self.reference else None,
+            "positive_predictivity": self.matched / self.detected if self.detected else None,
+        }
 
 
 def detect_r_peaks(signal: np.ndarray, fs: float) -> np.ndarray:
@@ -52,8 +56,13 @@ def detect_r_peaks(signal: np.ndarray, fs: float) -> np.ndarray:
     qrs = processing.xqrs_detect(signal, fs, verbose=False)
     if len(qrs) == 0:
         return np.zeros(0, dtype=np.int64)
-    peaks = processing.correct_peaks(signal, qrs, search_radius=int(PEAK_SEARCH_S * fs),
-                                     smooth_window_size=int(SMOOTH_WINDOW_S * fs), peak_dir="compare")
+    peaks = processing.correct_peaks(
+        signal,
+        qrs,
+        search_radius=int(PEAK_SEARCH_S * fs),
+        smooth_window_size=int(SMOOTH_WINDOW_S * fs),
+        peak_dir="compare",
+    )
     return np.unique(np.asarray(peaks, dtype=np.int64))  # two detections moved onto one extremum are one beat
 
 

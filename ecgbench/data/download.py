@@ -112,9 +112,12 @@ class _Budget:
     def check_size(self, size: int, declared: bool = False) -> None:
         if size > self.max_bytes:
             said = "declares" if declared else "sent more than"
-            raise _DownloadFailure(f"the server {said} {size if declared else self.max_bytes:,} bytes, more than "
-                                   f"a {self.kind} may have ({self.max_bytes:,}); nothing more is stored",
-                                   transient=False, discard=True)
+            raise _DownloadFailure(
+                f"the server {said} {size if declared else self.max_bytes:,} bytes, more than "
+                f"a {self.kind} may have ({self.max_bytes:,}); nothing more is stored",
+                transient=False,
+                discard=True,
+            )
 
 
 def fetch_physionet(
@@ -140,11 +143,15 @@ def fetch_physionet(
     def budget(name: str) -> _Budget:
         listing = name in (CHECKSUM_FILE, *INDEX_FILES)
         file_end = (time.monotonic() + FILE_DEADLINE_S, f"the deadline of one file ({FILE_DEADLINE_S:g} s)")
-        return _Budget([fetch_end, file_end], MAX_LIST_BYTES if listing else MAX_FILE_BYTES,
-                       "list file" if listing else "record file")
+        return _Budget(
+            [fetch_end, file_end],
+            MAX_LIST_BYTES if listing else MAX_FILE_BYTES,
+            "list file" if listing else "record file",
+        )
 
-    checksum_bytes = _fetch_checksum_file(f"{version_url}/{CHECKSUM_FILE}", database, version, resume_hint,
-                                          budget(CHECKSUM_FILE))
+    checksum_bytes = _fetch_checksum_file(
+        f"{version_url}/{CHECKSUM_FILE}", database, version, resume_hint, budget(CHECKSUM_FILE)
+    )
     checksums = parse_checksums(checksum_bytes, f"{version_url}/{CHECKSUM_FILE}")
     wanted = _select_files(checksums, files, database) if files else checksums
     log.info("%s %s: %d files listed at %s; saving into %s", database, version, len(wanted), version_url, target)
@@ -445,8 +452,9 @@ def _open(url: str, budget: _Budget, offset: int = 0):
         headers["Range"] = f"bytes={offset}-"
     watchdog = _Watchdog(budget.left())
     try:
-        with _watched_opener(watchdog).open(urllib.request.Request(url, headers=headers),
-                                            timeout=TIMEOUT_S) as response:
+        with _watched_opener(watchdog).open(
+            urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S
+        ) as response:
             yield response
     except Exception:
         if watchdog.fired:

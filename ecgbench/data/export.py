@@ -40,10 +40,14 @@ def _parts(dataset: Dataset, out_dir: Path) -> list[tuple[np.ndarray, Path, Path
     if dataset.predefined_split is None:
         parts = [(dataset.name, np.arange(len(dataset.y)))]
     else:
-        parts = [(f"{dataset.name}_{side}", np.asarray(idx))
-                 for side, idx in zip(("train", "test"), dataset.predefined_split, strict=True)]
-    return [(rows, out_dir / f"{stem}.csv", out_dir / f"{stem}_groups.csv" if dataset.groups is not None else None)
-            for stem, rows in parts]
+        parts = [
+            (f"{dataset.name}_{side}", np.asarray(idx))
+            for side, idx in zip(("train", "test"), dataset.predefined_split, strict=True)
+        ]
+    return [
+        (rows, out_dir / f"{stem}.csv", out_dir / f"{stem}_groups.csv" if dataset.groups is not None else None)
+        for stem, rows in parts
+    ]
 
 
 def _beats_writer(X: np.ndarray, y: np.ndarray):

@@ -81,9 +81,14 @@ def file_problem(path: Path) -> str | None:
 
 
 # Leading bytes of the compressed and binary files people unpack by mistake, or forget to.
-_MAGIC = {b"\x1f\x8b": "a gzip file; unzip it first (gunzip)", b"PK\x03\x04": "a zip archive; unzip it first",
-          b"BZh": "a bzip2 file; unzip it first (bunzip2)", b"\xfd7zXZ\x00": "an xz file; unzip it first (unxz)",
-          b"\x93NUMPY": "a NumPy .npy file, not a CSV file", b"PAR1": "a Parquet file, not a CSV file"}
+_MAGIC = {
+    b"\x1f\x8b": "a gzip file; unzip it first (gunzip)",
+    b"PK\x03\x04": "a zip archive; unzip it first",
+    b"BZh": "a bzip2 file; unzip it first (bunzip2)",
+    b"\xfd7zXZ\x00": "an xz file; unzip it first (unxz)",
+    b"\x93NUMPY": "a NumPy .npy file, not a CSV file",
+    b"PAR1": "a Parquet file, not a CSV file",
+}
 MAX_LINE_BYTES = 64 * 1024  # a Kaggle row is 188 numbers, a few kB
 
 
@@ -101,8 +106,10 @@ def _check_text(path: Path, chunk_size: int = 1 << 20) -> None:
             nul = chunk.find(b"\0")
             if nul >= 0:
                 line = newlines + chunk.count(b"\n", 0, nul) + 1
-                raise EcgbenchError(f"{path.name} looks like a binary file, not a CSV text file (a NUL byte at "
-                                    f"byte {offset + nul:,}, line {line}) ({path})")
+                raise EcgbenchError(
+                    f"{path.name} looks like a binary file, not a CSV text file (a NUL byte at "
+                    f"byte {offset + nul:,}, line {line}) ({path})"
+                )
             data = np.frombuffer(chunk, dtype=np.uint8)
             ends = np.flatnonzero((data == 10) | (data == 13)) + offset  # "\r" alone ends a line for pandas too
             lengths = ends - np.concatenate([[line_start], ends[:-1] + 1])
@@ -118,9 +125,11 @@ def _check_text(path: Path, chunk_size: int = 1 << 20) -> None:
 
 
 def _line_too_long(path: Path, line: int, length: int):
-    raise EcgbenchError(f"{path.name} line {line}: longer than {MAX_LINE_BYTES // 1024} kB (at least {length:,} "
-                        f"bytes), not a row of beats ({N_COLUMNS} numbers, a few kB); not a Kaggle beat file? "
-                        f"({path})")
+    raise EcgbenchError(
+        f"{path.name} line {line}: longer than {MAX_LINE_BYTES // 1024} kB (at least {length:,} "
+        f"bytes), not a row of beats ({N_COLUMNS} numbers, a few kB); not a Kaggle beat file? "
+        f"({path})"
+    )
 
 
 def _read_table_fast(path: Path) -> np.ndarray:
@@ -233,10 +242,7 @@ def _label_problem(cell: str, n_classes: int) -> str | None:
     if value != round(value):
         return f"the label (column {LABEL_COLUMN}) is {cell.strip()!r}, not a whole number"
     if not 0 <= value <= n_classes - 1:
-        return (
-            f"the label (column {LABEL_COLUMN}) is {int(value)}, outside 0..{n_classes - 1} "
-            f"({n_classes} classes)"
-        )
+        return f"the label (column {LABEL_COLUMN}) is {int(value)}, outside 0..{n_classes - 1} ({n_classes} classes)"
     return None
 
 
@@ -279,9 +285,11 @@ def _how_to_get(files: tuple[KaggleFile, ...]) -> str:
 
 def _first_missing(files: tuple[KaggleFile, ...]):
     """The problem of the first of ``files`` that is missing or not a file, naming it, and how to get them."""
+
     def reason(data_dir, **params):
         problems = [file_problem(Path(data_dir) / f.name) for f in files if not (Path(data_dir) / f.name).is_file()]
         return f"{problems[0]}. {_how_to_get(files)}" if problems else None
+
     return reason
 
 
@@ -313,13 +321,18 @@ def _warn_if_counts_differ(file: KaggleFile, y: np.ndarray, classes: tuple[str, 
 def _counts_note(parts) -> str | None:
     """What the reports say of files whose beat counts are not the published ones (``parts``: ``(KaggleFile, y)``):
     a subset, other files or test files in the Kaggle layout, whose numbers are not those of the Kaggle data."""
-    differing = [f"{file.name} {len(y):,} beats (published {file.n_beats:,})" for file, y in parts
-                 if len(y) != file.n_beats or np.bincount(y, minlength=len(file.class_counts)).tolist()
-                 != list(file.class_counts)]
+    differing = [
+        f"{file.name} {len(y):,} beats (published {file.n_beats:,})"
+        for file, y in parts
+        if len(y) != file.n_beats
+        or np.bincount(y, minlength=len(file.class_counts)).tolist() != list(file.class_counts)
+    ]
     if not differing:
         return None
-    return (f"NOT the published Kaggle files: {', '.join(differing)}; a subset, other files or test data in the "
-            "Kaggle layout, so these numbers are not comparable with published ones")
+    return (
+        f"NOT the published Kaggle files: {', '.join(differing)}; a subset, other files or test data in the "
+        "Kaggle layout, so these numbers are not comparable with published ones"
+    )
 
 
 def _with_note(provenance: dict, parts) -> dict:
@@ -358,8 +371,10 @@ def load_mitbih(data_dir: Path) -> Dataset:
         classes=AAMI_CLASSES,
         groups=None,  # the CSVs carry no record id
         predefined_split=(np.arange(n_train), np.arange(n_train, n_train + n_test)),
-        provenance=_with_note(_provenance("mitdb", {MITBIH_TRAIN.name: train_sha, MITBIH_TEST.name: test_sha}),
-                              [(MITBIH_TRAIN, y_train), (MITBIH_TEST, y_test)]),
+        provenance=_with_note(
+            _provenance("mitdb", {MITBIH_TRAIN.name: train_sha, MITBIH_TEST.name: test_sha}),
+            [(MITBIH_TRAIN, y_train), (MITBIH_TEST, y_test)],
+        ),
     )
 
 
@@ -381,22 +396,25 @@ def load_ptbdb(data_dir: Path) -> Dataset:
         classes=PTBDB_CLASSES,
         groups=None,
         predefined_split=None,  # the runner makes a stratified hold-out
-        provenance=_with_note(_provenance("ptbdb", {PTBDB_NORMAL.name: normal_sha,
-                                                    PTBDB_ABNORMAL.name: abnormal_sha}),
-                              [(PTBDB_NORMAL, y_normal), (PTBDB_ABNORMAL, y_abnormal)]),
+        provenance=_with_note(
+            _provenance("ptbdb", {PTBDB_NORMAL.name: normal_sha, PTBDB_ABNORMAL.name: abnormal_sha}),
+            [(PTBDB_NORMAL, y_normal), (PTBDB_ABNORMAL, y_abnormal)],
+        ),
     )
 
 
 NORMAL_ABNORMAL_CLASSES = ("normal", "abnormal")
-NORMAL_ABNORMAL = ("intra-patient: the four Kaggle files pooled and split at random by beat, so the same patients' "
-                   "beats train and test the models; every MIT-BIH beat but N (S, V, F, Q) and every PTB MI beat is "
-                   "abnormal; the two databases differ in leads and recording, so a model may partly tell them apart")
+NORMAL_ABNORMAL = (
+    "intra-patient: the four Kaggle files pooled and split at random by beat, so the same patients' "
+    "beats train and test the models; every MIT-BIH beat but N (S, V, F, Q) and every PTB MI beat is "
+    "abnormal; the two databases differ in leads and recording, so a model may partly tell them apart"
+)
 
 
 @register_dataset(
     "kaggle-normal-abnormal",
     description="normal vs abnormal beats of all four Kaggle CSVs (MIT-BIH train and test, PTB normal and "
-                "abnormal; every non-N MIT-BIH beat abnormal)",
+    "abnormal; every non-N MIT-BIH beat abnormal)",
     evaluation=Evaluation.INTRA_PATIENT,
     missing=_first_missing((MITBIH_TRAIN, MITBIH_TEST, PTBDB_NORMAL, PTBDB_ABNORMAL)),
 )
@@ -405,10 +423,12 @@ def load_kaggle_normal_abnormal(data_dir: Path) -> Dataset:
     MIT-BIH S, V, F and Q beats and PTB MI beats ``abnormal`` (1). Each file is checked as its own dataset checks
     it (labels, published counts). No predefined split: MIT-BIH's train/test files have no PTB counterpart, so the
     runner's stratified hold-out splits the pooled beats (intra-patient, hence optimistic)."""
-    parts = [_read_kaggle_file(data_dir, MITBIH_TRAIN, AAMI_CLASSES, None),
-             _read_kaggle_file(data_dir, MITBIH_TEST, AAMI_CLASSES, None),
-             _read_kaggle_file(data_dir, PTBDB_NORMAL, PTBDB_CLASSES, 0),
-             _read_kaggle_file(data_dir, PTBDB_ABNORMAL, PTBDB_CLASSES, 1)]
+    parts = [
+        _read_kaggle_file(data_dir, MITBIH_TRAIN, AAMI_CLASSES, None),
+        _read_kaggle_file(data_dir, MITBIH_TEST, AAMI_CLASSES, None),
+        _read_kaggle_file(data_dir, PTBDB_NORMAL, PTBDB_CLASSES, 0),
+        _read_kaggle_file(data_dir, PTBDB_ABNORMAL, PTBDB_CLASSES, 1),
+    ]
     files = (MITBIH_TRAIN, MITBIH_TEST, PTBDB_NORMAL, PTBDB_ABNORMAL)
     # MIT-BIH: N (0) normal, the rest abnormal; PTB: its labels are already 0 normal, 1 MI (abnormal)
     y = np.concatenate([(y_part != 0).astype(np.int64) for _, y_part, _ in parts])

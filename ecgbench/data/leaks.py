@@ -47,8 +47,9 @@ def dataset_identities(folder: Path, dataset, records=None) -> list[RecordIdenti
     return identities(folder, {r: signals[r] for r in (signals if records is None else records)})
 
 
-def shared(first: list[RecordIdentity], second: list[RecordIdentity]) -> list[tuple[RecordIdentity, RecordIdentity,
-                                                                                      str]]:
+def shared(
+    first: list[RecordIdentity], second: list[RecordIdentity]
+) -> list[tuple[RecordIdentity, RecordIdentity, str]]:
     """Every pair (a of ``first``, b of ``second``) that is one recording, and why: the same files, or files with
     the same content."""
     by_digest: dict[str, RecordIdentity] = {}
@@ -69,16 +70,22 @@ def shared(first: list[RecordIdentity], second: list[RecordIdentity]) -> list[tu
     return pairs
 
 
-def refuse_shared_records(dataset: str, train: list[RecordIdentity], test: list[RecordIdentity],
-                          fix: str = "give the two sides disjoint records") -> None:
+def refuse_shared_records(
+    dataset: str,
+    train: list[RecordIdentity],
+    test: list[RecordIdentity],
+    fix: str = "give the two sides disjoint records",
+) -> None:
     """Refuse a dataset whose train and test sides hold one recording (by name, path or content), naming every
     such pair (the first five)."""
     pairs = shared(train, test)
     if pairs:
         shown = "; ".join(f"{a.label} (train) and {b.label} (test): {why}" for a, b, why in pairs[:5])
         more = f" and {len(pairs) - 5} more" if len(pairs) > 5 else ""
-        raise EcgbenchError(f"{dataset}: the train and test sides share {len(pairs)} record(s), so the same beats "
-                            f"would be trained and tested on: {shown}{more}; {fix}")
+        raise EcgbenchError(
+            f"{dataset}: the train and test sides share {len(pairs)} record(s), so the same beats "
+            f"would be trained and tested on: {shown}{more}; {fix}"
+        )
 
 
 def refuse_duplicates(records: list[RecordIdentity], where: str) -> None:
@@ -93,7 +100,9 @@ def refuse_duplicates(records: list[RecordIdentity], where: str) -> None:
         if first is None and digest is not None:
             first, why = by_digest[digest], f"identical signal files (sha256 {digest[:12]}...)"
         if first is not None:
-            raise EcgbenchError(f"{where}: records {first.record} and {b.record} are one recording ({why}), so a "
-                                "split by record would put the same beats on both sides; remove one of them")
+            raise EcgbenchError(
+                f"{where}: records {first.record} and {b.record} are one recording ({why}), so a "
+                "split by record would put the same beats on both sides; remove one of them"
+            )
         by_path[path] = b
         by_digest.update((d, b) for d in b.signals)

@@ -58,23 +58,42 @@ class Track:
 
 
 TRACKS = (
-    Track("mitdb-intra",
-          "MIT-BIH Arrhythmia, 48 records, beats rebuilt from the WFDB records as Kachuee et al. 2018 "
-          "(5 AAMI classes); intra-patient: stratified hold-out over all beats",
-          Evaluation.INTRA_PATIENT, INTRA_PATIENT, MITDB_RECORDS, [], validation_by_group=False,
-          split_protocol="holdout"),
-    Track("mitdb-inter",
-          "MIT-BIH Arrhythmia, beats rebuilt from the WFDB records; inter-patient (de Chazal et al. 2004): "
-          "train DS1, test DS2, paced records excluded, validation by whole DS1 records",
-          Evaluation.INTER_PATIENT,
-          "inter-patient (de Chazal et al. 2004): train DS1, test DS2, no record on both sides; paced records "
-          f"{', '.join(PACED_RECORDS)} excluded",
-          DS1, DS2, validation_by_group=True, named_lists={"DS1": DS1, "DS2": DS2}, split_protocol="predefined"),
-    Track("mitdb-ds1",
-          "MIT-BIH Arrhythmia, the 22 DS1 records of the inter-patient protocol alone: model selection for "
-          "mitdb-inter by cross-validation over whole records (--protocol group-kfold) that never sees DS2",
-          Evaluation.INTRA_PATIENT, "the DS1 records of de Chazal et al. 2004 alone (DS2 is not loaded)",
-          DS1, [], validation_by_group=True, named_lists={"DS1": DS1}, split_protocol="group-kfold"),
+    Track(
+        "mitdb-intra",
+        "MIT-BIH Arrhythmia, 48 records, beats rebuilt from the WFDB records as Kachuee et al. 2018 "
+        "(5 AAMI classes); intra-patient: stratified hold-out over all beats",
+        Evaluation.INTRA_PATIENT,
+        INTRA_PATIENT,
+        MITDB_RECORDS,
+        [],
+        validation_by_group=False,
+        split_protocol="holdout",
+    ),
+    Track(
+        "mitdb-inter",
+        "MIT-BIH Arrhythmia, beats rebuilt from the WFDB records; inter-patient (de Chazal et al. 2004): "
+        "train DS1, test DS2, paced records excluded, validation by whole DS1 records",
+        Evaluation.INTER_PATIENT,
+        "inter-patient (de Chazal et al. 2004): train DS1, test DS2, no record on both sides; paced records "
+        f"{', '.join(PACED_RECORDS)} excluded",
+        DS1,
+        DS2,
+        validation_by_group=True,
+        named_lists={"DS1": DS1, "DS2": DS2},
+        split_protocol="predefined",
+    ),
+    Track(
+        "mitdb-ds1",
+        "MIT-BIH Arrhythmia, the 22 DS1 records of the inter-patient protocol alone: model selection for "
+        "mitdb-inter by cross-validation over whole records (--protocol group-kfold) that never sees DS2",
+        Evaluation.INTRA_PATIENT,
+        "the DS1 records of de Chazal et al. 2004 alone (DS2 is not loaded)",
+        DS1,
+        [],
+        validation_by_group=True,
+        named_lists={"DS1": DS1},
+        split_protocol="group-kfold",
+    ),
 )
 TRACK_BY_NAME = {track.name: track for track in TRACKS}
 
@@ -84,8 +103,11 @@ def load_track(track: Track, data_dir: Path, **options) -> Dataset:
     dataset = load_wfdb_database(Path(data_dir) / MITDB, track.records, name=track.name, **options)
     if track.test:
         folder = Path(data_dir) / MITDB
-        refuse_shared_records(track.name, dataset_identities(folder, dataset, track.train),
-                              dataset_identities(folder, dataset, track.test))
+        refuse_shared_records(
+            track.name,
+            dataset_identities(folder, dataset, track.train),
+            dataset_identities(folder, dataset, track.test),
+        )
         in_train = np.isin(dataset.groups, [int(r) for r in track.train])
         dataset.predefined_split = (np.flatnonzero(in_train), np.flatnonzero(~in_train))
     dataset.validation_by_group = track.validation_by_group
@@ -96,10 +118,23 @@ def load_track(track: Track, data_dir: Path, **options) -> Dataset:
 
 def _loader(track: Track):
     # Explicit parameters: the registry checks a suite's dataset options against the loader's signature.
-    def load(data_dir: Path, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
-             drop_last_beat: bool = False, context=("rr",), verify_checksums: bool | None = None) -> Dataset:
-        return load_track(track, data_dir, window_s=window_s, rr_factor=rr_factor, drop_last_beat=drop_last_beat,
-                          context=context, verify_checksums=verify_checksums)
+    def load(
+        data_dir: Path,
+        window_s: float = WINDOW_S,
+        rr_factor: float = RR_FACTOR,
+        drop_last_beat: bool = False,
+        context=("rr",),
+        verify_checksums: bool | None = None,
+    ) -> Dataset:
+        return load_track(
+            track,
+            data_dir,
+            window_s=window_s,
+            rr_factor=rr_factor,
+            drop_last_beat=drop_last_beat,
+            context=context,
+            verify_checksums=verify_checksums,
+        )
 
     load.__name__ = load.__qualname__ = f"load_{track.name.replace('-', '_')}"
     load.__doc__ = track.description
@@ -107,10 +142,14 @@ def _loader(track: Track):
 
 
 def _register(track: Track) -> None:
-    register_dataset(track.name, description=track.description, evaluation=track.evaluation, params=WFDB_PARAMS,
-                     split_protocol=track.split_protocol,
-                     missing=lambda data_dir, **params: records_problem(Path(data_dir) / MITDB, track.records)
-                     )(_loader(track))
+    register_dataset(
+        track.name,
+        description=track.description,
+        evaluation=track.evaluation,
+        params=WFDB_PARAMS,
+        split_protocol=track.split_protocol,
+        missing=lambda data_dir, **params: records_problem(Path(data_dir) / MITDB, track.records),
+    )(_loader(track))
 
 
 for _track in TRACKS:

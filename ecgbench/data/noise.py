@@ -98,7 +98,7 @@ def trimmed_mean(values: np.ndarray) -> np.ndarray:
     low = len(values) // 20
     if len(values) - 2 * low <= 0:
         raise EcgbenchError("no measurements to average (too few beats or too short a signal)")
-    return values[low:len(values) - low].mean(axis=0)
+    return values[low : len(values) - low].mean(axis=0)
 
 
 def _as_2d(signal: np.ndarray) -> np.ndarray:
@@ -106,8 +106,16 @@ def _as_2d(signal: np.ndarray) -> np.ndarray:
     return signal[:, None] if signal.ndim == 1 else signal
 
 
-def qrs_amplitude(signal: np.ndarray, samples: Sequence[int], symbols: Sequence[str], *, fs: float,
-                  nmax: int | None = SIGAMP_NMAX, start: int = 0, stop: int | None = None) -> np.ndarray:
+def qrs_amplitude(
+    signal: np.ndarray,
+    samples: Sequence[int],
+    symbols: Sequence[str],
+    *,
+    fs: float,
+    nmax: int | None = SIGAMP_NMAX,
+    start: int = 0,
+    stop: int | None = None,
+) -> np.ndarray:
     """``sigamp -a``: per channel, the trimmed mean of the peak-to-peak amplitudes within +-0.05 s of the first
     ``nmax`` NORMAL beats (``NST_NORMAL_SYMBOLS``) annotated in ``[start, stop)`` (None: all of them). Like
     sigamp, it stops at the first beat whose window runs off the record."""
@@ -122,7 +130,7 @@ def qrs_amplitude(signal: np.ndarray, samples: Sequence[int], symbols: Sequence[
             continue
         if at - half < 0 or at + half >= len(signal):
             break
-        window = signal[at - half:at + half + 1]
+        window = signal[at - half : at + half + 1]
         amplitudes.append(window.max(axis=0).astype(np.float64) - window.min(axis=0))
     if not amplitudes:
         raise EcgbenchError("no NORMAL beat annotations to measure the QRS amplitude on")
@@ -137,8 +145,14 @@ def _window_rms(window: np.ndarray, integer: bool) -> np.ndarray:
     return np.sqrt((deviation * deviation).sum(axis=0) / len(window))
 
 
-def noise_rms(signal: np.ndarray, *, fs: float, nmax: int | None = SIGAMP_NMAX,
-              segments: Sequence[tuple[int, int]] | None = None, truncate: bool | None = None) -> np.ndarray:
+def noise_rms(
+    signal: np.ndarray,
+    *,
+    fs: float,
+    nmax: int | None = SIGAMP_NMAX,
+    segments: Sequence[tuple[int, int]] | None = None,
+    truncate: bool | None = None,
+) -> np.ndarray:
     """``sigamp -r``: per channel, the trimmed mean of the baseline-corrected RMS of consecutive one-second
     windows: the first ``nmax`` from the start (nst's calibration), or every whole window of each of
     ``segments`` (``nmax`` None: no cap). ``truncate``: each deviation from the window mean truncated to an
@@ -153,7 +167,7 @@ def noise_rms(signal: np.ndarray, *, fs: float, nmax: int | None = SIGAMP_NMAX,
         for at in range(start, stop - width + 1, width):
             if nmax is not None and len(amplitudes) >= nmax:
                 break
-            amplitudes.append(_window_rms(signal[at:at + width], integer))
+            amplitudes.append(_window_rms(signal[at : at + width], integer))
     if not amplitudes:
         raise EcgbenchError("the noise is shorter than one RMS window")
     return trimmed_mean(np.array(amplitudes))
@@ -165,8 +179,14 @@ def snr_to_gain(snr_db: float, signal_amplitude: np.ndarray, noise_amplitude: np
     return np.array([_g(nsr * s / n) for s, n in zip(signal_amplitude, noise_amplitude, strict=True)])
 
 
-def protocol_segments(n_samples: int, fs: float, protocol: str = "standard", *, learning_s: float = LEARNING_S,
-                      segment_s: float = SEGMENT_S) -> tuple[tuple[int, int], ...]:
+def protocol_segments(
+    n_samples: int,
+    fs: float,
+    protocol: str = "standard",
+    *,
+    learning_s: float = LEARNING_S,
+    segment_s: float = SEGMENT_S,
+) -> tuple[tuple[int, int], ...]:
     """The noisy (start, stop) sample ranges: ``standard``, nst's protocol (clean learning period, then noisy and
     clean segments in turn, the first noisy); ``whole``, noisy from the end of the learning period to the end."""
     t0, dt = int(round(learning_s * fs)), int(round(segment_s * fs))
@@ -201,11 +221,24 @@ def mix_noise(noises: Mapping[str, np.ndarray], weights: Mapping[str, float], *,
     return total
 
 
-def add_noise(clean: np.ndarray, samples: Sequence[int], symbols: Sequence[str], noise: np.ndarray, snr_db: float,
-              *, fs: float = 360.0, protocol: str = "standard", offset: int | None = None, record: str | None = None,
-              seed: int = 0, adc_zero: Sequence[float] | float = 0, calibration: str = "nst",
-              reproduce_nst_wrap: bool = False, learning_s: float = LEARNING_S,
-              segment_s: float = SEGMENT_S) -> NoisyRecord:
+def add_noise(
+    clean: np.ndarray,
+    samples: Sequence[int],
+    symbols: Sequence[str],
+    noise: np.ndarray,
+    snr_db: float,
+    *,
+    fs: float = 360.0,
+    protocol: str = "standard",
+    offset: int | None = None,
+    record: str | None = None,
+    seed: int = 0,
+    adc_zero: Sequence[float] | float = 0,
+    calibration: str = "nst",
+    reproduce_nst_wrap: bool = False,
+    learning_s: float = LEARNING_S,
+    segment_s: float = SEGMENT_S,
+) -> NoisyRecord:
     """Noise added to ``clean`` (n x channels) at ``snr_db`` with nst's calibration and arithmetic.
 
     ``samples``/``symbols``: the clean record's reference annotations (all of them; only NORMAL beats count).
@@ -283,13 +316,30 @@ def add_noise(clean: np.ndarray, samples: Sequence[int], symbols: Sequence[str],
     out[at:] = quantize(vin[at:] + gn * aligned[at:] - z)
     signal = out.astype(np.int64) if integer else out
     measured = measure_snr(clean, signal, samples, symbols, fs=fs, segments=segments, adc_zero=zero)
-    return NoisyRecord(signal=signal, gains=gains, signal_amplitude=amplitude, noise_rms=rms, snr_db=float(snr_db),
-                       measured_snr_db=measured, segments=segments, noise_offset=offset, noise_channels=nse)
+    return NoisyRecord(
+        signal=signal,
+        gains=gains,
+        signal_amplitude=amplitude,
+        noise_rms=rms,
+        snr_db=float(snr_db),
+        measured_snr_db=measured,
+        segments=segments,
+        noise_offset=offset,
+        noise_channels=nse,
+    )
 
 
-def measure_snr(clean: np.ndarray, noisy: np.ndarray, samples: Sequence[int], symbols: Sequence[str], *,
-                fs: float = 360.0, segments: Sequence[tuple[int, int]] | None = None,
-                adc_zero: Sequence[float] | float = 0, truncate: bool = False) -> np.ndarray:
+def measure_snr(
+    clean: np.ndarray,
+    noisy: np.ndarray,
+    samples: Sequence[int],
+    symbols: Sequence[str],
+    *,
+    fs: float = 360.0,
+    segments: Sequence[tuple[int, int]] | None = None,
+    adc_zero: Sequence[float] | float = 0,
+    truncate: bool = False,
+) -> np.ndarray:
     """nst's SNR (dB) per channel of a noisy output: ``S`` by ``sigamp -a`` on the clean record, ``N`` by
     ``sigamp -r`` on the added part (``noisy - (clean - adc_zero)``) over every whole one-second window of the
     noisy ``segments`` (default: nst's standard protocol); ``10 log10((S**2 / 8) / N**2)``. Constant offsets
@@ -338,9 +388,14 @@ def read_wfdb(path: Path | str, annotator: str | None = "atr") -> WfdbSignal:
     if annotator is not None:
         annotation = wfdb.rdann(str(path), annotator)
         samples, symbols = np.asarray(annotation.sample, dtype=np.int64), tuple(annotation.symbol)
-    return WfdbSignal(signal=header.d_signal.astype(np.int64), fs=float(header.fs),
-                      adc_zero=np.asarray(header.adc_zero, dtype=np.float64), sig_name=tuple(header.sig_name),
-                      samples=samples, symbols=symbols)
+    return WfdbSignal(
+        signal=header.d_signal.astype(np.int64),
+        fs=float(header.fs),
+        adc_zero=np.asarray(header.adc_zero, dtype=np.float64),
+        sig_name=tuple(header.sig_name),
+        samples=samples,
+        symbols=symbols,
+    )
 
 
 def nst_record(clean_path: Path | str, noise_path: Path | str, snr_db: float, **kwargs) -> NoisyRecord:
@@ -350,6 +405,11 @@ def nst_record(clean_path: Path | str, noise_path: Path | str, snr_db: float, **
     clean, noise = read_wfdb(clean_path), read_wfdb(noise_path, annotator=None)
     if clean.fs != noise.fs:
         raise EcgbenchError(f"sampling frequencies differ ({clean.fs} and {noise.fs} Hz); nst would resample")
-    settings = {"fs": clean.fs, "offset": 0, "adc_zero": clean.adc_zero,
-                "reproduce_nst_wrap": len(noise.signal) >= len(clean.signal), **kwargs}
+    settings = {
+        "fs": clean.fs,
+        "offset": 0,
+        "adc_zero": clean.adc_zero,
+        "reproduce_nst_wrap": len(noise.signal) >= len(clean.signal),
+        **kwargs,
+    }
     return add_noise(clean.signal, clean.samples, clean.symbols, noise.signal, snr_db, **settings)

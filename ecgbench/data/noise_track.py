@@ -76,10 +76,12 @@ NOISES = ("em", "ma")
 SNRS_DB = (24, 12, 6, 0)
 R_PEAKS = ("reference", DETECTOR)  # where the test beats are cut: the annotations, or wfdb's XQRS detections
 NOISE_VERSION = 1  # bump when the noisy signal changes for the same settings: old cache entries are ignored
-DESCRIPTION = ("Noise stress: train on MIT-BIH DS1 less records 118 and 119 (clean), test on DS2 clean and with "
-               "nstdb noise (params noises, snrs, protocol, seed; default em and ma at 24, 12, 6, 0 dB) and on "
-               "nstdb's 12 shipped records (118 and 119 with em, 24 to -6 dB), beats cut again from the noisy "
-               "signal at the reference R peaks, scored on the noisy segments' beats")
+DESCRIPTION = (
+    "Noise stress: train on MIT-BIH DS1 less records 118 and 119 (clean), test on DS2 clean and with "
+    "nstdb noise (params noises, snrs, protocol, seed; default em and ma at 24, 12, 6, 0 dB) and on "
+    "nstdb's 12 shipped records (118 and 119 with em, 24 to -6 dB), beats cut again from the noisy "
+    "signal at the reference R peaks, scored on the noisy segments' beats"
+)
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,7 @@ def _file_sums(folder: Path, record: str, annotator: str | None, expected: dict)
     return {f"{folder.name}/{name}": digest for name, digest in sums.items()}
 
 
-def noisy_lead(folder: Path, record: str, params: BeatParams, noisy_digital=None, detect: bool = False
-               ) -> RecordBeats:
+def noisy_lead(folder: Path, record: str, params: BeatParams, noisy_digital=None, detect: bool = False) -> RecordBeats:
     """The beats of ``record`` cut from ``noisy_digital(clean)`` (a function of the clean record as
     :func:`~ecgbench.data.noise.read_wfdb` reads it, giving the noisy signal in nst's ADC units, the ADC zero
     removed; None: the clean signal) at the clean record's reference R peaks, or (``detect``) at the R peaks
@@ -162,8 +163,13 @@ CALIBRATIONS = ("nst", "added")
 PARAMS = {
     **WFDB_PARAMS,
     "noises": Param(kind="list", items=Param(choices=NOISE_RECORDS), min_items=1, unique=True),
-    "snrs": Param(kind="list", items=Param(kind="float", low=SNR_RANGE_DB[0], high=SNR_RANGE_DB[1]), min_items=1,
-                  unique=True, check=lambda snrs: _snr_names_problem(snrs)),  # defined below
+    "snrs": Param(
+        kind="list",
+        items=Param(kind="float", low=SNR_RANGE_DB[0], high=SNR_RANGE_DB[1]),
+        min_items=1,
+        unique=True,
+        check=lambda snrs: _snr_names_problem(snrs),
+    ),  # defined below
     "protocol": Param(choices=PROTOCOLS),
     "seed": Param(kind="int", low=0, high=2**32 - 1),
     "calibration": Param(choices=CALIBRATIONS),
@@ -175,13 +181,30 @@ PARAMS = {
 PARAMS.pop("drop_last_beat")  # the track keeps every beat
 
 
-@register_dataset(NAME, description=DESCRIPTION, evaluation=Evaluation.NOISE_STRESS, split_protocol="predefined",
-                  missing=lambda data_dir, **params: _missing(data_dir, **params),  # defined below
-                  params=PARAMS)
-def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str = "standard", seed: int = 0,
-                     calibration: str = "nst", shipped: bool = True, r_peaks: str = "reference",
-                     train_records=None, test_records=None, window_s: float = WINDOW_S, rr_factor: float = RR_FACTOR,
-                     context=("rr",), verify_checksums: bool | None = None) -> Dataset:
+@register_dataset(
+    NAME,
+    description=DESCRIPTION,
+    evaluation=Evaluation.NOISE_STRESS,
+    split_protocol="predefined",
+    missing=lambda data_dir, **params: _missing(data_dir, **params),  # defined below
+    params=PARAMS,
+)
+def load_noise_track(
+    data_dir: Path,
+    noises=NOISES,
+    snrs=SNRS_DB,
+    protocol: str = "standard",
+    seed: int = 0,
+    calibration: str = "nst",
+    shipped: bool = True,
+    r_peaks: str = "reference",
+    train_records=None,
+    test_records=None,
+    window_s: float = WINDOW_S,
+    rr_factor: float = RR_FACTOR,
+    context=("rr",),
+    verify_checksums: bool | None = None,
+) -> Dataset:
     """The noise stress track (module docstring). ``noises``/``snrs``: the grid of DS2 conditions; ``protocol``:
     which part of each record is noisy and scored (``standard`` or ``whole``); ``seed``: the noise offsets;
     ``calibration``: :func:`~ecgbench.data.noise.add_noise`'s; ``shipped``: add nstdb's 12 sample records;
@@ -194,11 +217,15 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
     test = [str(r) for r in (DS2 if test_records is None else test_records)]
     unknown = sorted(set(noises) - set(NOISE_RECORDS))
     if unknown or not len(noises) or not len(snrs):
-        raise EcgbenchError(f"{NAME}: noises must name some of {', '.join(NOISE_RECORDS)} (got {list(noises)}) and "
-                            f"snrs at least one SNR (got {list(snrs)})")
+        raise EcgbenchError(
+            f"{NAME}: noises must name some of {', '.join(NOISE_RECORDS)} (got {list(noises)}) and "
+            f"snrs at least one SNR (got {list(snrs)})"
+        )
     if shipped and set(SHIPPED_RECORDS) & set(train):
-        raise EcgbenchError(f"{NAME}: records {', '.join(SHIPPED_RECORDS)} are tested as nstdb's shipped records; "
-                            "leave them out of train_records (or set shipped = false)")
+        raise EcgbenchError(
+            f"{NAME}: records {', '.join(SHIPPED_RECORDS)} are tested as nstdb's shipped records; "
+            "leave them out of train_records (or set shipped = false)"
+        )
     params = BeatParams(window_s=float(window_s), rr_factor=float(rr_factor), leads=PREFERRED_LEADS)
     verify = checksums_verified(verify_checksums)
     expected = {folder: read_checksum_list(folder) if verify else {} for folder in (mitdb, nstdb)}
@@ -214,8 +241,9 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
     if shipped_read is not None:
         tested += identities(mitdb, shipped_read.signals)
     # By what the records are, not by name (ecgbench.data.leaks): train_records and test_records may not overlap.
-    refuse_shared_records(NAME, identities(mitdb, train_read.signals), tested,
-                          fix="give train_records and test_records disjoint records")
+    refuse_shared_records(
+        NAME, identities(mitdb, train_read.signals), tested, fix="give train_records and test_records disjoint records"
+    )
     record_sums = {r: _file_sums(mitdb, r, params.annotator, expected[mitdb]) for r in test}
     noise_sums = {noise: _file_sums(nstdb, noise, None, expected[nstdb]) for noise in noises}  # hashed once each
     segments = {r: _segments(mitdb, r, protocol) for r in test}
@@ -231,7 +259,8 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
             return
         mask = in_segments(beats, scored)
         detection[condition.name] = detection.get(condition.name, DetectionCounts()) + counts(
-            reference_mask.sum(), beats.labels, mask)
+            reference_mask.sum(), beats.labels, mask
+        )
         parts.append((condition.name, beats, mask & (beats.labels >= 0)))
 
     conditions = [Condition("DS2")] + [Condition("DS2", n, float(s)) for n in noises for s in snrs]
@@ -240,8 +269,18 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
             if condition.noise is None:
                 beats = _detected_record(mitdb, record, params, record_sums[record]) if detect else clean
             else:
-                beats = _noisy_record(mitdb, nstdb, record, params, condition, protocol, seed, calibration,
-                                      {**record_sums[record], **noise_sums[condition.noise]}, detect)
+                beats = _noisy_record(
+                    mitdb,
+                    nstdb,
+                    record,
+                    params,
+                    condition,
+                    protocol,
+                    seed,
+                    calibration,
+                    {**record_sums[record], **noise_sums[condition.noise]},
+                    detect,
+                )
             add(condition, beats, masks[record], segments[record])
     if shipped_read is not None:
         shipped_beats = shipped_read.beats
@@ -250,34 +289,52 @@ def load_noise_track(data_dir: Path, noises=NOISES, snrs=SNRS_DB, protocol: str 
             standard = _segments(mitdb, record, "standard")
             mask = in_segments(clean, standard)
             base = _file_sums(mitdb, record, params.annotator, expected[mitdb])
-            add(Condition("nstdb"), _detected_record(mitdb, record, params, base) if detect else clean, mask,
-                standard)
+            add(Condition("nstdb"), _detected_record(mitdb, record, params, base) if detect else clean, mask, standard)
             for snr in NST_SNRS_DB:
                 beats = _shipped_record(mitdb, nstdb, record, snr, params, base, expected, detect)
                 add(Condition("nstdb", "em", float(snr)), beats, mask, standard)
     for sums in noise_sums.values():
         checksums.update(sums)
 
-    n_train = sum(len(b) for _, b, _ in parts[:len(train_beats)])
+    n_train = sum(len(b) for _, b, _ in parts[: len(train_beats)])
     names = np.concatenate([np.full(int(m.sum()), name) for name, _, m in parts]).astype(str)
     provenance = {
         "source": SOURCE.format(database=MITDB, annotator=params.annotator) + "; noise from PhysioNet nstdb "
-                  "(nst's calibration, ecgbench.data.noise)",
+        "(nst's calibration, ecgbench.data.noise)",
         "protocol": f"noise stress: train DS1 less {', '.join(SHIPPED_RECORDS)} (clean), test DS2 "
-                    f"{'and nstdb ' if shipped else ''}conditions on the beats of the {protocol} protocol's noisy "
-                    "segments; " + ("R peaks re-detected by XQRS in every test condition (RR intervals from the "
-                                    "detections; scored: detections matched to a reference beat)" if detect else
-                                    "only the signal changes (RR intervals come from the annotations)"),
-        "database": MITDB, "train_records": train, "test_records": test,
-        "noise": {"noises": list(noises), "snrs_db": [float(s) for s in snrs], "protocol": protocol, "seed": seed,
-                  "calibration": calibration, "shipped": bool(shipped), "r_peaks": r_peaks, "version": NOISE_VERSION},
+        f"{'and nstdb ' if shipped else ''}conditions on the beats of the {protocol} protocol's noisy "
+        "segments; "
+        + (
+            "R peaks re-detected by XQRS in every test condition (RR intervals from the "
+            "detections; scored: detections matched to a reference beat)"
+            if detect
+            else "only the signal changes (RR intervals come from the annotations)"
+        ),
+        "database": MITDB,
+        "train_records": train,
+        "test_records": test,
+        "noise": {
+            "noises": list(noises),
+            "snrs_db": [float(s) for s in snrs],
+            "protocol": protocol,
+            "seed": seed,
+            "calibration": calibration,
+            "shipped": bool(shipped),
+            "r_peaks": r_peaks,
+            "version": NOISE_VERSION,
+        },
         **({"detection": {name: c.as_dict() for name, c in detection.items()}} if detect else {}),
         "conditions": {str(name): int((names == name).sum()) for name in dict.fromkeys(names[n_train:])},
-        "files_sha256_digest": checksum_digest(checksums), "n_files": len(checksums),
+        "files_sha256_digest": checksum_digest(checksums),
+        "n_files": len(checksums),
         "annotations_outside_signal": dropped_annotations(
-            [*train_beats, *clean_test, *(shipped_read.beats if shipped_read else [])]),
-        "record_signals_sha256": {**train_read.signals, **test_read.signals,
-                                  **(shipped_read.signals if shipped_read else {})},
+            [*train_beats, *clean_test, *(shipped_read.beats if shipped_read else [])]
+        ),
+        "record_signals_sha256": {
+            **train_read.signals,
+            **test_read.signals,
+            **(shipped_read.signals if shipped_read else {}),
+        },
         "params": {**params.as_dict(), "context": list(context)},
         "synthetic": False,
     }
@@ -314,32 +371,82 @@ def _detected(detect: bool) -> dict:
     return {"r_peaks": DETECTOR} if detect else {}
 
 
-def _noisy_record(mitdb: Path, nstdb: Path, record: str, params: BeatParams, condition: Condition, protocol: str,
-                  seed: int, calibration: str, file_sums: dict, detect: bool) -> RecordBeats:
+def _noisy_record(
+    mitdb: Path,
+    nstdb: Path,
+    record: str,
+    params: BeatParams,
+    condition: Condition,
+    protocol: str,
+    seed: int,
+    calibration: str,
+    file_sums: dict,
+    detect: bool,
+) -> RecordBeats:
     """``file_sums``: the sha256 of the record's and the noise record's files (the cache key's inputs)."""
-    settings = {"noise": condition.noise, "snr_db": condition.snr_db, "protocol": protocol, "seed": seed,
-                "calibration": calibration, "noise_version": NOISE_VERSION, **_detected(detect)}
+    settings = {
+        "noise": condition.noise,
+        "snr_db": condition.snr_db,
+        "protocol": protocol,
+        "seed": seed,
+        "calibration": calibration,
+        "noise_version": NOISE_VERSION,
+        **_detected(detect),
+    }
     key = cache_key(file_sums, {**params.as_dict(), **settings})
     path = entry_path(beat_cache_dir(), f"{MITDB}+{condition.noise}{condition.snr_db:g}", record, key)
 
     def rebuild() -> RecordBeats:
         noise = read_wfdb(nstdb / condition.noise, annotator=None).signal
-        return noisy_lead(mitdb, record, params, lambda clean: add_noise(
-            clean.signal, clean.samples, clean.symbols, noise, condition.snr_db, fs=clean.fs, protocol=protocol,
-            record=record, seed=seed, adc_zero=clean.adc_zero, calibration=calibration).signal, detect)
+        return noisy_lead(
+            mitdb,
+            record,
+            params,
+            lambda clean: (
+                add_noise(
+                    clean.signal,
+                    clean.samples,
+                    clean.symbols,
+                    noise,
+                    condition.snr_db,
+                    fs=clean.fs,
+                    protocol=protocol,
+                    record=record,
+                    seed=seed,
+                    adc_zero=clean.adc_zero,
+                    calibration=calibration,
+                ).signal
+            ),
+            detect,
+        )
 
     return _cached_record(mitdb, record, params, path, rebuild)[0]
 
 
-def _shipped_record(mitdb: Path, nstdb: Path, record: str, snr_db: float, params: BeatParams, record_sums: dict,
-                    expected: dict, detect: bool) -> RecordBeats:
+def _shipped_record(
+    mitdb: Path,
+    nstdb: Path,
+    record: str,
+    snr_db: float,
+    params: BeatParams,
+    record_sums: dict,
+    expected: dict,
+    detect: bool,
+) -> RecordBeats:
     name = shipped_name(record, snr_db)
     sums = _file_sums(nstdb, name, None, expected[nstdb])
-    key = cache_key({**record_sums, **sums}, {**params.as_dict(), "shipped": name, "noise_version": NOISE_VERSION,
-                                              **_detected(detect)})
+    key = cache_key(
+        {**record_sums, **sums},
+        {**params.as_dict(), "shipped": name, "noise_version": NOISE_VERSION, **_detected(detect)},
+    )
     path = entry_path(beat_cache_dir(), NSTDB, name, key)
-    return _cached_record(mitdb, record, params, path, lambda: noisy_lead(
-        mitdb, record, params, lambda clean: read_wfdb(nstdb / name, annotator=None).signal, detect))[0]
+    return _cached_record(
+        mitdb,
+        record,
+        params,
+        path,
+        lambda: noisy_lead(mitdb, record, params, lambda clean: read_wfdb(nstdb / name, annotator=None).signal, detect),
+    )[0]
 
 
 def _detected_record(mitdb: Path, record: str, params: BeatParams, record_sums: dict) -> RecordBeats:
@@ -351,8 +458,11 @@ def _detected_record(mitdb: Path, record: str, params: BeatParams, record_sums: 
 
 def _missing(data_dir, noises=NOISES, shipped=True, train_records=None, test_records=None, **params) -> str | None:
     """What keeps the track from being read (cheap file checks), or None."""
-    sides = [TRAIN if train_records is None else train_records, DS2 if test_records is None else test_records,
-             SHIPPED_RECORDS if shipped else []]
+    sides = [
+        TRAIN if train_records is None else train_records,
+        DS2 if test_records is None else test_records,
+        SHIPPED_RECORDS if shipped else [],
+    ]
     for records in sides:  # side by side: a record on both sides is refused on loading, by what it is
         problem = records_problem(Path(data_dir) / MITDB, [str(r) for r in records]) if records else None
         if problem:
@@ -361,6 +471,8 @@ def _missing(data_dir, noises=NOISES, shipped=True, train_records=None, test_rec
     needed = [*noises, *([shipped_name(r, s) for r in SHIPPED_RECORDS for s in NST_SNRS_DB] if shipped else [])]
     absent = [f"{name}.dat" for name in needed if not (nstdb / f"{name}.dat").is_file()]
     if absent:
-        return f"{nstdb} lacks {', '.join(absent[:3])}{' ...' if len(absent) > 3 else ''}; run " \
-               "`python -m ecgbench data fetch nstdb`"
+        return (
+            f"{nstdb} lacks {', '.join(absent[:3])}{' ...' if len(absent) > 3 else ''}; run "
+            "`python -m ecgbench data fetch nstdb`"
+        )
     return None

@@ -37,16 +37,41 @@ ANNOTATOR = "atr"  # PhysioNet's reference beat annotations
 
 # The sampling frequency each known PhysioNet database is recorded at: a header saying otherwise is refused.
 EXPECTED_FS_HZ: dict[str, float] = {
-    "mitdb": 360, "svdb": 128, "nstdb": 360, "stdb": 360, "incartdb": 257, "edb": 250, "ltdb": 128,
-    "afdb": 250, "ltafdb": 128, "ltstdb": 250, "qtdb": 250, "sddb": 250, "cudb": 250, "vfdb": 250, "ptbdb": 1000,
+    "mitdb": 360,
+    "svdb": 128,
+    "nstdb": 360,
+    "stdb": 360,
+    "incartdb": 257,
+    "edb": 250,
+    "ltdb": 128,
+    "afdb": 250,
+    "ltafdb": 128,
+    "ltstdb": 250,
+    "qtdb": 250,
+    "sddb": 250,
+    "cudb": 250,
+    "vfdb": 250,
+    "ptbdb": 1000,
 }
 PLAUSIBLE_FS_HZ = (50.0, 10_000.0)  # for every other database
 DEFAULT_FS_HZ = 250.0  # WFDB's, for a header that gives none
 # Bytes per sample of every WFDB signal format (212: 3 bytes per 2 samples; 310, 311: 4 per 3); None where the
 # size cannot be computed (FLAC-compressed 5xx); format 0 is a null signal.
 FORMAT_BYTES: dict[str, float | None] = {
-    "0": 0, "8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4 / 3, "311": 4 / 3,
-    "508": None, "516": None, "524": None,
+    "0": 0,
+    "8": 1,
+    "16": 2,
+    "24": 3,
+    "32": 4,
+    "61": 2,
+    "80": 1,
+    "160": 2,
+    "212": 1.5,
+    "310": 4 / 3,
+    "311": 4 / 3,
+    "508": None,
+    "516": None,
+    "524": None,
 }
 
 
@@ -97,8 +122,9 @@ def fill_gaps(signal: np.ndarray) -> np.ndarray:
     return filled
 
 
-def read_record(folder: Path, record: str, leads: tuple[str, ...] = PREFERRED_LEADS,
-                annotator: str = ANNOTATOR) -> Recording:
+def read_record(
+    folder: Path, record: str, leads: tuple[str, ...] = PREFERRED_LEADS, annotator: str = ANNOTATOR
+) -> Recording:
     """The preferred lead of one WFDB record and its annotated beats (the symbols of :data:`AAMI_MAP`).
 
     Every file is checked first (:func:`check_record`); whatever wfdb raises on reading becomes an
@@ -125,8 +151,15 @@ def read_record(folder: Path, record: str, leads: tuple[str, ...] = PREFERRED_LE
     is_beat = (labels >= 0) & cuttable
     dropped = int(((labels >= 0) & ~cuttable).sum())
     order = np.argsort(samples[is_beat], kind="stable")  # annotation files are sorted; be safe, segmentation needs it
-    return Recording(signal, float(signal_record.fs), header.sig_name[lead_index], samples[is_beat][order],
-                     symbols[is_beat][order], labels[is_beat][order], dropped)
+    return Recording(
+        signal,
+        float(signal_record.fs),
+        header.sig_name[lead_index],
+        samples[is_beat][order],
+        symbols[is_beat][order],
+        labels[is_beat][order],
+        dropped,
+    )
 
 
 # ------------------------------------------------------------------------------------ checking the files
@@ -134,8 +167,7 @@ def read_record(folder: Path, record: str, leads: tuple[str, ...] = PREFERRED_LE
 
 def record_error(folder: Path, record: str, file: str, problem: str) -> EcgbenchError:
     """The one message shape of a bad record file: database, record, file, problem, folder."""
-    return EcgbenchError(f"WFDB database {Path(folder).name!r}, record {record}, file {file}: {problem} "
-                         f"(in {folder})")
+    return EcgbenchError(f"WFDB database {Path(folder).name!r}, record {record}, file {file}: {problem} (in {folder})")
 
 
 @contextmanager
@@ -147,8 +179,12 @@ def wfdb_errors(folder: Path, record: str, file: str):
     except EcgbenchError:
         raise
     except Exception as exc:
-        raise record_error(folder, record, file, f"cannot be read ({type(exc).__name__}: {exc}); the file is "
-                           "damaged or not a WFDB file") from None
+        raise record_error(
+            folder,
+            record,
+            file,
+            f"cannot be read ({type(exc).__name__}: {exc}); the file is damaged or not a WFDB file",
+        ) from None
 
 
 def check_record(folder: Path, record: str, annotator: str = ANNOTATOR):
@@ -174,8 +210,12 @@ def _non_empty_bytes(folder: Path, record: str, name: str, what: str) -> bytes:
     path = folder / name
     if not path.is_file():
         kind = not_regular(path)
-        raise record_error(folder, record, name, f"is {kind}, not a regular file" if kind else
-                           "not found" if not path.exists() else "is not a file")
+        raise record_error(
+            folder,
+            record,
+            name,
+            f"is {kind}, not a regular file" if kind else "not found" if not path.exists() else "is not a file",
+        )
     data = path.read_bytes()
     if not data:
         raise record_error(folder, record, name, f"the file is empty (0 bytes), expected {what}")
@@ -192,8 +232,9 @@ def _header_fs(folder: Path, record: str, header_name: str, text: str) -> float 
     try:
         return float(match.group(0)) if match else float("nan")
     except ValueError:
-        raise record_error(folder, record, header_name,
-                           f"the sampling frequency {fields[2]!r} is not a number") from None
+        raise record_error(
+            folder, record, header_name, f"the sampling frequency {fields[2]!r} is not a number"
+        ) from None
 
 
 def _check_sampling_frequency(folder: Path, record: str, header_name: str, fs: float | None) -> None:
@@ -204,12 +245,20 @@ def _check_sampling_frequency(folder: Path, record: str, header_name: str, fs: f
     if not (math.isfinite(fs) and fs > 0):
         raise record_error(folder, record, header_name, f"the sampling frequency is {fs:g} Hz, not positive")
     if expected is not None and abs(fs - expected) > 1e-6 * expected:
-        raise record_error(folder, record, header_name, f"the sampling frequency is {fs:g} Hz, but {database} is "
-                           f"recorded at {expected:g} Hz")
+        raise record_error(
+            folder,
+            record,
+            header_name,
+            f"the sampling frequency is {fs:g} Hz, but {database} is recorded at {expected:g} Hz",
+        )
     low, high = PLAUSIBLE_FS_HZ
     if not low <= fs <= high:
-        raise record_error(folder, record, header_name, f"the sampling frequency is {fs:g} Hz, outside the "
-                           f"plausible {low:g}..{high:g} Hz of an ECG")
+        raise record_error(
+            folder,
+            record,
+            header_name,
+            f"the sampling frequency is {fs:g} Hz, outside the plausible {low:g}..{high:g} Hz of an ECG",
+        )
 
 
 def _check_signal_files(folder: Path, record: str, header) -> None:
@@ -223,8 +272,12 @@ def _check_signal_files(folder: Path, record: str, header) -> None:
             continue  # null signals, no file
         unknown = sorted({header.fmt[i] for i in signals} - set(FORMAT_BYTES))
         if unknown:
-            raise record_error(folder, record, f"{record}.hea", f"signal file {name} has format {unknown[0]!r}, "
-                               f"not a WFDB signal format ({', '.join(FORMAT_BYTES)})")
+            raise record_error(
+                folder,
+                record,
+                f"{record}.hea",
+                f"signal file {name} has format {unknown[0]!r}, not a WFDB signal format ({', '.join(FORMAT_BYTES)})",
+            )
         path = (folder / record).parent / name  # beside its header (a RECORDS entry may name a subfolder)
         if not_regular(path):
             raise record_error(folder, record, name, f"is {not_regular(path)}, not a regular file")
@@ -243,19 +296,30 @@ def _check_signal_files(folder: Path, record: str, header) -> None:
         if not expected <= data < expected + max(1, math.ceil(frame)):  # a partly filled last frame is fine
             formats = "/".join(sorted({header.fmt[i] for i in signals}))
             raise record_error(
-                folder, record, name,
+                folder,
+                record,
+                name,
                 f"{record}.hea says {header.sig_len:,} samples of {len(signals)} signal(s) in format {formats} "
                 f"({expected:,} bytes{f' after an offset of {offset}' if offset else ''}), but the file holds "
                 f"{size:,} bytes ({max(0, int(data // frame)):,} samples): "
-                + ("the file is truncated (or the header is wrong)" if data < expected else
-                   "reading it would cut the record short (the header is wrong, or the file is another record's)"))
+                + (
+                    "the file is truncated (or the header is wrong)"
+                    if data < expected
+                    else "reading it would cut the record short (the header is wrong, or the file is another record's)"
+                ),
+            )
 
 
 def _check_annotation_file(folder: Path, record: str, name: str) -> None:
     data = _non_empty_bytes(folder, record, name, "WFDB beat annotations")
     if len(data) % 2 or data[-2:] != b"\0\0":
-        raise record_error(folder, record, name, f"the file ({len(data):,} bytes) does not end with the "
-                           "end-of-file marker of a WFDB annotation file: it is truncated or not an annotation file")
+        raise record_error(
+            folder,
+            record,
+            name,
+            f"the file ({len(data):,} bytes) does not end with the "
+            "end-of-file marker of a WFDB annotation file: it is truncated or not an annotation file",
+        )
 
 
 def _check_annotations(folder: Path, record: str, name: str, samples: np.ndarray, symbols: np.ndarray) -> None:
@@ -264,9 +328,14 @@ def _check_annotations(folder: Path, record: str, name: str, samples: np.ndarray
     backwards = np.flatnonzero(np.diff(samples) < 0)
     if backwards.size:
         i = int(backwards[0]) + 1
-        raise record_error(folder, record, name, f"annotation {i + 1} (sample {samples[i]:,}) comes before the one "
-                           f"preceding it (sample {samples[i - 1]:,}), {backwards.size - 1:,} more go back in time: "
-                           "a WFDB annotation file is in time order, so it is damaged or not an annotation file")
+        raise record_error(
+            folder,
+            record,
+            name,
+            f"annotation {i + 1} (sample {samples[i]:,}) comes before the one "
+            f"preceding it (sample {samples[i - 1]:,}), {backwards.size - 1:,} more go back in time: "
+            "a WFDB annotation file is in time order, so it is damaged or not an annotation file",
+        )
 
 
 def no_beats_reason(folder: Path, record: str, annotator: str = ANNOTATOR) -> str:
@@ -316,14 +385,23 @@ def record_name_problem(folder: Path, records) -> str | None:
     for name in records:
         text = str(name)
         parts = text.replace("\\", "/").split("/")
-        if not text or text.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", text) or \
-                any(part in ("", ".", "..") for part in parts) or text != text.strip():
-            return (f"record {text!r} does not name a record inside the database folder (an absolute path, or a "
-                    "path with '..', '.' or empty parts); name records relative to the folder, e.g. '100'")
+        if (
+            not text
+            or text.startswith(("/", "\\"))
+            or re.match(r"^[A-Za-z]:", text)
+            or any(part in ("", ".", "..") for part in parts)
+            or text != text.strip()
+        ):
+            return (
+                f"record {text!r} does not name a record inside the database folder (an absolute path, or a "
+                "path with '..', '.' or empty parts); name records relative to the folder, e.g. '100'"
+            )
         parent = Path(os.path.realpath(Path(folder) / text)).parent
         if parent != root and root not in parent.parents:
-            return (f"record {text!r} leaves the database folder: {Path(folder) / text} resolves to {parent}, "
-                    f"outside {root} (a symbolic link pointing outside); a record must lie in its own database")
+            return (
+                f"record {text!r} leaves the database folder: {Path(folder) / text} resolves to {parent}, "
+                f"outside {root} (a symbolic link pointing outside); a record must lie in its own database"
+            )
         if text in seen:
             return f"record {text!r} is listed twice (its beats would count twice); list every record once"
         seen.add(text)
@@ -365,8 +443,9 @@ def _first_absent(folder: Path, records, annotator: str) -> str | None:
             path = folder / f"{record}.{ext}"
             if not path.is_file():
                 kind = not_regular(path)
-                problem = f"is {kind}, not a regular file" if kind else "not found" if not path.exists() else \
-                    "is not a file"
+                problem = (
+                    f"is {kind}, not a regular file" if kind else "not found" if not path.exists() else "is not a file"
+                )
             elif path.stat().st_size == 0:
                 problem = "the file is empty (0 bytes)"
             else:
@@ -391,8 +470,7 @@ def require_database(folder: Path, records: list[str]) -> None:
     database = folder.name
     if not folder.is_dir() or not records:
         raise EcgbenchError(
-            f"WFDB database {database!r} not found: {folder} does not exist or holds no records; "
-            f"{fetch_hint(database)}"
+            f"WFDB database {database!r} not found: {folder} does not exist or holds no records; {fetch_hint(database)}"
         )
 
 
@@ -426,7 +504,10 @@ def check_checksums(folder: Path, record: str, found: dict[str, str], expected: 
     for name, sha in found.items():
         if name in expected and expected[name] != sha:
             raise record_error(
-                folder, record, name,
+                folder,
+                record,
+                name,
                 f"its sha256 differs from {CHECKSUM_FILE} (expected {expected[name]}, found {sha}): the file is "
                 f"damaged or was edited; {fetch_hint(Path(folder).name)} to fetch it again, or set "
-                f"{VERIFY_CHECKSUMS_ENV}=0 (dataset parameter verify_checksums = false) to read it anyway")
+                f"{VERIFY_CHECKSUMS_ENV}=0 (dataset parameter verify_checksums = false) to read it anyway",
+            )

@@ -38,5 +38,6 @@ def rr_features(r_times_s: np.ndarray, local_beats: int = LOCAL_BEATS) -> np.nda
     high = np.minimum(np.arange(n) + local_beats + 1, n)
     local = (cumulative[high] - cumulative[low]) / (high - low)
     record = rr.mean()
-    return np.column_stack([pre / local, post / local, local / record, pre / post, pre / record,
-                            post / record]).astype(np.float32)
+    return np.column_stack([pre / local, post / local, local / record, pre / post, pre / record, post / record]).astype(
+        np.float32
+    )

@@ -70,8 +70,9 @@ def window_median_rr(r_peaks: np.ndarray, window_of: np.ndarray, n_windows: int,
     return medians
 
 
-def segment_beats(signal_125: np.ndarray, r_peaks: np.ndarray, window: int, rr_factor: float = RR_FACTOR,
-                  length: int = BEAT_LENGTH) -> np.ndarray:
+def segment_beats(
+    signal_125: np.ndarray, r_peaks: np.ndarray, window: int, rr_factor: float = RR_FACTOR, length: int = BEAT_LENGTH
+) -> np.ndarray:
     """Beats (len(r_peaks), length) float32 from a 125 Hz signal and its sorted R peaks (Kachuee et al. 2018).
 
     Every window is scaled to [0, 1]; a beat runs from its R peak for ``rr_factor`` x its window's median RR,

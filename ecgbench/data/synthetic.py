@@ -224,12 +224,27 @@ def _ventricular_waves(rng: np.random.Generator, r_amp: float) -> Waves:
     then positive, still discordant.
     """
     sign = -1.0 if rng.random() < 0.15 else 1.0
-    time = np.array([-rng.uniform(0.03, 0.06), 0.0, rng.uniform(-0.05, 0.05), rng.uniform(0.06, 0.10),
-                     rng.uniform(0.30, 0.38)])
-    width = np.array([rng.uniform(0.012, 0.025), rng.uniform(0.028, 0.045), rng.uniform(0.012, 0.02),
-                      rng.uniform(0.025, 0.04), rng.uniform(0.06, 0.09)])
-    amp = r_amp * np.array([-rng.uniform(0.0, 0.3), rng.uniform(1.2, 2.2), rng.uniform(-0.4, 0.4),
-                            -rng.uniform(0.2, 0.9), -rng.uniform(0.3, 0.8)])
+    time = np.array(
+        [-rng.uniform(0.03, 0.06), 0.0, rng.uniform(-0.05, 0.05), rng.uniform(0.06, 0.10), rng.uniform(0.30, 0.38)]
+    )
+    width = np.array(
+        [
+            rng.uniform(0.012, 0.025),
+            rng.uniform(0.028, 0.045),
+            rng.uniform(0.012, 0.02),
+            rng.uniform(0.025, 0.04),
+            rng.uniform(0.06, 0.09),
+        ]
+    )
+    amp = r_amp * np.array(
+        [
+            -rng.uniform(0.0, 0.3),
+            rng.uniform(1.2, 2.2),
+            rng.uniform(-0.4, 0.4),
+            -rng.uniform(0.2, 0.9),
+            -rng.uniform(0.3, 0.8),
+        ]
+    )
     rate_exp = np.array([*[RATE_EXPONENT_QRS] * 4, RATE_EXPONENT_T])
     return Waves(time, width, sign * amp, rate_exp)
 
@@ -243,8 +258,9 @@ def _paced_waves(rng: np.random.Generator, r_amp: float) -> Waves:
     spike = rng.choice([-1.0, 1.0]) * r_amp * rng.uniform(0.3, 0.9)
     time = np.array([-rng.uniform(0.05, 0.08), 0.0, rng.uniform(0.05, 0.09), rng.uniform(0.30, 0.38)])
     width = np.array([0.0025, rng.uniform(0.035, 0.05), rng.uniform(0.025, 0.04), rng.uniform(0.06, 0.09)])
-    amp = np.array([spike, r_amp * rng.uniform(0.8, 1.6), -r_amp * rng.uniform(0.1, 0.6),
-                    -r_amp * rng.uniform(0.2, 0.6)])
+    amp = np.array(
+        [spike, r_amp * rng.uniform(0.8, 1.6), -r_amp * rng.uniform(0.1, 0.6), -r_amp * rng.uniform(0.2, 0.6)]
+    )
     rate_exp = np.array([*[RATE_EXPONENT_QRS] * 3, RATE_EXPONENT_T])
     return Waves(time, width, amp, rate_exp)
 
@@ -328,8 +344,9 @@ def _sinus_modulation(rng: np.random.Generator, patient: Patient, n: int) -> np.
 # ------------------------------------------------------------------------------------------------------------
 
 
-def beat_gaussians(rng: np.random.Generator, patient: Patient, labels: np.ndarray, r_times: np.ndarray,
-                   rr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def beat_gaussians(
+    rng: np.random.Generator, patient: Patient, labels: np.ndarray, r_times: np.ndarray, rr: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centres (s), sigmas (s) and amplitudes (mV) of every Gaussian of every beat of one patient."""
     parts = []
     for c in range(5):
@@ -427,7 +444,7 @@ def _emg_burst(rng: np.random.Generator, n: int, fs: float) -> np.ndarray:
     length = min(int(rng.uniform(*EMG_BURST_S) * fs), n)
     start = rng.integers(0, n - length + 1)
     burst = np.zeros(n)
-    burst[start:start + length] = rng.normal(0, rng.uniform(*EMG_BURST_MV), length) * np.hanning(length)
+    burst[start : start + length] = rng.normal(0, rng.uniform(*EMG_BURST_MV), length) * np.hanning(length)
     return burst
 
 
@@ -482,14 +499,19 @@ def simulate(n_beats: int = 8000, n_patients: int = 48, seed: int = 0):
     split_protocol="holdout",
     # 100 beats: the fewest at which every class appears (F, the rarest, gets one beat)
     # at most a million beats (~40 s and 1 GB to simulate) and 10,000 patients; seeds as numpy takes them
-    params={"n_beats": Param(low=100, high=1_000_000), "n_patients": Param(low=2, high=10_000),
-            "seed": Param(low=0, high=2**32 - 1)},
+    params={
+        "n_beats": Param(low=100, high=1_000_000),
+        "n_patients": Param(low=2, high=10_000),
+        "seed": Param(low=0, high=2**32 - 1),
+    },
 )
 def load_synthetic(data_dir=None, n_beats: int = 8000, n_patients: int = 48, seed: int = 0) -> Dataset:
     """The ``synthetic`` dataset; ``data_dir`` is ignored (nothing is read)."""
     if n_beats < 10 * n_patients:
-        raise EcgbenchError(f"dataset 'synthetic': n_beats = {n_beats} must be at least 10 per patient "
-                            f"(n_patients = {n_patients}: at least {10 * n_patients})")
+        raise EcgbenchError(
+            f"dataset 'synthetic': n_beats = {n_beats} must be at least 10 per patient "
+            f"(n_patients = {n_patients}: at least {10 * n_patients})"
+        )
     X, y, groups, context = simulate(n_beats=n_beats, n_patients=n_patients, seed=seed)
     params = {
         "n_beats": n_beats,
@@ -500,5 +522,13 @@ def load_synthetic(data_dir=None, n_beats: int = 8000, n_patients: int = 48, see
         "target_proportions": dict(zip(AAMI_CLASSES, TARGET_PROPORTIONS.tolist(), strict=True)),
     }
     provenance = {"source": SOURCE, "synthetic": True, "params": params, "checksum": sha256_array(X, y)}
-    return Dataset("synthetic", X, y, AAMI_CLASSES, groups=groups, provenance=provenance, context=context,
-                   context_names=RR_FEATURES)
+    return Dataset(
+        "synthetic",
+        X,
+        y,
+        AAMI_CLASSES,
+        groups=groups,
+        provenance=provenance,
+        context=context,
+        context_names=RR_FEATURES,
+    )

@@ -84,8 +84,12 @@ class BeatParams:
             raise EcgbenchError(f"window_s = {self.window_s} is shorter than two samples at {self.rate_hz} Hz")
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "leads": list(self.leads), "extraction_version": EXTRACTION_VERSION,
-                "aami_map": {c: list(symbols) for c, symbols in AAMI_MAP.items()}}
+        return {
+            **asdict(self),
+            "leads": list(self.leads),
+            "extraction_version": EXTRACTION_VERSION,
+            "aami_map": {c: list(symbols) for c, symbols in AAMI_MAP.items()},
+        }
 
     @property
     def window_samples(self) -> int:
@@ -132,8 +136,13 @@ class RecordBeats:
         that is not is rebuilt)."""
         n = len(self.labels)
         per_beat = (self.X, self.samples, self.symbols, self.pre_r, self.qrs, self.neighbours)
-        return (self.X.ndim == 2 and self.X.shape[1] == beat_length and all(len(a) == n for a in per_beat)
-                and math.isfinite(self.fs) and self.fs > 0)
+        return (
+            self.X.ndim == 2
+            and self.X.shape[1] == beat_length
+            and all(len(a) == n for a in per_beat)
+            and math.isfinite(self.fs)
+            and self.fs > 0
+        )
 
 
 def rebuild_record(folder: Path, record: str, params: BeatParams = BeatParams()) -> RecordBeats:
@@ -148,9 +157,19 @@ def beats_from_recording(record: str, recording: Recording, params: BeatParams =
     r_peaks = resampled_positions(recording.samples, recording.fs, len(signal_125), params.rate_hz)
     X = segment_beats(signal_125, r_peaks, params.window_samples, params.rr_factor, params.beat_length)
     pre_r = pre_r_samples(scale_windows(signal_125, params.window_samples), r_peaks)
-    return RecordBeats(record, X, recording.labels.astype(np.int8), recording.samples, recording.symbols,
-                       recording.lead, recording.fs, pre_r, qrs_measures(signal_125, r_peaks),
-                       neighbour_correlations(signal_125, r_peaks), recording.dropped)
+    return RecordBeats(
+        record,
+        X,
+        recording.labels.astype(np.int8),
+        recording.samples,
+        recording.symbols,
+        recording.lead,
+        recording.fs,
+        pre_r,
+        qrs_measures(signal_125, r_peaks),
+        neighbour_correlations(signal_125, r_peaks),
+        recording.dropped,
+    )
 
 
 # ------------------------------------------------------------------------------------------ databases
@@ -166,8 +185,9 @@ class DatabaseRead:
     signals: dict[str, list[str]]
 
 
-def read_records(folder: Path, records: list[str], params: BeatParams,
-                 verify_checksums: bool | None = None) -> DatabaseRead:
+def read_records(
+    folder: Path, records: list[str], params: BeatParams, verify_checksums: bool | None = None
+) -> DatabaseRead:
     """The beats of ``records`` (from the cache where possible), the sha256 of every file they come from and the
     identity of every record.
 
@@ -198,25 +218,28 @@ def read_records(folder: Path, records: list[str], params: BeatParams,
     empty = [beats.record for beats in all_beats if len(beats) == 0]
     if empty and len(empty) == len(all_beats):
         more = f"; {len(empty) - 1} more record(s) without beats" if len(empty) > 1 else ""
-        raise EcgbenchError(f"WFDB database {folder.name!r}: no record gives a beat (record {empty[0]}, file "
-                            f"{empty[0]}.{params.annotator}: {no_beats_reason(folder, empty[0], params.annotator)}"
-                            f"{more}); there are no beats to use")
+        raise EcgbenchError(
+            f"WFDB database {folder.name!r}: no record gives a beat (record {empty[0]}, file "
+            f"{empty[0]}.{params.annotator}: {no_beats_reason(folder, empty[0], params.annotator)}"
+            f"{more}); there are no beats to use"
+        )
     for record in empty:  # a record without beats adds none (rhythm annotations only, say): said, and in provenance
-        log.warning("WFDB database %s, record %s: no beat annotation inside the signal; it adds no beats",
-                    folder.name, record)
+        log.warning(
+            "WFDB database %s, record %s: no beat annotation inside the signal; it adds no beats", folder.name, record
+        )
     _log_summary(folder.name, all_beats, n_rebuilt, time.perf_counter() - started, cache_dir)
     return DatabaseRead(all_beats, checksums, signals)
 
 
-def read_database(folder: Path, records: list[str], params: BeatParams,
-                  verify_checksums: bool | None = None) -> tuple[list[RecordBeats], dict]:
+def read_database(
+    folder: Path, records: list[str], params: BeatParams, verify_checksums: bool | None = None
+) -> tuple[list[RecordBeats], dict]:
     """The beats of ``records`` and the sha256 of every file they come from (:func:`read_records`)."""
     read = read_records(folder, records, params, verify_checksums)
     return read.beats, read.checksums
 
 
-def _cached_record(folder: Path, record: str, params: BeatParams, path: Path,
-                   rebuild=None) -> tuple[RecordBeats, bool]:
+def _cached_record(folder: Path, record: str, params: BeatParams, path: Path, rebuild=None) -> tuple[RecordBeats, bool]:
     """The record's beats from cache entry ``path``, else rebuilt (``rebuild()`` where given, else
     :func:`rebuild_record`) and cached; and whether they were rebuilt."""
     arrays = read_entry(path, RecordBeats.stored_fields())
@@ -233,8 +256,15 @@ def _cached_record(folder: Path, record: str, params: BeatParams, path: Path,
     started = time.perf_counter()
     beats = rebuild() if rebuild is not None else rebuild_record(folder, record, params)
     write_entry(path, beats.arrays())
-    log.debug("%s/%s: rebuilt %s beats (lead %s, %g Hz) in %.2f s", folder.name, record, f"{len(beats):,}",
-              beats.lead, beats.fs, time.perf_counter() - started)
+    log.debug(
+        "%s/%s: rebuilt %s beats (lead %s, %g Hz) in %.2f s",
+        folder.name,
+        record,
+        f"{len(beats):,}",
+        beats.lead,
+        beats.fs,
+        time.perf_counter() - started,
+    )
     return beats, True
 
 
@@ -242,12 +272,25 @@ def _log_summary(database: str, all_beats: list[RecordBeats], n_rebuilt: int, se
     n_beats = f"{sum(len(b) for b in all_beats):,}"
     n_records = len(all_beats)
     if n_rebuilt == 0:
-        log.info("%s: loaded %s beats of %d records from the cache in %.1f s (%s)", database, n_beats, n_records,
-                 seconds, cache_dir)
+        log.info(
+            "%s: loaded %s beats of %d records from the cache in %.1f s (%s)",
+            database,
+            n_beats,
+            n_records,
+            seconds,
+            cache_dir,
+        )
     else:
         from_cache = f" ({n_records - n_rebuilt} more from the cache)" if n_rebuilt < n_records else ""
-        log.info("%s: rebuilt %s beats from %d records in %.1f s%s; cached in %s", database, n_beats, n_rebuilt,
-                 seconds, from_cache, cache_dir)
+        log.info(
+            "%s: rebuilt %s beats from %d records in %.1f s%s; cached in %s",
+            database,
+            n_beats,
+            n_rebuilt,
+            seconds,
+            from_cache,
+            cache_dir,
+        )
 
 
 def dropped_annotations(all_beats: list[RecordBeats]) -> dict[str, int]:
@@ -328,8 +371,13 @@ def load_wfdb_database(
         classes=AAMI_CLASSES,
         groups=_concat([np.full(len(k), g) for g, k in zip(groups, keep, strict=True)], (0,), np.int64),
         provenance=provenance,
-        context=_concat([record_context(b, context)[k] for b, k in zip(all_beats, keep, strict=True)],
-                        (0, len(context_names(context))), np.float32) if context else None,
+        context=_concat(
+            [record_context(b, context)[k] for b, k in zip(all_beats, keep, strict=True)],
+            (0, len(context_names(context))),
+            np.float32,
+        )
+        if context
+        else None,
         context_names=context_names(context),
         samples=_concat([b.samples[k] for b, k in zip(all_beats, keep, strict=True)], (0,), np.int64),
     )
@@ -347,7 +395,7 @@ def database_name_problem(name) -> str | None:
     """A database is a folder of the data directory, named by itself: a path would read records from elsewhere
     (and a second name for the training database would hide that train and test are one)."""
     if not name or "/" in name or "\\" in name or name in (".", "..") or name != name.strip():
-        return "must be the name of a database folder in the data directory (no path), e.g. \"mitdb\""
+        return 'must be the name of a database folder in the data directory (no path), e.g. "mitdb"'
     return None
 
 

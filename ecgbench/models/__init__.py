@@ -21,8 +21,17 @@ from ecgbench.errors import EcgbenchError
 from ecgbench.models.base import Model
 from ecgbench.registry import Registry
 
-__all__ = ["Model", "MODELS", "register", "build", "model_class", "model_names", "model_origin", "model_plugin",
-           "ENTRY_POINT_GROUP"]
+__all__ = [
+    "Model",
+    "MODELS",
+    "register",
+    "build",
+    "model_class",
+    "model_names",
+    "model_origin",
+    "model_plugin",
+    "ENTRY_POINT_GROUP",
+]
 
 ENTRY_POINT_GROUP = "ecgbench.models"
 BUILTIN_MODULES = ("ecgbench.models.features", "ecgbench.models.rocket", "ecgbench.models.deep")
@@ -35,8 +44,11 @@ _PLUGINS: dict[str, dict] = {}
 
 def _plugin_info(ep) -> dict:
     dist = getattr(ep, "dist", None)
-    return {"distribution": dist.name if dist else None, "version": dist.version if dist else None,
-            "entry_point": f"{ep.name} = {ep.value}"}
+    return {
+        "distribution": dist.name if dist else None,
+        "version": dist.version if dist else None,
+        "entry_point": f"{ep.name} = {ep.value}",
+    }
 
 
 def _describe(info: dict) -> str:
@@ -62,21 +74,34 @@ def _load_builtin_models():
         try:
             obj = ep.load()
         except EcgbenchError as exc:  # a module whose @register takes a name already registered
-            raise EcgbenchError(f"plugin {_describe(info)}: entry point {ep.name!r} could not be registered: "
-                                f"{exc}") from None
+            raise EcgbenchError(
+                f"plugin {_describe(info)}: entry point {ep.name!r} could not be registered: {exc}"
+            ) from None
         except Exception as exc:  # a broken plugin must not take the whole suite down
-            log.warning("plugin %r (%s, from %s) could not be loaded, skipped: %s: %s", ep.name, ep.value,
-                        _describe(info), type(exc).__name__, exc)
+            log.warning(
+                "plugin %r (%s, from %s) could not be loaded, skipped: %s: %s",
+                ep.name,
+                ep.value,
+                _describe(info),
+                type(exc).__name__,
+                exc,
+            )
             continue
         if isinstance(obj, type) and issubclass(obj, Model):
             taken = MODELS._entries.get(ep.name)
             if taken is not None and taken is not obj:
                 origin = _ORIGINS.get(ep.name, taken.__module__)
-                owner = (f"plugin {_describe(_PLUGINS[ep.name])}" if ep.name in _PLUGINS else
-                         f"a built-in model ({origin})" if origin.startswith("ecgbench.") else
-                         f"the model registered by module {origin}")
-                raise EcgbenchError(f"plugin {_describe(info)}: its entry point {ep.name!r} takes the name of "
-                                    f"{owner}; rename the entry point or uninstall the plugin")
+                owner = (
+                    f"plugin {_describe(_PLUGINS[ep.name])}"
+                    if ep.name in _PLUGINS
+                    else f"a built-in model ({origin})"
+                    if origin.startswith("ecgbench.")
+                    else f"the model registered by module {origin}"
+                )
+                raise EcgbenchError(
+                    f"plugin {_describe(info)}: its entry point {ep.name!r} takes the name of "
+                    f"{owner}; rename the entry point or uninstall the plugin"
+                )
             if taken is obj and ep.name not in _PLUGINS:  # an entry point to a built-in model: it stays built-in
                 continue
             if taken is None:
@@ -84,16 +109,28 @@ def _load_builtin_models():
             names = [ep.name]
         elif isinstance(obj, types.ModuleType):  # a module whose import registered its models with @register
             # what its import registered, or, imported before, what its classes registered then
-            names = sorted(name for name, cls in MODELS._entries.items()
-                           if (name not in before or cls.__module__ == obj.__name__)
-                           and not cls.__module__.startswith("ecgbench."))
+            names = sorted(
+                name
+                for name, cls in MODELS._entries.items()
+                if (name not in before or cls.__module__ == obj.__name__) and not cls.__module__.startswith("ecgbench.")
+            )
             if not names:
-                log.warning("plugin %r (%s, from %s) registers no model, skipped: the module defines no "
-                            "@register'ed Model subclass", ep.name, ep.value, _describe(info))
+                log.warning(
+                    "plugin %r (%s, from %s) registers no model, skipped: the module defines no "
+                    "@register'ed Model subclass",
+                    ep.name,
+                    ep.value,
+                    _describe(info),
+                )
                 continue
         else:
-            log.warning("plugin %r (%s, from %s) is not a subclass of ecgbench.models.Model (it is %s), skipped",
-                        ep.name, ep.value, _describe(info), _what(obj))
+            log.warning(
+                "plugin %r (%s, from %s) is not a subclass of ecgbench.models.Model (it is %s), skipped",
+                ep.name,
+                ep.value,
+                _describe(info),
+                _what(obj),
+            )
             continue
         for name in names:
             _PLUGINS[name] = info
@@ -159,8 +196,11 @@ def plugin_record(names) -> dict:
     for name in names:
         if model_origin(name) == "built-in":
             continue
-        record[name] = model_plugin(name) or {"distribution": None, "version": None,
-                                              "module": model_class(name).__module__}
+        record[name] = model_plugin(name) or {
+            "distribution": None,
+            "version": None,
+            "module": model_class(name).__module__,
+        }
     return record
 
 
@@ -178,7 +218,8 @@ def check_plugins_unchanged(recorded: dict | None, names, where: str) -> None:
             raise EcgbenchError(
                 f"{where}: model {name!r} was run from {_source(before)} and now comes from {_source(after)}; "
                 "resuming would mix two versions of it in one run: install the version the run started with, or "
-                "choose another --run-id")
+                "choose another --run-id"
+            )
 
 
 def _source(info: dict | None) -> str:

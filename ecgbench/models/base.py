@@ -94,16 +94,19 @@ class Model:
             )
 
     # The contract: the public methods validate, the subclass implements the underscored ones.
-    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None,
-            y_val: np.ndarray | None = None) -> Model:
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None, y_val: np.ndarray | None = None
+    ) -> Model:
         """Check the training and validation parts, fit the model on them (:meth:`_fit`) and return it.
 
         ``X_val`` and ``y_val`` come together or not at all (the runner always passes them, possibly empty).
         """
         X, y = self._checked_part(X, y, "X", "y")
         if X.shape[1] <= self.n_context:
-            raise EcgbenchError(f"model {self.name!r}: X has {X.shape[1]} columns, but the last n_context = "
-                                f"{self.n_context} are context: no beat samples are left")
+            raise EcgbenchError(
+                f"model {self.name!r}: X has {X.shape[1]} columns, but the last n_context = "
+                f"{self.n_context} are context: no beat samples are left"
+            )
         if (X_val is None) != (y_val is None):
             raise EcgbenchError(f"model {self.name!r}: X_val and y_val must be given together (or both None)")
         if X_val is not None:
@@ -141,12 +144,20 @@ class Model:
             atomic_write(folder / PICKLE_FILE, lambda tmp: tmp.write_bytes(pickle.dumps(self)))
         else:
             self._save(folder)
-        write_json(folder / MODEL_FILE, {
-            "format_version": MODEL_FORMAT_VERSION, "model": self.name,
-            "class": f"{type(self).__module__}.{type(self).__qualname__}", "n_classes": self.n_classes,
-            "seed": self.seed, "n_context": self.n_context, "n_columns": int(self.n_columns_), "params": self.params,
-            "pickled": bool(self.saved_by_pickle),
-        })
+        write_json(
+            folder / MODEL_FILE,
+            {
+                "format_version": MODEL_FORMAT_VERSION,
+                "model": self.name,
+                "class": f"{type(self).__module__}.{type(self).__qualname__}",
+                "n_classes": self.n_classes,
+                "seed": self.seed,
+                "n_context": self.n_context,
+                "n_columns": int(self.n_columns_),
+                "params": self.params,
+                "pickled": bool(self.saved_by_pickle),
+            },
+        )
         return folder
 
     @classmethod
@@ -161,24 +172,27 @@ class Model:
             if not allow_pickle:
                 raise EcgbenchError(
                     f"{folder}: model {cls.name!r} was saved by pickling ({PICKLE_FILE}); loading it runs whatever "
-                    "code the file names, so it is refused unless you trust the folder and allow it (--allow-pickle)")
+                    "code the file names, so it is refused unless you trust the folder and allow it (--allow-pickle)"
+                )
             with open(folder / PICKLE_FILE, "rb") as fh:
                 model = pickle.load(fh)  # noqa: S301 - asked for explicitly (allow_pickle)
             if not isinstance(model, cls):
                 raise EcgbenchError(f"{folder / PICKLE_FILE}: not a {cls.name!r} model ({type(model).__name__})")
         else:
-            model = cls(n_classes=meta["n_classes"], seed=meta["seed"], n_context=meta["n_context"],
-                        **meta["params"])
+            model = cls(n_classes=meta["n_classes"], seed=meta["seed"], n_context=meta["n_context"], **meta["params"])
             try:
                 model._load(folder)
             except EcgbenchError:
                 raise
             except FileNotFoundError as exc:
-                raise EcgbenchError(f"{folder}: model {cls.name!r} cannot be loaded: {exc.filename or exc} is "
-                                    "missing") from None
+                raise EcgbenchError(
+                    f"{folder}: model {cls.name!r} cannot be loaded: {exc.filename or exc} is missing"
+                ) from None
             except Exception as exc:  # a damaged file: whatever its reader raises
-                raise EcgbenchError(f"{folder}: model {cls.name!r} cannot be loaded ({type(exc).__name__}: {exc}); "
-                                    "its files are damaged or were written by another version") from None
+                raise EcgbenchError(
+                    f"{folder}: model {cls.name!r} cannot be loaded ({type(exc).__name__}: {exc}); "
+                    "its files are damaged or were written by another version"
+                ) from None
         model.n_columns_ = int(meta["n_columns"])
         model._fitted = True
         return model
@@ -186,8 +200,10 @@ class Model:
     def _save(self, folder: Path) -> None:
         """Write the fitted state into ``folder``, in formats that load without running code from it (Keras's
         ``.keras``, XGBoost's UBJSON, ``numpy.savez`` arrays, JSON)."""
-        raise NotImplementedError(f"model {self.name!r} implements no _save; implement _save and _load, or declare "
-                                  "saved_by_pickle = True (its folders then load only with --allow-pickle)")
+        raise NotImplementedError(
+            f"model {self.name!r} implements no _save; implement _save and _load, or declare "
+            "saved_by_pickle = True (its folders then load only with --allow-pickle)"
+        )
 
     def _load(self, folder: Path) -> None:
         """Restore what :meth:`_save` wrote into this freshly built instance (same parameters, classes, seed)."""
@@ -204,27 +220,34 @@ class Model:
     def _checked_beats(self, X, what: str, width: int | None = None) -> np.ndarray:
         X = np.asarray(X)
         if X.ndim != 2 or not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
-            raise EcgbenchError(f"model {self.name!r}: {what} must be a 2-D array of numbers (one beat per row), "
-                                f"got {X.dtype} of shape {X.shape}")
+            raise EcgbenchError(
+                f"model {self.name!r}: {what} must be a 2-D array of numbers (one beat per row), "
+                f"got {X.dtype} of shape {X.shape}"
+            )
         if width is not None and X.shape[1] != width:
-            raise EcgbenchError(f"model {self.name!r}: {what} has {X.shape[1]} columns, expected {width} "
-                                f"(the width of the training beats)")
+            raise EcgbenchError(
+                f"model {self.name!r}: {what} has {X.shape[1]} columns, expected {width} "
+                f"(the width of the training beats)"
+            )
         return X
 
     def _checked_part(self, X, y, x_what: str, y_what: str, width: int | None = None):
         X = self._checked_beats(X, x_what, width)
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(X):
-            raise EcgbenchError(f"model {self.name!r}: {y_what} must hold one label per row of {x_what} "
-                                f"({len(X)}), got shape {y.shape}")
+            raise EcgbenchError(
+                f"model {self.name!r}: {y_what} must hold one label per row of {x_what} ({len(X)}), got shape {y.shape}"
+            )
         if x_what == "X" and not len(y):
             raise EcgbenchError(f"model {self.name!r}: no training beats")
         if len(y) and not np.issubdtype(y.dtype, np.integer):
             raise EcgbenchError(f"model {self.name!r}: {y_what} must be integer class labels, got {y.dtype}")
         outside = sorted({int(c) for c in y[(y < 0) | (y >= self.n_classes)]}) if len(y) else []
         if outside:
-            raise EcgbenchError(f"model {self.name!r}: {y_what} holds labels outside 0..{self.n_classes - 1} "
-                                f"(n_classes = {self.n_classes}): {outside}")
+            raise EcgbenchError(
+                f"model {self.name!r}: {y_what} holds labels outside 0..{self.n_classes - 1} "
+                f"(n_classes = {self.n_classes}): {outside}"
+            )
         return X, y
 
     # Helpers shared by the in-tree models.
@@ -258,8 +281,11 @@ def read_model_meta(folder: str | Path) -> dict:
         raise EcgbenchError(f"{path} is damaged ({exc})") from None
     needed = ("model", "n_classes", "seed", "n_context", "n_columns", "params")
     if not isinstance(meta, dict) or any(k not in meta for k in needed):
-        raise EcgbenchError(f"{path} is damaged: it lacks {', '.join(k for k in needed if k not in meta)}"
-                            if isinstance(meta, dict) else f"{path} is damaged: not a JSON object")
+        raise EcgbenchError(
+            f"{path} is damaged: it lacks {', '.join(k for k in needed if k not in meta)}"
+            if isinstance(meta, dict)
+            else f"{path} is damaged: not a JSON object"
+        )
     if meta.get("format_version", 1) > MODEL_FORMAT_VERSION:
         raise EcgbenchError(f"{path}: saved by a newer ecgbench (format {meta['format_version']})")
     return meta
@@ -284,10 +310,15 @@ def check_prior_weights(model: str, weights, n_classes: int) -> None:
     """Refuse ``prior_weights`` that are not ``None`` or one positive number per class."""
     if weights is None:
         return
-    if (not isinstance(weights, (list, tuple)) or len(weights) != n_classes
-            or not all(isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0 for w in weights)):
-        raise EcgbenchError(f"model {model!r}: prior_weights must be {n_classes} positive numbers, one per class in "
-                            f"class order, got {weights!r}")
+    if (
+        not isinstance(weights, (list, tuple))
+        or len(weights) != n_classes
+        or not all(isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0 for w in weights)
+    ):
+        raise EcgbenchError(
+            f"model {model!r}: prior_weights must be {n_classes} positive numbers, one per class in "
+            f"class order, got {weights!r}"
+        )
 
 
 def shift_priors(proba: np.ndarray, weights) -> np.ndarray:

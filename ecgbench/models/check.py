@@ -180,20 +180,24 @@ def predict_before_fit_fails_clearly(s: _Shared):
         assert s.name in str(exc), f"the EcgbenchError must name the model: {exc}"
         return
     except Exception as exc:
-        raise AssertionError(f"predict_proba before fit raised {type(exc).__name__}: {exc}, not an "
-                             "EcgbenchError naming the model") from exc
+        raise AssertionError(
+            f"predict_proba before fit raised {type(exc).__name__}: {exc}, not an EcgbenchError naming the model"
+        ) from exc
     raise AssertionError("predict_proba before fit returned instead of raising an EcgbenchError")
 
 
 def bad_input_refused(s: _Shared):
     X, y, _ = s.data
-    _raises_ecgbench_error(lambda: s.build().fit(X[TRAIN], y[TRAIN][:-1], X[VAL], y[VAL]),
-                           "fit with one label fewer than beats")
+    _raises_ecgbench_error(
+        lambda: s.build().fit(X[TRAIN], y[TRAIN][:-1], X[VAL], y[VAL]), "fit with one label fewer than beats"
+    )
     wrong = y[TRAIN].copy()
     wrong[0] = N_CLASSES
     _raises_ecgbench_error(lambda: s.build().fit(X[TRAIN], wrong, X[VAL], y[VAL]), "fit with a label >= n_classes")
-    _raises_ecgbench_error(lambda: s.fitted[0].predict_proba(s.X_test[:, :-1]),
-                           "predict_proba on beats one column narrower than the training beats")
+    _raises_ecgbench_error(
+        lambda: s.fitted[0].predict_proba(s.X_test[:, :-1]),
+        "predict_proba on beats one column narrower than the training beats",
+    )
 
 
 def fit_returns_self(s: _Shared):
@@ -221,14 +225,16 @@ def probabilities_valid(s: _Shared):
 def same_seed_same_result(s: _Shared):
     first, _ = s.refits
     assert np.allclose(first, s.proba, atol=SAME), (
-        f"a second instance with the same seed predicts otherwise (max difference {_gap(first, s.proba):.3g})")
+        f"a second instance with the same seed predicts otherwise (max difference {_gap(first, s.proba):.3g})"
+    )
 
 
 def fit_twice_same_model(s: _Shared):
     first, second = s.refits
     assert np.allclose(second, first, atol=SAME), (
         f"fitting the same instance again on the same data changed its predictions (max difference "
-        f"{_gap(second, first):.3g}): fit must start afresh")
+        f"{_gap(second, first):.3g}): fit must start afresh"
+    )
 
 
 def beats_majority_baseline(s: _Shared):
@@ -250,15 +256,19 @@ def fit_without_validation(s: _Shared):
     model must fit, give valid probabilities and still beat the majority baseline (it decides itself what stops
     it early then: an internal split, a fixed budget, the training loss)."""
     X, y, _ = s.data
-    for what, validation in (("fit(X, y) without a validation part", ()),
-                             ("fit with an empty validation part", (X[VAL][:0], y[VAL][:0]))):
+    for what, validation in (
+        ("fit(X, y) without a validation part", ()),
+        ("fit with an empty validation part", (X[VAL][:0], y[VAL][:0])),
+    ):
         model = s.build()
         try:
             model.fit(X[TRAIN], y[TRAIN], *validation)
             proba = model.predict_proba(s.X_test)
         except Exception as exc:
-            raise AssertionError(f"{what} raised {type(exc).__name__}: {exc}; a model must fit without "
-                                 "validation beats (docs/adding-a-model.md)") from exc
+            raise AssertionError(
+                f"{what} raised {type(exc).__name__}: {exc}; a model must fit without "
+                "validation beats (docs/adding-a-model.md)"
+            ) from exc
         problem = probability_problem(np.asarray(proba, dtype=np.float64), len(s.X_test), N_CLASSES)
         assert problem is None, f"after {what}, predict_proba {problem}"
         f1, floor = s.f1(proba), s.floor()
@@ -278,7 +288,8 @@ def predict_in_pieces(s: _Shared):
     assert np.allclose(pieces, at_once, atol=SAME), (
         f"predicting in pieces of {', '.join(map(str, np.diff(bounds)))} beats (predict_chunk_size {CHUNK}) "
         f"differs from predicting at once (max difference {_gap(pieces, at_once):.3g}): a beat's probabilities "
-        "must not depend on the other beats predicted with it")
+        "must not depend on the other beats predicted with it"
+    )
 
 
 def pickle_round_trip(s: _Shared):
@@ -289,11 +300,14 @@ def pickle_round_trip(s: _Shared):
     try:
         copy = pickle.loads(pickle.dumps(model))
     except Exception as exc:
-        raise AssertionError(f"the fitted model does not pickle ({type(exc).__name__}: {exc}); a model that "
-                             "cannot be pickled must declare picklable = False") from exc
+        raise AssertionError(
+            f"the fitted model does not pickle ({type(exc).__name__}: {exc}); a model that "
+            "cannot be pickled must declare picklable = False"
+        ) from exc
     again = copy.predict_proba(s.X_test)
     assert np.allclose(again, at_once, atol=SAME), (
-        f"the unpickled model predicts otherwise (max difference {_gap(again, at_once):.3g})")
+        f"the unpickled model predicts otherwise (max difference {_gap(again, at_once):.3g})"
+    )
     return None
 
 
@@ -311,20 +325,22 @@ def save_load(s: _Shared):
         try:
             model.save(folder)
         except Exception as exc:
-            raise AssertionError(f"save(folder) raised {type(exc).__name__}: {exc}; a model implements _save and "
-                                 "_load, or declares saved_by_pickle = True") from exc
+            raise AssertionError(
+                f"save(folder) raised {type(exc).__name__}: {exc}; a model implements _save and "
+                "_load, or declares saved_by_pickle = True"
+            ) from exc
         if s.cls.saved_by_pickle:
             _raises_ecgbench_error(lambda: load_model(folder), "loading a pickled model without allow_pickle")
         try:
             loaded = load_model(folder, allow_pickle=s.cls.saved_by_pickle)
             again = loaded.predict_proba(s.X_test)
         except Exception as exc:
-            raise AssertionError(f"the saved model could not be loaded and used ({type(exc).__name__}: {exc})") \
-                from exc
+            raise AssertionError(f"the saved model could not be loaded and used ({type(exc).__name__}: {exc})") from exc
     assert type(loaded) is type(model), f"load returned a {type(loaded).__name__}, not a {type(model).__name__}"
     assert np.array_equal(np.asarray(again), np.asarray(at_once)), (
         f"the loaded model predicts otherwise (max difference {_gap(again, at_once):.3g}); saved and loaded, a model "
-        "must give the same probabilities bit for bit")
+        "must give the same probabilities bit for bit"
+    )
     return "saved by pickling (loads only with allow_pickle)" if s.cls.saved_by_pickle else None
 
 
@@ -362,10 +378,23 @@ def _gap(a, b) -> float:
 
 # Every rule, in the order the checks run; the context rules apply to the models with (or without) uses_context.
 RULES = (
-    params_are_declared, unknown_parameter_refused, context_refused_without_uses_context,
-    predict_before_fit_fails_clearly, bad_input_refused, fit_returns_self, input_not_modified, output_shape,
-    probabilities_valid, same_seed_same_result, fit_twice_same_model, beats_majority_baseline,
-    class_absent_from_training, fit_without_validation, predict_in_pieces, pickle_round_trip, save_load,
+    params_are_declared,
+    unknown_parameter_refused,
+    context_refused_without_uses_context,
+    predict_before_fit_fails_clearly,
+    bad_input_refused,
+    fit_returns_self,
+    input_not_modified,
+    output_shape,
+    probabilities_valid,
+    same_seed_same_result,
+    fit_twice_same_model,
+    beats_majority_baseline,
+    class_absent_from_training,
+    fit_without_validation,
+    predict_in_pieces,
+    pickle_round_trip,
+    save_load,
     learns_from_context,
 )
 
@@ -420,5 +449,6 @@ def parametrize_with_checks(names, params: dict | None = None):
     import pytest
 
     pairs = [(name, check) for name in names for check in model_checks(name, params)]
-    return pytest.mark.parametrize("check", [check for _, check in pairs],
-                                   ids=[f"{name}-{check.name}" for name, check in pairs])
+    return pytest.mark.parametrize(
+        "check", [check for _, check in pairs], ids=[f"{name}-{check.name}" for name, check in pairs]
+    )

@@ -31,9 +31,18 @@ from ecgbench.threads import current_threads, process_pool
 log = logging.getLogger(__name__)
 
 SLOW_CALCULATORS = (
-    "change_quantiles", "number_cwt_peaks", "agg_linear_trend", "friedrich_coefficients",
-    "max_langevin_fixed_point", "augmented_dickey_fuller", "ar_coefficient", "fourier_entropy",
-    "lempel_ziv_complexity", "cwt_coefficients", "permutation_entropy", "benford_correlation",
+    "change_quantiles",
+    "number_cwt_peaks",
+    "agg_linear_trend",
+    "friedrich_coefficients",
+    "max_langevin_fixed_point",
+    "augmented_dickey_fuller",
+    "ar_coefficient",
+    "fourier_entropy",
+    "lempel_ziv_complexity",
+    "cwt_coefficients",
+    "permutation_entropy",
+    "benford_correlation",
 )
 
 
@@ -75,10 +84,16 @@ def extract_chunk(X: np.ndarray, settings: dict, columns=None):
     from tsfresh import extract_features
 
     n, length = X.shape
-    long = pd.DataFrame({"id": np.repeat(np.arange(n), length), "time": np.tile(np.arange(length), n),
-                         "ecg": X.ravel().astype(np.float64)})
-    features = extract_features(long, column_id="id", column_sort="time", default_fc_parameters=settings,
-                                n_jobs=0, disable_progressbar=True)
+    long = pd.DataFrame(
+        {
+            "id": np.repeat(np.arange(n), length),
+            "time": np.tile(np.arange(length), n),
+            "ecg": X.ravel().astype(np.float64),
+        }
+    )
+    features = extract_features(
+        long, column_id="id", column_sort="time", default_fc_parameters=settings, n_jobs=0, disable_progressbar=True
+    )
     features = features.reindex(columns=sorted(features.columns) if columns is None else columns)
     return features.to_numpy(np.float32), list(features.columns)
 
@@ -130,8 +145,13 @@ class TsfreshXGBoost(Model):
     def features(self, X, label):
         start = time.monotonic()
         values, _ = extract(X, self.settings, self.columns, self.predict_chunk_size or EXTRACT_CHUNK_SIZE)
-        log.info("tsfresh-xgboost: %d features of %d %s beats in %.1f s", values.shape[1], len(X), label,
-                 time.monotonic() - start)
+        log.info(
+            "tsfresh-xgboost: %d features of %d %s beats in %.1f s",
+            values.shape[1],
+            len(X),
+            label,
+            time.monotonic() - start,
+        )
         return values
 
     def select(self, X, y):
@@ -156,16 +176,28 @@ class TsfreshXGBoost(Model):
         values, columns = extract(X, feature_settings(exclude=() if full else SLOW_CALCULATORS))
         table = pd.DataFrame(values, columns=columns).replace([np.inf, -np.inf], np.nan).fillna(0)
         table = table.loc[:, table.nunique() > 1]  # constant features carry no information
-        relevance = calculate_relevance_table(table, pd.Series(y), ml_task="classification",
-                                              multiclass=len(np.unique(y)) > 2, n_significant=1, n_jobs=0,
-                                              fdr_level=self.params["fdr_level"]).reset_index(drop=True)
+        relevance = calculate_relevance_table(
+            table,
+            pd.Series(y),
+            ml_task="classification",
+            multiclass=len(np.unique(y)) > 2,
+            n_significant=1,
+            n_jobs=0,
+            fdr_level=self.params["fdr_level"],
+        ).reset_index(drop=True)
         relevance["p_min"] = relevance.filter(like="p_value").astype(float).min(axis=1)
         ranked = relevance.sort_values(["relevant", "p_min", "feature"], ascending=[False, True, True])
         keep = int(ranked["relevant"].sum()) if full else self.params["max_features"]
         self.columns = list(ranked["feature"][:keep])
         self.settings = from_columns(self.columns)["ecg"]
-        log.info("tsfresh-xgboost: kept %d of %d features (%d relevant), selected on %d training beats (%.1f s)",
-                 len(self.columns), len(columns), int(relevance["relevant"].sum()), len(X), time.monotonic() - start)
+        log.info(
+            "tsfresh-xgboost: kept %d of %d features (%d relevant), selected on %d training beats (%.1f s)",
+            len(self.columns),
+            len(columns),
+            int(relevance["relevant"].sum()),
+            len(X),
+            time.monotonic() - start,
+        )
 
     def feature_matrix(self, X, label):
         """The selected tsfresh features of the beats, followed by their context columns (if any)."""
@@ -188,27 +220,42 @@ class TsfreshXGBoost(Model):
         in_seen = np.isin(y_val, self.seen) if y_val is not None else np.zeros(0, dtype=bool)
         stop_early = p["early_stopping_rounds"] > 0 and bool(in_seen.any())
         self.booster = XGBClassifier(
-            n_estimators=p["n_estimators"], max_depth=p["max_depth"], learning_rate=p["learning_rate"],
-            subsample=p["subsample"], colsample_bytree=p["colsample_bytree"],
-            early_stopping_rounds=p["early_stopping_rounds"] if stop_early else None, tree_method="hist",
-            max_bin=p["max_bin"], random_state=self.seed,
-            n_jobs=current_threads(), eval_metric="mlogloss" if len(self.seen) > 2 else "logloss",
+            n_estimators=p["n_estimators"],
+            max_depth=p["max_depth"],
+            learning_rate=p["learning_rate"],
+            subsample=p["subsample"],
+            colsample_bytree=p["colsample_bytree"],
+            early_stopping_rounds=p["early_stopping_rounds"] if stop_early else None,
+            tree_method="hist",
+            max_bin=p["max_bin"],
+            random_state=self.seed,
+            n_jobs=current_threads(),
+            eval_metric="mlogloss" if len(self.seen) > 2 else "logloss",
         )
         eval_set = None
         if stop_early:  # without it the validation beats are not needed, so their features are not extracted
             val = self.feature_matrix(X_val, "validation")  # a class absent from training cannot be scored on
             eval_set = [(val[in_seen], np.vectorize(code.get)(y_val[in_seen]))]
         self.booster.fit(
-            train, np.vectorize(code.get)(y), sample_weight=sample_weights(y, self.n_classes, p["class_weight_power"]),
-            eval_set=eval_set, verbose=False,
+            train,
+            np.vectorize(code.get)(y),
+            sample_weight=sample_weights(y, self.n_classes, p["class_weight_power"]),
+            eval_set=eval_set,
+            verbose=False,
         )
         rounds = self.booster.get_booster().num_boosted_rounds()
         if stop_early:
-            log.info("tsfresh-xgboost: early stopping after %d boosting rounds, best round %d", rounds,
-                     self.booster.best_iteration + 1)
+            log.info(
+                "tsfresh-xgboost: early stopping after %d boosting rounds, best round %d",
+                rounds,
+                self.booster.best_iteration + 1,
+            )
         else:
-            log.info("tsfresh-xgboost: %d boosting rounds (no early stopping%s)", rounds,
-                     "" if p["early_stopping_rounds"] == 0 else ": no validation beats of a trained class")
+            log.info(
+                "tsfresh-xgboost: %d boosting rounds (no early stopping%s)",
+                rounds,
+                "" if p["early_stopping_rounds"] == 0 else ": no validation beats of a trained class",
+            )
 
     # -- saving: the booster in XGBoost's UBJSON, the tsfresh feature list as JSON ---------------------------------
     def _save(self, folder):
@@ -217,8 +264,14 @@ class TsfreshXGBoost(Model):
         # the extension chooses the format (UBJSON); the run store writes the whole folder atomically
         self.booster.get_booster().save_model(str(folder / "booster.ubj"))
         best = getattr(self.booster, "best_iteration", None) if self.booster.early_stopping_rounds else None
-        write_json(folder / "features.json", {"tsfresh_columns": self.columns, "seen_classes": self.seen.tolist(),
-                                              "best_iteration": None if best is None else int(best)})
+        write_json(
+            folder / "features.json",
+            {
+                "tsfresh_columns": self.columns,
+                "seen_classes": self.seen.tolist(),
+                "best_iteration": None if best is None else int(best),
+            },
+        )
 
     def _load(self, folder):
         import json
@@ -236,8 +289,10 @@ class TsfreshXGBoost(Model):
         self.booster._Booster = booster
         self.booster.n_classes_ = len(self.seen)  # the booster's attributes keep best_iteration (early stopping)
         if meta["best_iteration"] is not None and self.booster.best_iteration != meta["best_iteration"]:
-            raise EcgbenchError(f"{folder / 'booster.ubj'}: its best iteration {self.booster.best_iteration} is "
-                                f"not the saved {meta['best_iteration']}")
+            raise EcgbenchError(
+                f"{folder / 'booster.ubj'}: its best iteration {self.booster.best_iteration} is "
+                f"not the saved {meta['best_iteration']}"
+            )
 
     def _predict_proba(self, X):
         proba = self.full_proba(self.booster.predict_proba(self.feature_matrix(X, "test")), self.seen)

@@ -100,16 +100,18 @@ class RandomKernelModel(Model):
         val_features = self.standardise(self.timed_transform(X_val, "validation")) if has_val else None
         self.seen = np.unique(y)
         weights = sample_weights(y, self.n_classes, self.params["class_weight_power"])
-        classifier = SGDClassifier(loss="log_loss", alpha=self.params["alpha"], average=self.params["average"],
-                                   random_state=self.seed)
+        classifier = SGDClassifier(
+            loss="log_loss", alpha=self.params["alpha"], average=self.params["average"], random_state=self.seed
+        )
         rng = np.random.default_rng(self.seed)
         best, best_loss, waited = None, np.inf, 0
         for epoch in range(1, self.params["max_epochs"] + 1):
             order = rng.permutation(len(y))
             for part in self.chunks(len(y)):
                 batch = order[part]
-                classifier.partial_fit(self.standardise(features[batch]), y[batch], classes=self.seen,
-                                       sample_weight=weights[batch])
+                classifier.partial_fit(
+                    self.standardise(features[batch]), y[batch], classes=self.seen, sample_weight=weights[batch]
+                )
             if not has_val:
                 continue
             loss = log_loss(self.full_proba(classifier.predict_proba(val_features), self.seen), y_val)
@@ -120,19 +122,21 @@ class RandomKernelModel(Model):
                 break
         if has_val:
             classifier.coef_, classifier.intercept_ = best
-            log.info("%s: logistic regression stopped after %d epochs (best val_loss %.4f)", self.name, epoch,
-                     best_loss)
+            log.info(
+                "%s: logistic regression stopped after %d epochs (best val_loss %.4f)", self.name, epoch, best_loss
+            )
         else:
             log.info("%s: no validation beats: all %d epochs run, last weights kept", self.name, epoch)
         self.classifier = classifier
 
     def _predict_proba(self, X):
         start = time.monotonic()
-        proba = [self.classifier.predict_proba(self.standardise(self.transform(X[part])))
-                 for part in self.chunks(len(X), self.predict_chunk_size)]
+        proba = [
+            self.classifier.predict_proba(self.standardise(self.transform(X[part])))
+            for part in self.chunks(len(X), self.predict_chunk_size)
+        ]
         log.info("%s: transformed and classified %d test beats in %.1f s", self.name, len(X), time.monotonic() - start)
         return self.full_proba(np.concatenate(proba), self.seen)
-
 
     # -- saving: the kernels, the scaler and the linear weights as numpy arrays, the rest as JSON -------------
     def _save(self, folder):
@@ -140,13 +144,25 @@ class RandomKernelModel(Model):
         from ecgbench.models.saving import save_arrays
 
         c = self.classifier
-        save_arrays(folder / "weights.npz", {
-            **{f"kernel_{k}": v for k, v in self.kernel_arrays().items()},
-            "mean": self.mean_, "scale": self.scale_, "coef": c.coef_, "intercept": c.intercept_,
-        })
-        write_json(folder / "linear.json", {"seen_classes": self.seen.tolist(), "classes_": c.classes_.tolist(),
-                                            "n_features_in": int(c.n_features_in_),
-                                            "beat_length": int(self.n_columns_ - self.n_context)})
+        save_arrays(
+            folder / "weights.npz",
+            {
+                **{f"kernel_{k}": v for k, v in self.kernel_arrays().items()},
+                "mean": self.mean_,
+                "scale": self.scale_,
+                "coef": c.coef_,
+                "intercept": c.intercept_,
+            },
+        )
+        write_json(
+            folder / "linear.json",
+            {
+                "seen_classes": self.seen.tolist(),
+                "classes_": c.classes_.tolist(),
+                "n_features_in": int(c.n_features_in_),
+                "beat_length": int(self.n_columns_ - self.n_context),
+            },
+        )
 
     def _load(self, folder):
         import json
@@ -161,11 +177,12 @@ class RandomKernelModel(Model):
         # then replaced by the saved ones (nothing else of a fit reaches transform).
         dummy = np.random.default_rng(0).standard_normal((4, 1, meta["beat_length"]))
         self.transformer = self.make_transformer().fit(dummy)
-        self.set_kernel_arrays({k[len("kernel_"):]: v for k, v in arrays.items() if k.startswith("kernel_")})
+        self.set_kernel_arrays({k[len("kernel_") :]: v for k, v in arrays.items() if k.startswith("kernel_")})
         self.mean_, self.scale_ = arrays["mean"], arrays["scale"]
         self.seen = np.asarray(meta["seen_classes"], dtype=np.int64)
-        classifier = SGDClassifier(loss="log_loss", alpha=self.params["alpha"], average=self.params["average"],
-                                   random_state=self.seed)
+        classifier = SGDClassifier(
+            loss="log_loss", alpha=self.params["alpha"], average=self.params["average"], random_state=self.seed
+        )
         classifier.coef_, classifier.intercept_ = arrays["coef"], arrays["intercept"]
         classifier.classes_ = np.asarray(meta["classes_"], dtype=np.int64)
         classifier.n_features_in_ = meta["n_features_in"]
@@ -197,8 +214,10 @@ class MiniRocketModel(RandomKernelModel):
     """MiniRocket (Dempster et al. 2021): ~10,000 features from fixed convolution kernels, almost deterministic."""
 
     description = "sktime MiniRocket features + SGD logistic regression"
-    default_params = {**RandomKernelModel.default_params,  # 84: MiniRocket's minimum
-                      "num_kernels": Param(10_000, low=84, search_choices=(2_500, 5_000, 10_000))}
+    default_params = {
+        **RandomKernelModel.default_params,  # 84: MiniRocket's minimum
+        "num_kernels": Param(10_000, low=84, search_choices=(2_500, 5_000, 10_000)),
+    }
     quick_params = {"num_kernels": 1_000, "max_epochs": 10}
 
     def make_transformer(self):
@@ -221,8 +240,10 @@ class RocketModel(RandomKernelModel):
 
     description = "sktime ROCKET features + SGD logistic regression"
     # 10,000 kernels is the paper's default; 2,000 keeps the default CPU run short at a small cost in accuracy.
-    default_params = {**RandomKernelModel.default_params,
-                      "num_kernels": Param(2_000, low=1, search_choices=(1_000, 2_000, 5_000))}
+    default_params = {
+        **RandomKernelModel.default_params,
+        "num_kernels": Param(2_000, low=1, search_choices=(1_000, 2_000, 5_000)),
+    }
     quick_params = {"num_kernels": 200, "max_epochs": 10}
 
     def make_transformer(self):

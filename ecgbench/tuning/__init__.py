@@ -39,11 +39,14 @@ SCHEMA_VERSION = 1
 FINISHED = ("complete", "pruned", "failed")  # record states that use up a trial of the budget
 N_STARTUP_TRIALS = 10  # TPE's random trials before it models the good region
 PRUNER = {"name": "MedianPruner", "n_startup_trials": 5, "n_warmup_steps": 1}  # never after the first fold only
-OBJECTIVE = ("mean of the S and V F1 scores (AAMI classes) over the pooled beats of the held-back folds of a "
-             "group k-fold over the development set's records (macro-F1 where it has neither S nor V beats)")
+OBJECTIVE = (
+    "mean of the S and V F1 scores (AAMI classes) over the pooled beats of the held-back folds of a "
+    "group k-fold over the development set's records (macro-F1 where it has neither S nor V beats)"
+)
 
 
 # ---- search spaces -----------------------------------------------------------------------------------------------
+
 
 def search_space(model_name: str) -> dict[str, Param]:
     """The searched parameters of a model (empty where it declares none)."""
@@ -74,12 +77,15 @@ def require_spaces(models: list[str]) -> None:
     for name in models:
         model_class(name)  # an unknown model is refused by name here
         if not search_space(name):
-            raise EcgbenchError(f"model {name!r} declares no search space (no Param with search= or "
-                                "search_choices= in its default_params), so tune cannot give it a budget; declare "
-                                "one (docs/tuning.md) or leave it out of the suite")
+            raise EcgbenchError(
+                f"model {name!r} declares no search space (no Param with search= or "
+                "search_choices= in its default_params), so tune cannot give it a budget; declare "
+                "one (docs/tuning.md) or leave it out of the suite"
+            )
 
 
 # ---- the objective -----------------------------------------------------------------------------------------------
+
 
 def objective_classes(dataset) -> list[str]:
     """The classes whose F1 scores the objective averages: S and V where the development set has their beats."""
@@ -96,6 +102,7 @@ def objective_score(y_true, y_pred, classes, targets: list[str]) -> float:
 
 
 # ---- the study folder --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class StudyFolder:
@@ -157,14 +164,21 @@ def optuna_study(folder: StudyFolder, family: str, seed: int):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNER["n_startup_trials"],
-                                         n_warmup_steps=PRUNER["n_warmup_steps"])
-    return optuna.create_study(study_name=family, storage=storage(folder), direction="maximize",
-                               sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=N_STARTUP_TRIALS),
-                               pruner=pruner, load_if_exists=True)
+    pruner = optuna.pruners.MedianPruner(
+        n_startup_trials=PRUNER["n_startup_trials"], n_warmup_steps=PRUNER["n_warmup_steps"]
+    )
+    return optuna.create_study(
+        study_name=family,
+        storage=storage(folder),
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=N_STARTUP_TRIALS),
+        pruner=pruner,
+        load_if_exists=True,
+    )
 
 
 # ---- one study, in one process -----------------------------------------------------------------------------------
+
 
 class Tuner:
     """What a process needs to run trials: the study folder, its manifest, the development set and its folds."""
@@ -193,8 +207,11 @@ class Tuner:
 
         records = self.folder.records(family)
         finished = {n for n, r in records.items() if r["state"] in FINISHED}
-        running = [t for t in self.study(family).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-                   if t.number not in finished]
+        running = [
+            t
+            for t in self.study(family).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if t.number not in finished
+        ]
         return len(finished) + len(running), sum(r["seconds"] for r in records.values() if r["state"] in FINISHED)
 
     def has_budget(self, family: str) -> bool:
@@ -211,8 +228,9 @@ class Tuner:
                 return None
             study = self.study(family)
             ordinal = self.used(family)[0]  # the trial's place in the budget (interrupted trials do not count)
-            study.sampler = optuna.samplers.TPESampler(seed=sampler_seed(self.seed, family, ordinal),
-                                                       n_startup_trials=N_STARTUP_TRIALS)
+            study.sampler = optuna.samplers.TPESampler(
+                seed=sampler_seed(self.seed, family, ordinal), n_startup_trials=N_STARTUP_TRIALS
+            )
             return study.ask()
 
     # -- one trial -----------------------------------------------------------------------------------------------
@@ -232,8 +250,13 @@ class Tuner:
         seed_everything(seed)
         X, _ = model_input(self.dataset, family)
         y = self.dataset.y
-        model = build(family, n_classes=self.dataset.n_classes, seed=seed,
-                      n_context=context_columns(self.dataset, family), **params)
+        model = build(
+            family,
+            n_classes=self.dataset.n_classes,
+            seed=seed,
+            n_context=context_columns(self.dataset, family),
+            **params,
+        )
         if isinstance(model, RandomKernelModel):
             self.cache.hook_kernel_model(model, fold.train)
         elif family == "tsfresh-xgboost":
@@ -248,8 +271,15 @@ class Tuner:
         from ecgbench.tuning import cache
 
         searched, params = self.params(family, trial)
-        record = {"schema_version": SCHEMA_VERSION, "family": family, "number": trial.number, "params": searched,
-                  "state": "running", "folds": [], "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        record = {
+            "schema_version": SCHEMA_VERSION,
+            "family": family,
+            "number": trial.number,
+            "params": searched,
+            "state": "running",
+            "folds": [],
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
         before = dict(cache.STATS)
         start = time.perf_counter()
         y_true, y_pred = [], []
@@ -262,8 +292,14 @@ class Tuner:
                 score = objective_score(truth, pred, self.dataset.classes, self.targets)
                 y_true.append(truth)
                 y_pred.append(pred)
-                record["folds"].append({"fold": fold.name, "score": score, "n_test": len(truth),
-                                        "seconds": time.perf_counter() - fold_start})
+                record["folds"].append(
+                    {
+                        "fold": fold.name,
+                        "score": score,
+                        "n_test": len(truth),
+                        "seconds": time.perf_counter() - fold_start,
+                    }
+                )
                 running = float(np.mean([f["score"] for f in record["folds"]]))
                 trial.report(running, step)
                 log.info("%s trial %d %s: %.4f (running mean %.4f)", family, trial.number, fold.name, score, running)
@@ -271,13 +307,18 @@ class Tuner:
                     record.update(state="pruned", pruned_after_fold=step + 1, value=running)
                     break
             else:
-                record.update(state="complete", value=objective_score(np.concatenate(y_true), np.concatenate(y_pred),
-                                                                      self.dataset.classes, self.targets))
+                record.update(
+                    state="complete",
+                    value=objective_score(
+                        np.concatenate(y_true), np.concatenate(y_pred), self.dataset.classes, self.targets
+                    ),
+                )
         except (KeyboardInterrupt, MemoryError):
             raise  # no record: the trial is run again on resume
         except Exception as exc:
-            record.update(state="failed", value=None, error=f"{type(exc).__name__}: {exc}",
-                          traceback=traceback.format_exc())
+            record.update(
+                state="failed", value=None, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
+            )
             log.warning("%s trial %d failed: %s", family, trial.number, record["error"])
         record["seconds"] = time.perf_counter() - start
         record["cache"] = {k: cache.STATS[k] - before[k] for k in cache.STATS}
@@ -333,6 +374,7 @@ def recover(tuner: Tuner) -> list[str]:
 
 # ---- the command -------------------------------------------------------------------------------------------------
 
+
 def check_options(trials: int, timeout: float | None, workers: int) -> None:
     if trials < 1:
         raise EcgbenchError(f"--trials must be at least 1 (got {trials})")
@@ -342,32 +384,63 @@ def check_options(trials: int, timeout: float | None, workers: int) -> None:
         raise EcgbenchError(f"--workers must be at least 1 (got {workers})")
 
 
-def study_manifest(suite, suite_file, dataset, folds, command: str, trials: int, timeout, seed: int,
-                   fingerprint: str) -> dict:
+def study_manifest(
+    suite, suite_file, dataset, folds, command: str, trials: int, timeout, seed: int, fingerprint: str
+) -> dict:
     from ecgbench.environment import git_commit, machine, now, versions
 
     return {
-        "schema_version": SCHEMA_VERSION, "kind": "tuning study", "command": command, "started": now(),
-        "suite_file": str(suite_file), "suite": suite.to_dict(), "suite_fingerprint": suite.fingerprint(),
-        **git_commit(), "versions": {**versions(), "optuna": _optuna_version()}, "machine": machine(),
-        "dataset": dataset.name, "synthetic": dataset.synthetic, "data_fingerprint": fingerprint,
-        "development": {"n_beats": len(dataset.y), "class_counts": dataset.class_counts(),
-                        "records": sorted(int(g) for g in np.unique(dataset.groups)),
-                        "part": dataset.provenance.get("development_part", "the whole dataset"),
-                        "provenance": dataset.provenance},
-        "folds": [{"name": f.name, "train": len(f.train), "val": len(f.val), "test": len(f.test),
-                   "test_records": sorted(int(g) for g in np.unique(dataset.groups[f.test]))} for f in folds],
-        "objective": {"text": OBJECTIVE, "classes": objective_classes(dataset), "direction": "maximize",
-                      "decision": "docs/decisions.md#tune-objective"},
+        "schema_version": SCHEMA_VERSION,
+        "kind": "tuning study",
+        "command": command,
+        "started": now(),
+        "suite_file": str(suite_file),
+        "suite": suite.to_dict(),
+        "suite_fingerprint": suite.fingerprint(),
+        **git_commit(),
+        "versions": {**versions(), "optuna": _optuna_version()},
+        "machine": machine(),
+        "dataset": dataset.name,
+        "synthetic": dataset.synthetic,
+        "data_fingerprint": fingerprint,
+        "development": {
+            "n_beats": len(dataset.y),
+            "class_counts": dataset.class_counts(),
+            "records": sorted(int(g) for g in np.unique(dataset.groups)),
+            "part": dataset.provenance.get("development_part", "the whole dataset"),
+            "provenance": dataset.provenance,
+        },
+        "folds": [
+            {
+                "name": f.name,
+                "train": len(f.train),
+                "val": len(f.val),
+                "test": len(f.test),
+                "test_records": sorted(int(g) for g in np.unique(dataset.groups[f.test])),
+            }
+            for f in folds
+        ],
+        "objective": {
+            "text": OBJECTIVE,
+            "classes": objective_classes(dataset),
+            "direction": "maximize",
+            "decision": "docs/decisions.md#tune-objective",
+        },
         "budget": {"trials_per_family": trials, "timeout_per_family_s": timeout},
-        "sampler": {"name": "TPESampler", "seed": seed, "n_startup_trials": N_STARTUP_TRIALS,
-                    "reseeded": "per trial, from (seed, family, the trial's place in the budget)"},
-        "pruner": PRUNER, "families": list(suite.models),
+        "sampler": {
+            "name": "TPESampler",
+            "seed": seed,
+            "n_startup_trials": N_STARTUP_TRIALS,
+            "reseeded": "per trial, from (seed, family, the trial's place in the budget)",
+        },
+        "pruner": PRUNER,
+        "families": list(suite.models),
         "search_spaces": {m: {n: describe_space(p) for n, p in search_space(m).items()} for m in suite.models},
         "model_seeds": {m: suite.seeds_for(m)[0] for m in suite.models},
         # the suite's values that stay as they are in every trial (its values of searched parameters do not)
-        "fixed_params": {m: {k: v for k, v in suite.params_for_model(m).items() if k not in search_space(m)}
-                         for m in suite.models},
+        "fixed_params": {
+            m: {k: v for k, v in suite.params_for_model(m).items() if k not in search_space(m)} for m in suite.models
+        },
     }
 
 
@@ -390,18 +463,37 @@ def open_study(folder: StudyFolder, fresh: dict) -> dict:
         manifest = folder.read_manifest()
         changed = [key for key in IDENTITY if manifest.get(key) != fresh[key]]
         if changed:
-            raise EcgbenchError(f"{folder.root} holds another study (different {', '.join(changed)}); choose another "
-                                "--study-id, or delete that folder to start it over")
-        manifest.update(budget=fresh["budget"], command=fresh["command"], commit=fresh["commit"],
-                        dirty=fresh["dirty"], versions=fresh["versions"], machine=fresh["machine"])
-    manifest["invocations"].append({"command": fresh["command"], "started": now(), "commit": fresh["commit"],
-                                    "budget": fresh["budget"]})
+            raise EcgbenchError(
+                f"{folder.root} holds another study (different {', '.join(changed)}); choose another "
+                "--study-id, or delete that folder to start it over"
+            )
+        manifest.update(
+            budget=fresh["budget"],
+            command=fresh["command"],
+            commit=fresh["commit"],
+            dirty=fresh["dirty"],
+            versions=fresh["versions"],
+            machine=fresh["machine"],
+        )
+    manifest["invocations"].append(
+        {"command": fresh["command"], "started": now(), "commit": fresh["commit"], "budget": fresh["budget"]}
+    )
     manifest["status"] = "running"
     return manifest
 
 
-def tune(suite_file: Path, study_dir: Path, data_dir, command: str, trials: int, timeout: float | None = None,
-         workers: int = 1, seed: int = 0, write_suite: Path | None = None, force: bool = False) -> Path:
+def tune(
+    suite_file: Path,
+    study_dir: Path,
+    data_dir,
+    command: str,
+    trials: int,
+    timeout: float | None = None,
+    workers: int = 1,
+    seed: int = 0,
+    write_suite: Path | None = None,
+    force: bool = False,
+) -> Path:
     """Run (or resume) the study of ``suite_file`` in ``study_dir``; returns the summary's path."""
     from ecgbench.data import dataset_spec, resolve_data_dir
     from ecgbench.environment import now
@@ -416,8 +508,10 @@ def tune(suite_file: Path, study_dir: Path, data_dir, command: str, trials: int,
     check_options(trials, timeout, workers)
     suite = load_suite(suite_file)
     if len(suite.datasets) != 1:
-        raise EcgbenchError(f"suite file {suite_file}: tune searches on one dataset, the suite names "
-                            f"{len(suite.datasets)} ({', '.join(suite.datasets)})")
+        raise EcgbenchError(
+            f"suite file {suite_file}: tune searches on one dataset, the suite names "
+            f"{len(suite.datasets)} ({', '.join(suite.datasets)})"
+        )
     require_spaces(suite.models)
     if write_suite is not None:
         writable_file(write_suite, "--write-suite")
@@ -432,10 +526,17 @@ def tune(suite_file: Path, study_dir: Path, data_dir, command: str, trials: int,
     dataset = development_dataset(suite, suite.datasets[0], data_dir)
     folds = development_folds(dataset, suite)
     fingerprint = data_fingerprint(dataset)
-    log.info("study %s: %s development set, %d beats %s, %d folds by record; %d trial(s) per family%s: %s",
-             folder.root.name, dataset.name + (" (SYNTHETIC)" if dataset.synthetic else ""), len(dataset.y),
-             dataset.class_counts(), len(folds), trials,
-             f", {timeout:g} s per family" if timeout else "", ", ".join(suite.models))
+    log.info(
+        "study %s: %s development set, %d beats %s, %d folds by record; %d trial(s) per family%s: %s",
+        folder.root.name,
+        dataset.name + (" (SYNTHETIC)" if dataset.synthetic else ""),
+        len(dataset.y),
+        dataset.class_counts(),
+        len(folds),
+        trials,
+        f", {timeout:g} s per family" if timeout else "",
+        ", ".join(suite.models),
+    )
     fresh = study_manifest(suite, suite_file, dataset, folds, command, trials, timeout, seed, fingerprint)
     with sigterm_as_interrupt(), FileLock(folder.root / "lock", f"study folder {folder.root}"):
         manifest = open_study(folder, fresh)
@@ -469,6 +570,7 @@ def tune(suite_file: Path, study_dir: Path, data_dir, command: str, trials: int,
 
 # ---- worker processes --------------------------------------------------------------------------------------------
 
+
 def run_workers(folder: StudyFolder, data_dir: Path, workers: int) -> None:
     """``workers`` processes, each asking the shared study for trials until every budget is used."""
     import multiprocessing
@@ -478,8 +580,9 @@ def run_workers(folder: StudyFolder, data_dir: Path, workers: int) -> None:
 
     threads = max(1, current_threads() // workers)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(worker_main, str(folder.root), str(data_dir), threads, index)
-                   for index in range(workers)]
+        futures = [
+            pool.submit(worker_main, str(folder.root), str(data_dir), threads, index) for index in range(workers)
+        ]
         done = [future.result() for future in futures]
     log.info("%d worker(s) ran %s trial(s)", workers, " + ".join(map(str, done)))
 
@@ -504,26 +607,43 @@ def worker_main(root: str, data_dir: str, threads: int, index: int) -> int:
 
 # ---- command line (ecgbench.cli adds the parser and calls cmd_tune) -----------------------------------------------
 
+
 def add_parser(commands) -> None:
     tune_parser = commands.add_parser(
-        "tune", help="equal-budget hyperparameter search per model family on the development set (docs/tuning.md)")
+        "tune", help="equal-budget hyperparameter search per model family on the development set (docs/tuning.md)"
+    )
     tune_parser.add_argument("suite", type=Path, metavar="SUITE", help="a TOML suite file (one dataset)")
     tune_parser.add_argument("--trials", type=int, default=20, help="trials per family (default 20)")
-    tune_parser.add_argument("--timeout-per-family", type=float, metavar="S",
-                             help="seconds of trials per family; trials started before it ran out finish "
-                                  "(default: none)")
-    tune_parser.add_argument("--study-id", help="the study folder's name under --results-dir; an existing study of "
-                                                "the same suite is resumed (default: tune-<suite name>)")
-    tune_parser.add_argument("--workers", type=int, default=1, metavar="N",
-                             help="N processes asking the shared study for trials (default 1)")
+    tune_parser.add_argument(
+        "--timeout-per-family",
+        type=float,
+        metavar="S",
+        help="seconds of trials per family; trials started before it ran out finish (default: none)",
+    )
+    tune_parser.add_argument(
+        "--study-id",
+        help="the study folder's name under --results-dir; an existing study of "
+        "the same suite is resumed (default: tune-<suite name>)",
+    )
+    tune_parser.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="N processes asking the shared study for trials (default 1)"
+    )
     tune_parser.add_argument("--seed", type=int, default=0, help="the sampler's seed (default 0)")
     tune_parser.add_argument("--results-dir", type=Path, default=Path("results"), help="where study folders go")
-    tune_parser.add_argument("--data-dir", type=Path, help="folder with the real data files "
-                                                           "(default: $ECGBENCH_DATA, else ~/.cache/ecgbench)")
-    tune_parser.add_argument("--threads", type=int, help="threads per trial (default: all CPUs, divided among "
-                                                         "--workers)")
-    tune_parser.add_argument("--write-suite", type=Path, metavar="FILE",
-                             help="write the suite with each family's best configuration as [model_params]")
+    tune_parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="folder with the real data files (default: $ECGBENCH_DATA, else ~/.cache/ecgbench)",
+    )
+    tune_parser.add_argument(
+        "--threads", type=int, help="threads per trial (default: all CPUs, divided among --workers)"
+    )
+    tune_parser.add_argument(
+        "--write-suite",
+        type=Path,
+        metavar="FILE",
+        help="write the suite with each family's best configuration as [model_params]",
+    )
     tune_parser.add_argument("--force", action="store_true", help="overwrite an existing --write-suite file")
 
 
@@ -542,8 +662,18 @@ def cmd_tune(args) -> int:
     if not study_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise EcgbenchError(f"--study-id {study_id!r}: use letters, digits, '-', '_' and '.' only")
     command = "python -m ecgbench " + shlex.join(args.argv)
-    summary = tune(args.suite, args.results_dir / study_id, args.data_dir, command, args.trials,
-                   args.timeout_per_family, args.workers, args.seed, args.write_suite, args.force)
+    summary = tune(
+        args.suite,
+        args.results_dir / study_id,
+        args.data_dir,
+        command,
+        args.trials,
+        args.timeout_per_family,
+        args.workers,
+        args.seed,
+        args.write_suite,
+        args.force,
+    )
     print(f"report: {summary}")
     if args.write_suite:
         print(f"tuned suite: {args.write_suite}")

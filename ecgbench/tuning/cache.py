@@ -32,8 +32,10 @@ STATS = {"computed": 0, "reused": 0}
 
 
 def entry_key(**parts) -> str:
-    payload = {k: (hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest() if isinstance(v, np.ndarray)
-                   else v) for k, v in parts.items()}
+    payload = {
+        k: (hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest() if isinstance(v, np.ndarray) else v)
+        for k, v in parts.items()
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -116,16 +118,22 @@ class FoldCache:
     def kernel_features(self, model, train: np.ndarray) -> np.ndarray:
         """Kernel features (float16, as the model stores them) of every development beat, from ``model``'s
         transformer fitted on the fold's training beats ``train`` (indices)."""
-        key = entry_key(fingerprint=self.fingerprint, model=model.name, train=train, seed=model.seed,
-                        num_kernels=model.params["num_kernels"])
+        key = entry_key(
+            fingerprint=self.fingerprint,
+            model=model.name,
+            train=train,
+            seed=model.seed,
+            num_kernels=model.params["num_kernels"],
+        )
 
         def compute():
             beats = self.beats[train][:, None, :].astype(np.float64)
             transformer = model.make_transformer().fit(beats)
             out = None
             for part in model.chunks(len(self.beats)):
-                block = np.asarray(transformer.transform(self.beats[part, None, :].astype(np.float64)),
-                                   dtype=np.float16)
+                block = np.asarray(
+                    transformer.transform(self.beats[part, None, :].astype(np.float64)), dtype=np.float16
+                )
                 if out is None:
                     out = np.empty((len(self.beats), block.shape[1]), dtype=np.float16)
                 out[part] = block
@@ -145,14 +153,27 @@ class FoldCache:
         from ecgbench.threads import pinned
 
         p = model.params
-        key = entry_key(fingerprint=self.fingerprint, model=model.name, train=train, seed=model.seed, top=top,
-                        selection_beats=p["selection_beats"], fdr_level=p["fdr_level"])
+        key = entry_key(
+            fingerprint=self.fingerprint,
+            model=model.name,
+            train=train,
+            seed=model.seed,
+            top=top,
+            selection_beats=p["selection_beats"],
+            fdr_level=p["fdr_level"],
+        )
 
         def compute():
             from ecgbench.models import build
 
-            ranker = build(model.name, n_classes=model.n_classes, seed=model.seed, max_features=top,
-                           selection_beats=p["selection_beats"], fdr_level=p["fdr_level"])
+            ranker = build(
+                model.name,
+                n_classes=model.n_classes,
+                seed=model.seed,
+                max_features=top,
+                selection_beats=p["selection_beats"],
+                fdr_level=p["fdr_level"],
+            )
             with pinned():
                 ranker.select(self.beats[train], y_train)
                 values, _ = extract(self.beats, ranker.settings, ranker.columns)

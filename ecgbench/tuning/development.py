@@ -32,13 +32,15 @@ def _mitdb_development(track_name: str):
         track = TRACK_BY_NAME[track_name]
         problem = records_problem(Path(data_dir) / MITDB, track.train)  # the training records only
         if problem:
-            raise EcgbenchError(f"dataset {track_name!r} (its training records) cannot be read from {data_dir}: "
-                                f"{problem}")
+            raise EcgbenchError(
+                f"dataset {track_name!r} (its training records) cannot be read from {data_dir}: {problem}"
+            )
         defaults = {name: p.default for name, p in dataset_spec(track_name).params.items()}
         development = dataclasses.replace(track, test=[])  # only track.train is read
         dataset = load_track(development, data_dir, **{**defaults, **params})
-        dataset.provenance["development_part"] = (f"the {len(track.train)} training records only; the "
-                                                  f"{len(track.test)} test records are never read")
+        dataset.provenance["development_part"] = (
+            f"the {len(track.train)} training records only; the {len(track.test)} test records are never read"
+        )
         return dataset
 
     return load
@@ -51,11 +53,14 @@ DEVELOPMENT_LOADERS = {name: _mitdb_development(name) for name in ("mitdb-inter"
 
 def restrict(dataset: Dataset, keep: np.ndarray, what: str) -> Dataset:
     keep = np.sort(np.asarray(keep))
-    optional = {name: None if getattr(dataset, name) is None else getattr(dataset, name)[keep]
-                for name in ("groups", "context", "conditions")}
+    optional = {
+        name: None if getattr(dataset, name) is None else getattr(dataset, name)[keep]
+        for name in ("groups", "context", "conditions")
+    }
     provenance = {**dataset.provenance, "development_part": what}
-    return dataclasses.replace(dataset, X=dataset.X[keep], y=dataset.y[keep], predefined_split=None,
-                               provenance=provenance, **optional)
+    return dataclasses.replace(
+        dataset, X=dataset.X[keep], y=dataset.y[keep], predefined_split=None, provenance=provenance, **optional
+    )
 
 
 def development_dataset(suite, name: str, data_dir: Path | None) -> Dataset:
@@ -73,14 +78,20 @@ def development_dataset(suite, name: str, data_dir: Path | None) -> Dataset:
         require_available(name, resolve_data_dir(data_dir), **params)
         dataset = load_dataset(name, data_dir, **params)
         if dataset.predefined_split is not None:
-            dataset = restrict(dataset, dataset.predefined_split[0], "the predefined training part; its test part "
-                                                                     "is dropped on loading")
+            dataset = restrict(
+                dataset,
+                dataset.predefined_split[0],
+                "the predefined training part; its test part is dropped on loading",
+            )
     protocol = suite.split["protocol"]
     if dataset.predefined_split is None and protocol in ("auto", "holdout") and name not in DEVELOPMENT_ONLY:
         # mitdb-intra, synthetic: the suite holds out a random test part; tune never sees it
         (split,) = make_splits(dataset, **{**suite.split, "protocol": "holdout"})
-        dataset = restrict(dataset, np.concatenate([split.train, split.val]),
-                           "the suite's hold-out training part (its test part is never used)")
+        dataset = restrict(
+            dataset,
+            np.concatenate([split.train, split.val]),
+            "the suite's hold-out training part (its test part is never used)",
+        )
     if suite.max_beats:
         dataset = subsample(dataset, suite.max_beats, suite.split["seed"])
     return dataset
@@ -92,5 +103,11 @@ def development_folds(dataset: Dataset, suite) -> list[Split]:
     if dataset.groups is None:
         raise EcgbenchError(f"dataset {dataset.name!r} has no record ids: tune cross-validates by whole records")
     split = suite.split
-    return make_splits(dataset, protocol="group-kfold", n_folds=split["n_folds"], val_size=split["val_size"],
-                       seed=split["seed"], max_train_beats=split["max_train_beats"] or None)
+    return make_splits(
+        dataset,
+        protocol="group-kfold",
+        n_folds=split["n_folds"],
+        val_size=split["val_size"],
+        seed=split["seed"],
+        max_train_beats=split["max_train_beats"] or None,
+    )

@@ -28,16 +28,16 @@ def spaces_markdown() -> str:
             lines += ["No search space: `tune` refuses it.", ""]
             continue
         lines += ["| parameter | searched | default |", "|---|---|---|"]
-        lines += [f"| `{param}` | {describe_space(p)} | {show(cls.default_params[param])} |"
-                  for param, p in space.items()]
+        lines += [
+            f"| `{param}` | {describe_space(p)} | {show(cls.default_params[param])} |" for param, p in space.items()
+        ]
         lines.append("")
     return "\n".join(lines)
 
 
 def main() -> None:
     text = DOC.read_text(encoding="utf-8")
-    new = re.sub(re.escape(BEGIN) + ".*" + re.escape(END), lambda _: BEGIN + spaces_markdown() + END, text,
-                 flags=re.S)
+    new = re.sub(re.escape(BEGIN) + ".*" + re.escape(END), lambda _: BEGIN + spaces_markdown() + END, text, flags=re.S)
     DOC.write_text(new, encoding="utf-8")
 
 

@@ -37,8 +37,14 @@ def family_rows(folder, family: str) -> dict:
     states = {s: sum(r["state"] == s for r in records.values()) for s in ("complete", "pruned", "failed")}
     best = max(complete, key=lambda r: (r["value"], -r["number"])) if complete else None
     curve = [expected_max([r["value"] for r in complete], n) for n in range(1, len(complete) + 1)]
-    return {"records": records, "complete": complete, "states": states, "best": best, "curve": curve,
-            "seconds": sum(r["seconds"] for r in records.values())}
+    return {
+        "records": records,
+        "complete": complete,
+        "states": states,
+        "best": best,
+        "curve": curve,
+        "seconds": sum(r["seconds"] for r in records.values()),
+    }
 
 
 def importances(tuner, family: str, n_complete: int) -> dict | str:
@@ -69,8 +75,7 @@ def write_figure(path: Path, rows: dict, title: str) -> None:
         std = np.array([s for _, s in row["curve"]])
         ax.plot(n, mean, marker="o", ms=3, label=family)
         ax.fill_between(n, mean - std, mean + std, alpha=0.2)
-    ax.set(xlabel="trials (hyperparameter assignments)", ylabel="expected best validation score",
-           title=title)
+    ax.set(xlabel="trials (hyperparameter assignments)", ylabel="expected best validation score", title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     fig.tight_layout()
@@ -81,12 +86,14 @@ def write_figure(path: Path, rows: dict, title: str) -> None:
 def write_report(folder, tuner) -> Path:
     manifest = tuner.manifest
     rows = {family: family_rows(folder, family) for family in manifest["families"]}
-    synthetic = (" (SYNTHETIC: simulated beats, the numbers say nothing about real ECGs)" if manifest["synthetic"]
-                 else "")
+    synthetic = (
+        " (SYNTHETIC: simulated beats, the numbers say nothing about real ECGs)" if manifest["synthetic"] else ""
+    )
     budget = manifest["budget"]
     timeout = budget["timeout_per_family_s"]
     lines = [
-        f"# Tuning study {folder.root.name}{synthetic}", "",
+        f"# Tuning study {folder.root.name}{synthetic}",
+        "",
         f"- **Suite:** `{manifest['suite_file']}`, dataset `{manifest['dataset']}`; development set: "
         f"{manifest['development']['part']} ({manifest['development']['n_beats']:,} beats, "
         f"{len(manifest['development']['records'])} records).",
@@ -94,28 +101,38 @@ def write_report(folder, tuner) -> Path:
         f"{', '.join(manifest['objective']['classes']) or 'macro-F1'} "
         f"([decision](../../docs/decisions.md#tune-objective)). {len(manifest['folds'])} folds by record.",
         f"- **Budget per family:** {budget['trials_per_family']} trials"
-        + (f", {timeout:g} s (trials started before it ran out finish)" if timeout else ", no time limit") + ".",
+        + (f", {timeout:g} s (trials started before it ran out finish)" if timeout else ", no time limit")
+        + ".",
         f"- **Sampler:** Optuna TPE, seed {manifest['sampler']['seed']} ({manifest['sampler']['n_startup_trials']} "
         f"random trials first); pruner: median of the running mean fold score, from the second fold on, after "
         f"{manifest['pruner']['n_startup_trials']} trials.",
         f"- **Commit** `{manifest['commit']}`{' (with local changes)' if manifest.get('dirty') else ''}; command: "
-        f"`{manifest['command']}`.", "",
-        "## Best validation score against the number of trials", "",
+        f"`{manifest['command']}`.",
+        "",
+        "## Best validation score against the number of trials",
+        "",
         "Expected maximum over n of the completed trials, drawn with replacement (Dodge et al. 2019), +- its "
-        "standard deviation; pruned and failed trials are left out.", "",
+        "standard deviation; pruned and failed trials are left out.",
+        "",
     ]
     width = max([len(r["curve"]) for r in rows.values()] + [0])
     marks = [n for n in (1, 2, 3, 5, 10, 20, 50, 100, 200) if n <= width] or [1]
     if width and marks[-1] != width:
         marks.append(width)
-    lines += ["| family | trials (complete / pruned / failed) | time (s) | " + " | ".join(f"n = {n}" for n in marks)
-              + " |", "|---|---|---|" + "---|" * len(marks)]
+    lines += [
+        "| family | trials (complete / pruned / failed) | time (s) | " + " | ".join(f"n = {n}" for n in marks) + " |",
+        "|---|---|---|" + "---|" * len(marks),
+    ]
     for family, row in rows.items():
         s = row["states"]
-        cells = [f"{row['curve'][n - 1][0]:.4f} +- {row['curve'][n - 1][1]:.4f}" if n <= len(row["curve"]) else ""
-                 for n in marks]
-        lines.append(f"| {family} | {sum(s.values())} ({s['complete']} / {s['pruned']} / {s['failed']}) | "
-                     f"{row['seconds']:.0f} | " + " | ".join(cells) + " |")
+        cells = [
+            f"{row['curve'][n - 1][0]:.4f} +- {row['curve'][n - 1][1]:.4f}" if n <= len(row["curve"]) else ""
+            for n in marks
+        ]
+        lines.append(
+            f"| {family} | {sum(s.values())} ({s['complete']} / {s['pruned']} / {s['failed']}) | "
+            f"{row['seconds']:.0f} | " + " | ".join(cells) + " |"
+        )
     lines += ["", "![expected best validation score](expected-max.png)", "", "## Chosen configurations", ""]
     for family, row in rows.items():
         lines.append(f"### {family}")
@@ -126,10 +143,15 @@ def write_report(folder, tuner) -> Path:
         best = row["best"]
         fixed = manifest.get("fixed_params", {}).get(family)
         if fixed:
-            lines += ["Fixed by the suite in every trial: " + ", ".join(f"`{k} = {show(v)}`" for k, v in fixed.items())
-                      + ".", ""]
-        lines.append(f"Trial {best['number']}: objective **{best['value']:.4f}** (fold scores "
-                     + ", ".join(f"{f['score']:.3f}" for f in best["folds"]) + f"; {best['seconds']:.0f} s).")
+            lines += [
+                "Fixed by the suite in every trial: " + ", ".join(f"`{k} = {show(v)}`" for k, v in fixed.items()) + ".",
+                "",
+            ]
+        lines.append(
+            f"Trial {best['number']}: objective **{best['value']:.4f}** (fold scores "
+            + ", ".join(f"{f['score']:.3f}" for f in best["folds"])
+            + f"; {best['seconds']:.0f} s)."
+        )
         lines.append("")
         lines += ["| parameter | value | importance |", "|---|---|---|"]
         imp = importances(tuner, family, len(row["complete"]))
@@ -141,9 +163,11 @@ def write_report(folder, tuner) -> Path:
             lines += [f"Parameter importances: {imp}.", ""]
         else:
             lines += ["Parameter importances: `optuna.importance`, fANOVA (seed 0), over the completed trials.", ""]
-    write_figure(folder.root / "expected-max.png", rows,
-                 f"{manifest['dataset']}{' (SYNTHETIC)' if manifest['synthetic'] else ''}: expected best "
-                 "validation score")
+    write_figure(
+        folder.root / "expected-max.png",
+        rows,
+        f"{manifest['dataset']}{' (SYNTHETIC)' if manifest['synthetic'] else ''}: expected best validation score",
+    )
     path = folder.root / "summary.md"
     write_text(path, "\n".join(lines))
     log.info("report: %s", path)
@@ -151,6 +175,7 @@ def write_report(folder, tuner) -> Path:
 
 
 # ---- the tuned suite ---------------------------------------------------------------------------------------------
+
 
 def toml_value(value) -> str:
     if isinstance(value, bool):
@@ -179,12 +204,15 @@ def write_tuned_suite(folder, tuner, suite_file: Path, path: Path) -> Path:
         if best is not None:
             model_params[family] = {**model_params.get(family, {}), **best["params"]}
             chosen[family] = best["number"]
-    lines = [f"# Written by `{tuner.manifest['command']}` from {suite_file}: [model_params] set to the best trial of",
-             f"# each family in study {folder.root.name} ({', '.join(f'{f} trial {n}' for f, n in chosen.items())};",
-             f"# {folder.root / 'summary.md'}). Chosen on the development set only (docs/tuning.md).",
-             f"description = {show(suite.description or 'tuned by ecgbench tune')}",
-             f"datasets = {toml_value(suite.datasets)}", f"models = {toml_value(suite.models)}",
-             f"seeds = {toml_value(suite.seeds)}"]
+    lines = [
+        f"# Written by `{tuner.manifest['command']}` from {suite_file}: [model_params] set to the best trial of",
+        f"# each family in study {folder.root.name} ({', '.join(f'{f} trial {n}' for f, n in chosen.items())};",
+        f"# {folder.root / 'summary.md'}). Chosen on the development set only (docs/tuning.md).",
+        f"description = {show(suite.description or 'tuned by ecgbench tune')}",
+        f"datasets = {toml_value(suite.datasets)}",
+        f"models = {toml_value(suite.models)}",
+        f"seeds = {toml_value(suite.seeds)}",
+    ]
     if suite.max_beats:
         lines.append(f"max_beats = {suite.max_beats}")
     tables = [("model_seeds", suite.model_seeds)] if suite.model_seeds else []
