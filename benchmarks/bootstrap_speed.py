@@ -1,4 +1,4 @@
-"""Speed of the cluster bootstrap (``ecgbench.statistics``) on one core, at the size of an inter-patient test set.
+"""Speed of the cluster bootstrap (``ecgbench.core.statistics``) on one core, at the size of an inter-patient test set.
 
     python benchmarks/bootstrap_speed.py                       # 50,000 beats, 3 seeds, 22 records, 2,000 resamples
     python benchmarks/bootstrap_speed.py --beats 100000 --seeds 5 --repeats 10
@@ -8,7 +8,7 @@
 Simulated labels (5 classes, MIT-BIH-like priors) and predictions (about 90 % right); the BLAS pool is limited to
 one thread. Times, best and median of ``--repeats``: the patient-level bootstrap of one cell, the beat-level one,
 and the paired patient-level bootstrap of two cells. Prints them and writes them, with the command, commit, versions
-and machine (ecgbench.environment), into ``--out`` (default results/bootstrap-speed).
+and machine (ecgbench.core.environment), into ``--out`` (default results/bootstrap-speed).
 
 This is a benchmark, not a test: it measures, it asserts nothing.
 """
@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ecgbench.environment import environment
-from ecgbench.io import write_json, write_text
-from ecgbench.statistics import cluster_bootstrap, paired_bootstrap
+from ecgbench.core.environment import environment
+from ecgbench.core.io import write_json, write_text
+from ecgbench.core.statistics import cluster_bootstrap, paired_bootstrap
 
 CLASSES = ("N", "S", "V", "F", "Q")
 

@@ -9,7 +9,7 @@ fresh run folders under ``--out``/runs: first with the serial executor at ``--th
 with ``--workers`` Dask worker processes of one cell at a time, each cell at ``--threads`` threads (the workers
 load their own data, as on a cluster). Writes ``scaling.json`` and ``scaling.md`` into ``--out`` (default
 results/scaling): both wall times, the speed-up, every cell's own time (fit + predict) under each executor, whether
-the two runs' predictions are identical, and the machine (ecgbench.environment). Run it on a quiet machine: other
+the two runs' predictions are identical, and the machine (ecgbench.core.environment). Run it on a quiet machine: other
 load on the cores changes the speed-up.
 
 From a checkout, put it first on the path (``PYTHONPATH=. python benchmarks/scaling.py``); the JSON names the
@@ -26,14 +26,14 @@ import time
 from pathlib import Path
 
 import ecgbench
-from ecgbench.environment import git_commit, machine, now, versions
-from ecgbench.executors import DaskExecutor, local_cluster
-from ecgbench.io import write_json, write_text
-from ecgbench.progress import setup_logging
-from ecgbench.runner import run_suite
-from ecgbench.store import CellKey, RunStore
-from ecgbench.suite import Suite
-from ecgbench.threads import set_threads
+from ecgbench.core.environment import git_commit, machine, now, versions
+from ecgbench.core.io import write_json, write_text
+from ecgbench.core.progress import setup_logging
+from ecgbench.core.threads import set_threads
+from ecgbench.run.executors import DaskExecutor, local_cluster
+from ecgbench.run.store import CellKey, RunStore
+from ecgbench.run.suite import Suite
+from ecgbench.workflow import run_suite
 
 
 def grid(args) -> Suite:

@@ -7,7 +7,7 @@ Beats: the real MIT-BIH beats (``mitdb-intra``, with their RR context) where the
 directory, else the embedded synthetic set (SYNTHETIC, labelled so in the output). For each training size N a
 stratified sample of N beats is drawn from the beats left after a fixed 2,000-beat validation part and a fixed
 5,000-beat test part. Each (model, N) measurement runs in a fresh subprocess, so that the peak resident memory
-(``ecgbench.memory``) is that of one fit and one prediction, with the data in memory. The deep models train for a
+(``ecgbench.core.memory``) is that of one fit and one prediction, with the data in memory. The deep models train for a
 fixed ``--epochs`` (default 2) so that their cost is comparable across sizes (early stopping would make it vary
 with the data); the others run with their default parameters. Writes ``speed.csv``, ``speed.md`` and
 ``environment.json`` (command, commit, versions, machine, data checksum) into ``--out`` (default results/speed).
@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgbench.core.io import atomic_write, sha256_array, write_json, write_text
 from ecgbench.data import dataset_spec, load_dataset, resolve_data_dir
-from ecgbench.io import atomic_write, sha256_array, write_json, write_text
 from ecgbench.models import model_class, model_names
 from ecgbench.models.deep import KerasModel
-from ecgbench.splits import stratified_partition
+from ecgbench.run.splits import stratified_partition
 
 VAL_BEATS, TEST_BEATS = 2_000, 5_000
 
@@ -60,9 +60,9 @@ def parts(y: np.ndarray, size: int):
 
 def measure(model: str, size: int, data_dir: Path, epochs: int) -> dict:
     """One fit and one prediction of ``model`` on ``size`` training beats (runs in its own process)."""
-    from ecgbench.memory import PeakMemory
+    from ecgbench.core.memory import PeakMemory
+    from ecgbench.core.threads import pinned
     from ecgbench.models import build
-    from ecgbench.threads import pinned
 
     name, dataset, X = beats(data_dir)
     train, val, test = parts(dataset.y, size)
@@ -144,7 +144,7 @@ def main(argv=None) -> int:
     models = args.models or model_names()
     for model in models:
         model_class(model)  # an unknown name fails here, before any work
-    from ecgbench.environment import environment
+    from ecgbench.core.environment import environment
 
     command = "python benchmarks/speed.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     name, dataset, _ = beats(data_dir)

@@ -5,7 +5,7 @@ split.
     python benchmarks/tsfresh_speed.py --beats 6000
 
 Three rows: ours with one thread (tsfresh in the cell's process), ours with two (two extraction processes,
-:func:`ecgbench.threads.process_pool`; its predictions must equal the one-thread row's), and the naive pipeline
+:func:`ecgbench.core.threads.process_pool`; its predictions must equal the one-thread row's), and the naive pipeline
 with two. The naive pipeline extracts tsfresh's whole ``EfficientFCParameters`` set from every beat and keeps every
 feature that tsfresh's relevance tests accept; ours (``tsfresh-xgboost`` with its defaults) selects features on a
 class-balanced sample with the slowest calculators left out, then extracts only the 300 best. Both feed the same
@@ -27,15 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench import statistics
+from ecgbench.core import statistics
+from ecgbench.core.environment import environment
+from ecgbench.core.io import sha256_array, write_json, write_text
+from ecgbench.core.metrics import classification_metrics
+from ecgbench.core.threads import pinned, set_threads
 from ecgbench.data import load_dataset, resolve_data_dir
-from ecgbench.environment import environment
-from ecgbench.io import sha256_array, write_json, write_text
-from ecgbench.metrics import classification_metrics
 from ecgbench.models import build
-from ecgbench.runner import model_input, subsample
-from ecgbench.splits import make_splits
-from ecgbench.threads import pinned, set_threads
+from ecgbench.run.runner import model_input, subsample
+from ecgbench.run.splits import make_splits
 
 FULL_MITBIH_BEATS = 109_494
 
@@ -71,7 +71,7 @@ def run(variant: str, params: dict, threads: int, dataset, split) -> tuple[dict,
 
 def paired_bootstrap(y: np.ndarray, ours: np.ndarray, naive: np.ndarray, classes) -> tuple[float, float]:
     """95% interval of macro-F1(ours) - macro-F1(naive), resampling the same test beats for both (a beat-level
-    split: records are on both sides, so the beat is the unit), by :func:`ecgbench.statistics.paired_bootstrap`."""
+    split: records are on both sides, so the beat is the unit), by :func:`ecgbench.core.statistics.paired_bootstrap`."""
     difference = statistics.paired_bootstrap(y, naive, ours, None, classes=classes)["f1_macro"]
     return difference.low, difference.high
 

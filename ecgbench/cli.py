@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from ecgbench.errors import EcgbenchError
-from ecgbench.suite import PROTOCOLS
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.evaluation import SPLIT_PROTOCOLS
 
 log = logging.getLogger("ecgbench")
 OVERWRITE_HELP = (
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, nargs="+", metavar="SEED", help="model seeds (default: 0)")
     run.add_argument(
         "--protocol",
-        choices=PROTOCOLS,
+        choices=SPLIT_PROTOCOLS,
         help="split protocol (default: auto = the one each dataset declares: its own train/test "
         "files, group-kfold for mitdb-ds1, else holdout; --quick keeps it)",
     )
@@ -362,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ecgbench.progress import setup_logging
+    from ecgbench.core.progress import setup_logging
 
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
@@ -391,12 +391,12 @@ def main(argv: list[str] | None = None) -> int:
         _resume_hint(exc)
         return 2
     except OSError as exc:  # a file or folder that cannot be read or written, outside a run's own checks
-        from ecgbench.io import os_error_text
+        from ecgbench.core.io import os_error_text
 
         print(f"error: {os_error_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        from ecgbench.errors import signal_name
+        from ecgbench.core.errors import signal_name
 
         name = signal_name(exc)
         print(
@@ -420,7 +420,7 @@ def _resume_hint(exc: BaseException) -> None:
 
 def suite_from_args(args, available_datasets):
     from ecgbench.models import model_names
-    from ecgbench.suite import Suite, check_seeds, load_suite
+    from ecgbench.run.suite import Suite, check_seeds, load_suite
 
     chosen = sum(bool(x) for x in (args.all, args.suite, args.model or args.dataset))
     if chosen != 1:
@@ -444,11 +444,11 @@ def suite_from_args(args, available_datasets):
 
 
 def cmd_run(args) -> int:
+    from ecgbench.core.io import writable_folder
+    from ecgbench.core.threads import current_threads, set_threads
     from ecgbench.data import dataset_names, dataset_spec, resolve_data_dir
-    from ecgbench.io import writable_folder
-    from ecgbench.runner import run_suite
-    from ecgbench.suite import validate
-    from ecgbench.threads import current_threads, set_threads
+    from ecgbench.run.suite import validate
+    from ecgbench.workflow import run_suite
 
     if args.threads is not None:
         if args.threads < 1:
@@ -482,7 +482,7 @@ def cmd_run(args) -> int:
     )
     executor = executor_from_args(args, suite)
     if args.print_job_script:
-        from ecgbench.executors import job_script
+        from ecgbench.run.executors import job_script
 
         print(job_script(cluster_options(args, suite), current_threads()))
         return 0
@@ -507,8 +507,8 @@ CLUSTER_OPTIONS = ("queue", "cores", "memory", "walltime", "jobs")
 
 def cluster_options(args, suite) -> dict:
     """The suite's ``[cluster]`` table, overridden by the command line's options; the options are checked as the
-    table is (what goes into a batch job script: ecgbench.suite.check_cluster), and named as options."""
-    from ecgbench.suite import check_cluster
+    table is (what goes into a batch job script: ecgbench.run.suite.check_cluster), and named as options."""
+    from ecgbench.run.suite import check_cluster
 
     given = {name: getattr(args, name) for name in CLUSTER_OPTIONS if getattr(args, name) is not None}
     if args.cluster:
@@ -518,8 +518,8 @@ def cluster_options(args, suite) -> dict:
 
 
 def executor_from_args(args, suite):
-    from ecgbench import executors
-    from ecgbench.threads import current_threads
+    from ecgbench.core.threads import current_threads
+    from ecgbench.run import executors
 
     threads = current_threads()
     if args.workers is not None:
@@ -543,11 +543,11 @@ def executor_from_args(args, suite):
 
 
 def cmd_run_cell(args) -> int:
+    from ecgbench.core.threads import set_threads
     from ecgbench.data import resolve_data_dir
-    from ecgbench.executors import attempt, describe
-    from ecgbench.runner import planned_cells, sigterm_as_interrupt
-    from ecgbench.store import CellKey, RunStore
-    from ecgbench.threads import set_threads
+    from ecgbench.run.executors import attempt, describe
+    from ecgbench.run.runner import planned_cells, sigterm_as_interrupt
+    from ecgbench.run.store import CellKey, RunStore
 
     if args.threads is not None:
         set_threads(max(1, args.threads))
@@ -580,8 +580,8 @@ def cmd_run_cell(args) -> int:
 
 
 def cmd_cells(args) -> int:
-    from ecgbench.runner import planned_cells
-    from ecgbench.store import RunStore
+    from ecgbench.run.runner import planned_cells
+    from ecgbench.run.store import RunStore
 
     store = RunStore(args.run_dir)
     if not store.exists():
@@ -593,8 +593,9 @@ def cmd_cells(args) -> int:
 
 
 def cmd_finish(args) -> int:
-    from ecgbench.runner import finish_partial, finish_run, planned_cells, sigterm_as_interrupt
-    from ecgbench.store import RunStore
+    from ecgbench.run.runner import planned_cells, sigterm_as_interrupt
+    from ecgbench.run.store import RunStore
+    from ecgbench.workflow import finish_partial, finish_run
 
     store = RunStore(args.run_dir)
     if not store.exists():
@@ -655,10 +656,10 @@ def cmd_list(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from ecgbench.compare import compare_runs, comparison_markdown, comparison_pairs, evidence_markdown
+    from ecgbench.core.io import output_file, write_text
     from ecgbench.data import resolve_data_dir
-    from ecgbench.io import output_file, write_text
-    from ecgbench.store import resolve_run
+    from ecgbench.reports.compare import compare_runs, comparison_markdown, comparison_pairs, evidence_markdown
+    from ecgbench.run.store import resolve_run
 
     if not args.run_b and not (args.model_a or args.model_b):  # A and B would be the same cells
         raise EcgbenchError(
@@ -696,10 +697,10 @@ def cmd_compare(args) -> int:
 
 
 def cmd_leaderboard(args) -> int:
+    from ecgbench.core.io import output_file, write_text
     from ecgbench.data import resolve_data_dir
-    from ecgbench.io import output_file, write_text
-    from ecgbench.leaderboard import leaderboard_markdown, left_out_lines, load_published
-    from ecgbench.store import resolve_run
+    from ecgbench.reports.leaderboard import leaderboard_markdown, left_out_lines, load_published
+    from ecgbench.run.store import resolve_run
 
     output_file(args.out, "--out", args.overwrite, inputs=[args.published], data_dir=resolve_data_dir(None))
     runs = [resolve_run(run, args.results_dir) for run in args.runs]
@@ -712,7 +713,7 @@ def cmd_leaderboard(args) -> int:
 
 
 def cmd_soft_vote(args) -> int:
-    from ecgbench.rescoring import soft_vote_report
+    from ecgbench.reports.rescoring import soft_vote_report
 
     return _write_rescoring(
         args, lambda store, command: soft_vote_report(store, args.votes, command), lambda store: f"{store.root.name}.md"
@@ -720,7 +721,7 @@ def cmd_soft_vote(args) -> int:
 
 
 def cmd_prior_weights(args) -> int:
-    from ecgbench.rescoring import prior_weights_report
+    from ecgbench.reports.rescoring import prior_weights_report
 
     return _write_rescoring(
         args,
@@ -731,9 +732,9 @@ def cmd_prior_weights(args) -> int:
 
 def _write_rescoring(args, report, file_name) -> int:
     """A rescoring report of one run into ``--out``: the folder checked first, the report printed and written."""
+    from ecgbench.core.io import output_file, writable_folder, write_text
     from ecgbench.data import resolve_data_dir
-    from ecgbench.io import output_file, writable_folder, write_text
-    from ecgbench.store import resolve_run
+    from ecgbench.run.store import resolve_run
 
     writable_folder(args.out, "--out")
     store = resolve_run(args.run, args.results_dir)
@@ -746,9 +747,9 @@ def _write_rescoring(args, report, file_name) -> int:
 
 
 def cmd_upgrade(args) -> int:
-    from ecgbench.reports import write_report
-    from ecgbench.runner import sigterm_as_interrupt
-    from ecgbench.store import RunStore, upgrade
+    from ecgbench.reports.summary import write_report
+    from ecgbench.run.runner import sigterm_as_interrupt
+    from ecgbench.run.store import RunStore, upgrade
 
     for run in args.runs:
         store = RunStore(run)
@@ -766,8 +767,8 @@ def cmd_upgrade(args) -> int:
 
 
 def cmd_data(args) -> int:
+    from ecgbench.core.io import writable_folder
     from ecgbench.data import load_dataset, resolve_data_dir
-    from ecgbench.io import writable_folder
 
     data_dir = resolve_data_dir(args.data_dir)
     if args.data_command == "fetch":
@@ -780,8 +781,8 @@ def cmd_data(args) -> int:
             folder = fetch_physionet(args.name, data_dir, version=args.version, files=args.records)
             print(f"{args.name}: every file verified against SHA256SUMS.txt in {folder}")
         return 0
+    from ecgbench.core.io import output_file
     from ecgbench.data.export import export_csv, export_paths
-    from ecgbench.io import output_file
 
     writable_folder(args.output, "--output")
     dataset = load_dataset(args.dataset, data_dir)
@@ -793,9 +794,9 @@ def cmd_data(args) -> int:
 
 
 def cmd_ec57(args) -> int:
-    from ecgbench import ec57
+    from ecgbench.core.io import output_file, write_text
     from ecgbench.data import resolve_data_dir
-    from ecgbench.io import output_file, write_text
+    from ecgbench.reports import ec57
 
     records = sorted(args.folder.iterdir()) if args.folder.is_dir() else []  # the annotations read are inputs
     for option, path in (("--markdown", args.markdown), ("--csv", args.csv)):
@@ -819,7 +820,7 @@ def cmd_ec57(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from ecgbench.predict import predict_inputs, resolve_model
+    from ecgbench.delivery.predict import predict_inputs, resolve_model
 
     if not args.strip_seconds > 0:
         raise EcgbenchError(f"--strip-seconds must be more than 0 (got {args.strip_seconds})")
@@ -847,7 +848,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_gallery(args) -> int:
-    from ecgbench.gallery import write_gallery
+    from ecgbench.delivery.gallery import write_gallery
 
     path = write_gallery(
         args.run,

@@ -173,7 +173,7 @@ def test_intact_copies_pass_the_checks_and_checksums(mitdb_dir, wfdb, tmp_path, 
 
 
 def _sums(folder: Path, wrong: str | None = None) -> None:
-    from ecgbench.io import sha256_file
+    from ecgbench.core.io import sha256_file
 
     lines = [f"{'0' * 64 if p.name == wrong else sha256_file(p)}  {p.name}\n" for p in sorted(folder.iterdir())]
     (folder / "SHA256SUMS.txt").write_text("".join(lines))
@@ -408,8 +408,8 @@ def test_a_record_file_that_is_a_fifo_is_refused_by_record_and_file(
 
 @pytest.mark.parametrize("name", ["RECORDS", "SHA256SUMS.txt"])
 def test_a_database_list_that_is_a_fifo_is_refused(name, mitdb_dir, wfdb, tmp_path, tmp_cache, fifo):
+    from ecgbench.core.errors import EcgbenchError
     from ecgbench.data.records import list_records
-    from ecgbench.errors import EcgbenchError
 
     folder = tmp_path / "mitdb"
     folder.mkdir()
@@ -439,8 +439,8 @@ def test_a_kaggle_csv_that_is_a_fifo_is_refused(tmp_path, capsys, fifo):
 
 
 def test_a_published_file_that_is_a_fifo_is_refused(tmp_path, fifo):
-    from ecgbench.errors import EcgbenchError
-    from ecgbench.leaderboard import load_published
+    from ecgbench.core.errors import EcgbenchError
+    from ecgbench.reports.leaderboard import load_published
 
     published = fifo(tmp_path / "published.toml")
     with pytest.raises(EcgbenchError, match=re.escape(f"published numbers file {published} {NOT_REGULAR}")):

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from ecgbench.cli import main
+from ecgbench.core.evaluation import SPLIT_PROTOCOLS
 from ecgbench.data import load_dataset
-from ecgbench.suite import PROTOCOLS, QUICK_DATASET_PARAMS
+from ecgbench.run.suite import QUICK_DATASET_PARAMS
 
 FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick"]
 
@@ -292,10 +293,10 @@ def test_committed_suites_name_only_parameters_that_exist(path):
     from ecgbench.data import dataset_spec
     from ecgbench.data.context import check_groups
     from ecgbench.models import build
-    from ecgbench.suite import load_suite
+    from ecgbench.run.suite import load_suite
 
     suite = load_suite(path)
-    assert suite.split["protocol"] in PROTOCOLS
+    assert suite.split["protocol"] in SPLIT_PROTOCOLS
     for name in suite.datasets:
         params = suite.params_for_dataset(name)
         inspect.signature(dataset_spec(name).load).bind(Path("."), **params)  # what the loader takes
@@ -307,7 +308,7 @@ def test_committed_suites_name_only_parameters_that_exist(path):
 
 @pytest.mark.parametrize("path", SUITE_FILES, ids=lambda p: p.name)
 def test_committed_suites_say_what_they_are_for(path):
-    from ecgbench.suite import load_suite
+    from ecgbench.run.suite import load_suite
 
     description = load_suite(path).description
     assert description.strip() and "\n" not in description
@@ -315,7 +316,7 @@ def test_committed_suites_say_what_they_are_for(path):
 
 def test_a_description_edit_keeps_the_fingerprint_and_the_run_resumes(tmp_path, capsys):
     # The description says what a suite is for, not what its cells compute: editing it must not stop a resume.
-    from ecgbench.suite import load_suite
+    from ecgbench.run.suite import load_suite
 
     body = "datasets = ['synthetic']\nmodels = ['minirocket']\n[dataset_params.synthetic]\nn_beats = 600\n"
     path = tmp_path / "suite.toml"
@@ -365,7 +366,7 @@ def test_committed_runs_keep_the_fingerprint_of_their_suite_file(run, argv, monk
 def test_the_ds1_cross_validation_suite_mirrors_the_inter_patient_suite():
     # mitdb-ds1-cv exists to judge mitdb-inter's settings on DS1 alone: a setting changed in one file only would
     # make its numbers say nothing about the other.
-    from ecgbench.suite import load_suite
+    from ecgbench.run.suite import load_suite
 
     inter, ds1_cv = (load_suite(SUITE_FILES[0].parent / f"{name}.toml") for name in ("mitdb-inter", "mitdb-ds1-cv"))
     assert ds1_cv.models == inter.models
@@ -378,7 +379,7 @@ def test_the_ds1_cross_validation_suite_mirrors_the_inter_patient_suite():
 
 def test_the_noise_suite_mirrors_the_inter_patient_suite():
     # mitdb-noise scores mitdb-inter's models under noise: its models, context and model parameters must be those.
-    from ecgbench.suite import load_suite
+    from ecgbench.run.suite import load_suite
 
     inter, noise = (load_suite(SUITE_FILES[0].parent / f"{name}.toml") for name in ("mitdb-inter", "mitdb-noise"))
     assert noise.models == inter.models
@@ -392,7 +393,7 @@ def test_the_noise_suite_mirrors_the_inter_patient_suite():
 
 
 def test_the_re_detected_noise_suite_differs_from_the_noise_suite_in_r_peaks_only():
-    from ecgbench.suite import load_suite
+    from ecgbench.run.suite import load_suite
 
     noise, xqrs = (load_suite(SUITE_FILES[0].parent / f"{name}.toml") for name in ("mitdb-noise", "mitdb-noise-xqrs"))
     assert set(xqrs.models) < set(noise.models)

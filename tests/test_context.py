@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.memory import PeakMemory
 from ecgbench.data import BEAT_LENGTH, Dataset, load_dataset
 from ecgbench.data.context import (
     MORPHOLOGY_FEATURES,
@@ -23,12 +25,10 @@ from ecgbench.data.context import (
     unlike_nearby,
 )
 from ecgbench.data.rr import RR_FEATURES, rr_features
-from ecgbench.errors import EcgbenchError
-from ecgbench.memory import PeakMemory
 from ecgbench.models import Model, build, register
 from ecgbench.models.features import balanced_sample
 from ecgbench.models.rocket import column_mean_std
-from ecgbench.runner import model_input
+from ecgbench.run.runner import model_input
 
 
 def test_a_regular_rhythm_has_neutral_ratios():
@@ -122,7 +122,7 @@ def _allocate(mb: int) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="per-process peaks need Linux's /proc")
 def test_peak_memory_counts_the_worker_processes_the_work_started(monkeypatch):
-    from ecgbench import threads
+    from ecgbench.core import threads
 
     monkeypatch.setattr(threads, "_threads", 2)
     with threads.pinned():  # a first pool starts the resource trackers that outlive it: not the work's

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import ecgbench.data as data
+from ecgbench.core.errors import EcgbenchError
 from ecgbench.data import cross_database as cross
-from ecgbench.errors import EcgbenchError
-from ecgbench.splits import make_splits
+from ecgbench.run.splits import make_splits
 from tests.conftest import beat_labels
 
 

@@ -12,7 +12,7 @@ import pytest
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
-from ecgbench.errors import EcgbenchError
+from ecgbench.core.errors import EcgbenchError
 from ecgbench.models.deep import CNNBiLSTM, LSTMModel, ResidualCNN
 from tests.conftest import LogLines
 
@@ -148,7 +148,7 @@ def test_import_is_light_and_training_is_quiet():
         import numpy as np
         import ecgbench.models.deep as deep
         assert "tensorflow" not in sys.modules, "importing ecgbench.models.deep imported TensorFlow"
-        from ecgbench.progress import setup_logging
+        from ecgbench.core.progress import setup_logging
         setup_logging()
         rng = np.random.default_rng(0)
         X = rng.standard_normal((64, 187)).astype(np.float32)

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.io import sha256_file
 from ecgbench.data import BEAT_LENGTH, download
 from ecgbench.data.download import check_kaggle_heartbeat, fetch_physionet
 from ecgbench.data.kaggle import KaggleFile
-from ecgbench.errors import EcgbenchError
-from ecgbench.io import sha256_file
 from tests.conftest import find_mitdb
 
 RECORDS = ("100", "101")

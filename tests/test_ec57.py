@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecgbench import ec57
 from ecgbench.cli import main
+from ecgbench.reports import ec57
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDS = ["100", "101", "105", "207", "208", "232"]  # 101 and 232: no reference V; 105, 101: reference shutdown;

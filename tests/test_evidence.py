@@ -1,4 +1,4 @@
-"""Evidence in the reports (ecgbench.evidence): intervals in the summary, paired comparisons in `compare`, the
+"""Evidence in the reports (ecgbench.reports.evidence): intervals in the summary, paired comparisons in `compare`, the
 ranking of a group-kfold run, on quick runs of the embedded SYNTHETIC data."""
 
 import re
@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgbench import statistics as st
 from ecgbench.cli import main
-from ecgbench.compare import mcnemar_seeds_text
-from ecgbench.evidence import Gathered, mcnemar, paired, paired_table, shown_metrics
+from ecgbench.core import statistics as st
+from ecgbench.reports.compare import mcnemar_seeds_text
+from ecgbench.reports.evidence import Gathered, mcnemar, paired, paired_table, shown_metrics
 
 BASE = ["--dataset", "synthetic", "--quick"]
 
@@ -168,8 +168,8 @@ def beats_of(*pairs):
 
 def test_average_statistics_are_per_record_means_with_the_records_left_out_named():
     """Made-up predictions of three records, worked out by hand (EC57's sumstats rules, docs/ec57.md)."""
-    from ecgbench.evidence import average_statistics_table
-    from ecgbench.reports import mean_std
+    from ecgbench.reports.evidence import average_statistics_table
+    from ecgbench.reports.markdown import mean_std
 
     seed0 = [
         ("a", "V", "V", 9),
@@ -215,7 +215,7 @@ def test_average_statistics_are_per_record_means_with_the_records_left_out_named
 
 
 def test_no_average_statistics_without_record_ids_or_without_v_and_s():
-    from ecgbench.evidence import average_statistics_table
+    from ecgbench.reports.evidence import average_statistics_table
 
     groups, y_true, y_pred = beats_of(("a", "V", "V", 3), ("a", "S", "N", 2), ("b", "N", "N", 4))
     assert average_statistics_table([gathered("m", (0,), y_true, [y_pred], groups)])  # the section applies here

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 from ecgbench.cli import main
-from ecgbench.store import RunStore, write_npz, write_predictions
+from ecgbench.run.store import RunStore, write_npz, write_predictions
 from tests.conftest import write_plugin
 from tests.test_run_failures import SLEEPY
 
@@ -171,7 +171,7 @@ def _other_order(run):
 
 
 def _other_labels(run):  # y_true changed, the metrics recomputed to match: the labels are not the data's
-    from ecgbench.metrics import classification_metrics
+    from ecgbench.core.metrics import classification_metrics
 
     frame = _predictions(run)
     frame["y_true"] = frame["y_pred"]
@@ -407,7 +407,7 @@ def test_a_damaged_lock_is_named_with_how_to_clear_it(lock_id, text, words, tmp_
 
 
 def test_a_lock_whose_process_id_was_reused_is_stale_and_a_live_holder_is_not(tmp_path, capsys):
-    from ecgbench.locks import process_created
+    from ecgbench.run.locks import process_created
 
     folder = tmp_path / "r"
     live = os.getppid()  # a live process on this host, not us
@@ -422,7 +422,7 @@ def test_a_lock_whose_process_id_was_reused_is_stale_and_a_live_holder_is_not(tm
 
 
 def test_a_lock_is_written_whole_with_the_process_start_time(tmp_path):
-    from ecgbench.locks import FileLock, process_created
+    from ecgbench.run.locks import FileLock, process_created
 
     with FileLock(tmp_path / "lock.json", "x"):
         lock = json.loads((tmp_path / "lock.json").read_text())

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.io import sha256_file
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, kaggle, load_dataset
 from ecgbench.data.kaggle import KaggleFile, read_beats_csv
-from ecgbench.errors import EcgbenchError
-from ecgbench.io import sha256_file
 
 N_COLUMNS = BEAT_LENGTH + 1
 REAL_FILES = {
@@ -377,8 +377,8 @@ def test_normal_abnormal_pools_the_four_files_with_every_non_n_beat_abnormal(fou
     assert dataset.predefined_split is None and dataset.groups is None
     assert dataset.provenance["files"] == {name: sha256_file(data_dir / name) for name in order}
     assert dataset.provenance["protocol"].startswith("intra-patient")
+    from ecgbench.core.evaluation import Evaluation
     from ecgbench.data import dataset_spec
-    from ecgbench.evaluation import Evaluation
 
     assert dataset_spec("kaggle-normal-abnormal").evaluation is Evaluation.INTRA_PATIENT
 

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from ecgbench.cli import main
+from ecgbench.core.evaluation import Evaluation
 from ecgbench.data import dataset_names, dataset_spec
-from ecgbench.evaluation import Evaluation
-from ecgbench.leaderboard import SECTION_TITLES, load_published
-from ecgbench.store import CellKey, RunStore, predictions_frame
+from ecgbench.reports.leaderboard import SECTION_TITLES, load_published
+from ecgbench.run.store import CellKey, RunStore, predictions_frame
 
 CLASSES = ["N", "S", "V", "F", "Q"]
 PUBLISHED = Path(__file__).resolve().parent.parent / "benchmarks" / "published.toml"
@@ -38,10 +38,10 @@ def fake_run(
     """A finished run folder as the runner writes it (manifest, splits, cells with predictions, results.csv), whose
     cells' predictions have the row's accuracy in every record. Every number the leaderboard shows is proven by
     the predictions (RunStore.cells), so the rows give only the model, split and accuracy."""
-    from ecgbench.metrics import classification_metrics
-    from ecgbench.reports import results_table
-    from ecgbench.store import labels_checksum, split_checksum
-    from ecgbench.suite import SPLIT_DEFAULTS, Suite
+    from ecgbench.core.metrics import classification_metrics
+    from ecgbench.reports.summary import results_table
+    from ecgbench.run.store import labels_checksum, split_checksum
+    from ecgbench.run.suite import SPLIT_DEFAULTS, Suite
 
     folder.mkdir(parents=True)
     suite = Suite(

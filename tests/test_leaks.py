@@ -18,11 +18,11 @@ import pytest
 
 import ecgbench.data as data
 from ecgbench.cli import build_parser, main, suite_from_args
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.io import write_json
 from ecgbench.data import Dataset, dataset_names, dataset_spec
 from ecgbench.data import wfdb_dataset as wd
-from ecgbench.errors import EcgbenchError
-from ecgbench.io import write_json
-from ecgbench.runner import split_settings, subsample
+from ecgbench.run.runner import split_settings, subsample
 from tests.test_bad_inputs import _assert_refused, _row
 
 CROSS = """datasets = ["wfdb-cross"]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from ecgbench.metrics import classification_metrics, majority_baseline
+from ecgbench.core.metrics import classification_metrics, majority_baseline
 
 CLASSES = ("N", "S", "V", "F", "Q")
 

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 import ecgbench.data as data
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.io import sha256_array
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, resolve_data_dir
 from ecgbench.data import mitdb as mb
 from ecgbench.data import records as rec
@@ -20,9 +22,7 @@ from ecgbench.data.context import (
     relative_to_record,
 )
 from ecgbench.data.kaggle import MITBIH_TEST, MITBIH_TRAIN
-from ecgbench.errors import EcgbenchError
-from ecgbench.io import sha256_array
-from ecgbench.splits import make_splits
+from ecgbench.run.splits import make_splits
 
 # Beat counts per AAMI class (N, S, V, F, Q) as rebuilt here; see the table in docs/datasets.md.
 DS1_COUNTS = (45_866, 944, 3_788, 415, 8)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ecgbench import models
-from ecgbench.errors import EcgbenchError
+from ecgbench.core.errors import EcgbenchError
 from ecgbench.models import build, model_names, register
 from ecgbench.models.check import check_data, check_model, model_checks, parametrize_with_checks
 from tests.centroid_plugin import NearestCentroid

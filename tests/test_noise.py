@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ecgbench.core.errors import EcgbenchError
 from ecgbench.data import noise as nz
 from ecgbench.data import resolve_data_dir
-from ecgbench.errors import EcgbenchError
 
 FS = 360.0
 # Tolerances asserted (docs/noise.md): the regenerated records are identical to PhysioNet's (0 ADC units, every

@@ -1,6 +1,6 @@
-"""Tests of the noise stress track (ecgbench/data/noise_track.py, ecgbench/noise_report.py) on a few real MIT-BIH and
-nstdb records (read from ``$ECGBENCH_DATA``; they skip where absent), and of the cross-database leaderboard section
-on the small WFDB databases of tests/conftest.py."""
+"""Tests of the noise stress track (ecgbench/data/noise_track.py, ecgbench/reports/noise_report.py) on a few real
+MIT-BIH and nstdb records (read from ``$ECGBENCH_DATA``; they skip where absent), and of the cross-database
+leaderboard section on the small WFDB databases of tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import pytest
 
 import ecgbench.data as data
 from ecgbench.cli import main
+from ecgbench.core.errors import EcgbenchError
 from ecgbench.data import noise_track as nt
 from ecgbench.data import resolve_data_dir
 from ecgbench.data.context import context_names
 from ecgbench.data.wfdb_dataset import BeatParams, read_database
-from ecgbench.errors import EcgbenchError
-from ecgbench.noise_report import breaking_snr
+from ecgbench.reports.noise_report import breaking_snr
 
 CONTEXT = ["rr", "morphology", "pre_r", "qrs", "neighbours"]
 SMALL = {

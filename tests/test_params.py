@@ -3,9 +3,9 @@
 import pytest
 
 from ecgbench.cli import main
+from ecgbench.core.params import Param
 from ecgbench.data import dataset_names, dataset_spec
 from ecgbench.models import model_class, model_names
-from ecgbench.params import Param
 
 HEAD = "datasets = ['synthetic']\nmodels = ['cnn']\n"
 

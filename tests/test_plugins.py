@@ -213,7 +213,7 @@ def test_a_broken_plugin_is_reported_and_the_rest_still_works(plugin_path, tmp_p
 
 def test_a_resume_is_checked_against_every_used_models_recorded_origin():
     """In-process: what the manifest records per model, and each way a used model's origin can change."""
-    from ecgbench.errors import EcgbenchError
+    from ecgbench.core.errors import EcgbenchError
     from ecgbench.models import check_plugins_unchanged, plugin_record
 
     assert plugin_record(["rocket", "cnn"]) == {}  # built-in models: ecgbench's own commit and version cover them

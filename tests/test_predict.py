@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ecgbench.cli import main
-from ecgbench.store import CellKey, RunStore
+from ecgbench.run.store import CellKey, RunStore
 
 CONTEXT = ["rr", "morphology", "pre_r", "qrs", "neighbours"]
 RECORD = "100"  # a DS2 record
@@ -84,7 +84,7 @@ def test_predict_with_the_reference_annotator_reproduces_the_stored_predictions(
 def test_the_annotation_file_is_read_by_wfdb_and_by_ec57(small_run, tmp_path):
     import wfdb
 
-    from ecgbench import ec57
+    from ecgbench.reports import ec57
 
     store, key, mitdb = small_run
     out = tmp_path / "out"
@@ -240,7 +240,7 @@ def test_a_tampered_stored_model_is_refused_by_name(small_run, tmp_path, capsys)
 
 # -- gallery -----------------------------------------------------------------------------------------------------
 def test_the_gallery_draws_a_pair_s_errors_with_record_and_time(small_run, tmp_path, capsys):
-    from ecgbench.gallery import selected_beats
+    from ecgbench.delivery.gallery import selected_beats
 
     store, key, mitdb = small_run
     stored = store.predictions(key)
@@ -272,7 +272,7 @@ def test_the_gallery_draws_a_pair_s_errors_with_record_and_time(small_run, tmp_p
     assert out.stat().st_size > 5_000
     _, _, rows, _ = selected_beats(store, "minirocket", true, pred, None)
     assert len(rows) == counts[(t, p)] and {"group", "sample"} <= set(rows.columns)
-    from ecgbench.gallery import where
+    from ecgbench.delivery.gallery import where
 
     text = where(rows.iloc[0], store.read_manifest()["datasets"]["mitdb-inter"]["provenance"])
     first = rows.iloc[0]
@@ -340,8 +340,8 @@ def test_gallery_of_an_empty_selection_or_an_unknown_run_is_one_line(small_run, 
 
 def test_the_gallery_finds_the_sample_of_a_run_from_before_the_column(small_run, tmp_path, monkeypatch):
     """Older runs' predictions have no ``sample``: the gallery takes it from the reloaded (checked) data."""
-    from ecgbench import gallery
-    from ecgbench.store import RunStore as Store
+    from ecgbench.delivery import gallery
+    from ecgbench.run.store import RunStore as Store
 
     store, key, mitdb = small_run
     stored = store.predictions(key)
@@ -376,7 +376,7 @@ def test_the_gallery_finds_the_sample_of_a_run_from_before_the_column(small_run,
 
 
 def test_the_gallery_names_a_beat_by_record_and_time_wherever_the_run_knows_them():
-    from ecgbench.gallery import where
+    from ecgbench.delivery.gallery import where
 
     cross = {
         "groups": {"0": "mitdb/100", "1": "svdb/800"},
@@ -422,8 +422,8 @@ def test_an_input_that_fails_on_a_worker_is_named_and_the_others_outputs_stay(sm
 
     from distributed import Client, LocalCluster
 
-    from ecgbench import executors
-    from ecgbench import predict as predict_module
+    from ecgbench.delivery import predict as predict_module
+    from ecgbench.run import executors
 
     @contextlib.contextmanager
     def in_process():  # workers as threads of this process, so that the failure below reaches them

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from ecgbench import executors, io
 from ecgbench.cli import main
-from ecgbench.store import CellKey, RunStore
+from ecgbench.core import io
+from ecgbench.run import executors
+from ecgbench.run.store import CellKey, RunStore
 from tests.conftest import write_plugin
 
 REPO = Path(__file__).resolve().parents[1]
@@ -207,7 +208,7 @@ def _exit_in_fit(self, *args):
 
 
 def _ecgbench_error_in_fit(self, *args):
-    from ecgbench.errors import EcgbenchError
+    from ecgbench.core.errors import EcgbenchError
 
     raise EcgbenchError("a plugin's own check failed")
 
@@ -520,9 +521,9 @@ def test_a_stopped_run_resumes_keeping_its_finished_cells(base_run, tmp_path, mo
 def test_a_dask_worker_that_cannot_store_its_cell_stops_the_run(tmp_path, monkeypatch):
     from distributed import Scheduler, SpecCluster, Worker
 
-    from ecgbench.errors import EcgbenchError
-    from ecgbench.runner import run_suite
-    from ecgbench.suite import Suite
+    from ecgbench.core.errors import EcgbenchError
+    from ecgbench.run.suite import Suite
+    from ecgbench.workflow import run_suite
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -541,7 +542,7 @@ def test_a_dask_worker_that_cannot_store_its_cell_stops_the_run(tmp_path, monkey
 
 
 def test_a_target_over_models_absent_from_the_run_names_them():
-    from ecgbench.leaderboard import check_targets
+    from ecgbench.reports.leaderboard import check_targets
 
     targets = [{"evaluation": "inter-patient", "rule": "every", "models": ["cnn", "lstm"], "accuracy": 0.9}]
     (line,) = check_targets(targets, {})

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from ecgbench.cli import main
-from ecgbench.errors import EcgbenchError
+from ecgbench.core.errors import EcgbenchError
 from ecgbench.models import Model
 from ecgbench.models.check import check_data, check_model
 from ecgbench.models.saving import load_model
-from ecgbench.store import CellKey, RunStore
+from ecgbench.run.store import CellKey, RunStore
 from tests import test_model_contract as contract
 
 FAST = ["--model", "rocket", "--dataset", "synthetic", "--quick"]
@@ -48,8 +48,8 @@ def test_the_stored_model_reproduces_the_stored_predictions(quick_run):
     metrics = json.loads((store.cell_dir(key) / "metrics.json").read_text())
     model = load_model(store.model_dir(key), checksums=metrics["model_sha256"])
     predictions = store.predictions(key)
-    from ecgbench.runner import model_input, suite_dataset
-    from ecgbench.suite import Suite
+    from ecgbench.run.runner import model_input, suite_dataset
+    from ecgbench.run.suite import Suite
 
     # --quick subsamples: the stored index is into the subsample, as the cell saw it
     dataset = suite_dataset(Suite(**store.read_manifest()["suite"]), "synthetic", None)

@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgbench import executors, threads
 from ecgbench.cli import main
-from ecgbench.errors import EcgbenchError
-from ecgbench.store import RunStore
-from ecgbench.suite import Suite, load_suite
+from ecgbench.core import threads
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.run import executors
+from ecgbench.run.store import RunStore
+from ecgbench.run.suite import Suite, load_suite
 from tests.conftest import write_plugin
 
 REPO = Path(__file__).resolve().parents[1]
@@ -311,7 +312,7 @@ def test_gpu_cells_go_to_gpu_workers(tmp_path, monkeypatch):
     from distributed import Scheduler, SpecCluster, Worker
 
     from ecgbench.models import model_class
-    from ecgbench.runner import run_suite
+    from ecgbench.workflow import run_suite
 
     assert executors.uses_gpu("cnn") and executors.uses_gpu("lstm") and not executors.uses_gpu("rocket")
     monkeypatch.setattr(model_class("rocket"), "uses_gpu", True, raising=False)  # a cheap stand-in for a GPU model
@@ -519,7 +520,7 @@ def test_a_cluster_option_that_could_run_a_command_is_refused_by_name(option, va
 
 
 def test_the_cluster_strings_that_sites_use_pass(tmp_path):
-    from ecgbench.suite import check_cluster
+    from ecgbench.run.suite import check_cluster
 
     check_cluster(
         {
@@ -628,7 +629,7 @@ def test_only_this_client_can_reach_the_workers_cluster():
 
 POOL_STARTER = """
 import os, sys, time
-from ecgbench import threads
+from ecgbench.core import threads
 threads.set_threads(2)
 pids = set(threads.process_pool().map(lambda _: (time.sleep(0.5), os.getpid())[1], range(8)))
 print(" ".join(map(str, sorted(pids))), flush=True)
@@ -692,7 +693,7 @@ def test_a_cluster_that_loses_every_worker_stops_the_run_in_bounded_time(tmp_pat
 
     from distributed import Scheduler, SpecCluster, Worker
 
-    from ecgbench.runner import run_suite
+    from ecgbench.workflow import run_suite
 
     _RELEASE.clear()
     monkeypatch.setattr(executors, "work_cell", _slow_cell)  # the workers are threads of this process

@@ -1,4 +1,5 @@
-"""`soft-vote` and `prior-weights` (ecgbench.rescoring) on a quick group-kfold run of the embedded SYNTHETIC data."""
+"""`soft-vote` and `prior-weights` (ecgbench.reports.rescoring) on a quick group-kfold run of the embedded
+SYNTHETIC data."""
 
 import itertools
 import json
@@ -12,8 +13,8 @@ import pytest
 from ecgbench.cli import main
 from ecgbench.models import build
 from ecgbench.models.base import shift_priors
-from ecgbench.rescoring import PRIOR_WEIGHT_GRID
-from ecgbench.store import RunStore, pooled_probabilities
+from ecgbench.reports.rescoring import PRIOR_WEIGHT_GRID
+from ecgbench.run.store import RunStore, pooled_probabilities
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -109,7 +110,7 @@ def test_prior_weights_for_a_model_not_in_the_run_are_refused(group_kfold_run, t
 
 
 def test_mitdb_inter_uses_the_prior_weights_the_command_chooses_on_the_committed_ds1_cv_run(tmp_path):
-    from ecgbench.suite import load_suite
+    from ecgbench.run.suite import load_suite
 
     root = BENCHMARKS.parent
     assert (

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
+from ecgbench.core.errors import EcgbenchError
 from ecgbench.data import Dataset
-from ecgbench.errors import EcgbenchError
-from ecgbench.splits import make_splits
-from ecgbench.store import RunStore
+from ecgbench.run.splits import make_splits
+from ecgbench.run.store import RunStore
 
 
 def dataset(n_per_class=(500, 40, 80, 9, 90), predefined=False):

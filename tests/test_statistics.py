@@ -8,8 +8,8 @@ from sklearn import metrics as sk
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 
-from ecgbench.metrics import classification_metrics, confusion_matrix
-from ecgbench.statistics import (
+from ecgbench.core.metrics import classification_metrics, confusion_matrix
+from ecgbench.core.statistics import (
     anchor_verdict,
     bootstrap_p_value,
     cluster_bootstrap,
@@ -369,7 +369,7 @@ def binary_set(rng, n_patients=20, beats=60):
 
 
 def test_binary_metrics_agree_with_scikit_learn_ties_and_weights_included():
-    from ecgbench.statistics import weighted_binary_metrics
+    from ecgbench.core.statistics import weighted_binary_metrics
 
     rng = np.random.default_rng(3)
     y_true, y_pred, score, _ = binary_set(rng)
@@ -389,7 +389,7 @@ def test_binary_metrics_agree_with_scikit_learn_ties_and_weights_included():
 
 
 def test_binary_bootstrap_resamples_patients_and_averages_seeds():
-    from ecgbench.statistics import binary_bootstrap
+    from ecgbench.core.statistics import binary_bootstrap
 
     rng = np.random.default_rng(4)
     y_true, y_pred, score, groups = binary_set(rng)
@@ -420,7 +420,7 @@ def test_binary_bootstrap_resamples_patients_and_averages_seeds():
 
 
 def test_binary_paired_bootstrap_shares_the_draws_and_a_cell_against_itself_differs_by_nothing():
-    from ecgbench.statistics import binary_bootstrap, binary_paired_bootstrap
+    from ecgbench.core.statistics import binary_bootstrap, binary_paired_bootstrap
 
     rng = np.random.default_rng(5)
     y_true, y_pred, score, groups = binary_set(rng)

@@ -11,9 +11,9 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
 import ecgbench.data as data
+from ecgbench.core.io import sha256_array
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH
 from ecgbench.data import synthetic as syn
-from ecgbench.io import sha256_array
 
 # Smaller than the default (8000 beats, 48 patients) to keep the tests fast; large enough for every class.
 N_BEATS, N_PATIENTS = 3000, 24

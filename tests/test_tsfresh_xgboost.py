@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ecgbench.errors import EcgbenchError
+from ecgbench.core.errors import EcgbenchError
 from ecgbench.models import build
 from ecgbench.models.base import shift_priors
 from ecgbench.models.check import check_data

@@ -15,9 +15,9 @@ import pytest
 
 from ecgbench import cli
 from ecgbench import tuning as tu
+from ecgbench.core.params import Param
 from ecgbench.models import Model, model_class
 from ecgbench.models.base import Model as BaseModel
-from ecgbench.params import Param
 from ecgbench.tuning import cache as tc
 from ecgbench.tuning.report import expected_max
 
@@ -144,7 +144,7 @@ def test_tiny_study_stores_every_trial_with_an_equal_budget_and_reuses_the_fold_
 
 
 def test_cached_trial_scores_as_the_uncached_model(suite_file):
-    from ecgbench.suite import load_suite
+    from ecgbench.run.suite import load_suite
     from ecgbench.tuning.development import development_dataset, development_folds
 
     suite = load_suite(suite_file)
@@ -251,10 +251,10 @@ def test_workers_share_the_study_and_keep_to_the_budget(tmp_path):
 def test_mitdb_inter_is_tuned_on_ds1_without_reading_any_ds2_file(tmp_path, wfdb, monkeypatch):
     """A copy of mitdb with the DS1 records only: the full dataset cannot load, tune's development set does, and
     no DS2 record is asked for."""
+    from ecgbench.core.errors import EcgbenchError
     from ecgbench.data import load_dataset
     from ecgbench.data import wfdb_dataset as wd
     from ecgbench.data.mitdb import DS1, DS2
-    from ecgbench.errors import EcgbenchError
     from tests.conftest import _write_record
 
     monkeypatch.setenv("ECGBENCH_CACHE", str(tmp_path / "beat-cache"))

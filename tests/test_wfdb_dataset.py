@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ecgbench.core.errors import EcgbenchError
 from ecgbench.data import BEAT_LENGTH
 from ecgbench.data import wfdb_dataset as wd
 from ecgbench.data.context import MORPHOLOGY_FEATURES, PRE_R_FEATURES, QRS_FEATURES
 from ecgbench.data.rr import RR_FEATURES
-from ecgbench.errors import EcgbenchError
 from tests.conftest import beat_labels
 
 

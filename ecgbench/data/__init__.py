@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.errors import EcgbenchError
-from ecgbench.evaluation import Evaluation
-from ecgbench.params import Param, check_params, typed_by_default
-from ecgbench.registry import Registry
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.evaluation import SPLIT_PROTOCOLS, Evaluation
+from ecgbench.core.params import Param, check_params, typed_by_default
+from ecgbench.core.registry import Registry
 
 BEAT_LENGTH = 187
 SAMPLING_RATE_HZ = 125
@@ -99,7 +99,7 @@ class DatasetSpec:
     # (data_dir, **dataset params) -> what keeps the data from being read (a file named) and how to get it, or None
     missing: Callable[..., str | None]
     params: dict[str, Param] = field(default_factory=dict)  # the loader's keyword parameters, with their defaults
-    # The split protocol the dataset is meant to be split by when the suite says "auto" (ecgbench.splits): "auto"
+    # The split protocol the dataset is meant to be split by when the suite says "auto" (ecgbench.run.splits): "auto"
     # (its own train/test files, else a hold-out), or e.g. "group-kfold" for a set of training records alone.
     split_protocol: str = "auto"
 
@@ -140,7 +140,7 @@ def register_dataset(
 
     ``missing(data_dir, **params)`` names what keeps the data from being read (which file is absent, empty or a
     folder) and how to get it, or returns None; it must be cheap, since ``list`` calls it for every dataset.
-    ``params`` gives the loader's keyword parameters their types and ranges (:class:`ecgbench.params.Param`, the
+    ``params`` gives the loader's keyword parameters their types and ranges (:class:`ecgbench.core.params.Param`, the
     default taken from the loader's signature); a parameter left out is checked against its default's type.
     ``split_protocol``: how the dataset is split when the suite's protocol is "auto" (``--quick`` keeps it)."""
 
@@ -150,10 +150,8 @@ def register_dataset(
             for p in list(inspect.signature(load).parameters.values())[1:]
             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         }
-        from ecgbench.suite import PROTOCOLS
-
-        if split_protocol not in PROTOCOLS:
-            raise ValueError(f"dataset {name!r}: split_protocol must be one of {PROTOCOLS}")
+        if split_protocol not in SPLIT_PROTOCOLS:
+            raise ValueError(f"dataset {name!r}: split_protocol must be one of {SPLIT_PROTOCOLS}")
         if set(params or {}) - set(defaults):
             raise ValueError(f"dataset {name!r}: params names what its loader does not take")
         schema = {

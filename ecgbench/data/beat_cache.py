@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.io import atomic_write
+from ecgbench.core.io import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgbench.core.errors import EcgbenchError
 from ecgbench.data import SAMPLING_RATE_HZ
 from ecgbench.data.rr import RR_FEATURES, rr_features
-from ecgbench.errors import EcgbenchError
 
 MORPHOLOGY_FEATURES = ("corr_record", "corr_record_early", "rms_from_record", "max_from_record")
 EARLY_SAMPLES = round(0.2 * SAMPLING_RATE_HZ)  # the first 0.2 s after the R peak

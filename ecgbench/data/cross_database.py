@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgbench.core.evaluation import Evaluation
 from ecgbench.data import AAMI_CLASSES, Dataset, register_dataset
 from ecgbench.data.leaks import dataset_identities, refuse_shared_records
 from ecgbench.data.mitdb import MITDB
 from ecgbench.data.records import records_problem
 from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
 from ecgbench.data.wfdb_dataset import DATABASE, RECORD_LIST, WFDB_PARAMS, load_wfdb_database, record_groups
-from ecgbench.evaluation import Evaluation
 
 
 @register_dataset(

@@ -29,6 +29,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ecgbench import __version__
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.io import atomic_write, sha256_file
 from ecgbench.data import AAMI_CLASSES, resolve_data_dir
 from ecgbench.data.kaggle import (
     KAGGLE_PAGE,
@@ -40,8 +42,6 @@ from ecgbench.data.kaggle import (
     KaggleFile,
     read_beats_csv,
 )
-from ecgbench.errors import EcgbenchError
-from ecgbench.io import atomic_write, sha256_file
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgbench.core.io import atomic_write
 from ecgbench.data import Dataset
-from ecgbench.io import atomic_write
 
 log = logging.getLogger(__name__)
 

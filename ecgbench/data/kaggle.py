@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.evaluation import Evaluation
+from ecgbench.core.io import not_regular, sha256_file
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, Dataset, register_dataset
-from ecgbench.errors import EcgbenchError
-from ecgbench.evaluation import Evaluation
-from ecgbench.io import not_regular, sha256_file
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecgbench.errors import EcgbenchError
+from ecgbench.core.errors import EcgbenchError
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgbench.core.evaluation import Evaluation
 from ecgbench.data import Dataset, register_dataset
 from ecgbench.data.kaggle import INTRA_PATIENT
 from ecgbench.data.leaks import dataset_identities, refuse_shared_records
 from ecgbench.data.records import records_problem
 from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
 from ecgbench.data.wfdb_dataset import WFDB_PARAMS, load_wfdb_database
-from ecgbench.evaluation import Evaluation
 
 MITDB = "mitdb"
 MITDB_RECORDS = (

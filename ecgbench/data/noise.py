@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.errors import EcgbenchError
+from ecgbench.core.errors import EcgbenchError
 
 NOISE_RECORDS = ("bw", "em", "ma")  # baseline wander, electrode motion, muscle (EMG) artifact
 LEARNING_S = 300.0  # nst's standard protocol: 5 clean minutes first ...
@@ -376,7 +376,7 @@ def read_wfdb(path: Path | str, annotator: str | None = "atr") -> WfdbSignal:
     """A record's digital signal (int64), ADC zeros and (``annotator`` not None) annotations."""
     import wfdb
 
-    from ecgbench.io import regular_file
+    from ecgbench.core.io import regular_file
 
     path = Path(path)
     for name in (f"{path.name}.hea", *([f"{path.name}.{annotator}"] if annotator else [])):

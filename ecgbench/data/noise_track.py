@@ -32,6 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.evaluation import Evaluation
+from ecgbench.core.io import sha256_file
+from ecgbench.core.params import Param
 from ecgbench.data import AAMI_CLASSES, Dataset, register_dataset
 from ecgbench.data.beat_cache import beat_cache_dir, cache_key, entry_path
 from ecgbench.data.context import check_groups, context_names, record_context
@@ -62,10 +66,6 @@ from ecgbench.data.wfdb_dataset import (
     dropped_annotations,
     read_records,
 )
-from ecgbench.errors import EcgbenchError
-from ecgbench.evaluation import Evaluation
-from ecgbench.io import sha256_file
-from ecgbench.params import Param
 
 NSTDB = "nstdb"
 NAME = "mitdb-noise"

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.io import not_regular, regular_file
 from ecgbench.data import AAMI_CLASSES
-from ecgbench.errors import EcgbenchError
-from ecgbench.io import not_regular, regular_file
 
 # The one place where annotation symbols become AAMI classes (ANSI/AAMI EC57); other symbols are not beats.
 AAMI_MAP: dict[str, tuple[str, ...]] = {

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.evaluation import Evaluation
+from ecgbench.core.io import sha256_array
+from ecgbench.core.params import Param
 from ecgbench.data import AAMI_CLASSES, SAMPLING_RATE_HZ, Dataset, register_dataset
 from ecgbench.data.rr import RR_FEATURES, rr_features
 from ecgbench.data.segmentation import WINDOW_S, resample_to, segment_beats, window_samples
-from ecgbench.errors import EcgbenchError
-from ecgbench.evaluation import Evaluation
-from ecgbench.io import sha256_array
-from ecgbench.params import Param
 
 SOURCE = (
     "ecgbench synthetic simulator v1 (McSharry et al. 2003 sum-of-Gaussians morphology, "

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.io import sha256_file
+from ecgbench.core.params import Param
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, SAMPLING_RATE_HZ, Dataset
 from ecgbench.data.beat_cache import beat_cache_dir, cache_key, entry_path, read_entry, write_entry
 from ecgbench.data.context import (
@@ -56,9 +59,6 @@ from ecgbench.data.segmentation import (
     segment_beats,
     window_samples,
 )
-from ecgbench.errors import EcgbenchError
-from ecgbench.io import sha256_file
-from ecgbench.params import Param
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import logging
 import types
 from importlib.metadata import entry_points
 
-from ecgbench.errors import EcgbenchError
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.registry import Registry
 from ecgbench.models.base import Model
-from ecgbench.registry import Registry
 
 __all__ = [
     "Model",

@@ -25,8 +25,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ecgbench.errors import EcgbenchError
-from ecgbench.params import Param, check_params, split_schema, typed_by_default
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.params import Param, check_params, split_schema, typed_by_default
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class Model:
         """Write the fitted model into ``folder`` (created): the subclass's files (:meth:`_save`: formats that load
         without running code from the folder) and ``model.json``, what the model was built with. Returns the folder.
         A model that declares ``saved_by_pickle`` is pickled into ``model.pkl`` instead."""
-        from ecgbench.io import atomic_write, write_json
+        from ecgbench.core.io import atomic_write, write_json
 
         if not getattr(self, "_fitted", False):
             raise EcgbenchError(f"model {self.name!r}: save called before fit")

@@ -25,8 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ecgbench.errors import EcgbenchError
-from ecgbench.metrics import classification_metrics, majority_baseline
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.metrics import classification_metrics, majority_baseline
 from ecgbench.models import build, model_class
 from ecgbench.models.base import probability_problem
 

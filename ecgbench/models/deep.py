@@ -7,7 +7,7 @@ best epoch's weights restored, seeded and deterministic training, one INFO line 
 Why each of these choices, with the numbers behind them: ``docs/decisions.md`` (``#deep-inputs``,
 ``#deep-early-stopping``, ``#deep-class-weights``, ``#lstm-backwards``, ``#cnn-bilstm-learning-rate``).
 
-TensorFlow is imported only inside methods, through :func:`ecgbench.threads.tensorflow`, so importing this
+TensorFlow is imported only inside methods, through :func:`ecgbench.core.threads.tensorflow`, so importing this
 module is cheap.
 """
 
@@ -19,9 +19,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from ecgbench.core.params import Param
 from ecgbench.models import register
 from ecgbench.models.base import Model, balanced_class_weights
-from ecgbench.params import Param
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,8 @@ PREDICT_BATCH_SIZE = 1024
 
 
 def _keras():
-    """TensorFlow and its Keras, through :func:`ecgbench.threads.tensorflow` (quiet, threads sized)."""
-    from ecgbench.threads import tensorflow
+    """TensorFlow and its Keras, through :func:`ecgbench.core.threads.tensorflow` (quiet, threads sized)."""
+    from ecgbench.core.threads import tensorflow
 
     tf = tensorflow()
     return tf, tf.keras

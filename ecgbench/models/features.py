@@ -22,11 +22,11 @@ from functools import partial
 
 import numpy as np
 
-from ecgbench.errors import EcgbenchError
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.params import Param
+from ecgbench.core.threads import current_threads, process_pool
 from ecgbench.models import register
 from ecgbench.models.base import Model, check_prior_weights, sample_weights, shift_priors
-from ecgbench.params import Param
-from ecgbench.threads import current_threads, process_pool
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def extract(X: np.ndarray, settings: dict, columns=None, chunk_size: int = EXTRA
     tsfresh wants the beats in a long table (one row per sample, several copies of it while it works), which for
     100,000 beats alone takes gigabytes; beats are independent, so pieces of at most ``chunk_size`` beats give the
     same features in bounded memory. With more than one thread the pieces are extracted in parallel, each in a
-    worker of :func:`ecgbench.threads.process_pool` that returns its rows (the beats go out and the feature
+    worker of :func:`ecgbench.core.threads.process_pool` that returns its rows (the beats go out and the feature
     matrix comes back; tsfresh's own distributor would send every feature value back as a Python tuple).
     """
     pool = process_pool()
@@ -259,7 +259,7 @@ class TsfreshXGBoost(Model):
 
     # -- saving: the booster in XGBoost's UBJSON, the tsfresh feature list as JSON ---------------------------------
     def _save(self, folder):
-        from ecgbench.io import write_json
+        from ecgbench.core.io import write_json
 
         # the extension chooses the format (UBJSON); the run store writes the whole folder atomically
         self.booster.get_booster().save_model(str(folder / "booster.ubj"))

@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
+from ecgbench.core.params import Param
 from ecgbench.models import register
 from ecgbench.models.base import Model, sample_weights
-from ecgbench.params import Param
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class RandomKernelModel(Model):
 
     # -- saving: the kernels, the scaler and the linear weights as numpy arrays, the rest as JSON -------------
     def _save(self, folder):
-        from ecgbench.io import write_json
+        from ecgbench.core.io import write_json
         from ecgbench.models.saving import save_arrays
 
         c = self.classifier

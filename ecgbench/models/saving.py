@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.errors import EcgbenchError
-from ecgbench.io import atomic_write, sha256_file
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.io import atomic_write, sha256_file
 from ecgbench.models.base import MODEL_FILE, Model, read_model_meta
 
 

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.errors import EcgbenchError
-from ecgbench.io import write_json
-from ecgbench.params import Param, show
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.io import write_json
+from ecgbench.core.params import Param, show
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def objective_classes(dataset) -> list[str]:
 
 
 def objective_score(y_true, y_pred, classes, targets: list[str]) -> float:
-    from ecgbench.metrics import classification_metrics
+    from ecgbench.core.metrics import classification_metrics
 
     metrics = classification_metrics(np.asarray(y_true), np.asarray(y_pred), tuple(classes))
     if not targets:
@@ -123,7 +123,7 @@ class StudyFolder:
         return self.trials_dir(family) / f"{number:04d}.json"
 
     def records(self, family: str) -> dict[int, dict]:
-        from ecgbench.store import read_json
+        from ecgbench.run.store import read_json
 
         out = {}
         for path in sorted(self.trials_dir(family).glob("[0-9][0-9][0-9][0-9].json")):
@@ -131,7 +131,7 @@ class StudyFolder:
         return out
 
     def read_manifest(self) -> dict:
-        from ecgbench.store import read_json
+        from ecgbench.run.store import read_json
 
         return read_json(self.manifest_path)
 
@@ -184,7 +184,7 @@ class Tuner:
     """What a process needs to run trials: the study folder, its manifest, the development set and its folds."""
 
     def __init__(self, folder: StudyFolder, dataset, folds, manifest: dict):
-        from ecgbench.suite import Suite
+        from ecgbench.run.suite import Suite
         from ecgbench.tuning.cache import FoldCache
 
         self.folder, self.dataset, self.folds, self.manifest = folder, dataset, folds, manifest
@@ -241,10 +241,10 @@ class Tuner:
     def fit_fold(self, family: str, params: dict, fold) -> np.ndarray:
         """The class probabilities of the fold's held-back beats, the model trained on its training part (and
         stopped on its validation part)."""
+        from ecgbench.core.threads import pinned
         from ecgbench.models import build
         from ecgbench.models.rocket import RandomKernelModel
-        from ecgbench.runner import context_columns, model_input, seed_everything
-        from ecgbench.threads import pinned
+        from ecgbench.run.runner import context_columns, model_input, seed_everything
 
         seed = self.suite.seeds_for(family)[0]
         seed_everything(seed)
@@ -387,7 +387,7 @@ def check_options(trials: int, timeout: float | None, workers: int) -> None:
 def study_manifest(
     suite, suite_file, dataset, folds, command: str, trials: int, timeout, seed: int, fingerprint: str
 ) -> dict:
-    from ecgbench.environment import git_commit, machine, now, versions
+    from ecgbench.core.environment import git_commit, machine, now, versions
 
     return {
         "schema_version": SCHEMA_VERSION,
@@ -455,7 +455,7 @@ IDENTITY = ("suite_fingerprint", "data_fingerprint", "families", "search_spaces"
 
 def open_study(folder: StudyFolder, fresh: dict) -> dict:
     """The manifest of a new study, or of the study being resumed (refused where it is another study)."""
-    from ecgbench.environment import now
+    from ecgbench.core.environment import now
 
     if not folder.manifest_path.exists():
         manifest = {**fresh, "invocations": []}
@@ -495,13 +495,13 @@ def tune(
     force: bool = False,
 ) -> Path:
     """Run (or resume) the study of ``suite_file`` in ``study_dir``; returns the summary's path."""
+    from ecgbench.core.environment import now
+    from ecgbench.core.io import writable_file, writable_folder
     from ecgbench.data import dataset_spec, resolve_data_dir
-    from ecgbench.environment import now
-    from ecgbench.io import writable_file, writable_folder
-    from ecgbench.locks import FileLock
     from ecgbench.models import model_class
-    from ecgbench.runner import data_fingerprint, sigterm_as_interrupt
-    from ecgbench.suite import load_suite
+    from ecgbench.run.locks import FileLock
+    from ecgbench.run.runner import data_fingerprint, sigterm_as_interrupt
+    from ecgbench.run.suite import load_suite
     from ecgbench.tuning.development import development_dataset, development_folds
     from ecgbench.tuning.report import write_report, write_tuned_suite
 
@@ -576,7 +576,7 @@ def run_workers(folder: StudyFolder, data_dir: Path, workers: int) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from ecgbench.threads import current_threads
+    from ecgbench.core.threads import current_threads
 
     threads = max(1, current_threads() // workers)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -588,10 +588,10 @@ def run_workers(folder: StudyFolder, data_dir: Path, workers: int) -> None:
 
 
 def worker_main(root: str, data_dir: str, threads: int, index: int) -> int:
-    from ecgbench.progress import setup_logging
-    from ecgbench.runner import data_fingerprint
-    from ecgbench.suite import Suite
-    from ecgbench.threads import set_threads
+    from ecgbench.core.progress import setup_logging
+    from ecgbench.core.threads import set_threads
+    from ecgbench.run.runner import data_fingerprint
+    from ecgbench.run.suite import Suite
     from ecgbench.tuning.development import development_dataset, development_folds
 
     setup_logging(False)
@@ -650,7 +650,7 @@ def add_parser(commands) -> None:
 def cmd_tune(args) -> int:
     import shlex
 
-    from ecgbench.threads import set_threads
+    from ecgbench.core.threads import set_threads
 
     if args.threads is not None:
         if args.threads < 1:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.io import atomic_write, write_text
+from ecgbench.core.io import atomic_write, write_text
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +149,8 @@ class FoldCache:
     def tsfresh_features(self, model, train: np.ndarray, y_train: np.ndarray, top: int) -> tuple[list, np.ndarray]:
         """The ``top`` best-ranked columns as ``model.select`` ranks them on the fold's training beats, and their
         values for every development beat (float32)."""
+        from ecgbench.core.threads import pinned
         from ecgbench.models.features import extract
-        from ecgbench.threads import pinned
 
         p = model.params
         key = entry_key(

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgbench.core.errors import EcgbenchError
 from ecgbench.data import Dataset, dataset_spec, load_dataset, require_available, resolve_data_dir
-from ecgbench.errors import EcgbenchError
-from ecgbench.splits import Split, make_splits
+from ecgbench.run.splits import Split, make_splits
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def restrict(dataset: Dataset, keep: np.ndarray, what: str) -> Dataset:
 
 def development_dataset(suite, name: str, data_dir: Path | None) -> Dataset:
     """Dataset ``name`` as the suite loads it, less its test part (see the module's docstring)."""
-    from ecgbench.runner import subsample
+    from ecgbench.run.runner import subsample
 
     params = suite.params_for_dataset(name)
     spec = dataset_spec(name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ecgbench.params import show
+from ecgbench.core.params import show
 
 DOC = Path(__file__).resolve().parent.parent.parent / "docs" / "tuning.md"
 BEGIN, END = "<!-- spaces: begin -->\n", "<!-- spaces: end -->"

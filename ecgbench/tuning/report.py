@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.io import atomic_write, write_text
-from ecgbench.params import show
+from ecgbench.core.io import atomic_write, write_text
+from ecgbench.core.params import show
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def toml_key(key: str) -> str:
 def write_tuned_suite(folder, tuner, suite_file: Path, path: Path) -> Path:
     """The tuned suite with ``[model_params.NAME]`` set to each family's best configuration (the suite's own
     values where a family has no completed trial)."""
-    from ecgbench.suite import load_suite
+    from ecgbench.run.suite import load_suite
 
     suite = tuner.suite
     model_params = {name: dict(params) for name, params in suite.model_params.items()}

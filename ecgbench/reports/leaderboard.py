@@ -2,7 +2,7 @@
 
 ``python -m ecgbench leaderboard RUN [RUN ...] --out results/README.md`` reads each run's manifest and flat table
 through its store (never a typed number), groups the real-data datasets by the evaluation their manifest records
-(:class:`~ecgbench.evaluation.Evaluation`: intra-patient, inter-patient, cross-database, cross-validation by
+(:class:`~ecgbench.core.evaluation.Evaluation`: intra-patient, inter-patient, cross-database, cross-validation by
 record), and writes per dataset one table of our models (mean ± standard deviation over seeds and folds) followed by
 the published anchors of ``benchmarks/published.toml`` for that protocol, then the evidence (docs/evidence.md): each
 model's patient-level 95% intervals read from its saved predictions, the best model and those statistically
@@ -21,9 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecgbench.errors import EcgbenchError
-from ecgbench.evaluation import Evaluation
-from ecgbench.evidence import (
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.evaluation import Evaluation
+from ecgbench.core.io import os_error_text, regular_file
+from ecgbench.core.statistics import BINARY_METRICS, BootstrapResult, anchor_verdict, paired_verdicts, target_verdict
+from ecgbench.reports.evidence import (
     LEADERBOARD_METRICS,
     N_RESAMPLES,
     Gathered,
@@ -34,10 +36,9 @@ from ecgbench.evidence import (
     paired,
     unit_text,
 )
-from ecgbench.io import os_error_text, regular_file
-from ecgbench.reports import BINARY_COLUMNS, mean_std
-from ecgbench.statistics import BINARY_METRICS, BootstrapResult, anchor_verdict, paired_verdicts, target_verdict
-from ecgbench.store import RunStore
+from ecgbench.reports.markdown import mean_std
+from ecgbench.reports.summary import BINARY_COLUMNS
+from ecgbench.run.store import RunStore
 
 CLASSES = ("N", "S", "V", "F", "Q")
 COLUMNS = ("accuracy", "f1_macro") + tuple(f"f1_{c}" for c in CLASSES) + ("recall_S", "recall_V")
@@ -106,7 +107,7 @@ def _entry_problem(key: str, entry: dict) -> str | None:
 
 
 def load_run(store: RunStore) -> tuple[dict, pd.DataFrame]:
-    from ecgbench.reports import proven_results
+    from ecgbench.reports.summary import proven_results
 
     return store.read_manifest(), proven_results(store)  # the cells' proven numbers, never results.csv as written
 
@@ -388,7 +389,7 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
                 if (run_dir.name, dataset) in excluded or Evaluation(info["evaluation"]) is not evaluation:
                     continue
                 if evaluation is Evaluation.NOISE_STRESS:  # scored per condition, from the saved predictions
-                    from ecgbench.noise_report import leaderboard_section
+                    from ecgbench.reports.noise_report import leaderboard_section
 
                     sections += leaderboard_section(dataset, info, run_dir.name, store, manifest["suite"]["models"])
                     continue

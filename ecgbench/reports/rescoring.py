@@ -13,11 +13,11 @@ import itertools
 
 import numpy as np
 
-from ecgbench.environment import git_commit
-from ecgbench.errors import EcgbenchError
-from ecgbench.metrics import classification_metrics
+from ecgbench.core.environment import git_commit
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.metrics import classification_metrics
 from ecgbench.models.base import shift_priors
-from ecgbench.store import RunStore, pooled_probabilities
+from ecgbench.run.store import RunStore, pooled_probabilities
 
 PRIOR_WEIGHT_GRID = {"S": (0.5, 1, 1.5, 2, 3), "V": (1, 1.5, 2, 3, 4, 6, 8), "F": (1, 0.3, 0.1)}
 PRIOR_WEIGHT_RULE = (
@@ -154,7 +154,7 @@ def prior_weight_table(rows: list[dict], chosen: dict, classes) -> list[str]:
 def soft_vote_report(store: RunStore, votes: list[str], command: str) -> str:
     """Markdown: every model alone and every vote on the pooled test beats, then each vote against its best member
     alone with paired patient-level intervals."""
-    from ecgbench.evidence import pooled_groups, rescored_table
+    from ecgbench.reports.evidence import pooled_groups, rescored_table
 
     manifest = store.read_manifest()
     proba, y, classes = pooled_probabilities(store)
@@ -178,7 +178,7 @@ def soft_vote_report(store: RunStore, votes: list[str], command: str) -> str:
 def prior_weights_report(store: RunStore, model: str, command: str) -> str:
     """Markdown: every row of the prior-weight grid, the chosen row by ``PRIOR_WEIGHT_RULE``, and the chosen weights
     against the model unweighted with paired patient-level intervals."""
-    from ecgbench.evidence import pooled_groups, rescored_table
+    from ecgbench.reports.evidence import pooled_groups, rescored_table
 
     manifest = store.read_manifest()
     proba, y, classes = pooled_probabilities(store)

@@ -1,5 +1,5 @@
 """Executors run a plan's unfinished cells. The executor is not part of what a run is: any executor can finish
-a run folder that another one started, since a cell is described by names alone (:mod:`ecgbench.runner`).
+a run folder that another one started, since a cell is described by names alone (:mod:`ecgbench.run.runner`).
 
 - :class:`SerialExecutor`: one cell after another in this process (the default).
 - :class:`DaskExecutor`: the cells as Dask tasks, one at a time per worker, on a LocalCluster (``--workers N``),
@@ -20,11 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-from ecgbench.errors import EcgbenchError, is_model_failure
-from ecgbench.io import STORAGE_ERRNOS, os_error_text
-from ecgbench.progress import RunProgress, captured
-from ecgbench.runner import Plan, run_cell
-from ecgbench.store import CellKey, RunStore
+from ecgbench.core.errors import EcgbenchError, is_model_failure
+from ecgbench.core.io import STORAGE_ERRNOS, os_error_text
+from ecgbench.core.progress import RunProgress, captured
+from ecgbench.run.runner import Plan, run_cell
+from ecgbench.run.store import CellKey, RunStore
 
 log = logging.getLogger(__name__)
 LOG_TOPIC = "ecgbench-log"
@@ -150,7 +150,7 @@ def work_cell(run_dir: str, cell_id: str, data_dir: str | None, threads: int, ta
     """One cell on a Dask worker: threads pinned to ``threads``, the data loaded here from ``data_dir``."""
     _announce_start(task)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is first imported in this process
-    from ecgbench.threads import set_threads
+    from ecgbench.core.threads import set_threads
 
     set_threads(threads)  # BLAS/OpenMP and numba through pinned(), XGBoost's n_jobs, TensorFlow's pools
     key, start = CellKey.from_id(cell_id), time.monotonic()
@@ -493,9 +493,9 @@ def _recording_job(job_class, errors: list):
 def jobqueue_cluster(options: dict, threads: int, submit_errors: list | None = None):
     """A dask-jobqueue cluster (Slurm, PBS, SGE, LSF, HTCondor, ...) from the ``[cluster]`` options: each job runs
     ``cores // threads`` workers of one cell at a time, with ``threads`` threads for each cell. Every string that
-    goes into the job script is checked by what it may hold (ecgbench.suite.check_cluster), here again for callers
+    goes into the job script is checked by what it may hold (ecgbench.run.suite.check_cluster), here again for callers
     that built the options in code, and the shell lines of our own are quoted."""
-    from ecgbench.suite import check_cluster
+    from ecgbench.run.suite import check_cluster
 
     system, cluster_class = _jobqueue_class(options)
     check_cluster(options, "")

@@ -86,7 +86,7 @@ def cpu() -> dict:
 
 
 def machine() -> dict:
-    from ecgbench.threads import current_threads
+    from ecgbench.core.threads import current_threads
 
     processor = cpu()
     return {

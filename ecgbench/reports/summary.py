@@ -1,4 +1,4 @@
-"""Run reports, rendered from the cells of a :class:`~ecgbench.store.RunStore`: the flat table (``results.csv``,
+"""Run reports, rendered from the cells of a :class:`~ecgbench.run.store.RunStore`: the flat table (``results.csv``,
 one row per cell; columns in docs/results-format.md) and ``summary.md`` (per dataset, the evaluation, a table of
 accuracy / macro-F1 / per-class F1 per model, the AAMI Se and +P, their patient-level bootstrap intervals, the
 ranking over folds or test patients where at least 3 models are scored on at least 5, and where beats carry record
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import pandas as pd
 
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.evaluation import Evaluation
 from ecgbench.data import AAMI_CLASSES
-from ecgbench.errors import EcgbenchError
-from ecgbench.evaluation import Evaluation
-from ecgbench.store import RESULTS_FLOAT_FORMAT, SCHEMA_VERSION, CellKey, RunStore
+from ecgbench.reports.markdown import mean_std
+from ecgbench.run.store import RESULTS_FLOAT_FORMAT, SCHEMA_VERSION, CellKey, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def proven_results(store: RunStore) -> pd.DataFrame:
 def write_report(store: RunStore, manifest: dict | None = None) -> None:
     """results.csv, metrics.json, summary.md and the heatmaps, from the cell files alone (and the manifest:
     ``manifest`` where the caller is about to write a new one)."""
-    from ecgbench.plots import write_heatmap
+    from ecgbench.reports.plots import write_heatmap
 
     cells = store.cells()
     if not cells:  # no proven cell: an earlier report would show numbers nothing stored proves any more
@@ -124,16 +124,10 @@ def write_report(store: RunStore, manifest: dict | None = None) -> None:
             stale.unlink()
 
 
-def mean_std(values: pd.Series, digits: int = 4) -> str:
-    if len(values) == 1 or values.std() == 0 or np.isnan(values.std()):
-        return f"{values.mean():.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
-
-
 def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dict[str, list[str]]:
     """Per dataset, the uncertainty table and, where it applies, the ranking over folds or patients
-    (:mod:`ecgbench.evidence`), models in the suite's order."""
-    from ecgbench.evidence import average_statistics_section, ranking_section, uncertainty_table
+    (:mod:`ecgbench.reports.evidence`), models in the suite's order."""
+    from ecgbench.reports.evidence import average_statistics_section, ranking_section, uncertainty_table
 
     sections = {}
     for dataset in dict.fromkeys(c["dataset"] for c in cells):
@@ -146,7 +140,7 @@ def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dic
             *ranking_section(store, dataset, models, cells, evaluation),
         ]
         if evaluation == Evaluation.NOISE_STRESS:  # the noise track: every condition scored on its own
-            from ecgbench.noise_report import summary_section
+            from ecgbench.reports.noise_report import summary_section
 
             sections[dataset] += summary_section(store, dataset, manifest["datasets"][dataset], models, cells)
     return sections

@@ -63,7 +63,7 @@ def write_json(path: str | Path, obj) -> Path:
         found = _non_finite(json.loads(json.dumps(obj, default=_json_default)))
         if found is None:
             raise
-        from ecgbench.errors import EcgbenchError
+        from ecgbench.core.errors import EcgbenchError
 
         raise EcgbenchError(
             f"{path}: not written: {found[0]} is {found[1]}, and NaN and infinity are not valid JSON"
@@ -120,7 +120,7 @@ def not_regular(path: str | Path) -> str | None:
 def regular_file(path: str | Path, what: str = "") -> Path:
     """``path``, refused in one EcgbenchError line (``what`` names its role: "suite file", ...) when it is a FIFO,
     a device or a socket. Every reader of an input file calls this before opening it."""
-    from ecgbench.errors import EcgbenchError
+    from ecgbench.core.errors import EcgbenchError
 
     kind = not_regular(path)
     if kind:
@@ -154,7 +154,7 @@ def sha256_array(*arrays) -> str:
 def _creatable(folder: Path, what: str, named: Path) -> None:
     """``folder`` exists as a writable folder, or can be made: its nearest existing ancestor is one. Errors name
     ``what`` (the option) and ``named`` (the path given)."""
-    from ecgbench.errors import EcgbenchError
+    from ecgbench.core.errors import EcgbenchError
 
     existing = Path(os.path.abspath(folder))
     while not existing.exists() and existing != existing.parent:
@@ -169,7 +169,7 @@ def _creatable(folder: Path, what: str, named: Path) -> None:
 def writable_folder(path: str | Path, what: str) -> Path:
     """``path`` as a folder this process can write into (existing, or creatable); else one EcgbenchError naming
     ``what`` (the option) and the reason."""
-    from ecgbench.errors import EcgbenchError
+    from ecgbench.core.errors import EcgbenchError
 
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -180,7 +180,7 @@ def writable_folder(path: str | Path, what: str) -> Path:
 
 def writable_file(path: str | Path, what: str) -> Path:
     """``path`` as a file this process can write (atomically, beside it: its folder must be writable)."""
-    from ecgbench.errors import EcgbenchError
+    from ecgbench.core.errors import EcgbenchError
 
     path = Path(path)
     if path.is_dir():
@@ -204,7 +204,7 @@ def output_file(
     of the command's ``inputs``, never inside a run folder (its files are the run's: results.csv, summary.md...),
     never an existing file of the data directory, and, where it exists otherwise, replaced only with
     ``overwrite`` (the command's --overwrite). Errors name ``what`` (the option) and the path."""
-    from ecgbench.errors import EcgbenchError
+    from ecgbench.core.errors import EcgbenchError
 
     path = writable_file(path, what)
     resolved = Path(os.path.abspath(path)).resolve()

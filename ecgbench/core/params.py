@@ -3,7 +3,7 @@
 A :class:`Param` sits next to its default: a model's ``default_params`` may hold ``Param(default, ...)`` entries
 (``Model`` keeps the plain defaults in ``default_params`` and the schema in ``param_schema``), a dataset loader
 passes ``params={...}`` to ``register_dataset`` (the defaults come from the loader's signature), and the suite's
-``[split]`` table is :data:`ecgbench.suite.SPLIT_PARAMS`. The type comes from ``kind`` or else from the default:
+``[split]`` table is :data:`ecgbench.run.suite.SPLIT_PARAMS`. The type comes from ``kind`` or else from the default:
 
 - ``"int"``: an integer, strictly (not ``3.0``, not ``true``); ``"float"``: a finite number (integers too);
 - ``"bool"``: ``true`` or ``false``, strictly (not 0 or 1); ``"str"``: a string;
@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ecgbench.errors import EcgbenchError
+from ecgbench.core.errors import EcgbenchError
 
 KINDS = ("int", "float", "bool", "str", "list")
 

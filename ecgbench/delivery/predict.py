@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecgbench.core.errors import EcgbenchError
 from ecgbench.data import AAMI_CLASSES, SAMPLING_RATE_HZ
-from ecgbench.errors import EcgbenchError
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,9 @@ def resolve_model(spec: str, results_dir: Path, allow_pickle: bool = False, thre
     checksums its cell recorded. ``threads``: the threads to predict with; default the threads its cell ran with
     (BLAS sums in another order with another thread count: the probabilities could differ in the last digits from
     the stored ones), else all CPUs."""
-    from ecgbench.cards import CARD_JSON
+    from ecgbench.core.threads import current_threads, set_threads
+    from ecgbench.models.cards import CARD_JSON
     from ecgbench.models.saving import load_model
-    from ecgbench.threads import current_threads, set_threads
 
     path = Path(spec)
     metrics = {}
@@ -82,7 +82,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _cell_model(spec: str, results_dir: Path) -> tuple[Path, dict]:
-    from ecgbench.store import CellKey, resolve_run
+    from ecgbench.run.store import CellKey, resolve_run
 
     parts = spec.rstrip("/").split("/")
     seed = None
@@ -313,7 +313,7 @@ def read_input(loaded: LoadedModel, path: Path, lead: str | None, annotator: str
 
 
 def predict_beats(loaded: LoadedModel, beats: Beats) -> np.ndarray:
-    from ecgbench.progress import duration
+    from ecgbench.core.progress import duration
 
     started, parts = time.monotonic(), []
     for begin in range(0, len(beats.X), PROGRESS_BEATS):
@@ -354,7 +354,7 @@ def beat_table(beats: Beats, proba: np.ndarray, classes) -> pd.DataFrame:
 def write_outputs(
     beats: Beats, table: pd.DataFrame, paths: dict[str, Path], out_annotator: str, strip_s: float
 ) -> None:
-    from ecgbench.io import atomic_write
+    from ecgbench.core.io import atomic_write
 
     atomic_write(paths["parquet"], lambda tmp: table.to_parquet(tmp, index=False))
     atomic_write(paths["csv"], lambda tmp: table.to_csv(tmp, index=False))
@@ -389,7 +389,7 @@ def write_strip(path: Path, beats: Beats, table: pd.DataFrame, strip_s: float) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ecgbench.io import atomic_write
+    from ecgbench.core.io import atomic_write
 
     fs, signal = beats.fs, beats.signal
     seconds = min(strip_s, len(signal) / fs)
@@ -450,11 +450,12 @@ def predict_inputs(
     workers: int | None = None,
     scheduler: str | None = None,
 ) -> list[dict[str, Path]]:
-    """Predict every input; every input is read and checked, and every output file checked as a command's output
-    (:func:`ecgbench.io.output_file`: an existing one replaced only with ``overwrite``), before anything is written.
-    With ``workers`` (a local Dask cluster) or ``scheduler``, the inputs are predicted in parallel as Dask tasks."""
+    """Predict every input; every input is read and checked, and every output file checked as a command's
+    output (:func:`ecgbench.core.io.output_file`: an existing one replaced only with ``overwrite``), before anything
+    is written. With ``workers`` (a local Dask cluster) or ``scheduler``, the inputs are predicted in parallel as
+    Dask tasks."""
+    from ecgbench.core.io import output_file, writable_folder
     from ecgbench.data import resolve_data_dir
-    from ecgbench.io import output_file, writable_folder
 
     if not out_annotator.isalnum():
         raise EcgbenchError(f"--out-annotator {out_annotator!r}: letters and digits only (a file extension)")
@@ -495,7 +496,7 @@ def predict_one(
     loaded: LoadedModel, beats: Beats, paths: dict[str, Path], classes, out_annotator: str, strip_s: float
 ) -> None:
     """Predict one read input and write its outputs (in this process, or as a Dask task: :func:`_worker_task`)."""
-    from ecgbench.threads import pinned
+    from ecgbench.core.threads import pinned
 
     with pinned(loaded.threads):
         proba = predict_beats(loaded, beats)
@@ -522,8 +523,8 @@ def _worker_task(
 ) -> str:
     """On a Dask worker: load the model from its folder (its checksums checked, once per worker process) and
     predict one input. Only plain arguments travel; the model never does."""
+    from ecgbench.core.threads import set_threads
     from ecgbench.models.saving import load_model
-    from ecgbench.threads import set_threads
 
     set_threads(threads)
     key = (folder, threads)
@@ -546,7 +547,7 @@ def _predict_on_dask(
 ) -> list[dict[str, Path]]:
     """Every input as a Dask task on ``--workers N`` local processes (executors.local_cluster, TLS) or on the
     cluster at ``--scheduler``; an input that fails there is named, and the others' outputs stay."""
-    from ecgbench import executors
+    from ecgbench.run import executors
 
     connect = executors.local_cluster(workers, loaded.threads) if workers else executors.scheduler(scheduler)
     done, failed = [], []

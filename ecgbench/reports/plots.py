@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.io import atomic_write
+from ecgbench.core.io import atomic_write
 
 
 def write_heatmap(path: Path, cell: dict) -> None:

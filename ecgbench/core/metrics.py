@@ -52,7 +52,7 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tupl
 def binary_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict:
     """Two-class tasks (class 0 normal, class 1 abnormal, the positive class): ``sensitivity`` (recall of class 1),
     ``specificity`` (recall of class 0) and ``roc_auc`` of the class-1 probability; NaN where a class is absent."""
-    from ecgbench.statistics import weighted_binary_metrics
+    from ecgbench.core.statistics import weighted_binary_metrics
 
     proba = np.asarray(proba, dtype=np.float64)
     if proba.ndim != 2 or proba.shape[1] != 2:

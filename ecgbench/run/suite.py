@@ -42,13 +42,13 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ecgbench.errors import EcgbenchError
-from ecgbench.params import Param, check_params, show, split_schema
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.evaluation import SPLIT_PROTOCOLS
+from ecgbench.core.params import Param, check_params, show, split_schema
 
-PROTOCOLS = ("auto", "predefined", "holdout", "kfold", "group-kfold")  # ecgbench.splits says what each does
 SPLIT_DEFAULTS, SPLIT_PARAMS = split_schema(
     {
-        "protocol": Param("auto", choices=PROTOCOLS),
+        "protocol": Param("auto", choices=SPLIT_PROTOCOLS),
         "test_size": Param(0.2, above=0, below=1),
         "val_size": Param(0.1, above=0, below=1),
         "n_folds": Param(5, low=2),
@@ -107,7 +107,7 @@ class Suite:
 
 
 NOT_COMPUTED = ("description", "cluster")  # suite keys that say nothing about what the cells compute
-CLUSTER_PARAMS = {  # the [cluster] table (ecgbench.executors.jobqueue reads it)
+CLUSTER_PARAMS = {  # the [cluster] table (ecgbench.run.executors.jobqueue reads it)
     "system": Param(kind="str"),
     "queue": Param(kind="str"),
     "cores": Param(kind="int", low=1),
@@ -183,7 +183,7 @@ SUITE_KEYS = {
 
 def load_suite(path: str | Path) -> Suite:
     """Read a suite file and check every value in it against its schema before anything is loaded."""
-    from ecgbench.io import regular_file
+    from ecgbench.core.io import regular_file
 
     path = regular_file(path, "suite file")
     try:

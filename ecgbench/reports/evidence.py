@@ -1,9 +1,9 @@
-"""Evidence from a run's saved predictions: what :mod:`ecgbench.statistics` needs, gathered through a
-:class:`~ecgbench.store.RunStore`, and the Markdown that every report shows of it (docs/evidence.md explains it).
+"""Evidence from a run's saved predictions: what :mod:`ecgbench.core.statistics` needs, gathered through a
+:class:`~ecgbench.run.store.RunStore`, and the Markdown that every report shows of it (docs/evidence.md explains it).
 
 :func:`gather` collects one (dataset, model) of a run: every finished seed, and for a run of several splits (k-fold,
 group-kfold) the test beats of all the splits pooled, each split's beats predicted by that split's model. The seeds'
-predictions of the same beats form the ``(n_seeds, n)`` array of :func:`~ecgbench.statistics.cluster_bootstrap`;
+predictions of the same beats form the ``(n_seeds, n)`` array of :func:`~ecgbench.core.statistics.cluster_bootstrap`;
 the resampling unit is the record (patient) where the predictions carry record ids, else the beat.
 """
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ecgbench import ec57
-from ecgbench import statistics as st
-from ecgbench.errors import EcgbenchError
-from ecgbench.store import CellKey, RunStore
+from ecgbench.core import statistics as st
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.reports import ec57
+from ecgbench.run.store import CellKey, RunStore
 
 N_RESAMPLES = st.DEFAULT_RESAMPLES
 SEED = st.DEFAULT_SEED
@@ -229,7 +229,7 @@ def binary_uncertainty_table(gathered: list[Gathered]) -> list[str]:
 
 # ---- average (per-record mean) statistics, as EC57's sumstats averages -------------------------------------------
 
-# (statistic of ecgbench.ec57, heading, the records its average leaves out)
+# (statistic of ecgbench.reports.ec57, heading, the records its average leaves out)
 AVERAGED = (
     ("v_se", "Se V", "no reference V beat"),
     ("v_pp", "+P V", "no V predicted on a reference N, S or V beat"),
@@ -260,11 +260,11 @@ def averages_apply(g: Gathered) -> bool:
 
 
 def average_statistics_table(gathered: list[Gathered]) -> list[str]:
-    """Per model, the gross (pooled) and average (per-record mean) Se and +P of V and S by EC57's sumstats rules
-    (:mod:`ecgbench.ec57`), each the mean over seeds (± SD over seeds), and a line per statistic naming the records
-    left out of its average. No lines unless every model's predictions carry record ids and the classes are EC57's
-    with V and S among them."""
-    from ecgbench.reports import mean_std
+    """Per model, the gross (pooled) and average (per-record mean) Se and +P of V and S by EC57's sumstats
+    rules (:mod:`ecgbench.reports.ec57`), each the mean over seeds (± SD over seeds), and a line per statistic
+    naming the records left out of its average. No lines unless every model's predictions carry record ids and the
+    classes are EC57's with V and S among them."""
+    from ecgbench.reports.markdown import mean_std
 
     if not gathered or not all(averages_apply(g) for g in gathered):
         return []
@@ -272,7 +272,8 @@ def average_statistics_table(gathered: list[Gathered]) -> list[str]:
     header = ["model", "seeds"] + [f"{heading} {kind}" for _, heading, _ in AVERAGED for kind in ("gross", "average")]
     lines = [
         f"Average statistics (per-record mean) beside the gross (pooled) ones, for V and S over the {n_records} "
-        "test records, by the rules of EC57's `sumstats` (`ecgbench/ec57.py`, docs/ec57.md): a record enters the "
+        "test records, by the rules of EC57's `sumstats` (`ecgbench/reports/ec57.py`, docs/ec57.md): a record "
+        "enters the "
         "Se average only if it holds reference beats of the class, the +P average only if the model predicted "
         "the class on at least one of its reference N, S or V beats (a V or S predicted on a reference F or Q "
         "beat is not a false positive for EC57, so +P gross can exceed the +P of the AAMI table above). Each "
@@ -473,7 +474,7 @@ VERDICT_NOTE = (
 
 
 def pooled_groups(store: RunStore, y: np.ndarray) -> np.ndarray | None:
-    """The record ids of :func:`~ecgbench.store.pooled_probabilities`' beats (same order), or None without them."""
+    """The record ids of :func:`~ecgbench.run.store.pooled_probabilities`' beats (same order), or None without them."""
     cells = [c for c in store.cells() if c["seed"] == 0]
     model = cells[0]["model"]
     frame = pd.concat(

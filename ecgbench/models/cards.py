@@ -24,7 +24,7 @@ def _finite(value):
 def test_intervals(y_true: np.ndarray, y_pred: np.ndarray, groups, classes) -> dict:
     """Percentile bootstrap intervals (records resampled where known, else beats) of the card's metrics and of
     every class's recall and precision."""
-    from ecgbench.statistics import cluster_bootstrap
+    from ecgbench.core.statistics import cluster_bootstrap
 
     if not len(y_true):
         return {}

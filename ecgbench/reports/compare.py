@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ecgbench.errors import EcgbenchError
-from ecgbench.evidence import (
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.reports.evidence import (
     N_RESAMPLES,
     VERDICT_NOTE,
     Gathered,
@@ -22,8 +22,8 @@ from ecgbench.evidence import (
     shown_metrics,
     unit_text,
 )
-from ecgbench.reports import BINARY_COLUMNS, SCORE_COLUMNS, proven_results
-from ecgbench.store import RunStore
+from ecgbench.reports.summary import BINARY_COLUMNS, SCORE_COLUMNS, proven_results
+from ecgbench.run.store import RunStore
 
 
 def compare_runs(run_a: RunStore, run_b: RunStore) -> pd.DataFrame:

@@ -5,7 +5,7 @@ knows nothing of how runs are stored. Every metric here is higher-is-better.
 
 Metrics from confusion matrices
     :func:`metrics_from_confusion` scores a stack of confusion matrices ``(..., k, k)`` (rows = true class) at once,
-    with the conventions of :func:`ecgbench.metrics.classification_metrics`: a zero division gives 0, and the macro
+    with the conventions of :func:`ecgbench.core.metrics.classification_metrics`: a zero division gives 0, and the macro
     averages run over the classes that occur in the true or the predicted labels (balanced accuracy over the classes
     that occur in the true labels), as scikit-learn's defaults do. Se is the recall, +P the precision.
 
@@ -108,7 +108,7 @@ def metrics_from_confusion(cm: np.ndarray, *, absent_nan: bool = False) -> dict[
 
     Returns ``accuracy``, ``balanced_accuracy``, ``f1_macro``, ``f1_weighted`` with shape ``(...)`` and the
     per-class ``recall`` (Se), ``precision`` (+P) and ``f1`` with shape ``(..., k)``. Conventions as
-    :func:`ecgbench.metrics.classification_metrics` (zero division → 0; macro averages over the classes occurring
+    :func:`ecgbench.core.metrics.classification_metrics` (zero division → 0; macro averages over the classes occurring
     in the true or predicted labels). With ``absent_nan=True`` the per-class metrics of a class absent from the
     true labels are NaN instead (the bootstrap's absent-class rule). A matrix with no beats gives NaN aggregates.
     """

@@ -2,9 +2,10 @@
 test condition, read from the ``condition`` column of its saved predictions.
 
 For ``summary.md``: per model and condition group (DS2, nstdb), accuracy, macro-F1 and the S and V Se and +P against
-SNR, one row per noise type, each with its patient-level 95% interval (:func:`~ecgbench.statistics.cluster_bootstrap`
-over the condition's beats, records resampled); a figure per model (``noise/<dataset>/<model>.png``); and the SNR at
-which each model has lost 5 points of accuracy against its clean condition. For the leaderboard: that SNR and the
+SNR, one row per noise type, each with its patient-level 95% interval
+(:func:`~ecgbench.core.statistics.cluster_bootstrap` over the condition's beats, records resampled); a figure per
+model (``noise/<dataset>/<model>.png``); and the SNR at which each model has lost 5 points of accuracy against its
+clean condition. For the leaderboard: that SNR and the
 accuracy at each SNR per model.
 """
 
@@ -15,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgbench import statistics as st
+from ecgbench.core import statistics as st
+from ecgbench.core.io import atomic_write
 from ecgbench.data.noise_track import Condition
-from ecgbench.evidence import N_RESAMPLES, SEED, Gathered, fmt, gather, shown_metrics
-from ecgbench.io import atomic_write
-from ecgbench.store import CellKey, RunStore
+from ecgbench.reports.evidence import N_RESAMPLES, SEED, Gathered, fmt, gather, shown_metrics
+from ecgbench.run.store import CellKey, RunStore
 
 DROP = 0.05  # the accuracy lost against clean that defines a model's breaking SNR
 REFERENCE_BEATS = (

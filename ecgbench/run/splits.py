@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.evaluation import SPLIT_PROTOCOLS
 from ecgbench.data import Dataset
-from ecgbench.errors import EcgbenchError
-from ecgbench.suite import PROTOCOLS
 
 
 @dataclass(frozen=True)
@@ -102,8 +102,8 @@ def make_splits(
 ) -> list[Split]:
     """The splits of ``dataset``. ``max_train_beats`` caps every training part by a stratified subsample (for runs
     that must be affordable on a small CPU); the validation and test parts stay whole."""
-    if protocol not in PROTOCOLS:
-        raise EcgbenchError(f"unknown split protocol {protocol!r}; known protocols: {', '.join(PROTOCOLS)}")
+    if protocol not in SPLIT_PROTOCOLS:
+        raise EcgbenchError(f"unknown split protocol {protocol!r}; known protocols: {', '.join(SPLIT_PROTOCOLS)}")
     if not 0 < test_size < 1 or not 0 < val_size < 1:
         raise EcgbenchError(f"test_size and val_size must lie between 0 and 1 (got {test_size}, {val_size})")
     if protocol == "auto":

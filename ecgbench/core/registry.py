@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from ecgbench.errors import EcgbenchError
+from ecgbench.core.errors import EcgbenchError
 
 T = TypeVar("T")
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# How a dataset's beats are split into training and test parts (ecgbench.run.splits says what each does)
+SPLIT_PROTOCOLS = ("auto", "predefined", "holdout", "kfold", "group-kfold")
+
 
 class Evaluation(StrEnum):
     INTRA_PATIENT = "intra-patient"  # beats of the same patients on both sides (random beat split): optimistic

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecgbench.errors import EcgbenchError
+from ecgbench.core.errors import EcgbenchError
 
 # ---- annotation codes (WFDB ecgcodes.h / ecgmap.h) -----------------------------------------------------------------
 

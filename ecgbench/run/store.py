@@ -35,8 +35,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgbench.errors import EcgbenchError
-from ecgbench.io import atomic_write, os_error_text, regular_file, sha256_array, sha256_file, write_json, write_text
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.io import (
+    atomic_write,
+    os_error_text,
+    regular_file,
+    sha256_array,
+    sha256_file,
+    write_json,
+    write_text,
+)
 
 SCHEMA_VERSION = 2
 NOT_RUN = "not run"
@@ -118,8 +126,8 @@ class RunStore:
         """Each dataset's ``evaluation`` is what its dataset and split protocol make it: the leaderboard files a run
         under it and the reports warn by it (intra-patient: optimistic), so an edited one would pass intra-patient
         numbers off as inter-patient ones."""
+        from ecgbench.core.evaluation import evaluation_of
         from ecgbench.data import dataset_spec
-        from ecgbench.evaluation import evaluation_of
 
         for name, info in manifest["datasets"].items():
             splits = info.get("splits") if isinstance(info, dict) else None
@@ -145,7 +153,7 @@ class RunStore:
     def _verify_suite(self, manifest: dict) -> None:
         """The suite that every reader trains or reports is the one the fingerprint (and the command) describes:
         an edited ``suite`` would otherwise change what a resumed run, ``run-cell`` or ``finish`` does."""
-        from ecgbench.suite import Suite
+        from ecgbench.run.suite import Suite
 
         try:
             fingerprint = Suite(**manifest["suite"]).fingerprint()
@@ -160,7 +168,7 @@ class RunStore:
 
     def planned_keys(self, manifest: dict | None = None) -> list[CellKey]:
         """Every cell of the run's plan, in run order, from its (verified) manifest alone."""
-        from ecgbench.suite import Suite
+        from ecgbench.run.suite import Suite
 
         manifest = manifest or self.read_manifest()
         suite = Suite(**manifest["suite"])
@@ -278,7 +286,7 @@ class RunStore:
         return tuple(state)
 
     def _cell_evidence_problem(self, key: CellKey, metrics: dict, manifest: dict) -> str | None:
-        from ecgbench.metrics import classification_metrics
+        from ecgbench.core.metrics import classification_metrics
 
         where = self.cell_dir(key) / CELL_METRICS
         if CellKey.of(metrics) != key:
@@ -393,14 +401,14 @@ class RunStore:
         return self.cell_dir(key) / MODEL_DIR
 
     def lock(self):
-        """The run's lock (``lock.json``): one client per run folder (:mod:`ecgbench.locks`)."""
-        from ecgbench.locks import FileLock
+        """The run's lock (``lock.json``): one client per run folder (:mod:`ecgbench.run.locks`)."""
+        from ecgbench.run.locks import FileLock
 
         return FileLock(self.root / "lock.json", f"run folder {self.root}")
 
     def cell_lock(self, key: CellKey):
         """One cell's lock, for ``run-cell``: a job array runs each cell once at a time."""
-        from ecgbench.locks import FileLock
+        from ecgbench.run.locks import FileLock
 
         return FileLock(self.cell_dir(key) / "lock.json", f"cell {key.id} of {self.root}")
 
@@ -575,7 +583,7 @@ def write_model_folder(target: Path, model, card: dict | None = None) -> dict[st
     into place once complete; returns the sha256 of every file (:func:`ecgbench.models.saving.model_checksums`)."""
     import tempfile
 
-    from ecgbench.cards import CARD_JSON, CARD_MD, card_markdown
+    from ecgbench.models.cards import CARD_JSON, CARD_MD, card_markdown
     from ecgbench.models.saving import model_checksums
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -596,7 +604,7 @@ def write_model_folder(target: Path, model, card: dict | None = None) -> dict[st
 
 
 def _umask() -> int:
-    from ecgbench.io import _UMASK
+    from ecgbench.core.io import _UMASK
 
     return _UMASK
 
@@ -706,9 +714,9 @@ def upgrade(store: RunStore) -> int:
     it was; then each step can be done again (the splits rewritten, a cell converted anew from its CSV, which is
     removed only after its new files are in place), and the manifest, written last, is what makes the run current.
     So an upgrade stopped midway (a full disk, a kill) leaves a run that the same command finishes converting."""
+    from ecgbench.core.evaluation import evaluation_of
+    from ecgbench.core.metrics import classification_metrics
     from ecgbench.data import dataset_spec
-    from ecgbench.evaluation import evaluation_of
-    from ecgbench.metrics import classification_metrics
 
     manifest = read_json(store.manifest_path)
     if not isinstance(manifest, dict):
@@ -766,7 +774,7 @@ def upgrade(store: RunStore) -> int:
             {k: v for k, v in metrics.items() if k not in ("schema_version", "predictions_sha256")},
         )
         csv.unlink()
-    from ecgbench.environment import git_commit, now
+    from ecgbench.core.environment import git_commit, now
 
     upgrades = manifest.setdefault("upgrades", [])
     upgrades.append(

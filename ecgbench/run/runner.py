@@ -1,10 +1,10 @@
 """The runner: plan a run, then execute its cells.
 
 :func:`plan_run` loads each dataset once, checks every model's data-dependent parameters against it, saves the
-splits and the manifest, and returns the cells not yet finished, each a :class:`~ecgbench.store.CellKey` of names
+splits and the manifest, and returns the cells not yet finished, each a :class:`~ecgbench.run.store.CellKey` of names
 only. :func:`run_cell` runs one cell in any process from its key, the run folder and the data directory: it reloads
 its dataset (through the beat cache), checks that it is the data the run was planned on, reads its indices from the
-saved splits, trains, predicts and stores the cell. An executor (:mod:`ecgbench.executors`) runs the list.
+saved splits, trains, predicts and stores the cell. An executor (:mod:`ecgbench.run.executors`) runs the list.
 """
 
 from __future__ import annotations
@@ -23,20 +23,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgbench.core.environment import git_commit, machine, now, versions
+from ecgbench.core.errors import EcgbenchError, Terminated, blame_the_model, signal_name
+from ecgbench.core.evaluation import evaluation_of
+from ecgbench.core.io import STORAGE_ERRNOS, os_error_text, sha256_array, writable_folder
+from ecgbench.core.memory import PeakMemory
+from ecgbench.core.metrics import binary_metrics, classification_metrics, majority_baseline
+from ecgbench.core.progress import cell_log
+from ecgbench.core.threads import pinned
 from ecgbench.data import Dataset, dataset_spec, load_dataset
-from ecgbench.environment import git_commit, machine, now, versions
-from ecgbench.errors import EcgbenchError, Terminated, blame_the_model, signal_name
-from ecgbench.evaluation import evaluation_of
-from ecgbench.io import STORAGE_ERRNOS, os_error_text, sha256_array, writable_folder
-from ecgbench.locks import FileLock
-from ecgbench.memory import PeakMemory
-from ecgbench.metrics import binary_metrics, classification_metrics, majority_baseline
 from ecgbench.models import build, check_plugins_unchanged, model_class, plugin_record
-from ecgbench.progress import cell_log
-from ecgbench.splits import make_splits, stratified_partition
-from ecgbench.store import CellKey, RunStore, beats_checksum, labels_checksum, predictions_frame, split_checksum
-from ecgbench.suite import Suite
-from ecgbench.threads import pinned
+from ecgbench.run.locks import FileLock
+from ecgbench.run.splits import make_splits, stratified_partition
+from ecgbench.run.store import CellKey, RunStore, beats_checksum, labels_checksum, predictions_frame, split_checksum
+from ecgbench.run.suite import Suite
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,9 @@ class Plan:
     cells: list[CellKey]  # every cell of the suite, in run order
     pending: list[CellKey]  # those not finished yet
     datasets: dict[str, Dataset] = field(default_factory=dict)  # loaded while planning, for in-process executors
-    lock: FileLock | None = None  # the run folder's lock, held from planning to the report (run_suite releases it)
+    lock: FileLock | None = (
+        None  # the run folder's lock, held from planning to the report (ecgbench.workflow.run_suite releases it)
+    )
 
 
 # ---- data --------------------------------------------------------------------------------------------------------
@@ -340,37 +342,12 @@ def dataset_record(dataset: Dataset, splits, suite: Suite, fingerprint: str) -> 
     }
 
 
-def finish_run(store: RunStore, failures: list[dict]) -> None:
-    """Write the report, then mark the run finished: the manifest says "complete" only once the report exists."""
-    from ecgbench.reports import write_report
-
-    with recording_stops(store, f"python -m ecgbench finish {store.root}"):
-        manifest = store.read_manifest()
-        manifest.pop("schema_version")
-        manifest.update(status="failed cells" if failures else "complete", finished=now(), failures=failures)
-        manifest.pop("partial_report", None)  # the full report replaces an earlier partial one
-        write_report(store, manifest)
-        store.write_manifest(manifest)
-
-
-def finish_partial(store: RunStore, finished: int, planned: int) -> None:
-    """The report of the cells finished so far, for a run that stopped: marked partial in the manifest
-    (``partial_report``) and at the top of summary.md; the run's status is left as it is, never "complete"."""
-    from ecgbench.reports import write_report
-
-    manifest = store.read_manifest()
-    manifest.pop("schema_version")
-    manifest["partial_report"] = {"at": now(), "finished_cells": finished, "planned_cells": planned}
-    write_report(store, manifest)
-    store.write_manifest(manifest)
-
-
 # ---- stops -------------------------------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
 def sigterm_as_interrupt():
-    """SIGTERM (a batch system's cancel, ``kill``) raises :class:`~ecgbench.errors.Terminated`, a
+    """SIGTERM (a batch system's cancel, ``kill``) raises :class:`~ecgbench.core.errors.Terminated`, a
     KeyboardInterrupt, so that a run stops as on Ctrl-C; the previous handler is restored afterwards."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -458,7 +435,7 @@ def cell_dataset(store: RunStore, key: CellKey, data_dir: Path | None, manifest:
 def models_own_code():
     """Whatever a model's fit or predict_proba raises is its cell's failure, EcgbenchError included (the checks
     of the model's own output raise one); only a full disk or a refused write, which would fail every later cell
-    too, stays a reason to stop the run (ecgbench.executors.attempt)."""
+    too, stays a reason to stop the run (ecgbench.run.executors.attempt)."""
     try:
         yield
     except OSError as exc:
@@ -512,7 +489,7 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         fit_seconds=fit_seconds,
         predict_seconds=predict_seconds,
         peak_memory_scope=peak.scope,
-        # None where unknown: NaN and infinity are not JSON (ecgbench.io.write_json refuses them)
+        # None where unknown: NaN and infinity are not JSON (ecgbench.core.io.write_json refuses them)
         peak_memory_mb=peak.mb if np.isfinite(peak.mb) else None,
         context_features=list(dataset.context_names) if n_context else [],
         commit=manifest["commit"],
@@ -527,7 +504,7 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     conditions = None if dataset.conditions is None else dataset.conditions[test]
     card = None
     if manifest.get("save_models", True):
-        from ecgbench.cards import model_card
+        from ecgbench.models.cards import model_card
 
         trained_on = None if dataset.groups is None else np.unique(dataset.groups[np.concatenate([train, val])])
         card = model_card(key, metrics, manifest, dataset, n_context, y[test], proba.argmax(axis=1), groups, trained_on)
@@ -535,40 +512,3 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     frame = predictions_frame(test, y[test], proba, dataset.classes, groups, conditions, samples)
     store.write_cell(key, frame, metrics, model if card is not None else None, card)
     return metrics
-
-
-def run_suite(
-    suite: Suite,
-    run_dir: Path,
-    data_dir: Path | None,
-    command: str,
-    executor=None,
-    plan_only: bool = False,
-    save_models: bool = True,
-) -> list[dict]:
-    """Plan the run, execute its unfinished cells, write the report; return the failed cells' records.
-    ``plan_only``: stop after planning (the cells are then run by ``run-cell``, e.g. in a job array)."""
-    from ecgbench.executors import SerialExecutor
-
-    with sigterm_as_interrupt():
-        plan = plan_run(suite, run_dir, data_dir, command, save_models)
-        try:
-            if plan_only:
-                log.info(
-                    "planned %d cell(s), %d not finished; list them with `python -m ecgbench cells %s`",
-                    len(plan.cells),
-                    len(plan.pending),
-                    run_dir,
-                )
-                return []
-            resume = resume_command(command, plan.store.root.name)
-            with recording_stops(plan.store, resume):
-                failures = (executor or SerialExecutor()).run(plan)
-                finish_run(plan.store, failures)
-            if failures:
-                log.warning(
-                    "%d cell(s) failed; to try them again (the finished ones are kept): %s", len(failures), resume
-                )
-            return failures
-        finally:
-            plan.lock.release()

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgbench.errors import EcgbenchError
+from ecgbench.core.errors import EcgbenchError
 
 COLUMNS = 6
 
@@ -22,7 +22,7 @@ def _clock(seconds: float) -> str:
 def selected_beats(store, model: str, true: str, pred: str, seed: int | None):
     """The cells of ``model`` (its lowest seed unless ``seed``), their classes, and the predictions of every one of
     their test beats of true class ``true`` predicted ``pred``, most confident first."""
-    from ecgbench.store import CellKey
+    from ecgbench.run.store import CellKey
 
     cells = [c for c in store.cells() if c["model"] == model]
     if not cells:
@@ -77,11 +77,11 @@ def write_gallery(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ecgbench.core.io import atomic_write, output_file
     from ecgbench.data import SAMPLING_RATE_HZ, resolve_data_dir
-    from ecgbench.io import atomic_write, output_file
-    from ecgbench.runner import cell_dataset, suite_dataset
-    from ecgbench.store import CellKey, resolve_run
-    from ecgbench.suite import Suite
+    from ecgbench.run.runner import cell_dataset, suite_dataset
+    from ecgbench.run.store import CellKey, resolve_run
+    from ecgbench.run.suite import Suite
 
     if most < 1:
         raise EcgbenchError(f"--max must be at least 1 (got {most})")

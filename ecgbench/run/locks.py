@@ -19,9 +19,9 @@ import socket
 import tempfile
 from pathlib import Path
 
-from ecgbench.environment import now
-from ecgbench.errors import EcgbenchError
-from ecgbench.io import regular_file
+from ecgbench.core.environment import now
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.io import regular_file
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Using what a run made: classify new recordings (predict), the gallery of classified beats."""
