@@ -54,7 +54,7 @@ def tmp_cache(tmp_path, monkeypatch):
 
 
 class LogLines(logging.Handler):
-    """Collects the "ecgbench" logger's messages (the CLI turns its propagation off, so caplog may miss them)."""
+    """Collects the "ecgbench" logger's messages, DEBUG included, whatever level the test left on the root logger."""
 
     def __init__(self, level=logging.DEBUG):
         super().__init__(level)

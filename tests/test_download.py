@@ -553,3 +553,18 @@ def test_data_fetch_command_stops_a_misbehaving_server_in_one_line(
     err = capsys.readouterr().err
     (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
     assert "Traceback" not in err and all(word in line for word in words), err
+
+
+def test_the_default_data_folder_and_the_beat_cache_share_one_user_cache_folder(tmp_path, monkeypatch):
+    from ecgbench.data import resolve_data_dir
+    from ecgbench.data.beat_cache import beat_cache_dir
+
+    monkeypatch.delenv("ECGBENCH_DATA", raising=False)
+    monkeypatch.delenv("ECGBENCH_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert resolve_data_dir() == tmp_path / "xdg" / "ecgbench"
+    assert beat_cache_dir() == resolve_data_dir() / "beats"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert resolve_data_dir() == tmp_path / "home" / ".cache" / "ecgbench"
+    assert beat_cache_dir() == tmp_path / "home" / ".cache" / "ecgbench" / "beats"

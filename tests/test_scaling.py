@@ -129,6 +129,35 @@ def test_an_interrupted_serial_run_is_finished_cell_by_cell(tmp_path, monkeypatc
     assert json.loads((folder / "manifest.json").read_text())["status"] == "complete"
 
 
+class _FailingEveryCell(executors.Executor):
+    """An executor of its own: records what it was given, fails every cell through the shared books."""
+
+    def __init__(self):
+        self.given: list[list] = []
+
+    def run_pending(self, plan):
+        self.given.append(list(plan.pending))
+        tally = executors.Tally(len(plan.pending))
+        for key in plan.pending:
+            tally.failed({"cell": key.id})
+        return tally.failures
+
+
+def test_an_executor_runs_only_the_pending_cells_and_the_shared_books_name_the_rest(log_lines):
+    from ecgbench.run.runner import Plan
+    from ecgbench.run.store import CellKey
+
+    cells = [CellKey.from_id(f"synthetic/holdout/knn/seed{seed}") for seed in range(3)]
+    plan = Plan(store=None, suite=None, data_dir=None, manifest={}, cells=cells, pending=cells[1:])
+    executor = _FailingEveryCell()
+    assert executor.run(plan) == [{"cell": key.id} for key in cells[1:]]
+    assert executor.given == [cells[1:]]
+    assert [line for line in log_lines if "kept" in line] == ["knn on synthetic/holdout seed 0: finished earlier, kept"]
+    assert log_lines[-1].startswith("progress: 2 done / 0 running / 0 left")
+    done = Plan(store=None, suite=None, data_dir=None, manifest={}, cells=cells, pending=[])
+    assert executor.run(done) == [] and len(executor.given) == 1  # nothing pending: run_pending is not called
+
+
 def test_run_cell_refuses_a_cell_the_run_does_not_have(tmp_path, capsys):
     assert run(tmp_path, "p", "--plan-only") == 0
     assert not list((tmp_path / "p").glob("cells/*/*/*/seed*/metrics.json"))

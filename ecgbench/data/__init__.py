@@ -19,6 +19,7 @@ import numpy as np
 
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.evaluation import SPLIT_PROTOCOLS, Evaluation
+from ecgbench.core.io import user_cache_dir
 from ecgbench.core.params import Param, check_params, typed_by_default
 from ecgbench.core.registry import Registry
 
@@ -195,5 +196,4 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
         return Path(data_dir).expanduser()
     if os.environ.get("ECGBENCH_DATA"):
         return Path(os.environ["ECGBENCH_DATA"]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "ecgbench"
+    return user_cache_dir()

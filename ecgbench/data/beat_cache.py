@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.core.io import atomic_write
+from ecgbench.core.io import atomic_write, user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def beat_cache_dir() -> Path:
     """``$ECGBENCH_CACHE``, else ``~/.cache/ecgbench/beats`` (never the data folder: it may be read-only)."""
     if os.environ.get("ECGBENCH_CACHE"):
         return Path(os.environ["ECGBENCH_CACHE"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecgbench" / "beats"
+    return user_cache_dir() / "beats"
 
 
 def cache_key(checksums: dict[str, str], params: dict) -> str:

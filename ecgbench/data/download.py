@@ -40,6 +40,7 @@ from ecgbench.data.kaggle import (
     PTBDB_CLASSES,
     PTBDB_NORMAL,
     KaggleFile,
+    format_counts,
     read_beats_csv,
 )
 
@@ -579,13 +580,13 @@ def _check_kaggle_file(path: Path, file: KaggleFile, classes: tuple[str, ...]) -
     _, y = read_beats_csv(path, len(classes))  # full validation; raises EcgbenchError naming line and column
     found = tuple(np.bincount(y, minlength=len(classes)).tolist())
     sha = sha256_file(path)
-    lines = [f"  {file.name}: {len(y):,} beats ({_format_counts(classes, found)})"]
+    lines = [f"  {file.name}: {len(y):,} beats ({format_counts(classes, found)})"]
     counts_match = found == file.class_counts
     if counts_match:
         lines[0] += ", as published"
     else:
         lines.append(
-            f"    published: {file.n_beats:,} beats ({_format_counts(classes, file.class_counts)}); a subset or an "
+            f"    published: {file.n_beats:,} beats ({format_counts(classes, file.class_counts)}); a subset or an "
             "edited file gives results that are not comparable with published numbers"
         )
     sha_match = True
@@ -596,10 +597,6 @@ def _check_kaggle_file(path: Path, file: KaggleFile, classes: tuple[str, ...]) -
     else:
         lines.append(f"    sha256 {sha} (no published checksum to compare with)")
     return lines, counts_match and sha_match
-
-
-def _format_counts(classes: tuple[str, ...], counts: tuple[int, ...]) -> str:
-    return ", ".join(f"{name} {count:,}" for name, count in zip(classes, counts, strict=True))
 
 
 def _found_elsewhere_hint(data_dir: Path, name: str) -> str:

@@ -312,9 +312,9 @@ def _warn_if_counts_differ(file: KaggleFile, y: np.ndarray, classes: tuple[str, 
         "(fine for a deliberate subset, otherwise check the file)",
         file.name,
         f"{file.n_beats:,}",
-        _format_counts(classes, file.class_counts),
+        format_counts(classes, file.class_counts),
         f"{len(y):,}",
-        _format_counts(classes, found),
+        format_counts(classes, found),
     )
 
 
@@ -340,7 +340,7 @@ def _with_note(provenance: dict, parts) -> dict:
     return {**provenance, "note": note} if note else provenance
 
 
-def _format_counts(classes: tuple[str, ...], counts: tuple[int, ...]) -> str:
+def format_counts(classes: tuple[str, ...], counts: tuple[int, ...]) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in zip(classes, counts, strict=True))
 
 

@@ -1,6 +1,7 @@
 """Executors run a plan's unfinished cells. The executor is not part of what a run is: any executor can finish
 a run folder that another one started, since a cell is described by names alone (:mod:`ecgbench.run.runner`).
 
+- :class:`Executor`: the interface, ``run(plan) -> failures``, and the books every executor keeps (:class:`Tally`).
 - :class:`SerialExecutor`: one cell after another in this process (the default).
 - :class:`DaskExecutor`: the cells as Dask tasks, one at a time per worker, on a LocalCluster (``--workers N``),
   an existing scheduler (``--scheduler ADDRESS``) or batch jobs through dask-jobqueue (``--cluster slurm``). A
@@ -11,6 +12,7 @@ a run folder that another one started, since a cell is described by names alone 
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import logging
 import os
@@ -91,26 +93,52 @@ def finished_line(key: CellKey, metrics: dict, seconds: float, where: str = "") 
     )
 
 
-class SerialExecutor:
-    """One cell after another in this process, on the datasets the plan loaded (today's default)."""
+class Executor(abc.ABC):
+    """What every executor is: ``run(plan)`` runs the plan's pending cells and returns the failure records of
+    those that failed (their ``error.txt`` is written); what would fail every cell is raised instead. The cells
+    finished earlier are named here, once, for all executors; :meth:`run_pending` runs the others."""
 
     def run(self, plan: Plan) -> list[dict]:
-        failures = []
         for key in plan.cells:
             if key not in plan.pending:
                 log.info("%s: finished earlier, kept", describe(key))
-        progress = RunProgress(len(plan.pending))
+        return self.run_pending(plan) if plan.pending else []
+
+    @abc.abstractmethod
+    def run_pending(self, plan: Plan) -> list[dict]:
+        """Run ``plan.pending`` (never empty), keeping the books with a :class:`Tally`."""
+
+
+class Tally:
+    """The bookkeeping every executor shares: each cell's end line, the run's progress line, the failures."""
+
+    def __init__(self, cells: int, parallel: int = 1):
+        self.progress = RunProgress(cells, parallel)
+        self.failures: list[dict] = []
+
+    def finished(self, key: CellKey, metrics: dict, seconds: float, where: str = "") -> None:
+        finished_line(key, metrics, seconds, where)
+        self.progress.cell_ended(seconds)
+
+    def failed(self, failure: dict) -> None:
+        self.failures.append(failure)
+        self.progress.cell_ended(None)
+
+
+class SerialExecutor(Executor):
+    """One cell after another in this process, on the datasets the plan loaded (today's default)."""
+
+    def run_pending(self, plan: Plan) -> list[dict]:
+        tally = Tally(len(plan.pending))
         for done, key in enumerate(plan.pending, 1):
             log.info("%s: training (cell %d of %d)", describe(key), done, len(plan.pending))
             start = time.monotonic()
             metrics, failure = attempt(plan.store, key, plan.data_dir, plan.datasets[key.dataset])
-            seconds = time.monotonic() - start
             if failure:
-                failures.append(failure)
+                tally.failed(failure)
             else:
-                finished_line(key, metrics, seconds)
-            progress.cell_ended(None if failure else seconds)
-        return failures
+                tally.finished(key, metrics, time.monotonic() - start)
+        return tally.failures
 
 
 # ---- on a Dask worker ----------------------------------------------------------------------------------------------
@@ -182,7 +210,7 @@ class WorkerDied(RuntimeError):
 # ---- the client ----------------------------------------------------------------------------------------------------
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """The cells as Dask tasks on the cluster that ``connect()`` (a context manager yielding a Client) opens.
 
     ``gpu``: route the cells of models that can use a GPU (``uses_gpu``) to workers with the resource ``GPU``;
@@ -199,16 +227,11 @@ class DaskExecutor:
         self.placements: dict[CellKey, str] = {}  # which worker ran each finished cell
         self.worker_code: set[str] = set()  # where the workers imported ecgbench from
 
-    def run(self, plan: Plan) -> list[dict]:
+    def run_pending(self, plan: Plan) -> list[dict]:
         from distributed import as_completed
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
 
-        for key in plan.cells:
-            if key not in plan.pending:
-                log.info("%s: finished earlier, kept", describe(key))
-        if not plan.pending:
-            return []
         with self.connect() as client:
             client.subscribe_topic(LOG_TOPIC, relay)
             started: set[str] = set()  # the Dask keys that a worker began (STARTED_TOPIC)
@@ -250,7 +273,7 @@ class DaskExecutor:
 
             cell_of: dict = {}
             futures = as_completed([submit(key) for key in plan.pending])
-            progress, failures = RunProgress(len(plan.pending), parallel), []
+            tally = Tally(len(plan.pending), parallel)
             watch = _NoWorkerWatch(client, futures, self.no_worker_timeout)
             try:
                 for future in futures:
@@ -279,8 +302,7 @@ class DaskExecutor:
                         died = WorkerDied(
                             f"the worker running this cell died (killed, or out of memory) {tries[key]} time(s): {exc}"
                         )
-                        failures.append(failed(plan.store, key, died))
-                        progress.cell_ended(None)
+                        tally.failed(failed(plan.store, key, died))
                         continue
                     except (EcgbenchError, FutureCancelledError):
                         if watch.stalled:  # cancelled by the watch: say why, in one line
@@ -289,23 +311,20 @@ class DaskExecutor:
                     except Exception as exc:  # could not run at all (e.g. not unpicklable on the worker)
                         if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:  # nor store its error.txt
                             raise storage_stop(key, exc) from None
-                        failures.append(failed(plan.store, key, exc))
-                        progress.cell_ended(None)
+                        tally.failed(failed(plan.store, key, exc))
                         continue
                     self.worker_code.add(result["ecgbench"])
                     if result["failure"]:
-                        failures.append(result["failure"])
-                        progress.cell_ended(None)
+                        tally.failed(result["failure"])
                         continue
                     self.placements[key] = result["worker"]
-                    finished_line(key, result["metrics"], result["seconds"], f", worker {result['worker']}")
-                    progress.cell_ended(result["seconds"])
+                    tally.finished(key, result["metrics"], result["seconds"], f", worker {result['worker']}")
             except BaseException:
                 client.cancel(list(futures.futures))
                 raise
             finally:
                 watch.stop()
-        return failures
+        return tally.failures
 
 
 class _NoWorkerWatch:
