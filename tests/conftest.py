@@ -64,6 +64,18 @@ class LogLines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
+@pytest.fixture(autouse=True)
+def _no_terminal_handler_left():
+    """main() puts its handler on the root logger, bound to the stderr of the test that called it; later tests
+    must not write into that closed stream."""
+    yield
+    from ecgbench.core.progress import TerminalHandler
+
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, TerminalHandler)]:
+        root.removeHandler(handler)
+
+
 @pytest.fixture
 def log_lines():
     logger = logging.getLogger("ecgbench")

@@ -401,3 +401,18 @@ def test_the_re_detected_noise_suite_differs_from_the_noise_suite_in_r_peaks_onl
     for model in xqrs.models:
         assert xqrs.params_for_model(model) == noise.params_for_model(model), model
     assert xqrs.split == noise.split
+
+
+def test_the_command_line_s_log_lines_reach_caplog_and_are_printed_once(tmp_path, capsys, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    args = ["run", *FAST[:2], *FAST[4:], "--plan-only", "--results-dir", str(tmp_path), "--run-id", "p"]
+    for _ in range(2):  # main() twice in one process, as here: still one terminal handler
+        assert main(args) == 0
+    planned = [r for r in caplog.records if r.name.startswith("ecgbench") and r.getMessage().startswith("planned 1")]
+    assert len(planned) == 2 and planned[0].levelno == logging.INFO
+    err = capsys.readouterr().err
+    assert err.count("planned 1 cell(s), 1 not finished") == 2, err
+    logging.getLogger("some.library").warning("a warning of another library")
+    assert "warning: some.library: a warning of another library" in capsys.readouterr().err

@@ -66,9 +66,7 @@ def read_error(path: Path, n_classes=5) -> str:
 
 
 @pytest.fixture
-def ecgbench_log(caplog, monkeypatch):
-    # Other code may stop the "ecgbench" logger from propagating to the root logger, where caplog listens.
-    monkeypatch.setattr(logging.getLogger("ecgbench"), "propagate", True)
+def ecgbench_log(caplog):
     caplog.set_level(logging.WARNING, logger="ecgbench")
     return caplog
 

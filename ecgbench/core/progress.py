@@ -21,15 +21,26 @@ class _ElapsedFormatter(logging.Formatter):
         elapsed = time.monotonic() - self.start
         minutes, seconds = divmod(int(elapsed), 60)
         prefix = {logging.WARNING: "warning: ", logging.ERROR: "error: "}.get(record.levelno, "")
-        return f"[{minutes:02d}:{seconds:02d}] {prefix}{record.getMessage()}"
+        source = "" if record.name.split(".")[0] == "ecgbench" else f"{record.name}: "  # another library's warning
+        return f"[{minutes:02d}:{seconds:02d}] {prefix}{source}{record.getMessage()}"
+
+
+class TerminalHandler(logging.StreamHandler):
+    """The command line's handler. It sits on the root logger, where every logger propagates: each line is
+    printed once (TensorFlow adds no handler of its own once the root has one), and pytest's caplog, also on
+    the root, sees the lines too."""
 
 
 def setup_logging(verbose: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    """Print ecgbench's lines from INFO up (DEBUG with ``verbose``), and other libraries' warnings, on stderr.
+    For the command line only: a library leaves the root logger to the application that embeds it."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, TerminalHandler)]:  # main() called again
+        root.removeHandler(handler)
+    handler = TerminalHandler(sys.stderr)
     handler.setFormatter(_ElapsedFormatter())
-    log.handlers[:] = [handler]
+    root.addHandler(handler)
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
-    log.propagate = False
 
 
 class ThreadHandler(logging.Handler):
