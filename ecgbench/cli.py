@@ -645,6 +645,8 @@ def cmd_list(args) -> int:
     print("models:")
     for name in model_names():
         print(f"  {name:<18} {model_class(name).description}  [{model_origin(name)}]")
+        if unavailable := model_class(name).unavailable():
+            print(f"  {'':<18} unavailable: {unavailable}")
     print(f"\ndatasets (data directory: {data_dir}):")
     for name in dataset_names():
         spec = dataset_spec(name)

@@ -26,6 +26,7 @@ from typing import ClassVar
 import numpy as np
 
 from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.extras import first_missing
 from ecgbench.core.params import Param, check_params, split_schema, typed_by_default
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class Model:
     # A model that can only be saved by pickling declares it: loading it then needs allow_pickle (--allow-pickle),
     # since unpickling runs whatever code the file names. Every other model implements _save and _load.
     saved_by_pickle: ClassVar[bool] = False
+    # The soft dependencies (import names) the model cannot do without; each comes with an extra (core.extras).
+    needs: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs):
         """Split ``default_params`` into plain defaults and ``param_schema``; an entry that a subclass sets to a
@@ -63,6 +66,7 @@ class Model:
             cls.param_schema = {**inherited, **declared}
 
     def __init__(self, n_classes: int, seed: int = 0, n_context: int = 0, **params):
+        self.require_installed()
         self.check_params(params)
         if n_context and not self.uses_context:
             raise EcgbenchError(f"model {self.name!r} does not take context features (uses_context is False)")
@@ -70,6 +74,16 @@ class Model:
         self.seed = int(seed)
         self.n_context = int(n_context)
         self.params = {**self.default_params, **params}
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why the model cannot run here (a library it ``needs`` is not installed), in one line; None if it can."""
+        return first_missing(cls.needs, f"model {cls.name!r}")
+
+    @classmethod
+    def require_installed(cls) -> None:
+        if reason := cls.unavailable():
+            raise EcgbenchError(reason)
 
     @classmethod
     def check_params(cls, params: dict, where: str | None = None) -> None:
@@ -164,6 +178,7 @@ class Model:
     def load(cls, folder: str | Path, allow_pickle: bool = False) -> Model:
         """The model saved in ``folder`` by :meth:`save`, ready to predict. A pickled model (``saved_by_pickle``)
         is refused unless ``allow_pickle``: unpickling runs whatever code the file names."""
+        cls.require_installed()
         folder = Path(folder)
         meta = read_model_meta(folder)
         if meta["model"] != cls.name:

@@ -84,6 +84,8 @@ class KerasModel(Model):
     seconds), ``best_epoch_`` (1-based epoch whose weights were kept) and ``fit_seconds_``.
     """
 
+    needs = ("tensorflow",)
+
     default_params: ClassVar[dict] = dict(COMMON_PARAMS)
     quick_params: ClassVar[dict] = dict(QUICK_PARAMS)
 

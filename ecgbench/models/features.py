@@ -114,6 +114,7 @@ def balanced_sample(y: np.ndarray, size: int, rng: np.random.Generator) -> np.nd
 @register("tsfresh-xgboost")
 class TsfreshXGBoost(Model):
     description = "tsfresh features (efficient set minus slowest calculators, FDR-selected) + XGBoost"
+    needs = ("tsfresh", "xgboost")
     default_params = {
         "n_estimators": Param(600, low=1, search=(100, 800), log=True),
         "max_depth": Param(6, low=1, search=(3, 10)),

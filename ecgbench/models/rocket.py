@@ -40,6 +40,8 @@ class RandomKernelModel(Model):
     epoch are applied per mini-batch, and test beats are transformed and classified chunk by chunk.
     """
 
+    needs = ("sktime",)
+
     uses_context = True
 
     default_params = {

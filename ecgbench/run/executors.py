@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from ecgbench.core.errors import EcgbenchError, is_model_failure
+from ecgbench.core.extras import soft_dependency
 from ecgbench.core.io import STORAGE_ERRNOS, os_error_text
 from ecgbench.core.progress import RunProgress, captured
 from ecgbench.run.runner import Plan, run_cell
@@ -405,17 +406,14 @@ def local_security():
     they and this client can connect. Needs ``cryptography``."""
     from distributed.security import Security
 
-    try:
-        return Security.temporary()
-    except ImportError:
-        raise EcgbenchError(
-            "--workers needs the cryptography package for its TLS credentials: pip install cryptography"
-        ) from None
+    soft_dependency("cryptography", "--workers (its TLS credentials)")
+    return Security.temporary()
 
 
 def local_cluster(workers: int, threads: int):
     """``--workers N``: a LocalCluster of N processes, one cell at a time each, reachable only with the
     credentials made for it (local_security), on 127.0.0.1."""
+    soft_dependency("distributed", "--workers")
 
     @contextlib.contextmanager
     def connect():
@@ -443,6 +441,7 @@ def local_cluster(workers: int, threads: int):
 
 def scheduler(address: str):
     """``--scheduler ADDRESS``: an existing Dask cluster (its own ``allowed-failures`` applies before ours)."""
+    soft_dependency("distributed", "--scheduler")
 
     @contextlib.contextmanager
     def connect():
@@ -462,10 +461,7 @@ START_TIMEOUT_S = 1800  # [cluster] start_timeout: seconds without any worker be
 
 
 def _jobqueue_class(options: dict):
-    try:
-        import dask_jobqueue
-    except ImportError:
-        raise EcgbenchError("batch clusters need dask-jobqueue: pip install 'ecgbench-suite[cluster]'") from None
+    dask_jobqueue = soft_dependency("dask_jobqueue", "--cluster (batch jobs)")
     system = options.get("system", "slurm")
     if system not in JOBQUEUE_SYSTEMS:
         raise EcgbenchError(f"[cluster] system {system!r} is not one of {', '.join(JOBQUEUE_SYSTEMS)}")
@@ -599,6 +595,7 @@ def _reported_by_us(errors: list):
 
 def jobqueue(options: dict, threads: int):
     """``--cluster``: submit ``jobs`` batch jobs (default 1), run the cells on them, cancel the jobs at the end."""
+    soft_dependency("distributed", "--cluster")
 
     @contextlib.contextmanager
     def connect():

@@ -309,6 +309,7 @@ def validate(suite: Suite, data_dir: Path) -> None:
         dataset_spec(name).check_params(suite.params_for_dataset(name))
         require_available(name, data_dir, **suite.params_for_dataset(name))
     for name in suite.models:
+        model_class(name).require_installed()
         model_class(name).check_params(suite.params_for_model(name))
     for section, names in (
         ("model_params", suite.models),

@@ -519,6 +519,7 @@ def tune(
             raise EcgbenchError(f"--write-suite {write_suite}: the file exists; add --force to overwrite it")
     data_dir = resolve_data_dir(data_dir)
     for name in suite.models:
+        model_class(name).require_installed()
         model_class(name).check_params(suite.params_for_model(name))
     dataset_spec(suite.datasets[0]).check_params(suite.params_for_dataset(suite.datasets[0]))
     # not suite.validate: the suite's test data need not be present, tune reads the development part only
@@ -650,7 +651,10 @@ def add_parser(commands) -> None:
 def cmd_tune(args) -> int:
     import shlex
 
+    from ecgbench.core.extras import soft_dependency
     from ecgbench.core.threads import set_threads
+
+    soft_dependency("optuna", "ecgbench tune")
 
     if args.threads is not None:
         if args.threads < 1:
