@@ -11,6 +11,16 @@ import pytest
 from ecgbench.data import AAMI_CLASSES, resolve_data_dir
 from ecgbench.data import wfdb_dataset as wd
 
+# Tests that ask for one of these fixtures read the real MIT-BIH / nstdb records: marked slow (the fast lane,
+# `pytest -m "not slow"`, leaves them out). Whole modules that train models or start runs mark themselves.
+REAL_DATA_FIXTURES = {"mitdb_dir", "nst_data", "real_data"}  # and every fixture that uses one
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 def find_mitdb() -> Path | None:
     import os

@@ -16,6 +16,8 @@ from ecgbench.core.errors import EcgbenchError
 from ecgbench.models.deep import CNNBiLSTM, LSTMModel, ResidualCNN
 from tests.conftest import LogLines
 
+pytestmark = pytest.mark.slow  # trains Keras networks
+
 MODELS = {"cnn": ResidualCNN, "lstm": LSTMModel, "cnn-bilstm": CNNBiLSTM}
 N_CLASSES = 3
 

@@ -16,6 +16,8 @@ import pytest
 from ecgbench.cli import main
 from ecgbench.reports import ec57
 
+pytestmark = pytest.mark.slow  # builds bxb and scores real records
+
 REPO = Path(__file__).resolve().parents[1]
 RECORDS = ["100", "101", "105", "207", "208", "232"]  # 101 and 232: no reference V; 105, 101: reference shutdown;
 # 207: ventricular flutter ([ ! ]); 208: fusion beats, unclassified beats; 232: mostly S (APCs)

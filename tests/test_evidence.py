@@ -12,6 +12,8 @@ from ecgbench.core import statistics as st
 from ecgbench.reports.compare import mcnemar_seeds_text
 from ecgbench.reports.evidence import Gathered, mcnemar, paired, paired_table, shown_metrics
 
+pytestmark = pytest.mark.slow  # compares trained runs
+
 BASE = ["--dataset", "synthetic", "--quick"]
 
 

@@ -32,6 +32,8 @@ from ecgbench.run.store import RunStore, write_npz, write_predictions
 from tests.conftest import write_plugin
 from tests.test_run_failures import SLEEPY
 
+pytestmark = pytest.mark.slow  # every test starts from a trained run and runs the command line on it again
+
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick", "--threads", "1"]
 ROCKET = "cells/synthetic/holdout/rocket/seed0"

@@ -24,6 +24,8 @@ from ecgbench.data.context import (
 from ecgbench.data.kaggle import MITBIH_TEST, MITBIH_TRAIN
 from ecgbench.run.splits import make_splits
 
+pytestmark = pytest.mark.slow  # builds the MIT-BIH datasets from the real records
+
 # Beat counts per AAMI class (N, S, V, F, Q) as rebuilt here; see the table in docs/datasets.md.
 DS1_COUNTS = (45_866, 944, 3_788, 415, 8)
 DS2_COUNTS = (44_259, 1_837, 3_221, 388, 7)

@@ -13,6 +13,8 @@ from ecgbench.models import build, model_names, register
 from ecgbench.models.check import check_data, check_model, model_checks, parametrize_with_checks
 from tests.centroid_plugin import NearestCentroid
 
+pytestmark = pytest.mark.slow  # trains every model family, one test id per (model, check)
+
 BUILTIN = ["tsfresh-xgboost", "minirocket", "rocket", "cnn", "lstm", "cnn-bilstm"]
 
 

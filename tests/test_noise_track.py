@@ -19,6 +19,8 @@ from ecgbench.data.context import context_names
 from ecgbench.data.wfdb_dataset import BeatParams, read_database
 from ecgbench.reports.noise_report import breaking_snr
 
+pytestmark = pytest.mark.slow  # builds the noise track from the real records
+
 CONTEXT = ["rr", "morphology", "pre_r", "qrs", "neighbours"]
 SMALL = {
     "train_records": ["101", "106"],

@@ -18,6 +18,8 @@ import ecgbench as ecgbench_package
 from tests import centroid_plugin
 from tests.conftest import write_plugin
 
+pytestmark = pytest.mark.slow  # installs plugins and runs them in subprocesses
+
 
 @pytest.fixture
 def plugin_path(tmp_path):

@@ -12,6 +12,8 @@ import pytest
 from ecgbench.cli import main
 from ecgbench.run.store import CellKey, RunStore
 
+pytestmark = pytest.mark.slow  # a trained run on a real record, predicted again
+
 CONTEXT = ["rr", "morphology", "pre_r", "qrs", "neighbours"]
 RECORD = "100"  # a DS2 record
 

@@ -23,6 +23,8 @@ from ecgbench.run import executors
 from ecgbench.run.store import CellKey, RunStore
 from tests.conftest import write_plugin
 
+pytestmark = pytest.mark.slow  # runs in subprocesses, killed and resumed
+
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick", "--threads", "1"]
 SLEEPY = '''

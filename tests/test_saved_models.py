@@ -14,6 +14,8 @@ from ecgbench.models.saving import load_model
 from ecgbench.run.store import CellKey, RunStore
 from tests import test_model_contract as contract
 
+pytestmark = pytest.mark.slow  # trains and saves every model family
+
 FAST = ["--model", "rocket", "--dataset", "synthetic", "--quick"]
 
 

@@ -20,6 +20,8 @@ from ecgbench.run.store import RunStore
 from ecgbench.run.suite import Suite, load_suite
 from tests.conftest import write_plugin
 
+pytestmark = pytest.mark.slow  # starts Dask clusters, subprocesses and runs
+
 REPO = Path(__file__).resolve().parents[1]
 FAST = [
     "--model",

@@ -8,6 +8,8 @@ from ecgbench.models import build
 from ecgbench.models.base import shift_priors
 from ecgbench.models.check import check_data
 
+pytestmark = pytest.mark.slow  # extracts tsfresh features and trains XGBoost
+
 
 @pytest.mark.parametrize(("early_stopping_rounds", "uses_validation"), [(0, False), (3, True)])
 def test_early_stopping_can_be_turned_off(early_stopping_rounds, uses_validation):
