@@ -26,6 +26,7 @@ def full_quick_run(tmp_path_factory):
     return code, root / "all"
 
 
+@pytest.mark.slow
 def test_run_all_quick_writes_every_report_file(full_quick_run):
     code, run = full_quick_run
     assert code == 0
@@ -59,6 +60,7 @@ def test_run_all_quick_writes_every_report_file(full_quick_run):
     assert len(splits["holdout_test"]) == table["n_test"].iloc[0]
 
 
+@pytest.mark.slow
 def test_predictions_carry_record_ids_and_the_summary_names_the_records_holding_missed_beats(full_quick_run):
     _, run = full_quick_run
     dataset = load_dataset("synthetic", n_beats=QUICK_DATASET_PARAMS["synthetic"]["n_beats"])
@@ -94,6 +96,7 @@ def test_list_says_which_real_datasets_were_not_found_and_how_to_get_them(capsys
         assert model in out
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_and_gives_the_same_report(tmp_path, capsys):
     args = ["run", *FAST, "--run-id", "r", "--results-dir", str(tmp_path)]
     assert main(args) == 0
@@ -118,6 +121,7 @@ def test_an_interrupted_run_resumes_and_gives_the_same_report(tmp_path, capsys):
     assert "Resumed run" in summary and summary.count(f"at commit `{invocations[1]['commit']}`") == 2
 
 
+@pytest.mark.slow
 def test_resuming_with_another_suite_is_refused(tmp_path, capsys):
     assert main(["run", *FAST, "--run-id", "r", "--results-dir", str(tmp_path)]) == 0
     code = main(["run", *FAST, "--seeds", "1", "--run-id", "r", "--results-dir", str(tmp_path)])
@@ -125,6 +129,7 @@ def test_resuming_with_another_suite_is_refused(tmp_path, capsys):
     assert "holds a run of another suite" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_compare_shows_the_differences_of_shared_pairs(tmp_path, capsys):
     base = ["--dataset", "synthetic", "--quick", "--results-dir", str(tmp_path)]
     assert main(["run", "--model", "minirocket", "--model", "rocket", *base, "--run-id", "a"]) == 0
@@ -146,6 +151,7 @@ def test_compare_shows_the_differences_of_shared_pairs(tmp_path, capsys):
         assert metric in out
 
 
+@pytest.mark.slow
 def test_compare_of_runs_without_shared_pairs_is_a_clear_error(tmp_path, capsys):
     base = ["--dataset", "synthetic", "--quick", "--results-dir", str(tmp_path)]
     assert main(["run", "--model", "minirocket", *base, "--run-id", "a"]) == 0
@@ -233,6 +239,7 @@ def test_prior_weights_that_do_not_fit_the_dataset_fail_before_any_cell_runs(tmp
     assert not (tmp_path / "results").exists()  # no run folder for a run that never started
 
 
+@pytest.mark.slow
 def test_a_suite_file_overrides_parameters(tmp_path):
     path = tmp_path / "suite.toml"
     path.write_text(
@@ -254,6 +261,7 @@ def test_a_suite_file_overrides_parameters(tmp_path):
     assert manifest["datasets"]["synthetic"]["n_beats"] == pytest.approx(1200, abs=50)
 
 
+@pytest.mark.slow
 def test_a_failing_model_costs_only_its_own_cell(tmp_path, capsys, monkeypatch):
     from ecgbench.models.rocket import RocketModel
 
@@ -270,6 +278,7 @@ def test_a_failing_model_costs_only_its_own_cell(tmp_path, capsys, monkeypatch):
     shutil.rmtree(run)
 
 
+@pytest.mark.slow
 def test_data_export_writes_kaggle_csvs_that_the_loader_reads_back(tmp_path, capsys):
     from ecgbench.data import load_dataset
     from ecgbench.data.kaggle import read_beats_csv
@@ -314,6 +323,7 @@ def test_committed_suites_say_what_they_are_for(path):
     assert description.strip() and "\n" not in description
 
 
+@pytest.mark.slow
 def test_a_description_edit_keeps_the_fingerprint_and_the_run_resumes(tmp_path, capsys):
     # The description says what a suite is for, not what its cells compute: editing it must not stop a resume.
     from ecgbench.run.suite import load_suite

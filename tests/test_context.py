@@ -120,6 +120,7 @@ def _allocate(mb: int) -> None:
     block[::512] = 2.0  # touched, so resident
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="per-process peaks need Linux's /proc")
 def test_peak_memory_counts_the_worker_processes_the_work_started(monkeypatch):
     from ecgbench.core import threads
@@ -138,6 +139,7 @@ def test_peak_memory_counts_the_worker_processes_the_work_started(monkeypatch):
     assert without_pool.mb < peaks[0]  # no pool: the workers' memory is not there
 
 
+@pytest.mark.slow
 def test_tsfresh_features_extracted_in_chunks_match_one_pass():
     from ecgbench.models.features import extract
 

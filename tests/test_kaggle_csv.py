@@ -406,6 +406,7 @@ def separable_two_class_files(data_dir: Path, n_normal=150, n_abnormal=150) -> N
         write_beats(data_dir / name, X.astype(np.float32), np.full(n, label))
 
 
+@pytest.mark.slow
 def test_a_two_class_run_reports_sensitivity_specificity_and_roc_auc_with_intervals(tmp_path, capsys):
     """On SYNTHETIC Kaggle-layout PTB files: the cells, results.csv and the summary carry the two-class metrics,
     the summary with beat-level intervals (the CSVs have no record ids)."""

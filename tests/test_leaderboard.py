@@ -224,6 +224,7 @@ def test_a_cross_database_run_gets_its_own_section(tmp_path):
     assert "### `wfdb-cross` (run `cross`)" in section and "| cnn | 1 | 0.8100 | " in section
 
 
+@pytest.mark.slow
 def test_the_committed_leaderboard_is_what_its_command_makes_of_the_committed_runs(tmp_path, monkeypatch):
     # Catches a hand edit of results/README.md, and a run it names that a fresh clone lacks.
     repo = PUBLISHED.parent.parent

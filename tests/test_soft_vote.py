@@ -44,6 +44,7 @@ def group_kfold_run(tmp_path_factory):
     return root / "cv"
 
 
+@pytest.mark.slow
 def test_group_kfold_run_tests_every_beat_once_with_no_patient_on_two_sides(group_kfold_run):
     splits = np.load(group_kfold_run / "splits" / "synthetic.npz")
     for model in ("minirocket", "rocket"):

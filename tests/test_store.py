@@ -76,6 +76,7 @@ def test_the_registry_refuses_a_duplicate_name_and_names_the_known_ones():
         registry.get("b")
 
 
+@pytest.mark.slow
 def test_a_run_of_an_older_schema_is_refused_until_upgraded(tmp_path, capsys):
     assert main(["run", *FAST, "--run-id", "r", "--results-dir", str(tmp_path)]) == 0
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
@@ -105,6 +106,7 @@ def test_committed_runs_are_current_and_their_reports_regenerate_identically(run
     assert cells and all(c["schema_version"] == SCHEMA_VERSION for c in cells)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["garbage metrics", "truncated predictions", "deleted predictions"])
 def test_a_damaged_finished_cell_is_named_and_computed_again_never_reused(damage, tmp_path, capsys):
     args = ["run", *FAST, "--run-id", "r", "--results-dir", str(tmp_path)]
@@ -130,6 +132,7 @@ def test_a_damaged_finished_cell_is_named_and_computed_again_never_reused(damage
     pd.testing.assert_frame_equal(before[scores], after[scores])
 
 
+@pytest.mark.slow
 def test_a_cell_that_fails_when_recomputed_leaves_no_old_result_behind(tmp_path, monkeypatch):
     from ecgbench.models.rocket import RocketModel
 

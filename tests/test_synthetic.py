@@ -110,6 +110,7 @@ def test_rhythm_compensatory_pauses():
     assert rr[5] + rr[6] <= 1.9 * patient.rr_sinus + 1e-9
 
 
+@pytest.mark.slow
 def test_classes_learnable_but_not_trivial(ds):
     X_tr, X_te, y_tr, y_te = train_test_split(ds.X, ds.y, test_size=0.2, stratify=ds.y, random_state=0)
     majority = f1_score(y_te, np.zeros_like(y_te), average="macro")

@@ -105,6 +105,7 @@ def counted(monkeypatch):
     return calls
 
 
+@pytest.mark.slow
 def test_tiny_study_stores_every_trial_with_an_equal_budget_and_reuses_the_fold_cache(suite_file, counted, capsys):
     assert tune(suite_file, "--trials", "2", "--study-id", "s", "--write-suite", "tuned.toml") == 0
     study = Path("studies/s")
@@ -143,6 +144,7 @@ def test_tiny_study_stores_every_trial_with_an_equal_budget_and_reuses_the_fold_
     assert len(counted["folds"]) == n_folds
 
 
+@pytest.mark.slow
 def test_cached_trial_scores_as_the_uncached_model(suite_file):
     from ecgbench.run.suite import load_suite
     from ecgbench.tuning.development import development_dataset, development_folds
@@ -166,6 +168,7 @@ def test_cached_trial_scores_as_the_uncached_model(suite_file):
         np.testing.assert_allclose(cached, plain, rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path, counted, monkeypatch):
     path = one_family_suite(tmp_path)
     fit_fold = tu.Tuner.fit_fold  # counting (the fixture)
@@ -207,6 +210,7 @@ def one_family_suite(tmp_path, n_folds: int = 2) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_trials_doing_badly_after_their_first_folds_are_pruned(tmp_path, monkeypatch):
     """No model is trained: trials 0-4 predict every beat right, the later ones call every beat N."""
     calls = []
@@ -226,6 +230,7 @@ def test_trials_doing_badly_after_their_first_folds_are_pruned(tmp_path, monkeyp
     assert "| minirocket | 7 (5 / 2 / 0)" in Path("studies/p/summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_failed_trials_are_recorded_and_count_and_the_time_budget_stops_a_family(tmp_path, monkeypatch):
     def failing(self, family, params, fold):
         raise ValueError("no luck")
@@ -240,6 +245,7 @@ def test_failed_trials_are_recorded_and_count_and_the_time_budget_stops_a_family
     assert len(records(Path("studies/t"), "minirocket")) == 1
 
 
+@pytest.mark.slow
 def test_workers_share_the_study_and_keep_to_the_budget(tmp_path):
     """Two processes on one journal (the spawned workers search minirocket's full space)."""
     path = one_family_suite(tmp_path)
@@ -248,6 +254,7 @@ def test_workers_share_the_study_and_keep_to_the_budget(tmp_path):
     assert sorted(r["number"] for r in trials) == [0, 1] and {r["state"] for r in trials} == {"complete"}
 
 
+@pytest.mark.slow
 def test_mitdb_inter_is_tuned_on_ds1_without_reading_any_ds2_file(tmp_path, wfdb, monkeypatch):
     """A copy of mitdb with the DS1 records only: the full dataset cannot load, tune's development set does, and
     no DS2 record is asked for."""
