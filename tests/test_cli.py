@@ -12,6 +12,7 @@ import pytest
 from ecgbench.cli import main
 from ecgbench.core.evaluation import SPLIT_PROTOCOLS
 from ecgbench.data import load_dataset
+from ecgbench.models import model_names
 from ecgbench.run.suite import QUICK_DATASET_PARAMS
 
 FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick"]
@@ -35,7 +36,7 @@ def test_run_all_quick_writes_every_report_file(full_quick_run):
     assert manifest["versions"]["tensorflow"] and manifest["versions"]["xgboost"]
     assert manifest["datasets"]["synthetic"]["synthetic"] is True
     assert len(manifest["datasets"]["synthetic"]["provenance"]["checksum"]) == 64
-    models = ["tsfresh-xgboost", "minirocket", "rocket", "cnn", "lstm", "cnn-bilstm"]
+    models = model_names()  # --all: every registered model
 
     table = pd.read_csv(run / "results.csv")
     assert sorted(table["model"]) == sorted(models)
@@ -90,7 +91,7 @@ def test_list_says_which_real_datasets_were_not_found_and_how_to_get_them(capsys
     out = capsys.readouterr().out
     assert "synthetic" in out and "present" in out
     assert "mitbih" in out and "not found" in out and "kaggle.com/datasets/shayanfazeli/heartbeat" in out
-    for model in ["tsfresh-xgboost", "minirocket", "rocket", "cnn", "lstm", "cnn-bilstm"]:
+    for model in model_names():
         assert model in out
 
 
@@ -159,7 +160,10 @@ def test_compare_of_runs_without_shared_pairs_is_a_clear_error(tmp_path, capsys)
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "--model", "nope", "--dataset", "synthetic"], "unknown model 'nope'; known models: tsfresh-xgboost"),
+        (
+            ["run", "--model", "nope", "--dataset", "synthetic"],
+            "unknown model 'nope'; known models: cnn, cnn-bilstm, lstm",
+        ),
         (["run", "--model", "cnn", "--dataset", "nope"], "unknown dataset 'nope'; known datasets:"),
         (["run", "--model", "cnn"], "--model and --dataset go together"),
         (["run"], "say what to run"),
@@ -360,6 +364,20 @@ def test_committed_runs_keep_the_fingerprint_of_their_suite_file(run, argv, monk
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # the command's suite path is the repository's
     manifest = json.loads((run / "manifest.json").read_text())
     suite = suite_from_args(build_parser().parse_args(argv), available_datasets=[])
+    assert suite.fingerprint() == manifest["suite_fingerprint"]
+
+
+def test_the_committed_run_of_every_model_keeps_its_fingerprint():
+    # run --all records every registered model and dataset in listing order (LISTED_AT of their modules): found by
+    # discovery, they must come in the order the committed run was made with, or its command would not resume it.
+    from ecgbench.cli import build_parser, suite_from_args
+
+    manifest = json.loads(
+        (Path(__file__).resolve().parent.parent / "results/synthetic-default/manifest.json").read_text()
+    )
+    argv = manifest["command"].split()[3:]
+    assert "--all" in argv
+    suite = suite_from_args(build_parser().parse_args(argv), available_datasets=manifest["suite"]["datasets"])
     assert suite.fingerprint() == manifest["suite_fingerprint"]
 
 
