@@ -638,7 +638,7 @@ def cmd_tune(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from ecgbench.data import dataset_names, dataset_spec, resolve_data_dir
+    from ecgbench.data import dataset_names, dataset_origin, dataset_spec, resolve_data_dir
     from ecgbench.models import model_class, model_names, model_origin
 
     data_dir = resolve_data_dir(args.data_dir)
@@ -649,7 +649,8 @@ def cmd_list(args) -> int:
     for name in dataset_names():
         spec = dataset_spec(name)
         missing = spec.missing(data_dir)
-        print(f"  {name:<18} {'not found' if missing else 'present':<10} {spec.description}")
+        origin = "" if dataset_origin(name) == "built-in" else f"  [{dataset_origin(name)}]"
+        print(f"  {name:<18} {'not found' if missing else 'present':<10} {spec.description}{origin}")
         if missing:
             print(f"  {'':<18} {'':<10} {missing}")
     return 0

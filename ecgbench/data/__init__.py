@@ -2,17 +2,24 @@
 
 Datasets are found by name through a registry, so that the runner never needs to know where one comes from::
 
-    @register_dataset("mitbih", description="...", is_available=lambda data_dir, **params: ...)
+    @register_dataset("mitbih", description="...", evaluation="intra-patient", missing=lambda data_dir, **params: ...)
     def load_mitbih(data_dir, **params) -> Dataset: ...
+
+A module of this package that calls ``register_dataset`` is found and imported when the registry is first read (no
+list to edit); external packages join through the entry-point group ``ecgbench.datasets``, whose entry points name
+a module that registers datasets (importing it is enough): docs/datasets.md#a-dataset-from-another-package.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +27,13 @@ import numpy as np
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.evaluation import SPLIT_PROTOCOLS, Evaluation
 from ecgbench.core.params import Param, check_params, typed_by_default
-from ecgbench.core.registry import Registry
+from ecgbench.core.registry import (
+    Registry,
+    describe_plugin,
+    entry_point_info,
+    listing_rank,
+    registering_modules,
+)
 
 BEAT_LENGTH = 187
 SAMPLING_RATE_HZ = 125
@@ -118,13 +131,55 @@ class DatasetSpec:
         return self.missing(data_dir, **params) is None
 
 
-def _load_builtin_datasets():
-    # Importing the modules runs their @register_dataset decorators, in this order (the order `data list` shows).
-    for module in ("kaggle", "synthetic", "mitdb", "cross_database", "noise_track"):
-        importlib.import_module(f"ecgbench.data.{module}")
+ENTRY_POINT_GROUP = "ecgbench.datasets"
+log = logging.getLogger(__name__)
+# The datasets that entry points brought in: name -> {"distribution", "version", "entry_point"}.
+_PLUGINS: dict[str, dict] = {}
 
 
-DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin_datasets)
+@functools.cache
+def builtin_modules() -> list[str]:
+    """The modules of this package that register datasets (they call ``register_dataset``), by name."""
+    return registering_modules(__name__, "register_dataset")
+
+
+def _load_datasets():
+    """Import the built-in dataset modules, then every entry point of ``ecgbench.datasets``."""
+    for module in builtin_modules():
+        importlib.import_module(module)
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        _load_plugin(entry_point)
+
+
+def _load_plugin(entry_point) -> None:
+    """Import one entry point and record the datasets it registers. A name already taken is refused (a dataset
+    named like a built-in one would silently be another dataset); an entry point that cannot be imported, or
+    that registers nothing, is warned about by name and skipped, so that one broken plugin takes nothing else down."""
+    info = entry_point_info(entry_point)
+    source = f"{entry_point.name!r} ({entry_point.value}, from {describe_plugin(info)})"
+    before = set(DATASETS._entries)
+    try:
+        entry_point.load()
+    except EcgbenchError as exc:  # its register_dataset took a name already registered
+        raise EcgbenchError(
+            f"plugin {describe_plugin(info)}: entry point {entry_point.name!r} could not be registered: {exc}"
+        ) from None
+    except Exception as exc:  # a broken plugin must not take the other datasets down
+        log.warning("dataset plugin %s could not be loaded, skipped: %s: %s", source, type(exc).__name__, exc)
+        return
+    # what its import registered, or, imported before, what its module registered then
+    names = [
+        name
+        for name, spec in DATASETS._entries.items()
+        if name not in before or spec.load.__module__ == entry_point.module
+    ]
+    if not names:
+        log.warning("dataset plugin %s registers no dataset, skipped: its module calls no register_dataset", source)
+    for name in names:
+        _PLUGINS[name] = info
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_datasets)
 
 
 def register_dataset(
@@ -154,6 +209,11 @@ def register_dataset(
             raise ValueError(f"dataset {name!r}: split_protocol must be one of {SPLIT_PROTOCOLS}")
         if set(params or {}) - set(defaults):
             raise ValueError(f"dataset {name!r}: params names what its loader does not take")
+        taken = DATASETS._entries.get(name)
+        if taken is not None:  # the registry would name both in full; the modules say where each comes from
+            raise EcgbenchError(
+                f"dataset {name!r} is registered twice: by {taken.load.__module__} and by {load.__module__}"
+            )
         schema = {
             **typed_by_default(defaults),
             **{k: replace(v, default=defaults[k]) for k, v in (params or {}).items()},
@@ -167,7 +227,19 @@ def register_dataset(
 
 
 def dataset_names() -> list[str]:
-    return DATASETS.names()
+    """Built-in datasets in their modules' listing order (:func:`ecgbench.core.registry.listing_rank`; in a module,
+    in the order it registers them), then plugins; the same whatever was imported first."""
+    names = DATASETS.names()  # imports the modules, whose LISTED_AT the rank reads
+    rank = listing_rank(builtin_modules())
+    return sorted(names, key=lambda name: rank.get(DATASETS.get(name).load.__module__, len(rank)))
+
+
+def dataset_origin(name: str) -> str:
+    """``built-in``, ``plugin DISTRIBUTION VERSION`` (an entry point), or the module that registered the dataset."""
+    module = dataset_spec(name).load.__module__
+    if name in _PLUGINS:
+        return f"plugin {describe_plugin(_PLUGINS[name])}"
+    return "built-in" if module.startswith("ecgbench.") else module
 
 
 def dataset_spec(name: str) -> DatasetSpec:

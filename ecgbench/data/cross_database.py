@@ -17,6 +17,9 @@ from ecgbench.data.records import records_problem
 from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
 from ecgbench.data.wfdb_dataset import DATABASE, RECORD_LIST, WFDB_PARAMS, load_wfdb_database, record_groups
 
+# Where `list` and `run --all` put this module's datasets (ecgbench.core.registry.listing_rank): as before discovery.
+LISTED_AT = 4
+
 
 @register_dataset(
     "wfdb-cross",

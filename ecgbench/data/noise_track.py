@@ -67,6 +67,9 @@ from ecgbench.data.wfdb_dataset import (
     read_records,
 )
 
+# Where `list` and `run --all` put this module's datasets (ecgbench.core.registry.listing_rank): as before discovery.
+LISTED_AT = 5
+
 NSTDB = "nstdb"
 NAME = "mitdb-noise"
 SHIPPED_RECORDS = ("118", "119")  # nstdb's sample records: these two with em noise at NST_SNRS_DB

@@ -28,6 +28,9 @@ from ecgbench.core.threads import current_threads, process_pool
 from ecgbench.models import register
 from ecgbench.models.base import Model, check_prior_weights, sample_weights, shift_priors
 
+# Where `list` and `run --all` put this module's models (ecgbench.core.registry.listing_rank): as before discovery.
+LISTED_AT = 1
+
 log = logging.getLogger(__name__)
 
 SLOW_CALCULATORS = (

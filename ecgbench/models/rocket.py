@@ -19,6 +19,9 @@ from ecgbench.core.params import Param
 from ecgbench.models import register
 from ecgbench.models.base import Model, sample_weights
 
+# Where `list` and `run --all` put this module's models (ecgbench.core.registry.listing_rank): as before discovery.
+LISTED_AT = 2
+
 log = logging.getLogger(__name__)
 
 
