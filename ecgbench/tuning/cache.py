@@ -10,8 +10,9 @@
 An entry is a checksummed ``.npz`` of :mod:`ecgbench.core.cache` (``allow_pickle=False``; never a pickle; a damaged
 one is recomputed) keyed by the sha256 of the data fingerprint, the fold's indices and the settings that decide
 the features, written atomically. The model itself is unchanged: a trial's model is the registered class, given a
-transformer (or a selection and extraction) that looks its rows up in the entry by the beat's values. ``tests/test_tuning.py`` checks that a cached trial scores as an uncached
-one. :data:`STATS` counts entries computed and reused in this process.
+transformer (or a selection and extraction) that looks its rows up in the entry by the beat's values.
+``tests/test_tuning.py`` checks that a cached trial scores as an uncached one. :data:`STATS` counts entries computed and
+reused in this process.
 """
 
 from __future__ import annotations
