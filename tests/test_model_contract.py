@@ -291,3 +291,20 @@ def test_unknown_parameter_names_the_model_and_the_known_parameters():
     message = "model 'rocket': unknown parameter\\(s\\) kernels; known parameters: .*num_kernels"
     with pytest.raises(EcgbenchError, match=message):
         build("rocket", n_classes=5, kernels=5)
+
+
+@pytest.mark.parametrize("family", ["minirocket", "rocket"])
+def test_rocket_transforms_test_beats_in_bounded_chunks_and_predicts_as_at_once(family):
+    """Peak memory must not grow with the test beats: no transform sees more than chunk_size of them, and the
+    chunks' probabilities are those of one pass, bit for bit."""
+    X, y = check_data()
+    model = build(family, n_classes=5, num_kernels=84 if family == "minirocket" else 20, max_epochs=3)
+    model.fit(X[:200], y[:200], X[200:250], y[200:250])
+    at_once = model.predict_proba(X[250:])
+    transform, sizes = model.transformer.transform, []
+    model.transformer.transform = lambda beats: sizes.append(len(beats)) or transform(beats)
+    model.predict_chunk_size = 9
+    chunked = model.predict_proba(X[250:])
+    assert max(sizes) == 9 and sum(sizes) == len(X[250:])
+    np.testing.assert_array_equal(chunked, at_once)
+    assert model.timings["compile_seconds"] > 0 and model.timings["transform_seconds"] > 0
