@@ -95,10 +95,11 @@ def write_gallery(
     datasets = {}
     for dataset in rows["dataset"].unique():  # the beats as the cell saw them (the run's data, checked)
         key = CellKey.of(next(c for c in cells if c["dataset"] == dataset))
-        if manifest["datasets"].get(dataset, {}).get("fingerprint"):
+        record = manifest.datasets.get(dataset)
+        if record is not None and record.fingerprint:
             datasets[dataset] = cell_dataset(store, key, data_dir, manifest)
         else:  # a run from before fingerprints: the beats' labels must at least be the ones it scored
-            datasets[dataset] = suite_dataset(Suite(**manifest["suite"]), dataset, data_dir)
+            datasets[dataset] = suite_dataset(Suite(**manifest.suite), dataset, data_dir)
         mine = rows[rows["dataset"] == dataset]
         index = mine["index"].to_numpy()
         loaded = datasets[dataset]
@@ -127,7 +128,8 @@ def write_gallery(
         ax.set_xticks([])
         ax.set_yticks([])
         # the run's record of the data, else (a run from before fs_used) what the data say now
-        provenance = {**dataset.provenance, **manifest["datasets"].get(row["dataset"], {}).get("provenance", {})}
+        record = manifest.datasets.get(row["dataset"])
+        provenance = {**dataset.provenance, **((record and record.provenance) or {})}
         lines = [where(row, provenance)]
         if row.get("condition"):
             lines.append(str(row["condition"]))
