@@ -78,7 +78,7 @@ def write_gallery(
     import matplotlib.pyplot as plt
 
     from ecgbench.core.io import atomic_write, output_file
-    from ecgbench.data import SAMPLING_RATE_HZ, resolve_data_dir
+    from ecgbench.data import SAMPLE, SAMPLING_RATE_HZ, resolve_data_dir
     from ecgbench.run.runner import cell_dataset, suite_dataset
     from ecgbench.run.store import CellKey, resolve_run
     from ecgbench.run.suite import Suite
@@ -110,7 +110,7 @@ def write_gallery(
             )
     if "sample" not in rows or rows["sample"].isna().any():  # a run from before the column: the data know it
         positions = [
-            datasets[d].samples[int(i)] if datasets[d].samples is not None else np.nan
+            datasets[d].columns[SAMPLE][int(i)] if SAMPLE in datasets[d].columns else np.nan
             for d, i in zip(rows["dataset"], rows["index"], strict=True)
         ]
         rows = rows.assign(sample=rows["sample"].fillna(pd.Series(positions)) if "sample" in rows else positions)

@@ -10,7 +10,6 @@ saved splits, trains, predicts and stores the cell. An executor (:mod:`ecgbench.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import random
@@ -31,7 +30,7 @@ from ecgbench.core.memory import PeakMemory
 from ecgbench.core.metrics import binary_metrics, classification_metrics, majority_baseline
 from ecgbench.core.progress import cell_log
 from ecgbench.core.threads import pinned
-from ecgbench.data import Dataset, dataset_spec, load_dataset
+from ecgbench.data import CONDITION, Dataset, dataset_spec, load_dataset
 from ecgbench.models import build, check_plugins_unchanged, model_class, plugin_record
 from ecgbench.run.locks import FileLock
 from ecgbench.run.records import CellKey, CellResult, DatasetRecord, Invocation, Manifest, Stop
@@ -65,7 +64,7 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
     if len(dataset.y) <= max_beats:
         return dataset
     rng = np.random.default_rng(seed)
-    if dataset.conditions is not None and dataset.predefined_split is not None:
+    if CONDITION in dataset.columns and dataset.predefined_split is not None:
         keep = _paired_subsample(dataset, max_beats / len(dataset.y), rng)
     else:
         keep, _ = stratified_partition(dataset.y, 1 - max_beats / len(dataset.y), rng)
@@ -73,22 +72,8 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
     if dataset.predefined_split is not None:
         # keep is sorted, so a kept beat's new index is its position in keep
         predefined = tuple(np.searchsorted(keep, part[np.isin(part, keep)]) for part in dataset.predefined_split)
-    groups = None if dataset.groups is None else dataset.groups[keep]
-    context = None if dataset.context is None else dataset.context[keep]
-    conditions = None if dataset.conditions is None else dataset.conditions[keep]
-    samples = None if dataset.samples is None else dataset.samples[keep]
     provenance = {**dataset.provenance, "subsample": {"max_beats": max_beats, "seed": seed}}
-    return dataclasses.replace(
-        dataset,
-        X=dataset.X[keep],
-        y=dataset.y[keep],
-        groups=groups,
-        context=context,
-        predefined_split=predefined,
-        provenance=provenance,
-        conditions=conditions,
-        samples=samples,
-    )
+    return dataset.subset(keep, predefined_split=predefined, provenance=provenance)
 
 
 def _paired_subsample(dataset: Dataset, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -99,7 +84,7 @@ def _paired_subsample(dataset: Dataset, fraction: float, rng: np.random.Generato
     condition by condition."""
     train, test = dataset.predefined_split
     kept = [train[stratified_partition(dataset.y[train], 1 - fraction, rng)[0]]]
-    names = dataset.conditions[test]
+    names = dataset.columns[CONDITION][test]
     rows = {name: test[names == name] for name in dict.fromkeys(names.tolist())}
     groups: dict[str, list[str]] = {}
     for name in rows:
@@ -242,7 +227,8 @@ def refuse_empty_parts(name: str, dataset: Dataset, splits, suite: Suite) -> Non
     else:
         how = f"the dataset holds {len(dataset.y):,} beats"
         fix = "give it more beats (its files or dataset parameters), or choose another split protocol"
-    conditions = [] if dataset.conditions is None else sorted(set(dataset.conditions.tolist()) - {""})
+    labels = dataset.columns.get(CONDITION)
+    conditions = [] if labels is None else sorted(set(labels.tolist()) - {""})
     for split in splits:
         problem = None
         train_classes = np.unique(dataset.y[split.train])
@@ -256,7 +242,7 @@ def refuse_empty_parts(name: str, dataset: Dataset, splits, suite: Suite) -> Non
         elif len(split.test) == 0:
             problem = "the test part is empty"
         else:
-            tested = set(dataset.conditions[split.test].tolist()) if conditions else set()
+            tested = set(labels[split.test].tolist()) if conditions else set()
             absent = [c for c in conditions if c not in tested]
             if absent:
                 problem = f"the test part holds no beat of condition(s) {', '.join(absent[:3])}"
@@ -325,7 +311,7 @@ def dataset_record(dataset: Dataset, splits, suite: Suite, fingerprint: str) -> 
                 "test_labels_sha256": labels_checksum(dataset.y[s.test]),
                 "test_records_sha256": beats_checksum(
                     None if dataset.groups is None else dataset.groups[s.test],
-                    None if dataset.conditions is None else dataset.conditions[s.test],
+                    {name: values[s.test] for name, values in dataset.columns.items()},
                 ),
             }
             for s in splits
@@ -491,14 +477,13 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         test_labels_sha256=labels_checksum(y[test]),
     )
     groups = None if dataset.groups is None else dataset.groups[test]
-    conditions = None if dataset.conditions is None else dataset.conditions[test]
     card = None
     if manifest.save_models is not False:
         from ecgbench.models.cards import model_card
 
         trained_on = None if dataset.groups is None else np.unique(dataset.groups[np.concatenate([train, val])])
         card = model_card(key, metrics, manifest, dataset, n_context, y[test], proba.argmax(axis=1), groups, trained_on)
-    samples = None if dataset.samples is None else dataset.samples[test]
-    frame = predictions_frame(test, y[test], proba, dataset.classes, groups, conditions, samples)
+    columns = {name: values[test] for name, values in dataset.columns.items()}
+    frame = predictions_frame(test, y[test], proba, dataset.classes, groups, columns)
     store.write_cell(key, frame, metrics, model if card is not None else None, card)
     return metrics

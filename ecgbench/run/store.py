@@ -330,13 +330,13 @@ class RunStore:
         y_true, y_pred = frame["y_true"].to_numpy(np.int64), frame["y_pred"].to_numpy(np.int64)
         if planned.get("test_labels_sha256") and labels_checksum(y_true) != planned["test_labels_sha256"]:
             return "its predictions' true labels (y_true) are not the test labels the run's manifest records"
-        # record ids choose the bootstrap's resampling unit and the missed-beats tables, conditions the noise
-        # track's scores: data, like the labels
-        records = beats_checksum(frame.get("group"), frame.get("condition"))
+        # record ids choose the bootstrap's resampling unit and the missed-beats tables, a text column such as
+        # the beats' conditions what is scored apart: data, like the labels
+        records = beats_checksum(frame.get("group"), beat_columns(frame))
         if planned.get("test_records_sha256", records) != records:
             return (
-                "its predictions' record ids or conditions (group, condition) are not those of the test beats "
-                "the run's manifest records"
+                "its predictions' record ids or conditions (group, text columns) are not those of the test "
+                "beats the run's manifest records"
             )
         k = len(metrics.classes)
         if len(y_true) and (y_true.min() < 0 or y_true.max() >= k or y_pred.min() < 0 or y_pred.max() >= k):
@@ -525,17 +525,27 @@ def labels_checksum(labels) -> str:
     return sha256_array(np.ascontiguousarray(labels, dtype=np.int64))
 
 
-def beats_checksum(groups, conditions) -> str | None:
-    """The checksum of the test beats' record ids and conditions, as text (the predictions keep the dataset's
-    types), or None where the dataset has neither."""
-    if groups is None and conditions is None:
+def beats_checksum(groups, columns: dict) -> str | None:
+    """The checksum of the test beats' record ids and of their per-beat text columns (a beat's test condition:
+    data the cell is scored by, like its labels), as text (the predictions keep the dataset's types), or None
+    where the dataset has neither. Numeric columns (a beat's position in its record) are not data: left out."""
+    text = {name: values for name, values in sorted(columns.items()) if np.asarray(values).dtype.kind in "OUS"}
+    if groups is None and not text:
         return None
     digest = hashlib.sha256()
-    for name, values in (("group", groups), ("condition", conditions)):
+    for name, values in ({"group": groups} | text).items():
         if values is not None:
             digest.update(f"{name}:{len(values)}\n".encode())
             digest.update("\n".join(map(str, np.asarray(values).tolist())).encode())
     return digest.hexdigest()
+
+
+PREDICTION_COLUMNS = ("index", "group", "y_true", "y_pred")  # beside the probabilities p_<class>
+
+
+def beat_columns(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """The per-beat columns of a dataset (``Dataset.columns``) that a predictions file keeps."""
+    return {c: frame[c] for c in frame.columns if c not in PREDICTION_COLUMNS and not c.startswith("p_")}
 
 
 def check_split(path: Path, split: str, parts: dict[str, np.ndarray], n_beats: int | None) -> None:
@@ -637,18 +647,14 @@ def write_predictions(path: Path, predictions: pd.DataFrame) -> None:
     )
 
 
-def predictions_frame(
-    index, y_true, proba: np.ndarray, classes, groups=None, conditions=None, samples=None
-) -> pd.DataFrame:
-    """The predictions of one cell: the beats' indices, record ids where known, test conditions where the dataset
-    has them (the noise track), labels and probabilities."""
+def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None, columns=None) -> pd.DataFrame:
+    """The predictions of one cell: the beats' indices, record ids where known, the dataset's per-beat columns
+    (``Dataset.columns``, by their names) where it has them, labels and probabilities."""
     frame = pd.DataFrame({"index": index})
     if groups is not None:  # record ids: the summary shows which records hold the missed beats
         frame["group"] = groups
-    if samples is not None:  # the beat's R peak in its record (record's own sampling rate): found in the record
-        frame["sample"] = samples
-    if conditions is not None:  # the noise track: each beat's condition (noise, SNR), scored apart
-        frame["condition"] = conditions
+    for name, values in (columns or {}).items():
+        frame[name] = values
     frame["y_true"] = y_true
     frame["y_pred"] = proba.argmax(axis=1)
     for i, name in enumerate(classes):
