@@ -3,11 +3,11 @@
 (:class:`Failure`). :class:`~ecgbench.run.store.RunStore` reads and writes them; nothing else builds their JSON.
 
 Each record writes exactly the JSON ecgbench has always written for it: its keys in the order the file already had
-them (a key added since goes after them, in the order of the record's fields), keys this ecgbench does not know
-kept as they were (``extra``), and a field that is None left out of the file, unless the record lists it in
-``NULLABLE`` (written as null). So a committed run reads and writes back unchanged. :class:`Manifest` and
-:class:`CellResult` carry the schema version themselves: ``from_json`` refuses another one, ``to_json`` writes
-the current one first.
+them (a key added since goes after them, in the order of the record's fields, unless left at its default), keys
+this ecgbench does not know kept as they were (``extra``), and a field that is None left out of the file (so
+setting one to None removes its key), unless the record lists it in ``NULLABLE`` (written as null). So a committed
+run reads and writes back unchanged. :class:`Manifest` and :class:`CellResult` carry the schema version
+themselves: ``from_json`` refuses another one, ``to_json`` writes the current one first.
 """
 
 from __future__ import annotations
@@ -56,12 +56,23 @@ class Record:
         return cls(**values, extra=extra, key_order=tuple(data))
 
     def to_dict(self) -> dict:
-        values = {name: getattr(self, name) for name in self.field_names()}
-        values = {
-            name: _encode(value) for name, value in values.items() if value is not None or name in self.NULLABLE
-        } | self.extra
+        values = {name: _encode(getattr(self, name)) for name in self.field_names() if self._written(name)}
+        values |= self.extra
         order = [key for key in self.key_order if key in values] + [key for key in values if key not in self.key_order]
         return {key: values[key] for key in order}
+
+    def _written(self, name: str) -> bool:
+        """Whether field ``name`` goes into the file: one the file had, or a new record's, unless None (null where
+        nullable); one added to a record read from a file, unless None or left at its default."""
+        value = getattr(self, name)
+        if not self.key_order or name in self.key_order:
+            return value is not None or name in self.NULLABLE
+        return value is not None and value != _default(type(self), name)
+
+
+def _default(record: type, name: str):
+    f = next(f for f in dataclasses.fields(record) if f.name == name)
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 
 
 def _required(f: dataclasses.Field) -> bool:
