@@ -39,6 +39,10 @@ BEAT_LENGTH = 187
 SAMPLING_RATE_HZ = 125
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
 
+# per-beat columns (Dataset.columns) that the runner and the reports read by name
+SAMPLE = "sample"  # the R peak's position in its record
+CONDITION = "condition"  # the test condition a beat is scored under
+
 
 @dataclass
 class Dataset:
@@ -50,7 +54,12 @@ class Dataset:
     manifest. ``validation_by_group`` asks the splits to carve the validation part by whole groups (records), so
     that no patient crosses from validation into training. ``context`` holds per-beat features that a beat cut
     at its R peak cannot show (float32, n x k; named by ``context_names``), such as the RR intervals of
-    :mod:`ecgbench.data.rr`; models that declare ``uses_context`` get them as extra columns.
+    :mod:`ecgbench.data.rr`; models that declare ``uses_context`` get them as extra columns. ``columns`` holds
+    other per-beat values, by the name of the predictions' column that keeps them beside each test beat: e.g.
+    ``sample`` (the R peak's position in its record, at the record's own rate: with ``groups`` it finds the beat
+    in its record) and ``condition`` (the test condition a beat is scored under, "" for none: scored apart, each
+    condition on its own). Its text columns are data a cell is proven against, like ``groups``
+    (:func:`ecgbench.run.store.beats_checksum`).
     """
 
     name: str
@@ -63,12 +72,7 @@ class Dataset:
     validation_by_group: bool = False  # carve the validation part by whole groups (inter-patient protocols)
     context: np.ndarray | None = None
     context_names: tuple[str, ...] = ()
-    # Per beat, the test condition it belongs to (the noise track: "DS2/clean", "DS2/em/12", ...; "" for beats of
-    # no condition, e.g. training beats): kept beside each test beat's prediction as its ``condition``.
-    conditions: np.ndarray | None = None
-    # Per beat, its R peak's sample position in its record (at the record's own sampling rate) where the beats come
-    # from records: with ``groups`` it finds any beat in its record (the predictions' ``sample`` column).
-    samples: np.ndarray | None = None
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)
@@ -81,14 +85,22 @@ class Dataset:
             self.context = np.ascontiguousarray(self.context, dtype=np.float32)
             if self.context.shape != (len(self.y), len(self.context_names)):
                 raise ValueError(f"{self.name}: context must be (n, len(context_names))")
-        if self.conditions is not None:
-            self.conditions = np.asarray(self.conditions, dtype=str)
-            if len(self.conditions) != len(self.y):
-                raise ValueError(f"{self.name}: one condition per beat expected")
-        if self.samples is not None:
-            self.samples = np.asarray(self.samples, dtype=np.int64)
-            if len(self.samples) != len(self.y):
-                raise ValueError(f"{self.name}: one sample position per beat expected")
+        self.columns = {name: np.asarray(values) for name, values in self.columns.items()}
+        for name, values in self.columns.items():
+            if values.ndim != 1 or len(values) != len(self.y):
+                raise ValueError(f"{self.name}: column {name!r} must hold one value per beat")
+
+    def subset(self, keep: np.ndarray, **changes) -> Dataset:
+        """The beats ``keep`` (indices), every per-beat field sliced alike; ``changes``: other fields replaced."""
+        return replace(
+            self,
+            X=self.X[keep],
+            y=self.y[keep],
+            groups=None if self.groups is None else self.groups[keep],
+            context=None if self.context is None else self.context[keep],
+            columns={name: values[keep] for name, values in self.columns.items()},
+            **changes,
+        )
 
     @property
     def synthetic(self) -> bool:
