@@ -337,7 +337,8 @@ def test_default_training_is_the_plain_weighted_cross_entropy_fit(data):
 def tiny_default(data):
     """The test probabilities of a tiny CNN at the default options, trained two epochs."""
     X_train, y_train, X_val, y_val, X_test, _ = data
-    return ResidualCNN(N_CLASSES, seed=0, **TINY_CNN, epochs=2).fit(X_train, y_train, X_val, y_val).predict_proba(X_test)
+    model = ResidualCNN(N_CLASSES, seed=0, **{**TINY_CNN, "epochs": 2})
+    return model.fit(X_train, y_train, X_val, y_val).predict_proba(X_test)
 
 
 @pytest.mark.parametrize(
