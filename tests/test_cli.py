@@ -377,6 +377,20 @@ def test_the_ds1_cross_validation_suite_mirrors_the_inter_patient_suite():
     assert ds1_cv.split["val_size"] == inter.split["val_size"]
 
 
+def test_the_tuning_suite_is_the_inter_patient_suite_without_its_per_family_settings():
+    # The equal-budget study (docs/decisions.md#tune-study-budget) tunes mitdb-inter's data and split; a family must
+    # not start from settings chosen on DS1 for it alone (prior weights above all: chosen on tune's own folds).
+    from ecgbench.run.suite import load_suite
+
+    inter, tune = (load_suite(SUITE_FILES[0].parent / f"{name}.toml") for name in ("mitdb-inter", "mitdb-inter-tune"))
+    assert tune.models == inter.models and tune.datasets == inter.datasets
+    assert tune.params_for_dataset("mitdb-inter") == inter.params_for_dataset("mitdb-inter")
+    assert tune.split == inter.split
+    assert all(tune.seeds_for(m) == inter.seeds_for(m) for m in inter.models)
+    assert all(tune.params_for_model(m) == {} for m in tune.models)
+    assert any(inter.params_for_model(m) for m in inter.models)  # what the tuning suite leaves out
+
+
 def test_the_noise_suite_mirrors_the_inter_patient_suite():
     # mitdb-noise scores mitdb-inter's models under noise: its models, context and model parameters must be those.
     from ecgbench.run.suite import load_suite
