@@ -395,6 +395,20 @@ def test_the_ds1_cross_validation_suite_mirrors_the_inter_patient_suite():
     assert ds1_cv.split["val_size"] == inter.split["val_size"]
 
 
+def test_the_tuning_suite_is_the_inter_patient_suite_without_its_per_family_settings():
+    # The equal-budget study (docs/decisions.md#tune-study-budget) tunes mitdb-inter's data and split; a family must
+    # not start from settings chosen on DS1 for it alone (prior weights above all: chosen on tune's own folds).
+    from ecgbench.run.suite import load_suite
+
+    inter, tune = (load_suite(SUITE_FILES[0].parent / f"{name}.toml") for name in ("mitdb-inter", "mitdb-inter-tune"))
+    assert tune.models == inter.models and tune.datasets == inter.datasets
+    assert tune.params_for_dataset("mitdb-inter") == inter.params_for_dataset("mitdb-inter")
+    assert tune.split == inter.split
+    assert all(tune.seeds_for(m) == inter.seeds_for(m) for m in inter.models)
+    assert all(tune.params_for_model(m) == {} for m in tune.models)
+    assert any(inter.params_for_model(m) for m in inter.models)  # what the tuning suite leaves out
+
+
 def test_the_suites_that_extend_mitdb_inter_restate_its_context_groups():
     # The context groups are keyed by dataset, so a suite that extends mitdb-inter on another dataset states them
     # again: mitdb-noise (and mitdb-noise-xqrs through it) must score mitdb-inter's inputs.

@@ -157,12 +157,17 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, s
     splits = {}
     for name, dataset in datasets.items():
         for model_name in suite.models:  # values that depend on the data (prior_weights: one per class) fail here
-            build(
+            model = build(
                 model_name,
                 n_classes=dataset.n_classes,
                 n_context=context_columns(dataset, model_name),
                 **suite.params_for_model(model_name),
             )
+            if model.uses_groups and dataset.groups is None:
+                raise EcgbenchError(
+                    f"model {model_name!r} needs the record id of every beat (record_normalisation = true), "
+                    f"which dataset {name!r} does not have"
+                )
         splits[name] = make_splits(dataset, **split_settings(suite, name))
         refuse_empty_parts(name, dataset, splits[name], suite)
         label = " (SYNTHETIC)" if dataset.synthetic else ""
@@ -448,13 +453,21 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
     X, n_context = model_input(dataset, key.model)
     model = build(key.model, n_classes=dataset.n_classes, seed=key.seed, n_context=n_context, **params)
     y, train, val, test = dataset.y, split["train"], split["val"], split["test"]
+    records = dataset.groups  # the record ids reach only a model that uses them (uses_groups)
     with cell_log(store.cell_dir(key) / "log.txt"), pinned() as threads, PeakMemory() as peak, models_own_code():
         start = time.perf_counter()
-        model.fit(X[train], y[train], X[val], y[val])
+        model.fit(
+            X[train],
+            y[train],
+            X[val],
+            y[val],
+            groups=None if records is None else records[train],
+            groups_val=None if records is None else records[val],
+        )
         fit_seconds = time.perf_counter() - start
         fit_timings, model.timings = model.timings, {}
         start = time.perf_counter()
-        proba = model.predict_proba(X[test])
+        proba = model.predict_proba(X[test], None if records is None else records[test])
         predict_seconds = time.perf_counter() - start
     scores = classification_metrics(y[test], proba.argmax(axis=1), dataset.classes)
     if dataset.n_classes == 2:  # normal (0) against abnormal (1): sensitivity, specificity, ROC AUC
