@@ -324,6 +324,16 @@ def test_a_bad_kaggle_file_is_named_with_its_problem(case_id, damage, words, tmp
     _assert_refused(capsys, code, words, out)
 
 
+def test_record_normalisation_on_a_dataset_without_record_ids_is_refused_before_the_run(tmp_path, capsys):
+    for name in ("mitbih_train.csv", "mitbih_test.csv"):
+        (tmp_path / name).write_text(GOOD)
+    suite = tmp_path / "suite.toml"
+    suite.write_text('datasets = ["mitbih"]\nmodels = ["cnn"]\n[model_params.cnn]\nrecord_normalisation = true\n')
+    results = tmp_path / "results"
+    code = main(["run", "--suite", str(suite), "--quick", "--results-dir", str(results), "--data-dir", str(tmp_path)])
+    _assert_refused(capsys, code, ["model 'cnn'", "record_normalisation", "dataset 'mitbih'"], results)
+
+
 def test_a_misspelled_dataset_parameter_lists_the_valid_ones_as_known(tmp_path, capsys):
     suite = tmp_path / "suite.toml"
     suite.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n[dataset_params.synthetic]\nn_beat = 100\n')

@@ -16,6 +16,7 @@ from ecgbench.cli import main
 from ecgbench.core import threads
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.run import executors
+from ecgbench.run.records import Failure
 from ecgbench.run.store import RunStore
 from ecgbench.run.suite import Suite, load_suite
 from tests.conftest import write_plugin
@@ -141,7 +142,7 @@ class _FailingEveryCell(executors.Executor):
         self.given.append(list(plan.pending))
         tally = executors.Tally(len(plan.pending))
         for key in plan.pending:
-            tally.failed({"cell": key.id})
+            tally.failed(Failure(key.id, "RuntimeError", "boom"))
         return tally.failures
 
 
@@ -152,7 +153,7 @@ def test_an_executor_runs_only_the_pending_cells_and_the_shared_books_name_the_r
     cells = [CellKey.from_id(f"synthetic/holdout/knn/seed{seed}") for seed in range(3)]
     plan = Plan(store=None, suite=None, data_dir=None, manifest={}, cells=cells, pending=cells[1:])
     executor = _FailingEveryCell()
-    assert executor.run(plan) == [{"cell": key.id} for key in cells[1:]]
+    assert executor.run(plan) == [Failure(key.id, "RuntimeError", "boom") for key in cells[1:]]
     assert executor.given == [cells[1:]]
     assert [line for line in log_lines if "kept" in line] == ["knn on synthetic/holdout seed 0: finished earlier, kept"]
     assert log_lines[-1].startswith("progress: 2 done / 0 running / 0 left")

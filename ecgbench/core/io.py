@@ -23,12 +23,6 @@ _UMASK = _current_umask()
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
-def user_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/ecgbench``, else ``~/.cache/ecgbench``: the one per-user folder that the default data
-    directory and every cache of ecgbench live under."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecgbench"
-
-
 def os_error_text(exc: OSError, file: bool = True) -> str:
     """An OSError in one line: the file (unless ``file`` is false), then the reason in lower case (``[Errno 28]
     ...: 'path'`` reads worse)."""

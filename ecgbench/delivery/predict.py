@@ -286,6 +286,11 @@ def csv_beats(loaded: LoadedModel, path: Path) -> Beats:
             f"{path}: model {loaded.where} takes {loaded.model.n_context} context features, which "
             "a CSV of beats does not have" + ("; give WFDB records" if settings["wfdb"] else "")
         )
+    if loaded.model.uses_groups:
+        raise EcgbenchError(
+            f"{path}: model {loaded.where} normalises each beat by its record (record_normalisation), and a CSV "
+            "of beats does not say which record a beat is from; give WFDB records"
+        )
     labels = values[:, -1].astype(np.int64)
     known = (labels >= 0) & (labels < len(loaded.card.get("classes") or AAMI_CLASSES))
     symbols = np.array([AAMI_CLASSES[c] if ok else "?" for c, ok in zip(labels, known, strict=True)])
@@ -316,6 +321,8 @@ def predict_beats(loaded: LoadedModel, beats: Beats) -> np.ndarray:
     from ecgbench.core.progress import duration
 
     started, parts = time.monotonic(), []
+    if loaded.model.uses_groups:  # each beat normalised by its record: the record in one piece
+        return loaded.model.predict_proba(beats.X, np.zeros(len(beats.X), dtype=np.int64))
     for begin in range(0, len(beats.X), PROGRESS_BEATS):
         parts.append(loaded.model.predict_proba(beats.X[begin : begin + PROGRESS_BEATS]))
         if len(beats.X) > PROGRESS_BEATS:

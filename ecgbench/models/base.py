@@ -13,6 +13,10 @@ Input: ``X`` is float32 ``(n, length)``, one beat per row. A model that sets ``u
 ``n_context`` > 0 where the dataset has per-beat context features (the RR intervals of ``ecgbench.data.rr``); the
 last ``n_context`` columns of its ``X`` are then those features, and :meth:`Model.split_context` separates them.
 Models that do not declare it never see context columns.
+
+A model whose ``uses_groups`` is true (a deep model with ``record_normalisation``) also takes the record id of every
+beat: ``groups`` (and ``groups_val``) in :meth:`Model.fit`, ``groups`` in :meth:`Model.predict_proba`, each record's
+beats given whole. The other models are called without them.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class Model:
     param_schema: ClassVar[dict[str, Param]] = {}  # from the Param entries of default_params (and inherited)
     quick_params: ClassVar[dict] = {}
     uses_context: ClassVar[bool] = False  # whether X may end in n_context per-beat context columns
+    uses_groups: bool = False  # whether fit and predict_proba need the record id of every beat (groups)
     picklable: ClassVar[bool] = True  # whether a fitted model pickles and predicts the same after unpickling
     predict_chunk_size: int | None = None
     # A model that can only be saved by pickling declares it: loading it then needs allow_pickle (--allow-pickle),
@@ -74,6 +79,7 @@ class Model:
         self.seed = int(seed)
         self.n_context = int(n_context)
         self.params = {**self.default_params, **params}
+        self.timings: dict[str, float] = {}  # seconds of the parts of the work a model times itself (see fit)
 
     @classmethod
     def unavailable(cls) -> str | None:
@@ -109,11 +115,18 @@ class Model:
 
     # The contract: the public methods validate, the subclass implements the underscored ones.
     def fit(
-        self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None, y_val: np.ndarray | None = None
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        X_val: np.ndarray | None = None,
+        y_val: np.ndarray | None = None,
+        groups: np.ndarray | None = None,
+        groups_val: np.ndarray | None = None,
     ) -> Model:
         """Check the training and validation parts, fit the model on them (:meth:`_fit`) and return it.
 
         ``X_val`` and ``y_val`` come together or not at all (the runner always passes them, possibly empty).
+        ``groups`` and ``groups_val``, the record ids of their beats, reach ``_fit`` only where ``uses_groups``.
         """
         X, y = self._checked_part(X, y, "X", "y")
         if X.shape[1] <= self.n_context:
@@ -126,19 +139,30 @@ class Model:
         if X_val is not None:
             X_val, y_val = self._checked_part(X_val, y_val, "X_val", "y_val", width=X.shape[1])
         self._fitted = False
-        self._fit(X, y, X_val, y_val)
+        self.timings = {}
+        if self.uses_groups:
+            groups = self._checked_groups(groups, len(X), "groups")
+            groups_val = None if X_val is None else self._checked_groups(groups_val, len(X_val), "groups_val")
+            self._fit(X, y, X_val, y_val, groups=groups, groups_val=groups_val)
+        else:
+            self._fit(X, y, X_val, y_val)
         self.n_columns_ = X.shape[1]
         self._fitted = True
         return self
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)`` of the beats of ``X``, float64 rows summing to 1."""
+    def predict_proba(self, X: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` of the beats of ``X``, float64 rows summing to 1; ``groups``, the
+        record ids of the beats, reach ``_predict_proba`` only where ``uses_groups``."""
         if not getattr(self, "_fitted", False):
             raise EcgbenchError(f"model {self.name!r}: predict_proba called before fit")
         X = self._checked_beats(X, "X", width=self.n_columns_)
         if not len(X):
             return np.zeros((0, self.n_classes))
-        proba = np.asarray(self._predict_proba(X), dtype=np.float64)
+        if self.uses_groups:
+            groups = self._checked_groups(groups, len(X), "groups")
+            proba = np.asarray(self._predict_proba(X, groups=groups), dtype=np.float64)
+        else:
+            proba = np.asarray(self._predict_proba(X), dtype=np.float64)
         problem = probability_problem(proba, len(X), self.n_classes)
         if problem:
             raise EcgbenchError(f"model {self.name!r}: predict_proba {problem}")
@@ -245,6 +269,19 @@ class Model:
                 f"(the width of the training beats)"
             )
         return X
+
+    def _checked_groups(self, groups, n: int, what: str) -> np.ndarray:
+        if groups is None:
+            raise EcgbenchError(
+                f"model {self.name!r} needs the record id of every beat ({what}), which the dataset does not have "
+                "(record_normalisation = true)"
+            )
+        groups = np.asarray(groups)
+        if groups.shape != (n,):
+            raise EcgbenchError(
+                f"model {self.name!r}: {what} must hold one record id per beat ({n}), got shape {groups.shape}"
+            )
+        return groups
 
     def _checked_part(self, X, y, x_what: str, y_what: str, width: int | None = None):
         X = self._checked_beats(X, x_what, width)

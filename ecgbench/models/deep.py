@@ -7,6 +7,13 @@ best epoch's weights restored, seeded and deterministic training, one INFO line 
 Why each of these choices, with the numbers behind them: ``docs/decisions.md`` (``#deep-inputs``,
 ``#deep-early-stopping``, ``#deep-class-weights``, ``#lstm-backwards``, ``#cnn-bilstm-learning-rate``).
 
+The options against patient shift (:mod:`ecgbench.models.deep_training`), all off by default and all searched by
+``tune``: augmentation of the training beats (``augment_*``), normalisation by the beat's own record
+(``record_normalisation``), the class balancing (``balancing``: class weights, balanced batches or focal loss with
+``focal_gamma``) and the learning-rate schedule (``lr_schedule``). Where augmentation or balanced batches are on,
+the training batches come from a Keras ``PyDataset`` drawn afresh every epoch; otherwise Keras shuffles the arrays,
+as it always did.
+
 TensorFlow is imported only inside methods, through :func:`ecgbench.core.threads.tensorflow`, so importing this
 module is cheap.
 """
@@ -22,8 +29,15 @@ import numpy as np
 from ecgbench.core.params import Param
 from ecgbench.models import register
 from ecgbench.models.base import Model, balanced_class_weights
+from ecgbench.models.deep_training import Augmentation, balanced_batch, focal_loss, record_normalised
+
+# Where `list` and `run --all` put this module's models (ecgbench.core.registry.listing_rank): as before discovery.
+LISTED_AT = 3
 
 log = logging.getLogger(__name__)
+
+BALANCING = ("class_weights", "batches", "focal")
+LR_SCHEDULES = ("plateau", "constant", "cosine")
 
 # Training settings shared by the three networks.
 COMMON_PARAMS = {
@@ -36,6 +50,20 @@ COMMON_PARAMS = {
     "lr_patience": Param(3, low=0),  # epochs without improvement before the learning rate is halved; 0 = never
     # balanced class weights ** 0.5: docs/decisions.md#deep-class-weights
     "class_weight_power": Param(0.5, low=0, search=(0.0, 1.0)),
+    # class_weights: the loss weighted by the tempered class weights; batches: every batch holds the classes about
+    # equally often (drawn with replacement), the loss unweighted; focal: the focal loss, weighted as class_weights
+    "balancing": Param("class_weights", choices=BALANCING, search_choices=BALANCING),
+    "focal_gamma": Param(2.0, low=0, search=(0.0, 5.0)),  # only with balancing = "focal"; 0 = cross-entropy
+    # plateau: halved after lr_patience epochs without improvement; cosine: decayed to 0 over the epochs
+    "lr_schedule": Param("plateau", choices=LR_SCHEDULES, search_choices=LR_SCHEDULES),
+    # augmentation strengths, in standard deviations of the training beats (shift: samples); 0 = off
+    "augment_scale": Param(0.0, low=0, below=1, search=(0.0, 0.3)),
+    "augment_wander": Param(0.0, low=0, search=(0.0, 0.5)),
+    "augment_noise": Param(0.0, low=0, search=(0.0, 0.2)),
+    "augment_shift": Param(0, low=0, search=(0, 8)),
+    "augment_stretch": Param(0.0, low=0, below=1, search=(0.0, 0.15)),
+    # beats and context relative to their own record (needs the record ids at fit and predict time)
+    "record_normalisation": Param(False, search_choices=(False, True)),
 }
 # --quick: 3 epochs; batches of 32 so that the few hundred to few thousand beats of a quick run still give the
 # network enough steps to learn something (a smoke test that shows learning, ~4-7 s a fit on 2,100 beats).
@@ -77,6 +105,42 @@ def _epoch_logger(keras, name: str, epochs: int):
     return EpochLogger()
 
 
+def _training_batches(keras, inputs, y, weights, batch_size: int, seed: int, augmentation, balanced: bool):
+    """A Keras ``PyDataset`` of training batches ``(inputs, labels, weights)``, drawn afresh every epoch: shuffled,
+    or balanced (:func:`balanced_batch`), the beats augmented (``augmentation``). Batch ``i`` of epoch ``e`` comes
+    from a generator seeded with ``(seed, e, i)``, so it is the same however often Keras asks for it."""
+    beats, context = (inputs[0], inputs[1]) if isinstance(inputs, list) else (inputs, None)
+    rows_by_class = [np.flatnonzero(y == c) for c in np.unique(y)]
+
+    class TrainingBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.epoch = 0
+            self.order = None
+
+        def __len__(self):
+            return -(-len(y) // batch_size)
+
+        def on_epoch_begin(self):
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(y))
+
+        def on_epoch_end(self):
+            self.epoch += 1
+
+        def __getitem__(self, index):
+            rng = np.random.default_rng([seed, self.epoch, index])
+            if balanced:
+                rows = balanced_batch(rows_by_class, batch_size, rng)
+            else:
+                order = self.order if self.order is not None else np.arange(len(y))
+                rows = order[index * batch_size : (index + 1) * batch_size]
+            batch = augmentation.apply(beats[rows, :, 0], rng)[:, :, None]
+            x = batch if context is None else (batch, context[rows])
+            return x, y[rows], weights[rows]
+
+    return TrainingBatches()
+
+
 class KerasModel(Model):
     """Shared training and prediction for the Keras models; subclasses implement :meth:`trunk`.
 
@@ -92,6 +156,10 @@ class KerasModel(Model):
     uses_context = True
     uses_gpu = True  # the executors route its cells to workers with the Dask resource GPU (docs/scaling.md)
     context_units = 32  # width of the dense layer that joins beat features and context
+
+    @property
+    def uses_groups(self) -> bool:
+        return bool(self.params["record_normalisation"])
 
     def trunk(self, keras, beats):
         """The network's beat features: a Keras tensor computed from the ``(batch, length, 1)`` input ``beats``."""
@@ -110,9 +178,16 @@ class KerasModel(Model):
         return keras.Model(inputs, outputs, name=self.name.replace("-", "_"))
 
     # -- helpers ---------------------------------------------------------------------------------------------
-    def _prepare(self, X: np.ndarray):
-        """Network input(s): the standardised beats with a channel axis, and the standardised context."""
+    def _split(self, X: np.ndarray, groups: np.ndarray | None):
+        """``(beats, context)`` of ``X``, relative to their records where ``record_normalisation`` is on."""
         beats, context = self.split_context(X)
+        if self.uses_groups:
+            beats, context = record_normalised(beats, context, groups)
+        return beats, context
+
+    def _prepare(self, X: np.ndarray, groups: np.ndarray | None = None):
+        """Network input(s): the standardised beats with a channel axis, and the standardised context."""
+        beats, context = self._split(X, groups)
         beats = ((beats - self.mean_) / self.scale_)[:, :, None].astype(np.float32, copy=False)
         if context is None:
             return beats
@@ -121,42 +196,72 @@ class KerasModel(Model):
     def _weights(self, y: np.ndarray, class_weights: dict[int, float]) -> np.ndarray:
         return np.array([class_weights.get(int(c), 1.0) for c in y], dtype=np.float32)
 
-    # -- the Model contract ----------------------------------------------------------------------------------
-    def _fit(self, X, y, X_val, y_val):
-        _, keras = _keras()
-        p = self.params
-        started = time.perf_counter()
-        X = np.asarray(X, dtype=np.float32)
-        y = np.asarray(y, dtype=np.int64)
-        beats, context = self.split_context(X)
+    def _class_weights(self, y: np.ndarray) -> dict[int, float]:
+        """Tempered balanced weights from the training beats, scaled to mean 1 over them (so the loss keeps its
+        usual scale)."""
+        power = float(self.params["class_weight_power"])
+        raw = {c: w**power for c, w in balanced_class_weights(y, self.n_classes).items()}
+        counts = np.bincount(y, minlength=self.n_classes)
+        mean = sum(raw[c] * counts[c] for c in raw) / len(y)
+        return {c: w / mean for c, w in raw.items()}
+
+    def _fit_scaling(self, X: np.ndarray, groups: np.ndarray | None) -> None:
+        beats, context = self._split(X, groups)
         self.mean_ = float(beats.mean())
         self.scale_ = float(beats.std()) or 1.0
         if context is not None:
             self.context_mean_ = context.mean(axis=0)
             self.context_scale_ = np.where(context.std(axis=0) > 0, context.std(axis=0), 1.0)
 
-        # Tempered balanced weights from the training beats, scaled to mean 1 over them (so the loss keeps its
-        # usual scale); the validation beats are weighted with the same per-class weights.
-        power = float(p["class_weight_power"])
-        raw = {c: w**power for c, w in balanced_class_weights(y, self.n_classes).items()}
-        counts = np.bincount(y, minlength=self.n_classes)
-        mean = sum(raw[c] * counts[c] for c in raw) / len(y)
-        class_weights = {c: w / mean for c, w in raw.items()}
+    def _compile(self, keras, network, steps_per_epoch: int) -> None:
+        p = self.params
+        learning_rate = float(p["learning_rate"])
+        if p["lr_schedule"] == "cosine":
+            learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, int(p["epochs"]) * steps_per_epoch)
+        if p["balancing"] == "focal":
+            loss = focal_loss(keras, float(p["focal_gamma"]))
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy()
+        network.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=loss, metrics=["accuracy"])
 
+    def _callbacks(self, keras, monitor: str, logger) -> list:
+        p = self.params
+        callbacks = [
+            keras.callbacks.EarlyStopping(monitor=monitor, patience=int(p["patience"]), restore_best_weights=True),
+            logger,
+        ]
+        if p["lr_schedule"] == "plateau" and int(p["lr_patience"]) > 0:
+            callbacks.insert(
+                0,
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor=monitor, factor=0.5, patience=int(p["lr_patience"]), min_lr=1e-5
+                ),
+            )
+        return callbacks
+
+    # -- the Model contract ----------------------------------------------------------------------------------
+    def _fit(self, X, y, X_val, y_val, groups=None, groups_val=None):
+        _, keras = _keras()
+        p = self.params
+        started = time.perf_counter()
+        X = np.asarray(X, dtype=np.float32)
+        y = np.asarray(y, dtype=np.int64)
+        self._fit_scaling(X, groups)
+
+        # The validation beats are weighted with the training beats' class weights whatever the balancing, so that
+        # early stopping judges every balancing by one criterion.
+        class_weights = self._class_weights(y)
         has_val = X_val is not None and y_val is not None and len(y_val) > 0
         validation = None
         if has_val:
             y_val = np.asarray(y_val, dtype=np.int64)
-            validation = (self._prepare(X_val), y_val, self._weights(y_val, class_weights))
+            validation = (self._prepare(X_val, groups_val), y_val, self._weights(y_val, class_weights))
         monitor = "val_loss" if has_val else "loss"
 
         keras.utils.set_random_seed(self.seed)
         network = self.build_network(keras, X.shape[1] - self.n_context)
-        network.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=float(p["learning_rate"])),
-            loss=keras.losses.SparseCategoricalCrossentropy(),
-            metrics=["accuracy"],
-        )
+        batch_size = int(p["batch_size"])
+        self._compile(keras, network, -(-len(y) // batch_size))
         log.debug(
             "%s: %d parameters, %d training beats, %d validation beats, class weights %s",
             self.name,
@@ -165,30 +270,18 @@ class KerasModel(Model):
             len(y_val) if has_val else 0,
             {c: round(w, 2) for c, w in class_weights.items()},
         )
-        epochs, patience = int(p["epochs"]), int(p["patience"])
+        epochs = int(p["epochs"])
         logger = _epoch_logger(keras, self.name, epochs)
-        callbacks = [
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
-            logger,
-        ]
-        if int(p["lr_patience"]) > 0:
-            callbacks.insert(
-                0,
-                keras.callbacks.ReduceLROnPlateau(
-                    monitor=monitor, factor=0.5, patience=int(p["lr_patience"]), min_lr=1e-5
-                ),
-            )
-        network.fit(
-            self._prepare(X),
-            y,
-            sample_weight=self._weights(y, class_weights),
-            validation_data=validation,
-            epochs=epochs,
-            batch_size=int(p["batch_size"]),
-            shuffle=True,
-            callbacks=callbacks,
-            verbose=0,
-        )
+        inputs = self._prepare(X, groups)
+        balanced = p["balancing"] == "batches"
+        weights = np.ones(len(y), np.float32) if balanced else self._weights(y, class_weights)
+        augmentation = Augmentation.from_params(p)
+        fit_options = dict(validation_data=validation, epochs=epochs, callbacks=self._callbacks(keras, monitor, logger))
+        if augmentation.active or balanced:
+            batches = _training_batches(keras, inputs, y, weights, batch_size, self.seed, augmentation, balanced)
+            network.fit(batches, verbose=0, **fit_options)
+        else:
+            network.fit(inputs, y, sample_weight=weights, batch_size=batch_size, shuffle=True, verbose=0, **fit_options)
         self.network_ = network
         self.history_ = logger.history
         best = min(logger.history, key=lambda h: h.get(monitor, np.inf)) if logger.history else None
@@ -230,11 +323,20 @@ class KerasModel(Model):
         if self.n_context:
             self.context_mean_, self.context_scale_ = arrays["context_mean"], arrays["context_scale"]
 
-    def _predict_proba(self, X) -> np.ndarray:
+    def _predict_proba(self, X, groups=None) -> np.ndarray:
         batch_size = self.predict_chunk_size or PREDICT_BATCH_SIZE
-        proba = self.network_.predict(self._prepare(X), batch_size=batch_size, verbose=0).astype(np.float64)
+        proba = self.network_.predict(self._prepare(X, groups), batch_size=batch_size, verbose=0).astype(np.float64)
         proba = np.clip(proba, 0.0, None)
         return proba / proba.sum(axis=1, keepdims=True)
+
+
+def stacked_lstm(layers, x, units: int, depth: int, go_backwards: bool):
+    """``depth`` LSTM layers of ``units``: the first reads ``x`` (backwards where ``go_backwards``), each further
+    one reads the whole output sequence of the one before; the last layer's final state is returned."""
+    for i in range(depth):
+        last = i == depth - 1
+        x = layers.LSTM(units, go_backwards=go_backwards and i == 0, return_sequences=not last)(x)
+    return x
 
 
 @register("cnn")
@@ -280,8 +382,9 @@ class LSTMModel(KerasModel):
     """Plain LSTM baseline: the beat as a univariate sequence, read backwards.
 
     Architecture: AveragePooling1D(``downsample``) (187 → 93 steps at the default 2) → LSTM(64), reading the
-    beat from its end to its start → Dropout(0.2) → Dense(n_classes)-softmax; ~17k parameters. The last hidden
-    state summarises the beat. Learning rate 3e-3 (the LSTM converges slowly at 1e-3 within the epoch budget).
+    beat from its end to its start (``lstm_layers`` > 1: further LSTMs over its output sequence) → Dropout(0.2) →
+    Dense(n_classes)-softmax; ~17k parameters. The last hidden state summarises the beat. Learning rate 3e-3 (the
+    LSTM converges slowly at 1e-3 within the epoch budget).
     """
 
     description = "LSTM on the (2x downsampled, time-reversed) beat"
@@ -299,6 +402,7 @@ class LSTMModel(KerasModel):
         "downsample": Param(2, low=1, search_choices=(2, 3)),
         "dropout": Param(0.2, low=0, below=1, search=(0.0, 0.5)),
         "go_backwards": Param(True),
+        "lstm_layers": Param(1, low=1, search=(1, 2)),
     }
 
     def trunk(self, keras, beats):
@@ -307,7 +411,7 @@ class LSTMModel(KerasModel):
         x = beats
         if int(p["downsample"]) > 1:
             x = layers.AveragePooling1D(pool_size=int(p["downsample"]), strides=int(p["downsample"]))(x)
-        x = layers.LSTM(int(p["units"]), go_backwards=bool(p["go_backwards"]))(x)
+        x = stacked_lstm(layers, x, int(p["units"]), int(p["lstm_layers"]), go_backwards=bool(p["go_backwards"]))
         return layers.Dropout(float(p["dropout"]))(x)
 
 
@@ -316,8 +420,8 @@ class CNNBiLSTM(KerasModel):
     """Convolutional front end and a bidirectional LSTM.
 
     Architecture: ``conv_blocks`` blocks [Conv1D(``filters``, 5)-ReLU, MaxPool(2)] (filters doubling after the
-    first block; 187 → 93 → 46 → 23 steps at the default 3 blocks) → Bidirectional(LSTM(``units``)) →
-    Dropout(0.2) → Dense(n_classes)-softmax; ~56k parameters. The convolutions pick local wave shapes and
+    first block; 187 → 93 → 46 → 23 steps at the default 3 blocks) → ``lstm_layers`` x Bidirectional(LSTM(``units``))
+    → Dropout(0.2) → Dense(n_classes)-softmax; ~56k parameters. The convolutions pick local wave shapes and
     shorten the sequence eightfold, so the recurrent part is cheap and sees the order of the waves. Learning
     rate 3e-3.
     """
@@ -330,6 +434,7 @@ class CNNBiLSTM(KerasModel):
         "filters": Param(32, low=1, search_choices=(16, 32, 64)),
         "conv_blocks": Param(3, low=1, search=(2, 4)),
         "units": Param(32, low=1, search_choices=(16, 32, 64)),
+        "lstm_layers": Param(1, low=1, search=(1, 2)),
         "dropout": Param(0.2, low=0, below=1, search=(0.0, 0.5)),
     }
 
@@ -342,5 +447,7 @@ class CNNBiLSTM(KerasModel):
             x = layers.Conv1D(filters, 5, padding="same", activation="relu")(x)
             if x.shape[1] >= 2:
                 x = layers.MaxPooling1D(pool_size=2)(x)
+        for _ in range(int(p["lstm_layers"]) - 1):
+            x = layers.Bidirectional(layers.LSTM(int(p["units"]), return_sequences=True))(x)
         x = layers.Bidirectional(layers.LSTM(int(p["units"])))(x)
         return layers.Dropout(float(p["dropout"]))(x)

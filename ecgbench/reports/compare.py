@@ -113,7 +113,8 @@ def pairing(run_a: RunStore, run_b: RunStore, dataset: str, a: Gathered, b: Gath
                     f"the saved test indices of split {split} differ (another split seed or other data): "
                     "not the same test beats"
                 )
-        fingerprints = [s.read_manifest()["datasets"].get(dataset, {}).get("fingerprint") for s in (run_a, run_b)]
+        records = [s.read_manifest().datasets.get(dataset) for s in (run_a, run_b)]
+        fingerprints = [record and record.fingerprint for record in records]
         if all(fingerprints) and fingerprints[0] != fingerprints[1]:
             return False, "the datasets' fingerprints differ: the same indices name other beats"
     else:

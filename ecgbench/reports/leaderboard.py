@@ -327,8 +327,8 @@ def left_out(runs) -> dict[tuple[str, str], str]:
     tables leave out: synthetic data, and a dataset without one finished cell in the run's table."""
     out = {}
     for run_dir, manifest, table, _ in runs:
-        for dataset, info in manifest["datasets"].items():
-            if info.get("synthetic"):
+        for dataset, info in manifest.datasets.items():
+            if info.synthetic:
                 out[run_dir.name, dataset] = SYNTHETIC_REASON
             elif not len(table) or dataset not in set(table["dataset"]):
                 out[run_dir.name, dataset] = "no finished cell in its results.csv"
@@ -361,19 +361,19 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
     lines += ["## Runs", "", "| run | data | command | commit | machine |", "|---|---|---|---|---|"]
     for run_dir, manifest, _, _ in runs:
         data = ", ".join(
-            f"{name}{' (SYNTHETIC)' if info.get('synthetic') else ''}"
-            f"{' (not the published files)' if info.get('provenance', {}).get('note') else ''}"
-            for name, info in manifest["datasets"].items()
+            f"{name}{' (SYNTHETIC)' if info.synthetic else ''}"
+            f"{' (not the published files)' if (info.provenance or {}).get('note') else ''}"
+            for name, info in manifest.datasets.items()
         )
-        machine = manifest["machine"]
+        machine = manifest.machine
         where = f"{machine['cpu_count']} CPUs, {machine.get('accelerator', 'none (CPU)')}"
-        dirty = " (uncommitted changes)" if manifest.get("dirty") else ""
-        partial = manifest.get("partial_report")  # finish --partial: say so wherever its numbers are shown
+        dirty = " (uncommitted changes)" if manifest.dirty else ""
+        partial = manifest.partial_report  # finish --partial: say so wherever its numbers are shown
         if partial:
             data += f" (**PARTIAL**: {partial['finished_cells']} of {partial['planned_cells']} cells)"
         lines.append(
-            f"| [`{run_dir.name}`]({run_dir.name}/summary.md) | {data} | `{manifest['command']}` | "
-            f"`{manifest['commit'][:10]}`{dirty} | {where} |"
+            f"| [`{run_dir.name}`]({run_dir.name}/summary.md) | {data} | `{manifest.command}` | "
+            f"`{manifest.commit[:10]}`{dirty} | {where} |"
         )
     lines.append("")
     if excluded:
@@ -385,15 +385,15 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
     for evaluation, title in SECTION_TITLES.items():
         sections = []
         for run_dir, manifest, table, store in runs:
-            for dataset, info in manifest["datasets"].items():
-                if (run_dir.name, dataset) in excluded or Evaluation(info["evaluation"]) is not evaluation:
+            for dataset, info in manifest.datasets.items():
+                if (run_dir.name, dataset) in excluded or Evaluation(info.evaluation) is not evaluation:
                     continue
                 if evaluation is Evaluation.NOISE_STRESS:  # scored per condition, from the saved predictions
                     from ecgbench.reports.noise_report import leaderboard_section
 
-                    sections += leaderboard_section(dataset, info, run_dir.name, store, manifest["suite"]["models"])
+                    sections += leaderboard_section(dataset, info, run_dir.name, store, manifest.suite["models"])
                     continue
-                rows = model_rows(table[table["dataset"] == dataset], manifest["suite"]["models"])
+                rows = model_rows(table[table["dataset"] == dataset], manifest.suite["models"])
                 sections += dataset_section(
                     dataset,
                     run_dir.name,
@@ -401,8 +401,8 @@ def leaderboard_markdown(stores: list[RunStore], published: dict, command: str) 
                     evaluation,
                     published,
                     store,
-                    tuple(info.get("classes", CLASSES)),
-                    info.get("provenance", {}).get("note"),
+                    tuple(info.classes or CLASSES),
+                    (info.provenance or {}).get("note"),
                 )
         if sections:
             lines += [f"## {title}", "", *sections]

@@ -20,6 +20,7 @@ from ecgbench.core import statistics as st
 from ecgbench.core.io import atomic_write
 from ecgbench.data.noise_track import Condition
 from ecgbench.reports.evidence import N_RESAMPLES, SEED, Gathered, fmt, gather, shown_metrics
+from ecgbench.run.records import DatasetRecord
 from ecgbench.run.store import CellKey, RunStore
 
 DROP = 0.05  # the accuracy lost against clean that defines a model's breaking SNR
@@ -37,10 +38,10 @@ DETECTED_BEATS = (
 )
 
 
-def _detected(info: dict) -> dict | None:
+def _detected(info: DatasetRecord) -> dict | None:
     """The detector's counts per condition where the run re-detected R peaks (``r_peaks = "xqrs"``), else None;
     ``info``: the dataset's entry in the run's manifest."""
-    return info.get("provenance", {}).get("detection")
+    return (info.provenance or {}).get("detection")
 
 
 def detection_table(detection: dict) -> list[str]:
@@ -161,7 +162,9 @@ def write_noise_figure(path: Path, model: str, results: dict, metrics: list[tupl
     plt.close(fig)
 
 
-def summary_section(store: RunStore, dataset: str, info: dict, models: list[str], cells: list[dict]) -> list[str]:
+def summary_section(
+    store: RunStore, dataset: str, info: DatasetRecord, models: list[str], cells: list[dict]
+) -> list[str]:
     """The summary's noise section (module docstring); ``info``: the dataset's entry in the run's manifest."""
     detection = _detected(info)
     lines = [
@@ -210,7 +213,9 @@ def summary_section(store: RunStore, dataset: str, info: dict, models: list[str]
     return lines
 
 
-def leaderboard_section(dataset: str, info: dict, run_id: str, store: RunStore, models: list[str]) -> list[str]:
+def leaderboard_section(
+    dataset: str, info: DatasetRecord, run_id: str, store: RunStore, models: list[str]
+) -> list[str]:
     """The leaderboard's noise table: per model and (group, noise), the accuracy clean and at each SNR (mean over
     seeds) and the SNR at which it has lost 5 points; ``info``: the dataset's entry in the run's manifest."""
     cells = store.cells()

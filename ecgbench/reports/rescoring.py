@@ -17,6 +17,7 @@ from ecgbench.core.environment import git_commit
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.metrics import classification_metrics
 from ecgbench.models.base import shift_priors
+from ecgbench.run.records import Manifest
 from ecgbench.run.store import RunStore, pooled_probabilities
 
 PRIOR_WEIGHT_GRID = {"S": (0.5, 1, 1.5, 2, 3), "V": (1, 1.5, 2, 3, 4, 6, 8), "F": (1, 0.3, 0.1)}
@@ -25,16 +26,16 @@ PRIOR_WEIGHT_RULE = (
 )
 
 
-def header(title: str, command: str, store: RunStore, manifest: dict) -> list[str]:
+def header(title: str, command: str, store: RunStore, manifest: Manifest) -> list[str]:
     """The opening lines of a rescored report: what made it, from which run; SYNTHETIC in the title where the run's
     data is, as every report of synthetic numbers must say."""
-    synthetic = any(info["synthetic"] for info in manifest["datasets"].values())
+    synthetic = any(info.synthetic for info in manifest.datasets.values())
     return [
         f"# {title}" + (" (SYNTHETIC data)" if synthetic else ""),
         "",
         f"- command: `{command}`",
         f"- commit: `{git_commit()['commit']}`",
-        f"- run: `{store.root.name}` (`{manifest['command']}`, commit `{manifest['commit']}`)",
+        f"- run: `{store.root.name}` (`{manifest.command}`, commit `{manifest.commit}`)",
     ]
 
 

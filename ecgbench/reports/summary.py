@@ -15,6 +15,7 @@ from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.evaluation import Evaluation
 from ecgbench.data import AAMI_CLASSES
 from ecgbench.reports.markdown import mean_std
+from ecgbench.run.records import DatasetRecord, Manifest
 from ecgbench.run.store import RESULTS_FLOAT_FORMAT, SCHEMA_VERSION, CellKey, RunStore
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def proven_results(store: RunStore) -> pd.DataFrame:
     import io
 
     on_disk = store.read_results()
-    partial = store.read_manifest().get("partial_report")
+    partial = store.read_manifest().partial_report
     if partial:
         log.warning(
             "%s holds a PARTIAL report (finish --partial): %d of %d cells finished",
@@ -97,7 +98,7 @@ def proven_results(store: RunStore) -> pd.DataFrame:
     return table
 
 
-def write_report(store: RunStore, manifest: dict | None = None) -> None:
+def write_report(store: RunStore, manifest: Manifest | None = None) -> None:
     """results.csv, metrics.json, summary.md and the heatmaps, from the cell files alone (and the manifest:
     ``manifest`` where the caller is about to write a new one)."""
     from ecgbench.reports.plots import write_heatmap
@@ -124,7 +125,7 @@ def write_report(store: RunStore, manifest: dict | None = None) -> None:
             stale.unlink()
 
 
-def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dict[str, list[str]]:
+def evidence_sections(store: RunStore, manifest: Manifest, cells: list[dict]) -> dict[str, list[str]]:
     """Per dataset, the uncertainty table and, where it applies, the ranking over folds or patients
     (:mod:`ecgbench.reports.evidence`), models in the suite's order."""
     from ecgbench.reports.evidence import average_statistics_section, ranking_section, uncertainty_table
@@ -132,8 +133,8 @@ def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dic
     sections = {}
     for dataset in dict.fromkeys(c["dataset"] for c in cells):
         present = {c["model"] for c in cells if c["dataset"] == dataset}
-        models = [m for m in manifest["suite"]["models"] if m in present]
-        evaluation = manifest["datasets"].get(dataset, {}).get("evaluation", "")
+        models = [m for m in manifest.suite["models"] if m in present]
+        evaluation = manifest.datasets.get(dataset, DatasetRecord()).evaluation or ""
         sections[dataset] = [
             *uncertainty_table(store, dataset, models, cells),
             *average_statistics_section(store, dataset, models, cells),
@@ -142,35 +143,35 @@ def evidence_sections(store: RunStore, manifest: dict, cells: list[dict]) -> dic
         if evaluation == Evaluation.NOISE_STRESS:  # the noise track: every condition scored on its own
             from ecgbench.reports.noise_report import summary_section
 
-            sections[dataset] += summary_section(store, dataset, manifest["datasets"][dataset], models, cells)
+            sections[dataset] += summary_section(store, dataset, manifest.datasets[dataset], models, cells)
     return sections
 
 
 def summary_markdown(
-    manifest: dict, table: pd.DataFrame, missed: pd.DataFrame, evidence: dict[str, list[str]] | None = None
+    manifest: Manifest, table: pd.DataFrame, missed: pd.DataFrame, evidence: dict[str, list[str]] | None = None
 ) -> str:
-    lines = [f"# ecgbench run `{manifest['run_id']}`", ""]
-    partial = manifest.get("partial_report")
+    lines = [f"# ecgbench run `{manifest.run_id}`", ""]
+    partial = manifest.partial_report
     if partial:  # finish --partial: the run stopped; these tables hold only the cells that finished
         lines += [
             f"> **PARTIAL report**: {partial['finished_cells']} of {partial['planned_cells']} cells finished "
-            f"(written {partial['at']}; the run's status: {manifest['status']}). Means, intervals and rankings "
+            f"(written {partial['at']}; the run's status: {manifest.status}). Means, intervals and rankings "
             "below rest on the finished cells only; resume the run to complete it.",
             "",
         ]
-    if manifest["suite"].get("description"):  # .get: runs planned before suites had descriptions
-        lines += [manifest["suite"]["description"], ""]
-    dirty = " (with uncommitted changes)" if manifest.get("dirty") else ""
+    if manifest.suite.get("description"):  # .get: runs planned before suites had descriptions
+        lines += [manifest.suite["description"], ""]
+    dirty = " (with uncommitted changes)" if manifest.dirty else ""
     lines += [
-        f"- command: `{manifest['command']}`",
-        f"- commit: `{manifest['commit']}`{dirty}",
-        f"- finished: {manifest.get('finished', 'not yet')}; status: {manifest['status']}",
-        f"- machine: {manifest['machine']['processor']}, {manifest['machine']['cpu_count']} CPUs, "
-        f"{manifest['machine']['threads_per_cell']} threads per cell",
+        f"- command: `{manifest.command}`",
+        f"- commit: `{manifest.commit}`{dirty}",
+        f"- finished: {manifest.finished or 'not yet'}; status: {manifest.status}",
+        f"- machine: {manifest.machine['processor']}, {manifest.machine['cpu_count']} CPUs, "
+        f"{manifest.machine['threads_per_cell']} threads per cell",
         "- full versions, checksums and parameters: `manifest.json`; every cell: `results.csv`",
         "",
     ]
-    invocations = manifest.get("invocations", [])
+    invocations = manifest.invocations
     if len(invocations) > 1:  # a resumed run: each invocation ran only the cells not yet finished
         lines += [
             "Resumed run; its invocations, each of which ran the cells not finished before it (a cell's "
@@ -178,50 +179,50 @@ def summary_markdown(
             "",
         ]
         lines += [
-            f"- {i['started']}: `{i['command']}` at commit `{i['commit']}`"
-            f"{' (with uncommitted changes)' if i.get('dirty') else ''}"
+            f"- {i.started}: `{i.command}` at commit `{i.commit}`{' (with uncommitted changes)' if i.dirty else ''}"
             for i in invocations
         ]
         lines += [""]
-    if manifest["suite"].get("quick"):
+    if manifest.suite.get("quick"):
         lines += [
             "> **Quick run** (`--quick`): smoke-sized data and models. These numbers only show that the harness works.",
             "",
         ]
-    order = {name: i for i, name in enumerate(manifest["suite"]["models"])}  # the suite's order, not the alphabet
+    order = {name: i for i, name in enumerate(manifest.suite["models"])}  # the suite's order, not the alphabet
     table = table.sort_values("model", key=lambda models: models.map(order), kind="stable")
     for dataset, rows in table.groupby("dataset", sort=False):
-        lines += _dataset_section(dataset, rows, manifest["datasets"].get(dataset, {}))
+        lines += _dataset_section(dataset, rows, manifest.datasets.get(dataset, DatasetRecord()))
         lines += (evidence or {}).get(dataset, [])
         missed_here = missed[missed["dataset"] == dataset]
         if not missed_here.empty:
             lines = lines[:-1] if lines[-1] == "" else lines  # the table below opens with its own blank line
             lines += _missed_by_group_table(
-                missed_here, list(rows["model"].unique()), manifest["datasets"][dataset]["classes"]
+                missed_here, list(rows["model"].unique()), manifest.datasets[dataset].classes
             )
     return "\n".join(lines) + "\n"
 
 
-def _dataset_section(dataset: str, rows: pd.DataFrame, info: dict) -> list[str]:
-    classes = info.get("classes", [])
+def _dataset_section(dataset: str, rows: pd.DataFrame, info: DatasetRecord) -> list[str]:
+    classes = info.classes or []
     title = f"## {dataset}"
-    if info.get("synthetic"):
+    if info.synthetic:
         title += " (SYNTHETIC data: simulated beats; these numbers say nothing about real ECGs)"
-    splits = info.get("splits", {})
+    splits = info.splits
     split_text = "; ".join(
         f"{name}: train {s['train']} / val {s['val']} / test {s['test']} beats" for name, s in splits.items()
     )
     protocol = rows["protocol"].iloc[0]
     seeds = sorted(rows["seed"].unique())
     lines = [title, ""]
-    evaluation = Evaluation(info["evaluation"])
+    evaluation = Evaluation(info.evaluation)
     warning = " **Optimistic**: the same patients' beats train and test the models." if evaluation.optimistic else ""
-    described = info.get("provenance", {}).get("protocol")
+    provenance = info.provenance or {}
+    described = provenance.get("protocol")
     lines += [f"Evaluation: **{evaluation.title}**.{warning}" + (f" Data: {described}." if described else ""), ""]
-    if info.get("provenance", {}).get("note"):  # e.g. Kaggle-layout files that are not the published ones
-        lines += [f"> **Data: {info['provenance']['note']}.**", ""]
-    if info.get("context_features"):
-        lines += [f"Per-beat context given to the models that take it: {', '.join(info['context_features'])}.", ""]
+    if provenance.get("note"):  # e.g. Kaggle-layout files that are not the published ones
+        lines += [f"> **Data: {provenance['note']}.**", ""]
+    if info.context_features:
+        lines += [f"Per-beat context given to the models that take it: {', '.join(info.context_features)}.", ""]
     lines += [
         f"Split protocol: **{protocol}** ({split_text}); seeds: {', '.join(map(str, seeds))}. "
         "With several seeds or folds a cell shows mean ± standard deviation.",

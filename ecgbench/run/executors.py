@@ -26,6 +26,7 @@ from ecgbench.core.errors import EcgbenchError, is_model_failure
 from ecgbench.core.extras import soft_dependency
 from ecgbench.core.io import STORAGE_ERRNOS, os_error_text
 from ecgbench.core.progress import RunProgress, captured
+from ecgbench.run.records import CellResult, Failure
 from ecgbench.run.runner import Plan, run_cell
 from ecgbench.run.store import CellKey, RunStore
 
@@ -48,7 +49,9 @@ def describe(key: CellKey) -> str:
     return f"{key.model} on {key.dataset}/{key.split} seed {key.seed}"
 
 
-def attempt(store: RunStore, key: CellKey, data_dir: Path | None, dataset=None) -> tuple[dict | None, dict | None]:
+def attempt(
+    store: RunStore, key: CellKey, data_dir: Path | None, dataset=None
+) -> tuple[CellResult | None, Failure | None]:
     """Run one cell: ``(metrics, None)``, or ``(None, failure)`` with its ``error.txt`` written. What would fail
     every later cell too (the wrong data, a full disk, a read-only folder) is raised as an EcgbenchError; what a
     model raised while it fitted or predicted, EcgbenchError or not, fails its cell alone."""
@@ -78,17 +81,17 @@ def storage_stop(key: CellKey, exc: OSError) -> EcgbenchError:
     )
 
 
-def failed(store: RunStore, key: CellKey, exc: BaseException) -> dict:
+def failed(store: RunStore, key: CellKey, exc: BaseException) -> Failure:
     log.error("%s failed: %s: %s", describe(key), type(exc).__name__, exc)
     return store.write_failure(key, exc)
 
 
-def finished_line(key: CellKey, metrics: dict, seconds: float, where: str = "") -> None:
+def finished_line(key: CellKey, metrics: CellResult, seconds: float, where: str = "") -> None:
     log.info(
         "%s: accuracy %.4f, macro-F1 %.4f (%.0f s%s)",
         describe(key),
-        metrics["accuracy"],
-        metrics["f1_macro"],
+        metrics.accuracy,
+        metrics.f1_macro,
         seconds,
         where,
     )
@@ -99,14 +102,14 @@ class Executor(abc.ABC):
     those that failed (their ``error.txt`` is written); what would fail every cell is raised instead. The cells
     finished earlier are named here, once, for all executors; :meth:`run_pending` runs the others."""
 
-    def run(self, plan: Plan) -> list[dict]:
+    def run(self, plan: Plan) -> list[Failure]:
         for key in plan.cells:
             if key not in plan.pending:
                 log.info("%s: finished earlier, kept", describe(key))
         return self.run_pending(plan) if plan.pending else []
 
     @abc.abstractmethod
-    def run_pending(self, plan: Plan) -> list[dict]:
+    def run_pending(self, plan: Plan) -> list[Failure]:
         """Run ``plan.pending`` (never empty), keeping the books with a :class:`Tally`."""
 
 
@@ -115,13 +118,13 @@ class Tally:
 
     def __init__(self, cells: int, parallel: int = 1):
         self.progress = RunProgress(cells, parallel)
-        self.failures: list[dict] = []
+        self.failures: list[Failure] = []
 
-    def finished(self, key: CellKey, metrics: dict, seconds: float, where: str = "") -> None:
+    def finished(self, key: CellKey, metrics: CellResult, seconds: float, where: str = "") -> None:
         finished_line(key, metrics, seconds, where)
         self.progress.cell_ended(seconds)
 
-    def failed(self, failure: dict) -> None:
+    def failed(self, failure: Failure) -> None:
         self.failures.append(failure)
         self.progress.cell_ended(None)
 
@@ -129,7 +132,7 @@ class Tally:
 class SerialExecutor(Executor):
     """One cell after another in this process, on the datasets the plan loaded (today's default)."""
 
-    def run_pending(self, plan: Plan) -> list[dict]:
+    def run_pending(self, plan: Plan) -> list[Failure]:
         tally = Tally(len(plan.pending))
         for done, key in enumerate(plan.pending, 1):
             log.info("%s: training (cell %d of %d)", describe(key), done, len(plan.pending))
@@ -228,7 +231,7 @@ class DaskExecutor(Executor):
         self.placements: dict[CellKey, str] = {}  # which worker ran each finished cell
         self.worker_code: set[str] = set()  # where the workers imported ecgbench from
 
-    def run_pending(self, plan: Plan) -> list[dict]:
+    def run_pending(self, plan: Plan) -> list[Failure]:
         from distributed import as_completed
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker

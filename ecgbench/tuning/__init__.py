@@ -263,9 +263,10 @@ class Tuner:
             space = search_space(family).get("max_features")
             top = int(space.search[1]) if space is not None and space.search else int(params["max_features"])
             self.cache.hook_tsfresh_model(model, fold.train, y[fold.train], top)
+        records = self.dataset.groups  # development sets always have them (ecgbench.tuning.development)
         with pinned():
-            model.fit(X[fold.train], y[fold.train], X[fold.val], y[fold.val])
-            return model.predict_proba(X[fold.test])
+            model.fit(X[fold.train], y[fold.train], X[fold.val], y[fold.val], records[fold.train], records[fold.val])
+            return model.predict_proba(X[fold.test], records[fold.test])
 
     def run_trial(self, family: str, trial) -> dict:
         from ecgbench.tuning import cache
