@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ecgbench.cli import main
-from ecgbench.run.store import CellKey, RunStore
+from ecgbench.run.store import CellKey, RunStore, stored_probabilities
 
 CONTEXT = ["rr", "morphology", "pre_r", "qrs", "neighbours"]
 RECORD = "100"  # a DS2 record
@@ -72,7 +72,7 @@ def test_predict_with_the_reference_annotator_reproduces_the_stored_predictions(
     assert len(table) == 2273  # every annotated beat of record 100
     mine = table.loc[stored.index]
     columns = [c for c in stored if c.startswith("p_")]
-    assert np.array_equal(mine[columns].to_numpy(), stored[columns].to_numpy())  # bit for bit (float32)
+    assert np.array_equal(stored_probabilities(mine[columns].to_numpy()), stored[columns].to_numpy())  # as stored
     classes = np.array(list("NSVFQ"))
     assert (mine["predicted"].to_numpy() == classes[stored["y_pred"].to_numpy()]).all()
     assert (mine["reference"].to_numpy() == classes[stored["y_true"].to_numpy()]).all()
