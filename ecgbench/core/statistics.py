@@ -4,10 +4,11 @@ This is the pure statistics layer: it takes labels, predictions and record ids (
 knows nothing of how runs are stored. Every metric here is higher-is-better.
 
 Metrics from confusion matrices
-    :func:`metrics_from_confusion` scores a stack of confusion matrices ``(..., k, k)`` (rows = true class) at once,
-    with the conventions of :func:`ecgbench.core.metrics.classification_metrics`: a zero division gives 0, and the macro
-    averages run over the classes that occur in the true or the predicted labels (balanced accuracy over the classes
-    that occur in the true labels), as scikit-learn's defaults do. Se is the recall, +P the precision.
+    :func:`metrics_from_confusion` scores a stack of confusion matrices ``(..., k, k)`` (rows = true class) at once:
+    the one definition of the scores (:func:`ecgbench.core.metrics.classification_metrics` stores a cell's). A zero
+    division gives 0, and the macro averages run over the classes that occur in the true or the predicted labels
+    (balanced accuracy over the classes that occur in the true labels), as scikit-learn's defaults do. Se is the
+    recall, +P the precision.
 
 Cluster (patient) bootstrap — :func:`cluster_bootstrap`
     Beats of one record are not independent, so the resampling unit is the record (``unit="patient"``); with
@@ -107,9 +108,8 @@ def metrics_from_confusion(cm: np.ndarray, *, absent_nan: bool = False) -> dict[
     """Metrics of a stack of confusion matrices ``(..., k, k)`` (rows = true class, columns = predicted class).
 
     Returns ``accuracy``, ``balanced_accuracy``, ``f1_macro``, ``f1_weighted`` with shape ``(...)`` and the
-    per-class ``recall`` (Se), ``precision`` (+P) and ``f1`` with shape ``(..., k)``. Conventions as
-    :func:`ecgbench.core.metrics.classification_metrics` (zero division → 0; macro averages over the classes occurring
-    in the true or predicted labels). With ``absent_nan=True`` the per-class metrics of a class absent from the
+    per-class ``recall`` (Se), ``precision`` (+P) and ``f1`` with shape ``(..., k)``. Zero division → 0; macro
+    averages over the classes occurring in the true or predicted labels. With ``absent_nan=True`` the per-class metrics of a class absent from the
     true labels are NaN instead (the bootstrap's absent-class rule). A matrix with no beats gives NaN aggregates.
     """
     cm = np.asarray(cm, dtype=float)
@@ -121,7 +121,9 @@ def metrics_from_confusion(cm: np.ndarray, *, absent_nan: bool = False) -> dict[
     n = support.sum(axis=-1)
     recall = _ratio(tp, support)
     precision = _ratio(tp, predicted)
-    f1 = _ratio(2 * tp, support + predicted)  # = 2PR / (P + R), and 0 where either is 0
+    # 2PR / (P + R), 0 where both are 0: computed so, not as the equal 2TP / (support + predicted), because the
+    # stored metrics of every committed cell are, and a cell's scores are proven by recomputing them bit for bit
+    f1 = _ratio(2 * precision * recall, precision + recall)
     present = support > 0
     occurring = (support + predicted) > 0
     with np.errstate(invalid="ignore", divide="ignore"):
