@@ -13,8 +13,7 @@ import pytest
 from ecgbench.cli import main
 from ecgbench.models import build
 from ecgbench.models.base import shift_priors
-from ecgbench.reports.rescoring import PRIOR_WEIGHT_GRID
-from ecgbench.reports.rescoring import seed_zero, seed_zero_probabilities
+from ecgbench.reports.rescoring import PRIOR_WEIGHT_GRID, seed_zero, seed_zero_probabilities
 from ecgbench.reports.view import RunView
 from ecgbench.run.store import RunStore
 

@@ -18,8 +18,9 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, ...]) -> dict:
-    """A cell's scores, as its metrics.json stores them: those of :func:`~ecgbench.core.statistics.metrics_from_confusion`
-    (the one definition, which the bootstrap scores its resamples with), with the counts and the confusion matrix."""
+    """A cell's scores, as its metrics.json stores them: those of
+    :func:`~ecgbench.core.statistics.metrics_from_confusion` (the one definition, which the bootstrap scores its
+    resamples with), with the counts and the confusion matrix."""
     from ecgbench.core.statistics import metrics_from_confusion
 
     cm = confusion_matrix(y_true, y_pred, len(classes))

@@ -109,8 +109,9 @@ def metrics_from_confusion(cm: np.ndarray, *, absent_nan: bool = False) -> dict[
 
     Returns ``accuracy``, ``balanced_accuracy``, ``f1_macro``, ``f1_weighted`` with shape ``(...)`` and the
     per-class ``recall`` (Se), ``precision`` (+P) and ``f1`` with shape ``(..., k)``. Zero division → 0; macro
-    averages over the classes occurring in the true or predicted labels. With ``absent_nan=True`` the per-class metrics of a class absent from the
-    true labels are NaN instead (the bootstrap's absent-class rule). A matrix with no beats gives NaN aggregates.
+    averages over the classes occurring in the true or predicted labels. With ``absent_nan=True`` the per-class
+    metrics of a class absent from the true labels are NaN instead (the bootstrap's absent-class rule). A matrix
+    with no beats gives NaN aggregates.
     """
     cm = np.asarray(cm, dtype=float)
     if cm.ndim < 2 or cm.shape[-1] != cm.shape[-2]:
