@@ -96,25 +96,25 @@ def unit_text(g: Pooled) -> str:
 
 def uncertainty_table(view: RunView, dataset: str, models: list[str]) -> list[str]:
     """Per model, the intervals of :data:`SHOWN` (and for two classes :func:`binary_uncertainty_table`)."""
-    gathered = [view.pooled(dataset, m) for m in models]
-    metrics = shown_metrics(gathered[0].classes)
-    g0 = gathered[0]
-    pooled = g0.beats["split"].nunique()
-    pooled = (
-        f" The {pooled} splits' test beats are pooled (each scored by its own split's model), so the "
+    pooled = [view.pooled(dataset, m) for m in models]
+    metrics = shown_metrics(pooled[0].classes)
+    g0 = pooled[0]
+    n_splits = g0.beats["split"].nunique()
+    splits_note = (
+        f" The {n_splits} splits' test beats are pooled (each scored by its own split's model), so the "
         "estimates are of the pooled beats, not the means over splits above."
-        if pooled > 1
+        if n_splits > 1
         else ""
     )
     lines = [
         f"Uncertainty: 95% intervals, resampling {g0.unit}s ({unit_text(g0)}), {N_RESAMPLES:,} resamples, "
         "percentile; with several seeds the interval covers patients and training together; seed SD beside "
-        f"(docs/evidence.md). A class with no test beats has no interval (–).{pooled}",
+        f"(docs/evidence.md). A class with no test beats has no interval (–).{splits_note}",
         "",
     ]
     header = ["model", "seeds"] + [h for _, h in metrics]
     lines += md.table(header)
-    for g in gathered:
+    for g in pooled:
         result = intervals(g)
         cells_text = [g.model, str(len(g.seeds))]
         for name, _ in metrics:
@@ -127,24 +127,24 @@ def uncertainty_table(view: RunView, dataset: str, models: list[str]) -> list[st
                 f"| ({g.model}: seed(s) {', '.join(map(str, g.dropped_seeds))} scored other beats; left out "
                 "of the interval) |" + " |" * (len(header) - 1)
             )
-    binary = [g for g in gathered if g.scores is not None]
+    binary = [g for g in pooled if g.scores is not None]
     if binary:
         lines += ["", *binary_uncertainty_table(binary)]
     return [*lines, ""]
 
 
-def binary_uncertainty_table(gathered: list[Pooled]) -> list[str]:
+def binary_uncertainty_table(pooled: list[Pooled]) -> list[str]:
     """Two classes: sensitivity, specificity and ROC AUC with their intervals, resampled as the table above."""
-    negative, positive = gathered[0].classes
+    negative, positive = pooled[0].classes
     lines = [
         f"Two classes, `{positive}` the positive one: sensitivity (recall of {positive}), specificity (recall "
-        f"of {negative}) and ROC AUC of the {positive} probability, 95% intervals resampling {gathered[0].unit}s "
+        f"of {negative}) and ROC AUC of the {positive} probability, 95% intervals resampling {pooled[0].unit}s "
         f"as above:",
         "",
         "| model | seeds | sensitivity | specificity | ROC AUC |",
         "|---|---|---|---|---|",
     ]
-    for g in gathered:
+    for g in pooled:
         result = binary_intervals(g)
         texts = []
         for name in st.BINARY_METRICS:
@@ -187,16 +187,16 @@ def averages_apply(g: Pooled) -> bool:
     return g.groups is not None and {"V", "S"} <= set(g.classes) and set(g.classes) <= set(ec57.BEATS)
 
 
-def average_statistics_table(gathered: list[Pooled]) -> list[str]:
+def average_statistics_table(pooled: list[Pooled]) -> list[str]:
     """Per model, the gross (pooled) and average (per-record mean) Se and +P of V and S by EC57's sumstats
     rules (:mod:`ecgbench.reports.ec57`), each the mean over seeds (± SD over seeds), and a line per statistic
     naming the records left out of its average. No lines unless every model's predictions carry record ids and the
     classes are EC57's with V and S among them."""
     from ecgbench.reports.markdown import mean_std
 
-    if not gathered or not all(averages_apply(g) for g in gathered):
+    if not pooled or not all(averages_apply(g) for g in pooled):
         return []
-    n_records = gathered[0].n_units
+    n_records = pooled[0].n_units
     header = ["model", "seeds"] + [f"{heading} {kind}" for _, heading, _ in AVERAGED for kind in ("gross", "average")]
     lines = [
         f"Average statistics (per-record mean) beside the gross (pooled) ones, for V and S over the {n_records} "
@@ -212,7 +212,7 @@ def average_statistics_table(gathered: list[Pooled]) -> list[str]:
         *md.table(header),
     ]
     left_out: dict[str, dict[str, list[tuple[int, list[str]]]]] = {key: {} for key, _, _ in AVERAGED}
-    for g in gathered:
+    for g in pooled:
         evaluations = [record_statistics(g, row) for row in range(len(g.seeds))]
         texts = [g.model, str(len(g.seeds))]
         for key, _, _ in AVERAGED:
@@ -262,11 +262,11 @@ def average_statistics_section(view: RunView, dataset: str, models: list[str]) -
 # ---- ranking over blocks -------------------------------------------------------------------------------------------
 
 
-def block_scores(gathered: list[Pooled], by: str) -> pd.DataFrame:
+def block_scores(pooled: list[Pooled], by: str) -> pd.DataFrame:
     """Rows = blocks (``split``: the folds, scored by balanced accuracy; ``group``: the test patients, scored by
     accuracy), columns = models; each model's score is its mean over seeds."""
     columns = {}
-    for g in gathered:
+    for g in pooled:
         block = g.beats["split"].to_numpy() if by == "split" else g.groups
         scores = {}
         for name in pd.unique(block):
@@ -285,21 +285,21 @@ def ranking_section(view: RunView, dataset: str, models: list[str]) -> list[str]
     inter-patient or cross-database evaluation. No lines where neither applies."""
     if len(models) < 3:
         return []
-    gathered = [view.pooled(dataset, m) for m in models]
-    if not all(g.same_beats(gathered[0]) for g in gathered):
+    pooled = [view.pooled(dataset, m) for m in models]
+    if not all(g.same_beats(pooled[0]) for g in pooled):
         return []
-    n_splits = gathered[0].beats["split"].nunique()
+    n_splits = pooled[0].beats["split"].nunique()
     if n_splits >= 5:
         by, what = "split", f"the {n_splits} folds (balanced accuracy per fold)"
     elif (
-        gathered[0].groups is not None
+        pooled[0].groups is not None
         and view.evaluation(dataset) in (Evaluation.INTER_PATIENT, Evaluation.CROSS_DATABASE)
-        and gathered[0].n_units >= 5
+        and pooled[0].n_units >= 5
     ):
-        by, what = "group", f"the {gathered[0].n_units} test patients (accuracy per patient)"
+        by, what = "group", f"the {pooled[0].n_units} test patients (accuracy per patient)"
     else:
         return []
-    scores = block_scores(gathered, by)
+    scores = block_scores(pooled, by)
     result = st.rank_models(scores)
     png = view.store.figure("ranks", dataset)
     write_critical_difference(view.root / png, result)

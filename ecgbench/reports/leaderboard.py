@@ -1,7 +1,7 @@
 """The results leaderboard: committed run reports set beside published numbers, written as one Markdown page.
 
 ``python -m ecgbench leaderboard RUN [RUN ...] --out results/README.md`` reads each run's manifest and flat table
-through its store (never a typed number), groups the real-data datasets by the evaluation their manifest records
+through its RunView (never a typed number), groups the real-data datasets by the evaluation their manifest records
 (:class:`~ecgbench.core.evaluation.Evaluation`: intra-patient, inter-patient, cross-database, cross-validation by
 record), and writes per dataset one table of our models (mean ± standard deviation over seeds and folds) followed by
 the published anchors of ``benchmarks/published.toml`` for that protocol, then the evidence (docs/evidence.md): each
@@ -12,6 +12,8 @@ target met / missed / not resolved. A task of other classes than the five AAMI o
 and no anchor or target. Intra-patient tables are labelled optimistic; cross-validation by record (model
 selection on training patients) has no anchors or targets. Synthetic runs are listed with their commands but kept
 out of the tables, and the page and the command's output say which datasets of which runs were left out and why.
+The table of each dataset is the leaderboard section registered for its evaluation (:mod:`ecgbench.reports.sections`:
+:mod:`ecgbench.reports.leaderboard_table`, or the noise track's table of :mod:`ecgbench.reports.noise_report`).
 """
 
 from __future__ import annotations

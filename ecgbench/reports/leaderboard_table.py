@@ -249,7 +249,7 @@ def dataset_section(view: RunView, dataset: str, results: pd.DataFrame, publishe
     if evidence:
         g = next(iter(evidence.values()))[0]
         shown = ("accuracy", "f1_macro", "recall_S", "recall_V") if aami else ("accuracy", "f1_macro")
-        binary = len(g.classes) == 2 and all(gathered.scores is not None for gathered, _ in evidence.values())
+        binary = len(g.classes) == 2 and all(p.scores is not None for p, _ in evidence.values())
         extra = ["sensitivity", "specificity", "ROC AUC"] if binary else []
         headings = [HEADINGS[COLUMNS.index(c)] for c in shown] + extra
         lines += [
@@ -260,10 +260,10 @@ def dataset_section(view: RunView, dataset: str, results: pd.DataFrame, publishe
             "| | " + " | ".join(headings) + " |",
             "|---|" + "---|" * len(headings),
         ]
-        for m, (gathered, r) in evidence.items():
+        for m, (pooled, r) in evidence.items():
             texts = [_interval_text(r, c) for c in shown]
             if binary:
-                two = binary_intervals(gathered)
+                two = binary_intervals(pooled)
                 texts += [fmt(two[name]) for name in BINARY_METRICS]
             lines.append(f"| {m} | " + " | ".join(texts) + " |")
         lines += ["", best_and_tied(evidence)]

@@ -1,9 +1,10 @@
-"""Run reports, rendered from the cells of a :class:`~ecgbench.run.store.RunStore`: the flat table (``results.csv``,
-one row per cell; columns in docs/results-format.md) and ``summary.md`` (per dataset, the evaluation, a table of
-accuracy / macro-F1 / per-class F1 per model, the AAMI Se and +P, their patient-level bootstrap intervals, the
-ranking over folds or test patients where at least 3 models are scored on at least 5, and where beats carry record
-ids, the average (per-record mean) Se and +P of V and S beside the gross ones and the records that hold most of each
-class's missed beats)."""
+"""Run reports, rendered from the cells of a run read once (:class:`~ecgbench.reports.view.RunView`): the flat
+table (``results.csv``, one row per cell; columns in docs/results-format.md) and ``summary.md`` (per dataset, the
+evaluation, a table of accuracy / macro-F1 / per-class F1 per model, the AAMI Se and +P, then the sections registered
+for its evaluation in :mod:`ecgbench.reports.sections`: their patient-level bootstrap intervals, the ranking over
+folds or test patients where at least 3 models are scored on at least 5, where beats carry record ids the average
+(per-record mean) Se and +P of V and S beside the gross ones, the noise track's scores per condition; and the records
+that hold most of each class's missed beats)."""
 
 from __future__ import annotations
 
