@@ -497,7 +497,7 @@ def cmd_run(args) -> int:
     if failures:
         print(f"{len(failures)} cell(s) failed (details in their error.txt):", file=sys.stderr)
         for failure in failures:
-            print(f"  {failure['cell']}: {failure['error']}: {failure['message']}", file=sys.stderr)
+            print(f"  {failure.cell}: {failure.error}: {failure.message}", file=sys.stderr)
         return 1
     return 0
 
@@ -570,10 +570,10 @@ def cmd_run_cell(args) -> int:
         start = time.monotonic()
         metrics, failure = attempt(store, key, resolve_data_dir(args.data_dir))
     if failure:
-        print(f"{key.id} failed: {failure['error']}: {failure['message']} (details in its error.txt)", file=sys.stderr)
+        print(f"{key.id} failed: {failure.error}: {failure.message} (details in its error.txt)", file=sys.stderr)
         return 1
     print(
-        f"{describe(key)}: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['f1_macro']:.4f} "
+        f"{describe(key)}: accuracy {metrics.accuracy:.4f}, macro-F1 {metrics.f1_macro:.4f} "
         f"({time.monotonic() - start:.0f} s)"
     )
     return 0
@@ -593,6 +593,7 @@ def cmd_cells(args) -> int:
 
 
 def cmd_finish(args) -> int:
+    from ecgbench.run.records import Failure
     from ecgbench.run.runner import planned_cells, sigterm_as_interrupt
     from ecgbench.run.store import RunStore
     from ecgbench.workflow import finish_partial, finish_run
@@ -619,10 +620,8 @@ def cmd_finish(args) -> int:
                 f"run yet, or damaged: see the warnings; `python -m ecgbench cells {args.run_dir}` "
                 "lists them; `finish --partial` reports the finished ones)"
             )
-        failures = [
-            {"cell": key.id, "error": "see error.txt", "message": str(store.cell_dir(key) / "error.txt")}
-            for key in failed
-        ]
+        # the exception of a cell that failed in another process is in its error.txt only: point to it
+        failures = [Failure(key.id, "see error.txt", str(store.cell_dir(key) / "error.txt")) for key in failed]
         finish_run(store, failures)
     print(f"report: {args.run_dir / 'summary.md'}")
     if failures:
@@ -638,7 +637,7 @@ def cmd_tune(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from ecgbench.data import dataset_names, dataset_spec, resolve_data_dir
+    from ecgbench.data import dataset_names, dataset_origin, dataset_spec, resolve_data_dir
     from ecgbench.models import model_class, model_names, model_origin
 
     data_dir = resolve_data_dir(args.data_dir)
@@ -649,7 +648,8 @@ def cmd_list(args) -> int:
     for name in dataset_names():
         spec = dataset_spec(name)
         missing = spec.missing(data_dir)
-        print(f"  {name:<18} {'not found' if missing else 'present':<10} {spec.description}")
+        origin = "" if dataset_origin(name) == "built-in" else f"  [{dataset_origin(name)}]"
+        print(f"  {name:<18} {'not found' if missing else 'present':<10} {spec.description}{origin}")
         if missing:
             print(f"  {'':<18} {'':<10} {missing}")
     return 0

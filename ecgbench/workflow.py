@@ -12,6 +12,7 @@ from pathlib import Path
 from ecgbench.core.environment import now
 from ecgbench.reports.summary import write_report
 from ecgbench.run.executors import SerialExecutor
+from ecgbench.run.records import Failure
 from ecgbench.run.runner import plan_run, recording_stops, resume_command, sigterm_as_interrupt
 from ecgbench.run.store import RunStore
 from ecgbench.run.suite import Suite
@@ -27,7 +28,7 @@ def run_suite(
     executor=None,
     plan_only: bool = False,
     save_models: bool = True,
-) -> list[dict]:
+) -> list[Failure]:
     """Plan the run, execute its unfinished cells, write the report; return the failed cells' records.
     ``plan_only``: stop after planning (the cells are then run by ``run-cell``, e.g. in a job array)."""
     with sigterm_as_interrupt():
@@ -54,13 +55,13 @@ def run_suite(
             plan.lock.release()
 
 
-def finish_run(store: RunStore, failures: list[dict]) -> None:
+def finish_run(store: RunStore, failures: list[Failure]) -> None:
     """Write the report, then mark the run finished: the manifest says "complete" only once the report exists."""
     with recording_stops(store, f"python -m ecgbench finish {store.root}"):
         manifest = store.read_manifest()
-        manifest.pop("schema_version")
-        manifest.update(status="failed cells" if failures else "complete", finished=now(), failures=failures)
-        manifest.pop("partial_report", None)  # the full report replaces an earlier partial one
+        manifest.status = "failed cells" if failures else "complete"
+        manifest.finished, manifest.failures = now(), list(failures)
+        manifest.partial_report = None  # the full report replaces an earlier partial one
         write_report(store, manifest)
         store.write_manifest(manifest)
 
@@ -69,7 +70,6 @@ def finish_partial(store: RunStore, finished: int, planned: int) -> None:
     """The report of the cells finished so far, for a run that stopped: marked partial in the manifest
     (``partial_report``) and at the top of summary.md; the run's status is left as it is, never "complete"."""
     manifest = store.read_manifest()
-    manifest.pop("schema_version")
-    manifest["partial_report"] = {"at": now(), "finished_cells": finished, "planned_cells": planned}
+    manifest.partial_report = {"at": now(), "finished_cells": finished, "planned_cells": planned}
     write_report(store, manifest)
     store.write_manifest(manifest)

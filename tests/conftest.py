@@ -148,12 +148,14 @@ def beat_labels(beats) -> list[int]:
     return [AAMI_CLASSES.index(symbol) for _, symbol in beats]
 
 
-def write_plugin(folder: Path, module: str, source: str, entry_points: str, version: str = "0.1") -> Path:
+def write_plugin(
+    folder: Path, module: str, source: str, entry_points: str, version: str = "0.1", group: str = "ecgbench.models"
+) -> Path:
     """An installed-package layout, as pip would write it: ``module``.py and its .dist-info with the entry points
-    (``name = module:Class`` lines of the group ecgbench.models). Put ``folder`` on PYTHONPATH to install it."""
+    (``name = module:Class`` lines of ``group``). Put ``folder`` on PYTHONPATH to install it."""
     (folder / f"{module}.py").write_text(source)
     info = folder / f"{module}-{version}.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: {version}\n")
-    (info / "entry_points.txt").write_text(f"[ecgbench.models]\n{entry_points}\n")
+    (info / "entry_points.txt").write_text(f"[{group}]\n{entry_points}\n")
     return folder

@@ -12,6 +12,7 @@ import pytest
 from ecgbench.cli import main
 from ecgbench.core.evaluation import SPLIT_PROTOCOLS
 from ecgbench.data import load_dataset
+from ecgbench.models import model_names
 from ecgbench.run.suite import QUICK_DATASET_PARAMS
 
 FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick"]
@@ -35,7 +36,7 @@ def test_run_all_quick_writes_every_report_file(full_quick_run):
     assert manifest["versions"]["tensorflow"] and manifest["versions"]["xgboost"]
     assert manifest["datasets"]["synthetic"]["synthetic"] is True
     assert len(manifest["datasets"]["synthetic"]["provenance"]["checksum"]) == 64
-    models = ["tsfresh-xgboost", "minirocket", "rocket", "cnn", "lstm", "cnn-bilstm"]
+    models = model_names()  # --all: every registered model
 
     table = pd.read_csv(run / "results.csv")
     assert sorted(table["model"]) == sorted(models)
@@ -90,7 +91,7 @@ def test_list_says_which_real_datasets_were_not_found_and_how_to_get_them(capsys
     out = capsys.readouterr().out
     assert "synthetic" in out and "present" in out
     assert "mitbih" in out and "not found" in out and "kaggle.com/datasets/shayanfazeli/heartbeat" in out
-    for model in ["tsfresh-xgboost", "minirocket", "rocket", "cnn", "lstm", "cnn-bilstm"]:
+    for model in model_names():
         assert model in out
 
 
@@ -159,7 +160,10 @@ def test_compare_of_runs_without_shared_pairs_is_a_clear_error(tmp_path, capsys)
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "--model", "nope", "--dataset", "synthetic"], "unknown model 'nope'; known models: tsfresh-xgboost"),
+        (
+            ["run", "--model", "nope", "--dataset", "synthetic"],
+            "unknown model 'nope'; known models: cnn, cnn-bilstm, lstm",
+        ),
         (["run", "--model", "cnn", "--dataset", "nope"], "unknown dataset 'nope'; known datasets:"),
         (["run", "--model", "cnn"], "--model and --dataset go together"),
         (["run"], "say what to run"),
@@ -363,6 +367,20 @@ def test_committed_runs_keep_the_fingerprint_of_their_suite_file(run, argv, monk
     assert suite.fingerprint() == manifest["suite_fingerprint"]
 
 
+def test_the_committed_run_of_every_model_keeps_its_fingerprint():
+    # run --all records every registered model and dataset in listing order (LISTED_AT of their modules): found by
+    # discovery, they must come in the order the committed run was made with, or its command would not resume it.
+    from ecgbench.cli import build_parser, suite_from_args
+
+    manifest = json.loads(
+        (Path(__file__).resolve().parent.parent / "results/synthetic-default/manifest.json").read_text()
+    )
+    argv = manifest["command"].split()[3:]
+    assert "--all" in argv
+    suite = suite_from_args(build_parser().parse_args(argv), available_datasets=manifest["suite"]["datasets"])
+    assert suite.fingerprint() == manifest["suite_fingerprint"]
+
+
 def test_the_ds1_cross_validation_suite_mirrors_the_inter_patient_suite():
     # mitdb-ds1-cv exists to judge mitdb-inter's settings on DS1 alone: a setting changed in one file only would
     # make its numbers say nothing about the other.
@@ -377,27 +395,98 @@ def test_the_ds1_cross_validation_suite_mirrors_the_inter_patient_suite():
     assert ds1_cv.split["val_size"] == inter.split["val_size"]
 
 
-def test_the_noise_suite_mirrors_the_inter_patient_suite():
-    # mitdb-noise scores mitdb-inter's models under noise: its models, context and model parameters must be those.
+def test_the_suites_that_extend_mitdb_inter_restate_its_context_groups():
+    # The context groups are keyed by dataset, so a suite that extends mitdb-inter on another dataset states them
+    # again: mitdb-noise (and mitdb-noise-xqrs through it) must score mitdb-inter's inputs.
     from ecgbench.run.suite import load_suite
 
-    inter, noise = (load_suite(SUITE_FILES[0].parent / f"{name}.toml") for name in ("mitdb-inter", "mitdb-noise"))
-    assert noise.models == inter.models
-    assert noise.params_for_dataset("mitdb-noise")["context"] == inter.params_for_dataset("mitdb-inter")["context"]
-    for model in inter.models:
-        assert noise.params_for_model(model) == inter.params_for_model(model), model
-    assert noise.split == inter.split
-    assert noise.seeds_for("tsfresh-xgboost") == [0, 1, 2] and all(
-        noise.seeds_for(m) == [0] for m in noise.models if m != "tsfresh-xgboost"
+    inter, noise, xqrs = (
+        load_suite(SUITE_FILES[0].parent / f"{name}.toml")
+        for name in ("mitdb-inter", "mitdb-noise", "mitdb-noise-xqrs")
     )
+    context = inter.params_for_dataset("mitdb-inter")["context"]
+    assert noise.params_for_dataset("mitdb-noise")["context"] == context
+    assert xqrs.params_for_dataset("mitdb-noise") == {**noise.params_for_dataset("mitdb-noise"), "r_peaks": "xqrs"}
 
 
-def test_the_re_detected_noise_suite_differs_from_the_noise_suite_in_r_peaks_only():
+PARENT = """description = "the parent"
+datasets = ["synthetic"]
+models = ["rocket", "minirocket"]
+seeds = [0]
+[model_seeds]
+rocket = [0, 1]
+[split]
+protocol = "holdout"
+val_size = 0.15
+[model_params.rocket]
+alpha = 1e-4
+average = false
+[model_params.minirocket]
+alpha = 1e-3
+[dataset_params.synthetic]
+n_beats = 900
+"""
+
+
+def write_suites(folder: Path, **files: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / f"{name}.toml").write_text(text)
+
+
+def test_a_suite_file_extends_another_tables_key_by_key_lists_whole(tmp_path):
     from ecgbench.run.suite import load_suite
 
-    noise, xqrs = (load_suite(SUITE_FILES[0].parent / f"{name}.toml") for name in ("mitdb-noise", "mitdb-noise-xqrs"))
-    assert set(xqrs.models) < set(noise.models)
-    assert xqrs.params_for_dataset("mitdb-noise") == {**noise.params_for_dataset("mitdb-noise"), "r_peaks": "xqrs"}
-    for model in xqrs.models:
-        assert xqrs.params_for_model(model) == noise.params_for_model(model), model
-    assert xqrs.split == noise.split
+    write_suites(tmp_path, parent=PARENT)
+    write_suites(
+        tmp_path / "children",
+        child='extends = "../parent.toml"\nmodels = ["rocket"]\n'
+        "[model_params.rocket]\nalpha = 1e-2\n[split]\nseed = 3\n",
+    )
+    child = load_suite(tmp_path / "children" / "child.toml")
+    assert child.models == ["rocket"]  # a list replaces the parent's
+    assert child.model_params == {"rocket": {"alpha": 1e-2, "average": False}}  # minirocket's: not run, dropped
+    assert child.split["protocol"] == "holdout" and child.split["val_size"] == 0.15 and child.split["seed"] == 3
+    assert child.model_seeds == {"rocket": [0, 1]} and child.params_for_dataset("synthetic") == {"n_beats": 900}
+    assert child.description == ""  # the parent's says what the parent is for
+
+
+def test_an_extending_suite_has_the_fingerprint_of_the_file_it_resolves_to(tmp_path):
+    from ecgbench.run.suite import load_suite
+
+    write_suites(tmp_path, parent=PARENT, child='extends = "parent.toml"\n[model_seeds]\nrocket = [0]\n')
+    flat = PARENT.replace("[model_seeds]\nrocket = [0, 1]\n", "").replace("the parent", "flat")
+    write_suites(tmp_path, flat=flat, grandchild='extends = "child.toml"\ndescription = "third"\n')
+    child, grandchild = load_suite(tmp_path / "child.toml"), load_suite(tmp_path / "grandchild.toml")
+    assert child.model_seeds == {}  # rocket given back the common seeds
+    assert child.fingerprint() == grandchild.fingerprint() == load_suite(tmp_path / "flat.toml").fingerprint()
+    assert child.fingerprint() != load_suite(tmp_path / "parent.toml").fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {"a": 'extends = "missing.toml"\n'},
+            "a.toml: extends = 'missing.toml', but {dir}/missing.toml does not exist",
+        ),
+        ({"a": 'extends = "a.toml"\n'}, "a.toml: extends = 'a.toml' closes a cycle ({dir}/a.toml -> {dir}/a.toml)"),
+        (
+            {"a": 'extends = "b.toml"\n', "b": 'extends = "a.toml"\n' + PARENT},
+            "b.toml: extends = 'a.toml' closes a cycle ({dir}/a.toml -> {dir}/b.toml -> {dir}/a.toml)",
+        ),
+        ({"a": "extends = 3\n"}, "a.toml: extends = 3: must be the path of a suite file"),
+        ({"a": 'extends = "b.toml"\n', "b": "datasets = ['synthetic'\n"}, "suite file {dir}/b.toml is not valid TOML"),
+        (
+            {"a": 'extends = "b.toml"\n', "b": PARENT.replace("alpha = 1e-4", "alpha = -1")},
+            "a.toml (extends {dir}/b.toml): [model_params.rocket] alpha = -1",
+        ),
+    ],
+)
+def test_a_bad_parent_suite_is_refused_in_one_line_naming_the_file(files, message, tmp_path, capsys):
+    write_suites(tmp_path, **files)
+    argv = ["run", "--suite", str(tmp_path / "a.toml"), "--results-dir", str(tmp_path / "results")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message.format(dir=tmp_path) in err and "Traceback" not in err, err
+    assert not (tmp_path / "results").exists()

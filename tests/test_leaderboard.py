@@ -12,6 +12,7 @@ from ecgbench.cli import main
 from ecgbench.core.evaluation import Evaluation
 from ecgbench.data import dataset_names, dataset_spec
 from ecgbench.reports.leaderboard import SECTION_TITLES, load_published
+from ecgbench.run.records import CellResult, Manifest
 from ecgbench.run.store import CellKey, RunStore, predictions_frame
 
 CLASSES = ["N", "S", "V", "F", "Q"]
@@ -84,7 +85,7 @@ def fake_run(
             }
         },
     }
-    store.write_manifest(manifest)
+    store.write_manifest(Manifest.from_dict(manifest))
     for r in rows:
         key = CellKey(dataset, r.get("split", "predefined"), r["model"], 0)
         predictions = fake_predictions(r["accuracy"])
@@ -92,28 +93,30 @@ def fake_run(
         store.write_cell(
             key,
             predictions,
-            {
-                **metrics,
-                "dataset": dataset,
-                "split": key.split,
-                "model": r["model"],
-                "seed": 0,
-                "classes": CLASSES,
-                "protocol": protocol,
-                "synthetic": synthetic,
-                "n_train": 10,
-                "n_val": 5,
-                "n_test": n,
-                "fit_seconds": 10.0,
-                "predict_seconds": 1.0,
-                "beats_per_second": float(n),
-                "peak_memory_mb": 900.0,
-                "baseline_f1_macro": None,
-                "commit": "0" * 40,
-                "split_sha256": split_checksum(parts),
-                "data_fingerprint": "f" * 64,
-                "test_labels_sha256": labels_checksum(predictions["y_true"]),
-            },
+            CellResult.from_dict(
+                {
+                    **metrics,
+                    "dataset": dataset,
+                    "split": key.split,
+                    "model": r["model"],
+                    "seed": 0,
+                    "classes": CLASSES,
+                    "protocol": protocol,
+                    "synthetic": synthetic,
+                    "n_train": 10,
+                    "n_val": 5,
+                    "n_test": n,
+                    "fit_seconds": 10.0,
+                    "predict_seconds": 1.0,
+                    "beats_per_second": float(n),
+                    "peak_memory_mb": 900.0,
+                    "baseline_f1_macro": None,
+                    "commit": "0" * 40,
+                    "split_sha256": split_checksum(parts),
+                    "data_fingerprint": "f" * 64,
+                    "test_labels_sha256": labels_checksum(predictions["y_true"]),
+                }
+            ),
         )
     cells = store.cells()
     assert len(cells) == len(rows)
@@ -374,7 +377,7 @@ def test_a_cell_scored_on_other_beats_than_its_split_is_left_out_not_compared(tm
     store.write_cell(
         key,
         fake_predictions(0.8, patients=8),
-        {"dataset": "mitdb-inter", "split": "predefined", "model": "lstm", "seed": 0, "classes": CLASSES},
+        CellResult(dataset="mitdb-inter", split="predefined", model="lstm", seed=0, classes=CLASSES),
     )
     out = tmp_path / "README.md"
     assert main(["leaderboard", "inter", "--results-dir", str(tmp_path), "--out", str(out)]) == 0

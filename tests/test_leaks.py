@@ -406,7 +406,7 @@ def _conditions_dataset() -> Dataset:
         y,
         ("N", "S", "V"),
         groups=groups,
-        conditions=conditions,
+        columns={"condition": np.array(conditions)},
         predefined_split=(np.arange(300), np.arange(300, 1700)),
     )
 
@@ -414,12 +414,15 @@ def _conditions_dataset() -> Dataset:
 def test_a_quick_subsample_keeps_the_same_beats_in_every_condition():
     small = subsample(_conditions_dataset(), 400, seed=0)
     test = small.predefined_split[1]
-    kept = {c: small.X[test][small.conditions[test] == c, 0] for c in dict.fromkeys(small.conditions[test])}
+    kept = {
+        c: small.X[test][small.columns["condition"][test] == c, 0]
+        for c in dict.fromkeys(small.columns["condition"][test])
+    }
     assert 0 < len(kept["DS2/clean"]) < 400 and 0 < len(kept["nstdb/clean"]) < 100
     np.testing.assert_array_equal(kept["DS2/em/12"], kept["DS2/clean"])
     np.testing.assert_array_equal(kept["DS2/em/0"], kept["DS2/clean"])
     np.testing.assert_array_equal(kept["nstdb/em/6"], kept["nstdb/clean"])
-    assert abs(len(small.y) - 400) < 20 and set(small.conditions[small.predefined_split[0]]) == {""}
+    assert abs(len(small.y) - 400) < 20 and set(small.columns["condition"][small.predefined_split[0]]) == {""}
 
 
 # --------------------------------------------------------------------------- 4. no empty part is planned

@@ -9,11 +9,11 @@ import pytest
 
 from ecgbench import models
 from ecgbench.core.errors import EcgbenchError
-from ecgbench.models import build, model_names, register
+from ecgbench.models import build, builtin_modules, model_class, model_names, model_origin, register
 from ecgbench.models.check import check_data, check_model, model_checks, parametrize_with_checks
 from tests.centroid_plugin import NearestCentroid
 
-BUILTIN = ["tsfresh-xgboost", "minirocket", "rocket", "cnn", "lstm", "cnn-bilstm"]
+BUILTIN = [name for name in model_names() if model_origin(name) == "built-in"]  # before the toy models below join
 
 
 @parametrize_with_checks(BUILTIN)
@@ -21,8 +21,10 @@ def test_conformance(check):
     check()
 
 
-def test_all_builtin_model_families_are_registered():
-    assert set(BUILTIN) <= set(model_names())
+def test_every_builtin_model_family_is_found_and_checked():
+    # the registry, not a list kept by hand: each module that registers models brings them all into the checks
+    assert {model_class(name).__module__ for name in BUILTIN} == set(builtin_modules())
+    assert {"tsfresh-xgboost", "minirocket", "cnn-bilstm"} <= set(BUILTIN)
 
 
 def test_the_pytest_helper_gives_one_id_per_model_and_check():
@@ -289,3 +291,20 @@ def test_unknown_parameter_names_the_model_and_the_known_parameters():
     message = "model 'rocket': unknown parameter\\(s\\) kernels; known parameters: .*num_kernels"
     with pytest.raises(EcgbenchError, match=message):
         build("rocket", n_classes=5, kernels=5)
+
+
+@pytest.mark.parametrize("family", ["minirocket", "rocket"])
+def test_rocket_transforms_test_beats_in_bounded_chunks_and_predicts_as_at_once(family):
+    """Peak memory must not grow with the test beats: no transform sees more than chunk_size of them, and the
+    chunks' probabilities are those of one pass, bit for bit."""
+    X, y = check_data()
+    model = build(family, n_classes=5, num_kernels=84 if family == "minirocket" else 20, max_epochs=3)
+    model.fit(X[:200], y[:200], X[200:250], y[200:250])
+    at_once = model.predict_proba(X[250:])
+    transform, sizes = model.transformer.transform, []
+    model.transformer.transform = lambda beats: sizes.append(len(beats)) or transform(beats)
+    model.predict_chunk_size = 9
+    chunked = model.predict_proba(X[250:])
+    assert max(sizes) == 9 and sum(sizes) == len(X[250:])
+    np.testing.assert_array_equal(chunked, at_once)
+    assert model.timings["compile_seconds"] > 0 and model.timings["transform_seconds"] > 0

@@ -49,7 +49,7 @@ def small(data_dir, module_cache):
 def test_the_clean_condition_is_mitdb_inter_s_ds2_beats_in_the_noisy_segments(data_dir, module_cache, small):
     inter = data.load_dataset("mitdb-inter", data_dir, context=CONTEXT)
     test = inter.predefined_split[1]
-    clean = small.conditions == "DS2/clean"
+    clean = small.columns["condition"] == "DS2/clean"
     beats, _ = read_database(data_dir / "mitdb", SMALL["test_records"], BeatParams())
     for record, record_beats in zip(SMALL["test_records"], beats, strict=True):
         in_noise = nt.in_segments(record_beats, nt._segments(data_dir / "mitdb", record, "standard"))
@@ -61,7 +61,7 @@ def test_the_clean_condition_is_mitdb_inter_s_ds2_beats_in_the_noisy_segments(da
         np.testing.assert_array_equal(small.context[ours], inter.context[rows][in_noise])
     # Training: DS1 less 118 and 119 by default; here the two records asked for, clean, with no condition.
     train, test_rows = small.predefined_split
-    assert set(small.groups[train]) == {101, 106} and set(small.conditions[train]) == {""}
+    assert set(small.groups[train]) == {101, 106} and set(small.columns["condition"][train]) == {""}
     assert set(small.groups[test_rows]) == {100, 103} and "118" not in nt.TRAIN and "119" not in nt.TRAIN
     assert small.provenance["conditions"] == {
         "DS2/clean": clean.sum(),
@@ -72,11 +72,11 @@ def test_the_clean_condition_is_mitdb_inter_s_ds2_beats_in_the_noisy_segments(da
 
 
 def test_condition_beats_are_cut_from_the_noisy_signal_and_only_the_signal_changes(small, data_dir, module_cache):
-    clean = small.conditions == "DS2/clean"
+    clean = small.columns["condition"] == "DS2/clean"
     rr = [i for i, name in enumerate(small.context_names) if name in context_names(["rr"])]
     differences = []
     for snr in (24, 12, 0):
-        noisy = small.conditions == f"DS2/em/{snr}"
+        noisy = small.columns["condition"] == f"DS2/em/{snr}"
         np.testing.assert_array_equal(small.y[noisy], small.y[clean])  # the same beats, in the same order
         np.testing.assert_array_equal(small.groups[noisy], small.groups[clean])
         np.testing.assert_array_equal(small.context[noisy][:, rr], small.context[clean][:, rr])  # annotations
@@ -86,16 +86,20 @@ def test_condition_beats_are_cut_from_the_noisy_signal_and_only_the_signal_chang
     again = data.load_dataset("mitdb-noise", data_dir, shipped=False, **SMALL)
     np.testing.assert_array_equal(again.X, small.X)
     other = data.load_dataset("mitdb-noise", data_dir, shipped=False, seed=1, **{**SMALL, "snrs": [0]})
-    assert not np.array_equal(other.X[other.conditions == "DS2/em/0"], small.X[small.conditions == "DS2/em/0"])
+    assert not np.array_equal(
+        other.X[other.columns["condition"] == "DS2/em/0"], small.X[small.columns["condition"] == "DS2/em/0"]
+    )
 
 
 def test_the_shipped_records_are_nstdb_s_signals_at_mitdb_s_beats(data_dir, module_cache):
     dataset = data.load_dataset("mitdb-noise", data_dir, **{**SMALL, "snrs": [12]})
     names = list(dataset.provenance["conditions"])
     assert names[-7:] == ["nstdb/clean", *(f"nstdb/em/{s}" for s in (24, 18, 12, 6, 0, -6))]
-    clean = dataset.conditions == "nstdb/clean"
+    clean = dataset.columns["condition"] == "nstdb/clean"
     assert set(dataset.groups[clean]) == {118, 119}
-    distance = [np.abs(dataset.X[dataset.conditions == f"nstdb/em/{s}"] - dataset.X[clean]).mean() for s in (24, 0)]
+    distance = [
+        np.abs(dataset.X[dataset.columns["condition"] == f"nstdb/em/{s}"] - dataset.X[clean]).mean() for s in (24, 0)
+    ]
     assert 0 < distance[0] < distance[1]
     with pytest.raises(Exception, match="leave them out of train_records"):
         data.load_dataset("mitdb-noise", data_dir, **{**SMALL, "train_records": ["118"]})
@@ -214,10 +218,10 @@ def detected(data_dir, module_cache):
 def test_re_detected_r_peaks_make_the_rr_intervals_see_the_noise(small, detected):
     counts = detected.provenance["detection"]
     assert list(counts) == ["DS2/clean", "DS2/em/24", "DS2/em/12", "DS2/em/0"]
-    reference = (small.conditions == "DS2/clean").sum()
+    reference = (small.columns["condition"] == "DS2/clean").sum()
     for name, c in counts.items():
         assert c["reference"] == reference  # the reference beats of the scored segments, in every condition
-        assert (detected.conditions == name).sum() == c["matched"]  # the scored beats: the matched detections
+        assert (detected.columns["condition"] == name).sum() == c["matched"]  # the scored beats: the matched detections
     assert counts["DS2/clean"]["sensitivity"] > 0.99 and counts["DS2/clean"]["positive_predictivity"] > 0.99
 
     def f1(c):
@@ -225,7 +229,9 @@ def test_re_detected_r_peaks_make_the_rr_intervals_see_the_noise(small, detected
 
     assert f1(counts["DS2/em/0"]) < f1(counts["DS2/em/24"])  # noise costs the detector beats
     rr = [i for i, name in enumerate(detected.context_names) if name in context_names(["rr"])]
-    clean, noisy = (detected.context[detected.conditions == name][:, rr] for name in ("DS2/clean", "DS2/em/0"))
+    clean, noisy = (
+        detected.context[detected.columns["condition"] == name][:, rr] for name in ("DS2/clean", "DS2/em/0")
+    )
     assert clean.shape != noisy.shape or not np.array_equal(clean, noisy)  # unlike at the reference R peaks
     assert "re-detected by XQRS" in detected.provenance["protocol"]
     assert small.provenance["noise"]["r_peaks"] == "reference" and "detection" not in small.provenance

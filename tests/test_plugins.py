@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import ecgbench as ecgbench_package
-from tests import centroid_plugin
+from tests import centroid_plugin, tiny_dataset_plugin
 from tests.conftest import write_plugin
 
 
@@ -230,3 +230,94 @@ def test_a_resume_is_checked_against_every_used_models_recorded_origin():
         check_plugins_unchanged({"rocket": plugin, "cnn": plugin}, ["cnn", "rocket"], "run")
     # a recorded model the resumed suite no longer uses is not asked about (the suite fingerprint covers that)
     check_plugins_unchanged({"lstm-plugin": plugin}, ["rocket"], "run")
+
+
+# -- built-in modules found by a rule; dataset plugins through the group ecgbench.datasets ------------------------
+def test_the_modules_that_call_the_register_function_are_found_and_no_others(tmp_path, monkeypatch):
+    from ecgbench.core.registry import registering_modules
+
+    package = tmp_path / "fake_family"
+    package.mkdir()
+    (package / "__init__.py").write_text("def register(name): ...\n")
+    (package / "a_models.py").write_text("@register('x')\nclass X: ...\n")
+    (package / "b_helpers.py").write_text("MODELS.register('y', Y)\natexit_register(f)\n'''def register_all'''\n")
+    (package / "c_tracks.py").write_text("for track in TRACKS:\n    register_dataset(track.name)(loader(track))\n")
+    (package / "sub").mkdir()
+    (package / "sub" / "__init__.py").write_text("@register('z')\nclass Z: ...\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert registering_modules("fake_family", "register") == ["fake_family.a_models"]
+    assert registering_modules("fake_family", "register_dataset") == ["fake_family.c_tracks"]
+
+
+def test_listing_the_registries_finds_every_built_in_module_without_importing_tensorflow():
+    script = textwrap.dedent("""
+        import sys
+        import ecgbench.data as data, ecgbench.models as models
+        names = models.model_names(), data.dataset_names()
+        assert "tensorflow" not in sys.modules, "listing the models imported TensorFlow"
+        assert sorted(models.builtin_modules()) == models.builtin_modules()
+        for module in (*models.builtin_modules(), *data.builtin_modules()):
+            assert module in sys.modules, module
+        print(sorted({models.model_class(n).__module__ for n in names[0]}))
+        print(sorted({data.dataset_spec(n).load.__module__ for n in names[1]}))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    from ecgbench.data import builtin_modules as dataset_modules
+    from ecgbench.models import builtin_modules as model_modules
+
+    # every discovered module registers something, and every built-in comes from a discovered module
+    assert done.stdout.splitlines() == [str(model_modules()), str(dataset_modules())]
+    assert "ecgbench.models.deep" in model_modules() and "ecgbench.data.mitdb" in dataset_modules()
+
+
+@pytest.fixture
+def dataset_plugin(tmp_path):
+    return write_plugin(
+        tmp_path,
+        "tiny_datasets",
+        Path(tiny_dataset_plugin.__file__).read_text(),
+        "tiny = tiny_datasets",
+        group="ecgbench.datasets",
+    )
+
+
+def test_a_dataset_plugin_is_listed_and_runs(dataset_plugin, tmp_path):
+    result = ecgbench(["list"], dataset_plugin, tmp_path)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if "tiny-levels" in line)
+    assert "one level per class (test plugin)" in line and line.endswith("[plugin tiny-datasets 0.1]"), line
+    synthetic = next(line for line in result.stdout.splitlines() if line.split() and line.split()[0] == "synthetic")
+    assert "[plugin" not in synthetic
+    args = ["run", "--model", "minirocket", "--dataset", "tiny-levels", "--quick", "--run-id", "t"]
+    result = ecgbench(args, dataset_plugin, tmp_path)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "results/t/cells/tiny-levels/holdout/minirocket/seed0/metrics.json").read_text())
+    assert metrics["f1_macro"] > metrics["baseline_f1_macro"]
+
+
+def test_a_dataset_plugin_named_like_a_builtin_is_refused_naming_both(tmp_path):
+    source = Path(tiny_dataset_plugin.__file__).read_text().replace('"tiny-levels",', '"synthetic",', 1)
+    path = write_plugin(tmp_path, "tiny_datasets", source, "tiny = tiny_datasets", group="ecgbench.datasets")
+    for args in (["list"], ["run", "--model", "rocket", "--dataset", "synthetic", "--quick"]):
+        line = one_line_refusal(ecgbench(args, path, tmp_path))
+        assert "plugin tiny-datasets 0.1: entry point 'tiny' could not be registered" in line, line
+        assert "dataset 'synthetic' is registered twice: by ecgbench.data.synthetic and by tiny_datasets" in line
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [("numpy", "registers no dataset, skipped"), ("no_such_module", "could not be loaded, skipped: ModuleNotFound")],
+)
+def test_a_dataset_entry_point_that_registers_nothing_is_warned_about_and_skipped(
+    dataset_plugin, tmp_path, target, says
+):
+    (dataset_plugin / "tiny_datasets-0.1.dist-info" / "entry_points.txt").write_text(
+        f"[ecgbench.datasets]\nnothing = {target}\ntiny = tiny_datasets\n"
+    )
+    result = ecgbench(["list"], dataset_plugin, tmp_path)
+    assert result.returncode == 0, result.stderr
+    warning = next(line for line in result.stderr.splitlines() if "'nothing'" in line)
+    assert f"({target}, from tiny-datasets 0.1)" in warning and says in warning, warning
+    assert "tiny-levels" in result.stdout and "synthetic" in result.stdout

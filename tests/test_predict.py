@@ -275,7 +275,7 @@ def test_the_gallery_draws_a_pair_s_errors_with_record_and_time(small_run, tmp_p
     assert len(rows) == counts[(t, p)] and {"group", "sample"} <= set(rows.columns)
     from ecgbench.delivery.gallery import where
 
-    text = where(rows.iloc[0], store.read_manifest()["datasets"]["mitdb-inter"]["provenance"])
+    text = where(rows.iloc[0], store.read_manifest().datasets["mitdb-inter"].provenance)
     first = rows.iloc[0]
     assert text.startswith(f"record {int(first['group'])}, ") and f"(sample {int(first['sample'])})" in text
 

@@ -34,7 +34,7 @@ def test_a_finished_cell_stores_its_model_and_card_checksummed_in_its_metrics(qu
     card = json.loads((folder / "card.json").read_text())
     assert card["classes"] == ["N", "S", "V", "F", "Q"] and card["beats"]["length"] == 187
     assert card["beats"]["sampling_rate_hz"] == 125 and card["training"]["synthetic"] is True
-    assert card["training"]["fingerprint"] == store.read_manifest()["datasets"]["synthetic"]["fingerprint"]
+    assert card["training"]["fingerprint"] == store.read_manifest().datasets["synthetic"].fingerprint
     assert card["test"]["accuracy"] == metrics["accuracy"]
     low, high = card["test"]["intervals"]["accuracy"]["low"], card["test"]["intervals"]["accuracy"]["high"]
     assert low <= metrics["accuracy"] <= high
@@ -52,7 +52,7 @@ def test_the_stored_model_reproduces_the_stored_predictions(quick_run):
     from ecgbench.run.suite import Suite
 
     # --quick subsamples: the stored index is into the subsample, as the cell saw it
-    dataset = suite_dataset(Suite(**store.read_manifest()["suite"]), "synthetic", None)
+    dataset = suite_dataset(Suite(**store.read_manifest().suite), "synthetic", None)
     X, _ = model_input(dataset, "rocket")
     proba = model.predict_proba(X[predictions["index"].to_numpy()])
     stored = predictions[[c for c in predictions if c.startswith("p_")]].to_numpy()
@@ -105,7 +105,7 @@ def test_no_models_stores_none(tmp_path, capsys):
     store = RunStore(tmp_path / "n")
     cell = store.cells()[0]
     assert "model_sha256" not in cell and not store.model_dir(CellKey.of(cell)).exists()
-    assert store.read_manifest()["save_models"] is False
+    assert store.read_manifest().save_models is False
     assert main(["predict", str(tmp_path / "n" / "rocket"), str(tmp_path / "x.csv"), "--output", str(tmp_path)]) == 2
     assert "stored no model" in capsys.readouterr().err
 

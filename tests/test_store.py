@@ -11,6 +11,7 @@ import pytest
 from ecgbench.cli import main
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.registry import Registry
+from ecgbench.run.records import CellResult
 from ecgbench.run.store import SCHEMA_VERSION, CellKey, RunStore, predictions_frame
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,7 +22,7 @@ def toy_cell(store: RunStore, key: CellKey, n=40, seed=0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     proba = rng.dirichlet(np.ones(5), n)
     frame = predictions_frame(np.arange(n) * 3, rng.integers(0, 5, n), proba, tuple("NSVFQ"), np.repeat([7, 9], n // 2))
-    store.write_cell(key, frame, {**key.__dict__, "accuracy": 0.5})
+    store.write_cell(key, frame, CellResult(**key.__dict__, accuracy=0.5))
     return frame
 
 

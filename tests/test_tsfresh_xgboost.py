@@ -67,3 +67,61 @@ def test_bad_prior_weights_are_refused_when_the_model_is_built(weights):
     )
     with pytest.raises(EcgbenchError, match=f"model 'tsfresh-xgboost': {refusal}"):
         build("tsfresh-xgboost", n_classes=5, prior_weights=weights)
+
+
+# ------------------------------------------------------------------------------------------ the feature cache
+
+
+def test_a_feature_column_does_not_depend_on_the_columns_extracted_with_it():
+    from tsfresh.feature_extraction.settings import from_columns
+
+    from ecgbench.models.features import extract, feature_settings
+
+    X, _ = check_data()
+    X = X[:40]
+    everything, columns = extract(X, feature_settings())
+    some = columns[1::3]  # a subset that splits the calculators taking several parameters
+    alone, _ = extract(X, from_columns(some)["ecg"], some)
+    np.testing.assert_array_equal(alone, everything[:, [columns.index(c) for c in some]])
+
+
+def fitted(seed, extracted):
+    """A small tsfresh-xgboost fitted on check_data, its extractions of uncached columns recorded."""
+    X, y = check_data()
+    model = build("tsfresh-xgboost", n_classes=5, seed=seed, n_estimators=8, max_features=20, selection_beats=150)
+    extract_columns = model.extract_columns
+    model.extract_columns = lambda beats, columns: extracted.append(len(columns)) or extract_columns(beats, columns)
+    model.fit(X[::2], y[::2], X[1::2], y[1::2])
+    return model, model.predict_proba(X[1::2])
+
+
+def test_a_second_seed_extracts_only_the_columns_the_first_did_not_and_scores_as_without_the_cache(
+    tmp_cache, monkeypatch
+):
+    first_extracted, second_extracted = [], []
+    _, first = fitted(0, first_extracted)
+    model, second = fitted(1, second_extracted)
+    assert first_extracted and sum(first_extracted) == 2 * 20  # the training and validation/test beats' columns
+    assert sum(second_extracted) < sum(first_extracted)  # the selections of the two seeds overlap
+    monkeypatch.setenv("ECGBENCH_CACHE", str(tmp_cache.parent / "empty-cache"))
+    uncached_extracted = []
+    _, uncached = fitted(1, uncached_extracted)
+    assert sum(uncached_extracted) == 2 * 20
+    np.testing.assert_array_equal(second, uncached)
+    assert model.timings["transform_seconds"] > 0
+
+
+def test_a_damaged_cache_entry_is_recomputed_with_a_warning(tmp_cache, log_lines):
+    extracted = []
+    _, clean = fitted(0, extracted)
+    entries = sorted((tmp_cache / "features").rglob("*.npz"))
+    assert entries
+    for entry in entries:  # one changed byte in the middle of the arrays, where no zip header notices it
+        data = bytearray(entry.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        entry.write_bytes(bytes(data))
+    extracted.clear()
+    _, again = fitted(0, extracted)
+    assert sum(extracted) == 2 * 20
+    assert any("ignoring damaged cache file" in line for line in log_lines)
+    np.testing.assert_array_equal(again, clean)

@@ -2,17 +2,24 @@
 
 Datasets are found by name through a registry, so that the runner never needs to know where one comes from::
 
-    @register_dataset("mitbih", description="...", is_available=lambda data_dir, **params: ...)
+    @register_dataset("mitbih", description="...", evaluation="intra-patient", missing=lambda data_dir, **params: ...)
     def load_mitbih(data_dir, **params) -> Dataset: ...
+
+A module of this package that calls ``register_dataset`` is found and imported when the registry is first read (no
+list to edit); external packages join through the entry-point group ``ecgbench.datasets``, whose entry points name
+a module that registers datasets (importing it is enough): docs/datasets.md#a-dataset-from-another-package.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +27,21 @@ import numpy as np
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.evaluation import SPLIT_PROTOCOLS, Evaluation
 from ecgbench.core.params import Param, check_params, typed_by_default
-from ecgbench.core.registry import Registry
+from ecgbench.core.registry import (
+    Registry,
+    describe_plugin,
+    entry_point_info,
+    listing_rank,
+    registering_modules,
+)
 
 BEAT_LENGTH = 187
 SAMPLING_RATE_HZ = 125
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
+
+# per-beat columns (Dataset.columns) that the runner and the reports read by name
+SAMPLE = "sample"  # the R peak's position in its record
+CONDITION = "condition"  # the test condition a beat is scored under
 
 
 @dataclass
@@ -37,7 +54,12 @@ class Dataset:
     manifest. ``validation_by_group`` asks the splits to carve the validation part by whole groups (records), so
     that no patient crosses from validation into training. ``context`` holds per-beat features that a beat cut
     at its R peak cannot show (float32, n x k; named by ``context_names``), such as the RR intervals of
-    :mod:`ecgbench.data.rr`; models that declare ``uses_context`` get them as extra columns.
+    :mod:`ecgbench.data.rr`; models that declare ``uses_context`` get them as extra columns. ``columns`` holds
+    other per-beat values, by the name of the predictions' column that keeps them beside each test beat: e.g.
+    ``sample`` (the R peak's position in its record, at the record's own rate: with ``groups`` it finds the beat
+    in its record) and ``condition`` (the test condition a beat is scored under, "" for none: scored apart, each
+    condition on its own). Its text columns are data a cell is proven against, like ``groups``
+    (:func:`ecgbench.run.store.beats_checksum`).
     """
 
     name: str
@@ -50,12 +72,7 @@ class Dataset:
     validation_by_group: bool = False  # carve the validation part by whole groups (inter-patient protocols)
     context: np.ndarray | None = None
     context_names: tuple[str, ...] = ()
-    # Per beat, the test condition it belongs to (the noise track: "DS2/clean", "DS2/em/12", ...; "" for beats of
-    # no condition, e.g. training beats): kept beside each test beat's prediction as its ``condition``.
-    conditions: np.ndarray | None = None
-    # Per beat, its R peak's sample position in its record (at the record's own sampling rate) where the beats come
-    # from records: with ``groups`` it finds any beat in its record (the predictions' ``sample`` column).
-    samples: np.ndarray | None = None
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)
@@ -68,14 +85,22 @@ class Dataset:
             self.context = np.ascontiguousarray(self.context, dtype=np.float32)
             if self.context.shape != (len(self.y), len(self.context_names)):
                 raise ValueError(f"{self.name}: context must be (n, len(context_names))")
-        if self.conditions is not None:
-            self.conditions = np.asarray(self.conditions, dtype=str)
-            if len(self.conditions) != len(self.y):
-                raise ValueError(f"{self.name}: one condition per beat expected")
-        if self.samples is not None:
-            self.samples = np.asarray(self.samples, dtype=np.int64)
-            if len(self.samples) != len(self.y):
-                raise ValueError(f"{self.name}: one sample position per beat expected")
+        self.columns = {name: np.asarray(values) for name, values in self.columns.items()}
+        for name, values in self.columns.items():
+            if values.ndim != 1 or len(values) != len(self.y):
+                raise ValueError(f"{self.name}: column {name!r} must hold one value per beat")
+
+    def subset(self, keep: np.ndarray, **changes) -> Dataset:
+        """The beats ``keep`` (indices), every per-beat field sliced alike; ``changes``: other fields replaced."""
+        return replace(
+            self,
+            X=self.X[keep],
+            y=self.y[keep],
+            groups=None if self.groups is None else self.groups[keep],
+            context=None if self.context is None else self.context[keep],
+            columns={name: values[keep] for name, values in self.columns.items()},
+            **changes,
+        )
 
     @property
     def synthetic(self) -> bool:
@@ -118,13 +143,55 @@ class DatasetSpec:
         return self.missing(data_dir, **params) is None
 
 
-def _load_builtin_datasets():
-    # Importing the modules runs their @register_dataset decorators, in this order (the order `data list` shows).
-    for module in ("kaggle", "synthetic", "mitdb", "cross_database", "noise_track"):
-        importlib.import_module(f"ecgbench.data.{module}")
+ENTRY_POINT_GROUP = "ecgbench.datasets"
+log = logging.getLogger(__name__)
+# The datasets that entry points brought in: name -> {"distribution", "version", "entry_point"}.
+_PLUGINS: dict[str, dict] = {}
 
 
-DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin_datasets)
+@functools.cache
+def builtin_modules() -> list[str]:
+    """The modules of this package that register datasets (they call ``register_dataset``), by name."""
+    return registering_modules(__name__, "register_dataset")
+
+
+def _load_datasets():
+    """Import the built-in dataset modules, then every entry point of ``ecgbench.datasets``."""
+    for module in builtin_modules():
+        importlib.import_module(module)
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        _load_plugin(entry_point)
+
+
+def _load_plugin(entry_point) -> None:
+    """Import one entry point and record the datasets it registers. A name already taken is refused (a dataset
+    named like a built-in one would silently be another dataset); an entry point that cannot be imported, or
+    that registers nothing, is warned about by name and skipped, so that one broken plugin takes nothing else down."""
+    info = entry_point_info(entry_point)
+    source = f"{entry_point.name!r} ({entry_point.value}, from {describe_plugin(info)})"
+    before = set(DATASETS._entries)
+    try:
+        entry_point.load()
+    except EcgbenchError as exc:  # its register_dataset took a name already registered
+        raise EcgbenchError(
+            f"plugin {describe_plugin(info)}: entry point {entry_point.name!r} could not be registered: {exc}"
+        ) from None
+    except Exception as exc:  # a broken plugin must not take the other datasets down
+        log.warning("dataset plugin %s could not be loaded, skipped: %s: %s", source, type(exc).__name__, exc)
+        return
+    # what its import registered, or, imported before, what its module registered then
+    names = [
+        name
+        for name, spec in DATASETS._entries.items()
+        if name not in before or spec.load.__module__ == entry_point.module
+    ]
+    if not names:
+        log.warning("dataset plugin %s registers no dataset, skipped: its module calls no register_dataset", source)
+    for name in names:
+        _PLUGINS[name] = info
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_datasets)
 
 
 def register_dataset(
@@ -154,6 +221,11 @@ def register_dataset(
             raise ValueError(f"dataset {name!r}: split_protocol must be one of {SPLIT_PROTOCOLS}")
         if set(params or {}) - set(defaults):
             raise ValueError(f"dataset {name!r}: params names what its loader does not take")
+        taken = DATASETS._entries.get(name)
+        if taken is not None:  # the registry would name both in full; the modules say where each comes from
+            raise EcgbenchError(
+                f"dataset {name!r} is registered twice: by {taken.load.__module__} and by {load.__module__}"
+            )
         schema = {
             **typed_by_default(defaults),
             **{k: replace(v, default=defaults[k]) for k, v in (params or {}).items()},
@@ -167,7 +239,19 @@ def register_dataset(
 
 
 def dataset_names() -> list[str]:
-    return DATASETS.names()
+    """Built-in datasets in their modules' listing order (:func:`ecgbench.core.registry.listing_rank`; in a module,
+    in the order it registers them), then plugins; the same whatever was imported first."""
+    names = DATASETS.names()  # imports the modules, whose LISTED_AT the rank reads
+    rank = listing_rank(builtin_modules())
+    return sorted(names, key=lambda name: rank.get(DATASETS.get(name).load.__module__, len(rank)))
+
+
+def dataset_origin(name: str) -> str:
+    """``built-in``, ``plugin DISTRIBUTION VERSION`` (an entry point), or the module that registered the dataset."""
+    module = dataset_spec(name).load.__module__
+    if name in _PLUGINS:
+        return f"plugin {describe_plugin(_PLUGINS[name])}"
+    return "built-in" if module.startswith("ecgbench.") else module
 
 
 def dataset_spec(name: str) -> DatasetSpec:

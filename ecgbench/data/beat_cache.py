@@ -1,5 +1,6 @@
-"""The per-record beat cache: one npz file per rebuilt record, in ``$ECGBENCH_CACHE``, else
-``~/.cache/ecgbench/beats`` (never in the data folder, which may be read-only).
+"""The per-record beat cache: one npz file per rebuilt record, in the folder ``beats`` of the cache root
+(:func:`ecgbench.core.cache.cache_root`: ``$ECGBENCH_CACHE``, else ``~/.cache/ecgbench``; never in the data folder,
+which may be read-only).
 
 An entry is keyed by the sha256 of the record's files and of the parameters that decide its beats, so editing a
 file or a parameter rebuilds exactly the records concerned. Writes are atomic; a damaged entry is rebuilt, not
@@ -11,21 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ecgbench.core.cache import cache_root
 from ecgbench.core.io import atomic_write
 
 log = logging.getLogger(__name__)
 
 
 def beat_cache_dir() -> Path:
-    """``$ECGBENCH_CACHE``, else ``~/.cache/ecgbench/beats`` (never the data folder: it may be read-only)."""
-    if os.environ.get("ECGBENCH_CACHE"):
-        return Path(os.environ["ECGBENCH_CACHE"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecgbench" / "beats"
+    return cache_root() / "beats"
 
 
 def cache_key(checksums: dict[str, str], params: dict) -> str:

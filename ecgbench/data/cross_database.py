@@ -17,6 +17,9 @@ from ecgbench.data.records import records_problem
 from ecgbench.data.segmentation import RR_FACTOR, WINDOW_S
 from ecgbench.data.wfdb_dataset import DATABASE, RECORD_LIST, WFDB_PARAMS, load_wfdb_database, record_groups
 
+# Where `list` and `run --all` put this module's datasets (ecgbench.core.registry.listing_rank): as before discovery.
+LISTED_AT = 4
+
 
 @register_dataset(
     "wfdb-cross",
@@ -88,9 +91,10 @@ def load_cross_database(
         validation_by_group=True,
         context=None if sides[0].context is None else np.concatenate([sides[0].context, sides[1].context]),
         context_names=sides[0].context_names,
-        samples=None
-        if sides[0].samples is None or sides[1].samples is None
-        else np.concatenate([sides[0].samples, sides[1].samples]),
+        columns={
+            name: np.concatenate([sides[0].columns[name], sides[1].columns[name]])
+            for name in sides[0].columns.keys() & sides[1].columns.keys()
+        },
     )
 
 

@@ -26,6 +26,9 @@ from ecgbench.core.evaluation import Evaluation
 from ecgbench.core.io import not_regular, sha256_file
 from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, Dataset, register_dataset
 
+# Where `list` and `run --all` put this module's datasets (ecgbench.core.registry.listing_rank): as before discovery.
+LISTED_AT = 1
+
 log = logging.getLogger(__name__)
 
 N_COLUMNS = BEAT_LENGTH + 1  # 187 samples, then the label

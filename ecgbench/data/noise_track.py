@@ -4,7 +4,7 @@ copies of their test records.
 Training: the DS1 records of ``mitdb-inter`` less 118 and 119 (clean), so that the same fitted models can also
 score PhysioNet's 12 shipped noise stress records 118e24 ... 119e_6, which are those two records with ``em``
 noise. Test: one stack of **conditions**, each a copy of the test beats, and each beat carries its condition's
-name (:attr:`~ecgbench.data.Dataset.conditions`, kept as the predictions' ``condition`` column):
+name (its ``condition`` in :attr:`~ecgbench.data.Dataset.columns`, kept as the predictions' ``condition`` column):
 
 - ``DS2/clean`` and ``DS2/<noise>/<snr>``: DS2, clean and with each noise record of ``noises`` at each SNR of
   ``snrs``, added by :func:`ecgbench.data.noise.add_noise` (nst's calibration and arithmetic, both channels, the
@@ -36,7 +36,7 @@ from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.evaluation import Evaluation
 from ecgbench.core.io import sha256_file
 from ecgbench.core.params import Param
-from ecgbench.data import AAMI_CLASSES, Dataset, register_dataset
+from ecgbench.data import AAMI_CLASSES, CONDITION, SAMPLE, Dataset, register_dataset
 from ecgbench.data.beat_cache import beat_cache_dir, cache_key, entry_path
 from ecgbench.data.context import check_groups, context_names, record_context
 from ecgbench.data.detection import DETECTOR, DetectionCounts, counts, redetected
@@ -61,11 +61,14 @@ from ecgbench.data.wfdb_dataset import (
     WFDB_PARAMS,
     BeatParams,
     RecordBeats,
-    _cached_record,
     beats_from_recording,
+    cached_record,
     dropped_annotations,
     read_records,
 )
+
+# Where `list` and `run --all` put this module's datasets (ecgbench.core.registry.listing_rank): as before discovery.
+LISTED_AT = 5
 
 NSTDB = "nstdb"
 NAME = "mitdb-noise"
@@ -350,8 +353,10 @@ def load_noise_track(
         validation_by_group=True,
         context=np.concatenate([record_context(b, context)[m] for _, b, m in parts]) if context else None,
         context_names=context_names(context),
-        conditions=np.where(np.arange(n) < n_train, "", names),
-        samples=np.concatenate([b.samples[m] for _, b, m in parts]).astype(np.int64),
+        columns={
+            SAMPLE: np.concatenate([b.samples[m] for _, b, m in parts]).astype(np.int64),
+            CONDITION: np.where(np.arange(n) < n_train, "", names),
+        },
     )
 
 
@@ -420,7 +425,7 @@ def _noisy_record(
             detect,
         )
 
-    return _cached_record(mitdb, record, params, path, rebuild)[0]
+    return cached_record(mitdb, record, params, path, rebuild)[0]
 
 
 def _shipped_record(
@@ -440,7 +445,7 @@ def _shipped_record(
         {**params.as_dict(), "shipped": name, "noise_version": NOISE_VERSION, **_detected(detect)},
     )
     path = entry_path(beat_cache_dir(), NSTDB, name, key)
-    return _cached_record(
+    return cached_record(
         mitdb,
         record,
         params,
@@ -453,7 +458,7 @@ def _detected_record(mitdb: Path, record: str, params: BeatParams, record_sums: 
     """The clean record's beats at the R peaks XQRS detects in it."""
     key = cache_key(record_sums, {**params.as_dict(), **_detected(True)})
     path = entry_path(beat_cache_dir(), f"{MITDB}+{DETECTOR}", record, key)
-    return _cached_record(mitdb, record, params, path, lambda: noisy_lead(mitdb, record, params, detect=True))[0]
+    return cached_record(mitdb, record, params, path, lambda: noisy_lead(mitdb, record, params, detect=True))[0]
 
 
 def _missing(data_dir, noises=NOISES, shipped=True, train_records=None, test_records=None, **params) -> str | None:

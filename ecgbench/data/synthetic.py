@@ -21,6 +21,9 @@ from ecgbench.data import AAMI_CLASSES, SAMPLING_RATE_HZ, Dataset, register_data
 from ecgbench.data.rr import RR_FEATURES, rr_features
 from ecgbench.data.segmentation import WINDOW_S, resample_to, segment_beats, window_samples
 
+# Where `list` and `run --all` put this module's datasets (ecgbench.core.registry.listing_rank): as before discovery.
+LISTED_AT = 2
+
 SOURCE = (
     "ecgbench synthetic simulator v1 (McSharry et al. 2003 sum-of-Gaussians morphology, "
     "Kachuee et al. 2018 beat extraction)"

@@ -21,7 +21,7 @@ import numpy as np
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.io import sha256_file
 from ecgbench.core.params import Param
-from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, SAMPLING_RATE_HZ, Dataset
+from ecgbench.data import AAMI_CLASSES, BEAT_LENGTH, SAMPLE, SAMPLING_RATE_HZ, Dataset
 from ecgbench.data.beat_cache import beat_cache_dir, cache_key, entry_path, read_entry, write_entry
 from ecgbench.data.context import (
     CONTEXT_GROUPS,
@@ -211,7 +211,7 @@ def read_records(
         names = list(record_sums)
         signals[record] = [record_sums[name] for name in names[1:-1]] or [record_sums[names[0]]]  # else the header
         path = entry_path(cache_dir, folder.name, record, cache_key(record_sums, params.as_dict()))
-        beats, rebuilt = _cached_record(folder, record, params, path)
+        beats, rebuilt = cached_record(folder, record, params, path)
         n_rebuilt += rebuilt
         all_beats.append(beats)
     refuse_duplicates(identities(folder, signals), f"WFDB database {folder.name!r}")
@@ -239,9 +239,10 @@ def read_database(
     return read.beats, read.checksums
 
 
-def _cached_record(folder: Path, record: str, params: BeatParams, path: Path, rebuild=None) -> tuple[RecordBeats, bool]:
+def cached_record(folder: Path, record: str, params: BeatParams, path: Path, rebuild=None) -> tuple[RecordBeats, bool]:
     """The record's beats from cache entry ``path``, else rebuilt (``rebuild()`` where given, else
-    :func:`rebuild_record`) and cached; and whether they were rebuilt."""
+    :func:`rebuild_record`) and cached; and whether they were rebuilt. Other tracks (the noise track's noisy
+    records) cache their beats through it with their own ``rebuild``."""
     arrays = read_entry(path, RecordBeats.stored_fields())
     if arrays is not None:
         try:
@@ -379,7 +380,7 @@ def load_wfdb_database(
         if context
         else None,
         context_names=context_names(context),
-        samples=_concat([b.samples[k] for b, k in zip(all_beats, keep, strict=True)], (0,), np.int64),
+        columns={SAMPLE: _concat([b.samples[k] for b, k in zip(all_beats, keep, strict=True)], (0,), np.int64)},
     )
 
 

@@ -79,7 +79,7 @@ def write_gallery(
     import matplotlib.pyplot as plt
 
     from ecgbench.core.io import atomic_write, output_file
-    from ecgbench.data import SAMPLING_RATE_HZ, resolve_data_dir
+    from ecgbench.data import SAMPLE, SAMPLING_RATE_HZ, resolve_data_dir
     from ecgbench.run.runner import cell_dataset, suite_dataset
     from ecgbench.run.store import CellKey, resolve_run
     from ecgbench.run.suite import Suite
@@ -97,10 +97,11 @@ def write_gallery(
     datasets = {}
     for dataset in rows["dataset"].unique():  # the beats as the cell saw them (the run's data, checked)
         key = CellKey.of(next(c for c in cells if c["dataset"] == dataset))
-        if manifest["datasets"].get(dataset, {}).get("fingerprint"):
+        record = manifest.datasets.get(dataset)
+        if record is not None and record.fingerprint:
             datasets[dataset] = cell_dataset(store, key, data_dir, manifest)
         else:  # a run from before fingerprints: the beats' labels must at least be the ones it scored
-            datasets[dataset] = suite_dataset(Suite(**manifest["suite"]), dataset, data_dir)
+            datasets[dataset] = suite_dataset(Suite(**manifest.suite), dataset, data_dir)
         mine = rows[rows["dataset"] == dataset]
         index = mine["index"].to_numpy()
         loaded = datasets[dataset]
@@ -111,7 +112,7 @@ def write_gallery(
             )
     if "sample" not in rows or rows["sample"].isna().any():  # a run from before the column: the data know it
         positions = [
-            datasets[d].samples[int(i)] if datasets[d].samples is not None else np.nan
+            datasets[d].columns[SAMPLE][int(i)] if SAMPLE in datasets[d].columns else np.nan
             for d, i in zip(rows["dataset"], rows["index"], strict=True)
         ]
         rows = rows.assign(sample=rows["sample"].fillna(pd.Series(positions)) if "sample" in rows else positions)
@@ -129,7 +130,8 @@ def write_gallery(
         ax.set_xticks([])
         ax.set_yticks([])
         # the run's record of the data, else (a run from before fs_used) what the data say now
-        provenance = {**dataset.provenance, **manifest["datasets"].get(row["dataset"], {}).get("provenance", {})}
+        record = manifest.datasets.get(row["dataset"])
+        provenance = {**dataset.provenance, **((record and record.provenance) or {})}
         lines = [where(row, provenance)]
         if row.get("condition"):
             lines.append(str(row["condition"]))

@@ -1,5 +1,7 @@
-"""The model registry: in-tree models join with ``@register``, external packages through the entry-point group
-``ecgbench.models`` (the entry point names a module or a :class:`Model` subclass; importing it is enough).
+"""The model registry: in-tree models join with ``@register`` in any module of this package (a module that calls
+``register`` is found and imported when the registry is first read: no list to edit), external packages through the
+entry-point group ``ecgbench.models`` (the entry point names a module or a :class:`Model` subclass; importing it is
+enough).
 
     from ecgbench.models import Model, register
 
@@ -12,13 +14,20 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import types
 from importlib.metadata import entry_points
 
 from ecgbench.core.errors import EcgbenchError
-from ecgbench.core.registry import Registry
+from ecgbench.core.registry import (
+    Registry,
+    describe_plugin,
+    entry_point_info,
+    listing_rank,
+    registering_modules,
+)
 from ecgbench.models.base import Model
 
 __all__ = [
@@ -34,7 +43,6 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "ecgbench.models"
-BUILTIN_MODULES = ("ecgbench.models.features", "ecgbench.models.rocket", "ecgbench.models.deep")
 
 log = logging.getLogger(__name__)
 _ORIGINS: dict[str, str] = {}
@@ -42,20 +50,10 @@ _ORIGINS: dict[str, str] = {}
 _PLUGINS: dict[str, dict] = {}
 
 
-def _plugin_info(ep) -> dict:
-    dist = getattr(ep, "dist", None)
-    return {
-        "distribution": dist.name if dist else None,
-        "version": dist.version if dist else None,
-        "entry_point": f"{ep.name} = {ep.value}",
-    }
-
-
-def _describe(info: dict) -> str:
-    """``centroid-plugin 0.1``, or the entry point where no distribution is known."""
-    if info["distribution"]:
-        return f"{info['distribution']} {info['version']}"
-    return f"entry point {info['entry_point']!r}"
+@functools.cache
+def builtin_modules() -> list[str]:
+    """The modules of this package that register models (they call ``register``), by name."""
+    return registering_modules(__name__, "register")
 
 
 def _load_builtin_models():
@@ -66,23 +64,23 @@ def _load_builtin_models():
     imported, or that names neither a Model subclass nor a module that registers one, is warned about by name and
     skipped, so that one broken plugin does not take the whole suite down.
     """
-    for module in BUILTIN_MODULES:
+    for module in builtin_modules():
         importlib.import_module(module)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        info = _plugin_info(ep)
+        info = entry_point_info(ep)
         before = set(MODELS._entries)
         try:
             obj = ep.load()
         except EcgbenchError as exc:  # a module whose @register takes a name already registered
             raise EcgbenchError(
-                f"plugin {_describe(info)}: entry point {ep.name!r} could not be registered: {exc}"
+                f"plugin {describe_plugin(info)}: entry point {ep.name!r} could not be registered: {exc}"
             ) from None
         except Exception as exc:  # a broken plugin must not take the whole suite down
             log.warning(
                 "plugin %r (%s, from %s) could not be loaded, skipped: %s: %s",
                 ep.name,
                 ep.value,
-                _describe(info),
+                describe_plugin(info),
                 type(exc).__name__,
                 exc,
             )
@@ -92,14 +90,14 @@ def _load_builtin_models():
             if taken is not None and taken is not obj:
                 origin = _ORIGINS.get(ep.name, taken.__module__)
                 owner = (
-                    f"plugin {_describe(_PLUGINS[ep.name])}"
+                    f"plugin {describe_plugin(_PLUGINS[ep.name])}"
                     if ep.name in _PLUGINS
                     else f"a built-in model ({origin})"
                     if origin.startswith("ecgbench.")
                     else f"the model registered by module {origin}"
                 )
                 raise EcgbenchError(
-                    f"plugin {_describe(info)}: its entry point {ep.name!r} takes the name of "
+                    f"plugin {describe_plugin(info)}: its entry point {ep.name!r} takes the name of "
                     f"{owner}; rename the entry point or uninstall the plugin"
                 )
             if taken is obj and ep.name not in _PLUGINS:  # an entry point to a built-in model: it stays built-in
@@ -120,7 +118,7 @@ def _load_builtin_models():
                     "@register'ed Model subclass",
                     ep.name,
                     ep.value,
-                    _describe(info),
+                    describe_plugin(info),
                 )
                 continue
         else:
@@ -128,13 +126,13 @@ def _load_builtin_models():
                 "plugin %r (%s, from %s) is not a subclass of ecgbench.models.Model (it is %s), skipped",
                 ep.name,
                 ep.value,
-                _describe(info),
+                describe_plugin(info),
                 _what(obj),
             )
             continue
         for name in names:
             _PLUGINS[name] = info
-            _ORIGINS[name] = f"plugin {_describe(info)}"
+            _ORIGINS[name] = f"plugin {describe_plugin(info)}"
 
 
 def _what(obj) -> str:
@@ -161,9 +159,11 @@ def register(name: str):
 
 
 def model_names() -> list[str]:
-    """Built-in models in the order of ``BUILTIN_MODULES``, then plugins; the same whatever was imported first."""
-    rank = {module: i for i, module in enumerate(BUILTIN_MODULES)}
-    return sorted(MODELS.names(), key=lambda name: rank.get(MODELS.get(name).__module__, len(rank)))
+    """Built-in models in their modules' listing order (:func:`ecgbench.core.registry.listing_rank`; in a module, in
+    the order it registers them), then plugins; the same whatever was imported first."""
+    names = MODELS.names()  # imports the modules, whose LISTED_AT the rank reads
+    rank = listing_rank(builtin_modules())
+    return sorted(names, key=lambda name: rank.get(MODELS.get(name).__module__, len(rank)))
 
 
 def model_origin(name: str) -> str:

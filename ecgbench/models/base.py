@@ -70,6 +70,7 @@ class Model:
         self.seed = int(seed)
         self.n_context = int(n_context)
         self.params = {**self.default_params, **params}
+        self.timings: dict[str, float] = {}  # seconds of the parts of the work a model times itself (see fit)
 
     @classmethod
     def check_params(cls, params: dict, where: str | None = None) -> None:
@@ -112,6 +113,7 @@ class Model:
         if X_val is not None:
             X_val, y_val = self._checked_part(X_val, y_val, "X_val", "y_val", width=X.shape[1])
         self._fitted = False
+        self.timings = {}
         self._fit(X, y, X_val, y_val)
         self.n_columns_ = X.shape[1]
         self._fitted = True

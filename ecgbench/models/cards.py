@@ -51,8 +51,8 @@ def test_intervals(y_true: np.ndarray, y_pred: np.ndarray, groups, classes) -> d
 
 def model_card(
     key,
-    metrics: dict,
-    manifest: dict,
+    metrics,
+    manifest,
     dataset: Dataset,
     n_context: int,
     y_test: np.ndarray,
@@ -61,13 +61,14 @@ def model_card(
     train_records=None,
 ) -> dict:
     """The card of the model of cell ``key``: classes, beats, context, lead, training data, suite, commit,
-    versions and the cell's test metrics with their intervals."""
-    info = manifest["datasets"].get(key.dataset, {})
-    provenance = info.get("provenance", dataset.provenance)
+    versions and the cell's test metrics with their intervals. ``metrics`` and ``manifest``: the cell's and the
+    run's typed records (:mod:`ecgbench.run.records`, a layer above this one: read by their fields)."""
+    info = manifest.datasets.get(key.dataset)
+    provenance = (info and info.provenance) or dataset.provenance
     if "params" not in provenance and isinstance(provenance.get("train"), dict):  # wfdb-cross: its training side
         provenance = provenance["train"]
     params = provenance.get("params", {}) if isinstance(provenance.get("params"), dict) else {}
-    split = info.get("splits", {}).get(key.split, {})
+    split = info.splits.get(key.split, {}) if info else {}
     leads = provenance.get("leads_used") or {}
     beats = {
         "length": int(dataset.X.shape[1]),
@@ -88,9 +89,9 @@ def model_card(
         "model": key.model,
         "seed": key.seed,
         "cell": key.id,
-        "run_id": manifest.get("run_id"),
+        "run_id": manifest.run_id,
         "description": _description(key.model),
-        "params": metrics.get("params"),
+        "params": metrics.params,
         "classes": list(dataset.classes),
         "beats": {**beats, "length": int(dataset.X.shape[1]) if dataset.X.ndim == 2 else BEAT_LENGTH},
         "context": {
@@ -102,23 +103,23 @@ def model_card(
             "dataset": key.dataset,
             "split": key.split,
             "protocol": split.get("protocol"),
-            "evaluation": info.get("evaluation"),
+            "evaluation": info and info.evaluation,
             "synthetic": dataset.synthetic,
             "database": provenance.get("database"),
             "records": None if train_records is None else [str(r) for r in train_records],
-            "fingerprint": info.get("fingerprint"),
-            "n_train": metrics.get("n_train"),
-            "n_val": metrics.get("n_val"),
+            "fingerprint": info and info.fingerprint,
+            "n_train": metrics.n_train,
+            "n_val": metrics.n_val,
             "files_sha256_digest": provenance.get("files_sha256_digest"),
         },
-        "suite": manifest.get("suite"),
-        "commit": manifest.get("commit"),
-        "dirty": manifest.get("dirty"),
-        "versions": manifest.get("versions"),
+        "suite": manifest.suite,
+        "commit": manifest.commit,
+        "dirty": manifest.dirty,
+        "versions": manifest.versions,
         "test": {
-            "n_test": metrics.get("n_test"),
-            **{name: _finite(metrics.get(name)) for name in (*CARD_METRICS, "f1_weighted")},
-            "per_class": metrics.get("per_class"),
+            "n_test": metrics.n_test,
+            **{name: _finite(getattr(metrics, name)) for name in (*CARD_METRICS, "f1_weighted")},
+            "per_class": metrics.per_class,
             "intervals": intervals,
         },
     }

@@ -23,6 +23,9 @@ from ecgbench.core.params import Param
 from ecgbench.models import register
 from ecgbench.models.base import Model, balanced_class_weights
 
+# Where `list` and `run --all` put this module's models (ecgbench.core.registry.listing_rank): as before discovery.
+LISTED_AT = 3
+
 log = logging.getLogger(__name__)
 
 # Training settings shared by the three networks.

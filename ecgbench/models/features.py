@@ -27,6 +27,10 @@ from ecgbench.core.params import Param
 from ecgbench.core.threads import current_threads, process_pool
 from ecgbench.models import register
 from ecgbench.models.base import Model, check_prior_weights, sample_weights, shift_priors
+from ecgbench.models.feature_cache import cached_extract
+
+# Where `list` and `run --all` put this module's models (ecgbench.core.registry.listing_rank): as before discovery.
+LISTED_AT = 1
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +147,11 @@ class TsfreshXGBoost(Model):
         check_prior_weights(self.name, self.params["prior_weights"], self.n_classes)
 
     def features(self, X, label):
+        """The selected features of the beats, those extracted before for the same beats taken from the feature
+        cache (:mod:`ecgbench.models.feature_cache`)."""
         start = time.monotonic()
-        values, _ = extract(X, self.settings, self.columns, self.predict_chunk_size or EXTRACT_CHUNK_SIZE)
+        values = cached_extract(X, self.columns, self.extract_columns)
+        self.timings["transform_seconds"] = self.timings.get("transform_seconds", 0.0) + time.monotonic() - start
         log.info(
             "tsfresh-xgboost: %d features of %d %s beats in %.1f s",
             values.shape[1],
@@ -153,6 +160,12 @@ class TsfreshXGBoost(Model):
             time.monotonic() - start,
         )
         return values
+
+    def extract_columns(self, X, columns):
+        from tsfresh.feature_extraction.settings import from_columns
+
+        settings = from_columns(columns)["ecg"]
+        return extract(X, settings, columns, self.predict_chunk_size or EXTRACT_CHUNK_SIZE)[0]
 
     def select(self, X, y):
         """Extract the full set from a sample of the training beats and keep the relevant features.

@@ -112,7 +112,7 @@ def pairing(run_a: RunView, run_b: RunView, dataset: str, a: Pooled, b: Pooled) 
                     f"the saved test indices of split {split} differ (another split seed or other data): "
                     "not the same test beats"
                 )
-        fingerprints = [run.dataset_info(dataset).get("fingerprint") for run in (run_a, run_b)]
+        fingerprints = [run.dataset_info(dataset).fingerprint for run in (run_a, run_b)]
         if all(fingerprints) and fingerprints[0] != fingerprints[1]:
             return False, "the datasets' fingerprints differ: the same indices name other beats"
     else:

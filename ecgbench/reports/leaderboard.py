@@ -47,7 +47,7 @@ def left_out(runs: list[tuple[RunView, pd.DataFrame]]) -> dict[tuple[str, str], 
     out = {}
     for view, table in runs:
         for dataset in view.datasets():
-            if view.dataset_info(dataset).get("synthetic"):
+            if view.dataset_info(dataset).synthetic:
                 out[view.root.name, dataset] = SYNTHETIC_REASON
             elif not len(table) or dataset not in set(table["dataset"]):
                 out[view.root.name, dataset] = "no finished cell in its results.csv"
@@ -86,19 +86,19 @@ def leaderboard_markdown(views: list[RunView], published: dict, command: str) ->
     for view, _ in runs:
         run_dir, manifest = view.root, view.manifest
         data = ", ".join(
-            f"{name}{' (SYNTHETIC)' if info.get('synthetic') else ''}"
-            f"{' (not the published files)' if info.get('provenance', {}).get('note') else ''}"
-            for name, info in manifest["datasets"].items()
+            f"{name}{' (SYNTHETIC)' if info.synthetic else ''}"
+            f"{' (not the published files)' if (info.provenance or {}).get('note') else ''}"
+            for name, info in manifest.datasets.items()
         )
-        machine = manifest["machine"]
+        machine = manifest.machine
         where = f"{machine['cpu_count']} CPUs, {machine.get('accelerator', 'none (CPU)')}"
-        dirty = " (uncommitted changes)" if manifest.get("dirty") else ""
-        partial = manifest.get("partial_report")  # finish --partial: say so wherever its numbers are shown
+        dirty = " (uncommitted changes)" if manifest.dirty else ""
+        partial = manifest.partial_report  # finish --partial: say so wherever its numbers are shown
         if partial:
             data += f" (**PARTIAL**: {partial['finished_cells']} of {partial['planned_cells']} cells)"
         lines.append(
-            f"| [`{run_dir.name}`]({run_dir.name}/summary.md) | {data} | `{manifest['command']}` | "
-            f"`{manifest['commit'][:10]}`{dirty} | {where} |"
+            f"| [`{run_dir.name}`]({run_dir.name}/summary.md) | {data} | `{manifest.command}` | "
+            f"`{manifest.commit[:10]}`{dirty} | {where} |"
         )
     lines.append("")
     if excluded:

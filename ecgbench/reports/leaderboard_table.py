@@ -209,8 +209,8 @@ def dataset_section(view: RunView, dataset: str, results: pd.DataFrame, publishe
     rows = model_rows(results[results["dataset"] == dataset], view.suite_models())
     evaluation, classes, note = (
         view.evaluation(dataset),
-        tuple(info.get("classes", CLASSES)),
-        info.get("provenance", {}).get("note"),
+        tuple(info.classes or CLASSES),
+        (info.provenance or {}).get("note"),
     )
     # The published anchors and targets are five-class AAMI numbers: a task of other classes (normal/abnormal)
     # is shown on its own, with its two-class measures, and set beside none of them.

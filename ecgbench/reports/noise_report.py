@@ -17,6 +17,7 @@ from ecgbench.reports import markdown as md
 from ecgbench.reports.evidence import N_RESAMPLES, SEED, fmt, shown_metrics
 from ecgbench.reports.plots import write_noise_figure
 from ecgbench.reports.view import Pooled, RunView
+from ecgbench.run.records import DatasetRecord
 
 DROP = 0.05  # the accuracy lost against clean that defines a model's breaking SNR
 REFERENCE_BEATS = (
@@ -33,10 +34,10 @@ DETECTED_BEATS = (
 )
 
 
-def _detected(info: dict) -> dict | None:
+def _detected(info: DatasetRecord) -> dict | None:
     """The detector's counts per condition where the run re-detected R peaks (``r_peaks = "xqrs"``), else None;
     ``info``: the dataset's entry in the run's manifest."""
-    return info.get("provenance", {}).get("detection")
+    return (info.provenance or {}).get("detection")
 
 
 def detection_table(detection: dict) -> list[str]:

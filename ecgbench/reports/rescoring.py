@@ -29,13 +29,13 @@ PRIOR_WEIGHT_RULE = (
 def header(title: str, command: str, view: RunView) -> list[str]:
     """The opening lines of a rescored report: what made it, from which run; SYNTHETIC in the title where the run's
     data is, as every report of synthetic numbers must say."""
-    synthetic = any(view.dataset_info(d)["synthetic"] for d in view.datasets())
+    synthetic = any(view.dataset_info(d).synthetic for d in view.datasets())
     return [
         f"# {title}" + (" (SYNTHETIC data)" if synthetic else ""),
         "",
         f"- command: `{command}`",
         f"- commit: `{git_commit()['commit']}`",
-        f"- run: `{view.root.name}` (`{view.manifest['command']}`, commit `{view.manifest['commit']}`)",
+        f"- run: `{view.root.name}` (`{view.manifest.command}`, commit `{view.manifest.commit}`)",
     ]
 
 

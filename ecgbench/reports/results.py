@@ -46,7 +46,7 @@ def proven_results(view: RunView) -> pd.DataFrame:
     used."""
     store = view.store
     on_disk = store.read_results()
-    partial = view.manifest.get("partial_report")
+    partial = view.manifest.partial_report
     if partial:
         log.warning(
             "%s holds a PARTIAL report (finish --partial): %d of %d cells finished",

@@ -18,6 +18,7 @@ from ecgbench.reports.plots import write_heatmap
 from ecgbench.reports.results import BINARY_COLUMNS, SCORE_COLUMNS, results_table
 from ecgbench.reports.sections import summary_sections
 from ecgbench.reports.view import RunView
+from ecgbench.run.records import DatasetRecord, Manifest
 from ecgbench.run.store import CellKey, RunStore
 
 
@@ -48,7 +49,7 @@ def missed_by_group(view: RunView) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def write_report(store: RunStore, manifest: dict | None = None) -> None:
+def write_report(store: RunStore, manifest: Manifest | None = None) -> None:
     """results.csv, metrics.json, summary.md and the heatmaps, from the cell files alone (and the manifest:
     ``manifest`` where the caller is about to write a new one)."""
     view = RunView(store, manifest)
@@ -85,30 +86,30 @@ def evidence_sections(view: RunView) -> dict[str, list[str]]:
 
 
 def summary_markdown(
-    manifest: dict, table: pd.DataFrame, missed: pd.DataFrame, evidence: dict[str, list[str]] | None = None
+    manifest: Manifest, table: pd.DataFrame, missed: pd.DataFrame, evidence: dict[str, list[str]] | None = None
 ) -> str:
-    lines = [f"# ecgbench run `{manifest['run_id']}`", ""]
-    partial = manifest.get("partial_report")
+    lines = [f"# ecgbench run `{manifest.run_id}`", ""]
+    partial = manifest.partial_report
     if partial:  # finish --partial: the run stopped; these tables hold only the cells that finished
         lines += [
             f"> **PARTIAL report**: {partial['finished_cells']} of {partial['planned_cells']} cells finished "
-            f"(written {partial['at']}; the run's status: {manifest['status']}). Means, intervals and rankings "
+            f"(written {partial['at']}; the run's status: {manifest.status}). Means, intervals and rankings "
             "below rest on the finished cells only; resume the run to complete it.",
             "",
         ]
-    if manifest["suite"].get("description"):  # .get: runs planned before suites had descriptions
-        lines += [manifest["suite"]["description"], ""]
-    dirty = " (with uncommitted changes)" if manifest.get("dirty") else ""
+    if manifest.suite.get("description"):  # .get: runs planned before suites had descriptions
+        lines += [manifest.suite["description"], ""]
+    dirty = " (with uncommitted changes)" if manifest.dirty else ""
     lines += [
-        f"- command: `{manifest['command']}`",
-        f"- commit: `{manifest['commit']}`{dirty}",
-        f"- finished: {manifest.get('finished', 'not yet')}; status: {manifest['status']}",
-        f"- machine: {manifest['machine']['processor']}, {manifest['machine']['cpu_count']} CPUs, "
-        f"{manifest['machine']['threads_per_cell']} threads per cell",
+        f"- command: `{manifest.command}`",
+        f"- commit: `{manifest.commit}`{dirty}",
+        f"- finished: {manifest.finished or 'not yet'}; status: {manifest.status}",
+        f"- machine: {manifest.machine['processor']}, {manifest.machine['cpu_count']} CPUs, "
+        f"{manifest.machine['threads_per_cell']} threads per cell",
         "- full versions, checksums and parameters: `manifest.json`; every cell: `results.csv`",
         "",
     ]
-    invocations = manifest.get("invocations", [])
+    invocations = manifest.invocations
     if len(invocations) > 1:  # a resumed run: each invocation ran only the cells not yet finished
         lines += [
             "Resumed run; its invocations, each of which ran the cells not finished before it (a cell's "
@@ -116,50 +117,50 @@ def summary_markdown(
             "",
         ]
         lines += [
-            f"- {i['started']}: `{i['command']}` at commit `{i['commit']}`"
-            f"{' (with uncommitted changes)' if i.get('dirty') else ''}"
+            f"- {i.started}: `{i.command}` at commit `{i.commit}`{' (with uncommitted changes)' if i.dirty else ''}"
             for i in invocations
         ]
         lines += [""]
-    if manifest["suite"].get("quick"):
+    if manifest.suite.get("quick"):
         lines += [
             "> **Quick run** (`--quick`): smoke-sized data and models. These numbers only show that the harness works.",
             "",
         ]
-    order = {name: i for i, name in enumerate(manifest["suite"]["models"])}  # the suite's order, not the alphabet
+    order = {name: i for i, name in enumerate(manifest.suite["models"])}  # the suite's order, not the alphabet
     table = table.sort_values("model", key=lambda models: models.map(order), kind="stable")
     for dataset, rows in table.groupby("dataset", sort=False):
-        lines += _dataset_section(dataset, rows, manifest["datasets"].get(dataset, {}))
+        lines += _dataset_section(dataset, rows, manifest.datasets.get(dataset, DatasetRecord()))
         lines += (evidence or {}).get(dataset, [])
         missed_here = missed[missed["dataset"] == dataset]
         if not missed_here.empty:
             lines = lines[:-1] if lines[-1] == "" else lines  # the table below opens with its own blank line
             lines += _missed_by_group_table(
-                missed_here, list(rows["model"].unique()), manifest["datasets"][dataset]["classes"]
+                missed_here, list(rows["model"].unique()), manifest.datasets[dataset].classes
             )
     return "\n".join(lines) + "\n"
 
 
-def _dataset_section(dataset: str, rows: pd.DataFrame, info: dict) -> list[str]:
-    classes = info.get("classes", [])
+def _dataset_section(dataset: str, rows: pd.DataFrame, info: DatasetRecord) -> list[str]:
+    classes = info.classes or []
     title = f"## {dataset}"
-    if info.get("synthetic"):
+    if info.synthetic:
         title += " (SYNTHETIC data: simulated beats; these numbers say nothing about real ECGs)"
-    splits = info.get("splits", {})
+    splits = info.splits
     split_text = "; ".join(
         f"{name}: train {s['train']} / val {s['val']} / test {s['test']} beats" for name, s in splits.items()
     )
     protocol = rows["protocol"].iloc[0]
     seeds = sorted(rows["seed"].unique())
     lines = [title, ""]
-    evaluation = Evaluation(info["evaluation"])
+    evaluation = Evaluation(info.evaluation)
     warning = " **Optimistic**: the same patients' beats train and test the models." if evaluation.optimistic else ""
-    described = info.get("provenance", {}).get("protocol")
+    provenance = info.provenance or {}
+    described = provenance.get("protocol")
     lines += [f"Evaluation: **{evaluation.title}**.{warning}" + (f" Data: {described}." if described else ""), ""]
-    if info.get("provenance", {}).get("note"):  # e.g. Kaggle-layout files that are not the published ones
-        lines += [f"> **Data: {info['provenance']['note']}.**", ""]
-    if info.get("context_features"):
-        lines += [f"Per-beat context given to the models that take it: {', '.join(info['context_features'])}.", ""]
+    if provenance.get("note"):  # e.g. Kaggle-layout files that are not the published ones
+        lines += [f"> **Data: {provenance['note']}.**", ""]
+    if info.context_features:
+        lines += [f"Per-beat context given to the models that take it: {', '.join(info.context_features)}.", ""]
     lines += [
         f"Split protocol: **{protocol}** ({split_text}); seeds: {', '.join(map(str, seeds))}. "
         "With several seeds or folds a cell shows mean ± standard deviation.",

@@ -17,6 +17,8 @@ import pandas as pd
 
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.evaluation import Evaluation
+from ecgbench.data import CONDITION
+from ecgbench.run.records import DatasetRecord, Manifest
 from ecgbench.run.store import CellKey, RunStore
 
 BEAT_KEY = ["split", "index", "y_true"]  # what makes two pooled predictions predictions of the same beats
@@ -31,7 +33,8 @@ class Pooled:
 
     dataset: str
     model: str
-    beats: pd.DataFrame  # split, index, y_true, and where saved group and condition: one row per pooled test beat
+    beats: pd.DataFrame  # one row per pooled test beat: split, index, y_true and every other per-beat column saved
+    # (group: the record id; the dataset's columns, such as sample and condition)
     y_pred: np.ndarray  # (n_seeds, n)
     proba: np.ndarray  # (n_seeds, n, n_classes), as saved (float32)
     classes: tuple[str, ...]
@@ -50,7 +53,7 @@ class Pooled:
     @cached_property
     def conditions(self) -> np.ndarray | None:
         """The noise track's condition of each beat, as text, or None."""
-        return self.beats["condition"].to_numpy().astype(str) if "condition" in self.beats else None
+        return self.beats[CONDITION].to_numpy().astype(str) if CONDITION in self.beats else None
 
     @property
     def scores(self) -> np.ndarray | None:
@@ -77,7 +80,7 @@ class RunView:
     """A finished run, read once (module docstring). ``manifest``: the one the caller is about to write, where it
     differs from the stored one (the workflow writes the report before it marks the run finished)."""
 
-    def __init__(self, store: RunStore, manifest: dict | None = None):
+    def __init__(self, store: RunStore, manifest: Manifest | None = None):
         self.store = store
         self._manifest = manifest
         self._cells: list[dict] | None = None
@@ -91,24 +94,24 @@ class RunView:
     # ---- the manifest: read through these accessors only ---------------------------------------------------------
 
     @property
-    def manifest(self) -> dict:
+    def manifest(self) -> Manifest:
         if self._manifest is None:
             self._manifest = self.store.read_manifest()
         return self._manifest
 
     def suite_models(self) -> list[str]:
         """The suite's models, in its order (the reports' order, not the alphabet)."""
-        return list(self.manifest["suite"]["models"])
+        return list(self.manifest.suite["models"])
 
-    def dataset_info(self, dataset: str) -> dict:
+    def dataset_info(self, dataset: str) -> DatasetRecord:
         """The dataset's entry in the manifest (classes, splits, evaluation, provenance); empty where it has none."""
-        return self.manifest["datasets"].get(dataset, {})
+        return self.manifest.datasets.get(dataset, DatasetRecord())
 
     def datasets(self) -> list[str]:
-        return list(self.manifest["datasets"])
+        return list(self.manifest.datasets)
 
     def evaluation(self, dataset: str) -> Evaluation | None:
-        recorded = self.dataset_info(dataset).get("evaluation")
+        recorded = self.dataset_info(dataset).evaluation
         return Evaluation(recorded) if recorded else None
 
     # ---- the cells ----------------------------------------------------------------------------------------------
@@ -162,11 +165,11 @@ class RunView:
         first = next(iter(frames.values()))
         kept = {s: f for s, f in frames.items() if f[BEAT_KEY].equals(first[BEAT_KEY])}
         classes = tuple(cells[0]["classes"])
-        columns = [c for c in ("group", "condition") if c in first]
+        per_beat = [c for c in first if c not in BEAT_KEY and c != "y_pred" and not c.startswith("p_")]
         return Pooled(
             dataset,
             model,
-            first[[*BEAT_KEY, *columns]],
+            first[[*BEAT_KEY, *per_beat]],
             np.vstack([f["y_pred"].to_numpy(dtype=np.int64) for f in kept.values()]),
             np.stack([f[[f"p_{c}" for c in classes]].to_numpy() for f in kept.values()]),
             classes,

@@ -23,6 +23,7 @@ from pathlib import Path
 from ecgbench.core.errors import EcgbenchError, is_model_failure
 from ecgbench.core.io import STORAGE_ERRNOS, os_error_text
 from ecgbench.core.progress import RunProgress, captured
+from ecgbench.run.records import CellResult, Failure
 from ecgbench.run.runner import Plan, run_cell
 from ecgbench.run.store import CellKey, RunStore
 
@@ -45,7 +46,9 @@ def describe(key: CellKey) -> str:
     return f"{key.model} on {key.dataset}/{key.split} seed {key.seed}"
 
 
-def attempt(store: RunStore, key: CellKey, data_dir: Path | None, dataset=None) -> tuple[dict | None, dict | None]:
+def attempt(
+    store: RunStore, key: CellKey, data_dir: Path | None, dataset=None
+) -> tuple[CellResult | None, Failure | None]:
     """Run one cell: ``(metrics, None)``, or ``(None, failure)`` with its ``error.txt`` written. What would fail
     every later cell too (the wrong data, a full disk, a read-only folder) is raised as an EcgbenchError; what a
     model raised while it fitted or predicted, EcgbenchError or not, fails its cell alone."""
@@ -75,17 +78,17 @@ def storage_stop(key: CellKey, exc: OSError) -> EcgbenchError:
     )
 
 
-def failed(store: RunStore, key: CellKey, exc: BaseException) -> dict:
+def failed(store: RunStore, key: CellKey, exc: BaseException) -> Failure:
     log.error("%s failed: %s: %s", describe(key), type(exc).__name__, exc)
     return store.write_failure(key, exc)
 
 
-def finished_line(key: CellKey, metrics: dict, seconds: float, where: str = "") -> None:
+def finished_line(key: CellKey, metrics: CellResult, seconds: float, where: str = "") -> None:
     log.info(
         "%s: accuracy %.4f, macro-F1 %.4f (%.0f s%s)",
         describe(key),
-        metrics["accuracy"],
-        metrics["f1_macro"],
+        metrics.accuracy,
+        metrics.f1_macro,
         seconds,
         where,
     )
@@ -94,7 +97,7 @@ def finished_line(key: CellKey, metrics: dict, seconds: float, where: str = "") 
 class SerialExecutor:
     """One cell after another in this process, on the datasets the plan loaded (today's default)."""
 
-    def run(self, plan: Plan) -> list[dict]:
+    def run(self, plan: Plan) -> list[Failure]:
         failures = []
         for key in plan.cells:
             if key not in plan.pending:
@@ -199,7 +202,7 @@ class DaskExecutor:
         self.placements: dict[CellKey, str] = {}  # which worker ran each finished cell
         self.worker_code: set[str] = set()  # where the workers imported ecgbench from
 
-    def run(self, plan: Plan) -> list[dict]:
+    def run(self, plan: Plan) -> list[Failure]:
         from distributed import as_completed
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker

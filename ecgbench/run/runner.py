@@ -10,7 +10,6 @@ saved splits, trains, predicts and stores the cell. An executor (:mod:`ecgbench.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import random
@@ -31,11 +30,12 @@ from ecgbench.core.memory import PeakMemory
 from ecgbench.core.metrics import binary_metrics, classification_metrics, majority_baseline
 from ecgbench.core.progress import cell_log
 from ecgbench.core.threads import pinned
-from ecgbench.data import Dataset, dataset_spec, load_dataset
+from ecgbench.data import CONDITION, Dataset, dataset_spec, load_dataset
 from ecgbench.models import build, check_plugins_unchanged, model_class, plugin_record
 from ecgbench.run.locks import FileLock
+from ecgbench.run.records import CellKey, CellResult, DatasetRecord, Invocation, Manifest, Stop
 from ecgbench.run.splits import make_splits, stratified_partition
-from ecgbench.run.store import CellKey, RunStore, beats_checksum, labels_checksum, predictions_frame, split_checksum
+from ecgbench.run.store import RunStore, beats_checksum, labels_checksum, predictions_frame, split_checksum
 from ecgbench.run.suite import Suite
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class Plan:
     store: RunStore
     suite: Suite
     data_dir: Path | None
-    manifest: dict
+    manifest: Manifest
     cells: list[CellKey]  # every cell of the suite, in run order
     pending: list[CellKey]  # those not finished yet
     datasets: dict[str, Dataset] = field(default_factory=dict)  # loaded while planning, for in-process executors
@@ -64,7 +64,7 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
     if len(dataset.y) <= max_beats:
         return dataset
     rng = np.random.default_rng(seed)
-    if dataset.conditions is not None and dataset.predefined_split is not None:
+    if CONDITION in dataset.columns and dataset.predefined_split is not None:
         keep = _paired_subsample(dataset, max_beats / len(dataset.y), rng)
     else:
         keep, _ = stratified_partition(dataset.y, 1 - max_beats / len(dataset.y), rng)
@@ -72,22 +72,8 @@ def subsample(dataset: Dataset, max_beats: int, seed: int) -> Dataset:
     if dataset.predefined_split is not None:
         # keep is sorted, so a kept beat's new index is its position in keep
         predefined = tuple(np.searchsorted(keep, part[np.isin(part, keep)]) for part in dataset.predefined_split)
-    groups = None if dataset.groups is None else dataset.groups[keep]
-    context = None if dataset.context is None else dataset.context[keep]
-    conditions = None if dataset.conditions is None else dataset.conditions[keep]
-    samples = None if dataset.samples is None else dataset.samples[keep]
     provenance = {**dataset.provenance, "subsample": {"max_beats": max_beats, "seed": seed}}
-    return dataclasses.replace(
-        dataset,
-        X=dataset.X[keep],
-        y=dataset.y[keep],
-        groups=groups,
-        context=context,
-        predefined_split=predefined,
-        provenance=provenance,
-        conditions=conditions,
-        samples=samples,
-    )
+    return dataset.subset(keep, predefined_split=predefined, provenance=provenance)
 
 
 def _paired_subsample(dataset: Dataset, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -98,7 +84,7 @@ def _paired_subsample(dataset: Dataset, fraction: float, rng: np.random.Generato
     condition by condition."""
     train, test = dataset.predefined_split
     kept = [train[stratified_partition(dataset.y[train], 1 - fraction, rng)[0]]]
-    names = dataset.conditions[test]
+    names = dataset.columns[CONDITION][test]
     rows = {name: test[names == name] for name in dict.fromkeys(names.tolist())}
     groups: dict[str, list[str]] = {}
     for name in rows:
@@ -194,23 +180,22 @@ def plan_run(suite: Suite, run_dir: Path, data_dir: Path | None, command: str, s
     lock = store.lock().acquire()
     try:
         manifest = open_manifest(store, suite, command)
-        manifest["save_models"] = bool(save_models)  # whether cells store their fitted models (run --no-models)
+        manifest.save_models = bool(save_models)  # whether cells store their fitted models (run --no-models)
         for name, dataset in datasets.items():
             fingerprint = data_fingerprint(dataset)
-            planned = manifest["datasets"].get(name, {}).get("fingerprint")
+            previous = manifest.datasets.get(name)
+            planned = previous and previous.fingerprint
             if planned and planned != fingerprint:
                 raise EcgbenchError(
                     f"{run_dir}: the data of dataset {name!r} differ from those this run was started "
                     "on (files replaced or preprocessing changed); choose another --run-id, or "
                     "delete the folder to start it over"
                 )
-            previous = manifest["datasets"].get(name)
-            manifest["datasets"][name] = dataset_record(dataset, splits[name], suite, fingerprint)
+            record = dataset_record(dataset, splits[name], suite, fingerprint)
             # cells of a run planned before cells recorded their split, data and label checksums lack them: they
             # are still proven by their index and labels against the split, never recomputed for the lack
-            manifest["datasets"][name]["cells_carry_checksums"] = bool(
-                previous is None or previous.get("cells_carry_checksums")
-            )
+            record.cells_carry_checksums = bool(previous is None or previous.cells_carry_checksums)
+            manifest.datasets[name] = record
             store.save_splits(name, splits[name])
         store.write_manifest(manifest)
     except BaseException:
@@ -242,7 +227,8 @@ def refuse_empty_parts(name: str, dataset: Dataset, splits, suite: Suite) -> Non
     else:
         how = f"the dataset holds {len(dataset.y):,} beats"
         fix = "give it more beats (its files or dataset parameters), or choose another split protocol"
-    conditions = [] if dataset.conditions is None else sorted(set(dataset.conditions.tolist()) - {""})
+    labels = dataset.columns.get(CONDITION)
+    conditions = [] if labels is None else sorted(set(labels.tolist()) - {""})
     for split in splits:
         problem = None
         train_classes = np.unique(dataset.y[split.train])
@@ -256,7 +242,7 @@ def refuse_empty_parts(name: str, dataset: Dataset, splits, suite: Suite) -> Non
         elif len(split.test) == 0:
             problem = "the test part is empty"
         else:
-            tested = set(dataset.conditions[split.test].tolist()) if conditions else set()
+            tested = set(labels[split.test].tolist()) if conditions else set()
             absent = [c for c in conditions if c not in tested]
             if absent:
                 problem = f"the test part holds no beat of condition(s) {', '.join(absent[:3])}"
@@ -272,59 +258,50 @@ def planned_cells(store: RunStore) -> list[CellKey]:
     return store.planned_keys()
 
 
-def resumable_manifest(store: RunStore, suite: Suite) -> dict:
+def resumable_manifest(store: RunStore, suite: Suite) -> Manifest:
     """The manifest of the run in ``store``, refused unless it is a run of ``suite``."""
     manifest = store.read_manifest()
-    if manifest["suite_fingerprint"] != suite.fingerprint():
+    if manifest.suite_fingerprint != suite.fingerprint():
         raise EcgbenchError(
             f"{store.root} holds a run of another suite (different datasets, models, seeds or "
             "parameters); choose another --run-id, or delete that folder to start it over"
         )
-    check_plugins_unchanged(manifest.get("plugins"), suite.models, str(store.root))
+    check_plugins_unchanged(manifest.plugins, suite.models, str(store.root))
     return manifest
 
 
-def open_manifest(store: RunStore, suite: Suite, command: str) -> dict:
+def open_manifest(store: RunStore, suite: Suite, command: str) -> Manifest:
     """Create the manifest, or reopen it when resuming a run with the same suite."""
     if store.exists():
         manifest = resumable_manifest(store, suite)
-        manifest.pop("schema_version")
-        manifest.pop("stopped", None)  # an earlier stop, now resumed (its invocation keeps the record)
+        manifest.stopped = None  # an earlier stop, now resumed (its invocation keeps the record)
     else:
-        manifest = {
-            "run_id": store.root.name,
-            "suite": suite.to_dict(),
-            "suite_fingerprint": suite.fingerprint(),
-            "started": now(),
-            "datasets": {},
-        }
+        manifest = Manifest(
+            run_id=store.root.name, suite=suite.to_dict(), suite_fingerprint=suite.fingerprint(), started=now()
+        )
     code = git_commit()
-    manifest.setdefault("invocations", []).append({"command": command, "started": now(), **code})
-    manifest.update(
-        status="running",
-        command=command,
-        versions=versions(),
-        machine=machine(),
-        **code,
-        plugins=plugin_record(suite.models),
-    )
+    manifest.invocations.append(Invocation(command, now(), **code))
+    manifest.status, manifest.command = "running", command
+    manifest.versions, manifest.machine = versions(), machine()
+    manifest.commit, manifest.dirty = code["commit"], code["dirty"]
+    manifest.plugins = plugin_record(suite.models)
     return manifest
 
 
-def dataset_record(dataset: Dataset, splits, suite: Suite, fingerprint: str) -> dict:
+def dataset_record(dataset: Dataset, splits, suite: Suite, fingerprint: str) -> DatasetRecord:
     evaluation = evaluation_of(dataset_spec(dataset.name).evaluation, splits[0].protocol)
-    return {
-        "n_beats": len(dataset.y),
-        "classes": list(dataset.classes),
-        "class_counts": dataset.class_counts(),
-        "synthetic": dataset.synthetic,
-        "evaluation": evaluation.value,
-        "fingerprint": fingerprint,
-        "provenance": dataset.provenance,
-        "context_features": list(dataset.context_names),
+    return DatasetRecord(
+        n_beats=len(dataset.y),
+        classes=list(dataset.classes),
+        class_counts=dataset.class_counts(),
+        synthetic=dataset.synthetic,
+        evaluation=evaluation.value,
+        fingerprint=fingerprint,
+        provenance=dataset.provenance,
+        context_features=list(dataset.context_names),
         # each split's checksum and its test labels' checksum: every cell records the ones it was scored on, and
         # a cell or splits file that no longer matches them is not finished (RunStore.cell_problem)
-        "splits": {
+        splits={
             s.name: {
                 "protocol": s.protocol,
                 "train": len(s.train),
@@ -334,12 +311,12 @@ def dataset_record(dataset: Dataset, splits, suite: Suite, fingerprint: str) -> 
                 "test_labels_sha256": labels_checksum(dataset.y[s.test]),
                 "test_records_sha256": beats_checksum(
                     None if dataset.groups is None else dataset.groups[s.test],
-                    None if dataset.conditions is None else dataset.conditions[s.test],
+                    {name: values[s.test] for name, values in dataset.columns.items()},
                 ),
             }
             for s in splits
         },
-    }
+    )
 
 
 # ---- stops -------------------------------------------------------------------------------------------------------
@@ -395,13 +372,11 @@ def recording_stops(store: RunStore, resume: str):
 def _record_stop(store: RunStore, status: str, why: dict) -> None:
     try:
         manifest = store.read_manifest()
-        if manifest.get("status") != "running":
+        if manifest.status != "running":
             return
-        manifest.pop("schema_version")
-        stopped = {"at": now(), **why}
-        manifest.update(status=status, stopped=stopped)
-        if manifest.get("invocations"):
-            manifest["invocations"][-1]["stopped"] = stopped
+        manifest.status, manifest.stopped = status, Stop(now(), **why)
+        if manifest.invocations:
+            manifest.invocations[-1].stopped = manifest.stopped
         store.write_manifest(manifest)
     except (OSError, EcgbenchError) as exc:  # a full disk may refuse the manifest too: say so, stop anyway
         log.warning("could not record the stop in %s: %s", store.manifest_path, exc)
@@ -419,11 +394,11 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
 
 
-def cell_dataset(store: RunStore, key: CellKey, data_dir: Path | None, manifest: dict) -> Dataset:
+def cell_dataset(store: RunStore, key: CellKey, data_dir: Path | None, manifest: Manifest) -> Dataset:
     """The cell's dataset, reloaded as planned; refused if it is not the data the run was planned on."""
-    suite = Suite(**manifest["suite"])
+    suite = Suite(**manifest.suite)
     dataset = suite_dataset(suite, key.dataset, data_dir)
-    if data_fingerprint(dataset) != manifest["datasets"][key.dataset]["fingerprint"]:
+    if data_fingerprint(dataset) != manifest.datasets[key.dataset].fingerprint:
         raise EcgbenchError(
             f"{store.root}: dataset {key.dataset!r} as loaded from {data_dir} is not the data this "
             "run was planned on; point --data-dir at the same data"
@@ -449,15 +424,25 @@ def models_own_code():
         raise blame_the_model(RuntimeError(f"the model called sys.exit({exc.code!r})")) from exc
 
 
-def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Dataset | None = None) -> dict:
+def cost_parts(fit_timings: dict, predict_timings: dict) -> dict:
+    """The parts of a cell's cost that its model timed: compile_seconds (numba's compilation), and the seconds
+    spent extracting or transforming features within fitting (fit_transform_seconds) and prediction
+    (predict_transform_seconds); absent where the model does not time them."""
+    parts = {"compile_seconds": fit_timings.get("compile_seconds")}
+    parts["fit_transform_seconds"] = fit_timings.get("transform_seconds")
+    parts["predict_transform_seconds"] = predict_timings.get("transform_seconds")
+    return {name: seconds for name, seconds in parts.items() if seconds is not None}
+
+
+def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Dataset | None = None) -> CellResult:
     """Train and score one cell, store it, and return its metrics. ``dataset`` skips the reload (same process)."""
     manifest = store.read_manifest()
-    suite = Suite(**manifest["suite"])
+    suite = Suite(**manifest.suite)
     # A worker (run-cell, a Dask or batch job) may have another version of a plugin than the planning process.
-    check_plugins_unchanged(manifest.get("plugins"), [key.model], f"{store.root} (cell {key.id})")
+    check_plugins_unchanged(manifest.plugins, [key.model], f"{store.root} (cell {key.id})")
     dataset = dataset if dataset is not None else cell_dataset(store, key, data_dir, manifest)
     split = store.load_split(key.dataset, key.split, manifest)  # verified against the manifest's checksum
-    protocol = manifest["datasets"][key.dataset]["splits"][key.split]["protocol"]
+    protocol = manifest.datasets[key.dataset].splits[key.split]["protocol"]
     params = suite.params_for_model(key.model)
     seed_everything(key.seed)
     X, n_context = model_input(dataset, key.model)
@@ -467,13 +452,15 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         start = time.perf_counter()
         model.fit(X[train], y[train], X[val], y[val])
         fit_seconds = time.perf_counter() - start
+        fit_timings, model.timings = model.timings, {}
         start = time.perf_counter()
         proba = model.predict_proba(X[test])
         predict_seconds = time.perf_counter() - start
-    metrics = classification_metrics(y[test], proba.argmax(axis=1), dataset.classes)
+    scores = classification_metrics(y[test], proba.argmax(axis=1), dataset.classes)
     if dataset.n_classes == 2:  # normal (0) against abnormal (1): sensitivity, specificity, ROC AUC
-        metrics.update(binary_metrics(y[test], proba))
-    metrics.update(
+        scores.update(binary_metrics(y[test], proba))
+    metrics = CellResult(
+        **scores,
         dataset=key.dataset,
         split=key.split,
         protocol=protocol,
@@ -486,13 +473,15 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         n_train=len(train),
         n_val=len(val),
         n_test=len(test),
-        fit_seconds=fit_seconds,
+        # numba's compilation (a warm-up the model times apart) is not fitting: a warm cache makes it vanish
+        fit_seconds=fit_seconds - fit_timings.get("compile_seconds", 0.0),
         predict_seconds=predict_seconds,
+        **cost_parts(fit_timings, model.timings),
         peak_memory_scope=peak.scope,
         # None where unknown: NaN and infinity are not JSON (ecgbench.core.io.write_json refuses them)
         peak_memory_mb=peak.mb if np.isfinite(peak.mb) else None,
         context_features=list(dataset.context_names) if n_context else [],
-        commit=manifest["commit"],
+        commit=manifest.commit,
         beats_per_second=len(test) / predict_seconds if predict_seconds > 0 else None,
         baseline_f1_macro=majority_baseline(y[train], y[test], dataset.classes)["f1_macro"],
         # what the cell was scored on, so that a later edit of the split or the data cannot keep it finished
@@ -501,14 +490,13 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         test_labels_sha256=labels_checksum(y[test]),
     )
     groups = None if dataset.groups is None else dataset.groups[test]
-    conditions = None if dataset.conditions is None else dataset.conditions[test]
     card = None
-    if manifest.get("save_models", True):
+    if manifest.save_models is not False:
         from ecgbench.models.cards import model_card
 
         trained_on = None if dataset.groups is None else np.unique(dataset.groups[np.concatenate([train, val])])
         card = model_card(key, metrics, manifest, dataset, n_context, y[test], proba.argmax(axis=1), groups, trained_on)
-    samples = None if dataset.samples is None else dataset.samples[test]
-    frame = predictions_frame(test, y[test], proba, dataset.classes, groups, conditions, samples)
+    columns = {name: values[test] for name, values in dataset.columns.items()}
+    frame = predictions_frame(test, y[test], proba, dataset.classes, groups, columns)
     store.write_cell(key, frame, metrics, model if card is not None else None, card)
     return metrics

@@ -25,11 +25,11 @@ converts a run written by an older ecgbench.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +45,16 @@ from ecgbench.core.io import (
     write_json,
     write_text,
 )
+from ecgbench.run.records import (
+    SCHEMA_VERSION,
+    CellKey,
+    CellResult,
+    DatasetRecord,
+    Failure,
+    Manifest,
+    SchemaVersionError,
+)
 
-SCHEMA_VERSION = 2
 NOT_RUN = "not run"
 PREDICTIONS = "predictions.parquet"
 CELL_METRICS = "metrics.json"
@@ -55,31 +63,6 @@ MODEL_DIR = "model"  # the cell's fitted model and its card; the checksums of it
 MANIFEST_KEYS = ("suite", "datasets")  # the tables every reader of a manifest relies on
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, order=True)
-class CellKey:
-    """A cell's names: what it trains (model, seed) on what (dataset, split)."""
-
-    dataset: str
-    split: str
-    model: str
-    seed: int
-
-    @property
-    def id(self) -> str:
-        return f"{self.dataset}/{self.split}/{self.model}/seed{self.seed}"
-
-    @classmethod
-    def from_id(cls, cell_id: str) -> CellKey:
-        parts = cell_id.split("/")
-        if len(parts) != 4 or not parts[3].startswith("seed") or not parts[3][4:].lstrip("-").isdigit():
-            raise EcgbenchError(f"cell id {cell_id!r} is not of the form DATASET/SPLIT/MODEL/seedK")
-        return cls(parts[0], parts[1], parts[2], int(parts[3][4:]))
-
-    @classmethod
-    def of(cls, metrics: dict) -> CellKey:
-        return cls(metrics["dataset"], metrics["split"], metrics["model"], metrics["seed"])
 
 
 def read_json(path: Path) -> dict | list:
@@ -108,16 +91,14 @@ class RunStore:
     def exists(self) -> bool:
         return regular_file(self.manifest_path).is_file()  # a FIFO there is refused, not taken for no run
 
-    def read_manifest(self) -> dict:
-        manifest = read_json(self.manifest_path)
-        if not isinstance(manifest, dict):
-            raise EcgbenchError(
-                f"{self.manifest_path} is damaged (a JSON {type(manifest).__name__}, not a run's manifest)"
-            )
-        self._require_current(manifest.get("schema_version", 1), self.manifest_path)
-        wrong = [key for key in MANIFEST_KEYS if not isinstance(manifest.get(key), dict)]
-        if wrong:
+    def read_manifest(self) -> Manifest:
+        data = read_json(self.manifest_path)
+        if not isinstance(data, dict):
+            raise EcgbenchError(f"{self.manifest_path} is damaged (a JSON {type(data).__name__}, not a run's manifest)")
+        wrong = [key for key in MANIFEST_KEYS if not isinstance(data.get(key), dict)]
+        if wrong and data.get("schema_version", 1) == SCHEMA_VERSION:
             raise EcgbenchError(f"{self.manifest_path} is damaged: {' and '.join(wrong)} missing or not a table")
+        manifest = self._from_json(Manifest, data, self.manifest_path)
         self._verify_suite(manifest)
         self._verify_evaluations(manifest)
         return manifest
@@ -129,9 +110,9 @@ class RunStore:
         from ecgbench.core.evaluation import evaluation_of
         from ecgbench.data import dataset_spec
 
-        for name, info in manifest["datasets"].items():
-            splits = info.get("splits") if isinstance(info, dict) else None
-            if not splits or "evaluation" not in info:
+        for name, info in manifest.datasets.items():
+            splits = info.splits
+            if not splits or info.evaluation is None:
                 continue
             try:
                 spec = dataset_spec(name)
@@ -144,51 +125,60 @@ class RunStore:
                     f"{self.manifest_path} is damaged: dataset {name!r} has no split protocol "
                     f"({type(exc).__name__}: {exc})"
                 ) from None
-            if info["evaluation"] != expected:
+            if info.evaluation != expected:
                 raise EcgbenchError(
                     f"{self.manifest_path} is damaged: dataset {name!r} is recorded as evaluated "
-                    f"{info['evaluation']!r}, but its data and split make it {expected!r}"
+                    f"{info.evaluation!r}, but its data and split make it {expected!r}"
                 )
 
-    def _verify_suite(self, manifest: dict) -> None:
+    def _verify_suite(self, manifest: Manifest) -> None:
         """The suite that every reader trains or reports is the one the fingerprint (and the command) describes:
         an edited ``suite`` would otherwise change what a resumed run, ``run-cell`` or ``finish`` does."""
         from ecgbench.run.suite import Suite
 
         try:
-            fingerprint = Suite(**manifest["suite"]).fingerprint()
+            fingerprint = Suite(**manifest.suite).fingerprint()
         except (TypeError, ValueError) as exc:
             raise EcgbenchError(f"{self.manifest_path} is damaged: its suite is not a suite ({exc})") from None
-        if fingerprint != manifest.get("suite_fingerprint"):
+        if fingerprint != manifest.suite_fingerprint:
             raise EcgbenchError(
                 f"{self.manifest_path} is damaged: its suite does not match its suite_fingerprint "
                 f"(the suite was edited after the run was planned); restore it, or start the run "
                 f"over under another --run-id"
             )
 
-    def planned_keys(self, manifest: dict | None = None) -> list[CellKey]:
+    def planned_keys(self, manifest: Manifest | None = None) -> list[CellKey]:
         """Every cell of the run's plan, in run order, from its (verified) manifest alone."""
         from ecgbench.run.suite import Suite
 
         manifest = manifest or self.read_manifest()
-        suite = Suite(**manifest["suite"])
+        suite = Suite(**manifest.suite)
+        datasets = manifest.datasets
         return [
             CellKey(dataset, split, model, seed)
             for dataset in suite.datasets
-            for split in manifest["datasets"].get(dataset, {}).get("splits", {})
+            for split in (datasets[dataset].splits if dataset in datasets else {})
             for model in suite.models
             for seed in suite.seeds_for(model)
         ]
 
-    def write_manifest(self, manifest: dict) -> None:
-        write_json(self.manifest_path, {"schema_version": SCHEMA_VERSION, **manifest})
+    def write_manifest(self, manifest: Manifest) -> None:
+        write_json(self.manifest_path, manifest.to_json())
 
-    def _require_current(self, version, path: Path) -> None:
-        if version != SCHEMA_VERSION:
+    def _from_json(self, record: type[Manifest] | type[CellResult], data: dict, path: Path):
+        """The typed record of a file of this run: another schema version is named with the command that converts
+        the run, a key missing or of another shape as the file's damage."""
+        try:
+            return record.from_json(data, str(path))
+        except SchemaVersionError as exc:
             raise EcgbenchError(
-                f"{path} has schema version {version}, this ecgbench reads {SCHEMA_VERSION}; "
+                f"{path} has schema version {exc.version}, this ecgbench reads {SCHEMA_VERSION}; "
                 f"convert the run with `python -m ecgbench upgrade {self.root}`"
-            )
+            ) from None
+        except EcgbenchError as exc:
+            raise EcgbenchError(f"{path} is damaged: {exc}") from None
+        except (TypeError, AttributeError) as exc:
+            raise EcgbenchError(f"{path} is damaged ({type(exc).__name__}: {exc})") from None
 
     # ---- splits --------------------------------------------------------------------------------------------------
 
@@ -200,7 +190,7 @@ class RunStore:
         arrays = {f"{s.name}_{part}": getattr(s, part) for s in splits for part in ("train", "val", "test")}
         write_npz(self.splits_path(dataset), {"schema_version": np.array(SCHEMA_VERSION), **arrays})
 
-    def load_split(self, dataset: str, split: str, manifest: dict | None = None) -> dict[str, np.ndarray]:
+    def load_split(self, dataset: str, split: str, manifest: Manifest | None = None) -> dict[str, np.ndarray]:
         """A split's indices, proven to be the ones the run was planned with: disjoint parts inside the dataset,
         and (where the manifest records it) the checksum recorded at planning. An altered file is refused by name,
         never scored."""
@@ -215,9 +205,10 @@ class RunStore:
         except Exception as exc:  # a damaged file: OSError, ValueError, zipfile.BadZipFile, EOFError...
             raise EcgbenchError(f"{path} is damaged: {exc}") from None
         manifest = manifest if manifest is not None else (self.read_manifest() if self.exists() else None)
-        info = (manifest or {}).get("datasets", {}).get(dataset, {})
-        check_split(path, split, parts, info.get("n_beats"))
-        recorded = info.get("splits", {}).get(split, {}).get("sha256")
+        info = manifest.datasets.get(dataset) if manifest is not None else None
+        info = info or DatasetRecord()
+        check_split(path, split, parts, info.n_beats)
+        recorded = info.splits.get(split, {}).get("sha256")
         if recorded and split_checksum(parts) != recorded:
             raise EcgbenchError(
                 f"{path}: split {split!r} is not the one this run was planned with (its checksum "
@@ -231,7 +222,7 @@ class RunStore:
     def cell_dir(self, key: CellKey) -> Path:
         return self.root / "cells" / key.dataset / key.split / key.model / f"seed{key.seed}"
 
-    def cell_problem(self, key: CellKey, manifest: dict | None = None) -> str | None:
+    def cell_problem(self, key: CellKey, manifest: Manifest | None = None) -> str | None:
         """Why a stored cell cannot be used as finished: None where everything it claims is proven by what is
         stored, ``NOT_RUN`` where it has no metrics. Proven: the predictions are the file its metrics were computed
         from (checksum); it is the cell of its folder; where the manifest records them (runs planned since
@@ -242,27 +233,33 @@ class RunStore:
         if not (folder / CELL_METRICS).is_file():
             return NOT_RUN
         try:
-            metrics = read_json(folder / CELL_METRICS)
+            data = read_json(folder / CELL_METRICS)
         except EcgbenchError as exc:
             return str(exc)
-        if not isinstance(metrics, dict):
-            return f"{folder / CELL_METRICS} is damaged (a JSON {type(metrics).__name__}, not a cell's metrics)"
-        self._require_current(metrics.get("schema_version", 1), folder / CELL_METRICS)
+        if not isinstance(data, dict):
+            return f"{folder / CELL_METRICS} is damaged (a JSON {type(data).__name__}, not a cell's metrics)"
+        if data.get("schema_version", 1) != SCHEMA_VERSION:  # the whole run needs converting: raised, not returned
+            self._from_json(CellResult, data, folder / CELL_METRICS)
+        try:
+            metrics = self._from_json(CellResult, data, folder / CELL_METRICS)
+        except EcgbenchError as exc:
+            return str(exc)
         predictions = folder / PREDICTIONS
         if not predictions.is_file():
             return f"{predictions} is missing"
-        if metrics.get("predictions_sha256") != sha256_file(predictions):
+        if metrics.predictions_sha256 != sha256_file(predictions):
             return f"{predictions} is not the file its metrics were computed from (checksum differs)"
-        if isinstance(metrics.get("model_sha256"), dict):  # a stored model is part of the cell: a tampered one too
+        if isinstance(metrics.model_sha256, dict):  # a stored model is part of the cell: a tampered one too
             from ecgbench.models.saving import checksum_problem
 
-            problem = checksum_problem(folder / MODEL_DIR, metrics["model_sha256"])
+            problem = checksum_problem(folder / MODEL_DIR, metrics.model_sha256)
             if problem:
                 return problem
         if manifest is None and not self.exists():
             return None  # a bare cell folder (no run around it): nothing more to prove it against
         manifest = manifest if manifest is not None else self.read_manifest()
-        state = (self._files_state(key), json.dumps(manifest["datasets"].get(key.dataset), sort_keys=True, default=str))
+        info = manifest.datasets.get(key.dataset)
+        state = (self._files_state(key), json.dumps(info and info.to_dict(), sort_keys=True, default=str))
         cached = self._proofs.get(key)
         if cached is not None and cached[0] == state:
             return cached[1]
@@ -285,38 +282,40 @@ class RunStore:
                 state.append(None)
         return tuple(state)
 
-    def _cell_evidence_problem(self, key: CellKey, metrics: dict, manifest: dict) -> str | None:
+    def _cell_evidence_problem(self, key: CellKey, metrics: CellResult, manifest: Manifest) -> str | None:
         from ecgbench.core.metrics import classification_metrics
 
         where = self.cell_dir(key) / CELL_METRICS
-        if CellKey.of(metrics) != key:
-            return f"{where} describes cell {CellKey.of(metrics).id}, not the cell of its folder"
-        info = manifest["datasets"].get(key.dataset)
-        if info is None or key.split not in info.get("splits", {}):
+        if metrics.key != key:
+            return f"{where} describes cell {metrics.key.id}, not the cell of its folder"
+        info = manifest.datasets.get(key.dataset)
+        if info is None or key.split not in info.splits:
             return f"{key.dataset}/{key.split} is not a dataset and split of this run's manifest"
-        planned = info["splits"][key.split]
+        planned = info.splits[key.split]
         recorded = {
             "split_sha256": planned.get("sha256"),
-            "data_fingerprint": info.get("fingerprint"),
+            "data_fingerprint": info.fingerprint,
             "test_labels_sha256": planned.get("test_labels_sha256"),
         }
         for field, expected in recorded.items():
             # a run planned since cells record them: each must be there and equal; an older run's cells may lack
             # them (then the index and label checks below still hold them to the split)
-            if field in metrics or info.get("cells_carry_checksums"):
-                if metrics.get(field) != expected:
+            stored = getattr(metrics, field)
+            if stored is not None or info.cells_carry_checksums:
+                if stored != expected:
                     what = {"split_sha256": "split", "data_fingerprint": "data", "test_labels_sha256": "test labels"}[
                         field
                     ]
                     return (
                         f"it was scored on other {what} than the run's manifest and splits record "
-                        f"({field} {str(metrics.get(field))[:12]} vs {str(expected)[:12]})"
+                        f"({field} {str(stored)[:12]} vs {str(expected)[:12]})"
                     )
-        if list(metrics["classes"]) != list(info["classes"]):
-            return f"its classes {metrics['classes']} are not the dataset's {info['classes']}"
-        for name, expected in (("protocol", planned.get("protocol")), ("synthetic", info.get("synthetic"))):
-            if name in metrics and expected is not None and metrics[name] != expected:
-                return f"its {name} {metrics[name]!r} is not the run's ({expected!r})"
+        if list(metrics.classes) != list(info.classes):
+            return f"its classes {metrics.classes} are not the dataset's {info.classes}"
+        for name, expected in (("protocol", planned.get("protocol")), ("synthetic", info.synthetic)):
+            stored = getattr(metrics, name)
+            if stored is not None and expected is not None and stored != expected:
+                return f"its {name} {stored!r} is not the run's ({expected!r})"
         split = self.load_split(key.dataset, key.split, manifest)
         try:
             frame = self.predictions(key)
@@ -331,18 +330,18 @@ class RunStore:
         y_true, y_pred = frame["y_true"].to_numpy(np.int64), frame["y_pred"].to_numpy(np.int64)
         if planned.get("test_labels_sha256") and labels_checksum(y_true) != planned["test_labels_sha256"]:
             return "its predictions' true labels (y_true) are not the test labels the run's manifest records"
-        # record ids choose the bootstrap's resampling unit and the missed-beats tables, conditions the noise
-        # track's scores: data, like the labels
-        records = beats_checksum(frame.get("group"), frame.get("condition"))
+        # record ids choose the bootstrap's resampling unit and the missed-beats tables, a text column such as
+        # the beats' conditions what is scored apart: data, like the labels
+        records = beats_checksum(frame.get("group"), beat_columns(frame))
         if planned.get("test_records_sha256", records) != records:
             return (
-                "its predictions' record ids or conditions (group, condition) are not those of the test beats "
-                "the run's manifest records"
+                "its predictions' record ids or conditions (group, text columns) are not those of the test "
+                "beats the run's manifest records"
             )
-        k = len(metrics["classes"])
+        k = len(metrics.classes)
         if len(y_true) and (y_true.min() < 0 or y_true.max() >= k or y_pred.min() < 0 or y_pred.max() >= k):
             return "its predictions hold class numbers outside its classes"
-        proba = frame[[f"p_{c}" for c in metrics["classes"]]].to_numpy(np.float64)
+        proba = frame[[f"p_{c}" for c in metrics.classes]].to_numpy(np.float64)
         # y_pred is the argmax of the float64 probabilities; stored as float32, a near-tie may round to a tie or
         # flip by one unit in the last place, so the chosen class must be the maximum within that rounding.
         if not np.isfinite(proba).all() or (proba < 0).any() or (np.abs(proba.sum(axis=1) - 1) > 1e-4).any():
@@ -350,52 +349,48 @@ class RunStore:
         if len(y_pred) and (proba[np.arange(len(y_pred)), y_pred] < proba.max(axis=1) - 1e-6).any():
             return "its predicted labels (y_pred) are not the argmax of its probabilities"
         expected = {
-            **classification_metrics(y_true, y_pred, tuple(metrics["classes"])),
+            **classification_metrics(y_true, y_pred, tuple(metrics.classes)),
             "n_test": len(split["test"]),
             "n_train": len(split["train"]),
             "n_val": len(split["val"]),
         }
         for name, value in expected.items():
-            if name in metrics and metrics[name] != value or name not in metrics and name in SCORE_KEYS:
+            stored = getattr(metrics, name)
+            if stored is not None and stored != value or stored is None and name in SCORE_KEYS:
                 return (
                     f"its {name} in {CELL_METRICS} is not what its predictions give (stored "
-                    f"{_short(metrics.get(name))}, recomputed {_short(value)}): the metrics were altered"
+                    f"{_short(stored)}, recomputed {_short(value)}): the metrics were altered"
                 )
         return None
 
-    def cell_finished(self, key: CellKey, manifest: dict | None = None) -> bool:
+    def cell_finished(self, key: CellKey, manifest: Manifest | None = None) -> bool:
         problem = self.cell_problem(key, manifest)
         if problem not in (None, NOT_RUN):
             log.warning("cell %s: %s; it is computed again", key.id, problem)
         return problem is None
 
     def write_cell(
-        self, key: CellKey, predictions: pd.DataFrame, metrics: dict, model=None, card: dict | None = None
+        self, key: CellKey, predictions: pd.DataFrame, metrics: CellResult, model=None, card: dict | None = None
     ) -> None:
         """The cell's predictions, its fitted ``model`` and ``card`` where given (``model/``, checksummed in the
         metrics as ``model_sha256``), then its metrics."""
         folder = self.cell_dir(key)
         write_predictions(folder / PREDICTIONS, predictions)
         (folder / "error.txt").unlink(missing_ok=True)
-        extra = {}
+        model_sha256 = metrics.model_sha256
         if model is not None:
             try:
-                extra["model_sha256"] = write_model_folder(folder / MODEL_DIR, model, card)
+                model_sha256 = write_model_folder(folder / MODEL_DIR, model, card)
             except NotImplementedError as exc:  # a plugin that neither implements _save nor declares saved_by_pickle
                 log.warning("cell %s: its model is not stored: %s", key.id, exc)
         # A model of an earlier computation must not stand beside these predictions; metrics that carry their
         # model's checksums (upgrade rewrites a cell's files) keep it, and cell_problem proves it against them.
-        if "model_sha256" not in extra and "model_sha256" not in metrics:
+        if model_sha256 is None:
             remove_tree(folder / MODEL_DIR)
-        write_json(
-            folder / CELL_METRICS,
-            {
-                "schema_version": SCHEMA_VERSION,
-                **metrics,
-                "predictions_sha256": sha256_file(folder / PREDICTIONS),
-                **extra,
-            },
+        stored = dataclasses.replace(
+            metrics, predictions_sha256=sha256_file(folder / PREDICTIONS), model_sha256=model_sha256
         )
+        write_json(folder / CELL_METRICS, stored.to_json())
 
     def model_dir(self, key: CellKey) -> Path:
         return self.cell_dir(key) / MODEL_DIR
@@ -412,14 +407,14 @@ class RunStore:
 
         return FileLock(self.cell_dir(key) / "lock.json", f"cell {key.id} of {self.root}")
 
-    def write_failure(self, key: CellKey, exc: BaseException) -> dict:
+    def write_failure(self, key: CellKey, exc: BaseException) -> Failure:
         """The traceback into the cell's ``error.txt``; returns the failure as a record for the manifest."""
         folder = self.cell_dir(key)
         for stale in (CELL_METRICS, PREDICTIONS):  # an earlier result of this cell must not stand beside its failure
             (folder / stale).unlink(missing_ok=True)
         remove_tree(folder / MODEL_DIR)
         write_text(folder / "error.txt", "".join(traceback.format_exception(exc)))
-        return {"cell": key.id, "error": type(exc).__name__, "message": str(exc)}
+        return Failure.of(key.id, exc)
 
     def cells(self) -> list[dict]:
         """The metrics of every finished cell of the plan, in the order of their folders, each proven against its
@@ -530,17 +525,27 @@ def labels_checksum(labels) -> str:
     return sha256_array(np.ascontiguousarray(labels, dtype=np.int64))
 
 
-def beats_checksum(groups, conditions) -> str | None:
-    """The checksum of the test beats' record ids and conditions, as text (the predictions keep the dataset's
-    types), or None where the dataset has neither."""
-    if groups is None and conditions is None:
+def beats_checksum(groups, columns: dict) -> str | None:
+    """The checksum of the test beats' record ids and of their per-beat text columns (a beat's test condition:
+    data the cell is scored by, like its labels), as text (the predictions keep the dataset's types), or None
+    where the dataset has neither. Numeric columns (a beat's position in its record) are not data: left out."""
+    text = {name: values for name, values in sorted(columns.items()) if np.asarray(values).dtype.kind in "OUS"}
+    if groups is None and not text:
         return None
     digest = hashlib.sha256()
-    for name, values in (("group", groups), ("condition", conditions)):
+    for name, values in ({"group": groups} | text).items():
         if values is not None:
             digest.update(f"{name}:{len(values)}\n".encode())
             digest.update("\n".join(map(str, np.asarray(values).tolist())).encode())
     return digest.hexdigest()
+
+
+PREDICTION_COLUMNS = ("index", "group", "y_true", "y_pred")  # beside the probabilities p_<class>
+
+
+def beat_columns(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """The per-beat columns of a dataset (``Dataset.columns``) that a predictions file keeps."""
+    return {c: frame[c] for c in frame.columns if c not in PREDICTION_COLUMNS and not c.startswith("p_")}
 
 
 def check_split(path: Path, split: str, parts: dict[str, np.ndarray], n_beats: int | None) -> None:
@@ -642,18 +647,14 @@ def write_predictions(path: Path, predictions: pd.DataFrame) -> None:
     )
 
 
-def predictions_frame(
-    index, y_true, proba: np.ndarray, classes, groups=None, conditions=None, samples=None
-) -> pd.DataFrame:
-    """The predictions of one cell: the beats' indices, record ids where known, test conditions where the dataset
-    has them (the noise track), labels and probabilities."""
+def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None, columns=None) -> pd.DataFrame:
+    """The predictions of one cell: the beats' indices, record ids where known, the dataset's per-beat columns
+    (``Dataset.columns``, by their names) where it has them, labels and probabilities."""
     frame = pd.DataFrame({"index": index})
     if groups is not None:  # record ids: the summary shows which records hold the missed beats
         frame["group"] = groups
-    if samples is not None:  # the beat's R peak in its record (record's own sampling rate): found in the record
-        frame["sample"] = samples
-    if conditions is not None:  # the noise track: each beat's condition (noise, SNR), scored apart
-        frame["condition"] = conditions
+    for name, values in (columns or {}).items():
+        frame[name] = values
     frame["y_true"] = y_true
     frame["y_pred"] = proba.argmax(axis=1)
     for i, name in enumerate(classes):
@@ -742,15 +743,12 @@ def upgrade(store: RunStore) -> int:
         with np.load(regular_file(store.splits_path(name)), allow_pickle=False) as saved:
             arrays = dict(saved)
         write_npz(store.splits_path(name), {**arrays, "schema_version": np.array(SCHEMA_VERSION)})
-    manifest["failures"] = [
-        {"cell": None, "error": None, "message": f} if isinstance(f, str) else f for f in manifest.get("failures", [])
-    ]
+    manifest["failures"] = [Failure.from_json(f).to_json() for f in manifest.get("failures", [])]
     for metrics, predictions, csv in todo:
-        store.write_cell(
-            CellKey.of(metrics),
-            predictions,
-            {k: v for k, v in metrics.items() if k not in ("schema_version", "predictions_sha256")},
+        result = CellResult.from_dict(
+            {k: v for k, v in metrics.items() if k not in ("schema_version", "predictions_sha256")}
         )
+        store.write_cell(result.key, predictions, result)
         csv.unlink()
     from ecgbench.core.environment import git_commit, now
 
@@ -758,5 +756,5 @@ def upgrade(store: RunStore) -> int:
     upgrades.append(
         {"from_schema": manifest.get("schema_version", 1), "to_schema": SCHEMA_VERSION, "at": now(), **git_commit()}
     )
-    store.write_manifest({k: v for k, v in manifest.items() if k != "schema_version"})
+    store.write_manifest(Manifest.from_dict({k: v for k, v in manifest.items() if k != "schema_version"}))
     return len(todo) + done

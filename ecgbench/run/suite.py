@@ -31,6 +31,22 @@ a TOML suite file in ``benchmarks/``::
     walltime = "04:00:00"
     jobs = 4
     start_timeout = 1800  # seconds without a worker before the run stops (a job refused or queued too long)
+
+A suite file may extend another one, to run the same settings on another dataset, say::
+
+    extends = "mitdb-inter.toml"   # the path of the parent file, relative to this file
+    datasets = ["mitdb-noise"]
+    [model_seeds]
+    cnn = [0]                      # back to the common seeds
+
+The file's values are merged over its parent's (itself resolved first, so a chain works): tables merge key by key
+at every depth (``[model_params.rocket] alpha`` replaces the parent's alpha and keeps its other parameters); any
+other value, a list included, replaces the parent's whole (``models = [...]`` is the child's list). The
+description is the file's own, never inherited. The parent's [model_params.NAME], [model_seeds] NAME and
+[dataset_params.NAME] for a model or dataset the resolved suite does not run are dropped. A [model_seeds] entry
+equal to ``seeds`` is dropped too (it changes no cell), so a child gives a model back the common seeds by naming
+them. A missing parent file and a cycle of files are refused in one line naming the file. The fingerprint is that
+of the resolved suite: moving settings into a parent file leaves it, and the runs made with it, as they were.
 """
 
 from __future__ import annotations
@@ -168,6 +184,7 @@ def check_cluster(cluster: dict, where: str, names: dict[str, str] | None = None
 
 
 SUITE_KEYS = {
+    "extends",
     "cluster",
     "description",
     "datasets",
@@ -182,12 +199,21 @@ SUITE_KEYS = {
 
 
 def load_suite(path: str | Path) -> Suite:
-    """Read a suite file and check every value in it against its schema before anything is loaded."""
+    """Read a suite file (and the files it extends) and check every value in it against its schema before anything
+    is loaded."""
+    path = Path(path)
+    raw, parents = resolved_table(path)
+    where = f"suite file {path}" + "".join(f" (extends {parent})" for parent in parents)
+    return suite_from_table(raw, where)
+
+
+def read_table(path: Path) -> dict:
+    """The TOML table of one suite file, refused in one line naming the file when it cannot be read."""
     from ecgbench.core.io import regular_file
 
     path = regular_file(path, "suite file")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise EcgbenchError(f"suite file {path} does not exist") from None
     except IsADirectoryError:
@@ -198,33 +224,80 @@ def load_suite(path: str | Path) -> Suite:
         raise EcgbenchError(f"suite file {path} cannot be read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise EcgbenchError(f"suite file {path} is not valid TOML: {exc}") from None
+
+
+def resolved_table(path: Path, children: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
+    """The suite file's table merged over the tables of the files it extends, and those files (nearest first)."""
+    own = read_table(path)
+    parent = own.pop("extends", None)
+    own.setdefault("description", "")  # a description says what its own file is for: it is not inherited
+    if parent is None:
+        return own, []
+    if not isinstance(parent, str):
+        raise EcgbenchError(f"suite file {path}: extends = {show(parent)}: must be the path of a suite file (a string)")
+    parent_path = path.parent / parent
+    chain = (*children, path)
+    if parent_path.resolve() in {p.resolve() for p in chain}:
+        loop = " -> ".join(str(p) for p in (*chain, parent_path))
+        raise EcgbenchError(f"suite file {path}: extends = {parent!r} closes a cycle ({loop})")
+    if not parent_path.exists():
+        raise EcgbenchError(f"suite file {path}: extends = {parent!r}, but {parent_path} does not exist")
+    inherited, grandparents = resolved_table(parent_path, chain)
+    return merged_suite(inherited, own), [parent_path, *grandparents]
+
+
+def merged_suite(parent: dict, child: dict) -> dict:
+    """``child`` over ``parent``: tables merge key by key (at every depth), any other value (a list, a string, a
+    number) replaces the parent's. The parent's [model_params.NAME], [model_seeds] NAME and [dataset_params.NAME]
+    for a model or dataset the merged suite does not run are dropped, so that a child may run fewer models or
+    another dataset."""
+    suite = merged_tables(parent, child)
+    for section, names in (("model_params", "models"), ("model_seeds", "models"), ("dataset_params", "datasets")):
+        table, run, own = suite.get(section), suite.get(names), child.get(section)
+        if isinstance(table, dict) and isinstance(run, list):
+            kept = set(run) | set(own if isinstance(own, dict) else ())
+            suite[section] = {name: value for name, value in table.items() if name in kept}
+    return suite
+
+
+def merged_tables(parent: dict, child: dict) -> dict:
+    merged = dict(parent)
+    for key, value in child.items():
+        both_tables = isinstance(value, dict) and isinstance(parent.get(key), dict)
+        merged[key] = merged_tables(parent[key], value) if both_tables else value
+    return merged
+
+
+def suite_from_table(raw: dict, where: str) -> Suite:
+    """The suite of a (resolved) suite file's table; ``where`` names the file in every refusal."""
     unknown = sorted(set(raw) - SUITE_KEYS)
     if unknown:
         raise EcgbenchError(
-            f"suite file {path}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(SUITE_KEYS))}"
+            f"{where}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(SUITE_KEYS))}"
         )
-    check_top_level(raw, f"suite file {path}")
+    check_top_level(raw, where)
     description = raw.get("description", "")
     split = {**SPLIT_DEFAULTS, **raw.get("split", {})}
     if set(split) - set(SPLIT_DEFAULTS):
         bad = ", ".join(sorted(set(split) - set(SPLIT_DEFAULTS)))
-        raise EcgbenchError(f"suite file {path}: unknown [split] key(s) {bad}; known: {', '.join(SPLIT_DEFAULTS)}")
-    check_params(SPLIT_PARAMS, split, f"suite file {path}: [split]")
+        raise EcgbenchError(f"{where}: unknown [split] key(s) {bad}; known: {', '.join(SPLIT_DEFAULTS)}")
+    check_params(SPLIT_PARAMS, split, f"{where}: [split]")
     seeds = raw.get("seeds", [0])
     model_seeds = raw.get("model_seeds", {})
-    for where, value in [("seeds", seeds), *((f"[model_seeds] {m}", v) for m, v in model_seeds.items())]:
+    for key, value in [("seeds", seeds), *((f"[model_seeds] {m}", v) for m, v in model_seeds.items())]:
         if not isinstance(value, list) or not value or not all(isinstance(s, int) for s in value):
-            raise EcgbenchError(f"suite file {path}: '{where}' must be a non-empty list of integers")
-        check_seeds(value, f"suite file {path}: {where}")
-    check_named_params(raw, f"suite file {path}")
+            raise EcgbenchError(f"{where}: '{key}' must be a non-empty list of integers")
+        check_seeds(value, f"{where}: {key}")
+    # An entry equal to the suite's seeds changes no cell: dropped, so that it leaves the fingerprint alone and a
+    # suite that extends another can give a model back the common seeds.
+    model_seeds = {model: value for model, value in model_seeds.items() if value != seeds}
+    check_named_params(raw, where)
     cluster = raw.get("cluster", {})
     if not isinstance(cluster, dict) or set(cluster) - CLUSTER_KEYS:
         bad = ", ".join(sorted(set(cluster) - CLUSTER_KEYS)) if isinstance(cluster, dict) else "(not a table)"
-        raise EcgbenchError(
-            f"suite file {path}: unknown [cluster] key(s) {bad}; known: {', '.join(sorted(CLUSTER_KEYS))}"
-        )
-    check_params(CLUSTER_PARAMS, cluster, f"suite file {path}: [cluster]")
-    check_cluster(cluster, f"suite file {path}: ")
+        raise EcgbenchError(f"{where}: unknown [cluster] key(s) {bad}; known: {', '.join(sorted(CLUSTER_KEYS))}")
+    check_params(CLUSTER_PARAMS, cluster, f"{where}: [cluster]")
+    check_cluster(cluster, f"{where}: ")
     return Suite(
         raw["datasets"],
         raw["models"],

@@ -7,62 +7,39 @@
   ``max_features``' search range; a trial with ``max_features = k <= K`` takes the first ``k`` columns, which are
   the values its own extraction would give (each feature is computed on its own, in the given column order).
 
-An entry is a ``.npz`` (``allow_pickle=False``; never a pickle) keyed by the sha256 of the data fingerprint, the
-fold's indices and the settings that decide the features, written atomically. The model itself is unchanged: a
-trial's model is the registered class, given a transformer (or a selection and extraction) that looks its rows
-up in the entry by the beat's values. ``tests/test_tuning.py`` checks that a cached trial scores as an uncached
-one. :data:`STATS` counts entries computed and reused in this process.
+An entry is a checksummed ``.npz`` of :mod:`ecgbench.core.cache` (``allow_pickle=False``; never a pickle; a damaged
+one is recomputed) keyed by the sha256 of the data fingerprint, the fold's indices and the settings that decide
+the features, written atomically. The model itself is unchanged: a trial's model is the registered class, given a
+transformer (or a selection and extraction) that looks its rows up in the entry by the beat's values.
+``tests/test_tuning.py`` checks that a cached trial scores as an uncached one. :data:`STATS` counts entries computed and
+reused in this process.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ecgbench.core.io import atomic_write, write_text
+from ecgbench.core.cache import entry_key, read_entry, write_entry
+from ecgbench.core.io import write_text
 
 log = logging.getLogger(__name__)
 
 STATS = {"computed": 0, "reused": 0}
 
 
-def entry_key(**parts) -> str:
-    payload = {
-        k: (hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest() if isinstance(v, np.ndarray) else v)
-        for k, v in parts.items()
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def read(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {name: z[name] for name in z.files}
-    except Exception as exc:  # damaged: recompute, not fatal
-        log.warning("ignoring unreadable tuning cache file %s (%s); recomputing", path, exc)
-        return None
-
-
 def write(path: Path, arrays: dict) -> None:
-    def save(tmp: Path):
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-
-    atomic_write(path, save)
+    write_entry(path, arrays)
     ignore = path.parent / ".gitignore"
     if not ignore.exists():  # gigabytes that are recomputed, never committed with the study
         write_text(ignore, "# the tuning cache: recomputed when missing, never committed\n*\n")
 
 
 def cached(path: Path, compute) -> dict:
-    entry = read(path)
+    entry = read_entry(path)
     if entry is not None:
         STATS["reused"] += 1
         return entry

@@ -53,14 +53,7 @@ DEVELOPMENT_LOADERS = {name: _mitdb_development(name) for name in ("mitdb-inter"
 
 def restrict(dataset: Dataset, keep: np.ndarray, what: str) -> Dataset:
     keep = np.sort(np.asarray(keep))
-    optional = {
-        name: None if getattr(dataset, name) is None else getattr(dataset, name)[keep]
-        for name in ("groups", "context", "conditions")
-    }
-    provenance = {**dataset.provenance, "development_part": what}
-    return dataclasses.replace(
-        dataset, X=dataset.X[keep], y=dataset.y[keep], predefined_split=None, provenance=provenance, **optional
-    )
+    return dataset.subset(keep, predefined_split=None, provenance={**dataset.provenance, "development_part": what})
 
 
 def development_dataset(suite, name: str, data_dir: Path | None) -> Dataset:
