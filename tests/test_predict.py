@@ -241,6 +241,7 @@ def test_a_tampered_stored_model_is_refused_by_name(small_run, tmp_path, capsys)
 # -- gallery -----------------------------------------------------------------------------------------------------
 def test_the_gallery_draws_a_pair_s_errors_with_record_and_time(small_run, tmp_path, capsys):
     from ecgbench.delivery.gallery import selected_beats
+    from ecgbench.reports.view import RunView
 
     store, key, mitdb = small_run
     stored = store.predictions(key)
@@ -270,7 +271,7 @@ def test_the_gallery_draws_a_pair_s_errors_with_record_and_time(small_run, tmp_p
         == 0
     )
     assert out.stat().st_size > 5_000
-    _, _, rows, _ = selected_beats(store, "minirocket", true, pred, None)
+    _, _, rows, _ = selected_beats(RunView(store), "minirocket", true, pred, None)
     assert len(rows) == counts[(t, p)] and {"group", "sample"} <= set(rows.columns)
     from ecgbench.delivery.gallery import where
 

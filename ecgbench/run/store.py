@@ -719,28 +719,6 @@ def resolve_run(name: str | Path, results_dir: Path) -> RunStore:
     raise EcgbenchError(f"no run found at {str(name)!r} or {Path(results_dir) / name} (expected a manifest.json in it)")
 
 
-def pooled_probabilities(store: RunStore) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
-    """Per model, the saved probabilities of every split's test beats in one (beats, classes) array, and the labels.
-
-    Seed 0 of each model; the beats are in the same order for every model. For a ``group-kfold`` run this is one
-    out-of-fold prediction per beat, by models that never saw the beat's patient.
-    """
-    cells = [c for c in store.cells() if c["seed"] == 0]
-    if not cells:
-        raise EcgbenchError(f"{store.root} holds no finished seed-0 cells")
-    by_model: dict[str, list[pd.DataFrame]] = {}
-    for cell in cells:
-        by_model.setdefault(cell["model"], []).append(store.predictions(CellKey.of(cell)).assign(split=cell["split"]))
-    frames = {m: pd.concat(parts).sort_values(["split", "index"], ignore_index=True) for m, parts in by_model.items()}
-    first = next(iter(frames.values()))
-    for model, frame in frames.items():
-        if not frame[["split", "index"]].equals(first[["split", "index"]]):
-            raise EcgbenchError(f"{model} has not finished the same splits as the other models in {store.root}")
-    columns = [c for c in first.columns if c.startswith("p_")]
-    classes = tuple(c[2:] for c in columns)
-    return {m: f[columns].to_numpy(dtype=np.float64) for m, f in frames.items()}, first["y_true"].to_numpy(), classes
-
-
 # ---- older runs ----------------------------------------------------------------------------------------------------
 
 CELL_DEFAULTS = {
