@@ -36,7 +36,7 @@ class Pooled:
     beats: pd.DataFrame  # one row per pooled test beat: split, index, y_true and every other per-beat column saved
     # (group: the record id; the dataset's columns, such as sample and condition)
     y_pred: np.ndarray  # (n_seeds, n)
-    proba: np.ndarray  # (n_seeds, n, n_classes), as saved (float32)
+    proba: np.ndarray  # (n_seeds, n, n_classes), as read from the stored steps (float64)
     classes: tuple[str, ...]
     seeds: tuple[int, ...]
     dropped_seeds: tuple[int, ...] = ()  # seeds that did not cover the same beats as the first (left out)
