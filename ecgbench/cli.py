@@ -661,6 +661,7 @@ def cmd_compare(args) -> int:
     from ecgbench.core.io import output_file, write_text
     from ecgbench.data import resolve_data_dir
     from ecgbench.reports.compare import compare_runs, comparison_markdown, comparison_pairs, evidence_markdown
+    from ecgbench.reports.view import RunView
     from ecgbench.run.store import resolve_run
 
     if not args.run_b and not (args.model_a or args.model_b):  # A and B would be the same cells
@@ -670,8 +671,8 @@ def cmd_compare(args) -> int:
         )
     if args.markdown:
         output_file(args.markdown, "--markdown", args.overwrite, data_dir=resolve_data_dir(None))
-    run_a = resolve_run(args.run_a, args.results_dir)
-    run_b = resolve_run(args.run_b, args.results_dir) if args.run_b else run_a
+    run_a = RunView(resolve_run(args.run_a, args.results_dir))
+    run_b = RunView(resolve_run(args.run_b, args.results_dir)) if args.run_b else run_a
     pairs = comparison_pairs(run_a, run_b, args.model_a, args.model_b)
     print(
         f"A = {run_a.root}{f' ({args.model_a})' if args.model_a else ''}\n"
@@ -702,10 +703,11 @@ def cmd_leaderboard(args) -> int:
     from ecgbench.core.io import output_file, write_text
     from ecgbench.data import resolve_data_dir
     from ecgbench.reports.leaderboard import leaderboard_markdown, left_out_lines, load_published
+    from ecgbench.reports.view import RunView
     from ecgbench.run.store import resolve_run
 
     output_file(args.out, "--out", args.overwrite, inputs=[args.published], data_dir=resolve_data_dir(None))
-    runs = [resolve_run(run, args.results_dir) for run in args.runs]
+    runs = [RunView(resolve_run(run, args.results_dir)) for run in args.runs]
     command = "python -m ecgbench " + shlex.join(args.argv)
     write_text(args.out, leaderboard_markdown(runs, load_published(args.published), command))
     print(f"written: {args.out}")
@@ -718,7 +720,7 @@ def cmd_soft_vote(args) -> int:
     from ecgbench.reports.rescoring import soft_vote_report
 
     return _write_rescoring(
-        args, lambda store, command: soft_vote_report(store, args.votes, command), lambda store: f"{store.root.name}.md"
+        args, lambda view, command: soft_vote_report(view, args.votes, command), lambda view: f"{view.root.name}.md"
     )
 
 
@@ -727,8 +729,8 @@ def cmd_prior_weights(args) -> int:
 
     return _write_rescoring(
         args,
-        lambda store, command: prior_weights_report(store, args.model, command),
-        lambda store: f"{store.root.name}-{args.model}.md",
+        lambda view, command: prior_weights_report(view, args.model, command),
+        lambda view: f"{view.root.name}-{args.model}.md",
     )
 
 
@@ -736,12 +738,13 @@ def _write_rescoring(args, report, file_name) -> int:
     """A rescoring report of one run into ``--out``: the folder checked first, the report printed and written."""
     from ecgbench.core.io import output_file, writable_folder, write_text
     from ecgbench.data import resolve_data_dir
+    from ecgbench.reports.view import RunView
     from ecgbench.run.store import resolve_run
 
     writable_folder(args.out, "--out")
-    store = resolve_run(args.run, args.results_dir)
-    path = output_file(args.out / file_name(store), "--out", args.overwrite, data_dir=resolve_data_dir(None))
-    text = report(store, "python -m ecgbench " + shlex.join(args.argv))
+    view = RunView(resolve_run(args.run, args.results_dir))
+    path = output_file(args.out / file_name(view), "--out", args.overwrite, data_dir=resolve_data_dir(None))
+    text = report(view, "python -m ecgbench " + shlex.join(args.argv))
     path = write_text(path, text)
     print(text, end="")
     print(f"written: {path}")

@@ -13,6 +13,7 @@ from ecgbench.cli import main
 from ecgbench.core.evaluation import SPLIT_PROTOCOLS
 from ecgbench.data import load_dataset
 from ecgbench.models import model_names
+from ecgbench.run.store import read_predictions
 from ecgbench.run.suite import QUICK_DATASET_PARAMS
 
 FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick"]
@@ -49,7 +50,8 @@ def test_run_all_quick_writes_every_report_file(full_quick_run):
     for model in models:
         assert f"| {model} |" in summary
         assert (run / "confusion" / f"synthetic_holdout_{model}_seed0.png").read_bytes()[:4] == b"\x89PNG"
-        predictions = pd.read_parquet(run / "cells" / "synthetic" / "holdout" / model / "seed0" / "predictions.parquet")
+        cell = run / "cells" / "synthetic" / "holdout" / model / "seed0"
+        predictions = read_predictions(cell / "predictions.parquet")
         probabilities = predictions.filter(like="p_").to_numpy()
         assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-3)
         assert (predictions["y_pred"] == probabilities.argmax(axis=1)).all()

@@ -10,7 +10,8 @@ import pytest
 from ecgbench.cli import main
 from ecgbench.core import statistics as st
 from ecgbench.reports.compare import mcnemar_seeds_text
-from ecgbench.reports.evidence import Gathered, mcnemar, paired, paired_table, shown_metrics
+from ecgbench.reports.evidence import mcnemar, paired, paired_table, shown_metrics
+from ecgbench.reports.view import Pooled
 
 pytestmark = pytest.mark.slow  # compares trained runs
 
@@ -127,9 +128,14 @@ def test_compare_of_one_run_alone_is_refused_in_one_line(tmp_path, capsys):
     ]
 
 
-def gathered(model, seeds, y_true, preds, groups):
+def gathered(model, seeds, y_true, preds, groups, classes=("N", "S", "V", "F", "Q")):
+    """A :class:`Pooled` of given predictions (one-hot probabilities)."""
     beats = pd.DataFrame({"split": "holdout", "index": np.arange(len(y_true)), "y_true": y_true})
-    return Gathered("synthetic", model, beats, np.asarray(preds), groups, ("N", "S", "V", "F", "Q"), tuple(seeds))
+    if groups is not None:
+        beats["group"] = groups
+    preds = np.asarray(preds)
+    proba = np.eye(len(classes), dtype=np.float32)[preds]
+    return Pooled("synthetic", model, beats, preds, proba, classes, tuple(seeds))
 
 
 def test_mcnemar_tests_every_seed_and_says_which(capsys):
@@ -222,8 +228,7 @@ def test_no_average_statistics_without_record_ids_or_without_v_and_s():
     groups, y_true, y_pred = beats_of(("a", "V", "V", 3), ("a", "S", "N", 2), ("b", "N", "N", 4))
     assert average_statistics_table([gathered("m", (0,), y_true, [y_pred], groups)])  # the section applies here
     assert average_statistics_table([gathered("m", (0,), y_true, [y_pred], None)]) == []  # no record ids
-    beats = pd.DataFrame({"split": "holdout", "index": np.arange(len(y_true)), "y_true": y_true % 2})
-    two_class = Gathered("ptbdb", "m", beats, np.asarray([y_pred % 2]), groups, ("normal", "MI"), (0,))
+    two_class = gathered("m", (0,), y_true % 2, [y_pred % 2], groups, classes=("normal", "MI"))
     assert average_statistics_table([two_class]) == []  # no V and S classes
 
 
@@ -231,3 +236,75 @@ def test_the_summary_shows_average_statistics_where_record_ids_are_saved(runs):
     summary = (runs / "a" / "summary.md").read_text()
     assert "Average statistics (per-record mean) beside the gross (pooled) ones" in summary
     assert re.search(r"^\| rocket \| 1 \| [\d.]+ \| [\d.]+ \|", summary, re.M)
+
+
+def test_a_report_proves_the_cells_once_and_reads_each_predictions_file_once(runs, monkeypatch):
+    """The summary's sections all read through one RunView: listing and proving the cells (which hashes every
+    predictions file) and reading a predictions file happen once per report, however many sections use them."""
+    from ecgbench.reports.summary import write_report
+    from ecgbench.run.store import RunStore
+
+    calls = {"cells": 0, "predictions": []}
+    cells, predictions = RunStore.cells, RunStore.predictions
+
+    def counted_cells(self):
+        calls["cells"] += 1
+        return cells(self)
+
+    def counted_predictions(self, key):
+        calls["predictions"].append(key)
+        return predictions(self, key)
+
+    monkeypatch.setattr(RunStore, "cells", counted_cells)
+    monkeypatch.setattr(RunStore, "predictions", counted_predictions)
+    before = (runs / "a" / "summary.md").read_text()
+    store = RunStore(runs / "a")  # a new store proves afresh: the proof itself reads each file once
+    write_report(store)
+    assert calls["cells"] == 1
+    proofs = len(store.cells())  # (counted: one more) the cells the report shows, each proved once above
+    assert len(calls["predictions"]) == 2 * proofs  # once to prove it, once to report it: never per section
+    assert len(set(calls["predictions"])) == proofs
+    assert (runs / "a" / "summary.md").read_text() == before  # the same report, bytes included
+
+
+def test_pooled_keeps_every_per_beat_column_and_leaves_out_a_seed_of_other_beats():
+    from ecgbench.reports.view import RunView
+
+    class Store:  # a run of one model, two splits, two seeds; seed 1 scored other beats of split "b"
+        root = "run"
+
+        def cells(self):
+            return [
+                {"dataset": "d", "split": s, "model": "m", "seed": k, "classes": ["N", "V"]}
+                for k in (0, 1)
+                for s in ("b", "a")
+            ]
+
+        def predictions(self, key):
+            index = np.array([3, 1]) if key.split == "a" else np.array([2, 0 if key.seed == 0 else 9])
+            proba = np.array([[0.9, 0.1], [0.2, 0.8]], dtype=np.float32)
+            return pd.DataFrame(
+                {"index": index, "group": [100, 101], "condition": ["clean", "em 6"], "y_true": [0, 1]}
+                | {"y_pred": proba.argmax(1), "p_N": proba[:, 0], "p_V": proba[:, 1]}
+            )
+
+    pooled = RunView(Store(), manifest={"suite": {"models": ["m"]}, "datasets": {}}).pooled("d", "m")
+    assert pooled.beats["split"].tolist() == ["a", "a", "b", "b"] and pooled.beats["index"].tolist() == [1, 3, 0, 2]
+    assert pooled.groups.tolist() == ["101", "100", "101", "100"]  # record ids as text, in the beats' order
+    assert pooled.conditions.tolist() == ["em 6", "clean", "em 6", "clean"]
+    assert pooled.seeds == (0,) and pooled.dropped_seeds == (1,)
+    assert pooled.y_pred.shape == (1, 4) and pooled.proba.shape == (1, 4, 2)
+    assert pooled.scores[0].tolist() == pytest.approx([0.8, 0.1, 0.8, 0.1])  # p(V), the positive class
+    assert (pooled.probabilities(0).argmax(1) == pooled.y_pred[0]).all()
+
+
+def test_every_evaluation_has_one_leaderboard_table_and_the_noise_section_only_its_own():
+    from ecgbench.core.evaluation import Evaluation
+    from ecgbench.reports import noise_report
+    from ecgbench.reports.sections import leaderboard_sections, summary_sections
+
+    for evaluation in Evaluation:
+        assert len(leaderboard_sections(evaluation)) == 1, evaluation  # else its datasets drop off the leaderboard
+        noise = noise_report.summary_section in summary_sections(evaluation)
+        assert noise == (evaluation is Evaluation.NOISE_STRESS)
+    assert noise_report.summary_section not in summary_sections(None)  # a dataset that records no evaluation

@@ -28,7 +28,8 @@ import pandas as pd
 import pytest
 
 from ecgbench.cli import main
-from ecgbench.run.store import RunStore, write_npz, write_predictions
+from ecgbench.core.errors import EcgbenchError
+from ecgbench.run.store import RunStore, read_predictions, stored_probabilities, write_npz, write_predictions
 from tests.conftest import write_plugin
 from tests.test_run_failures import SLEEPY
 
@@ -159,7 +160,7 @@ def _forge(run: Path, cell: str, predictions=None, **fields):
 
 
 def _predictions(run: Path, cell: str = ROCKET) -> pd.DataFrame:
-    return pd.read_parquet(run / cell / "predictions.parquet")
+    return read_predictions(run / cell / "predictions.parquet")
 
 
 def _other_test_beats(run):  # scored on another split: another test part (its labels carried along)
@@ -497,7 +498,7 @@ def _as_schema_1(run: Path) -> dict:
     for path in sorted(run.glob("cells/*/*/*/seed*/metrics.json")):
         metrics = json.loads(path.read_text())
         before[path.parent.name + path.parent.parent.name] = metrics
-        pd.read_parquet(path.parent / "predictions.parquet").to_csv(path.parent / "predictions.csv", index=False)
+        read_predictions(path.parent / "predictions.parquet").to_csv(path.parent / "predictions.csv", index=False)
         (path.parent / "predictions.parquet").unlink()
         path.write_text(
             json.dumps({**{k: v for k, v in metrics.items() if k != "predictions_sha256"}, "schema_version": 1})
@@ -505,8 +506,42 @@ def _as_schema_1(run: Path) -> dict:
     return before
 
 
-def test_an_upgrade_stopped_midway_is_finished_by_the_same_command(run, capsys, monkeypatch):
-    before = _as_schema_1(run)
+def _as_schema_2(run: Path) -> dict:
+    """The run as ecgbench wrote it in schema 2: float32 probabilities, version 2 everywhere. Returns each cell's
+    metrics, for comparing after the upgrade."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "schema_version": 2}))
+    before = {}
+    for path in sorted(run.glob("cells/*/*/*/seed*/metrics.json")):
+        metrics = json.loads(path.read_text())
+        before[path.parent.name + path.parent.parent.name] = metrics
+        frame = read_predictions(path.parent / "predictions.parquet")
+        frame[frame.filter(like="p_").columns] = frame.filter(like="p_").astype("float32")
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = table.replace_schema_metadata({**table.schema.metadata, b"ecgbench_schema_version": b"2"})
+        pq.write_table(table, path.parent / "predictions.parquet", compression="zstd")
+        checksum = hashlib.sha256((path.parent / "predictions.parquet").read_bytes()).hexdigest()
+        path.write_text(json.dumps({**metrics, "schema_version": 2, "predictions_sha256": checksum}))
+    return before
+
+
+def test_a_predictions_file_of_an_older_schema_is_refused_with_the_upgrade_hint(run):
+    _as_schema_2(run)
+    with pytest.raises(EcgbenchError, match=r"has schema version 2, .*`python -m ecgbench upgrade RUN`"):
+        read_predictions(run / ROCKET / "predictions.parquet")
+
+
+@pytest.mark.parametrize("as_older_schema", [_as_schema_1, _as_schema_2])
+def test_an_upgrade_stopped_midway_is_finished_by_the_same_command(as_older_schema, run, capsys, monkeypatch):
+    before = as_older_schema(run)
+    old_probabilities = {
+        p.parent.name + p.parent.parent.name: pd.read_csv(p) if p.suffix == ".csv" else pd.read_parquet(p)
+        for p in run.glob("cells/*/*/*/seed*/predictions.*")
+    }
+    version = json.loads((run / "manifest.json").read_text())["schema_version"]
     real, calls = RunStore.write_cell, []
 
     def second_fails(self, *args):
@@ -518,7 +553,7 @@ def test_an_upgrade_stopped_midway_is_finished_by_the_same_command(run, capsys, 
     monkeypatch.setattr(RunStore, "write_cell", second_fails)
     code, _, err = cli(capsys, "upgrade", run)
     assert code == 2 and "no space left on device" in err
-    assert json.loads((run / "manifest.json").read_text())["schema_version"] == 1  # not marked converted
+    assert json.loads((run / "manifest.json").read_text())["schema_version"] == version  # not marked converted
     assert not (run / "lock.json").exists()
     monkeypatch.undo()
     code, out, err = cli(capsys, "upgrade", run)
@@ -531,7 +566,36 @@ def test_an_upgrade_stopped_midway_is_finished_by_the_same_command(run, capsys, 
         assert {k: v for k, v in after[name].items() if k != "predictions_sha256"} == {
             k: v for k, v in metrics.items() if k != "predictions_sha256"
         }
-    assert len(RunStore(run).cells()) == 2 and not list(run.glob("cells/**/predictions.csv"))
+    assert len(RunStore(run).cells()) == 2
+    assert sorted(p.name for p in run.glob("cells/*/*/*/seed*/predictions.*")) == ["predictions.parquet"] * 2
+    for path in run.glob("cells/*/*/*/seed*/predictions.parquet"):  # the old probabilities, rounded to the steps
+        old = old_probabilities[path.parent.name + path.parent.parent.name].filter(like="p_").to_numpy()
+        assert np.array_equal(read_predictions(path).filter(like="p_").to_numpy(), stored_probabilities(old))
+
+
+def test_an_upgrade_of_a_cell_whose_y_pred_is_not_the_argmax_converts_nothing(run, capsys):
+    """Checked on the probabilities rounded to the stored steps, before anything is written."""
+    _as_schema_2(run)
+    path = run / ROCKET / "predictions.parquet"
+    frame = pd.read_parquet(path)
+    columns = frame.filter(like="p_").columns
+    y_pred = frame["y_pred"].iloc[0]
+    other = columns[(y_pred + 1) % len(columns)]
+    tie = np.zeros(len(columns), dtype=np.float32)
+    tie[y_pred], tie[columns.get_loc(other)] = 0.4999, 0.5001  # 13 steps apart once rounded
+    frame.loc[0, columns] = tie
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table.replace_schema_metadata({**table.schema.metadata, b"ecgbench_schema_version": b"2"}), path)
+    metrics_path = run / ROCKET / "metrics.json"
+    checksum = hashlib.sha256(path.read_bytes()).hexdigest()
+    metrics_path.write_text(json.dumps({**json.loads(metrics_path.read_text()), "predictions_sha256": checksum}))
+    before = digests(run)
+    code, _, err = cli(capsys, "upgrade", run)
+    assert code == 2 and "not the argmax of its probabilities" in err and "nothing was converted" in err
+    assert digests(run) == before
 
 
 def test_an_upgrade_refused_for_one_cell_converts_nothing(run, capsys):

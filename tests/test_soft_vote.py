@@ -13,8 +13,9 @@ import pytest
 from ecgbench.cli import main
 from ecgbench.models import build
 from ecgbench.models.base import shift_priors
-from ecgbench.reports.rescoring import PRIOR_WEIGHT_GRID
-from ecgbench.run.store import RunStore, pooled_probabilities
+from ecgbench.reports.rescoring import PRIOR_WEIGHT_GRID, seed_zero, seed_zero_probabilities
+from ecgbench.reports.view import RunView
+from ecgbench.run.store import RunStore
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -60,8 +61,9 @@ def test_group_kfold_run_tests_every_beat_once_with_no_patient_on_two_sides(grou
 
 
 def test_votes_are_scored_on_the_mean_probabilities_of_the_pooled_folds(group_kfold_run, tmp_path):
-    proba, y, classes = pooled_probabilities(RunStore(group_kfold_run))
-    assert set(proba) == {"minirocket", "rocket"} and classes == tuple("NSVFQ")
+    pooled = seed_zero(RunView(RunStore(group_kfold_run)))
+    proba, y = seed_zero_probabilities(pooled), pooled["rocket"].y_true
+    assert set(proba) == {"minirocket", "rocket"} and pooled["rocket"].classes == tuple("NSVFQ")
     assert main(["soft-vote", str(group_kfold_run), "minirocket+rocket", "--out", str(tmp_path)]) == 0
     written = (tmp_path / f"{group_kfold_run.name}.md").read_text().splitlines()
     assert written[0] == "# Soft votes, scored from saved probabilities (SYNTHETIC data)"
@@ -84,7 +86,8 @@ def test_a_vote_naming_a_model_not_in_the_run_is_refused(group_kfold_run, tmp_pa
 
 
 def test_prior_weights_are_the_most_sensitive_of_the_grid_that_keep_accuracy(group_kfold_run, tmp_path):
-    proba, y, _ = pooled_probabilities(RunStore(group_kfold_run))
+    pooled = seed_zero(RunView(RunStore(group_kfold_run)))
+    proba, y = seed_zero_probabilities(pooled), pooled["minirocket"].y_true
     assert main(["prior-weights", str(group_kfold_run), "minirocket", "--out", str(tmp_path)]) == 0
     text = (tmp_path / f"{group_kfold_run.name}-minirocket.md").read_text()
     assert text.startswith("# Prior weights for minirocket, chosen on saved probabilities (SYNTHETIC data)\n")

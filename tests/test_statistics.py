@@ -46,7 +46,7 @@ def patient_effect_set(rng, n_patients=22, beats=150, mean=0.85, concentration=1
 
 
 @pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
-def test_metrics_of_a_stack_agree_with_classification_metrics_and_scikit_learn():
+def test_metrics_of_a_stack_are_each_matrix_scored_alone_bit_for_bit_and_agree_with_scikit_learn():
     rng = np.random.default_rng(0)
     sets = [random_labels(rng, int(n)) for n in rng.integers(5, 400, 40)]  # small sets: classes often absent
     sets.append((np.array([0, 0, 1, 1, 2, 2]), np.array([0, 1, 1, 1, 2, 0])))  # F and Q occur nowhere
@@ -55,14 +55,20 @@ def test_metrics_of_a_stack_agree_with_classification_metrics_and_scikit_learn()
     m = metrics_from_confusion(stack)
     assert m["accuracy"].shape == (len(sets),) and m["recall"].shape == (len(sets), 5)
     for i, (t, p) in enumerate(sets):
-        ref = classification_metrics(t, p, CLASSES)
+        # a cell's stored scores (one matrix) and the bootstrap's (a stack) are the same numbers, not nearly
+        stored = classification_metrics(t, p, CLASSES)
         for name in ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted"):
-            assert m[name][i] == pytest.approx(ref[name], abs=1e-12), name
+            assert m[name][i] == stored[name], name
         for j, c in enumerate(CLASSES):
             for name in ("precision", "recall", "f1"):
-                assert m[name][i, j] == pytest.approx(ref["per_class"][c][name], abs=1e-12)
+                assert m[name][i, j] == stored["per_class"][c][name], (name, c)
+        assert m["accuracy"][i] == pytest.approx(sk.accuracy_score(t, p))
         assert m["f1_macro"][i] == pytest.approx(sk.f1_score(t, p, average="macro", zero_division=0))
+        assert m["f1_weighted"][i] == pytest.approx(sk.f1_score(t, p, average="weighted", zero_division=0))
         assert m["balanced_accuracy"][i] == pytest.approx(sk.balanced_accuracy_score(t, p))
+        ref = sk.precision_recall_fscore_support(t, p, labels=range(5), zero_division=0)[:3]
+        for name, values in zip(("precision", "recall", "f1"), ref, strict=True):
+            assert m[name][i] == pytest.approx(values), name
 
 
 def test_absent_nan_marks_only_the_classes_absent_from_the_true_labels():
@@ -315,9 +321,12 @@ def score_table(rng, n_blocks=8):
     )
 
 
-def test_rank_models_tests_ranks_and_draws_the_diagram(tmp_path):
+def test_rank_models_tests_ranks_and_its_diagram_is_drawn_apart(tmp_path):
+    from ecgbench.reports.plots import write_critical_difference
+
     scores = score_table(np.random.default_rng(14))
-    result = rank_models(scores, png=tmp_path / "cd" / "cd.png")
+    result = rank_models(scores)
+    assert not any(tmp_path.iterdir())  # the statistics write nothing
     ref = stats.friedmanchisquare(*[scores[c] for c in scores.columns])
     assert result.friedman_p == pytest.approx(ref.pvalue) and result.friedman_statistic == pytest.approx(ref.statistic)
     assert result.friedman_p < 0.01 and result.n_blocks == 8
@@ -329,19 +338,20 @@ def test_rank_models_tests_ranks_and_draws_the_diagram(tmp_path):
     adjusted = multipletests(raw, method="holm")[1]
     for (a, b), p in zip(pairs, adjusted, strict=True):
         assert result.wilcoxon_p.loc[a, b] == pytest.approx(p) == result.wilcoxon_p.loc[b, a]
-    assert result.png.is_file() and result.png.stat().st_size > 1_000
-    assert result.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png = tmp_path / "cd" / "cd.png"
+    write_critical_difference(png, result)
+    assert png.stat().st_size > 1_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in png.parent.iterdir()] == ["cd.png"]  # written atomically: no temporary file left
 
 
-def test_rank_models_with_identical_models_and_lower_is_better(tmp_path):
+def test_rank_models_with_identical_models_and_lower_is_better():
     scores = score_table(np.random.default_rng(15), n_blocks=5)
     scores["copy"] = scores["knn"]
-    result = rank_models(scores, higher_is_better=False, png=tmp_path / "cd.png")
+    result = rank_models(scores, higher_is_better=False)
     assert result.wilcoxon_p.loc["knn", "copy"] == 1.0
     ranks = stats.rankdata(scores.to_numpy(), axis=1).mean(axis=0)  # lowest scores rank first
     assert result.average_ranks.to_dict() == pytest.approx(dict(zip(scores.columns, ranks, strict=True)))
     assert result.average_ranks["knn"] == result.average_ranks["copy"]  # ties share the average rank
-    assert result.png.stat().st_size > 0
 
 
 def test_rank_models_refuses_small_or_incomplete_tables():

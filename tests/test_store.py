@@ -12,7 +12,14 @@ from ecgbench.cli import main
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.registry import Registry
 from ecgbench.run.records import CellResult
-from ecgbench.run.store import SCHEMA_VERSION, CellKey, RunStore, predictions_frame
+from ecgbench.run.store import (
+    PROBABILITY_STEPS,
+    SCHEMA_VERSION,
+    CellKey,
+    RunStore,
+    predictions_frame,
+    read_predictions,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick"]
@@ -38,10 +45,12 @@ def test_predictions_are_typed_and_compressed_and_read_back_in_one_line(tmp_path
     key = CellKey("d", "holdout", "m", 0)
     frame = toy_cell(store, key)
     back = pd.read_parquet(store.cell_dir(key) / "predictions.parquet")  # one line, plain pandas
-    assert back["p_N"].dtype == np.float32 and back["y_true"].dtype == np.int16
+    assert back["p_N"].dtype == np.uint16 and back["y_true"].dtype == np.int16
     assert np.array_equal(back["index"], frame["index"]) and np.array_equal(back["group"], frame["group"])
-    assert np.allclose(back.filter(like="p_"), frame.filter(like="p_"), atol=1e-7)
-    assert (back["y_pred"] == back.filter(like="p_").to_numpy().argmax(1)).all()
+    proba = back.filter(like="p_").to_numpy() / PROBABILITY_STEPS  # the documented division
+    assert np.abs(proba - frame.filter(like="p_").to_numpy()).max() <= 0.5 / PROBABILITY_STEPS
+    assert (back["y_pred"] == proba.argmax(1)).all()
+    assert np.array_equal(read_predictions(store.cell_dir(key) / "predictions.parquet").filter(like="p_"), proba)
     metrics = json.loads((store.cell_dir(key) / "metrics.json").read_text())
     assert metrics["schema_version"] == SCHEMA_VERSION and len(metrics["predictions_sha256"]) == 64
 
@@ -85,7 +94,7 @@ def test_a_run_of_an_older_schema_is_refused_until_upgraded(tmp_path, capsys):
     capsys.readouterr()
     assert main(["run", *FAST, "--run-id", "r", "--results-dir", str(tmp_path)]) == 2
     assert (
-        "has schema version 1, this ecgbench reads 2; convert the run with `python -m ecgbench upgrade"
+        f"has schema version 1, this ecgbench reads {SCHEMA_VERSION}; convert the run with `python -m ecgbench upgrade"
         in capsys.readouterr().err
     )
 

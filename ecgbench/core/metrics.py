@@ -1,4 +1,5 @@
-"""Classification metrics, computed from the confusion matrix (cross-checked against scikit-learn in the tests).
+"""A cell's classification metrics, from its confusion matrix; the scores themselves are defined once, in
+:func:`ecgbench.core.statistics.metrics_from_confusion` (cross-checked against scikit-learn in the tests).
 
 Macro averages run over the classes that occur in the true or the predicted labels, as scikit-learn's defaults do,
 so that a class absent from a small test set does not count as a zero.
@@ -16,36 +17,31 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     )
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    return np.divide(num, den, out=np.zeros_like(num, dtype=float), where=den > 0)
-
-
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, ...]) -> dict:
+    """A cell's scores, as its metrics.json stores them: those of
+    :func:`~ecgbench.core.statistics.metrics_from_confusion` (the one definition, which the bootstrap scores its
+    resamples with), with the counts and the confusion matrix."""
+    from ecgbench.core.statistics import metrics_from_confusion
+
     cm = confusion_matrix(y_true, y_pred, len(classes))
-    tp = np.diag(cm).astype(float)
+    scores = metrics_from_confusion(cm)
     support = cm.sum(axis=1)
-    predicted = cm.sum(axis=0)
-    precision = _ratio(tp, predicted)
-    recall = _ratio(tp, support)
-    f1 = _ratio(2 * precision * recall, precision + recall)
-    occurring = (support + predicted) > 0
     return {
         "n": int(cm.sum()),
-        "accuracy": float(tp.sum() / cm.sum()),
-        "balanced_accuracy": float(recall[support > 0].mean()),
-        "f1_macro": float(f1[occurring].mean()),
-        "f1_weighted": float((f1 * support).sum() / support.sum()),
+        **{name: float(scores[name]) for name in ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted")},
         "per_class": {
             name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
+                "precision": float(scores["precision"][i]),
+                "recall": float(scores["recall"][i]),
+                "f1": float(scores["f1"][i]),
                 "support": int(support[i]),
             }
             for i, name in enumerate(classes)
         },
         "confusion": cm.tolist(),
-        "confusion_normalized": _ratio(cm.astype(float), support[:, None].astype(float)).tolist(),
+        "confusion_normalized": np.divide(
+            cm, support[:, None], out=np.zeros(cm.shape), where=support[:, None] > 0
+        ).tolist(),
     }
 
 

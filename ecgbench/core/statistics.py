@@ -4,10 +4,11 @@ This is the pure statistics layer: it takes labels, predictions and record ids (
 knows nothing of how runs are stored. Every metric here is higher-is-better.
 
 Metrics from confusion matrices
-    :func:`metrics_from_confusion` scores a stack of confusion matrices ``(..., k, k)`` (rows = true class) at once,
-    with the conventions of :func:`ecgbench.core.metrics.classification_metrics`: a zero division gives 0, and the macro
-    averages run over the classes that occur in the true or the predicted labels (balanced accuracy over the classes
-    that occur in the true labels), as scikit-learn's defaults do. Se is the recall, +P the precision.
+    :func:`metrics_from_confusion` scores a stack of confusion matrices ``(..., k, k)`` (rows = true class) at once:
+    the one definition of the scores (:func:`ecgbench.core.metrics.classification_metrics` stores a cell's). A zero
+    division gives 0, and the macro averages run over the classes that occur in the true or the predicted labels
+    (balanced accuracy over the classes that occur in the true labels), as scikit-learn's defaults do. Se is the
+    recall, +P the precision.
 
 Cluster (patient) bootstrap — :func:`cluster_bootstrap`
     Beats of one record are not independent, so the resampling unit is the record (``unit="patient"``); with
@@ -61,8 +62,9 @@ Target and anchor verdicts — :func:`target_verdict`, :func:`anchor_verdict`
 
 Ranking over blocks — :func:`rank_models`
     For a table of scores (rows = blocks such as DS1 folds or DS2 patients, columns = models): Friedman's test
-    (``scipy.stats.friedmanchisquare``), pairwise Wilcoxon signed-rank tests with Holm's correction and the
-    critical-difference diagram, both from scikit-posthocs (``posthoc_wilcoxon``, ``critical_difference_diagram``).
+    (``scipy.stats.friedmanchisquare``) and pairwise Wilcoxon signed-rank tests with Holm's correction, from
+    scikit-posthocs (``posthoc_wilcoxon``; its ``critical_difference_diagram`` draws the result in
+    :mod:`ecgbench.reports.plots`: nothing here draws or writes a file).
     scikit-posthocs was chosen over autorank and aeon: it is small (one pure-Python package over numpy, scipy,
     pandas, seaborn, matplotlib and statsmodels, the first five already dependencies here), it offers exactly
     the two pieces needed and draws on a given matplotlib Axes; autorank adds baycomp and decides the test
@@ -77,7 +79,6 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -107,10 +108,10 @@ def metrics_from_confusion(cm: np.ndarray, *, absent_nan: bool = False) -> dict[
     """Metrics of a stack of confusion matrices ``(..., k, k)`` (rows = true class, columns = predicted class).
 
     Returns ``accuracy``, ``balanced_accuracy``, ``f1_macro``, ``f1_weighted`` with shape ``(...)`` and the
-    per-class ``recall`` (Se), ``precision`` (+P) and ``f1`` with shape ``(..., k)``. Conventions as
-    :func:`ecgbench.core.metrics.classification_metrics` (zero division → 0; macro averages over the classes occurring
-    in the true or predicted labels). With ``absent_nan=True`` the per-class metrics of a class absent from the
-    true labels are NaN instead (the bootstrap's absent-class rule). A matrix with no beats gives NaN aggregates.
+    per-class ``recall`` (Se), ``precision`` (+P) and ``f1`` with shape ``(..., k)``. Zero division → 0; macro
+    averages over the classes occurring in the true or predicted labels. With ``absent_nan=True`` the per-class
+    metrics of a class absent from the true labels are NaN instead (the bootstrap's absent-class rule). A matrix
+    with no beats gives NaN aggregates.
     """
     cm = np.asarray(cm, dtype=float)
     if cm.ndim < 2 or cm.shape[-1] != cm.shape[-2]:
@@ -121,7 +122,9 @@ def metrics_from_confusion(cm: np.ndarray, *, absent_nan: bool = False) -> dict[
     n = support.sum(axis=-1)
     recall = _ratio(tp, support)
     precision = _ratio(tp, predicted)
-    f1 = _ratio(2 * tp, support + predicted)  # = 2PR / (P + R), and 0 where either is 0
+    # 2PR / (P + R), 0 where both are 0: computed so, not as the equal 2TP / (support + predicted), because the
+    # stored metrics of every committed cell are, and a cell's scores are proven by recomputing them bit for bit
+    f1 = _ratio(2 * precision * recall, precision + recall)
     present = support > 0
     occurring = (support + predicted) > 0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -644,7 +647,7 @@ class RankingResult:
     average_ranks: pd.Series  # 1 = best, per model, sorted best first
     wilcoxon_p: pd.DataFrame  # pairwise Wilcoxon signed-rank p-values, Holm-adjusted over the pairs
     n_blocks: int
-    png: Path | None
+    alpha: float  # the level of the tests (and of the diagram's bars: ecgbench.reports.plots)
 
 
 def rank_models(
@@ -652,11 +655,9 @@ def rank_models(
     *,
     higher_is_better: bool = True,
     alpha: float = 0.05,
-    png: str | Path | None = None,
-    title: str | None = None,
 ) -> RankingResult:
-    """Friedman's test, average ranks, pairwise Wilcoxon signed-rank tests (Holm-adjusted) and, with ``png``, a
-    critical-difference diagram (models joined by a bar are not told apart at ``alpha``).
+    """Friedman's test, average ranks and pairwise Wilcoxon signed-rank tests (Holm-adjusted); the
+    critical-difference diagram of the result is :func:`ecgbench.reports.plots.write_critical_difference`.
 
     ``scores``: rows = blocks (DS1 folds, DS2 patients, datasets), columns = models (at least 3 models and 5
     blocks, no missing values). Ties within a block share the average rank."""
@@ -679,23 +680,4 @@ def rank_models(
         wilcoxon = sp.posthoc_wilcoxon(long, val_col="score", group_col="model", p_adjust="holm")
     wilcoxon = wilcoxon.fillna(1.0).loc[scores.columns, scores.columns]
 
-    written = None
-    if png is not None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(8, 1.2 + 0.3 * len(scores.columns)))
-        ax = fig.subplots()
-        margin = min(0.4, 0.05 + 0.011 * (max(len(c) for c in scores.columns) + 6))  # labels sit outside the axes
-        fig.subplots_adjust(left=margin, right=1 - margin, top=0.75, bottom=0.05)
-        sp.critical_difference_diagram(average, wilcoxon, alpha=alpha, ax=ax)
-        ax.set_title(
-            title
-            or f"average rank over {len(scores)} blocks (Friedman p = {friedman.pvalue:.3g}); "
-            f"a bar joins models not told apart (Wilcoxon, Holm, alpha = {alpha:g})",
-            fontsize=9,
-            pad=18,
-        )
-        written = Path(png)
-        written.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(written, dpi=120)
-    return RankingResult(float(friedman.statistic), float(friedman.pvalue), average, wilcoxon, len(scores), written)
+    return RankingResult(float(friedman.statistic), float(friedman.pvalue), average, wilcoxon, len(scores), alpha)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ecgbench.core.errors import EcgbenchError
+from ecgbench.reports.view import RunView
 
 COLUMNS = 6
 
@@ -19,22 +20,22 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes)}:{rest:06.3f}"
 
 
-def selected_beats(store, model: str, true: str, pred: str, seed: int | None):
+def selected_beats(view: RunView, model: str, true: str, pred: str, seed: int | None):
     """The cells of ``model`` (its lowest seed unless ``seed``), their classes, and the predictions of every one of
     their test beats of true class ``true`` predicted ``pred``, most confident first."""
     from ecgbench.run.store import CellKey
 
-    cells = [c for c in store.cells() if c["model"] == model]
+    cells = view.cells_of(model=model)
     if not cells:
-        models = sorted({c["model"] for c in store.cells()})
+        models = sorted({c["model"] for c in view.cells})
         raise EcgbenchError(
-            f"run {store.root} has no finished cell of model {model!r} (its models: {', '.join(models) or 'none'})"
+            f"run {view.root} has no finished cell of model {model!r} (its models: {', '.join(models) or 'none'})"
         )
     seeds = sorted({c["seed"] for c in cells})
     chosen = seeds[0] if seed is None else seed
     if chosen not in seeds:
         raise EcgbenchError(
-            f"model {model!r} of run {store.root} has no seed {seed} (its seeds: {', '.join(map(str, seeds))})"
+            f"model {model!r} of run {view.root} has no seed {seed} (its seeds: {', '.join(map(str, seeds))})"
         )
     cells = [c for c in cells if c["seed"] == chosen]
     classes = list(cells[0]["classes"])
@@ -47,13 +48,13 @@ def selected_beats(store, model: str, true: str, pred: str, seed: int | None):
     frames = []
     for cell in cells:
         key = CellKey.of(cell)
-        frame = store.predictions(key)
+        frame = view.predictions(cell)
         frame = frame[(frame["y_true"] == t) & (frame["y_pred"] == p)]
         frames.append(frame.assign(cell=key.id, dataset=key.dataset, split=key.split))
     chosen_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if chosen_rows.empty:
         raise EcgbenchError(
-            f"model {model!r} (seed {chosen}) of run {store.root} predicted no beat of true class "
+            f"model {model!r} (seed {chosen}) of run {view.root} predicted no beat of true class "
             f"{true} as {pred}: nothing to draw"
         )
     chosen_rows = chosen_rows.sort_values(f"p_{pred}", ascending=False, kind="stable", ignore_index=True)
@@ -87,10 +88,11 @@ def write_gallery(
         raise EcgbenchError(f"--max must be at least 1 (got {most})")
     output_file(output, "--output", overwrite, data_dir=resolve_data_dir(data_dir))
     store = resolve_run(run, results_dir)
-    cells, classes, rows, chosen = selected_beats(store, model, true, pred, seed)
+    view = RunView(store)
+    cells, classes, rows, chosen = selected_beats(view, model, true, pred, seed)
     total = len(rows)
     rows = rows.head(most)
-    manifest = store.read_manifest()
+    manifest = view.manifest
     data_dir = resolve_data_dir(data_dir)
     datasets = {}
     for dataset in rows["dataset"].unique():  # the beats as the cell saw them (the run's data, checked)

@@ -11,9 +11,7 @@ from ecgbench.core.errors import EcgbenchError
 from ecgbench.reports.evidence import (
     N_RESAMPLES,
     VERDICT_NOTE,
-    Gathered,
     fmt,
-    gather,
     intervals,
     mcnemar,
     paired_table,
@@ -22,11 +20,11 @@ from ecgbench.reports.evidence import (
     shown_metrics,
     unit_text,
 )
-from ecgbench.reports.summary import BINARY_COLUMNS, SCORE_COLUMNS, proven_results
-from ecgbench.run.store import RunStore
+from ecgbench.reports.results import BINARY_COLUMNS, SCORE_COLUMNS, proven_results
+from ecgbench.reports.view import Pooled, RunView
 
 
-def compare_runs(run_a: RunStore, run_b: RunStore) -> pd.DataFrame:
+def compare_runs(run_a: RunView, run_b: RunView) -> pd.DataFrame:
     """Long table (dataset, model, metric, A, B, difference) over the (dataset, model) pairs both runs share.
 
     Seeds and folds are averaged first, so runs with different seeds still compare.
@@ -80,12 +78,12 @@ def _fmt(value: float, sign: bool = False) -> str:
 
 
 def comparison_pairs(
-    run_a: RunStore, run_b: RunStore, model_a: str | None = None, model_b: str | None = None
+    run_a: RunView, run_b: RunView, model_a: str | None = None, model_b: str | None = None
 ) -> list[tuple[str, str, str]]:
     """(dataset, model of A, model of B): every shared (dataset, model) pair, or with ``model_a`` and ``model_b``
     those two models on every dataset where A has the one and B the other."""
-    cells_a = {(c["dataset"], c["model"]) for c in run_a.cells()}
-    cells_b = {(c["dataset"], c["model"]) for c in run_b.cells()}
+    cells_a = {(c["dataset"], c["model"]) for c in run_a.cells}
+    cells_b = {(c["dataset"], c["model"]) for c in run_b.cells}
     if model_a or model_b:
         if not (model_a and model_b):
             raise EcgbenchError("--model-a and --model-b go together")
@@ -101,20 +99,20 @@ def comparison_pairs(
     return pairs
 
 
-def pairing(run_a: RunStore, run_b: RunStore, dataset: str, a: Gathered, b: Gathered) -> tuple[bool, str]:
+def pairing(run_a: RunView, run_b: RunView, dataset: str, a: Pooled, b: Pooled) -> tuple[bool, str]:
     """Whether A and B scored the same test beats, and what that rests on (or why they are not paired)."""
     if run_a.root.resolve() != run_b.root.resolve():
         splits_a, splits_b = sorted(a.beats["split"].unique()), sorted(b.beats["split"].unique())
         if splits_a != splits_b:
             return False, f"the runs score different splits ({', '.join(splits_a)} vs {', '.join(splits_b)})"
         for split in splits_a:
-            if not np.array_equal(run_a.load_split(dataset, split)["test"], run_b.load_split(dataset, split)["test"]):
+            tests = [run.store.load_split(dataset, split, run.manifest)["test"] for run in (run_a, run_b)]
+            if not np.array_equal(*tests):
                 return False, (
                     f"the saved test indices of split {split} differ (another split seed or other data): "
                     "not the same test beats"
                 )
-        records = [s.read_manifest().datasets.get(dataset) for s in (run_a, run_b)]
-        fingerprints = [record and record.fingerprint for record in records]
+        fingerprints = [run.dataset_info(dataset).fingerprint for run in (run_a, run_b)]
         if all(fingerprints) and fingerprints[0] != fingerprints[1]:
             return False, "the datasets' fingerprints differ: the same indices name other beats"
     else:
@@ -131,7 +129,7 @@ def pairing(run_a: RunStore, run_b: RunStore, dataset: str, a: Gathered, b: Gath
     ] != "same run" else "paired: two models of one run, on the same test beats"
 
 
-def mcnemar_seeds_text(a: Gathered, b: Gathered) -> str:
+def mcnemar_seeds_text(a: Pooled, b: Pooled) -> str:
     """Which seeds McNemar's test compares, and which seeds it leaves out (those without a counterpart)."""
     pairs = seed_pairs(a, b)
     tested = ", ".join(f"{x}" if x == y else f"A {x} / B {y}" for x, y in pairs)
@@ -143,12 +141,12 @@ def mcnemar_seeds_text(a: Gathered, b: Gathered) -> str:
     return f"McNemar per seed: {tested}" + (f" (seeds without a counterpart, not tested: {left})" if left else "")
 
 
-def evidence_markdown(run_a: RunStore, run_b: RunStore, pairs: list[tuple[str, str, str]]) -> list[str]:
+def evidence_markdown(run_a: RunView, run_b: RunView, pairs: list[tuple[str, str, str]]) -> list[str]:
     """Per dataset, the paired differences B − A (patient-level bootstrap, McNemar beside, Holm-corrected verdicts
     over the rows shown); pairs that did not score the same beats get each side's own interval and the reason."""
     paired_rows, unpaired, notes, metrics = [], [], [], []
     for dataset, model_a, model_b in pairs:
-        a, b = gather(run_a, dataset, model_a), gather(run_b, dataset, model_b)
+        a, b = run_a.pooled(dataset, model_a), run_b.pooled(dataset, model_b)
         ok, why = pairing(run_a, run_b, dataset, a, b)
         label = f"{dataset}: {model_a}" if model_a == model_b else f"{dataset}: {model_a} (A) vs {model_b} (B)"
         notes.append(

@@ -1,23 +1,18 @@
-"""Evidence from a run's saved predictions: what :mod:`ecgbench.core.statistics` needs, gathered through a
-:class:`~ecgbench.run.store.RunStore`, and the Markdown that every report shows of it (docs/evidence.md explains it).
-
-:func:`gather` collects one (dataset, model) of a run: every finished seed, and for a run of several splits (k-fold,
-group-kfold) the test beats of all the splits pooled, each split's beats predicted by that split's model. The seeds'
-predictions of the same beats form the ``(n_seeds, n)`` array of :func:`~ecgbench.core.statistics.cluster_bootstrap`;
-the resampling unit is the record (patient) where the predictions carry record ids, else the beat.
-"""
+"""Evidence from a run's saved predictions: the statistics of :mod:`ecgbench.core.statistics` on one (dataset,
+model) pooled by :meth:`RunView.pooled <ecgbench.reports.view.RunView.pooled>`, and the Markdown that every report
+shows of it (docs/evidence.md explains it)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ecgbench.core import statistics as st
-from ecgbench.core.errors import EcgbenchError
+from ecgbench.core.evaluation import Evaluation
 from ecgbench.reports import ec57
-from ecgbench.run.store import CellKey, RunStore
+from ecgbench.reports import markdown as md
+from ecgbench.reports.plots import write_critical_difference
+from ecgbench.reports.view import Pooled, RunView
 
 N_RESAMPLES = st.DEFAULT_RESAMPLES
 SEED = st.DEFAULT_SEED
@@ -39,84 +34,16 @@ LEADERBOARD_METRICS = {
 }
 
 
-@dataclass(frozen=True)
-class Gathered:
-    """One (dataset, model) of a run: the pooled test beats and every seed's predictions of them."""
-
-    dataset: str
-    model: str
-    beats: pd.DataFrame  # split, index, y_true (one row per test beat, sorted by split then index)
-    y_pred: np.ndarray  # (n_seeds, n)
-    groups: np.ndarray | None  # record ids (as text), or None: resample beats
-    classes: tuple[str, ...]
-    seeds: tuple[int, ...]
-    dropped_seeds: tuple[int, ...] = ()  # seeds that did not cover the same beats as the first (left out)
-    scores: np.ndarray | None = None  # two classes: (n_seeds, n) probabilities of class 1 (for the ROC AUC)
-
-    @property
-    def y_true(self) -> np.ndarray:
-        return self.beats["y_true"].to_numpy(dtype=np.int64)
-
-    @property
-    def unit(self) -> str:
-        return "patient" if self.groups is not None else "beat"
-
-    @property
-    def n_units(self) -> int:
-        return len(np.unique(self.groups)) if self.groups is not None else len(self.beats)
-
-    def same_beats(self, other: Gathered) -> bool:
-        return self.beats.reset_index(drop=True).equals(other.beats.reset_index(drop=True))
-
-
-def gather(store: RunStore, dataset: str, model: str, cells: list[dict] | None = None) -> Gathered:
-    """Every finished seed of ``model`` on ``dataset``, the splits' test beats pooled (see the module docstring)."""
-    cells = [c for c in (store.cells() if cells is None else cells) if c["dataset"] == dataset and c["model"] == model]
-    if not cells:
-        raise EcgbenchError(f"{store.root} holds no finished cell of {model} on {dataset}")
-    by_seed: dict[int, list[pd.DataFrame]] = {}
-    for cell in cells:
-        by_seed.setdefault(cell["seed"], []).append(store.predictions(CellKey.of(cell)).assign(split=cell["split"]))
-    frames = {
-        seed: pd.concat(parts).sort_values(["split", "index"], ignore_index=True)
-        for seed, parts in sorted(by_seed.items())
-    }
-    first = next(iter(frames.values()))
-    beats = first[["split", "index", "y_true"]]
-    kept = {s: f for s, f in frames.items() if f[["split", "index", "y_true"]].equals(beats)}
-    groups = first["group"].astype(str).to_numpy() if "group" in first else None
-    classes = tuple(cells[0]["classes"])
-    positive = f"p_{classes[-1]}"
-    scores = (
-        np.vstack([f[positive].to_numpy(dtype=np.float64) for f in kept.values()])
-        if len(classes) == 2 and all(positive in f for f in kept.values())
-        else None
-    )
-    return Gathered(
-        dataset,
-        model,
-        beats,
-        np.vstack([f["y_pred"].to_numpy(dtype=np.int64) for f in kept.values()]),
-        groups,
-        classes,
-        tuple(kept),
-        tuple(s for s in frames if s not in kept),
-        scores,
-    )
-
-
-def intervals(g: Gathered) -> st.BootstrapResult:
+def intervals(g: Pooled) -> st.BootstrapResult:
     return st.cluster_bootstrap(g.y_true, g.y_pred, g.groups, classes=g.classes, n_resamples=N_RESAMPLES, seed=SEED)
 
 
-def binary_intervals(g: Gathered) -> st.BootstrapResult:
+def binary_intervals(g: Pooled) -> st.BootstrapResult:
     """Sensitivity, specificity and ROC AUC of a two-class cell (class 1 positive), resampled as :func:`intervals`."""
     return st.binary_bootstrap(g.y_true, g.y_pred, g.scores, g.groups, n_resamples=N_RESAMPLES, seed=SEED)
 
 
-def paired(
-    a: Gathered, b: Gathered, pred_a: np.ndarray | None = None, pred_b: np.ndarray | None = None
-) -> st.PairedResult:
+def paired(a: Pooled, b: Pooled, pred_a: np.ndarray | None = None, pred_b: np.ndarray | None = None) -> st.PairedResult:
     """B − A on the same beats (patient-level where record ids are known); ``pred_*`` replace the cells' labels."""
     return st.paired_bootstrap(
         a.y_true,
@@ -132,7 +59,7 @@ def paired(
 BINARY_SHOWN = (("sensitivity", "sensitivity"), ("specificity", "specificity"), ("roc_auc", "ROC AUC"))
 
 
-def paired_with_binary(a: Gathered, b: Gathered) -> tuple[st.PairedResult, list[tuple[str, str]]]:
+def paired_with_binary(a: Pooled, b: Pooled) -> tuple[st.PairedResult, list[tuple[str, str]]]:
     """:func:`paired`, and for two-class cells with saved probabilities on both sides also sensitivity,
     specificity and ROC AUC (the same resampling seed and units); with the metrics to show."""
     result, metrics = paired(a, b), shown_metrics(a.classes)
@@ -160,63 +87,64 @@ def fmt(i: st.Interval | st.Difference, digits: int = 3) -> str:
     return f"{value:{sign}.{digits}f} [{i.low:{sign}.{digits}f}, {i.high:{sign}.{digits}f}]"
 
 
-def unit_text(g: Gathered) -> str:
+def unit_text(g: Pooled) -> str:
     return f"{g.n_units} patients" if g.unit == "patient" else f"{g.n_units:,} beats (no record ids saved)"
 
 
 # ---- the summary's uncertainty table -----------------------------------------------------------------------------
 
 
-def uncertainty_table(store: RunStore, dataset: str, models: list[str], cells: list[dict]) -> list[str]:
-    gathered = [gather(store, dataset, m, cells) for m in models]
-    metrics = shown_metrics(gathered[0].classes)
-    g0 = gathered[0]
-    pooled = g0.beats["split"].nunique()
-    pooled = (
-        f" The {pooled} splits' test beats are pooled (each scored by its own split's model), so the "
+def uncertainty_table(view: RunView, dataset: str, models: list[str]) -> list[str]:
+    """Per model, the intervals of :data:`SHOWN` (and for two classes :func:`binary_uncertainty_table`)."""
+    pooled = [view.pooled(dataset, m) for m in models]
+    metrics = shown_metrics(pooled[0].classes)
+    g0 = pooled[0]
+    n_splits = g0.beats["split"].nunique()
+    splits_note = (
+        f" The {n_splits} splits' test beats are pooled (each scored by its own split's model), so the "
         "estimates are of the pooled beats, not the means over splits above."
-        if pooled > 1
+        if n_splits > 1
         else ""
     )
     lines = [
         f"Uncertainty: 95% intervals, resampling {g0.unit}s ({unit_text(g0)}), {N_RESAMPLES:,} resamples, "
         "percentile; with several seeds the interval covers patients and training together; seed SD beside "
-        f"(docs/evidence.md). A class with no test beats has no interval (–).{pooled}",
+        f"(docs/evidence.md). A class with no test beats has no interval (–).{splits_note}",
         "",
     ]
     header = ["model", "seeds"] + [h for _, h in metrics]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for g in gathered:
+    lines += md.table(header)
+    for g in pooled:
         result = intervals(g)
         cells_text = [g.model, str(len(g.seeds))]
         for name, _ in metrics:
             i = result[name]
             sd = f" (SD {i.seed_sd:.3f})" if i.n_seeds > 1 and not np.isnan(i.seed_sd) else ""
             cells_text.append(fmt(i) + sd)
-        lines.append("| " + " | ".join(cells_text) + " |")
+        lines.append(md.row(cells_text))
         if g.dropped_seeds:
             lines.append(
                 f"| ({g.model}: seed(s) {', '.join(map(str, g.dropped_seeds))} scored other beats; left out "
                 "of the interval) |" + " |" * (len(header) - 1)
             )
-    binary = [g for g in gathered if g.scores is not None]
+    binary = [g for g in pooled if g.scores is not None]
     if binary:
         lines += ["", *binary_uncertainty_table(binary)]
     return [*lines, ""]
 
 
-def binary_uncertainty_table(gathered: list[Gathered]) -> list[str]:
+def binary_uncertainty_table(pooled: list[Pooled]) -> list[str]:
     """Two classes: sensitivity, specificity and ROC AUC with their intervals, resampled as the table above."""
-    negative, positive = gathered[0].classes
+    negative, positive = pooled[0].classes
     lines = [
         f"Two classes, `{positive}` the positive one: sensitivity (recall of {positive}), specificity (recall "
-        f"of {negative}) and ROC AUC of the {positive} probability, 95% intervals resampling {gathered[0].unit}s "
+        f"of {negative}) and ROC AUC of the {positive} probability, 95% intervals resampling {pooled[0].unit}s "
         f"as above:",
         "",
         "| model | seeds | sensitivity | specificity | ROC AUC |",
         "|---|---|---|---|---|",
     ]
-    for g in gathered:
+    for g in pooled:
         result = binary_intervals(g)
         texts = []
         for name in st.BINARY_METRICS:
@@ -238,7 +166,7 @@ AVERAGED = (
 )
 
 
-def record_statistics(g: Gathered, seed_row: int) -> ec57.Evaluation:
+def record_statistics(g: Pooled, seed_row: int) -> ec57.Evaluation:
     """One seed's beats as EC57 records: per record (group), the counts of (reference class, predicted class) pairs
     as bxb's table (``ec57.counted_record``), summarized as sumstats does (gross and average, the records left out of
     each average). Every scored beat is a matched pair: no learning period, no missed or extra beats."""
@@ -254,21 +182,21 @@ def record_statistics(g: Gathered, seed_row: int) -> ec57.Evaluation:
     return ec57.summarize(records)
 
 
-def averages_apply(g: Gathered) -> bool:
+def averages_apply(g: Pooled) -> bool:
     """Record ids saved, and the classes EC57's (with V and S among them)."""
     return g.groups is not None and {"V", "S"} <= set(g.classes) and set(g.classes) <= set(ec57.BEATS)
 
 
-def average_statistics_table(gathered: list[Gathered]) -> list[str]:
+def average_statistics_table(pooled: list[Pooled]) -> list[str]:
     """Per model, the gross (pooled) and average (per-record mean) Se and +P of V and S by EC57's sumstats
     rules (:mod:`ecgbench.reports.ec57`), each the mean over seeds (± SD over seeds), and a line per statistic
     naming the records left out of its average. No lines unless every model's predictions carry record ids and the
     classes are EC57's with V and S among them."""
     from ecgbench.reports.markdown import mean_std
 
-    if not gathered or not all(averages_apply(g) for g in gathered):
+    if not pooled or not all(averages_apply(g) for g in pooled):
         return []
-    n_records = gathered[0].n_units
+    n_records = pooled[0].n_units
     header = ["model", "seeds"] + [f"{heading} {kind}" for _, heading, _ in AVERAGED for kind in ("gross", "average")]
     lines = [
         f"Average statistics (per-record mean) beside the gross (pooled) ones, for V and S over the {n_records} "
@@ -281,11 +209,10 @@ def average_statistics_table(gathered: list[Gathered]) -> list[str]:
         "are cut at the reference R peaks (no learning period, no missed or extra beats): comparable to EC57's "
         "averages, but not an EC57 run; `python -m ecgbench ec57` compares annotation files (docs/ec57.md).",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
+        *md.table(header),
     ]
     left_out: dict[str, dict[str, list[tuple[int, list[str]]]]] = {key: {} for key, _, _ in AVERAGED}
-    for g in gathered:
+    for g in pooled:
         evaluations = [record_statistics(g, row) for row in range(len(g.seeds))]
         texts = [g.model, str(len(g.seeds))]
         for key, _, _ in AVERAGED:
@@ -295,7 +222,7 @@ def average_statistics_table(gathered: list[Gathered]) -> list[str]:
                 texts.append("–" if per_seed.isna().all() else mean_std(per_seed.dropna()))
             for seed, e in zip(g.seeds, evaluations, strict=True):
                 left_out[key].setdefault(g.model, []).append((seed, e.excluded[key]))
-        lines.append("| " + " | ".join(texts) + " |")
+        lines.append(md.row(texts))
     lines.append("")
     for key, heading, why in AVERAGED:
         lines.append(f"- {heading} average leaves out the records with {why}: {_left_out_text(left_out[key])}.")
@@ -326,20 +253,20 @@ def _left_out_text(by_model: dict[str, list[tuple[int, list[str]]]]) -> str:
     return "; ".join(f"{model}: {text}" for model, text in texts.items())
 
 
-def average_statistics_section(store: RunStore, dataset: str, models: list[str], cells: list[dict]) -> list[str]:
+def average_statistics_section(view: RunView, dataset: str, models: list[str]) -> list[str]:
     """The summary's average statistics of ``dataset`` (:func:`average_statistics_table`), from the stored
     predictions; no lines for a dataset without record ids or without EC57's V and S classes."""
-    return average_statistics_table([gather(store, dataset, m, cells) for m in models])
+    return average_statistics_table([view.pooled(dataset, m) for m in models])
 
 
 # ---- ranking over blocks -------------------------------------------------------------------------------------------
 
 
-def block_scores(gathered: list[Gathered], by: str) -> pd.DataFrame:
+def block_scores(pooled: list[Pooled], by: str) -> pd.DataFrame:
     """Rows = blocks (``split``: the folds, scored by balanced accuracy; ``group``: the test patients, scored by
     accuracy), columns = models; each model's score is its mean over seeds."""
     columns = {}
-    for g in gathered:
+    for g in pooled:
         block = g.beats["split"].to_numpy() if by == "split" else g.groups
         scores = {}
         for name in pd.unique(block):
@@ -352,29 +279,30 @@ def block_scores(gathered: list[Gathered], by: str) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def ranking_section(store: RunStore, dataset: str, models: list[str], cells: list[dict], evaluation: str) -> list[str]:
+def ranking_section(view: RunView, dataset: str, models: list[str]) -> list[str]:
     """Friedman, Wilcoxon-Holm and the critical-difference diagram (``ranks/<dataset>.png``) where at least 3
     models are scored on at least 5 blocks: the folds of a run of several splits, else the test patients of an
     inter-patient or cross-database evaluation. No lines where neither applies."""
     if len(models) < 3:
         return []
-    gathered = [gather(store, dataset, m, cells) for m in models]
-    if not all(g.same_beats(gathered[0]) for g in gathered):
+    pooled = [view.pooled(dataset, m) for m in models]
+    if not all(g.same_beats(pooled[0]) for g in pooled):
         return []
-    n_splits = gathered[0].beats["split"].nunique()
+    n_splits = pooled[0].beats["split"].nunique()
     if n_splits >= 5:
         by, what = "split", f"the {n_splits} folds (balanced accuracy per fold)"
     elif (
-        gathered[0].groups is not None
-        and evaluation in ("inter-patient", "cross-database")
-        and gathered[0].n_units >= 5
+        pooled[0].groups is not None
+        and view.evaluation(dataset) in (Evaluation.INTER_PATIENT, Evaluation.CROSS_DATABASE)
+        and pooled[0].n_units >= 5
     ):
-        by, what = "group", f"the {gathered[0].n_units} test patients (accuracy per patient)"
+        by, what = "group", f"the {pooled[0].n_units} test patients (accuracy per patient)"
     else:
         return []
-    scores = block_scores(gathered, by)
-    png = store.figure("ranks", dataset)
-    result = st.rank_models(scores, png=store.root / png)
+    scores = block_scores(pooled, by)
+    result = st.rank_models(scores)
+    png = view.store.figure("ranks", dataset)
+    write_critical_difference(view.root / png, result)
     lines = [
         f"Ranking over {what}, mean over seeds: Friedman chi-square {result.friedman_statistic:.2f}, "
         f"p = {result.friedman_p:.3g}; average rank (1 = best) and pairwise Wilcoxon signed-rank p-values, "
@@ -390,7 +318,7 @@ def ranking_section(store: RunStore, dataset: str, models: list[str], cells: lis
         ]
     order = list(result.average_ranks.index)
     header = ["model", "average rank", *order]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += md.table(header)
     for model in order:
         ps = ["–" if model == other else f"{result.wilcoxon_p.loc[model, other]:.3g}" for other in order]
         lines.append(f"| {model} | {result.average_ranks[model]:.2f} | " + " | ".join(ps) + " |")
@@ -442,7 +370,7 @@ def _mcnemar_text(mc: st.McNemarResult) -> str:
 McNemar = st.McNemarResult | list[tuple[str, st.McNemarResult]]
 
 
-def seed_pairs(a: Gathered, b: Gathered) -> list[tuple[int, int]]:
+def seed_pairs(a: Pooled, b: Pooled) -> list[tuple[int, int]]:
     """The (seed of A, seed of B) pairs that McNemar's test is run on: every seed both sides have (the same seed
     against itself); where they share none (two models with other seeds), the seeds in order, as many as the side
     with fewer has."""
@@ -450,7 +378,7 @@ def seed_pairs(a: Gathered, b: Gathered) -> list[tuple[int, int]]:
     return [(s, s) for s in shared] if shared else list(zip(a.seeds, b.seeds, strict=False))
 
 
-def mcnemar(a: Gathered, b: Gathered) -> list[tuple[str, st.McNemarResult]]:
+def mcnemar(a: Pooled, b: Pooled) -> list[tuple[str, st.McNemarResult]]:
     """McNemar's exact test for every seed pair of :func:`seed_pairs`, each named (``seed 0``, or ``A seed 0 / B
     seed 1``). One test per seed, not one on pooled seeds: the seeds' predictions of one beat are not independent
     pieces of evidence, so their discordant beats cannot be added up. Not corrected for multiplicity: a
@@ -471,18 +399,6 @@ VERDICT_NOTE = (
 
 
 # ---- rescoring: the rescored predictions against the model alone ---------------------------------------------------
-
-
-def pooled_groups(store: RunStore, y: np.ndarray) -> np.ndarray | None:
-    """The record ids of :func:`~ecgbench.run.store.pooled_probabilities`' beats (same order), or None without them."""
-    cells = [c for c in store.cells() if c["seed"] == 0]
-    model = cells[0]["model"]
-    frame = pd.concat(
-        store.predictions(CellKey.of(c)).assign(split=c["split"]) for c in cells if c["model"] == model
-    ).sort_values(["split", "index"], ignore_index=True)
-    if not np.array_equal(frame["y_true"].to_numpy(), y):
-        raise EcgbenchError(f"{store.root}: the pooled beats of {model} are not those of the pooled probabilities")
-    return frame["group"].astype(str).to_numpy() if "group" in frame else None
 
 
 def rescored_table(

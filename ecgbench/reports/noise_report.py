@@ -11,17 +11,13 @@ accuracy at each SNR per model.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
-
 from ecgbench.core import statistics as st
-from ecgbench.core.io import atomic_write
 from ecgbench.data.noise_track import Condition
-from ecgbench.reports.evidence import N_RESAMPLES, SEED, Gathered, fmt, gather, shown_metrics
+from ecgbench.reports import markdown as md
+from ecgbench.reports.evidence import N_RESAMPLES, SEED, fmt, shown_metrics
+from ecgbench.reports.plots import write_noise_figure
+from ecgbench.reports.view import Pooled, RunView
 from ecgbench.run.records import DatasetRecord
-from ecgbench.run.store import CellKey, RunStore
 
 DROP = 0.05  # the accuracy lost against clean that defines a model's breaking SNR
 REFERENCE_BEATS = (
@@ -64,20 +60,10 @@ def detection_table(detection: dict) -> list[str]:
     return lines + [""]
 
 
-def condition_labels(store: RunStore, g: Gathered, cells: list[dict]) -> np.ndarray:
-    """The condition of each of ``g``'s beats (same order), from a cell's saved predictions."""
-    cell = next(c for c in cells if c["dataset"] == g.dataset and c["model"] == g.model)
-    frame = store.predictions(CellKey.of(cell)).assign(split=cell["split"])
-    by_beat = frame.set_index(["split", "index"])["condition"]
-    return by_beat.loc[pd.MultiIndex.from_frame(g.beats[["split", "index"]])].to_numpy().astype(str)
-
-
-def condition_results(
-    store: RunStore, g: Gathered, cells: list[dict], bootstrap: bool = True
-) -> dict[Condition, st.BootstrapResult | float]:
+def condition_results(g: Pooled, bootstrap: bool = True) -> dict[Condition, st.BootstrapResult | float]:
     """Per condition of ``g``'s beats (in their order): the patient-level intervals, or (``bootstrap`` false) the
     accuracy, mean over seeds."""
-    labels = condition_labels(store, g, cells)
+    labels = g.conditions
     out = {}
     for name in dict.fromkeys(labels):
         mask = labels == name
@@ -137,36 +123,9 @@ def _breaking(clean, noises: dict) -> dict[str, str]:
     }
 
 
-def write_noise_figure(path: Path, model: str, results: dict, metrics: list[tuple[str, str]]) -> None:
-    """Each metric against SNR, one line per (group, noise type), the clean value as a dotted line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, (len(metrics) + 1) // 2, figsize=(4 * ((len(metrics) + 1) // 2), 7), squeeze=False)
-    for ax, (name, heading) in zip(axes.ravel(), metrics, strict=False):
-        for i, (group, (clean, noises)) in enumerate(_by_group(results).items()):
-            for noise, by_snr in noises.items():
-                snrs = sorted(by_snr)
-                ax.plot(snrs, [by_snr[s][name].estimate for s in snrs], marker="os^v"[i % 4], label=f"{group} {noise}")
-            if clean is not None:
-                ax.axhline(clean[name].estimate, linestyle=":", color=f"C{i}", label=f"{group} clean")
-        ax.set(title=heading, xlabel="SNR (dB)")
-        ax.grid(alpha=0.3)
-    axes.ravel()[0].legend(fontsize="small")
-    fig.suptitle(f"{model}: scores against SNR (nst's calibration)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
-    plt.close(fig)
-
-
-def summary_section(
-    store: RunStore, dataset: str, info: DatasetRecord, models: list[str], cells: list[dict]
-) -> list[str]:
-    """The summary's noise section (module docstring); ``info``: the dataset's entry in the run's manifest."""
-    detection = _detected(info)
+def summary_section(view: RunView, dataset: str, models: list[str]) -> list[str]:
+    """The summary's noise section (module docstring)."""
+    detection = _detected(view.dataset_info(dataset))
     lines = [
         "### Scores per noise condition",
         "",
@@ -181,16 +140,16 @@ def summary_section(
     ]
     breaking_rows = []
     for model in models:
-        g = gather(store, dataset, model, cells)
-        results = condition_results(store, g, cells)
+        g = view.pooled(dataset, model)
+        results = condition_results(g)
         metrics = shown_metrics(g.classes)
-        png = store.figure("noise", dataset, model)
-        write_noise_figure(store.root / png, model, results, metrics)
+        png = view.store.figure("noise", dataset, model)
+        write_noise_figure(view.root / png, model, _by_group(results), metrics)
         lines += [f"#### {model}", "", f"Figure: [{png.as_posix()}]({png.as_posix()}).", ""]
         for group, (clean, noises) in _by_group(results).items():
             snrs = sorted({s for by_snr in noises.values() for s in by_snr}, reverse=True)
             header = ["metric", "noise", "clean", *(f"{s:g} dB" for s in snrs)]
-            lines += [f"{group}:", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            lines += [f"{group}:", "", *md.table(header)]
             for name, heading in metrics:
                 for noise, by_snr in noises.items():
                     values = [fmt(by_snr[s][name]) if s in by_snr else "-" for s in snrs]
@@ -213,16 +172,13 @@ def summary_section(
     return lines
 
 
-def leaderboard_section(
-    dataset: str, info: DatasetRecord, run_id: str, store: RunStore, models: list[str]
-) -> list[str]:
+def leaderboard_section(view: RunView, dataset: str, table, published: dict) -> list[str]:
     """The leaderboard's noise table: per model and (group, noise), the accuracy clean and at each SNR (mean over
-    seeds) and the SNR at which it has lost 5 points; ``info``: the dataset's entry in the run's manifest."""
-    cells = store.cells()
-    present = {c["model"] for c in cells if c["dataset"] == dataset}
+    seeds) and the SNR at which it has lost 5 points. ``table`` and ``published`` are not used: the conditions are
+    scored from the saved predictions, and no published number is per condition."""
     rows, all_snrs = [], set()
-    for model in [m for m in models if m in present]:
-        results = condition_results(store, gather(store, dataset, model, cells), cells, bootstrap=False)
+    for model in view.models(dataset):
+        results = condition_results(view.pooled(dataset, model), bootstrap=False)
         for group, (clean, noises) in _by_group(results).items():
             breaking = _breaking(clean, noises)
             for noise, by_snr in noises.items():
@@ -231,16 +187,19 @@ def leaderboard_section(
     snrs = sorted(all_snrs, reverse=True)
     header = ["", "condition", "clean", *(f"{s:g} dB" for s in snrs), f"SNR at -{DROP * 100:.0f} points"]
     lines = [
-        f"### `{dataset}` (run `{run_id}`)",
+        f"### `{dataset}` (run `{view.root.name}`)",
         "",
         "Accuracy per condition (the noisy segments' beats, "
-        + ("cut at the R peaks XQRS detects in each condition" if _detected(info) else "cut at the reference R peaks")
+        + (
+            "cut at the R peaks XQRS detects in each condition"
+            if _detected(view.dataset_info(dataset))
+            else "cut at the reference R peaks"
+        )
         + "; mean over seeds), and the SNR at which a model has "
         f"lost {DROP * 100:.0f} points of accuracy against clean (interpolated; the run's summary.md has the "
         "intervals and the S and V scores):",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
+        *md.table(header),
     ]
     for model, condition, clean, by_snr, breaking in rows:
         values = [f"{by_snr[s]:.4f}" if s in by_snr else "-" for s in snrs]

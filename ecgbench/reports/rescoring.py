@@ -17,8 +17,8 @@ from ecgbench.core.environment import git_commit
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.metrics import classification_metrics
 from ecgbench.models.base import shift_priors
-from ecgbench.run.records import Manifest
-from ecgbench.run.store import RunStore, pooled_probabilities
+from ecgbench.reports.evidence import rescored_table
+from ecgbench.reports.view import Pooled, RunView
 
 PRIOR_WEIGHT_GRID = {"S": (0.5, 1, 1.5, 2, 3), "V": (1, 1.5, 2, 3, 4, 6, 8), "F": (1, 0.3, 0.1)}
 PRIOR_WEIGHT_RULE = (
@@ -26,17 +26,38 @@ PRIOR_WEIGHT_RULE = (
 )
 
 
-def header(title: str, command: str, store: RunStore, manifest: Manifest) -> list[str]:
+def header(title: str, command: str, view: RunView) -> list[str]:
     """The opening lines of a rescored report: what made it, from which run; SYNTHETIC in the title where the run's
     data is, as every report of synthetic numbers must say."""
-    synthetic = any(info.synthetic for info in manifest.datasets.values())
+    synthetic = any(view.dataset_info(d).synthetic for d in view.datasets())
     return [
         f"# {title}" + (" (SYNTHETIC data)" if synthetic else ""),
         "",
         f"- command: `{command}`",
         f"- commit: `{git_commit()['commit']}`",
-        f"- run: `{store.root.name}` (`{manifest.command}`, commit `{manifest.commit}`)",
+        f"- run: `{view.root.name}` (`{view.manifest.command}`, commit `{view.manifest.commit}`)",
     ]
+
+
+def seed_zero(view: RunView) -> dict[str, Pooled]:
+    """Per model with a finished seed 0 (in the order of the run's cell folders), its test beats of every split
+    pooled; the run must hold one dataset, and every model must have scored the same beats."""
+    datasets = list(dict.fromkeys(c["dataset"] for c in view.cells_of(seed=0)))
+    if not datasets:
+        raise EcgbenchError(f"{view.root} holds no finished seed-0 cells")
+    if len(datasets) > 1:
+        raise EcgbenchError(f"{view.root} holds several datasets ({', '.join(datasets)}); rescoring takes a run of one")
+    models = dict.fromkeys(c["model"] for c in view.cells_of(seed=0))
+    pooled = {m: view.pooled(datasets[0], m) for m in models}
+    first = next(iter(pooled.values()))
+    for model, g in pooled.items():
+        if 0 not in g.seeds or not g.same_beats(first):
+            raise EcgbenchError(f"{model} has not finished the same splits as the other models in {view.root}")
+    return pooled
+
+
+def seed_zero_probabilities(pooled: dict[str, Pooled]) -> dict[str, np.ndarray]:
+    return {model: g.probabilities(0) for model, g in pooled.items()}
 
 
 # ---- soft votes ------------------------------------------------------------------------------------------------------
@@ -152,16 +173,15 @@ def prior_weight_table(rows: list[dict], chosen: dict, classes) -> list[str]:
 # ---- the reports -----------------------------------------------------------------------------------------------------
 
 
-def soft_vote_report(store: RunStore, votes: list[str], command: str) -> str:
+def soft_vote_report(view: RunView, votes: list[str], command: str) -> str:
     """Markdown: every model alone and every vote on the pooled test beats, then each vote against its best member
     alone with paired patient-level intervals."""
-    from ecgbench.reports.evidence import pooled_groups, rescored_table
-
-    manifest = store.read_manifest()
-    proba, y, classes = pooled_probabilities(store)
+    pooled = seed_zero(view)
+    proba, first = seed_zero_probabilities(pooled), next(iter(pooled.values()))
+    y, classes = first.y_true, first.classes
     rows = vote_rows(votes, proba, y, classes)
     lines = [
-        *header("Soft votes, scored from saved probabilities", command, store, manifest),
+        *header("Soft votes, scored from saved probabilities", command, view),
         f"- beats: {len(y):,}, the test beats of every split pooled (seed 0 of each model)",
         "",
         "| model or vote | accuracy | macro-F1 | Se S | +P S | Se V | +P V |",
@@ -170,25 +190,24 @@ def soft_vote_report(store: RunStore, votes: list[str], command: str) -> str:
         "",
         "Each vote (B) against its best member alone (A, the highest pooled macro-F1):",
         "",
-        *rescored_table(vote_comparisons(votes, proba, y, classes), y, pooled_groups(store, y), classes),
+        *rescored_table(vote_comparisons(votes, proba, y, classes), y, first.groups, classes),
         "",
     ]
     return "\n".join(lines)
 
 
-def prior_weights_report(store: RunStore, model: str, command: str) -> str:
+def prior_weights_report(view: RunView, model: str, command: str) -> str:
     """Markdown: every row of the prior-weight grid, the chosen row by ``PRIOR_WEIGHT_RULE``, and the chosen weights
     against the model unweighted with paired patient-level intervals."""
-    from ecgbench.reports.evidence import pooled_groups, rescored_table
-
-    manifest = store.read_manifest()
-    proba, y, classes = pooled_probabilities(store)
-    if model not in proba:
-        raise EcgbenchError(f"model {model!r} is not in {store.root} ({', '.join(proba)})")
+    pooled = seed_zero(view)
+    if model not in pooled:
+        raise EcgbenchError(f"model {model!r} is not in {view.root} ({', '.join(pooled)})")
+    proba, first = seed_zero_probabilities(pooled), next(iter(pooled.values()))
+    y, classes = first.y_true, first.classes
     rows = score_prior_weights(proba[model], y, classes)
     chosen = choose_prior_weights(rows)
     head = [
-        *header(f"Prior weights for {model}, chosen on saved probabilities", command, store, manifest),
+        *header(f"Prior weights for {model}, chosen on saved probabilities", command, view),
         f"- beats: {len(y):,}, the test beats of every split pooled (seed 0)",
         f"- rule: {PRIOR_WEIGHT_RULE}",
         "",
@@ -199,6 +218,6 @@ def prior_weights_report(store: RunStore, model: str, command: str) -> str:
     evidence = [
         "The chosen weights (B) against the model alone, unweighted (A):",
         "",
-        *rescored_table([(f"{model} chosen weights", alone, weighted)], y, pooled_groups(store, y), classes),
+        *rescored_table([(f"{model} chosen weights", alone, weighted)], y, first.groups, classes),
     ]
     return "\n".join([*head, "", *prior_weight_table(rows, chosen, classes), "", *evidence, ""])

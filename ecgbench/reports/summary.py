@@ -1,43 +1,45 @@
-"""Run reports, rendered from the cells of a :class:`~ecgbench.run.store.RunStore`: the flat table (``results.csv``,
-one row per cell; columns in docs/results-format.md) and ``summary.md`` (per dataset, the evaluation, a table of
-accuracy / macro-F1 / per-class F1 per model, the AAMI Se and +P, their patient-level bootstrap intervals, the
-ranking over folds or test patients where at least 3 models are scored on at least 5, and where beats carry record
-ids, the average (per-record mean) Se and +P of V and S beside the gross ones and the records that hold most of each
-class's missed beats)."""
+"""Run reports, rendered from the cells of a run read once (:class:`~ecgbench.reports.view.RunView`): the flat
+table (``results.csv``, one row per cell; columns in docs/results-format.md) and ``summary.md`` (per dataset, the
+evaluation, a table of accuracy / macro-F1 / per-class F1 per model, the AAMI Se and +P, then the sections registered
+for its evaluation in :mod:`ecgbench.reports.sections`: their patient-level bootstrap intervals, the ranking over
+folds or test patients where at least 3 models are scored on at least 5, where beats carry record ids the average
+(per-record mean) Se and +P of V and S beside the gross ones, the noise track's scores per condition; and the records
+that hold most of each class's missed beats)."""
 
 from __future__ import annotations
 
-import logging
-
 import pandas as pd
 
-from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.evaluation import Evaluation
 from ecgbench.data import AAMI_CLASSES
+from ecgbench.reports import markdown as md
 from ecgbench.reports.markdown import mean_std
+from ecgbench.reports.plots import write_heatmap
+from ecgbench.reports.results import BINARY_COLUMNS, SCORE_COLUMNS, results_table
+from ecgbench.reports.sections import summary_sections
+from ecgbench.reports.view import RunView
 from ecgbench.run.records import DatasetRecord, Manifest
-from ecgbench.run.store import RESULTS_FLOAT_FORMAT, SCHEMA_VERSION, CellKey, RunStore
-
-log = logging.getLogger(__name__)
-
-SCORE_COLUMNS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted")
-COST_COLUMNS = ("fit_seconds", "predict_seconds", "beats_per_second", "peak_memory_mb")
-BINARY_COLUMNS = ("sensitivity", "specificity", "roc_auc")  # class 1 (abnormal) is the positive class
+from ecgbench.run.store import CellKey, RunStore
 
 
-def missed_by_group(store: RunStore, cells: list[dict]) -> pd.DataFrame:
+def missed_by_group(view: RunView) -> pd.DataFrame:
     """Per cell, true class and record (group): how many test beats there are and how many were misclassified.
 
     No rows where no cell's predictions carry record ids (datasets without them, cells written before they were kept).
     """
     frames = []
-    for cell in cells:
-        predictions = store.predictions(CellKey.of(cell))
+    for cell in view.cells:
+        predictions = view.predictions(cell)
         if "group" not in predictions:
             continue
-        predictions["group"] = predictions["group"].astype(str)  # record ids as names: ties sort as text
-        predictions["missed"] = predictions["y_true"] != predictions["y_pred"]
-        counts = predictions.groupby(["y_true", "group"])["missed"].agg(beats="size", missed="sum").reset_index()
+        beats = pd.DataFrame(
+            {
+                "y_true": predictions["y_true"],
+                "group": predictions["group"].astype(str),  # record ids as names: ties sort as text
+                "missed": predictions["y_true"] != predictions["y_pred"],
+            }
+        )
+        counts = beats.groupby(["y_true", "group"])["missed"].agg(beats="size", missed="sum").reset_index()
         counts["class"] = [cell["classes"][i] for i in counts["y_true"]]
         frames.append(
             counts.drop(columns="y_true").assign(dataset=cell["dataset"], model=cell["model"], seed=cell["seed"])
@@ -47,75 +49,20 @@ def missed_by_group(store: RunStore, cells: list[dict]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def flat_row(cell: dict) -> dict:
-    row = {
-        key: cell[key]
-        for key in ("dataset", "synthetic", "split", "protocol", "model", "seed", "n_train", "n_val", "n_test")
-    }
-    row.update({key: cell[key] for key in SCORE_COLUMNS})
-    for name, scores in cell["per_class"].items():
-        row.update({f"{metric}_{name}": scores[metric] for metric in ("precision", "recall", "f1", "support")})
-    row.update({key: cell[key] for key in (*COST_COLUMNS, "baseline_f1_macro", "commit")})
-    row.update({key: cell[key] for key in BINARY_COLUMNS if key in cell})  # two-class datasets only
-    return row
-
-
-def results_table(cells: list[dict], run_id: str) -> pd.DataFrame:
-    table = pd.DataFrame([flat_row(c) for c in cells])
-    table.insert(0, "run_id", run_id)
-    return table
-
-
-def proven_results(store: RunStore) -> pd.DataFrame:
-    """The run's flat table as readers use it (``compare``'s means, the leaderboard): rebuilt from the cells that
-    their predictions prove (:meth:`RunStore.cells`), never taken from ``results.csv`` as written. A results.csv
-    that is damaged is named (:meth:`RunStore.read_results`); one that disagrees with the cells (altered, or
-    stale beside a cell left out) gets a warning, and its numbers are not used."""
-    import io
-
-    on_disk = store.read_results()
-    partial = store.read_manifest().partial_report
-    if partial:
-        log.warning(
-            "%s holds a PARTIAL report (finish --partial): %d of %d cells finished",
-            store.root,
-            partial["finished_cells"],
-            partial["planned_cells"],
-        )
-    cells = store.cells()
-    if not cells:
-        raise EcgbenchError(f"{store.root} holds no finished cell that its predictions prove (see the warnings)")
-    table = results_table(cells, store.root.name).assign(schema_version=SCHEMA_VERSION)
-    # through the CSV text, as results.csv holds it, so that means match those of the written report exactly
-    table = pd.read_csv(io.StringIO(table.to_csv(index=False, float_format=RESULTS_FLOAT_FORMAT)))
-    if not table.equals(on_disk):
-        log.warning(
-            "%s does not match the run's cells (altered, or stale beside a cell left out): its numbers are "
-            "not used, the cells' are; `python -m ecgbench upgrade %s` rewrites it",
-            store.results_path,
-            store.root,
-        )
-    return table
-
-
 def write_report(store: RunStore, manifest: Manifest | None = None) -> None:
     """results.csv, metrics.json, summary.md and the heatmaps, from the cell files alone (and the manifest:
     ``manifest`` where the caller is about to write a new one)."""
-    from ecgbench.reports.plots import write_heatmap
-
-    cells = store.cells()
+    view = RunView(store, manifest)
+    cells = view.cells
     if not cells:  # no proven cell: an earlier report would show numbers nothing stored proves any more
         for name in ("results.csv", "metrics.json", "summary.md"):
             (store.root / name).unlink(missing_ok=True)
         for stale in (store.root / "confusion").glob("*.png"):
             stale.unlink()
         return
-    table = results_table(cells, store.root.name)
-    store.write_results(table, cells)
-    manifest = manifest or store.read_manifest()
-    store.write_summary(
-        summary_markdown(manifest, table, missed_by_group(store, cells), evidence_sections(store, manifest, cells))
-    )
+    flat = results_table(cells, store.root.name)
+    store.write_results(flat, cells)
+    store.write_summary(summary_markdown(view.manifest, flat, missed_by_group(view), evidence_sections(view)))
     for cell in cells:
         write_heatmap(store.heatmap_path(CellKey.of(cell)), cell)
     # the heatmap of a cell no longer in the report (damaged, outside the plan) must not stand beside it
@@ -125,26 +72,17 @@ def write_report(store: RunStore, manifest: Manifest | None = None) -> None:
             stale.unlink()
 
 
-def evidence_sections(store: RunStore, manifest: Manifest, cells: list[dict]) -> dict[str, list[str]]:
-    """Per dataset, the uncertainty table and, where it applies, the ranking over folds or patients
-    (:mod:`ecgbench.reports.evidence`), models in the suite's order."""
-    from ecgbench.reports.evidence import average_statistics_section, ranking_section, uncertainty_table
-
-    sections = {}
-    for dataset in dict.fromkeys(c["dataset"] for c in cells):
-        present = {c["model"] for c in cells if c["dataset"] == dataset}
-        models = [m for m in manifest.suite["models"] if m in present]
-        evaluation = manifest.datasets.get(dataset, DatasetRecord()).evaluation or ""
-        sections[dataset] = [
-            *uncertainty_table(store, dataset, models, cells),
-            *average_statistics_section(store, dataset, models, cells),
-            *ranking_section(store, dataset, models, cells, evaluation),
+def evidence_sections(view: RunView) -> dict[str, list[str]]:
+    """Per dataset, the lines of every report section registered for its evaluation
+    (:mod:`ecgbench.reports.sections`), models in the suite's order."""
+    return {
+        dataset: [
+            line
+            for section in summary_sections(view.evaluation(dataset))
+            for line in section(view, dataset, view.models(dataset))
         ]
-        if evaluation == Evaluation.NOISE_STRESS:  # the noise track: every condition scored on its own
-            from ecgbench.reports.noise_report import summary_section
-
-            sections[dataset] += summary_section(store, dataset, manifest.datasets[dataset], models, cells)
-    return sections
+        for dataset in dict.fromkeys(c["dataset"] for c in view.cells)
+    }
 
 
 def summary_markdown(
@@ -233,7 +171,7 @@ def _dataset_section(dataset: str, rows: pd.DataFrame, info: DatasetRecord) -> l
         + [f"F1 {c}" for c in classes]
         + ["fit (s)", "test beats/s", "peak MB"]
     )
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += md.table(header)
     for model, group in rows.groupby("model", sort=False):
         cells = [model, str(group["seed"].nunique())] + [mean_std(group[c]) for c in SCORE_COLUMNS]
         cells += [mean_std(group[f"f1_{c}"]) for c in classes]
@@ -242,7 +180,7 @@ def _dataset_section(dataset: str, rows: pd.DataFrame, info: DatasetRecord) -> l
             f"{group['beats_per_second'].mean():,.0f}",
             f"{group['peak_memory_mb'].max():,.0f}" if group["peak_memory_mb"].notna().any() else "-",
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(md.row(cells))
     if rows["baseline_f1_macro"].notna().any():
         lines += ["", f"Majority-class baseline macro-F1: {rows['baseline_f1_macro'].iloc[0]:.4f}."]
     if tuple(classes) == AAMI_CLASSES:
@@ -262,7 +200,7 @@ def _binary_table(rows: pd.DataFrame, classes) -> list[str]:
         "|---|---|---|---|",
     ]
     for model, group in rows.groupby("model", sort=False):
-        lines.append("| " + " | ".join([model, *(mean_std(group[c]) for c in BINARY_COLUMNS)]) + " |")
+        lines.append(md.row([model, *(mean_std(group[c]) for c in BINARY_COLUMNS)]))
     return lines
 
 
@@ -272,12 +210,11 @@ def _aami_table(rows: pd.DataFrame, classes) -> list[str]:
     lines = [
         "AAMI EC57 per-class sensitivity (Se) and positive predictivity (+P):",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
+        *md.table(header),
     ]
     for model, group in rows.groupby("model", sort=False):
         cells = [model] + [mean_std(group[f"{metric}_{c}"]) for c in classes for metric in ("recall", "precision")]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(md.row(cells))
     return lines
 
 
@@ -290,8 +227,7 @@ def _missed_by_group_table(missed: pd.DataFrame, models: list[str], classes: lis
         f"Where the missed beats are: per true class, the missed beats of all records (mean over seeds) and the "
         f"{top} records (or patients) that hold the most, as record: missed / beats of that class in it.",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
+        *md.table(header),
     ]
     for model in models:
         cells = [model]
@@ -301,5 +237,5 @@ def _missed_by_group_table(missed: pd.DataFrame, models: list[str], classes: lis
             records = "; ".join(f"{r.group}: {r.missed:.0f} / {r.beats:.0f}" for r in worst.itertuples())
             total = f"{rows['missed'].sum():.0f} / {rows['beats'].sum():.0f}"
             cells.append(f"{total} ({records})" if records else total)
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(md.row(cells))
     return ["", *lines, ""]

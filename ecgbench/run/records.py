@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from ecgbench.core.errors import EcgbenchError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class SchemaVersionError(EcgbenchError):

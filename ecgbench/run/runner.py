@@ -35,7 +35,14 @@ from ecgbench.models import build, check_plugins_unchanged, model_class, plugin_
 from ecgbench.run.locks import FileLock
 from ecgbench.run.records import CellKey, CellResult, DatasetRecord, Invocation, Manifest, Stop
 from ecgbench.run.splits import make_splits, stratified_partition
-from ecgbench.run.store import RunStore, beats_checksum, labels_checksum, predictions_frame, split_checksum
+from ecgbench.run.store import (
+    RunStore,
+    beats_checksum,
+    labels_checksum,
+    predictions_frame,
+    split_checksum,
+    stored_probabilities,
+)
 from ecgbench.run.suite import Suite
 
 log = logging.getLogger(__name__)
@@ -471,7 +478,8 @@ def run_cell(store: RunStore, key: CellKey, data_dir: Path | None, dataset: Data
         predict_seconds = time.perf_counter() - start
     scores = classification_metrics(y[test], proba.argmax(axis=1), dataset.classes)
     if dataset.n_classes == 2:  # normal (0) against abnormal (1): sensitivity, specificity, ROC AUC
-        scores.update(binary_metrics(y[test], proba))
+        # of the probabilities as stored (rounded to 1/65535), so that the AUC is the one the predictions give
+        scores.update(binary_metrics(y[test], stored_probabilities(proba)))
     metrics = CellResult(
         **scores,
         dataset=key.dataset,

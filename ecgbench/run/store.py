@@ -9,7 +9,8 @@ each column means)::
                                         likewise while ``run-cell`` runs that cell)
     splits/<dataset>.npz                train / val / test indices of every split
     cells/<dataset>/<split>/<model>/seed<k>/
-        predictions.parquet             index, group, [condition,] y_true, y_pred, p_<class> (float32)
+        predictions.parquet             index, group, [sample,] [condition,] y_true, y_pred, p_<class> (uint16:
+                                        the probability in steps of 1/65535)
         metrics.json                    the cell's metrics, with the checksum of its predictions; written last
         error.txt                       the traceback of a failed cell
         log.txt                         the cell's log lines, from whichever process ran it
@@ -61,6 +62,9 @@ CELL_METRICS = "metrics.json"
 RESULTS_FLOAT_FORMAT = "%.6g"
 MODEL_DIR = "model"  # the cell's fitted model and its card; the checksums of its files: metrics' model_sha256
 MANIFEST_KEYS = ("suite", "datasets")  # the tables every reader of a manifest relies on
+# A probability is stored as round(p * 65535) in a uint16 (schema 3): within half a step, 7.7e-6, of the model's,
+# finer than any score needs, at a third of float32's bytes (docs/decisions.md, 2026-12-06: storage budget)
+PROBABILITY_STEPS = 65535
 
 log = logging.getLogger(__name__)
 
@@ -342,12 +346,9 @@ class RunStore:
         if len(y_true) and (y_true.min() < 0 or y_true.max() >= k or y_pred.min() < 0 or y_pred.max() >= k):
             return "its predictions hold class numbers outside its classes"
         proba = frame[[f"p_{c}" for c in metrics.classes]].to_numpy(np.float64)
-        # y_pred is the argmax of the float64 probabilities; stored as float32, a near-tie may round to a tie or
-        # flip by one unit in the last place, so the chosen class must be the maximum within that rounding.
-        if not np.isfinite(proba).all() or (proba < 0).any() or (np.abs(proba.sum(axis=1) - 1) > 1e-4).any():
-            return "its probabilities are not probabilities (each row must be finite, non-negative and sum to 1)"
-        if len(y_pred) and (proba[np.arange(len(y_pred)), y_pred] < proba.max(axis=1) - 1e-6).any():
-            return "its predicted labels (y_pred) are not the argmax of its probabilities"
+        problem = probability_problem(proba, y_pred)
+        if problem:
+            return problem
         expected = {
             **classification_metrics(y_true, y_pred, tuple(metrics.classes)),
             "n_test": len(split["test"]),
@@ -440,13 +441,7 @@ class RunStore:
         return cells
 
     def predictions(self, key: CellKey) -> pd.DataFrame:
-        path = self.cell_dir(key) / PREDICTIONS
-        try:
-            return pd.read_parquet(regular_file(path))
-        except FileNotFoundError:
-            raise EcgbenchError(f"{path} is missing") from None
-        except Exception as exc:  # pyarrow's errors on a damaged file are of several types
-            raise EcgbenchError(f"{path} is damaged: {exc}") from None
+        return read_predictions(self.cell_dir(key) / PREDICTIONS)
 
     # ---- the report ----------------------------------------------------------------------------------------------
 
@@ -622,29 +617,80 @@ def write_npz(path: Path, arrays: dict) -> None:
     atomic_write(path, write)
 
 
+def probability_problem(proba: np.ndarray, y_pred: np.ndarray) -> str | None:
+    """Why stored probabilities cannot be a cell's, or None. Each is within half a step of the model's: a row sums
+    to 1 within a half step per class (beside the model's own float32 rounding), and y_pred, the argmax of the
+    model's probabilities, is the maximum of the stored ones within one step (a near-tie may round to a tie or
+    flip)."""
+    step = 1 / PROBABILITY_STEPS
+    if (np.abs(proba.sum(axis=1) - 1) > 1e-4 + proba.shape[1] * step / 2).any():
+        return "its probabilities are not probabilities (each row must sum to 1)"
+    if len(y_pred) and (proba[np.arange(len(y_pred)), y_pred] < proba.max(axis=1) - step).any():
+        return "its predicted labels (y_pred) are not the argmax of its probabilities"
+    return None
+
+
+def stored_probabilities(proba) -> np.ndarray:
+    """The probabilities as a predictions file gives them back: rounded to steps of 1/65535 (float rounding
+    outside [0, 1] clipped)."""
+    return quantised(proba) / PROBABILITY_STEPS
+
+
+def quantised(proba) -> np.ndarray:
+    proba = np.asarray(proba, dtype=np.float64)
+    if not np.isfinite(proba).all():
+        raise EcgbenchError("the model gave probabilities that are not finite (NaN or infinity); nothing was stored")
+    return np.rint(np.clip(proba, 0, 1) * PROBABILITY_STEPS).astype(np.uint16)
+
+
 def write_predictions(path: Path, predictions: pd.DataFrame) -> None:
-    """Typed, compressed columns: probabilities as float32, floats split by byte for zstd (a quarter of the CSV)."""
+    """Typed, compressed columns: probabilities in uint16 steps (:data:`PROBABILITY_STEPS`), split by byte for
+    zstd; indices and R-peak samples as deltas; labels and record ids dictionary-encoded."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    frame = predictions.astype(
-        {c: "float32" for c in predictions if c.startswith("p_")}
-        | {"y_true": "int16", "y_pred": "int16", "index": "int64"}
-    )
+    probabilities = [c for c in predictions if c.startswith("p_")]
+    frame = predictions.astype({"y_true": "int16", "y_pred": "int16", "index": "int64"})
+    frame[probabilities] = quantised(predictions[probabilities].to_numpy())
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata({**table.schema.metadata, b"ecgbench_schema_version": b"%d" % SCHEMA_VERSION})
-    encodings = {c: "BYTE_STREAM_SPLIT" for c in frame if c.startswith("p_")} | {"index": "DELTA_BINARY_PACKED"}
+    encodings = {c: "BYTE_STREAM_SPLIT" for c in probabilities} | {
+        c: "DELTA_BINARY_PACKED" for c in ("index", "sample") if c in frame
+    }
     atomic_write(
         path,
         lambda tmp: pq.write_table(
             table,
             tmp,
             compression="zstd",
-            compression_level=9,
+            compression_level=19,
             use_dictionary=[c for c in frame if c not in encodings],
             column_encoding=encodings,
         ),
     )
+
+
+def read_predictions(path: Path) -> pd.DataFrame:
+    """A predictions file, its probabilities as float64 (the stored steps divided by :data:`PROBABILITY_STEPS`);
+    a file of another schema is refused with the command that converts its run."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(regular_file(path))
+    except FileNotFoundError:
+        raise EcgbenchError(f"{path} is missing") from None
+    except Exception as exc:  # pyarrow's errors on a damaged file are of several types
+        raise EcgbenchError(f"{path} is damaged: {exc}") from None
+    version = (table.schema.metadata or {}).get(b"ecgbench_schema_version", b"1").decode()
+    if version != str(SCHEMA_VERSION):
+        raise EcgbenchError(
+            f"{path} has schema version {version}, this ecgbench reads {SCHEMA_VERSION}; "
+            f"convert its run with `python -m ecgbench upgrade RUN`"
+        )
+    frame = table.to_pandas()
+    probabilities = [c for c in frame if c.startswith("p_")]
+    frame[probabilities] = frame[probabilities].to_numpy(np.float64) / PROBABILITY_STEPS
+    return frame
 
 
 def predictions_frame(index, y_true, proba: np.ndarray, classes, groups=None, columns=None) -> pd.DataFrame:
@@ -673,28 +719,6 @@ def resolve_run(name: str | Path, results_dir: Path) -> RunStore:
     raise EcgbenchError(f"no run found at {str(name)!r} or {Path(results_dir) / name} (expected a manifest.json in it)")
 
 
-def pooled_probabilities(store: RunStore) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
-    """Per model, the saved probabilities of every split's test beats in one (beats, classes) array, and the labels.
-
-    Seed 0 of each model; the beats are in the same order for every model. For a ``group-kfold`` run this is one
-    out-of-fold prediction per beat, by models that never saw the beat's patient.
-    """
-    cells = [c for c in store.cells() if c["seed"] == 0]
-    if not cells:
-        raise EcgbenchError(f"{store.root} holds no finished seed-0 cells")
-    by_model: dict[str, list[pd.DataFrame]] = {}
-    for cell in cells:
-        by_model.setdefault(cell["model"], []).append(store.predictions(CellKey.of(cell)).assign(split=cell["split"]))
-    frames = {m: pd.concat(parts).sort_values(["split", "index"], ignore_index=True) for m, parts in by_model.items()}
-    first = next(iter(frames.values()))
-    for model, frame in frames.items():
-        if not frame[["split", "index"]].equals(first[["split", "index"]]):
-            raise EcgbenchError(f"{model} has not finished the same splits as the other models in {store.root}")
-    columns = [c for c in first.columns if c.startswith("p_")]
-    classes = tuple(c[2:] for c in columns)
-    return {m: f[columns].to_numpy(dtype=np.float64) for m, f in frames.items()}, first["y_true"].to_numpy(), classes
-
-
 # ---- older runs ----------------------------------------------------------------------------------------------------
 
 CELL_DEFAULTS = {
@@ -706,23 +730,24 @@ CELL_DEFAULTS = {
 }  # keys that schema-1 cells written by early versions may lack
 
 
+SCHEMA_2_PREDICTIONS = "predictions.schema2.parquet"  # a schema-2 cell's float32 predictions while it is converted
+
+
 def upgrade(store: RunStore) -> int:
-    """Convert a schema-1 run (CSV predictions, protocol as prose) to the current schema, in place; return the
-    number of cells converted. Each cell's metrics are recomputed from the converted predictions and must equal
-    the stored ones, so the conversion provably changes no number. The report is not rebuilt here.
+    """Convert a run of an older schema to the current one, in place; return the number of cells converted. Schema 1
+    (CSV predictions, protocol as prose) and schema 2 (float32 probabilities) convert alike: each cell's metrics are
+    recomputed from its predictions and must equal the stored ones, and its probabilities, rounded to the stored
+    steps, must still give its y_pred, so the conversion provably changes no score. The report is not rebuilt here.
 
     All or nothing: every cell is read and checked before anything is written, so a refused cell leaves the run as
-    it was; then each step can be done again (the splits rewritten, a cell converted anew from its CSV, which is
-    removed only after its new files are in place), and the manifest, written last, is what makes the run current.
-    So an upgrade stopped midway (a full disk, a kill) leaves a run that the same command finishes converting."""
-    from ecgbench.core.evaluation import evaluation_of
-    from ecgbench.core.metrics import classification_metrics
-    from ecgbench.data import dataset_spec
-
+    it was; then each step can be done again (the splits rewritten, a cell converted anew from its old predictions,
+    which are removed only after its new files are in place), and the manifest, written last, is what makes the run
+    current. So an upgrade stopped midway (a full disk, a kill) leaves a run that the same command finishes."""
     manifest = read_json(store.manifest_path)
     if not isinstance(manifest, dict):
         raise EcgbenchError(f"{store.manifest_path} is damaged (not a run's manifest)")
-    if manifest.get("schema_version", 1) == SCHEMA_VERSION:
+    version = manifest.get("schema_version", 1)
+    if version == SCHEMA_VERSION:
         return 0
     try:
         split_protocol = manifest["suite"]["split"]["protocol"]
@@ -730,53 +755,82 @@ def upgrade(store: RunStore) -> int:
     except (KeyError, TypeError):
         raise EcgbenchError(f"{store.manifest_path} is damaged: no suite split protocol or datasets") from None
     # 1. read and check everything; nothing is written yet
-    todo, done = [], 0
+    todo, done = [], []
     for path in sorted((store.root / "cells").glob(f"*/*/*/seed*/{CELL_METRICS}")):
         metrics = read_json(path)
-        csv, parquet = path.parent / "predictions.csv", path.parent / PREDICTIONS
-        if not csv.is_file():
-            if (
-                metrics.get("schema_version") == SCHEMA_VERSION
-                and parquet.is_file()
-                and metrics.get("predictions_sha256") == sha256_file(parquet)
-            ):
-                done += 1  # converted by an earlier upgrade that stopped before the manifest
-                continue
-            raise EcgbenchError(f"{path.parent}: neither predictions.csv nor converted predictions; not converted")
-        metrics = {**CELL_DEFAULTS, **metrics}
-        try:
-            predictions = pd.read_csv(regular_file(csv))
-            recomputed = classification_metrics(
-                predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy(), tuple(metrics["classes"])
-            )
-        except (KeyError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise EcgbenchError(f"{csv} is damaged ({type(exc).__name__}: {exc}); nothing was converted") from None
-        for name, value in recomputed.items():
-            if metrics.get(name) != value:
-                raise EcgbenchError(
-                    f"{csv}: {name} recomputed from the predictions is {value}, the stored one "
-                    f"{metrics.get(name)}; nothing was converted"
-                )
-        todo.append((metrics, predictions, csv))
+        source = _old_predictions(path.parent, metrics)
+        if source is None:
+            done.append(path.parent)  # converted by an earlier upgrade that stopped before the manifest
+            continue
+        metrics = {**CELL_DEFAULTS, **metrics} if version == 1 else metrics
+        todo.append((metrics, _checked_old_predictions(source, metrics), source))
     # 2. write: every step repeatable, the manifest last
-    for name, info in datasets:
-        protocols = {s["protocol"] for s in info["splits"].values()} or {split_protocol}
-        info["evaluation"] = evaluation_of(dataset_spec(name).evaluation, protocols.pop()).value
+    if version == 1:
+        from ecgbench.core.evaluation import evaluation_of
+        from ecgbench.data import dataset_spec
+
+        for name, info in datasets:
+            protocols = {s["protocol"] for s in info["splits"].values()} or {split_protocol}
+            info["evaluation"] = evaluation_of(dataset_spec(name).evaluation, protocols.pop()).value
+    for name, _ in datasets:
         with np.load(regular_file(store.splits_path(name)), allow_pickle=False) as saved:
             arrays = dict(saved)
         write_npz(store.splits_path(name), {**arrays, "schema_version": np.array(SCHEMA_VERSION)})
     manifest["failures"] = [Failure.from_json(f).to_json() for f in manifest.get("failures", [])]
-    for metrics, predictions, csv in todo:
+    for metrics, predictions, source in todo:
+        if source.name == PREDICTIONS:  # kept under another name until the converted cell is in place
+            source = source.rename(source.with_name(SCHEMA_2_PREDICTIONS))
         result = CellResult.from_dict(
             {k: v for k, v in metrics.items() if k not in ("schema_version", "predictions_sha256")}
         )
         store.write_cell(result.key, predictions, result)
-        csv.unlink()
+        source.unlink()
+    for folder in done:  # old predictions left beside a converted cell by an upgrade stopped right after it
+        for leftover in ("predictions.csv", SCHEMA_2_PREDICTIONS):
+            (folder / leftover).unlink(missing_ok=True)
     from ecgbench.core.environment import git_commit, now
 
     upgrades = manifest.setdefault("upgrades", [])
-    upgrades.append(
-        {"from_schema": manifest.get("schema_version", 1), "to_schema": SCHEMA_VERSION, "at": now(), **git_commit()}
-    )
+    upgrades.append({"from_schema": version, "to_schema": SCHEMA_VERSION, "at": now(), **git_commit()})
     store.write_manifest(Manifest.from_dict({k: v for k, v in manifest.items() if k != "schema_version"}))
-    return len(todo) + done
+    return len(todo) + len(done)
+
+
+def _old_predictions(folder: Path, metrics: dict) -> Path | None:
+    """The predictions file a cell of an older schema is converted from; None where the cell is converted already."""
+    current = folder / PREDICTIONS
+    if metrics.get("schema_version") == SCHEMA_VERSION:
+        if current.is_file() and metrics.get("predictions_sha256") == sha256_file(current):
+            return None
+        raise EcgbenchError(f"{folder}: its metrics are converted but its predictions are not theirs; not converted")
+    for source in (folder / "predictions.csv", folder / SCHEMA_2_PREDICTIONS, current):
+        if source.is_file():
+            return source
+    raise EcgbenchError(f"{folder}: no predictions to convert; nothing was converted")
+
+
+def _checked_old_predictions(source: Path, metrics: dict) -> pd.DataFrame:
+    """An older cell's predictions, proven to give its stored scores, and the same y_pred once rounded to the
+    stored probability steps."""
+    from ecgbench.core.metrics import classification_metrics
+
+    if source.suffix == ".parquet" and metrics.get("predictions_sha256") != sha256_file(source):
+        raise EcgbenchError(f"{source} is not the file its metrics were computed from; nothing was converted")
+    try:
+        predictions = pd.read_csv(regular_file(source)) if source.suffix == ".csv" else pd.read_parquet(source)
+        recomputed = classification_metrics(
+            predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy(), tuple(metrics["classes"])
+        )
+        proba = stored_probabilities(predictions[[f"p_{c}" for c in metrics["classes"]]].to_numpy())
+    except (KeyError, ValueError, OSError, EcgbenchError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise EcgbenchError(f"{source} is damaged ({type(exc).__name__}: {exc}); nothing was converted") from None
+    for name, value in recomputed.items():
+        if metrics.get(name) != value:
+            raise EcgbenchError(
+                f"{source}: {name} recomputed from the predictions is {value}, the stored one "
+                f"{metrics.get(name)}; nothing was converted"
+            )
+    problem = probability_problem(proba, predictions["y_pred"].to_numpy())
+    if problem:
+        raise EcgbenchError(f"{source}: rounded to the stored steps, {problem}; nothing was converted")
+    return predictions
