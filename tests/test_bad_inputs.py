@@ -231,7 +231,7 @@ def test_a_full_disk_does_not_stop_loading(databases, monkeypatch, log_lines):
 def test_a_damaged_cache_entry_of_any_kind_is_rebuilt(databases, tmp_cache, rebuilds, damage):
     data_dir, _ = databases
     expected = wd.load_wfdb_database(data_dir / "alpha")
-    entry = sorted(tmp_cache.glob("alpha_100_*.npz"))[0]
+    entry = sorted((tmp_cache / "beats").glob("alpha_100_*.npz"))[0]
     if damage == "garbage":
         entry.write_bytes(GARBAGE)
     elif damage == "empty":

@@ -59,7 +59,7 @@ def test_an_unknown_context_group_is_refused_by_name(databases):
 def test_a_damaged_cache_entry_is_rebuilt(databases, tmp_cache, rebuilds, log_lines):
     root, _ = databases
     first = wd.load_wfdb_database(root / "alpha", ["100"])
-    (entry,) = tmp_cache.glob("alpha_100_*.npz")
+    (entry,) = (tmp_cache / "beats").glob("alpha_100_*.npz")
     entry.write_bytes(entry.read_bytes()[:100])  # truncated
     again = wd.load_wfdb_database(root / "alpha", ["100"])
     assert rebuilds == ["100", "100"]
