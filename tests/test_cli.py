@@ -271,7 +271,7 @@ def test_a_suite_file_overrides_parameters(tmp_path):
 def test_a_failing_model_costs_only_its_own_cell(tmp_path, capsys, monkeypatch):
     from ecgbench.models.rocket import RocketModel
 
-    def explode(self, *args):
+    def explode(self, *args, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(RocketModel, "fit", explode)
