@@ -93,3 +93,28 @@ def test_the_extras_of_pyproject_hold_every_soft_dependency_and_the_core_none():
         assert distribution not in core, module
     assert "dask[distributed]" in " ".join(extras["cluster"])
     assert extras["all"] == [f"ecgbench-suite[{','.join(sorted(set(EXTRAS.values()), key=list(extras).index))}]"]
+
+
+@pytest.mark.slow  # a process of its own: the plugin's registration must not leak into the other tests
+def test_the_harness_runs_a_scikit_learn_model_with_none_of_the_extras(tmp_path):
+    import subprocess
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import sys
+        for module in {sorted(EXTRAS) + ["numba"]!r}:
+            sys.modules[module] = None  # not installed
+        from ecgbench.cli import main
+        from ecgbench.models import register
+        from tests.centroid_plugin import NearestCentroid
+
+        register("centroid")(NearestCentroid)
+        sys.exit(main(["run", "--model", "centroid", "--dataset", "synthetic", "--quick",
+                       "--results-dir", {str(tmp_path)!r}, "--run-id", "c"]))
+        """
+    )
+    repo = PYPROJECT.parent
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=repo)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "c" / "summary.md").is_file()
