@@ -15,8 +15,12 @@ from pathlib import Path
 import pytest
 
 import ecgbench as ecgbench_package
-from tests import centroid_plugin, tiny_dataset_plugin
+from tests import centroid_plugin
 from tests.conftest import write_plugin
+
+# read, never imported here: importing it would register its dataset in this process, and `run --all` in
+# another test module would then run it too
+TINY_DATASET_PLUGIN = Path(__file__).parent / "tiny_dataset_plugin.py"
 
 pytestmark = pytest.mark.slow  # installs plugins and runs them in subprocesses
 
@@ -278,7 +282,7 @@ def dataset_plugin(tmp_path):
     return write_plugin(
         tmp_path,
         "tiny_datasets",
-        Path(tiny_dataset_plugin.__file__).read_text(),
+        TINY_DATASET_PLUGIN.read_text(),
         "tiny = tiny_datasets",
         group="ecgbench.datasets",
     )
@@ -299,7 +303,7 @@ def test_a_dataset_plugin_is_listed_and_runs(dataset_plugin, tmp_path):
 
 
 def test_a_dataset_plugin_named_like_a_builtin_is_refused_naming_both(tmp_path):
-    source = Path(tiny_dataset_plugin.__file__).read_text().replace('"tiny-levels",', '"synthetic",', 1)
+    source = TINY_DATASET_PLUGIN.read_text().replace('"tiny-levels",', '"synthetic",', 1)
     path = write_plugin(tmp_path, "tiny_datasets", source, "tiny = tiny_datasets", group="ecgbench.datasets")
     for args in (["list"], ["run", "--model", "rocket", "--dataset", "synthetic", "--quick"]):
         line = one_line_refusal(ecgbench(args, path, tmp_path))
