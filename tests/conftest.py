@@ -44,7 +44,7 @@ def mitdb_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def module_cache(tmp_path_factory):
-    """One beat cache per test module (its records are then built once)."""
+    """One cache folder per test module (its records' beats are then built once, under beats/)."""
     with pytest.MonkeyPatch.context() as patch:
         cache = tmp_path_factory.mktemp("module-beat-cache")
         patch.setenv("ECGBENCH_CACHE", str(cache))

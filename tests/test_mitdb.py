@@ -181,7 +181,7 @@ def test_second_load_comes_from_the_cache(mitdb_build, mitdb_dir, module_cache, 
     np.testing.assert_array_equal(again.groups, first.groups)
     assert again.provenance == first.provenance
     assert any("from the cache" in line and "109,494" in line for line in log_lines)
-    assert len(list(module_cache.glob("mitdb_*.npz"))) == 48
+    assert len(list((module_cache / "beats").glob("mitdb_*.npz"))) == 48
 
 
 def test_cache_is_invalidated_by_a_parameter_or_a_file_change(mitdb_dir, tmp_path, tmp_cache, rebuilds):
