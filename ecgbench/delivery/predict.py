@@ -82,6 +82,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _cell_model(spec: str, results_dir: Path) -> tuple[Path, dict]:
+    from ecgbench.reports.view import RunView
     from ecgbench.run.store import CellKey, resolve_run
 
     parts = spec.rstrip("/").split("/")
@@ -93,10 +94,11 @@ def _cell_model(spec: str, results_dir: Path) -> tuple[Path, dict]:
             f"model {spec!r}: give RUN/MODEL[/seedK] (a run folder or run id under {results_dir}) or a model folder"
         )
     run, model = "/".join(parts[:-1]), parts[-1]
-    store = resolve_run(run, results_dir)
-    cells = [c for c in store.cells() if c["model"] == model and (seed is None or c["seed"] == seed)]
+    view = RunView(resolve_run(run, results_dir))  # the run's cells listed and proven once
+    store = view.store
+    cells = view.cells_of(model=model, seed=seed)
     if not cells:
-        models = sorted({c["model"] for c in store.cells()})
+        models = sorted({c["model"] for c in view.cells})
         raise EcgbenchError(
             f"model {spec!r}: run {store.root} has no finished cell of model {model!r}"
             + (f" with seed {seed}" if seed is not None else "")
