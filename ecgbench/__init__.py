@@ -1,7 +1,8 @@
 """ecgbench: a benchmark suite for ECG heartbeat classification.
 
-The flow, one module per step: ``data`` (datasets) -> ``splits`` -> ``models`` -> ``metrics`` -> ``reports``,
-driven by ``runner`` and the command line in ``cli``.
+Packages by layer, lowest first (docs/architecture.md): ``core`` (ground helpers) -> ``data`` (datasets) ->
+``models`` -> ``run`` (suite, splits, runner, executors, store) -> ``reports`` -> ``tuning`` -> ``delivery``
+(predict, gallery), tied together by ``workflow`` and the command line in ``cli``.
 """
 
 from ecgbench.core.cache import use_numba_cache
