@@ -25,7 +25,9 @@ from ecgbench.run.runner import subsample
 from ecgbench.run.store import RunStore, beats_checksum, predictions_frame
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-MANIFESTS = sorted(RESULTS.glob("*/manifest.json"))
+MANIFESTS = sorted(
+    p for p in RESULTS.glob("*/manifest.json") if json.loads(p.read_text()).get("kind") != "tuning study"
+)
 CELLS = sorted(RESULTS.glob("*/cells/*/*/*/seed*/metrics.json"))
 
 

@@ -185,9 +185,12 @@ def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path
     study = Path("studies/r")
     assert json.loads((study / "manifest.json").read_text())["status"] == "interrupted"
     assert [r["number"] for r in records(study, "minirocket")] == [0]
+    partial = (study / "summary.md").read_text()  # the report of what was finished, marked partial
+    assert "**Partial:** the study was interrupted" in partial and "minirocket 1 of 3 trials" in partial
     monkeypatch.setattr(tu.Tuner, "fit_fold", fit_fold)
     counted["folds"].clear()
     assert tune(path, "--trials", "3", "--study-id", "r") == 0
+    assert "Partial" not in (study / "summary.md").read_text()
     # 2 trials left, two folds each: the finished one is not run again, the interrupted one is, as it was
     assert len(counted["folds"]) == 4 and counted["folds"][0][2] == stopped[0]
     finished = [r for r in records(study, "minirocket") if r["state"] in tu.FINISHED]

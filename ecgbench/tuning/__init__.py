@@ -554,6 +554,7 @@ def tune(
         except KeyboardInterrupt as exc:
             manifest.update(status="interrupted", stopped=now())
             write_json(folder.manifest_path, manifest)
+            write_partial_report(folder, tuner)
             exc.resume = command
             raise
         except Exception as exc:  # a worker's crash, storage: recorded, then reported as usual
@@ -568,6 +569,16 @@ def tune(
         if write_suite is not None:
             write_tuned_suite(folder, tuner, suite_file, write_suite)
     return summary
+
+
+def write_partial_report(folder: StudyFolder, tuner: Tuner) -> None:
+    """The report of the trials finished so far, marked partial; a failure to draw it never hides the interrupt."""
+    from ecgbench.tuning.report import write_report
+
+    try:
+        write_report(folder, tuner)
+    except Exception as exc:
+        log.warning("no partial report of %s (%s: %s)", folder.root, type(exc).__name__, exc)
 
 
 # ---- worker processes --------------------------------------------------------------------------------------------

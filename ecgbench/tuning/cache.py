@@ -17,6 +17,7 @@ reused in this process.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import time
 from pathlib import Path
@@ -39,13 +40,21 @@ def write(path: Path, arrays: dict) -> None:
 
 
 def cached(path: Path, compute) -> dict:
-    entry = read_entry(path)
-    if entry is not None:
-        STATS["reused"] += 1
-        return entry
-    start = time.monotonic()
-    entry = compute()
-    write(path, entry)
+    """The entry at ``path``, computed once: the workers of a study wait for the one computing it (an flock on a
+    file beside it) rather than computing the same features twice."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            entry = read_entry(path)
+            if entry is not None:
+                STATS["reused"] += 1
+                return entry
+            start = time.monotonic()
+            entry = compute()
+            write(path, entry)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     STATS["computed"] += 1
     log.info("tuning cache: computed %s in %.1f s", path.name, time.monotonic() - start)
     return entry

@@ -83,6 +83,20 @@ def write_figure(path: Path, rows: dict, title: str) -> None:
     plt.close(fig)
 
 
+def partial_note(manifest: dict, rows: dict) -> list[str]:
+    """A banner over the report of a study that has not used its budget (interrupted, to be resumed)."""
+    if manifest.get("status") == "complete":
+        return []
+    done = {family: sum(row["states"].values()) for family, row in rows.items()}
+    return [
+        f"**Partial:** the study was {manifest.get('status', 'stopped')} at {manifest.get('stopped', '?')} with "
+        + ", ".join(f"{family} {n}" for family, n in done.items())
+        + f" of {manifest['budget']['trials_per_family']} trials; its numbers change as it resumes (the same "
+        "command); a family's columns beyond its completed trials stay empty.",
+        "",
+    ]
+
+
 def write_report(folder, tuner) -> Path:
     manifest = tuner.manifest
     rows = {family: family_rows(folder, family) for family in manifest["families"]}
@@ -94,6 +108,7 @@ def write_report(folder, tuner) -> Path:
     lines = [
         f"# Tuning study {folder.root.name}{synthetic}",
         "",
+        *partial_note(manifest, rows),
         f"- **Suite:** `{manifest['suite_file']}`, dataset `{manifest['dataset']}`; development set: "
         f"{manifest['development']['part']} ({manifest['development']['n_beats']:,} beats, "
         f"{len(manifest['development']['records'])} records).",
