@@ -1,5 +1,5 @@
-"""Command line: ``python -m ecgbench COMMAND`` (run, tune, list, compare, leaderboard, rescoring, upgrade, data,
-ec57)."""
+"""Command line: ``python -m ecgbench COMMAND`` (run, tune, tune-worker, list, compare, leaderboard, rescoring,
+upgrade, data, ec57)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ EPILOG = """examples:
   python -m ecgbench cells results/RUN             the unfinished cells, one id a line (for job arrays)
   python -m ecgbench run-cell results/RUN CELL_ID  run one cell of a planned run (docs/scaling.md)
   python -m ecgbench tune benchmarks/mitdb-inter.toml --trials 30   equal-budget search on DS1 (docs/tuning.md)
+  python -m ecgbench tune-worker results/STUDY      run trials of a study planned by tune --plan-only
   python -m ecgbench list
   python -m ecgbench compare RUN_A RUN_B --markdown diff.md
   python -m ecgbench leaderboard mitdb-intra mitdb-inter --out results/README.md --overwrite
@@ -383,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             "finish": cmd_finish,
             "ec57": cmd_ec57,
             "tune": cmd_tune,
+            "tune-worker": cmd_tune_worker,
             "predict": cmd_predict,
             "gallery": cmd_gallery,
         }[args.command](args)
@@ -634,6 +636,12 @@ def cmd_tune(args) -> int:
     from ecgbench.tuning import cmd_tune as tune
 
     return tune(args)
+
+
+def cmd_tune_worker(args) -> int:
+    from ecgbench.tuning import cmd_tune_worker as tune_worker
+
+    return tune_worker(args)
 
 
 def cmd_list(args) -> int:

@@ -1,12 +1,17 @@
 """Tests of ``python -m ecgbench tune`` (ecgbench/tuning/): a tiny study on the embedded SYNTHETIC beats (two
 families, two trials, two folds by record), its records, resume, equal budget, the fold cache, the report and the
-tuned suite; the development set of mitdb-inter read without any DS2 file (small WFDB records written here); the
-search spaces' documentation; bad options."""
+tuned suite; a job array (tune --plan-only, tune-worker processes, the workers' lock); the development set of
+mitdb-inter read without any DS2 file (small WFDB records written here); the search spaces' documentation; bad
+options."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -57,10 +62,15 @@ SMALL_SPACES = {
 }
 
 
+# Tests that keep the declared spaces: the documentation's, and those whose trials run in other processes (tune's
+# pool, tune-worker) that no monkeypatch reaches: a worker refuses a study planned with other spaces than its own.
+DECLARED_SPACES = ("test_docs_tuning_md", "test_job_array", "test_workers_share")
+
+
 @pytest.fixture(autouse=True)
 def small_spaces(monkeypatch, tmp_path, request):
     monkeypatch.chdir(tmp_path)
-    if request.node.name.startswith("test_docs_tuning_md"):  # the declared spaces, as they are
+    if request.node.name.startswith(DECLARED_SPACES):
         return
     for name, entries in SMALL_SPACES.items():
         cls = model_class(name)
@@ -255,6 +265,190 @@ def test_workers_share_the_study_and_keep_to_the_budget(tmp_path):
     assert tune(path, "--trials", "2", "--study-id", "w", "--workers", "2") == 0
     trials = records(Path("studies/w"), "minirocket")
     assert sorted(r["number"] for r in trials) == [0, 1] and {r["state"] for r in trials} == {"complete"}
+
+
+# ---- a job array: tune --plan-only, tune-worker processes, tune for the report -----------------------------------
+
+
+def perfect_fit_fold(self, family, params, fold):
+    """No model trained: every held-back beat predicted right."""
+    return np.eye(self.dataset.n_classes)[self.dataset.y[fold.test]]
+
+
+def test_plan_only_writes_the_manifest_and_runs_no_trial(tmp_path, counted, capsys):
+    path = one_family_suite(tmp_path)
+    assert tune(path, "--trials", "2", "--study-id", "p", "--plan-only") == 0
+    out = capsys.readouterr().out
+    assert "planned: studies/p" in out
+    assert "each worker runs: python -m ecgbench tune-worker studies/p --threads 1" in out
+    report = f"python -m ecgbench tune {path} --results-dir studies --threads 1 --trials 2 --study-id p\n"
+    assert f"the report: {report}" in out
+    study = Path("studies/p")
+    manifest = json.loads((study / "manifest.json").read_text())
+    assert manifest["kind"] == "tuning study" and manifest["status"] == "planned"
+    assert manifest["budget"]["trials_per_family"] == 2 and len(manifest["invocations"]) == 1
+    assert counted["folds"] == [] and records(study, "minirocket") == [] and not (study / "summary.md").exists()
+    # planned again with a larger budget: the same study, extended; with another seed: another study, refused
+    assert tune(path, "--trials", "3", "--study-id", "p", "--plan-only") == 0
+    manifest = json.loads((study / "manifest.json").read_text())
+    assert manifest["budget"]["trials_per_family"] == 3 and len(manifest["invocations"]) == 2
+    capsys.readouterr()
+    assert tune(path, "--trials", "3", "--study-id", "p", "--plan-only", "--seed", "1") == 2
+    (error,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert "studies/p holds another study (different sampler)" in error
+    assert json.loads((study / "manifest.json").read_text()) == manifest
+
+
+def test_tune_is_refused_while_a_worker_holds_the_study(tmp_path, capsys, monkeypatch):
+    import fcntl
+
+    from ecgbench.tuning import development
+
+    path = one_family_suite(tmp_path)
+    assert tune(path, "--trials", "1", "--study-id", "l", "--plan-only") == 0
+    study = Path("studies/l")
+    planned = (study / "manifest.json").read_bytes()
+    capsys.readouterr()
+    with open(study / "workers.lock", "a+") as worker:  # what a tune-worker holds while it runs trials
+        fcntl.flock(worker, fcntl.LOCK_SH)
+        assert tune(path, "--trials", "1", "--study-id", "l") == 2
+        err = capsys.readouterr().err
+        assert "studies/l: the study has worker processes running trials" in err
+        assert "wait for them or stop them, then rerun" in err and len(err.strip().splitlines()) == 1
+        assert (study / "manifest.json").read_bytes() == planned  # refused before anything changed
+        fcntl.flock(worker, fcntl.LOCK_UN)
+        # a worker that starts while tune loads the data: refused all the same, before the journal is recovered
+        load = development.development_dataset
+
+        def a_worker_starts_meanwhile(*args, **kwargs):
+            fcntl.flock(worker, fcntl.LOCK_SH)
+            return load(*args, **kwargs)
+
+        monkeypatch.setattr(development, "development_dataset", a_worker_starts_meanwhile)
+        assert tune(path, "--trials", "1", "--study-id", "l") == 2
+        (error,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+        assert "the study has worker processes running trials" in error
+        assert (study / "manifest.json").read_bytes() == planned
+        monkeypatch.setattr(development, "development_dataset", load)
+        fcntl.flock(worker, fcntl.LOCK_UN)
+    held = []  # whether a process running trials holds the lock, as tune's recover sees it
+
+    def fit_fold_seeing_the_lock(self, family, params, fold):
+        with open(study / "workers.lock", "a+") as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held.append(False)
+            except BlockingIOError:
+                held.append(True)
+        return perfect_fit_fold(self, family, params, fold)
+
+    monkeypatch.setattr(tu.Tuner, "fit_fold", fit_fold_seeing_the_lock)
+    assert tune(path, "--trials", "1", "--study-id", "l") == 0
+    assert [r["state"] for r in records(study, "minirocket")] == ["complete"] and held == [True, True]
+    with open(study / "workers.lock", "a+") as after:  # tune and its trials left no lock behind
+        fcntl.flock(after, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+@pytest.mark.parametrize(
+    "manifest, message",
+    [
+        (None, "no manifest.json in it"),
+        ({"kind": "run", "schema_version": 1}, "its manifest.json is of kind 'run', not 'tuning study'"),
+        ([], "its manifest.json is of kind None"),
+    ],
+)
+def test_tune_worker_refuses_a_folder_that_is_not_a_study(capsys, manifest, message):
+    folder = Path("not-a-study")
+    folder.mkdir()
+    if manifest is not None:
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert cli.main(["tune-worker", str(folder), "--threads", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"not-a-study is not a tuning study folder ({message}" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert sorted(p.name for p in folder.iterdir()) == (["manifest.json"] if manifest is not None else [])
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("data_fingerprint", "0" * 64, "the development data read from"),
+        (
+            "search_spaces",
+            {"minirocket": {"num_kernels": "one of 84"}},
+            "this ecgbench searches other spaces than the study studies/o was planned with (minirocket)",
+        ),
+    ],
+)
+def test_tune_worker_refuses_a_study_of_other_data_or_spaces(tmp_path, capsys, counted, key, value, message):
+    assert tune(one_family_suite(tmp_path), "--trials", "1", "--study-id", "o", "--plan-only") == 0
+    path = Path("studies/o/manifest.json")
+    path.write_text(json.dumps({**json.loads(path.read_text()), key: value}))
+    capsys.readouterr()
+    assert cli.main(["tune-worker", "studies/o", "--threads", "1"]) == 2
+    (error,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert f"error: tune-worker: {message}" in error and "studies/o" in error
+    assert counted["folds"] == [] and records(Path("studies/o"), "minirocket") == []
+
+
+def tune_worker(study: Path, **popen) -> subprocess.Popen:
+    """A tune-worker process, as a job array's task starts it."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    command = [sys.executable, "-m", "ecgbench", "tune-worker", str(study), "--threads", "1"]
+    return subprocess.Popen(command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+
+
+@pytest.mark.slow
+def test_job_array_two_tune_workers_share_the_budget_then_tune_writes_the_report(tmp_path, counted):
+    path = tmp_path / "two.toml"
+    path.write_text(
+        SUITE.replace('"tsfresh-xgboost"', '"rocket"').replace(
+            "[model_params.tsfresh-xgboost]\nselection_beats = 80\nearly_stopping_rounds = 0",
+            "[model_params.rocket]\nmax_epochs = 3",
+        )
+    )
+    assert tune(path, "--trials", "2", "--study-id", "a", "--plan-only") == 0
+    study = Path("studies/a")
+    workers = [tune_worker(study), tune_worker(study)]
+    outputs = [w.communicate() for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    ran = [int(re.search(r"this worker ran (\d+) trial", out).group(1)) for out, _ in outputs]
+    assert sum(ran) == 4  # together, the budget of both families
+    for family in ("minirocket", "rocket"):  # the budget exactly, no trial number twice
+        trials = records(study, family)
+        assert sorted(r["number"] for r in trials) == [0, 1] and {r["state"] for r in trials} == {"complete"}
+    assert json.loads((study / "manifest.json").read_text())["status"] == "planned"
+    # the same command without --plan-only: no budget left, so no trial; the report and the tuned suite
+    assert tune(path, "--trials", "2", "--study-id", "a", "--write-suite", "tuned.toml") == 0
+    assert counted["folds"] == []
+    assert json.loads((study / "manifest.json").read_text())["status"] == "complete"
+    assert "| minirocket | 2 (2 / 0 / 0)" in (study / "summary.md").read_text()
+    assert (study / "expected-max.png").stat().st_size > 1000
+    assert set(tomllib.loads(Path("tuned.toml").read_text())["model_params"]) == {"minirocket", "rocket"}
+
+
+@pytest.mark.slow
+def test_job_array_a_terminated_worker_leaves_its_trial_to_run_again(tmp_path):
+    from optuna.trial import TrialState
+
+    path = one_family_suite(tmp_path)
+    assert tune(path, "--trials", "2", "--study-id", "k", "--plan-only") == 0
+    study = Path("studies/k")
+    worker = tune_worker(study)
+    for line in iter(worker.stderr.readline, ""):  # SIGTERM (a job's time limit) once it runs a trial
+        if "minirocket trial 0:" in line:
+            break
+    worker.send_signal(signal.SIGTERM)
+    _, err = worker.communicate()
+    assert worker.returncode == 143 and "interrupted (SIGTERM)" in err, err
+    journal = tu.optuna_study(tu.StudyFolder(study), "minirocket", 0)
+    (interrupted,) = journal.get_trials(states=(TrialState.RUNNING,))  # trial 0, unless it finished meanwhile
+    assert interrupted.number not in [r["number"] for r in records(study, "minirocket")]  # it has no record
+    # tune, once no worker runs, runs it again with its parameters, then the rest of the budget
+    assert tune(path, "--trials", "2", "--study-id", "k") == 0
+    finished = records(study, "minirocket")
+    assert len(finished) == 2 and {r["state"] for r in finished} == {"complete"}
+    assert interrupted.params in [r["params"] for r in finished if r["number"] != interrupted.number]
 
 
 @pytest.mark.slow

@@ -13,6 +13,12 @@ The study folder ``results/<study-id>/`` holds the manifest, the Optuna journal 
 state, shared by worker processes), one JSON record per trial (``trials/<family>/NNNN.json``: the stored truth),
 the cache of :mod:`ecgbench.tuning.cache` and the report (:mod:`ecgbench.tuning.report`). Rerunning the command
 resumes: finished trials are kept, a trial interrupted mid-way is run again with the same parameters.
+
+On a cluster (docs/tuning.md#on-a-cluster-a-job-array): ``tune SUITE --plan-only`` writes the study folder and
+stops; ``tune-worker STUDY_DIR`` processes, started anywhere that sees the folder, run its trials until every
+budget is used; rerunning ``tune SUITE`` then writes the report. Every process running trials holds a shared
+flock on ``workers.lock``, so that ``tune`` can tell, before it marks the journal's running trials interrupted,
+that no process still runs them.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from ecgbench.core.params import Param, show
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+STUDY_KIND = "tuning study"  # the manifest's "kind", which tells a study folder from a run folder
+WORKERS_LOCK = "workers.lock"  # shared by every process running trials (results/*/*.lock stays out of git)
 FINISHED = ("complete", "pruned", "failed")  # record states that use up a trial of the budget
 N_STARTUP_TRIALS = 10  # TPE's random trials before it models the good region
 PRUNER = {"name": "MedianPruner", "n_startup_trials": 5, "n_warmup_steps": 1}  # never after the first fold only
@@ -136,15 +144,40 @@ class StudyFolder:
         return read_json(self.manifest_path)
 
     @contextlib.contextmanager
-    def ask_lock(self):
-        """Serialises counting and asking between the processes of one study (an flock on a file beside it)."""
+    def flock(self, name: str, operation: int):
+        """An flock on the file ``name`` of the folder, held until the block ends (released, too, by the kernel
+        when the process dies, however it dies)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / "ask.lock", "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        # "a+", readable too: over NFS a shared flock is a POSIX read lock, which needs a file open for reading
+        with open(self.root / name, "a+") as fh:
+            fcntl.flock(fh, operation)
             try:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def ask_lock(self):
+        """Serialises counting and asking between the processes of one study."""
+        return self.flock("ask.lock", fcntl.LOCK_EX)
+
+    def running_trials(self):
+        """Held (shared) by every process for as long as it runs trials of the study: tune, its pool's workers,
+        tune-worker processes on other machines."""
+        return self.flock(WORKERS_LOCK, fcntl.LOCK_SH)
+
+    @contextlib.contextmanager
+    def without_workers(self):
+        """Held (exclusive) while the journal's running trials are taken for interrupted ones (:func:`recover`):
+        that is only true while no process runs trials, so a study with one is refused, not waited for."""
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(self.flock(WORKERS_LOCK, fcntl.LOCK_EX | fcntl.LOCK_NB))
+            except BlockingIOError:
+                raise EcgbenchError(
+                    f"{self.root}: the study has worker processes running trials (they hold "
+                    f"{self.root / WORKERS_LOCK}); wait for them or stop them, then rerun"
+                ) from None
+            yield
 
 
 def storage(folder: StudyFolder):
@@ -331,14 +364,15 @@ class Tuner:
     def loop(self, stop_after: float | None = None) -> int:
         """Trials of every family in turn (one each, round after round) until every budget is used."""
         done, families = 0, list(self.manifest["families"])
-        while families:
-            for family in list(families):
-                trial = self.ask(family)
-                if trial is None:
-                    families.remove(family)
-                    continue
-                self.run_trial(family, trial)
-                done += 1
+        with self.folder.running_trials():  # while held, tune refuses to take running trials for interrupted ones
+            while families:
+                for family in list(families):
+                    trial = self.ask(family)
+                    if trial is None:
+                        families.remove(family)
+                        continue
+                    self.run_trial(family, trial)
+                    done += 1
         return done
 
 
@@ -354,9 +388,9 @@ def tell(study, number: int, record: dict) -> None:
 
 
 def recover(tuner: Tuner) -> list[str]:
-    """Before any trial of a resumed study: a trial the journal shows running (its process is gone: the study's
-    lock is held) is told from its record where it has one, else failed and queued to run again with its
-    parameters. Returns what was done, one line each."""
+    """Before any trial of a resumed study: a trial the journal shows running (its process is gone: the caller
+    holds the study's ``lock`` and :meth:`StudyFolder.without_workers`) is told from its record where it has one,
+    else failed and queued to run again with its parameters. Returns what was done, one line each."""
     from optuna.trial import TrialState
 
     notes = []
@@ -392,7 +426,7 @@ def study_manifest(
 
     return {
         "schema_version": SCHEMA_VERSION,
-        "kind": "tuning study",
+        "kind": STUDY_KIND,
         "command": command,
         "started": now(),
         "suite_file": str(suite_file),
@@ -494,8 +528,11 @@ def tune(
     seed: int = 0,
     write_suite: Path | None = None,
     force: bool = False,
-) -> Path:
-    """Run (or resume) the study of ``suite_file`` in ``study_dir``; returns the summary's path."""
+    plan_only: bool = False,
+) -> Path | None:
+    """Run (or resume) the study of ``suite_file`` in ``study_dir``; returns the summary's path. With
+    ``plan_only``, the study folder is written (or checked) and its interrupted trials queued again, for
+    tune-worker processes to run; no trial runs and None is returned."""
     from ecgbench.core.environment import now
     from ecgbench.core.io import writable_file, writable_folder
     from ecgbench.data import dataset_spec, resolve_data_dir
@@ -525,6 +562,8 @@ def tune(
     dataset_spec(suite.datasets[0]).check_params(suite.params_for_dataset(suite.datasets[0]))
     # not suite.validate: the suite's test data need not be present, tune reads the development part only
     folder = StudyFolder(writable_folder(study_dir, "study folder"))
+    with folder.without_workers():  # refused before the data load; held again, for good, around recover below
+        pass
     dataset = development_dataset(suite, suite.datasets[0], data_dir)
     folds = development_folds(dataset, suite)
     fingerprint = data_fingerprint(dataset)
@@ -541,11 +580,16 @@ def tune(
     )
     fresh = study_manifest(suite, suite_file, dataset, folds, command, trials, timeout, seed, fingerprint)
     with sigterm_as_interrupt(), FileLock(folder.root / "lock", f"study folder {folder.root}"):
-        manifest = open_study(folder, fresh)
-        write_json(folder.manifest_path, manifest)
-        tuner = Tuner(folder, dataset, folds, manifest)
-        for note in recover(tuner):
-            log.info("%s", note)
+        with folder.without_workers():  # before the manifest changes: a refused command leaves it as it was
+            manifest = open_study(folder, fresh)
+            if plan_only:
+                manifest["status"] = "planned"
+            write_json(folder.manifest_path, manifest)
+            tuner = Tuner(folder, dataset, folds, manifest)
+            for note in recover(tuner):
+                log.info("%s", note)
+        if plan_only:
+            return None
         try:
             if workers == 1:
                 tuner.loop()
@@ -600,22 +644,56 @@ def run_workers(folder: StudyFolder, data_dir: Path, workers: int) -> None:
     log.info("%d worker(s) ran %s trial(s)", workers, " + ".join(map(str, done)))
 
 
-def worker_main(root: str, data_dir: str, threads: int, index: int) -> int:
+def worker_main(root: str, data_dir: str, threads: int, index: int | None = None, verbose: bool = False) -> int:
+    """Trials of the study in ``root`` until every family's budget is used; returns how many this process ran.
+    Run by each process of tune's pool (``index``) and by ``tune-worker`` (a job array's task, ``index`` None)."""
     from ecgbench.core.progress import setup_logging
     from ecgbench.core.threads import set_threads
+    from ecgbench.models import model_class
     from ecgbench.run.runner import data_fingerprint
     from ecgbench.run.suite import Suite
     from ecgbench.tuning.development import development_dataset, development_folds
 
-    setup_logging(False)
+    setup_logging(verbose)
     set_threads(threads)
-    folder = StudyFolder(Path(root))
-    manifest = folder.read_manifest()
+    folder, manifest = existing_study(Path(root))
+    who = "tune-worker" if index is None else f"worker {index}"
+    for name in manifest["families"]:
+        model_class(name).require_installed()  # else each trial would fail, and count against the budget
+    # a worker from another checkout could search other spaces: its trials would not belong in this study
+    spaces = {m: {n: describe_space(p) for n, p in search_space(m).items()} for m in manifest["families"]}
+    if spaces != manifest["search_spaces"]:
+        changed = ", ".join(sorted(m for m in spaces if spaces[m] != manifest["search_spaces"].get(m)))
+        raise EcgbenchError(
+            f"{who}: this ecgbench searches other spaces than the study {root} was planned with ({changed}); "
+            f"run the workers from the study's commit ({manifest.get('commit')})"
+        )
     suite = Suite(**manifest["suite"])
     dataset = development_dataset(suite, manifest["dataset"], Path(data_dir))
     if data_fingerprint(dataset) != manifest["data_fingerprint"]:
-        raise EcgbenchError(f"worker {index}: the development data differ from the study's")
+        raise EcgbenchError(
+            f"{who}: the development data read from {data_dir} differ from those of the study {root} (another "
+            "data fingerprint); point --data-dir at a copy of the data the study was planned with"
+        )
     return Tuner(folder, dataset, development_folds(dataset, suite), manifest).loop()
+
+
+def existing_study(root: Path) -> tuple[StudyFolder, dict]:
+    """The study folder ``root`` and its manifest; anything else (a run folder, an empty one) is refused."""
+    folder = StudyFolder(root)
+    if not folder.manifest_path.exists():
+        raise EcgbenchError(
+            f"{root} is not a tuning study folder (no manifest.json in it); plan one with "
+            "`python -m ecgbench tune SUITE --plan-only`"
+        )
+    manifest = folder.read_manifest()
+    kind = manifest.get("kind") if isinstance(manifest, dict) else None
+    if kind != STUDY_KIND:
+        raise EcgbenchError(
+            f"{root} is not a tuning study folder (its manifest.json is of kind {kind!r}, not {STUDY_KIND!r}); "
+            "plan one with `python -m ecgbench tune SUITE --plan-only`"
+        )
+    return folder, manifest
 
 
 # ---- command line (ecgbench.cli adds the parser and calls cmd_tune) -----------------------------------------------
@@ -658,6 +736,21 @@ def add_parser(commands) -> None:
         help="write the suite with each family's best configuration as [model_params]",
     )
     tune_parser.add_argument("--force", action="store_true", help="overwrite an existing --write-suite file")
+    tune_parser.add_argument(
+        "--plan-only",
+        action="store_true",
+        help="write (or check) the study folder and stop: its trials are then run by `tune-worker` processes "
+        "(e.g. a job array), and this command without --plan-only writes the report",
+    )
+
+    worker = commands.add_parser(
+        "tune-worker", help="run trials of a planned study until its budget is used (a job array's task)"
+    )
+    worker.add_argument("study_dir", type=Path, metavar="STUDY_DIR", help="the study folder (results/<study-id>)")
+    worker.add_argument(
+        "--data-dir", type=Path, help="folder with the real data files (the study's, as seen from here)"
+    )
+    worker.add_argument("--threads", type=int, help="threads per trial (default: all CPUs)")
 
 
 def cmd_tune(args) -> int:
@@ -668,9 +761,8 @@ def cmd_tune(args) -> int:
 
     soft_dependency("optuna", "ecgbench tune")
 
+    check_threads(args.threads)
     if args.threads is not None:
-        if args.threads < 1:
-            raise EcgbenchError(f"--threads must be at least 1 (got {args.threads})")
         set_threads(args.threads)
     if args.seed < 0:
         raise EcgbenchError(f"--seed must be 0 or more (got {args.seed})")
@@ -689,8 +781,58 @@ def cmd_tune(args) -> int:
         args.seed,
         args.write_suite,
         args.force,
+        args.plan_only,
     )
+    if args.plan_only:
+        print_plan(args, args.results_dir / study_id, command)
+        return 0
     print(f"report: {summary}")
     if args.write_suite:
         print(f"tuned suite: {args.write_suite}")
+    return 0
+
+
+def check_threads(threads: int | None) -> None:
+    if threads is not None and threads < 1:
+        raise EcgbenchError(f"--threads must be at least 1 (got {threads})")
+
+
+def print_plan(args, study_dir: Path, command: str) -> None:
+    import shlex
+
+    worker = ["python", "-m", "ecgbench", "tune-worker", str(study_dir)]
+    if args.data_dir is not None:
+        worker += ["--data-dir", str(args.data_dir)]
+    if args.threads is not None:
+        worker += ["--threads", str(args.threads)]
+    print(f"planned: {study_dir} ({args.trials} trial(s) per family; no trial run)")
+    print(f"each worker runs: {shlex.join(worker)}")
+    print(f"once every worker is done, the report: {without_plan_only(command)}")
+
+
+def without_plan_only(command: str) -> str:
+    """The tune command that runs what is left of the study and writes its report."""
+    import shlex
+
+    return shlex.join(word for word in shlex.split(command) if word != "--plan-only")
+
+
+def cmd_tune_worker(args) -> int:
+    from ecgbench.core.extras import soft_dependency
+    from ecgbench.core.threads import current_threads
+    from ecgbench.data import resolve_data_dir
+    from ecgbench.run.runner import sigterm_as_interrupt
+
+    soft_dependency("optuna", "ecgbench tune-worker")
+    check_threads(args.threads)
+    _, manifest = existing_study(args.study_dir)  # refused here, before any data is read
+    threads = args.threads or current_threads()
+    with sigterm_as_interrupt():  # a job's time limit stops the worker as Ctrl-C does: its trial leaves no record
+        try:
+            ran = worker_main(str(args.study_dir), str(resolve_data_dir(args.data_dir)), threads, None, args.verbose)
+        except KeyboardInterrupt as exc:
+            # the interrupted trial stays "running" in the journal until tune (run once no worker is left) queues it
+            exc.resume = without_plan_only(manifest["command"]) + " (once no worker runs)"
+            raise
+    print(f"{args.study_dir}: this worker ran {ran} trial(s); no trial of the budget is left to ask for")
     return 0
