@@ -415,9 +415,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _resume_hint(exc: BaseException) -> None:
-    """The command that continues a run stopped after planning (its finished cells are kept)."""
+    """The command that continues a run (or a tuning study) stopped after planning; what it finished is kept."""
     if getattr(exc, "resume", None):
-        print(f"the finished cells are kept; to continue: {exc.resume}", file=sys.stderr)
+        kept = getattr(exc, "kept", "the finished cells are kept")
+        print(f"{kept}; to continue: {exc.resume}", file=sys.stderr)
 
 
 def suite_from_args(args, available_datasets):

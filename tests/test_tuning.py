@@ -179,7 +179,7 @@ def test_cached_trial_scores_as_the_uncached_model(suite_file):
 
 
 @pytest.mark.slow
-def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path, counted, monkeypatch):
+def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path, counted, monkeypatch, capsys):
     path = one_family_suite(tmp_path)
     fit_fold = tu.Tuner.fit_fold  # counting (the fixture)
     stopped = []
@@ -192,6 +192,7 @@ def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path
 
     monkeypatch.setattr(tu.Tuner, "fit_fold", interrupted_in_the_second_trial)
     assert tune(path, "--trials", "3", "--study-id", "r") == 130
+    assert "the finished trials are kept; to continue: python -m ecgbench tune" in capsys.readouterr().err
     study = Path("studies/r")
     assert json.loads((study / "manifest.json").read_text())["status"] == "interrupted"
     assert [r["number"] for r in records(study, "minirocket")] == [0]

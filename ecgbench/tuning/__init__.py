@@ -599,7 +599,7 @@ def tune(
             manifest.update(status="interrupted", stopped=now())
             write_json(folder.manifest_path, manifest)
             write_partial_report(folder, tuner)
-            exc.resume = command
+            exc.resume, exc.kept = command, "the finished trials are kept"
             raise
         except Exception as exc:  # a worker's crash, storage: recorded, then reported as usual
             manifest.update(status="failed", stopped=now(), reason=f"{type(exc).__name__}: {exc}")
@@ -833,6 +833,7 @@ def cmd_tune_worker(args) -> int:
         except KeyboardInterrupt as exc:
             # the interrupted trial stays "running" in the journal until tune (run once no worker is left) queues it
             exc.resume = without_plan_only(manifest["command"]) + " (once no worker runs)"
+            exc.kept = "the finished trials are kept"
             raise
     print(f"{args.study_dir}: this worker ran {ran} trial(s); no trial of the budget is left to ask for")
     return 0
