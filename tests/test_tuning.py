@@ -214,6 +214,30 @@ def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path
     assert len(records(Path("studies/u"), "minirocket")) == 4
 
 
+@pytest.mark.slow
+def test_the_folds_tsfresh_entries_extract_each_column_once(suite_file):
+    # Every fold's entry holds the same development beats: a fold extracts only the columns no fold before it did.
+    from ecgbench.core.cache import read_entry
+    from ecgbench.models import build
+    from ecgbench.models.feature_cache import beats_folder
+    from ecgbench.run.suite import load_suite
+    from ecgbench.tuning.development import development_dataset, development_folds
+
+    suite = load_suite(suite_file)
+    dataset = development_dataset(suite, "synthetic", None)
+    cache = tc.FoldCache(Path("cache"), dataset.X, "fp")
+    model = build("tsfresh-xgboost", n_classes=dataset.n_classes, selection_beats=80, max_features=7)
+    selected = []
+    for fold in development_folds(dataset, suite):
+        columns, values = cache.tsfresh_features(model, fold.train, dataset.y[fold.train], top=12)
+        assert values.shape == (len(dataset.X), len(columns))
+        selected.append(columns)
+    assert set(selected[0]) != set(selected[1])  # the folds rank the features differently
+    entries = [read_entry(path) for path in sorted(beats_folder(dataset.X).glob("*.npz"))]
+    extracted = [str(c) for entry in entries for c in entry["columns"]]
+    assert sorted(extracted) == sorted(set(selected[0]) | set(selected[1]))  # each column once, none missing
+
+
 def one_family_suite(tmp_path, n_folds: int = 2) -> Path:
     path = tmp_path / "one.toml"
     path.write_text(

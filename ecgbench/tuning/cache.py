@@ -6,6 +6,8 @@
   selects them) and the values of the best ``K`` of them for every development beat, ``K`` the top of
   ``max_features``' search range; a trial with ``max_features = k <= K`` takes the first ``k`` columns, which are
   the values its own extraction would give (each feature is computed on its own, in the given column order).
+  The values come through the feature cache of :mod:`ecgbench.models.feature_cache`: the folds share the
+  development beats, so a fold extracts only the columns no fold before it selected.
 
 An entry is a checksummed ``.npz`` of :mod:`ecgbench.core.cache` (``allow_pickle=False``; never a pickle; a damaged
 one is recomputed) keyed by the sha256 of the data fingerprint, the fold's indices and the settings that decide
@@ -136,7 +138,7 @@ class FoldCache:
         """The ``top`` best-ranked columns as ``model.select`` ranks them on the fold's training beats, and their
         values for every development beat (float32)."""
         from ecgbench.core.threads import pinned
-        from ecgbench.models.features import extract
+        from ecgbench.models.feature_cache import cached_extract
 
         p = model.params
         key = entry_key(
@@ -162,7 +164,9 @@ class FoldCache:
             )
             with pinned():
                 ranker.select(self.beats[train], y_train)
-                values, _ = extract(self.beats, ranker.settings, ranker.columns)
+                # through the feature cache: every fold's entry holds the same development beats, so a fold extracts
+                # only the columns that no fold before it selected (and a new machine's study, only once)
+                values = cached_extract(self.beats, ranker.columns, ranker.extract_columns)
             return {"columns": np.array(ranker.columns, dtype=str), "features": values}
 
         entry = cached(self.path(model.name, key), compute)
