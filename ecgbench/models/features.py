@@ -56,7 +56,7 @@ def feature_settings(exclude=SLOW_CALCULATORS) -> dict:
     return {name: params for name, params in EfficientFCParameters().items() if name not in exclude}
 
 
-EXTRACT_CHUNK_SIZE = 10_000  # beats per tsfresh call (a model's predict_chunk_size, where set, overrides it)
+EXTRACT_CHUNK_SIZE = 2_500  # beats per tsfresh call, bounding its memory (docs/decisions.md#tsfresh-extract-chunk)
 PIECES_PER_WORKER = 4  # with a process pool: enough pieces that the workers finish together
 
 
