@@ -39,7 +39,8 @@ def markdown(run: Path, manifest: dict, rows: list[dict], limit_mb: float, comma
         "- peak: the cell's own resident peak (fit and predict) plus the peaks of the worker processes it started, "
         "added (an upper bound where they did not coincide)",
         "",
-        f"| model | test beats | training beats | peak (MB) | scope | within {limit_mb:,.0f} MB | fit (s) | predict (s) |",
+        f"| model | test beats | training beats | peak (MB) | scope | within {limit_mb:,.0f} MB "
+        "| fit (s) | predict (s) |",
         "|---|---:|---:|---:|---|---|---:|---:|",
     ]
     for row in sorted(rows, key=lambda r: -(r["peak_memory_mb"] or 0)):
