@@ -1,6 +1,7 @@
 """Peak memory of every cell of a run, against a limit, from what the cells recorded.
 
-    python -m ecgbench run --suite benchmarks/memory-200k.toml --run-id memory-200k --no-models
+    ECGBENCH_CACHE=$(mktemp -d) python -m ecgbench run --suite benchmarks/memory-200k.toml --run-id memory-200k \
+        --no-models
     python benchmarks/peak_memory.py results/memory-200k --limit-mb 3072 --out results/memory
 
 Reads the run's manifest and each cell's ``metrics.json`` (``peak_memory_mb``: the work's own peak, the peaks of
