@@ -28,6 +28,14 @@ def cells(run: Path) -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((run / "cells").rglob("metrics.json"))]
 
 
+def unmeasured(manifest: dict, rows: list[dict]) -> list[str]:
+    """A line naming the models without a finished cell, where the run stopped before them."""
+    missing = [m for m in manifest["suite"]["models"] if m not in {row["model"] for row in rows}]
+    if not missing:
+        return []
+    return [f"- **not measured:** {', '.join(missing)} (the run is {manifest.get('status', 'unfinished')})"]
+
+
 def markdown(run: Path, manifest: dict, rows: list[dict], limit_mb: float, command: str) -> str:
     machine = manifest["machine"]
     synthetic = any(row["synthetic"] for row in rows)
@@ -39,6 +47,7 @@ def markdown(run: Path, manifest: dict, rows: list[dict], limit_mb: float, comma
         f"{machine['threads_per_cell']} threads per cell; versions in `manifest.json`",
         "- peak: the cell's own resident peak (fit and predict) plus the peaks of the worker processes it started, "
         "added (an upper bound where they did not coincide)",
+        *unmeasured(manifest, rows),
         "",
         f"| model | test beats | training beats | peak (MB) | scope | within {limit_mb:,.0f} MB "
         "| fit (s) | predict (s) |",
