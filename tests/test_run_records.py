@@ -23,11 +23,10 @@ from ecgbench.run.records import (
 )
 from ecgbench.run.runner import subsample
 from ecgbench.run.store import RunStore, beats_checksum, predictions_frame
+from ecgbench.tuning import STUDY_KIND
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-MANIFESTS = sorted(
-    p for p in RESULTS.glob("*/manifest.json") if json.loads(p.read_text()).get("kind") != "tuning study"
-)
+MANIFESTS = sorted(p for p in RESULTS.glob("*/manifest.json") if json.loads(p.read_text()).get("kind") != STUDY_KIND)
 CELLS = sorted(RESULTS.glob("*/cells/*/*/*/seed*/metrics.json"))
 
 
