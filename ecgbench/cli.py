@@ -28,7 +28,7 @@ EPILOG = """examples:
   python -m ecgbench run --suite S.toml --cluster slurm --queue short --walltime 02:00:00 --memory 16GB --jobs 8
   python -m ecgbench cells results/RUN             the unfinished cells, one id a line (for job arrays)
   python -m ecgbench run-cell results/RUN CELL_ID  run one cell of a planned run (docs/scaling.md)
-  python -m ecgbench tune benchmarks/mitdb-inter.toml --trials 30   equal-budget search on DS1 (docs/tuning.md)
+  python -m ecgbench tune benchmarks/mitdb-inter-tune.toml --trials 20  equal-budget search on DS1 (docs/tuning.md)
   python -m ecgbench tune-worker results/STUDY      run trials of a study planned by tune --plan-only
   python -m ecgbench list
   python -m ecgbench compare RUN_A RUN_B --markdown diff.md
