@@ -87,10 +87,38 @@ def test_a_feature_column_does_not_depend_on_the_columns_extracted_with_it():
     np.testing.assert_array_equal(alone, everything[:, [columns.index(c) for c in some]])
 
 
+def test_the_selection_extracts_through_the_cache_so_a_rerun_extracts_nothing_and_selects_the_same(
+    tmp_cache, monkeypatch
+):
+    from ecgbench.models import features
+
+    X, _ = check_data()
+    everything, columns = features.extract(X[:40], features.feature_settings())
+    np.testing.assert_array_equal(features.extract_named(X[:40], columns), everything)  # the names give the set back
+    calls = []
+    extract_named = features.extract_named
+    monkeypatch.setattr(
+        features,
+        "extract_named",
+        lambda beats, names, *chunk: calls.append((len(beats), len(names))) or extract_named(beats, names, *chunk),
+    )
+    first, _ = fitted(0, [])
+    assert (SELECTION_BEATS, len(columns)) in calls  # the selection sample, the whole set but the slowest calculators
+    calls.clear()
+    again, _ = fitted(0, [])
+    assert calls == []
+    assert again.columns == first.columns
+
+
+SELECTION_BEATS = 100  # fewer than the training beats, so that the selection sample is not the training set
+
+
 def fitted(seed, extracted):
     """A small tsfresh-xgboost fitted on check_data, its extractions of uncached columns recorded."""
     X, y = check_data()
-    model = build("tsfresh-xgboost", n_classes=5, seed=seed, n_estimators=8, max_features=20, selection_beats=150)
+    model = build(
+        "tsfresh-xgboost", n_classes=5, seed=seed, n_estimators=8, max_features=20, selection_beats=SELECTION_BEATS
+    )
     extract_columns = model.extract_columns
     model.extract_columns = lambda beats, columns: extracted.append(len(columns)) or extract_columns(beats, columns)
     model.fit(X[::2], y[::2], X[1::2], y[1::2])

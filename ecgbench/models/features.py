@@ -102,6 +102,13 @@ def extract_chunk(X: np.ndarray, settings: dict, columns=None):
     return features.to_numpy(np.float32), list(features.columns)
 
 
+def extract_named(X: np.ndarray, columns: list[str], chunk_size: int = EXTRACT_CHUNK_SIZE) -> np.ndarray:
+    """The named tsfresh feature columns of every beat, in that order."""
+    from tsfresh.feature_extraction.settings import from_columns
+
+    return extract(X, from_columns(columns)["ecg"], columns, chunk_size)[0]
+
+
 def balanced_sample(y: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted indices of at most ``size`` beats: every class up to an equal share, the share that small classes
     leave unused spread over the larger ones."""
@@ -163,10 +170,7 @@ class TsfreshXGBoost(Model):
         return values
 
     def extract_columns(self, X, columns):
-        from tsfresh.feature_extraction.settings import from_columns
-
-        settings = from_columns(columns)["ecg"]
-        return extract(X, settings, columns, self.predict_chunk_size or EXTRACT_CHUNK_SIZE)[0]
+        return extract_named(X, columns, self.predict_chunk_size or EXTRACT_CHUNK_SIZE)
 
     def select(self, X, y):
         """Extract the full set from a sample of the training beats and keep the relevant features.
@@ -187,7 +191,11 @@ class TsfreshXGBoost(Model):
         if not full:
             sample = balanced_sample(y, self.params["selection_beats"], np.random.default_rng(self.seed))
             X, y = X[sample], y[sample]
-        values, columns = extract(X, feature_settings(exclude=() if full else SLOW_CALCULATORS))
+        settings = feature_settings(exclude=() if full else SLOW_CALCULATORS)
+        # Through the feature cache, so that a rerun (the same beats, the same sample) selects without extracting:
+        # the names come from one beat, since tsfresh names its columns from the settings, not from the values.
+        columns = extract(X[:1], settings)[1]
+        values = cached_extract(X, columns, extract_named)
         table = pd.DataFrame(values, columns=columns).replace([np.inf, -np.inf], np.nan).fillna(0)
         table = table.loc[:, table.nunique() > 1]  # constant features carry no information
         relevance = calculate_relevance_table(
