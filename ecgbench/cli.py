@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the run is not marked complete",
     )
 
-    from ecgbench.tuning import add_parser as add_tune_parser
+    from ecgbench.tuning.command import add_parser as add_tune_parser
 
     add_tune_parser(commands)
 
@@ -634,13 +634,13 @@ def cmd_finish(args) -> int:
 
 
 def cmd_tune(args) -> int:
-    from ecgbench.tuning import cmd_tune as tune
+    from ecgbench.tuning.command import cmd_tune as tune
 
     return tune(args)
 
 
 def cmd_tune_worker(args) -> int:
-    from ecgbench.tuning import cmd_tune_worker as tune_worker
+    from ecgbench.tuning.command import cmd_tune_worker as tune_worker
 
     return tune_worker(args)
 

@@ -10,6 +10,7 @@ import pytest
 
 from ecgbench.data import AAMI_CLASSES, resolve_data_dir
 from ecgbench.data import wfdb_dataset as wd
+from ecgbench.tuning.folder import STUDY_KIND
 
 # Tests that ask for one of these fixtures read the real MIT-BIH / nstdb records: marked slow (the fast lane,
 # `pytest -m "not slow"`, leaves them out). Whole modules that train models or start runs mark themselves.
@@ -181,3 +182,23 @@ def write_plugin(
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: {version}\n")
     (info / "entry_points.txt").write_text(f"[{group}]\n{entry_points}\n")
     return folder
+
+
+def committed_run_manifests() -> list[Path]:
+    """The manifests of the runs committed under results/ (a tuning study is no run): what git tracks, so that a
+    developer's scratch runs there (git-ignored) are not taken for committed ones; every manifest found where the
+    tree is no git checkout."""
+    import json
+    import subprocess
+
+    repo = Path(__file__).resolve().parent.parent
+    listed = subprocess.run(
+        ["git", "-C", str(repo), "ls-files", "-z", "--", ":(glob)results/*/manifest.json"],
+        capture_output=True,
+        text=True,
+    )
+    if listed.returncode == 0:
+        paths = [repo / name for name in listed.stdout.split("\0") if name]
+    else:
+        paths = list((repo / "results").glob("*/manifest.json"))
+    return sorted(p for p in paths if json.loads(p.read_text()).get("kind") != STUDY_KIND)

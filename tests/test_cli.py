@@ -15,6 +15,7 @@ from ecgbench.data import load_dataset
 from ecgbench.models import model_names
 from ecgbench.run.store import read_predictions
 from ecgbench.run.suite import QUICK_DATASET_PARAMS
+from tests.conftest import committed_run_manifests
 
 FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick"]
 
@@ -355,9 +356,8 @@ def test_a_description_edit_keeps_the_fingerprint_and_the_run_resumes(tmp_path, 
 def _committed_suite_runs():
     """(run folder, the words of its command after ``python -m ecgbench``) of every committed run whose command
     names a suite file."""
-    root = Path(__file__).resolve().parent.parent
     runs = []
-    for manifest in sorted((root / "results").glob("*/manifest.json")):
+    for manifest in committed_run_manifests():
         words = json.loads(manifest.read_text())["command"].split()
         if "--suite" in words:  # a tuning study's command (tune SUITE) names none
             runs.append((manifest.parent, words[3:]))

@@ -23,11 +23,11 @@ from ecgbench.run.records import (
 )
 from ecgbench.run.runner import subsample
 from ecgbench.run.store import RunStore, beats_checksum, predictions_frame
-from ecgbench.tuning import STUDY_KIND
+from tests.conftest import committed_run_manifests
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-MANIFESTS = sorted(p for p in RESULTS.glob("*/manifest.json") if json.loads(p.read_text()).get("kind") != STUDY_KIND)
-CELLS = sorted(RESULTS.glob("*/cells/*/*/*/seed*/metrics.json"))
+MANIFESTS = committed_run_manifests()
+CELLS = sorted(cell for m in MANIFESTS for cell in m.parent.glob("cells/*/*/*/seed*/metrics.json"))
 
 
 def _text(data: dict) -> str:

@@ -20,7 +20,7 @@ from ecgbench.run.store import (
     predictions_frame,
     read_predictions,
 )
-from ecgbench.tuning import STUDY_KIND
+from tests.conftest import committed_run_manifests
 
 REPO = Path(__file__).resolve().parent.parent
 FAST = ["--model", "minirocket", "--model", "rocket", "--dataset", "synthetic", "--quick"]
@@ -100,11 +100,7 @@ def test_a_run_of_an_older_schema_is_refused_until_upgraded(tmp_path, capsys):
     )
 
 
-COMMITTED_RUNS = sorted(
-    path.parent.name
-    for path in (REPO / "results").glob("*/manifest.json")
-    if json.loads(path.read_text()).get("kind") != STUDY_KIND  # a study folder is no run
-)
+COMMITTED_RUNS = [path.parent.name for path in committed_run_manifests()]
 
 
 @pytest.mark.slow

@@ -19,12 +19,14 @@ import numpy as np
 import pytest
 
 from ecgbench import cli
-from ecgbench import tuning as tu
 from ecgbench.core.params import Param
 from ecgbench.models import Model, model_class
 from ecgbench.models.base import Model as BaseModel
 from ecgbench.tuning import cache as tc
+from ecgbench.tuning.folder import StudyFolder
 from ecgbench.tuning.report import expected_max
+from ecgbench.tuning.space import search_space
+from ecgbench.tuning.trials import FINISHED, Tuner, optuna_study
 
 SUITE = """
 description = "tiny tuning test (SYNTHETIC)"
@@ -96,7 +98,7 @@ def records(study: Path, family: str) -> list[dict]:
 def counted(monkeypatch):
     """Every fold fitted (family, fold name, searched parameters) and every kernel transform computed."""
     calls = {"folds": [], "transforms": 0}
-    fit_fold = tu.Tuner.fit_fold
+    fit_fold = Tuner.fit_fold
 
     def counting_fit_fold(self, family, params, fold):
         calls["folds"].append((family, fold.name, json.dumps(params, sort_keys=True)))
@@ -110,7 +112,7 @@ def counted(monkeypatch):
         calls["transforms"] += tc.STATS["computed"] - before
         return out
 
-    monkeypatch.setattr(tu.Tuner, "fit_fold", counting_fit_fold)
+    monkeypatch.setattr(Tuner, "fit_fold", counting_fit_fold)
     monkeypatch.setattr(tc.FoldCache, "kernel_features", counting_kernel_features)
     return calls
 
@@ -131,7 +133,7 @@ def test_tiny_study_stores_every_trial_with_an_equal_budget_and_reuses_the_fold_
         for r in trials:
             assert r["state"] == "complete" and 0 <= r["value"] <= 1 and r["seconds"] > 0
             assert [f["fold"] for f in r["folds"]] == ["fold1", "fold2"]
-            assert set(r["params"]) == set(tu.search_space(family))
+            assert set(r["params"]) == set(search_space(family))
     # the kernel transforms: once per fold (one kernel count), reused by the second trial
     assert counted["transforms"] == 2
     first, second = records(study, "minirocket")
@@ -162,7 +164,7 @@ def test_cached_trial_scores_as_the_uncached_model(suite_file):
     suite = load_suite(suite_file)
     dataset = development_dataset(suite, "synthetic", None)
     fold = development_folds(dataset, suite)[0]
-    tuner = tu.Tuner.__new__(tu.Tuner)
+    tuner = Tuner.__new__(Tuner)
     tuner.suite, tuner.dataset = suite, dataset
     tuner.cache = tc.FoldCache(Path("cache"), dataset.X, "fp")
     for family, params in (
@@ -181,7 +183,7 @@ def test_cached_trial_scores_as_the_uncached_model(suite_file):
 @pytest.mark.slow
 def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path, counted, monkeypatch, capsys):
     path = one_family_suite(tmp_path)
-    fit_fold = tu.Tuner.fit_fold  # counting (the fixture)
+    fit_fold = Tuner.fit_fold  # counting (the fixture)
     stopped = []
 
     def interrupted_in_the_second_trial(self, family, params, fold):
@@ -190,7 +192,7 @@ def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path
             raise KeyboardInterrupt
         return fit_fold(self, family, params, fold)
 
-    monkeypatch.setattr(tu.Tuner, "fit_fold", interrupted_in_the_second_trial)
+    monkeypatch.setattr(Tuner, "fit_fold", interrupted_in_the_second_trial)
     assert tune(path, "--trials", "3", "--study-id", "r") == 130
     assert "the finished trials are kept; to continue: python -m ecgbench tune" in capsys.readouterr().err
     study = Path("studies/r")
@@ -198,13 +200,13 @@ def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path
     assert [r["number"] for r in records(study, "minirocket")] == [0]
     partial = (study / "summary.md").read_text()  # the report of what was finished, marked partial
     assert "**Partial:** the study was interrupted" in partial and "minirocket 1 of 3 trials" in partial
-    monkeypatch.setattr(tu.Tuner, "fit_fold", fit_fold)
+    monkeypatch.setattr(Tuner, "fit_fold", fit_fold)
     counted["folds"].clear()
     assert tune(path, "--trials", "3", "--study-id", "r") == 0
     assert "Partial" not in (study / "summary.md").read_text()
     # 2 trials left, two folds each: the finished one is not run again, the interrupted one is, as it was
     assert len(counted["folds"]) == 4 and counted["folds"][0][2] == stopped[0]
-    finished = [r for r in records(study, "minirocket") if r["state"] in tu.FINISHED]
+    finished = [r for r in records(study, "minirocket") if r["state"] in FINISHED]
     assert len(finished) == 3
     # reproducible from the seed: an uninterrupted study draws the same parameters
     assert tune(path, "--trials", "3", "--study-id", "u") == 0
@@ -259,7 +261,7 @@ def test_trials_doing_badly_after_their_first_folds_are_pruned(tmp_path, monkeyp
         truth = self.dataset.y[fold.test]
         return np.eye(self.dataset.n_classes)[truth if trial < 5 else np.zeros_like(truth)]
 
-    monkeypatch.setattr(tu.Tuner, "fit_fold", fake_fit_fold)
+    monkeypatch.setattr(Tuner, "fit_fold", fake_fit_fold)
     assert tune(one_family_suite(tmp_path, n_folds=3), "--trials", "7", "--study-id", "p") == 0
     trials = records(Path("studies/p"), "minirocket")
     assert [r["state"] for r in trials] == ["complete"] * 5 + ["pruned"] * 2
@@ -273,7 +275,7 @@ def test_failed_trials_are_recorded_and_count_and_the_time_budget_stops_a_family
     def failing(self, family, params, fold):
         raise ValueError("no luck")
 
-    monkeypatch.setattr(tu.Tuner, "fit_fold", failing)
+    monkeypatch.setattr(Tuner, "fit_fold", failing)
     assert tune(one_family_suite(tmp_path), "--trials", "2", "--study-id", "f") == 0
     trials = records(Path("studies/f"), "minirocket")
     assert [r["state"] for r in trials] == ["failed", "failed"] and "ValueError: no luck" in trials[0]["error"]
@@ -367,7 +369,7 @@ def test_tune_is_refused_while_a_worker_holds_the_study(tmp_path, capsys, monkey
                 held.append(True)
         return perfect_fit_fold(self, family, params, fold)
 
-    monkeypatch.setattr(tu.Tuner, "fit_fold", fit_fold_seeing_the_lock)
+    monkeypatch.setattr(Tuner, "fit_fold", fit_fold_seeing_the_lock)
     assert tune(path, "--trials", "1", "--study-id", "l") == 0
     assert [r["state"] for r in records(study, "minirocket")] == ["complete"] and held == [True, True]
     with open(study / "workers.lock", "a+") as after:  # tune and its trials left no lock behind
@@ -466,7 +468,7 @@ def test_job_array_a_terminated_worker_leaves_its_trial_to_run_again(tmp_path):
     worker.send_signal(signal.SIGTERM)
     _, err = worker.communicate()
     assert worker.returncode == 143 and "interrupted (SIGTERM)" in err, err
-    journal = tu.optuna_study(tu.StudyFolder(study), "minirocket", 0)
+    journal = optuna_study(StudyFolder(study), "minirocket", 0)
     (interrupted,) = journal.get_trials(states=(TrialState.RUNNING,))  # trial 0, unless it finished meanwhile
     assert interrupted.number not in [r["number"] for r in records(study, "minirocket")]  # it has no record
     # tune, once no worker runs, runs it again with its parameters, then the rest of the budget

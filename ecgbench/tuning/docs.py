@@ -15,7 +15,7 @@ BEGIN, END = "<!-- spaces: begin -->\n", "<!-- spaces: end -->"
 
 def spaces_markdown() -> str:
     from ecgbench.models import model_class, model_names, model_origin
-    from ecgbench.tuning import describe_space, search_space
+    from ecgbench.tuning.space import describe_space, search_space
 
     lines = []
     for name in model_names():
