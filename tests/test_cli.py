@@ -359,7 +359,7 @@ def _committed_suite_runs():
     runs = []
     for manifest in committed_run_manifests():
         words = json.loads(manifest.read_text())["command"].split()
-        if "--suite" in words:  # a tuning study's command (tune SUITE) names none
+        if "--suite" in words:  # a run of `run --all` names none (studies are no runs: left out already)
             runs.append((manifest.parent, words[3:]))
     return runs
 
