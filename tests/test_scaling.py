@@ -2,6 +2,7 @@
 GPU routing, tsfresh in parallel. Quick-sized: two cheap models on the embedded synthetic data."""
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -402,6 +403,48 @@ def test_an_unknown_cluster_key_is_named(tmp_path):
     suite.write_text('datasets = ["synthetic"]\nmodels = ["minirocket"]\n[cluster]\nqueu = "long"\n')
     with pytest.raises(EcgbenchError, match="unknown \\[cluster\\] key\\(s\\) queu"):
         load_suite(suite)
+
+
+# ---- progress on long passes over beats ---------------------------------------------------------------------------
+
+
+def _progress_lines(caplog, prefix: str) -> list[str]:
+    return [r.getMessage().split(" (")[0] for r in caplog.records if r.getMessage().startswith(prefix)]
+
+
+def test_a_long_tsfresh_extraction_says_how_far_it_is_and_a_short_one_is_silent(monkeypatch, caplog):
+    from ecgbench.core import progress
+    from ecgbench.models.features import extract
+
+    threads.set_threads(1)  # no pool: the pieces are the chunks asked for
+    X = np.random.default_rng(0).random((25, 187)).astype(np.float32)
+    monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)  # every piece is "a minute later"
+    with caplog.at_level(logging.INFO, logger="ecgbench"):
+        extract(X, {"mean": None}, chunk_size=10)
+    lines = _progress_lines(caplog, "tsfresh features:")
+    assert lines == ["tsfresh features: 10 of 25 beats", "tsfresh features: 20 of 25 beats"]  # not the last piece
+    caplog.clear()
+    monkeypatch.setattr(progress, "PROGRESS_SECONDS", 3600.0)
+    with caplog.at_level(logging.INFO, logger="ecgbench"):
+        extract(X, {"mean": None}, chunk_size=10)
+    assert _progress_lines(caplog, "tsfresh features:") == []
+
+
+def test_a_long_minirocket_prediction_says_how_far_it_is(monkeypatch, caplog):
+    from ecgbench.core import progress
+    from ecgbench.data import load_dataset
+    from ecgbench.models import model_class
+
+    data = load_dataset("synthetic", n_beats=1500)
+    model = model_class("minirocket")(n_classes=5, seed=0, num_kernels=84, max_epochs=2)
+    model.fit(data.X[:200], data.y[:200])
+    model.predict_chunk_size = 10
+    monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)
+    with caplog.at_level(logging.INFO, logger="ecgbench"):
+        model.predict_proba(data.X[200:225])
+    assert _progress_lines(caplog, "minirocket: transform and classify:") == [
+        f"minirocket: transform and classify: {n} of 25 beats" for n in (10, 20)
+    ]
 
 
 # ---- tsfresh over the cell's threads ----------------------------------------------------------------------------

@@ -117,3 +117,22 @@ class RunProgress:
             line += f", ETA {duration(eta)}"
         log.info("%s", line)
         return line
+
+
+PROGRESS_SECONDS = 60.0  # a line at most this often while the pieces of a long piece of work come back
+
+
+class BeatProgress:
+    """Says how far a long pass over beats is, at most once every ``PROGRESS_SECONDS``: scoring 200,000 beats takes
+    a quarter of an hour on two cores, and a silent quarter of an hour looks like a hang. Silent for short work."""
+
+    def __init__(self, what: str, total: int):
+        self.what, self.total, self.done = what, total, 0
+        self.start = self.last = time.monotonic()
+
+    def add(self, beats: int) -> None:
+        self.done += beats
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_SECONDS and self.done < self.total:
+            self.last = now
+            log.info("%s: %d of %d beats (%s)", self.what, self.done, self.total, duration(now - self.start))

@@ -24,6 +24,7 @@ import numpy as np
 
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.params import Param
+from ecgbench.core.progress import BeatProgress
 from ecgbench.core.threads import current_threads, process_pool
 from ecgbench.models import register
 from ecgbench.models.base import Model, check_prior_weights, sample_weights, shift_priors
@@ -75,8 +76,11 @@ def extract(X: np.ndarray, settings: dict, columns=None, chunk_size: int = EXTRA
         chunk_size = max(1, min(chunk_size, -(-len(X) // (current_threads() * PIECES_PER_WORKER))))
     pieces = [X[begin : begin + chunk_size] for begin in range(0, max(len(X), 1), chunk_size)]
     job = partial(extract_chunk, settings=settings, columns=columns)
+    results, progress = [], BeatProgress("tsfresh features", len(X))
     try:
-        results = list(map(job, pieces) if pool is None else pool.map(job, pieces))
+        for values, names in map(job, pieces) if pool is None else pool.map(job, pieces):
+            results.append((values, names))
+            progress.add(len(values))
     except BrokenProcessPool:  # the next extraction gets a fresh pool
         raise RuntimeError("a tsfresh extraction worker died (killed, or out of memory)") from None
     return np.concatenate([values for values, _ in results]), results[0][1]

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from ecgbench.core.params import Param
+from ecgbench.core.progress import BeatProgress
 from ecgbench.models import register
 from ecgbench.models.base import Model, sample_weights
 
@@ -80,13 +81,13 @@ class RandomKernelModel(Model):
         """Kernel features of the beats of ``X``, followed by its context columns (if any), as float16."""
         start = time.perf_counter()
         beats, context = self.split_context(X)
-        out = None
+        out, progress = None, BeatProgress(f"{self.name}: transform", len(beats))
         for part in self.chunks(len(beats)):
             block = np.asarray(self.transformer.transform(beats[part, None, :].astype(np.float64)), dtype=np.float16)
             if out is None:
                 out = np.empty((len(beats), block.shape[1] + self.n_context), dtype=np.float16)
             out[part, : block.shape[1]] = block
-            log.debug("%s transform: %d/%d beats", self.name, part.stop, len(beats))
+            progress.add(part.stop - part.start)
         if context is not None:
             out[:, -self.n_context :] = context
         self.timings["transform_seconds"] = self.timings.get("transform_seconds", 0.0) + time.perf_counter() - start
@@ -150,11 +151,11 @@ class RandomKernelModel(Model):
         self.classifier = classifier
 
     def _predict_proba(self, X):
-        start = time.monotonic()
-        proba = [
-            self.classifier.predict_proba(self.standardise(self.transform(X[part])))
-            for part in self.chunks(len(X), self.predict_chunk_size)
-        ]
+        start, proba = time.monotonic(), []
+        progress = BeatProgress(f"{self.name}: transform and classify", len(X))
+        for part in self.chunks(len(X), self.predict_chunk_size):
+            proba.append(self.classifier.predict_proba(self.standardise(self.transform(X[part]))))
+            progress.add(part.stop - part.start)
         log.info("%s: transformed and classified %d test beats in %.1f s", self.name, len(X), time.monotonic() - start)
         return self.full_proba(np.concatenate(proba), self.seen)
 
