@@ -465,6 +465,23 @@ def test_tsfresh_features_are_the_same_in_one_process_and_in_a_pool_of_two():
     assert np.array_equal(one, two, equal_nan=True)
 
 
+@pytest.mark.parametrize("name", ["minirocket", "rocket"])
+def test_random_kernel_features_are_the_same_over_one_thread_and_two(name):
+    from ecgbench.data import load_dataset
+    from ecgbench.models import model_class
+
+    X = load_dataset("synthetic", n_beats=1500).X[:300]
+    features = []
+    for n in (1, 2):
+        threads.set_threads(n)
+        with threads.pinned(n):
+            model = model_class(name)(n_classes=5, seed=0, num_kernels=84)
+            model.transformer = model.make_transformer().fit(X[:50, None, :].astype(np.float64))
+            assert model.transformer.n_jobs == n  # sktime sets numba's threads to it for the transform
+            features.append(model.transform(X))
+    assert np.array_equal(features[0], features[1])
+
+
 def _worker_state(_):
     return "xgboost" in sys.modules, os.environ["OMP_NUM_THREADS"], os.getpid()
 

@@ -5,7 +5,8 @@ small data and with logistic regression trained by stochastic gradient descent f
 everywhere: its cost grows linearly with the number of beats, it gives class probabilities, and its epochs let the
 validation part choose when to stop. By default the SGD weights are averaged over all updates (Polyak-Ruppert
 averaging), which removes most of the noise that plain SGD leaves in the last weights. Transforms run in chunks so that
-memory stays bounded and progress is shown.
+memory stays bounded and progress is shown, over the cell's threads (sktime's ``n_jobs``: each beat is transformed by
+one thread, so the features do not depend on how many there are).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from ecgbench.core.params import Param
 from ecgbench.core.progress import BeatProgress
+from ecgbench.core.threads import current_threads
 from ecgbench.models import register
 from ecgbench.models.base import Model, sample_weights
 
@@ -244,7 +246,7 @@ class MiniRocketModel(RandomKernelModel):
     def make_transformer(self):
         from sktime.transformations.panel.rocket import MiniRocket
 
-        return MiniRocket(num_kernels=self.params["num_kernels"], random_state=self.seed, n_jobs=1)
+        return MiniRocket(num_kernels=self.params["num_kernels"], random_state=self.seed, n_jobs=current_threads())
 
     PARTS = ("dilations", "num_features_per_dilation", "biases")
 
@@ -270,7 +272,7 @@ class RocketModel(RandomKernelModel):
     def make_transformer(self):
         from sktime.transformations.panel.rocket import Rocket
 
-        return Rocket(num_kernels=self.params["num_kernels"], random_state=self.seed, n_jobs=1)
+        return Rocket(num_kernels=self.params["num_kernels"], random_state=self.seed, n_jobs=current_threads())
 
     PARTS = ("weights", "lengths", "biases", "dilations", "paddings", "num_channel_indices", "channel_indices")
 
