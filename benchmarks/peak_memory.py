@@ -49,15 +49,15 @@ def markdown(run: Path, manifest: dict, rows: list[dict], limit_mb: float, comma
         "added (an upper bound where they did not coincide)",
         *unmeasured(manifest, rows),
         "",
-        f"| model | test beats | training beats | peak (MB) | scope | within {limit_mb:,.0f} MB "
+        f"| model | seed | test beats | training beats | peak (MB) | scope | within {limit_mb:,.0f} MB "
         "| fit (s) | predict (s) |",
-        "|---|---:|---:|---:|---|---|---:|---:|",
+        "|---|---:|---:|---:|---:|---|---|---:|---:|",
     ]
     for row in sorted(rows, key=lambda r: -(r["peak_memory_mb"] or 0)):
         peak = row["peak_memory_mb"]
         within = "unknown" if peak is None else ("yes" if peak <= limit_mb else "**no**")
         lines.append(
-            f"| {row['model']} | {row['n_test']:,} | {row['n_train']:,} | "
+            f"| {row['model']} | {row['seed']} | {row['n_test']:,} | {row['n_train']:,} | "
             f"{'?' if peak is None else f'{peak:,.0f}'} | {row['peak_memory_scope']} | {within} | "
             f"{row['fit_seconds']:,.0f} | {row['predict_seconds']:,.0f} |"
         )
