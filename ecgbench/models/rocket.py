@@ -153,12 +153,12 @@ class RandomKernelModel(Model):
         self.classifier = classifier
 
     def _predict_proba(self, X):
-        start, proba = time.monotonic(), []
-        progress = BeatProgress(f"{self.name}: transform and classify", len(X))
+        proba, progress = [], BeatProgress(f"{self.name}: transform and classify", len(X))
         for part in self.chunks(len(X), self.predict_chunk_size):
             proba.append(self.classifier.predict_proba(self.standardise(self.transform(X[part]))))
             progress.add(part.stop - part.start)
-        log.info("%s: transformed and classified %d test beats in %.1f s", self.name, len(X), time.monotonic() - start)
+        seconds = time.monotonic() - progress.start
+        log.info("%s: transformed and classified %d test beats in %.1f s", self.name, len(X), seconds)
         return self.full_proba(np.concatenate(proba), self.seen)
 
     # -- saving: the kernels, the scaler and the linear weights as numpy arrays, the rest as JSON -------------
