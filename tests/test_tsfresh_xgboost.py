@@ -155,3 +155,26 @@ def test_a_damaged_cache_entry_is_recomputed_with_a_warning(tmp_cache, log_lines
     assert sum(extracted) == 2 * 20
     assert any("ignoring damaged cache file" in line for line in log_lines)
     np.testing.assert_array_equal(again, clean)
+
+
+def test_test_beats_are_featurised_and_classified_in_bounded_pieces_with_the_probabilities_of_one_pass(
+    tmp_cache, monkeypatch
+):
+    """Peak memory must not grow with the test beats: no feature matrix holds more than a piece of them, and the
+    pieces' probabilities are those of one pass, bit for bit."""
+    from ecgbench.models import features
+
+    model, at_once = fitted(0, [])
+    X, _ = check_data()
+    sizes = []
+    feature_matrix = model.feature_matrix
+    model.feature_matrix = lambda beats, label: sizes.append(len(beats)) or feature_matrix(beats, label)
+    model.predict_chunk_size = 9
+    pieces = model.predict_proba(X[1::2])
+    assert max(sizes) == 9 and sum(sizes) == len(X[1::2])
+    np.testing.assert_array_equal(pieces, at_once)
+    sizes.clear()
+    model.predict_chunk_size = None
+    monkeypatch.setattr(features, "PREDICT_PIECE_SIZE", 40)  # the default piece, when the model sets none
+    np.testing.assert_array_equal(model.predict_proba(X[1::2]), at_once)
+    assert max(sizes) == 40 and len(sizes) == -(-len(X[1::2]) // 40)

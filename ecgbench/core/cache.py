@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgbench.core.io import atomic_write
+from ecgbench.core.io import array_bytes, atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def use_numba_cache() -> None:
 def entry_key(**parts) -> str:
     """sha256 of the parts (arrays by the sha256 of their bytes, the rest as JSON)."""
     payload = {
-        k: (hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest() if isinstance(v, np.ndarray) else v)
+        k: (hashlib.sha256(array_bytes(np.ascontiguousarray(v))).hexdigest() if isinstance(v, np.ndarray) else v)
         for k, v in parts.items()
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
@@ -65,7 +65,7 @@ def arrays_checksum(arrays: dict[str, np.ndarray]) -> str:
     for name in sorted(arrays):
         value = np.ascontiguousarray(arrays[name])
         digest.update(f"{name}:{value.dtype.str}:{value.shape}".encode())
-        digest.update(value.tobytes())
+        digest.update(array_bytes(value))
     return digest.hexdigest()
 
 

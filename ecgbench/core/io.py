@@ -140,11 +140,17 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def array_bytes(a):
+    """The bytes of an array for a checksum: a view of them where they lie in one piece (a copy of a large array
+    would be a transient peak of memory the size of the data), else a copy."""
+    return memoryview(a).cast("B") if a.flags.c_contiguous and a.size else a.tobytes()
+
+
 def sha256_array(*arrays) -> str:
     """Checksum of array contents (used for generated data, which has no file)."""
     digest = hashlib.sha256()
     for a in arrays:
-        digest.update(memoryview(a).cast("B") if a.flags.c_contiguous else a.tobytes())
+        digest.update(array_bytes(a))
     return digest.hexdigest()
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgbench.core.cache import cache_root, entry_key, read_entry, write_entry
+from ecgbench.core.io import array_bytes
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def beats_folder(X: np.ndarray) -> Path:
 
     beats = np.ascontiguousarray(X)
     digest = hashlib.sha256(f"{beats.dtype.str}:{beats.shape}:tsfresh {tsfresh_version}".encode())
-    digest.update(beats.tobytes())
+    digest.update(array_bytes(beats))
     return cache_root() / "features" / digest.hexdigest()[:32]
 
 

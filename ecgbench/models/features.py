@@ -58,6 +58,7 @@ def feature_settings(exclude=SLOW_CALCULATORS) -> dict:
 
 
 EXTRACT_CHUNK_SIZE = 2_500  # beats per tsfresh call, bounding its memory (docs/decisions.md#tsfresh-extract-chunk)
+PREDICT_PIECE_SIZE = 25_000  # test beats featurised and classified at a time (docs/decisions.md#tsfresh-predict-pieces)
 PIECES_PER_WORKER = 4  # with a process pool: enough pieces that the workers finish together
 
 
@@ -321,5 +322,14 @@ class TsfreshXGBoost(Model):
             )
 
     def _predict_proba(self, X):
-        proba = self.full_proba(self.booster.predict_proba(self.feature_matrix(X, "test")), self.seen)
+        """Piece by piece (``predict_chunk_size`` beats, else ``PREDICT_PIECE_SIZE``), so that the feature matrices
+        and their copies (the extracted pieces, the cache's columns, the context joined on, XGBoost's input) never
+        hold more than a piece's beats: a beat's features and its trees' votes do not depend on the other beats."""
+        piece = self.predict_chunk_size or PREDICT_PIECE_SIZE
+        proba, progress = [], BeatProgress("tsfresh-xgboost: features and classification", len(X))
+        for begin in range(0, max(len(X), 1), piece):
+            part = X[begin : begin + piece]
+            proba.append(self.booster.predict_proba(self.feature_matrix(part, "test")))
+            progress.add(len(part))
+        proba = self.full_proba(np.concatenate(proba), self.seen)
         return shift_priors(proba, self.params["prior_weights"])
