@@ -70,10 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit-mb", type=float, default=3072.0, help="the limit each cell is held to (3 GB)")
     parser.add_argument("--out", type=Path, default=Path("results/memory"))
     args = parser.parse_args(argv)
+    copy = args.out / args.run.name
+    run, target = args.run.resolve(), copy.resolve()
+    if run == target or run.is_relative_to(target) or target.is_relative_to(run):
+        # the copy's folder is emptied first: it must not hold the run (a measured run was lost that way once)
+        parser.exit(2, f"error: --out {args.out}: the run's copy {copy} would overlap the run {args.run}\n")
     manifest = json.loads((args.run / "manifest.json").read_text(encoding="utf-8"))
     rows = cells(args.run)
     command = shlex.join(["python", *sys.argv])
-    copy = args.out / args.run.name
     if copy.exists():
         shutil.rmtree(copy)
     (copy / "cells").mkdir(parents=True)
