@@ -742,7 +742,8 @@ def test_tsfresh_pool_workers_die_with_a_sigkilled_parent(use_prctl, monkeypatch
         POOL_STARTER
         if use_prctl
         else POOL_STARTER.replace(
-            "from ecgbench import threads", "from ecgbench import threads\nthreads.PR_SET_PDEATHSIG = -1  # refused"
+            "from ecgbench.core import threads",
+            "from ecgbench.core import threads\nthreads.PR_SET_PDEATHSIG = -1  # refused",
         )
     )
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO)
@@ -766,6 +767,60 @@ def test_tsfresh_pool_workers_die_with_a_sigkilled_parent(use_prctl, monkeypatch
     finally:
         parent.kill()
         parent.wait(timeout=30)
+
+
+POOL_STOPPED = """
+import os, sys, time
+from pathlib import Path
+from ecgbench.core import threads
+from ecgbench.run.runner import sigterm_as_interrupt
+from tqdm import tqdm
+threads.set_threads(2)
+marks = Path(sys.argv[1])
+
+def piece(i):
+    (marks / str(i)).write_text(str(os.getpid()))
+    tqdm(disable=True)  # as tsfresh does: its lock must not outlive an ended worker
+    time.sleep(0 if i == 0 else 600)  # every piece after the first outlasts the test
+    return i
+
+try:
+    with sigterm_as_interrupt(), threads.pinned():
+        for i in threads.map_in_pool(piece, range(40)):
+            print(i, flush=True)
+except KeyboardInterrupt:
+    sys.exit(143)
+"""
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_stopped_cell_ends_its_pool_workers_instead_of_waiting_for_their_pieces(signum, tmp_path):
+    """SIGTERM (a batch system's cancel) or Ctrl-C while pieces run in the process pool (tsfresh extraction): the
+    process ends its workers and drops the pieces not begun. It used to wait for every piece in flight (minutes
+    of extraction): the timeout below bounds a hang, the pieces here sleep ten minutes. Nothing is said after the
+    stop: the workers' tqdm lock is no named semaphore left for the resource tracker to warn of."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", POOL_STOPPED, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert process.stdout.readline() == "0\n"
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.iterdir())) < 3 and time.monotonic() < deadline:  # both workers in a long piece
+            time.sleep(0.1)
+        process.send_signal(getattr(signal, signum))
+        _, err = process.communicate(timeout=90)
+        assert process.returncode == 143 and err == "", err
+        assert len(list(tmp_path.iterdir())) < 40  # the pieces not begun were dropped
+    finally:
+        process.kill()
+        process.wait(timeout=30)
 
 
 _RELEASE = __import__("threading").Event()

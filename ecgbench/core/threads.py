@@ -43,6 +43,9 @@ def pinned(n: int | None = None):
     try:
         with threadpool_limits(limits=n):
             yield n
+    except BaseException:  # a stop or an error: the pieces in flight are of no use, end their workers now
+        close_process_pool(kill=True)
+        raise
     finally:
         close_process_pool()
         if previous_numba is not None:
@@ -80,10 +83,23 @@ def process_pool():
         max_workers=workers,
         timeout=POOL_IDLE_SECONDS,
         env=one_thread,
-        initializer=die_with_parent,
+        initializer=start_worker,
         initargs=(os.getpid(), PR_SET_PDEATHSIG),
     )
     return _pool
+
+
+def start_worker(parent: int, option: int) -> None:
+    """A pool worker's initializer: it dies with ``parent`` (:func:`die_with_parent`), and tqdm, which tsfresh
+    calls with its bar disabled, gets a thread lock instead of the multiprocessing lock it makes by default: that
+    lock is a named semaphore, and a worker ended by :func:`close_process_pool` cannot release it, so the resource
+    tracker warned of "leaked semaphore objects" after every stopped cell."""
+    die_with_parent(parent, option)
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return
+    tqdm.set_lock(threading.RLock())
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -117,11 +133,34 @@ def die_with_parent(parent: int, option: int = PR_SET_PDEATHSIG) -> None:
     threading.Thread(target=watch, name="ecgbench-parent-watch", daemon=True).start()
 
 
-def close_process_pool() -> None:
+def map_in_pool(job, items):
+    """``job(item)`` of every item, in order, from the process pool (:func:`process_pool`), or here with one thread."""
+    pool = process_pool()
+    if pool is None:
+        yield from map(job, items)
+        return
+    futures = [pool.submit(job, item) for item in items]
+    for future in futures:
+        yield future.result()
+
+
+def close_process_pool(kill: bool = False) -> None:
+    """Shut the pool down: let its workers finish their pieces, or with ``kill`` end them first.
+
+    The workers are killed here rather than through loky's ``shutdown(kill_workers=True)``: with pieces still
+    queued, that path raises in loky's manager thread (a cancelled future, a work id already dropped), which then
+    printed a traceback or left the stopped cell waiting for the pieces in flight (minutes of tsfresh extraction).
+    A pool whose workers died is broken; its shutdown drops the queued pieces and returns at once.
+    """
     global _pool
-    if _pool is not None:
-        _pool.shutdown(wait=True)
-        _pool = None
+    if _pool is None:
+        return
+    if kill:
+        for pid in list(getattr(_pool, "_processes", {})):  # loky's, as concurrent.futures' pool: pid -> process
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    _pool.shutdown(wait=True)
+    _pool = None
 
 
 @contextlib.contextmanager

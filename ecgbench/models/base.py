@@ -32,6 +32,7 @@ import numpy as np
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.extras import first_missing
 from ecgbench.core.params import Param, check_params, split_schema, typed_by_default
+from ecgbench.core.progress import BeatProgress
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +256,18 @@ class Model:
     def _predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Probabilities ``(n, n_classes)`` for validated input of the fitted width, ``n`` >= 1."""
         raise NotImplementedError
+
+    @staticmethod
+    def in_pieces(X: np.ndarray, size: int, predict_piece, what: str) -> np.ndarray:
+        """``predict_piece`` of ``X``, ``size`` beats at a time, joined: for a model whose beats do not depend on
+        each other, so that the matrices made on the way (transforms, features) hold one piece's beats at most.
+        Progress is logged under ``what``."""
+        proba, progress = [], BeatProgress(what, len(X))
+        for begin in range(0, max(len(X), 1), size):
+            part = X[begin : begin + size]
+            proba.append(predict_piece(part))
+            progress.add(len(part))
+        return np.concatenate(proba)
 
     def _checked_beats(self, X, what: str, width: int | None = None) -> np.ndarray:
         X = np.asarray(X)

@@ -25,7 +25,7 @@ import numpy as np
 from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.params import Param
 from ecgbench.core.progress import BeatProgress
-from ecgbench.core.threads import current_threads, process_pool
+from ecgbench.core.threads import current_threads, map_in_pool
 from ecgbench.models import register
 from ecgbench.models.base import Model, check_prior_weights, sample_weights, shift_priors
 from ecgbench.models.feature_cache import cached_extract
@@ -72,14 +72,13 @@ def extract(X: np.ndarray, settings: dict, columns=None, chunk_size: int = EXTRA
     worker of :func:`ecgbench.core.threads.process_pool` that returns its rows (the beats go out and the feature
     matrix comes back; tsfresh's own distributor would send every feature value back as a Python tuple).
     """
-    pool = process_pool()
-    if pool is not None:
+    if current_threads() > 1:  # the process pool's workers
         chunk_size = max(1, min(chunk_size, -(-len(X) // (current_threads() * PIECES_PER_WORKER))))
     pieces = [X[begin : begin + chunk_size] for begin in range(0, max(len(X), 1), chunk_size)]
     job = partial(extract_chunk, settings=settings, columns=columns)
     results, progress = [], BeatProgress("tsfresh features", len(X))
     try:
-        for values, names in map(job, pieces) if pool is None else pool.map(job, pieces):
+        for values, names in map_in_pool(job, pieces):
             results.append((values, names))
             progress.add(len(values))
     except BrokenProcessPool:  # the next extraction gets a fresh pool
@@ -325,11 +324,10 @@ class TsfreshXGBoost(Model):
         """Piece by piece (``predict_chunk_size`` beats, else ``PREDICT_PIECE_SIZE``), so that the feature matrices
         and their copies (the extracted pieces, the cache's columns, the context joined on, XGBoost's input) never
         hold more than a piece's beats: a beat's features and its trees' votes do not depend on the other beats."""
-        piece = self.predict_chunk_size or PREDICT_PIECE_SIZE
-        proba, progress = [], BeatProgress("tsfresh-xgboost: features and classification", len(X))
-        for begin in range(0, max(len(X), 1), piece):
-            part = X[begin : begin + piece]
-            proba.append(self.booster.predict_proba(self.feature_matrix(part, "test")))
-            progress.add(len(part))
-        proba = self.full_proba(np.concatenate(proba), self.seen)
-        return shift_priors(proba, self.params["prior_weights"])
+        proba = self.in_pieces(
+            X,
+            self.predict_chunk_size or PREDICT_PIECE_SIZE,
+            lambda part: self.booster.predict_proba(self.feature_matrix(part, "test")),
+            "tsfresh-xgboost: features and classification",
+        )
+        return shift_priors(self.full_proba(proba, self.seen), self.params["prior_weights"])

@@ -153,13 +153,16 @@ class RandomKernelModel(Model):
         self.classifier = classifier
 
     def _predict_proba(self, X):
-        proba, progress = [], BeatProgress(f"{self.name}: transform and classify", len(X))
-        for part in self.chunks(len(X), self.predict_chunk_size):
-            proba.append(self.classifier.predict_proba(self.standardise(self.transform(X[part]))))
-            progress.add(part.stop - part.start)
-        seconds = time.monotonic() - progress.start
+        start = time.monotonic()
+        proba = self.in_pieces(
+            X,
+            self.predict_chunk_size or self.params["chunk_size"],
+            lambda part: self.classifier.predict_proba(self.standardise(self.transform(part))),
+            f"{self.name}: transform and classify",
+        )
+        seconds = time.monotonic() - start
         log.info("%s: transformed and classified %d test beats in %.1f s", self.name, len(X), seconds)
-        return self.full_proba(np.concatenate(proba), self.seen)
+        return self.full_proba(proba, self.seen)
 
     # -- saving: the kernels, the scaler and the linear weights as numpy arrays, the rest as JSON -------------
     def _save(self, folder):
