@@ -115,6 +115,29 @@ def test_peak_memory_sees_a_large_allocation():
     assert large.mb > small.mb + 200 if large.scope == "work" else large.mb > 300
 
 
+@pytest.mark.parametrize(
+    ("run", "out"),
+    [("runs/r", "runs"), ("r/r", "."), ("r", "r/cells")],
+    ids=["copy-is-the-run", "copy-holds-the-run", "copy-inside-the-run"],
+)
+def test_the_peak_memory_report_refuses_an_out_whose_copy_would_overlap_the_run(run, out, tmp_path, capsys):
+    """benchmarks/peak_memory.py empties its copy's folder (OUT/RUN-NAME) first: an --out where that copy would be
+    the run, hold it or lie inside it is refused (exit 2, one line), and the run is left whole (a measured run was
+    lost that way)."""
+    import runpy
+
+    main = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "peak_memory.py"))["main"]
+    run, out = tmp_path / run, tmp_path / out
+    (run / "cells").mkdir(parents=True)
+    (run / "manifest.json").write_text("{}")
+    with pytest.raises(SystemExit) as stop:
+        main([str(run), "--out", str(out)])
+    assert stop.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: --out {out}:") and "would overlap the run" in line
+    assert (run / "manifest.json").read_text() == "{}" and (run / "cells").is_dir()
+
+
 def _allocate(mb: int) -> None:
     block = np.ones(mb * 1024 * 1024 // 8)
     block[::512] = 2.0  # touched, so resident
