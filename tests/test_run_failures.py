@@ -92,6 +92,13 @@ class Ctx:
 # ---- stops ----------------------------------------------------------------------------------------------------------
 
 
+def _sigint_as_python_sets_it():
+    """In the child: SIGINT back to its default, which Python turns into KeyboardInterrupt. A shell starts a
+    background job with SIGINT ignored, and an ignored SIGINT is inherited and kept by Python: run from such a job,
+    the SIGINT case waited out the sleepy cell."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _signal(sig):
     def act(ctx: Ctx):
         write_plugin(ctx.tmp, "sleepy_plugin", SLEEPY, "sleepy = sleepy_plugin:Sleepy")
@@ -122,6 +129,7 @@ def _signal(sig):
             text=True,
             env=env,
             cwd=REPO,
+            preexec_fn=_sigint_as_python_sets_it,
         )
         seen = []
         for line in process.stderr:  # wait until the sleepy cell trains, minirocket's cell finished before it
