@@ -79,17 +79,24 @@ class RandomKernelModel(Model):
         type(self).make_transformer(self).fit(stand_in).transform(stand_in)
         self.timings["compile_seconds"] = time.perf_counter() - start
 
+    def kernel_features(self, beats: np.ndarray, transformer, extra: int = 0) -> np.ndarray:
+        """float16 kernel features of ``beats`` (no context columns) from the fitted ``transformer``, ``chunk_size``
+        beats at a time, in a matrix with ``extra`` columns left free at its end (the context, joined without a copy
+        of the matrix, which at 200,000 beats is gigabytes)."""
+        out, progress = None, BeatProgress(f"{self.name}: transform", len(beats))
+        for part in self.chunks(len(beats)):
+            block = np.asarray(transformer.transform(beats[part, None, :].astype(np.float64)), dtype=np.float16)
+            if out is None:
+                out = np.empty((len(beats), block.shape[1] + extra), dtype=np.float16)
+            out[part, : block.shape[1]] = block
+            progress.add(part.stop - part.start)
+        return out
+
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Kernel features of the beats of ``X``, followed by its context columns (if any), as float16."""
         start = time.perf_counter()
         beats, context = self.split_context(X)
-        out, progress = None, BeatProgress(f"{self.name}: transform", len(beats))
-        for part in self.chunks(len(beats)):
-            block = np.asarray(self.transformer.transform(beats[part, None, :].astype(np.float64)), dtype=np.float16)
-            if out is None:
-                out = np.empty((len(beats), block.shape[1] + self.n_context), dtype=np.float16)
-            out[part, : block.shape[1]] = block
-            progress.add(part.stop - part.start)
+        out = self.kernel_features(beats, self.transformer, self.n_context)
         if context is not None:
             out[:, -self.n_context :] = context
         self.timings["transform_seconds"] = self.timings.get("transform_seconds", 0.0) + time.perf_counter() - start

@@ -115,17 +115,8 @@ class FoldCache:
         )
 
         def compute():
-            beats = self.beats[train][:, None, :].astype(np.float64)
-            transformer = model.make_transformer().fit(beats)
-            out = None
-            for part in model.chunks(len(self.beats)):
-                block = np.asarray(
-                    transformer.transform(self.beats[part, None, :].astype(np.float64)), dtype=np.float16
-                )
-                if out is None:
-                    out = np.empty((len(self.beats), block.shape[1]), dtype=np.float16)
-                out[part] = block
-            return {"features": out}
+            transformer = model.make_transformer().fit(self.beats[train][:, None, :].astype(np.float64))
+            return {"features": model.kernel_features(self.beats, transformer)}
 
         return cached(self.path(model.name, key), compute)["features"]
 
