@@ -90,13 +90,13 @@ def main(argv=None) -> int:
         "whole_efficient_seconds": whole_efficient,
         "rows": rows,
     }
-    write_text(args.out / "tsfresh_calculators.md", markdown(result, args.beats))
+    write_text(args.out / "tsfresh_calculators.md", markdown(result))
     write_json(args.out / "tsfresh_calculators.json", result)
     print(f"written: {args.out / 'tsfresh_calculators.md'}")
     return 0
 
 
-def markdown(result: dict, beats: int) -> str:
+def markdown(result: dict) -> str:
     per_1000 = 1000 / result["n_beats"]
     lines = [
         "# tsfresh: seconds per calculator",

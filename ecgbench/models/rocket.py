@@ -66,8 +66,8 @@ class RandomKernelModel(Model):
     def make_transformer(self):
         raise NotImplementedError
 
-    def chunks(self, n: int, size: int | None = None):
-        size = size or self.params["chunk_size"]
+    def chunks(self, n: int):
+        size = self.params["chunk_size"]
         return [slice(begin, min(begin + size, n)) for begin in range(0, n, size)]
 
     def warm_up(self, length: int) -> None:
