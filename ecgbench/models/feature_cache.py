@@ -3,11 +3,13 @@
 The seeds of a cell share its training, validation and test beats, and each seed's selection keeps mostly the
 same features, so most of what a seed extracts another has extracted already. The cache holds feature columns
 per set of beats: a folder under ``<cache root>/features`` named by the sha256 of the beats (their values, dtype
-and shape: the data fingerprint and the beats' indices in one, and nothing else can give the same key) and of the
-tsfresh version, and in it one checksummed entry (:mod:`ecgbench.core.cache`) per extraction, holding the columns
-it computed. A request takes every column it can from the folder's entries and extracts only the others, in one
-new entry. Each tsfresh feature is computed on its own, so a column's values do not depend on which other columns
-were extracted with it (``tests/test_tsfresh_xgboost.py`` checks that, bit for bit).
+and shape: the data fingerprint and the beats' indices in one, and nothing else can give the same key), of the
+tsfresh version and of the vectorised calculators' identity (:func:`ecgbench.models.fast_features.identity`, which
+calculators compute outside tsfresh, at which version: values of the two extractors are never mixed), and in it
+one checksummed entry (:mod:`ecgbench.core.cache`) per extraction, holding the columns it computed. A request
+takes every column it can from the folder's entries and extracts only the others, in one new entry. Each tsfresh
+feature is computed on its own, so a column's values do not depend on which other columns were extracted with it
+(``tests/test_tsfresh_xgboost.py`` checks that, bit for bit).
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ log = logging.getLogger(__name__)
 def beats_folder(X: np.ndarray) -> Path:
     from tsfresh import __version__ as tsfresh_version
 
+    from ecgbench.models.fast_features import identity
+
     beats = np.ascontiguousarray(X)
-    digest = hashlib.sha256(f"{beats.dtype.str}:{beats.shape}:tsfresh {tsfresh_version}".encode())
+    digest = hashlib.sha256(f"{beats.dtype.str}:{beats.shape}:tsfresh {tsfresh_version}:{identity()}".encode())
     digest.update(array_bytes(beats))
     return cache_root() / "features" / digest.hexdigest()[:32]
 

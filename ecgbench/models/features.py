@@ -5,7 +5,9 @@ slowest calculators (``SLOW_CALCULATORS``; measured on 187-sample beats, those f
 set's extraction time) from a stratified sample of ``selection_beats`` training beats, rank them by tsfresh's
 hypothesis tests of relevance to the classes (with Benjamini-Yekutieli FDR control), keep the best
 ``max_features``, and extract only those from all training, validation and test beats. The beat's context
-features (RR intervals), where the dataset has them, join the tsfresh features as further columns.
+features (RR intervals), where the dataset has them, join the tsfresh features as further columns. Every calculator
+of that candidate set has a vectorised twin in :mod:`ecgbench.models.fast_features`, which gives tsfresh's values on
+the whole beat matrix at once; tsfresh itself computes only the columns of other calculators.
 
 XGBoost: histogram trees, early stopping on the validation part's log loss, beats weighted by inverse class
 frequency raised to ``class_weight_power`` (a tempered weighting: it lifts the rare classes without flooding the
@@ -26,7 +28,7 @@ from ecgbench.core.errors import EcgbenchError
 from ecgbench.core.params import Param
 from ecgbench.core.progress import BeatProgress
 from ecgbench.core.threads import current_threads, map_in_pool
-from ecgbench.models import register
+from ecgbench.models import fast_features, register
 from ecgbench.models.base import Model, check_prior_weights, sample_weights, shift_priors
 from ecgbench.models.feature_cache import cached_extract
 
@@ -107,10 +109,23 @@ def extract_chunk(X: np.ndarray, settings: dict, columns=None):
 
 
 def extract_named(X: np.ndarray, columns: list[str], chunk_size: int = EXTRACT_CHUNK_SIZE) -> np.ndarray:
-    """The named tsfresh feature columns of every beat, in that order."""
+    """The named tsfresh feature columns of every beat, in that order (float32).
+
+    A column whose calculator :mod:`ecgbench.models.fast_features` vectorises is computed there, on the whole beat
+    matrix (tsfresh's values, at a small fraction of its cost: tests/test_fast_features.py); only the other columns
+    go through tsfresh (:func:`extract`: its pieces of ``chunk_size`` beats, its process pool, its progress).
+    """
     from tsfresh.feature_extraction.settings import from_columns
 
-    return extract(X, from_columns(columns)["ecg"], columns, chunk_size)[0]
+    fast = [i for i, column in enumerate(columns) if fast_features.covers(column)]
+    rest = sorted(set(range(len(columns))) - set(fast))
+    values = np.empty((len(X), len(columns)), dtype=np.float32)
+    if fast:
+        values[:, fast] = fast_features.extract(X, [columns[i] for i in fast])
+    if rest:
+        names = [columns[i] for i in rest]
+        values[:, rest] = extract(X, from_columns(names)["ecg"], names, chunk_size)[0]
+    return values
 
 
 def balanced_sample(y: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
