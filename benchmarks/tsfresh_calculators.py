@@ -11,7 +11,8 @@ committed in ``results/mitdb-inter-models``). A call's fixed cost (the long tabl
 with ``length`` alone, a calculator that computes nearly nothing, and is part of every row. The whole model set
 and the whole efficient set are also timed in one call each. Writes ``tsfresh_calculators.md`` and
 ``tsfresh_calculators.json`` into ``--out`` (default results/tsfresh-speed). A benchmark: it measures, it asserts
-nothing. Measure on a quiet machine.
+nothing. Measure on a quiet machine. The model's columns and the selection's candidate columns are also timed with the
+vectorised calculators (``ecgbench.models.fast_features``), which give the same values.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from ecgbench.core.environment import environment
 from ecgbench.core.io import sha256_array, write_json, write_text
 from ecgbench.core.threads import pinned, set_threads
 from ecgbench.data import load_dataset, resolve_data_dir
-from ecgbench.models.features import SLOW_CALCULATORS, extract_chunk
+from ecgbench.models import fast_features
+from ecgbench.models.features import SLOW_CALCULATORS, extract_chunk, feature_settings
 from ecgbench.run.runner import subsample
 
 MODEL = Path("results/mitdb-inter-models/cells/mitdb-inter/predefined/tsfresh-xgboost/seed0/model")
@@ -39,6 +41,16 @@ def seconds(X, settings: dict, repeats: int) -> float:
     for _ in range(repeats):
         start = time.perf_counter()
         extract_chunk(X, settings)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def vectorised_seconds(X, columns: list[str], repeats: int) -> float:
+    """The least wall time of ``repeats`` computations of ``columns`` by the vectorised calculators."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fast_features.extract(X, columns)
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -78,6 +90,9 @@ def main(argv=None) -> int:
             )
         whole_model = seconds(X, model_settings, args.repeats)
         whole_efficient = seconds(X, efficient, 1)
+        candidates = extract_chunk(X[:1], feature_settings())[1]
+        vectorised_model = vectorised_seconds(X, columns, args.repeats)
+        vectorised_candidates = vectorised_seconds(X, candidates, args.repeats)
     result = {
         **environment(),
         "command": command,
@@ -88,6 +103,9 @@ def main(argv=None) -> int:
         "fixed_seconds": fixed,
         "whole_model_seconds": whole_model,
         "whole_efficient_seconds": whole_efficient,
+        "n_candidate_columns": len(candidates),
+        "vectorised_model_seconds": vectorised_model,
+        "vectorised_candidate_seconds": vectorised_candidates,
         "rows": rows,
     }
     write_text(args.out / "tsfresh_calculators.md", markdown(result))
@@ -111,8 +129,12 @@ def markdown(result: dict) -> str:
         "every row",
         f"- the model's columns in one call: **{result['whole_model_seconds'] * per_1000:.2f} s** per 1,000 beats; "
         f"the whole efficient set in one call: **{result['whole_efficient_seconds'] * per_1000:.2f} s**",
+        f"- the same columns by the vectorised calculators (`ecgbench.models.fast_features`, equal values: "
+        f"tests/test_fast_features.py): the model's **{result['vectorised_model_seconds'] * per_1000:.3f} s** per "
+        f"1,000 beats, all {result['n_candidate_columns']} candidate columns of the selection "
+        f"**{result['vectorised_candidate_seconds'] * per_1000:.3f} s**",
         "",
-        "Seconds per 1,000 beats, slowest first by the model's cost, then by the efficient set's:",
+        "tsfresh's seconds per 1,000 beats, slowest first by the model's cost, then by the efficient set's:",
         "",
         "| calculator | left out of the selection | model columns | model's parameters (s) | all parameters (s) |",
         "|---|---|---:|---:|---:|",

@@ -4,26 +4,30 @@ split.
     python benchmarks/tsfresh_speed.py                  # 15,000 MIT-BIH beats (mitdb-intra), hold-out 80/20
     python benchmarks/tsfresh_speed.py --beats 6000
 
-Three rows: ours with one thread (tsfresh in the cell's process), ours with two (two extraction processes,
-:func:`ecgbench.core.threads.process_pool`; its predictions must equal the one-thread row's), and the naive pipeline
-with two. The naive pipeline extracts tsfresh's whole ``EfficientFCParameters`` set from every beat and keeps every
-feature that tsfresh's relevance tests accept; ours (``tsfresh-xgboost`` with its defaults) selects features on a
-class-balanced sample with the slowest calculators left out, then extracts only the 300 best. Both feed the same
-XGBoost. The naive extraction costs about 0.07 s a beat in one process, which is why this runs on a stratified sample
-of ``--beats`` beats; the per-beat extraction rates measured here extrapolate both pipelines to the full 109,494
-beats (reported separately, labelled as extrapolated). The test part holds only a few dozen S and F beats, so the
-macro-F1 difference comes with a 95% paired bootstrap interval over the test beats. Writes ``tsfresh_speed.md``
-and ``tsfresh_speed.json`` into ``--out`` (default results/tsfresh-speed). A benchmark: it measures, it asserts
-nothing.
+Three rows: ours with one thread (the cell's process alone), ours with two (XGBoost's threads; its predictions must
+equal the one-thread row's), and the naive pipeline with two. The naive pipeline extracts tsfresh's whole
+``EfficientFCParameters`` set from every beat and keeps every feature that tsfresh's relevance tests accept; ours
+(``tsfresh-xgboost`` with its defaults) selects features on a class-balanced sample with the slowest calculators
+left out, then extracts only the 300 best, with the vectorised calculators of :mod:`ecgbench.models.fast_features`;
+the naive pipeline extracts with tsfresh alone. Both feed the same XGBoost. Each row starts from an empty feature
+cache (a temporary ``ECGBENCH_CACHE``), so no row reuses another's features. The naive extraction costs about 0.07 s
+a beat in one process, which is why this runs on a stratified sample of ``--beats`` beats; the per-beat extraction
+rates measured here extrapolate both pipelines to the full 109,494 beats (reported separately, labelled as
+extrapolated). The test part holds only a few dozen S and F beats, so the macro-F1 difference comes with a 95%
+paired bootstrap interval over the test beats. Writes ``tsfresh_speed.md`` and ``tsfresh_speed.json`` into ``--out``
+(default results/tsfresh-speed). A benchmark: it measures, it asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
+import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -33,25 +37,27 @@ from ecgbench.core.io import sha256_array, write_json, write_text
 from ecgbench.core.metrics import classification_metrics
 from ecgbench.core.threads import pinned, set_threads
 from ecgbench.data import load_dataset, resolve_data_dir
-from ecgbench.models import build
+from ecgbench.models import build, fast_features
 from ecgbench.run.runner import model_input, subsample
 from ecgbench.run.splits import make_splits
 
 FULL_MITBIH_BEATS = 109_494
 
 
-def run(variant: str, params: dict, threads: int, dataset, split) -> tuple[dict, np.ndarray]:
-    """The variant's timings and test scores, and its predicted test labels."""
+def run(variant: str, params: dict, threads: int, dataset, split, vectorised: bool) -> tuple[dict, np.ndarray]:
+    """The variant's timings and test scores, and its predicted test labels; features in an empty cache, by the
+    vectorised calculators or (``vectorised`` false) by tsfresh alone."""
     X, n_context = model_input(dataset, "tsfresh-xgboost")
     set_threads(threads)
     model = build("tsfresh-xgboost", n_classes=dataset.n_classes, seed=0, n_context=n_context, **params)
-    with pinned():
-        start = time.perf_counter()
-        model.fit(X[split.train], dataset.y[split.train], X[split.val], dataset.y[split.val])
-        fit_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        proba = model.predict_proba(X[split.test])
-        predict_seconds = time.perf_counter() - start
+    calculators = dict(fast_features.CALCULATORS)
+    with tempfile.TemporaryDirectory() as cache, mock.patch.dict(os.environ, {"ECGBENCH_CACHE": cache}), pinned():
+        if not vectorised:
+            fast_features.CALCULATORS.clear()
+        try:
+            fit_seconds, predict_seconds, proba = fit_and_predict(model, X, dataset.y, split)
+        finally:
+            fast_features.CALCULATORS.update(calculators)
     predicted = proba.argmax(1)
     metrics = classification_metrics(dataset.y[split.test], predicted, dataset.classes)
     n = len(split.train) + len(split.val) + len(split.test)
@@ -67,6 +73,16 @@ def run(variant: str, params: dict, threads: int, dataset, split) -> tuple[dict,
         "accuracy": metrics["accuracy"],
         "f1_macro": metrics["f1_macro"],
     }, predicted
+
+
+def fit_and_predict(model, X, y, split) -> tuple[float, float, np.ndarray]:
+    """Fit and predict seconds, and the test probabilities."""
+    start = time.perf_counter()
+    model.fit(X[split.train], y[split.train], X[split.val], y[split.val])
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    proba = model.predict_proba(X[split.test])
+    return fit_seconds, time.perf_counter() - start, proba
 
 
 def paired_bootstrap(y: np.ndarray, ours: np.ndarray, naive: np.ndarray, classes) -> tuple[float, float]:
@@ -86,13 +102,13 @@ def main(argv=None) -> int:
     dataset = subsample(load_dataset("mitdb-intra", resolve_data_dir(args.data_dir)), args.beats, 0)
     split = make_splits(dataset, protocol="holdout", test_size=0.2, val_size=0.1, seed=0)[0]
     rows, predicted = [], []
-    for variant, params, threads in (
-        ("ours", {}, 1),
-        ("ours", {}, 2),
-        ("naive: full efficient set", {"full_efficient_set": True}, 2),
+    for variant, params, threads, vectorised in (
+        ("ours", {}, 1, True),
+        ("ours", {}, 2, True),
+        ("naive: full efficient set, tsfresh alone", {"full_efficient_set": True}, 2, False),
     ):
         print(f"{variant}, {threads} thread(s) ...", file=sys.stderr, flush=True)
-        row, labels = run(variant, params, threads, dataset, split)
+        row, labels = run(variant, params, threads, dataset, split, vectorised)
         rows.append(row)
         predicted.append(labels)
         print(f"  {row['total_seconds']:.0f} s, macro-F1 {row['f1_macro']:.4f}", file=sys.stderr)
