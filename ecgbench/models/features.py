@@ -3,11 +3,12 @@
 Features, the tsfresh way, at a fraction of its cost: extract tsfresh's ``EfficientFCParameters`` without its
 slowest calculators (``SLOW_CALCULATORS``; measured on 187-sample beats, those few take about 85% of the efficient
 set's extraction time) from a stratified sample of ``selection_beats`` training beats, rank them by tsfresh's
-hypothesis tests of relevance to the classes (with Benjamini-Yekutieli FDR control), keep the best
-``max_features``, and extract only those from all training, validation and test beats. The beat's context
-features (RR intervals), where the dataset has them, join the tsfresh features as further columns. Every calculator
-of that candidate set has a vectorised twin in :mod:`ecgbench.models.fast_features`, which gives tsfresh's values on
-the whole beat matrix at once; tsfresh itself computes only the columns of other calculators.
+hypothesis tests of relevance to the classes (with Benjamini-Yekutieli FDR control; tsfresh's relevance table,
+vectorised in :mod:`ecgbench.models.relevance`), keep the best ``max_features``, and extract only those from all
+training, validation and test beats. The beat's context features (RR intervals), where the dataset has them, join
+the tsfresh features as further columns. Every calculator of that candidate set has a vectorised twin in
+:mod:`ecgbench.models.fast_features`, which gives tsfresh's values on the whole beat matrix at once; tsfresh itself
+computes only the columns of other calculators.
 
 XGBoost: histogram trees, early stopping on the validation part's log loss, beats weighted by inverse class
 frequency raised to ``class_weight_power`` (a tempered weighting: it lifts the rare classes without flooding the
@@ -128,6 +129,28 @@ def extract_named(X: np.ndarray, columns: list[str], chunk_size: int = EXTRACT_C
     return values
 
 
+def candidate_columns(X: np.ndarray, settings: dict) -> list[str]:
+    """The columns tsfresh's extraction gives for the settings, sorted by name as :func:`extract` sorts them.
+
+    tsfresh names a column from its calculator and parameters, not from the values; where every calculator has a
+    vectorised twin, :func:`fast_features.column_name` (tsfresh's naming, tests/test_fast_features.py) names them
+    without a tsfresh extraction (a second or two). Otherwise tsfresh extracts the first beat of ``X`` to name them.
+    """
+    from tsfresh.feature_extraction import feature_calculators
+
+    names = [
+        fast_features.column_name(name, param)
+        for name, params in settings.items()
+        # a calculator that needs a datetime index (linear_trend_timewise) gives no column on extract's long table,
+        # whose index is the sample number
+        if getattr(getattr(feature_calculators, name), "index_type", None) is None
+        for param in (params or [None])
+    ]
+    if all(fast_features.covers(name) for name in names):
+        return sorted(names)
+    return extract(X[:1], settings)[1]
+
+
 def balanced_sample(y: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted indices of at most ``size`` beats: every class up to an equal share, the share that small classes
     leave unused spread over the larger ones."""
@@ -201,9 +224,9 @@ class TsfreshXGBoost(Model):
         sample is class-balanced (up to an equal share per class), so that the tests see enough of the rare
         classes (F is 0.7% of MIT-BIH) to find the features that tell them apart.
         """
-        import pandas as pd
         from tsfresh.feature_extraction.settings import from_columns
-        from tsfresh.feature_selection.relevance import calculate_relevance_table
+
+        from ecgbench.models.relevance import relevance_table
 
         start = time.monotonic()
         full = self.params["full_efficient_set"]
@@ -211,21 +234,14 @@ class TsfreshXGBoost(Model):
             sample = balanced_sample(y, self.params["selection_beats"], np.random.default_rng(self.seed))
             X, y = X[sample], y[sample]
         settings = feature_settings(exclude=() if full else SLOW_CALCULATORS)
-        # Through the feature cache, so that a rerun (the same beats, the same sample) selects without extracting:
-        # the names come from one beat, since tsfresh names its columns from the settings, not from the values.
-        columns = extract(X[:1], settings)[1]
+        # Through the feature cache, so that a rerun (the same beats, the same sample) selects without extracting.
+        columns = candidate_columns(X, settings)
         values = cached_extract(X, columns, extract_named)
-        table = pd.DataFrame(values, columns=columns).replace([np.inf, -np.inf], np.nan).fillna(0)
-        table = table.loc[:, table.nunique() > 1]  # constant features carry no information
-        relevance = calculate_relevance_table(
-            table,
-            pd.Series(y),
-            ml_task="classification",
-            multiclass=len(np.unique(y)) > 2,
-            n_significant=1,
-            n_jobs=0,
-            fdr_level=self.params["fdr_level"],
-        ).reset_index(drop=True)
+        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)  # undefined values as 0: the tests want numbers
+        relevance = relevance_table(
+            values, y, columns, fdr_level=self.params["fdr_level"], n_significant=1, multiclass=len(np.unique(y)) > 2
+        )
+        relevance = relevance[relevance["type"] != "constant"].reset_index(drop=True)  # no information: never kept
         relevance["p_min"] = relevance.filter(like="p_value").astype(float).min(axis=1)
         ranked = relevance.sort_values(["relevant", "p_min", "feature"], ascending=[False, True, True])
         keep = int(ranked["relevant"].sum()) if full else self.params["max_features"]
