@@ -8,14 +8,15 @@ Three rows: ours with one thread (the cell's process alone), ours with two (XGBo
 equal the one-thread row's), and the naive pipeline with two. The naive pipeline extracts tsfresh's whole
 ``EfficientFCParameters`` set from every beat and keeps every feature that tsfresh's relevance tests accept; ours
 (``tsfresh-xgboost`` with its defaults) selects features on a class-balanced sample with the slowest calculators
-left out, then extracts only the 300 best, with the vectorised calculators of :mod:`ecgbench.models.fast_features`;
-the naive pipeline extracts with tsfresh alone. Both feed the same XGBoost. Each row starts from an empty feature
-cache (a temporary ``ECGBENCH_CACHE``), so no row reuses another's features. The naive extraction costs about 0.07 s
-a beat in one process, which is why this runs on a stratified sample of ``--beats`` beats; the per-beat extraction
-rates measured here extrapolate both pipelines to the full 109,494 beats (reported separately, labelled as
-extrapolated). The test part holds only a few dozen S and F beats, so the macro-F1 difference comes with a 95%
-paired bootstrap interval over the test beats. Writes ``tsfresh_speed.md`` and ``tsfresh_speed.json`` into ``--out``
-(default results/tsfresh-speed). A benchmark: it measures, it asserts nothing.
+left out, then extracts only the 300 best, with the vectorised calculators of :mod:`ecgbench.models.fast_features`
+and the relevance table of :mod:`ecgbench.models.relevance`; the naive pipeline extracts and tests with tsfresh
+alone. Both feed the same XGBoost. Each row starts from an empty feature cache (a temporary ``ECGBENCH_CACHE``), so
+no row reuses another's features. The naive extraction costs about 0.07 s a beat in one process, which is why this
+runs on a stratified sample of ``--beats`` beats; the per-beat extraction rates measured here extrapolate both
+pipelines to the full 109,494 beats (reported separately, labelled as extrapolated). The test part holds only a few
+dozen S and F beats, so the macro-F1 difference comes with a 95% paired bootstrap interval over the test beats.
+Writes ``tsfresh_speed.md`` and ``tsfresh_speed.json`` into ``--out`` (default results/tsfresh-speed). A benchmark:
+it measures, it asserts nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from ecgbench.core.io import sha256_array, write_json, write_text
 from ecgbench.core.metrics import classification_metrics
 from ecgbench.core.threads import pinned, set_threads
 from ecgbench.data import load_dataset, resolve_data_dir
-from ecgbench.models import build, fast_features
+from ecgbench.models import build, fast_features, relevance
 from ecgbench.run.runner import model_input, subsample
 from ecgbench.run.splits import make_splits
 
@@ -46,12 +47,18 @@ FULL_MITBIH_BEATS = 109_494
 
 def run(variant: str, params: dict, threads: int, dataset, split, vectorised: bool) -> tuple[dict, np.ndarray]:
     """The variant's timings and test scores, and its predicted test labels; features in an empty cache, by the
-    vectorised calculators or (``vectorised`` false) by tsfresh alone."""
+    vectorised calculators and relevance table or (``vectorised`` false) by tsfresh alone."""
     X, n_context = model_input(dataset, "tsfresh-xgboost")
     set_threads(threads)
     model = build("tsfresh-xgboost", n_classes=dataset.n_classes, seed=0, n_context=n_context, **params)
     calculators = dict(fast_features.CALCULATORS)
-    with tempfile.TemporaryDirectory() as cache, mock.patch.dict(os.environ, {"ECGBENCH_CACHE": cache}), pinned():
+    table = relevance.relevance_table if vectorised else tsfresh_relevance_table
+    with (
+        tempfile.TemporaryDirectory() as cache,
+        mock.patch.dict(os.environ, {"ECGBENCH_CACHE": cache}),
+        mock.patch.object(relevance, "relevance_table", table),
+        pinned(),
+    ):
         if not vectorised:
             fast_features.CALCULATORS.clear()
         try:
@@ -73,6 +80,23 @@ def run(variant: str, params: dict, threads: int, dataset, split, vectorised: bo
         "accuracy": metrics["accuracy"],
         "f1_macro": metrics["f1_macro"],
     }, predicted
+
+
+def tsfresh_relevance_table(values, y, features, fdr_level, n_significant, multiclass):
+    """tsfresh's own relevance table, as the model computed it before ecgbench.models.relevance."""
+    import pandas as pd
+    from tsfresh.feature_selection.relevance import calculate_relevance_table
+
+    table = pd.DataFrame(values, columns=features)
+    return calculate_relevance_table(
+        table.loc[:, table.nunique() > 1],
+        pd.Series(y),
+        ml_task="classification",
+        multiclass=multiclass,
+        n_significant=n_significant,
+        n_jobs=0,
+        fdr_level=fdr_level,
+    ).reset_index(drop=True)
 
 
 def fit_and_predict(model, X, y, split) -> tuple[float, float, np.ndarray]:
