@@ -313,19 +313,9 @@ def with_tsfresh_table(values, y, features, fdr_level, n_significant, multiclass
     """The model's selection before ecgbench.models.relevance: constant columns dropped, tsfresh's table."""
     import pandas as pd
 
-    table = pd.DataFrame(values, columns=features)
-    table = table.loc[:, table.nunique() > 1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return calculate_relevance_table(
-            table,
-            pd.Series(y),
-            ml_task="classification",
-            multiclass=multiclass,
-            n_significant=n_significant,
-            n_jobs=0,
-            fdr_level=fdr_level,
-        ).reset_index(drop=True)
+    kept = (pd.DataFrame(values, columns=features).nunique() > 1).to_numpy()
+    names = [name for name, keep in zip(features, kept, strict=True) if keep]
+    return tsfresh_table(values[:, kept], y, names, fdr_level, n_significant, multiclass).reset_index()
 
 
 @pytest.mark.parametrize("max_features", [20, 600])  # 600: the whole ranking, irrelevant features included
