@@ -482,6 +482,25 @@ def test_random_kernel_features_are_the_same_over_one_thread_and_two(name):
     assert np.array_equal(features[0], features[1])
 
 
+@pytest.mark.parametrize("average", [True, False])
+@pytest.mark.parametrize("name", ["minirocket", "rocket"])
+def test_random_kernel_models_fit_the_same_weights_over_one_thread_and_two(name, average):
+    from ecgbench.data import load_dataset
+    from ecgbench.models import model_class
+
+    data = load_dataset("synthetic", n_beats=1500)
+    X, y = data.X[:600], data.y[:600]
+    fitted = []
+    for n in (1, 2):
+        threads.set_threads(n)
+        with threads.pinned(n):
+            model = model_class(name)(n_classes=5, seed=0, num_kernels=84, max_epochs=3, average=average)
+            model.fit(X[:500], y[:500], X[500:], y[500:])
+            assert model.classifier.n_jobs == n  # the classes' one-against-the-rest problems on the threads
+            fitted.append((model.classifier.coef_, model.predict_proba(X)))
+    assert np.array_equal(fitted[0][0], fitted[1][0]) and np.array_equal(fitted[0][1], fitted[1][1])
+
+
 def _worker_state(_):
     return "xgboost" in sys.modules, os.environ["OMP_NUM_THREADS"], os.getpid()
 

@@ -130,8 +130,14 @@ class RandomKernelModel(Model):
         val_features = self.standardise(self.timed_transform(X_val, "validation")) if has_val else None
         self.seen = np.unique(y)
         weights = sample_weights(y, self.n_classes, self.params["class_weight_power"])
+        # n_jobs: the classes' one-against-the-rest problems on the cell's threads; each class draws its seed before
+        # they are shared out, so the weights do not depend on the threads (docs/decisions.md#rocket-sgd-threads)
         classifier = SGDClassifier(
-            loss="log_loss", alpha=self.params["alpha"], average=self.params["average"], random_state=self.seed
+            loss="log_loss",
+            alpha=self.params["alpha"],
+            average=self.params["average"],
+            random_state=self.seed,
+            n_jobs=current_threads(),
         )
         rng = np.random.default_rng(self.seed)
         best, best_loss, waited = None, np.inf, 0
