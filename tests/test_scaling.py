@@ -501,6 +501,20 @@ def test_random_kernel_models_fit_the_same_weights_over_one_thread_and_two(name,
     assert np.array_equal(fitted[0][0], fitted[1][0]) and np.array_equal(fitted[0][1], fitted[1][1])
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_random_kernel_standardisation_is_float32_arithmetic_of_the_widened_features(dtype):
+    from ecgbench.models import model_class
+
+    rng = np.random.default_rng(0)
+    model = model_class("minirocket")(n_classes=5, seed=0)
+    model.mean_ = rng.standard_normal(300).astype(np.float32)
+    model.scale_ = (rng.random(300) + 0.5).astype(np.float32)
+    features = rng.standard_normal((50, 300)).astype(dtype)
+    expected = (features.astype(np.float32) - model.mean_) / model.scale_  # the formula the fitted weights assume
+    standardised = model.standardise(features)
+    assert standardised.dtype == np.float32 and np.array_equal(standardised, expected)
+
+
 def _worker_state(_):
     return "xgboost" in sys.modules, os.environ["OMP_NUM_THREADS"], os.getpid()
 
