@@ -88,18 +88,18 @@ def combiner(name: str, accepts: Callable[[dict], bool] | None = None):
     """Registers ``f(X, params) -> {column: values}``, for a calculator whose columns share their work.
     ``accepts(param)``, where given, says which parameters it computes (the others are left to tsfresh)."""
 
-    def register(function):
+    def add(function):
         function.accepts = accepts
         CALCULATORS[name] = function
         return function
 
-    return register
+    return add
 
 
 def simple(name: str, accepts: Callable[[dict], bool] | None = None):
     """Registers ``f(X, **param) -> values``, one column per parameter dict (``f(X)`` without parameters)."""
 
-    def register(function):
+    def add(function):
         def columns(X, params):
             if not params:
                 return {column_name(name, None): function(X)}
@@ -108,7 +108,7 @@ def simple(name: str, accepts: Callable[[dict], bool] | None = None):
         combiner(name, accepts)(columns)
         return function
 
-    return register
+    return add
 
 
 def _rows(values) -> np.ndarray:
