@@ -323,3 +323,34 @@ def test_neighbour_features_put_the_neighbours_record_correlations_beside_each_b
     assert features["corr_record_previous"][0] == corr_record[0] and features["corr_record_next"][29] == corr_record[29]
     assert features["unlike_nearby"][7] == pytest.approx(1 / 18)  # beats 0 to 17: 7 is near the record's start
     assert features["unlike_nearby"][29] == 0
+
+
+def _run_with_one_cell(root: Path, labels, proba, accuracy: str, fit_seconds: str = "1.5") -> Path:
+    import pandas as pd
+
+    cell = root / "cells" / "d" / "holdout" / "m" / "seed0"
+    cell.mkdir(parents=True)
+    table = {"index": np.arange(len(labels)), "y_pred": np.asarray(labels, dtype=np.int16)}
+    table.update({f"p_{c}": np.asarray(column, dtype=np.uint16) for c, column in zip("NS", proba, strict=True)})
+    pd.DataFrame(table).to_parquet(cell / "predictions.parquet")
+    header = "dataset,split,model,seed,accuracy,fit_seconds"
+    (root / "results.csv").write_text(f"{header}\nd,holdout,m,0,{accuracy},{fit_seconds}\n")
+    return root
+
+
+def test_same_predictions_counts_differing_labels_probability_steps_and_scores(tmp_path):
+    """benchmarks/same_predictions.py, which the identity claims of docs/decisions.md rest on: a label, a
+    probability one stored step apart and a score that differ are each counted; the fit time is not a score."""
+    import json
+    import runpy
+
+    main = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "same_predictions.py"))["main"]
+    a = _run_with_one_cell(tmp_path / "a", [0, 1, 0], [[65535, 0, 65535], [0, 65535, 0]], "0.9")
+    b = _run_with_one_cell(tmp_path / "b", [0, 0, 0], [[65535, 65535, 65534], [0, 0, 1]], "0.8", "2.5")
+    assert main([str(a), str(b), "--out", str(tmp_path / "out")]) == 0
+    (cell,) = json.loads((tmp_path / "out" / "same_predictions.json").read_text())["cells"]
+    assert cell["labels_differ"] == 1 and cell["beats_with_proba_differences"] == 2 and cell["proba_max_steps"] == 65535
+    assert cell["scores_differ"] == ["accuracy"]
+    assert main([str(a), str(a), "--out", str(tmp_path / "same")]) == 0
+    (cell,) = json.loads((tmp_path / "same" / "same_predictions.json").read_text())["cells"]
+    assert (cell["labels_differ"], cell["beats_with_proba_differences"], cell["scores_differ"]) == (0, 0, [])
