@@ -29,7 +29,7 @@ from ecgbench.core.io import sha256_array, write_json, write_text
 from ecgbench.core.threads import pinned, set_threads
 from ecgbench.data import load_dataset, resolve_data_dir
 from ecgbench.models import fast_features
-from ecgbench.models.features import SLOW_CALCULATORS, extract_chunk, feature_settings
+from ecgbench.models.features import SLOW_CALCULATORS, candidate_columns, extract_chunk, feature_settings
 from ecgbench.run.runner import subsample
 
 MODEL = Path("results/mitdb-inter-models/cells/mitdb-inter/predefined/tsfresh-xgboost/seed0/model")
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
             )
         whole_model = seconds(X, model_settings, args.repeats)
         whole_efficient = seconds(X, efficient, 1)
-        candidates = extract_chunk(X[:1], feature_settings())[1]
+        candidates = candidate_columns(X, feature_settings())
         vectorised_model = vectorised_seconds(X, columns, args.repeats)
         vectorised_candidates = vectorised_seconds(X, candidates, args.repeats)
     result = {

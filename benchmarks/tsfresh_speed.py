@@ -51,20 +51,15 @@ def run(variant: str, params: dict, threads: int, dataset, split, vectorised: bo
     X, n_context = model_input(dataset, "tsfresh-xgboost")
     set_threads(threads)
     model = build("tsfresh-xgboost", n_classes=dataset.n_classes, seed=0, n_context=n_context, **params)
-    calculators = dict(fast_features.CALCULATORS)
     table = relevance.relevance_table if vectorised else tsfresh_relevance_table
     with (
         tempfile.TemporaryDirectory() as cache,
         mock.patch.dict(os.environ, {"ECGBENCH_CACHE": cache}),
+        mock.patch.dict(fast_features.CALCULATORS, clear=not vectorised),  # empty: tsfresh extracts every column
         mock.patch.object(relevance, "relevance_table", table),
         pinned(),
     ):
-        if not vectorised:
-            fast_features.CALCULATORS.clear()
-        try:
-            fit_seconds, predict_seconds, proba = fit_and_predict(model, X, dataset.y, split)
-        finally:
-            fast_features.CALCULATORS.update(calculators)
+        fit_seconds, predict_seconds, proba = fit_and_predict(model, X, dataset.y, split)
     predicted = proba.argmax(1)
     metrics = classification_metrics(dataset.y[split.test], predicted, dataset.classes)
     n = len(split.train) + len(split.val) + len(split.test)
